@@ -1,0 +1,106 @@
+//! The command line: clap definitions, output formats and exit codes. Each subcommand lives in
+//! its own file and only turns arguments into calls of the pure core and values into text.
+
+mod catalog;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  clean: the command ran and found nothing at or above the threshold
+  1  findings at or above the threshold (or, for `policy simulate`, the request is not allowed)
+  2  usage or input error: a bad flag, an unreadable or malformed file
+  3  runtime or provider failure";
+
+/// Least-privilege analysis for the identities that CI/CD pipelines use in AWS, Azure and GCP.
+#[derive(Debug, Parser)]
+#[command(name = "pipeleash", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand understands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalArgs {
+    /// Print nothing on stderr but errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Print more detail on stderr about what is being done.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect the embedded permission catalog, or rebuild it from an official source.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
+}
+
+/// How a command prints its result on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A human-readable table.
+    Table,
+    /// Machine-readable JSON (a stable, versioned shape).
+    Json,
+}
+
+/// The outcome of a command that ran to the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Clean = 0,
+    Findings = 1,
+    Usage = 2,
+    Runtime = 3,
+}
+
+/// An error caused by what the user gave us (a bad file, a bad value): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+impl InputError {
+    /// Wraps any error as an input error, keeping its message.
+    pub fn wrap(error: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::Error::new(InputError(error.to_string()))
+    }
+}
+
+/// Runs the binary: parse arguments, run the command, map the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitCode::from(Exit::Usage as u8)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(cli) {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let exit = if error.chain().any(|cause| cause.is::<InputError>()) {
+                Exit::Usage
+            } else {
+                Exit::Runtime
+            };
+            ExitCode::from(exit as u8)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
+    }
+}
