@@ -1,1 +1,202 @@
-//! (being written)
+//! Checks: each finding type lives in its own file, whose `//!` comment says *What it finds*,
+//! *Why it matters*, *Example* and *Remediation*. The checks page (`docs/checks.md`, and
+//! `pipeleash checks`) is generated from those comments, so the code and its documentation
+//! cannot drift apart.
+//!
+//! A check is a plain function over a [`PolicyUnderCheck`]; it pushes findings and never
+//! fails: what it cannot decide it reports with lower confidence, or not at all.
+
+mod allow_with_not_action;
+mod allow_with_not_resource;
+mod privilege_escalation;
+mod statements;
+mod unknown_action;
+mod wildcard_action;
+mod write_on_any_resource;
+
+use crate::aws::escalation::EscalationPath;
+use crate::aws::policy::{PolicyDocument, Statement};
+use crate::catalog::Catalog;
+use crate::model::{Finding, Severity};
+
+/// One policy document handed to the checks, with what they need to judge it.
+pub struct PolicyUnderCheck<'a> {
+    /// How the user knows the policy: a file name, a policy name or ARN.
+    pub name: &'a str,
+    pub document: &'a PolicyDocument,
+    pub catalog: &'a Catalog,
+    pub escalation_paths: &'a [EscalationPath],
+}
+
+impl PolicyUnderCheck<'_> {
+    /// ``policy `name` statement 3 (`Sid`)``: how findings name a statement.
+    pub fn statement_subject(&self, statement: &Statement) -> String {
+        match &statement.sid {
+            Some(sid) if !sid.is_empty() => format!(
+                "policy `{}` statement {} (`{sid}`)",
+                self.name,
+                statement.index + 1
+            ),
+            _ => format!("policy `{}` statement {}", self.name, statement.index + 1),
+        }
+    }
+}
+
+/// A registered check: its stable id, the highest severity it reports, the function, and its
+/// own source file (from which the documentation is generated).
+pub struct Check {
+    pub id: &'static str,
+    pub max_severity: Severity,
+    pub run: fn(&PolicyUnderCheck<'_>, &mut Vec<Finding>),
+    source: &'static str,
+}
+
+/// Every policy check, in id order.
+pub const POLICY_CHECKS: &[Check] = &[
+    Check {
+        id: allow_with_not_action::ID,
+        max_severity: Severity::High,
+        run: allow_with_not_action::run,
+        source: include_str!("allow_with_not_action.rs"),
+    },
+    Check {
+        id: allow_with_not_resource::ID,
+        max_severity: Severity::Medium,
+        run: allow_with_not_resource::run,
+        source: include_str!("allow_with_not_resource.rs"),
+    },
+    Check {
+        id: privilege_escalation::ID,
+        max_severity: Severity::High,
+        run: privilege_escalation::run,
+        source: include_str!("privilege_escalation.rs"),
+    },
+    Check {
+        id: unknown_action::ID,
+        max_severity: Severity::Low,
+        run: unknown_action::run,
+        source: include_str!("unknown_action.rs"),
+    },
+    Check {
+        id: wildcard_action::ID,
+        max_severity: Severity::Critical,
+        run: wildcard_action::run,
+        source: include_str!("wildcard_action.rs"),
+    },
+    Check {
+        id: write_on_any_resource::ID,
+        max_severity: Severity::High,
+        run: write_on_any_resource::run,
+        source: include_str!("write_on_any_resource.rs"),
+    },
+];
+
+/// Runs every policy check on one document; findings come back sorted (most severe first,
+/// then by id and subject) so output is deterministic.
+pub fn check_policy(policy: &PolicyUnderCheck<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for check in POLICY_CHECKS {
+        (check.run)(policy, &mut findings);
+    }
+    sort_findings(&mut findings);
+    findings
+}
+
+/// Most severe first, then by check id, then by subject and message.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(b.id))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+}
+
+/// The documentation of one check, taken from the `//!` comment of its file.
+pub struct CheckDoc {
+    pub id: &'static str,
+    pub max_severity: Severity,
+    /// The comment's Markdown, with the `//!` markers removed.
+    pub markdown: String,
+}
+
+impl Check {
+    pub fn doc(&self) -> CheckDoc {
+        let markdown = self
+            .source
+            .lines()
+            .take_while(|line| line.starts_with("//!"))
+            .map(|line| {
+                let text = line.trim_start_matches("//!");
+                text.strip_prefix(' ').unwrap_or(text)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        CheckDoc {
+            id: self.id,
+            max_severity: self.max_severity,
+            markdown,
+        }
+    }
+}
+
+/// The whole checks page, as committed in `docs/checks.md`.
+pub fn checks_markdown() -> String {
+    let mut page = String::from(
+        "# pipeleash checks\n\n\
+         Generated from the doc comment of each check's source file (`src/checks/`); \
+         regenerate with `pipeleash checks --format markdown > docs/checks.md`.\n",
+    );
+    for check in POLICY_CHECKS {
+        let doc = check.doc();
+        page.push_str(&format!(
+            "\n## `{}`\n\nHighest severity: {}.\n\n{}\n",
+            doc.id, doc.max_severity, doc.markdown
+        ));
+    }
+    page
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_are_in_id_order_with_unique_ids() {
+        let ids: Vec<&str> = POLICY_CHECKS.iter().map(|check| check.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn every_check_documents_the_four_sections() {
+        for check in POLICY_CHECKS {
+            let doc = check.doc();
+            for section in [
+                "What it finds",
+                "Why it matters",
+                "Example",
+                "Remediation",
+            ] {
+                assert!(
+                    doc.markdown.contains(section),
+                    "check `{}` lacks a `{section}` section",
+                    check.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn committed_checks_page_is_up_to_date() {
+        let committed = include_str!("../../docs/checks.md");
+        assert_eq!(
+            committed,
+            checks_markdown(),
+            "docs/checks.md is stale: run `cargo run -- checks --format markdown > docs/checks.md`"
+        );
+    }
+}

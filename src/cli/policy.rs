@@ -1,0 +1,233 @@
+//! `pipeleash policy check` and `pipeleash policy simulate`: the AWS policy language from the
+//! command line.
+
+use super::{Exit, GlobalArgs, InputError, OutputFormat};
+use crate::aws::escalation::escalation_paths;
+use crate::aws::policy::{PolicyDocument, parse_policy};
+use crate::catalog::Catalog;
+use crate::checks::{PolicyUnderCheck, check_policy};
+use crate::model::{Finding, Severity};
+use anyhow::Context as _;
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PolicyCommand {
+    /// Parse AWS policy documents and lint them: wildcard actions, `*` resources on write and
+    /// permissions-management actions, `Allow` with `NotAction`/`NotResource`, privilege-escalation
+    /// paths, unknown actions. `pipeleash checks` documents each check.
+    Check(CheckArgs),
+    /// Decide one request against a set of AWS policies with AWS's evaluation logic: explicit
+    /// deny wins; SCPs, the permission boundary and session policies must also allow; a
+    /// same-account resource policy can allow on its own. Exit code 0 when allowed, 1 when not.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Policy documents to check (JSON, raw or URL-encoded as IAM returns them); a directory
+    /// means every `*.json` file below it.
+    #[arg(required = true, value_name = "FILE")]
+    pub paths: Vec<PathBuf>,
+    /// Exit with code 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::High)]
+    pub fail_on: Severity,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+pub fn run(
+    command: PolicyCommand,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    match command {
+        PolicyCommand::Check(args) => check(args, global, out),
+        PolicyCommand::Simulate(args) => super::simulate::run(args, out),
+    }
+}
+
+pub use super::simulate::SimulateArgs;
+
+/// Reads and parses one policy file; errors name the file.
+pub fn read_policy(path: &Path) -> anyhow::Result<PolicyDocument> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| InputError::wrap(format!("cannot read policy `{}`: {error}", path.display())))?;
+    parse_policy(&text).map_err(|error| {
+        InputError::wrap(format!("cannot parse policy `{}`: {error}", path.display()))
+    })
+}
+
+/// Expands directories into the `*.json` files below them, sorted; files are kept as given.
+fn policy_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found = Vec::new();
+            collect_json_files(path, &mut found)?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_json_files(directory: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let entries = std::fs::read_dir(directory).map_err(|error| {
+        InputError::wrap(format!("cannot read directory `{}`: {error}", directory.display()))
+    })?;
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot list directory `{}`", directory.display()))?
+            .path();
+        if path.is_dir() {
+            collect_json_files(&path, found)?;
+        } else if path.extension().is_some_and(|extension| extension == "json") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The `--format json` shape of `policy check`: version 1, frozen.
+#[derive(Serialize)]
+struct CheckReportV1 {
+    version: u32,
+    policies: Vec<CheckedPolicyV1>,
+    errors: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CheckedPolicyV1 {
+    path: String,
+    statements: usize,
+    findings: Vec<FindingV1>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct FindingV1 {
+    id: &'static str,
+    severity: Severity,
+    confidence: crate::model::Confidence,
+    subject: String,
+    message: String,
+    evidence: Vec<EvidenceV1>,
+    remediation: String,
+}
+
+#[derive(Serialize)]
+struct EvidenceV1 {
+    source: String,
+    detail: String,
+}
+
+impl From<&Finding> for FindingV1 {
+    fn from(finding: &Finding) -> Self {
+        FindingV1 {
+            id: finding.id,
+            severity: finding.severity,
+            confidence: finding.confidence,
+            subject: finding.subject.clone(),
+            message: finding.message.clone(),
+            evidence: finding
+                .evidence
+                .iter()
+                .map(|evidence| EvidenceV1 {
+                    source: evidence.source.clone(),
+                    detail: evidence.detail.clone(),
+                })
+                .collect(),
+            remediation: finding.remediation.clone(),
+        }
+    }
+}
+
+fn check(args: CheckArgs, global: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
+    let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
+    let files = policy_files(&args.paths)?;
+    if files.is_empty() {
+        return Err(InputError::wrap(
+            "no policy files found: give `*.json` files or directories that contain them",
+        ));
+    }
+    let mut report = CheckReportV1 {
+        version: 1,
+        policies: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut worst: Option<Severity> = None;
+    let mut all_findings: Vec<(String, Finding)> = Vec::new();
+    for file in &files {
+        let name = file.display().to_string();
+        // One unreadable file does not hide the findings of the others.
+        let document = match read_policy(file) {
+            Ok(document) => document,
+            Err(error) => {
+                if !global.quiet {
+                    eprintln!("error: {error:#}");
+                }
+                report.errors.push(format!("{error:#}"));
+                continue;
+            }
+        };
+        let findings = check_policy(&PolicyUnderCheck {
+            name: &name,
+            document: &document,
+            catalog,
+            escalation_paths: paths,
+        });
+        worst = findings.iter().map(|finding| finding.severity).chain(worst).max();
+        report.policies.push(CheckedPolicyV1 {
+            path: name.clone(),
+            statements: document.statements.len(),
+            findings: findings.iter().map(FindingV1::from).collect(),
+        });
+        all_findings.extend(findings.into_iter().map(|finding| (name.clone(), finding)));
+    }
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => {
+            if all_findings.is_empty() {
+                writeln!(out, "no findings in {} policy file(s)", report.policies.len())?;
+            } else {
+                let mut table = Table::new();
+                table.load_preset(UTF8_FULL_CONDENSED);
+                table.set_header(["severity", "check", "where", "finding"]);
+                for (_, finding) in &all_findings {
+                    table.add_row([
+                        finding.severity.to_string(),
+                        finding.id.to_string(),
+                        finding.subject.clone(),
+                        finding.message.clone(),
+                    ]);
+                }
+                writeln!(out, "{table}")?;
+                writeln!(
+                    out,
+                    "{} finding(s) in {} policy file(s)",
+                    all_findings.len(),
+                    report.policies.len()
+                )?;
+            }
+        }
+    }
+    if !report.errors.is_empty() {
+        return Err(InputError::wrap(format!(
+            "{} of {} policy file(s) could not be checked (see the errors above)",
+            report.errors.len(),
+            files.len()
+        )));
+    }
+    Ok(match worst {
+        Some(severity) if severity >= args.fail_on => Exit::Findings,
+        _ => Exit::Clean,
+    })
+}
