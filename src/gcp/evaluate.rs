@@ -1,7 +1,7 @@
 //! GCP evaluation: which bindings and deny rules of an identity apply to a resource (attached
 //! to it or to any ancestor) and what they say about one permission.
 
-use super::roles::{GcpRole, RoleCoverage, seed_roles};
+use super::roles::{GcpRole, seed_roles};
 use super::{GcpCondition, GcpDenyRule, GcpError};
 use crate::access::{AccessAnswer, Verdicts};
 use crate::matching::{Case, glob_match};
@@ -43,7 +43,7 @@ pub fn evaluate(
                     verdicts
                         .allow
                         .push((grant.id.clone(), binding.condition.as_ref().map(describe)));
-                } else if role.coverage == RoleCoverage::Partial {
+                } else if role.may_hold_unlisted(permission) {
                     verdicts.unknown.push((
                         grant.id.clone(),
                         format!(
@@ -99,6 +99,7 @@ mod tests {
     use super::*;
     use crate::access::AccessDecision;
     use crate::gcp::GcpBinding;
+    use crate::gcp::RoleCoverage;
     use crate::model::{Grant, GrantId, Identity, IdentityKind, Provider};
     use std::collections::BTreeMap;
 

@@ -8,13 +8,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 /// Whether a role's permission list is known to be whole.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RoleCoverage {
     /// Every permission of the role is listed (custom roles, roles read from the IAM API).
     Complete,
-    /// Only some permissions are listed (the hand-written seed): a permission missing from the
-    /// list is *unknown* for this role, never "not granted".
+    /// Only some permissions are listed (the hand-written seed): a missing permission of one
+    /// of `services` (the first segment, `storage` in `storage.objects.get`; `None` for any
+    /// service) is *unknown* for this role, never "not granted". Permissions of other services
+    /// are known not to be in the role.
+    Partial { services: Option<BTreeSet<String>> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum CoverageWire {
+    Complete,
     Partial,
 }
 
@@ -25,6 +33,22 @@ pub struct GcpRole {
     pub title: String,
     pub permissions: BTreeSet<String>,
     pub coverage: RoleCoverage,
+}
+
+impl GcpRole {
+    /// Could the role hold `permission` without listing it?
+    pub fn may_hold_unlisted(&self, permission: &str) -> bool {
+        match &self.coverage {
+            RoleCoverage::Complete => false,
+            RoleCoverage::Partial { services: None } => true,
+            RoleCoverage::Partial {
+                services: Some(services),
+            } => {
+                let service = permission.split('.').next().unwrap_or(permission);
+                services.contains(service)
+            }
+        }
+    }
 }
 
 /// A role file that cannot be read.
@@ -53,9 +77,12 @@ struct RoleWire {
     title: String,
     #[serde(default)]
     included_permissions: Vec<String>,
-    /// pipeleash's own field; absent in IAM API output, which is complete.
+    /// pipeleash's own fields; absent in IAM API output, which is complete.
     #[serde(default)]
-    pipeleash_coverage: Option<RoleCoverage>,
+    pipeleash_coverage: Option<CoverageWire>,
+    /// For a partial role, the services whose permissions may be missing; absent means any.
+    #[serde(default)]
+    pipeleash_uncertain_services: Option<BTreeSet<String>>,
 }
 
 /// The seed embedded from `providers/gcp/roles.json`.
@@ -81,7 +108,12 @@ pub fn parse_roles(text: &str) -> Result<BTreeMap<String, GcpRole>, RoleSeedErro
             name: wire.name.clone(),
             title: wire.title,
             permissions: wire.included_permissions.into_iter().collect(),
-            coverage: wire.pipeleash_coverage.unwrap_or(RoleCoverage::Complete),
+            coverage: match wire.pipeleash_coverage {
+                None | Some(CoverageWire::Complete) => RoleCoverage::Complete,
+                Some(CoverageWire::Partial) => RoleCoverage::Partial {
+                    services: wire.pipeleash_uncertain_services,
+                },
+            },
         };
         if roles.insert(wire.name.clone(), role).is_some() {
             return Err(RoleSeedError::Duplicate(wire.name));
@@ -123,7 +155,10 @@ mod tests {
         ] {
             let role = roles.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert!(!role.permissions.is_empty(), "{name} has no permissions");
-            assert_eq!(role.coverage, RoleCoverage::Partial, "{name}");
+            assert!(
+                matches!(role.coverage, RoleCoverage::Partial { .. }),
+                "{name}"
+            );
         }
         assert!(
             roles["roles/storage.objectViewer"]
@@ -140,6 +175,15 @@ mod tests {
                 .permissions
                 .contains("run.services.setIamPolicy")
         );
+    }
+
+    #[test]
+    fn partial_roles_are_uncertain_only_for_their_services() {
+        let roles = seed_roles().unwrap();
+        let viewer = &roles["roles/storage.objectViewer"];
+        assert!(viewer.may_hold_unlisted("storage.objects.restore"));
+        assert!(!viewer.may_hold_unlisted("run.services.update"));
+        assert!(roles["roles/viewer"].may_hold_unlisted("run.services.update"));
     }
 
     #[test]
