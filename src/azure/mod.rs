@@ -1,1 +1,66 @@
-//! (being written)
+//! The Azure engine: role definitions (`actions`, `notActions`, `dataActions`,
+//! `notDataActions`), role assignments at management group / subscription / resource group /
+//! resource scope inherited down the ARM tree, deny assignments, and assignment conditions
+//! (ABAC), which make an answer conditional rather than guessed.
+//!
+//! Built-in role definitions come from the embedded seed `providers/azure/roles.json` (ARM
+//! wire shape); custom ones from the inventory.
+
+mod evaluate;
+mod roles;
+mod scope;
+
+pub use evaluate::{Plane, evaluate};
+pub use roles::{
+    AzurePermissionBlock, AzureRoleDefinition, ROLES_JSON, RoleDefinitionError, RoleType,
+    builtin_role_definitions, parse_role_definitions,
+};
+pub use scope::{AzureScope, ManagementGroupHierarchy};
+
+/// A role assignment to one principal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AzureAssignment {
+    /// The assignment's ARM id or name, for evidence.
+    pub name: String,
+    pub scope: AzureScope,
+    /// The role definition, as ARM writes it
+    /// (`/subscriptions/S/providers/Microsoft.Authorization/roleDefinitions/<guid>`) or the bare
+    /// GUID; only the GUID is used to look it up.
+    pub role_definition_id: String,
+    /// An ABAC condition (`@Resource[...] StringEquals '...'`), verbatim.
+    pub condition: Option<String>,
+}
+
+impl AzureAssignment {
+    /// The role definition GUID in lower case: the last path segment of the id.
+    pub fn role_definition_key(&self) -> String {
+        role_definition_key(&self.role_definition_id)
+    }
+}
+
+/// The lookup key of a role definition id: its last path segment, in lower case.
+pub fn role_definition_key(id: &str) -> String {
+    id.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(id)
+        .to_ascii_lowercase()
+}
+
+/// A deny assignment that applies to one principal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AzureDenyAssignment {
+    pub name: String,
+    pub scope: AzureScope,
+    /// What is denied, with the same pattern rules as role definitions.
+    pub permissions: Vec<AzurePermissionBlock>,
+    /// When true the deny covers the scope itself only, not its children.
+    pub does_not_apply_to_child_scopes: bool,
+}
+
+/// An error of the Azure engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AzureError {
+    #[error("the embedded Azure role definitions are broken: {0}")]
+    Seed(#[from] RoleDefinitionError),
+}

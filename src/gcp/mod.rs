@@ -1,1 +1,60 @@
-//! (being written)
+//! The GCP engine: role bindings on the resource hierarchy (organization → folders → project →
+//! resource), roles resolved to permissions (predefined roles from the embedded seed
+//! `providers/gcp/roles.json`, custom roles from the inventory), IAM conditions and IAM deny
+//! policies.
+//!
+//! IAM conditions are CEL expressions over the request (time, resource name, tags).
+//! pipeleash does not evaluate them: a binding with a condition makes the answer
+//! `Conditional`, naming the expression, so nothing is ever guessed.
+
+mod evaluate;
+mod hierarchy;
+mod roles;
+
+pub use evaluate::evaluate;
+pub use hierarchy::ResourceHierarchy;
+pub use roles::{GcpRole, ROLES_JSON, RoleCoverage, RoleSeedError, parse_roles, seed_roles};
+
+/// A GCP IAM condition attached to a binding or deny rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GcpCondition {
+    pub title: String,
+    /// The CEL expression, verbatim.
+    pub expression: String,
+    pub description: Option<String>,
+}
+
+/// One role bound to one member on one resource, as in an IAM policy's `bindings[]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GcpBinding {
+    /// Where the policy is attached: `organizations/1`, `folders/2`, `projects/my-proj`, or a
+    /// full resource name such as `//storage.googleapis.com/projects/_/buckets/artifacts`.
+    pub resource: String,
+    /// `roles/storage.objectViewer`, `projects/p/roles/deployer`, `organizations/1/roles/x`.
+    pub role: String,
+    /// The member as written in the policy (`serviceAccount:ci@p.iam.gserviceaccount.com`,
+    /// `principalSet://…`), kept for evidence.
+    pub member: String,
+    pub condition: Option<GcpCondition>,
+}
+
+/// One rule of an IAM deny policy that names the identity.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GcpDenyRule {
+    /// Where the deny policy is attached (same naming as `GcpBinding::resource`).
+    pub attachment_point: String,
+    /// The deny policy's name, for evidence.
+    pub policy: String,
+    /// In the deny-policy form (`storage.googleapis.com/buckets.delete`,
+    /// `storage.googleapis.com/*`) or the IAM form (`storage.buckets.delete`).
+    pub denied_permissions: Vec<String>,
+    pub exception_permissions: Vec<String>,
+    pub condition: Option<GcpCondition>,
+}
+
+/// An error of the GCP engine.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GcpError {
+    #[error("the embedded GCP role seed is broken: {0}")]
+    Seed(#[from] RoleSeedError),
+}

@@ -3,8 +3,24 @@
 //! types once; everything after normalization works on them.
 
 mod finding;
+mod grant;
+mod identity;
+mod inventory;
+mod trust;
+mod usage;
+mod workload;
 
 pub use finding::{Evidence, Finding};
+pub use grant::{Grant, GrantBody, GrantId};
+pub use identity::{Identity, IdentityId, IdentityIdError, IdentityKind};
+pub use inventory::{Container, Inventory, InventoryError};
+pub use trust::{ClaimCondition, ClaimMatch, ClaimOperator, FederatedTrust, PrincipalRef, Trust};
+pub use usage::{Outcome, Permission, Usage, UsageEvent, UsageKey, UsageRecord};
+pub use workload::{
+    CiIssuer, CiWorkload, GitHubContext, GitHubRepository, GitHubSubject, GitLabRefType,
+    GitLabSubject, ISSUERS_TSV, IssuerRule, IssuerTableError, SubjectDetails, SubjectError,
+    TerraformCloudSubject, TerraformRunPhase, issuer_table, parse_issuer_table,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -46,7 +62,17 @@ impl fmt::Display for Effect {
 
 /// How serious a finding is. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
