@@ -104,9 +104,11 @@ pub fn run(
     match result {
         // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
         Err(error)
-            if error
-                .downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
         {
             Ok(Exit::Clean)
         }
@@ -214,7 +216,9 @@ fn expand(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     if actions.is_empty() {
         let (service, _) = pattern.split_once(':').unwrap_or((pattern, ""));
         let hint = if crate::matching::has_wildcard(service) || catalog.service(service).is_some() {
-            "check the spelling, or list a service's actions with `pipeleash catalog expand 'SERVICE:*'`".to_string()
+            format!(
+                "check the spelling, or list the service's actions with `pipeleash catalog expand '{service}:*'`"
+            )
         } else {
             format!(
                 "the catalog has no service `{service}`; see `pipeleash catalog stats` for its source and age"
@@ -266,11 +270,17 @@ fn new_table<const N: usize>(header: [&str; N]) -> Table {
         .load_preset(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(header);
+    // Without a terminal there is no width to fit; some actions take dozens of resource
+    // types, so wrap at a width that still reads well in a log or a pull request.
+    if table.width().is_none() {
+        table.set_width(120);
+    }
     table
 }
 
 fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
+    // Through `io::Error`, so that a closed pipe is recognised as such by `run`.
+    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     Ok(())
 }
