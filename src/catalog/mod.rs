@@ -68,6 +68,10 @@ impl FromStr for AccessLevel {
     /// `Permissions management, Write`): the more specific one wins, because `Write` is only
     /// there as the general family and the specific level is what a reviewer needs to see.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // The catalog files spell levels exactly so; skip the general path for them.
+        if let Some(&level) = AccessLevel::ALL.iter().find(|level| level.as_str() == text) {
+            return Ok(level);
+        }
         let mut found: Option<AccessLevel> = None;
         for part in text.split(',') {
             let level = match part.trim().to_ascii_lowercase().as_str() {
@@ -207,7 +211,8 @@ impl Catalog {
         mut services: Vec<Service>,
     ) -> Result<Catalog, CatalogError> {
         services.sort_by(|a, b| a.prefix.cmp(&b.prefix));
-        let mut index = HashMap::new();
+        let mut index =
+            HashMap::with_capacity(services.iter().map(|service| service.actions.len()).sum());
         let mut service_index = HashMap::with_capacity(services.len());
         for (service_position, service) in services.iter_mut().enumerate() {
             if service_index
