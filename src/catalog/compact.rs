@@ -42,9 +42,15 @@ pub(super) const EMBEDDED_AWS_RESOURCE_TYPES: &str =
 
 const EMBEDDED_DIRECTORY: &str = "providers/aws/catalog";
 
-const SERVICES_COLUMNS: &str = "prefix\tname";
-const ACTIONS_COLUMNS: &str = "service\taction\taccess_level\tresource_types\tcondition_keys";
-const RESOURCE_TYPES_COLUMNS: &str = "service\tresource_type\tarn_format";
+const SERVICES_COLUMNS: [&str; 2] = ["prefix", "name"];
+const ACTIONS_COLUMNS: [&str; 5] = [
+    "service",
+    "action",
+    "access_level",
+    "resource_types",
+    "condition_keys",
+];
+const RESOURCE_TYPES_COLUMNS: [&str; 3] = ["service", "resource_type", "arn_format"];
 
 /// Parses the embedded AWS catalog files (the texts of `services.tsv`, `actions.tsv` and
 /// `resource_types.tsv`).
@@ -133,13 +139,13 @@ fn render(catalog: &Catalog) -> Result<[(&'static str, String); 3], CatalogError
         field(value, what, &[])?;
     }
     let mut services = metadata_line(catalog, "services");
-    services.push_str(SERVICES_COLUMNS);
+    services.push_str(&SERVICES_COLUMNS.join("\t"));
     services.push('\n');
     let mut actions = metadata_line(catalog, "actions");
-    actions.push_str(ACTIONS_COLUMNS);
+    actions.push_str(&ACTIONS_COLUMNS.join("\t"));
     actions.push('\n');
     let mut resource_types = metadata_line(catalog, "resource_types");
-    resource_types.push_str(RESOURCE_TYPES_COLUMNS);
+    resource_types.push_str(&RESOURCE_TYPES_COLUMNS.join("\t"));
     resource_types.push('\n');
 
     for service in catalog.services() {
@@ -200,15 +206,15 @@ struct Metadata {
 }
 
 /// A data line: its 1-based number and its cells.
-type Row<'a> = (usize, Vec<&'a str>);
+type Row<'a, const N: usize> = (usize, [&'a str; N]);
 
 /// Reads one file's metadata and column lines and returns its data lines with line numbers.
-fn data_lines<'a>(
+fn data_lines<'a, const N: usize>(
     file: &str,
     text: &'a str,
     table: &str,
-    columns: &str,
-) -> Result<(Metadata, Vec<Row<'a>>), CatalogError> {
+    columns: [&str; N],
+) -> Result<(Metadata, Vec<Row<'a, N>>), CatalogError> {
     let error = |line: usize, message: String| CatalogError::Line {
         file: file.to_string(),
         line,
@@ -269,30 +275,38 @@ fn data_lines<'a>(
             date: value("source_date"),
         },
     };
-    if lines.next() != Some(columns) {
+    if !lines
+        .next()
+        .is_some_and(|line| line.split('\t').eq(columns))
+    {
         return Err(error(
             2,
-            format!(
-                "expected the column line `{}`",
-                columns.replace('\t', "<TAB>")
-            ),
+            format!("expected the column line `{}`", columns.join("<TAB>")),
         ));
     }
-    let width = columns.split('\t').count();
     let mut rows = Vec::new();
     for (offset, line) in lines.enumerate() {
         let number = offset + 3;
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let cells: Vec<&str> = line.split('\t').collect();
-        if cells.len() != width {
+        // Fixed-size cells: the catalog has tens of thousands of rows, and a vector per row
+        // is a measurable part of start-up.
+        let mut cells = [""; N];
+        let mut count = 0;
+        for cell in line.split('\t') {
+            if let Some(slot) = cells.get_mut(count) {
+                *slot = cell;
+            }
+            count += 1;
+        }
+        if count != N {
             return Err(error(
                 number,
                 format!(
-                    "expected {width} tab-separated columns (`{}`), found {}",
-                    columns.replace('\t', "`, `"),
-                    cells.len()
+                    "expected {N} tab-separated columns (`{}`), found {}",
+                    columns.join("`, `"),
+                    count
                 ),
             ));
         }
@@ -301,8 +315,8 @@ fn data_lines<'a>(
                 number,
                 format!(
                     "the `{}` and `{}` columns must not be empty",
-                    columns.split('\t').next().unwrap_or_default(),
-                    columns.split('\t').nth(1).unwrap_or_default()
+                    columns.first().unwrap_or(&""),
+                    columns.get(1).unwrap_or(&"")
                 ),
             ));
         }
@@ -311,8 +325,15 @@ fn data_lines<'a>(
     Ok((metadata, rows))
 }
 
-fn list(cell: &str) -> impl Iterator<Item = &str> {
-    cell.split(',').filter(|item| !item.is_empty())
+/// The items of a comma-separated cell, converted; sized up front because start-up parses
+/// tens of thousands of these and regrowing vectors shows in the profile.
+fn list<T>(cell: &str, convert: impl Fn(&str) -> T) -> Vec<T> {
+    if cell.is_empty() {
+        return Vec::new();
+    }
+    let mut items = Vec::with_capacity(cell.bytes().filter(|&b| b == b',').count() + 1);
+    items.extend(cell.split(',').filter(|item| !item.is_empty()).map(convert));
+    items
 }
 
 fn parse_named(directory: &str, texts: [&str; 3]) -> Result<Catalog, CatalogError> {
@@ -359,36 +380,47 @@ fn parse_named(directory: &str, texts: [&str; 3]) -> Result<Catalog, CatalogErro
     let (action_metadata, action_rows) =
         data_lines(&actions_file, actions_text, "actions", ACTIONS_COLUMNS)?;
     check_metadata(&actions_file, action_metadata)?;
+    // Rows come grouped by service, so remember the last lookup.
+    let mut last_service: Option<(&str, usize)> = None;
     for (line, cells) in action_rows {
         let error = |message: String| CatalogError::Line {
             file: actions_file.clone(),
             line,
             message,
         };
-        let &position = positions.get(cells[0]).ok_or_else(|| {
-            error(format!(
-                "service `{}` is not listed in `{SERVICES_FILE}`; add it there",
-                cells[0]
-            ))
-        })?;
+        let position = match last_service {
+            Some((prefix, position)) if prefix == cells[0] => position,
+            _ => {
+                let &position = positions.get(cells[0]).ok_or_else(|| {
+                    error(format!(
+                        "service `{}` is not listed in `{SERVICES_FILE}`; add it there",
+                        cells[0]
+                    ))
+                })?;
+                last_service = Some((cells[0], position));
+                position
+            }
+        };
         let access_level: AccessLevel = cells[2]
             .parse()
             .map_err(|parse_error: CatalogError| error(parse_error.to_string()))?;
-        let resource_types = list(cells[3])
-            .map(|item| match item.strip_suffix('*') {
-                Some(name) => ActionResource {
-                    name: name.to_string(),
-                    required: true,
-                },
-                None => ActionResource {
-                    name: item.to_string(),
-                    required: false,
-                },
-            })
-            .collect();
-        let condition_keys = list(cells[4]).map(str::to_string).collect();
+        let resource_types = list(cells[3], |item| match item.strip_suffix('*') {
+            Some(name) => ActionResource {
+                name: name.to_string(),
+                required: true,
+            },
+            None => ActionResource {
+                name: item.to_string(),
+                required: false,
+            },
+        });
+        let condition_keys = list(cells[4], str::to_string);
+        let mut name = String::with_capacity(cells[0].len() + 1 + cells[1].len());
+        name.push_str(cells[0]);
+        name.push(':');
+        name.push_str(cells[1]);
         services[position].actions.push(Action {
-            name: format!("{}:{}", cells[0], cells[1]),
+            name,
             access_level,
             resource_types,
             condition_keys,

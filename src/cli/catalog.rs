@@ -366,11 +366,28 @@ fn show(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 struct StatsView<'a> {
     version: &'static str,
     provider: String,
-    source: &'a Source,
+    source: SourceView<'a>,
     services: usize,
     actions: usize,
     resource_types: usize,
     access_levels: Vec<LevelCount>,
+}
+
+#[derive(Serialize)]
+struct SourceView<'a> {
+    name: &'a str,
+    version: &'a str,
+    date: &'a str,
+}
+
+impl<'a> From<&'a Source> for SourceView<'a> {
+    fn from(source: &'a Source) -> Self {
+        SourceView {
+            name: &source.name,
+            version: &source.version,
+            date: &source.date,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -418,7 +435,7 @@ fn stats(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         let view = StatsView {
             version: JSON_VERSION,
             provider: catalog.provider().to_string(),
-            source: catalog.source(),
+            source: catalog.source().into(),
             services: catalog.services().len(),
             actions: catalog.len(),
             resource_types: catalog.resource_type_count(),

