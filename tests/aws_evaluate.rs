@@ -1333,7 +1333,7 @@ fn timing_decide_throughput() {
     let elapsed = start.elapsed();
     assert_eq!(allowed, iterations);
     println!(
-        "decide: {:.0} decisions/s ({:?} per decision, debug build)",
+        "decide: {:.0} decisions/s ({:?} per decision; depends on the build profile)",
         iterations as f64 / elapsed.as_secs_f64(),
         elapsed / iterations as u32
     );

@@ -225,6 +225,9 @@ struct CompiledStatement {
     effect: Effect,
     not_action: bool,
     actions: Vec<Pattern>,
+    /// Hashes of the literal service prefixes of `actions`, for quick rejection; `None`
+    /// when some pattern's service part has a wildcard (or for `NotAction`).
+    services: Option<Box<[u64]>>,
     not_resource: bool,
     /// `None`: no `Resource` element, which applies to the resource the policy is on.
     resources: Option<Vec<ResourceEntry>>,
@@ -277,6 +280,17 @@ fn compile_statement(statement: &Statement, variables: bool) -> CompiledStatemen
         .iter()
         .map(|action| Pattern::new(action, Case::Insensitive))
         .collect();
+    let services = if not_action {
+        None
+    } else {
+        action_texts
+            .iter()
+            .map(|action| {
+                let (service, _) = action.split_once(':')?;
+                (!service.contains(['*', '?'])).then(|| service_hash(service))
+            })
+            .collect::<Option<Box<[u64]>>>()
+    };
     let (not_resource, resources) = match &statement.resource {
         None => (false, None),
         Some(ResourceClause::Resource(list)) => (false, Some(compile_resources(list, variables))),
@@ -326,6 +340,7 @@ fn compile_statement(statement: &Statement, variables: bool) -> CompiledStatemen
         effect: statement.effect,
         not_action,
         actions,
+        services,
         not_resource,
         resources,
         principal,
@@ -350,6 +365,14 @@ fn compile_resources(list: &[String], variables: bool) -> Vec<ResourceEntry> {
             }
         })
         .collect()
+}
+
+/// FNV-1a over the ASCII-lowercased service prefix of an action (`s3` in `s3:GetObject`).
+/// Actions match case-insensitively, so equal services hash equally whatever their case.
+fn service_hash(service: &str) -> u64 {
+    service.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// How a resource policy statement names the requesting principal.
@@ -432,6 +455,8 @@ impl RequestPrincipal<'_> {
 /// Everything a statement is matched against, borrowed from the request.
 struct Subject<'r> {
     action: &'r str,
+    /// `service_hash` of the action's service prefix.
+    action_service: u64,
     resource: &'r str,
     context: &'r Context,
     principal: RequestPrincipal<'r>,
@@ -441,6 +466,11 @@ struct Subject<'r> {
 impl CompiledStatement {
     /// Does the statement apply to the request, ignoring `Principal`?
     fn applies<'p>(&'p self, subject: &Subject<'_>) -> Truth<'p> {
+        if let Some(services) = &self.services {
+            if !services.contains(&subject.action_service) {
+                return Truth::False;
+            }
+        }
         let action_listed = self
             .actions
             .iter()
@@ -733,8 +763,13 @@ impl CompiledPolicySet {
         recorder: &mut R,
         keep_layers: bool,
     ) -> Evaluation<'p> {
+        let service = request
+            .action
+            .split_once(':')
+            .map_or(request.action.as_str(), |(service, _)| service);
         let subject = Subject {
             action: &request.action,
+            action_service: service_hash(service),
             resource: &request.resource,
             context: &request.context,
             principal: RequestPrincipal {
