@@ -1,1 +1,30 @@
-//! (being written)
+//! The AWS engine: the IAM policy language (parsing, canonical output), ARNs, condition
+//! operators, policy variables and the policy evaluator.
+//!
+//! Entry points: [`parse_policy`] turns policy text into a [`PolicyDocument`];
+//! [`CompiledPolicySet`] compiles the policies that apply to one principal once and then
+//! decides requests quickly; [`evaluate`] does both for one-off questions.
+
+pub mod arn;
+pub mod condition;
+pub mod context;
+pub mod eval;
+mod pattern;
+pub mod policy;
+mod raw;
+pub mod truth;
+pub mod variables;
+
+pub use arn::{Arn, ArnPattern};
+pub use condition::{ConditionOperator, OperatorBase, SetQuantifier};
+pub use context::{Completeness, Context, ContextValue};
+pub use eval::{
+    CompiledPolicy, CompiledPolicySet, Decision, LayerSummary, NamedPolicy, Outcome, PolicyKind,
+    PolicySet, Request, StatementRef, Verdict, evaluate,
+};
+pub use pattern::Pattern;
+pub use policy::{
+    ActionClause, Condition, PolicyDocument, PolicyError, PolicyVersion, Principal,
+    PrincipalClause, PrincipalMap, ResourceClause, Statement, StatementLocation, parse_policy,
+};
+pub use truth::Truth;

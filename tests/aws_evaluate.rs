@@ -1,0 +1,1340 @@
+//! AWS policy evaluation, one test per documented rule, plus property tests of the
+//! invariants the minimizer relies on (deny never grants, boundaries never grant).
+
+use pipeleash::aws::{
+    CompiledPolicySet, Context, Decision, NamedPolicy, Outcome, PolicyDocument, PolicyKind,
+    PolicySet, Request, Verdict, parse_policy,
+};
+use proptest::prelude::*;
+
+const ACCOUNT: &str = "111122223333";
+const OTHER_ACCOUNT: &str = "444455556666";
+const ROLE_ARN: &str = "arn:aws:iam::111122223333:role/ci/deploy";
+const SESSION_ARN: &str = "arn:aws:sts::111122223333:assumed-role/deploy/gh-run-42";
+
+fn policy(json: &str) -> PolicyDocument {
+    parse_policy(json).unwrap_or_else(|error| panic!("test policy does not parse: {error}\n{json}"))
+}
+
+/// Shorthand for a one-statement 2012-10-17 policy.
+fn statement(effect: &str, body: &str) -> PolicyDocument {
+    policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"{effect}",{body}}}}}"#
+    ))
+}
+
+fn allow(body: &str) -> PolicyDocument {
+    statement("Allow", body)
+}
+
+fn deny(body: &str) -> PolicyDocument {
+    statement("Deny", body)
+}
+
+/// The policies of one test, owned; `set()` lends them as a `PolicySet`.
+#[derive(Default, Clone)]
+struct Policies {
+    identity: Vec<PolicyDocument>,
+    boundary: Option<PolicyDocument>,
+    scps: Vec<Vec<PolicyDocument>>,
+    resource: Option<PolicyDocument>,
+    session: Vec<PolicyDocument>,
+}
+
+impl Policies {
+    fn identity(documents: impl IntoIterator<Item = PolicyDocument>) -> Policies {
+        Policies {
+            identity: documents.into_iter().collect(),
+            ..Policies::default()
+        }
+    }
+
+    fn set(&self) -> PolicySet<'_> {
+        let named = |kind: PolicyKind| move |document| named(kind, document);
+        PolicySet {
+            identity: self
+                .identity
+                .iter()
+                .map(named(PolicyKind::Identity))
+                .collect(),
+            boundary: self
+                .boundary
+                .as_ref()
+                .map(named(PolicyKind::PermissionsBoundary)),
+            scps: self
+                .scps
+                .iter()
+                .map(|level| {
+                    level
+                        .iter()
+                        .map(named(PolicyKind::ServiceControl))
+                        .collect()
+                })
+                .collect(),
+            resource: self.resource.as_ref().map(named(PolicyKind::Resource)),
+            session: self
+                .session
+                .iter()
+                .map(named(PolicyKind::Session))
+                .collect(),
+        }
+    }
+}
+
+fn named(kind: PolicyKind, document: &PolicyDocument) -> NamedPolicy<'_> {
+    NamedPolicy::new(kind_name(kind), kind, document)
+}
+
+fn kind_name(kind: PolicyKind) -> &'static str {
+    match kind {
+        PolicyKind::Identity => "identity",
+        PolicyKind::PermissionsBoundary => "boundary",
+        PolicyKind::ServiceControl => "scp",
+        PolicyKind::Resource => "resource",
+        PolicyKind::Session => "session",
+    }
+}
+
+fn request(action: &str, resource: &str) -> Request {
+    Request {
+        principal_arn: SESSION_ARN.into(),
+        principal_account: ACCOUNT.into(),
+        action: action.into(),
+        resource: resource.into(),
+        resource_account: None,
+        context: Context::complete(),
+    }
+}
+
+fn with_context(mut request: Request, context: Context) -> Request {
+    request.context = context;
+    request
+}
+
+/// Evaluates through both entry points and checks they agree with `expected`.
+fn check(request: &Request, policies: &Policies, expected: Outcome) -> Decision {
+    let set = policies.set();
+    let decision = pipeleash::aws::evaluate(request, &set);
+    assert_eq!(
+        decision.outcome, expected,
+        "request {request:#?}\ndecision {decision:#?}"
+    );
+    assert_eq!(
+        CompiledPolicySet::new(&set).decide(request),
+        decision.verdict(),
+        "decide() disagrees"
+    );
+    decision
+}
+
+const BUCKET_OBJECT: &str = "arn:aws:s3:::artifacts/builds/1.zip";
+
+#[test]
+fn implicit_deny_without_any_allow() {
+    let decision = check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &Policies::default(),
+        Outcome::ImplicitDeny,
+    );
+    assert!(decision.reasons.is_empty());
+}
+
+#[test]
+fn identity_allow_grants_and_names_the_statement() {
+    let policies = Policies::identity([policy(
+        r#"{"Version":"2012-10-17","Statement":[{"Sid":"Other","Effect":"Allow","Action":"ec2:*","Resource":"*"},
+           {"Sid":"Read","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/*"}]}"#,
+    )]);
+    let decision = check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    assert_eq!(decision.reasons.len(), 1);
+    assert_eq!(decision.reasons[0].statement, 2);
+    assert_eq!(decision.reasons[0].sid.as_deref(), Some("Read"));
+    assert_eq!(decision.reasons[0].kind, PolicyKind::Identity);
+}
+
+#[test]
+fn explicit_deny_wins_over_allow() {
+    let policies = Policies::identity([
+        allow(r#""Action":"s3:*","Resource":"*""#),
+        deny(r#""Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/*""#),
+    ]);
+    let decision = check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ExplicitDeny,
+    );
+    assert!(
+        decision
+            .reasons
+            .iter()
+            .all(|reason| reason.effect == pipeleash::model::Effect::Deny)
+    );
+    assert_eq!(decision.reasons.len(), 1);
+}
+
+#[test]
+fn deny_in_boundary_scp_or_session_wins() {
+    let base = Policies::identity([allow(r#""Action":"*","Resource":"*""#)]);
+    let everything = || allow(r#""Action":"*","Resource":"*""#);
+    let no_s3 = || deny(r#""Action":"s3:*","Resource":"*""#);
+    let boundary = Policies {
+        boundary: Some(policy(&format!(
+            r#"{{"Statement":[{},{}]}}"#,
+            r#"{"Effect":"Allow","Action":"*","Resource":"*"}"#,
+            r#"{"Effect":"Deny","Action":"s3:*","Resource":"*"}"#
+        ))),
+        ..base.clone()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &boundary,
+        Outcome::ExplicitDeny,
+    );
+    let scp = Policies {
+        scps: vec![vec![everything(), no_s3()]],
+        ..base.clone()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &scp,
+        Outcome::ExplicitDeny,
+    );
+    let session = Policies {
+        session: vec![everything(), no_s3()],
+        ..base
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &session,
+        Outcome::ExplicitDeny,
+    );
+}
+
+#[test]
+fn boundary_intersects_with_identity_policies() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":["s3:*","iam:*"],"Resource":"*""#)],
+        boundary: Some(allow(r#""Action":["s3:*","ec2:*"],"Resource":"*""#)),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    let decision = check(
+        &request("iam:CreateUser", "*"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    assert_eq!(
+        decision.layers.boundary,
+        Some(pipeleash::aws::eval::LayerResult::DoesNotAllow)
+    );
+}
+
+#[test]
+fn boundary_does_not_grant_by_itself() {
+    let policies = Policies {
+        boundary: Some(allow(r#""Action":"*","Resource":"*""#)),
+        ..Policies::default()
+    };
+    check(
+        &request("ec2:RunInstances", "*"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn scp_intersects_at_every_level() {
+    let full = || allow(r#""Action":"*","Resource":"*""#);
+    let policies = Policies {
+        identity: vec![full()],
+        scps: vec![
+            vec![full()],
+            vec![allow(r#""Action":["s3:*","ec2:*"],"Resource":"*""#)],
+            vec![allow(r#""Action":["s3:*","iam:*"],"Resource":"*""#)],
+        ],
+        ..Policies::default()
+    };
+    check(
+        &request("s3:PutObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("ec2:RunInstances", "*"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    check(
+        &request("iam:PassRole", ROLE_ARN),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn scp_level_without_policies_allows_nothing() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"*","Resource":"*""#)],
+        scps: vec![vec![]],
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn scp_deny_with_condition() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"*","Resource":"*""#)],
+        scps: vec![vec![
+            allow(r#""Action":"*","Resource":"*""#),
+            deny(
+                r#""Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1"]}}"#,
+            ),
+        ]],
+        ..Policies::default()
+    };
+    let in_region = Context::complete().with("aws:RequestedRegion", "eu-west-1");
+    check(
+        &with_context(request("ec2:RunInstances", "*"), in_region),
+        &policies,
+        Outcome::Allowed,
+    );
+    let elsewhere = Context::complete().with("aws:RequestedRegion", "us-east-1");
+    check(
+        &with_context(request("ec2:RunInstances", "*"), elsewhere),
+        &policies,
+        Outcome::ExplicitDeny,
+    );
+}
+
+#[test]
+fn not_action_with_allow_grants_everything_else() {
+    let policies = Policies::identity([allow(
+        r#""NotAction":["iam:*","organizations:*"],"Resource":"*""#,
+    )]);
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("IAM:CreateUser", "*"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn not_action_with_deny_denies_everything_else() {
+    let policies = Policies::identity([
+        allow(r#""Action":"*","Resource":"*""#),
+        deny(r#""NotAction":["s3:GetObject","sts:GetCallerIdentity"],"Resource":"*""#),
+    ]);
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("s3:PutObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ExplicitDeny,
+    );
+}
+
+#[test]
+fn not_resource_applies_to_other_resources() {
+    let policies = Policies::identity([
+        allow(r#""Action":"s3:*","Resource":"*""#),
+        deny(
+            r#""Action":"s3:*","NotResource":["arn:aws:s3:::artifacts","arn:aws:s3:::artifacts/*"]"#,
+        ),
+    ]);
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::secrets/key"),
+        &policies,
+        Outcome::ExplicitDeny,
+    );
+}
+
+#[test]
+fn resource_wildcard_spans_arn_segments() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/*""#,
+    )]);
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::artifacts/a/b/c"),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::artifacts"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    let any_region = Policies::identity([allow(
+        r#""Action":"logs:*","Resource":"arn:aws:logs:*:log-group:/ci""#,
+    )]);
+    check(
+        &request(
+            "logs:PutLogEvents",
+            "arn:aws:logs:eu-west-1:111122223333:log-group:/ci",
+        ),
+        &any_region,
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn resource_match_is_case_sensitive() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/*""#,
+    )]);
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::Artifacts/x"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn question_mark_matches_one_character() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:GetObjec?","Resource":"arn:aws:s3:::bucket-?""#,
+    )]);
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::bucket-a"),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::bucket-ab"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    check(
+        &request("s3:GetObjectAcl", "arn:aws:s3:::bucket-a"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn actions_match_case_insensitively() {
+    let policies = Policies::identity([allow(r#""Action":"S3:getobject*","Resource":"*""#)]);
+    check(
+        &request("s3:GetObjectTagging", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("S3:GETOBJECT", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+}
+
+fn conditional_allow(condition: &str) -> Policies {
+    Policies::identity([allow(&format!(
+        r#""Action":"s3:GetObject","Resource":"*","Condition":{{{condition}}}"#
+    ))])
+}
+
+fn check_condition(condition: &str, context: Context, expected: Outcome) {
+    check(
+        &with_context(request("s3:GetObject", BUCKET_OBJECT), context),
+        &conditional_allow(condition),
+        expected,
+    );
+}
+
+#[test]
+fn normal_operator_is_false_on_absent_key() {
+    check_condition(
+        r#""StringEquals":{"aws:PrincipalTag/team":"ci"}"#,
+        Context::complete(),
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn negated_operator_is_true_on_absent_key() {
+    check_condition(
+        r#""StringNotEquals":{"aws:PrincipalTag/team":"ci"}"#,
+        Context::complete(),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn if_exists_is_true_on_absent_key() {
+    let condition = r#""StringEqualsIfExists":{"aws:PrincipalTag/team":"ci"}"#;
+    check_condition(condition, Context::complete(), Outcome::Allowed);
+    check_condition(
+        condition,
+        Context::complete().with("aws:PrincipalTag/team", "web"),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(
+        condition,
+        Context::complete().with("aws:principaltag/TEAM", "ci"),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn for_all_values_is_true_on_empty_or_absent_set() {
+    let condition = r#""ForAllValues:StringEquals":{"aws:TagKeys":["team","env"]}"#;
+    check_condition(condition, Context::complete(), Outcome::Allowed);
+    check_condition(
+        condition,
+        Context::complete().with_values("aws:TagKeys", Vec::<String>::new()),
+        Outcome::Allowed,
+    );
+    check_condition(
+        condition,
+        Context::complete().with_values("aws:TagKeys", ["team", "env"]),
+        Outcome::Allowed,
+    );
+    check_condition(
+        condition,
+        Context::complete().with_values("aws:TagKeys", ["team", "owner"]),
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn for_any_value_is_false_on_empty_or_absent_set() {
+    let condition = r#""ForAnyValue:StringLike":{"aws:TagKeys":"ci-*"}"#;
+    check_condition(condition, Context::complete(), Outcome::ImplicitDeny);
+    check_condition(
+        condition,
+        Context::complete().with_values("aws:TagKeys", Vec::<String>::new()),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(
+        condition,
+        Context::complete().with_values("aws:TagKeys", ["team", "ci-repo"]),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn null_operator_tests_presence() {
+    let must_be_absent = r#""Null":{"aws:TokenIssueTime":"true"}"#;
+    check_condition(must_be_absent, Context::complete(), Outcome::Allowed);
+    check_condition(
+        must_be_absent,
+        Context::complete().with("aws:TokenIssueTime", "2024-01-01T00:00:00Z"),
+        Outcome::ImplicitDeny,
+    );
+    let must_be_present = r#""Null":{"aws:TokenIssueTime":false}"#;
+    check_condition(must_be_present, Context::complete(), Outcome::ImplicitDeny);
+    check_condition(
+        must_be_present,
+        Context::complete().with("aws:TokenIssueTime", "x"),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn string_like_is_case_sensitive_with_wildcards() {
+    let condition = r#""StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*:ref:refs/heads/main"}"#;
+    let subject =
+        |value: &str| Context::complete().with("token.actions.githubusercontent.com:sub", value);
+    check_condition(
+        condition,
+        subject("repo:acme/web:ref:refs/heads/main"),
+        Outcome::Allowed,
+    );
+    check_condition(
+        condition,
+        subject("repo:ACME/web:ref:refs/heads/main"),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(
+        condition,
+        subject("repo:acme/web:ref:refs/heads/feature"),
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn string_equals_ignore_case() {
+    let condition = r#""StringEqualsIgnoreCase":{"aws:PrincipalTag/env":"Prod"}"#;
+    check_condition(
+        condition,
+        Context::complete().with("aws:PrincipalTag/env", "PROD"),
+        Outcome::Allowed,
+    );
+    let exact = r#""StringEquals":{"aws:PrincipalTag/env":"Prod"}"#;
+    check_condition(
+        exact,
+        Context::complete().with("aws:PrincipalTag/env", "PROD"),
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn ip_address_matches_cidr_blocks() {
+    let condition = r#""IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:db8::/32"]}"#;
+    let from = |ip: &str| Context::complete().with("aws:SourceIp", ip);
+    check_condition(condition, from("203.0.113.77"), Outcome::Allowed);
+    check_condition(condition, from("2001:db8::1"), Outcome::Allowed);
+    check_condition(condition, from("198.51.100.1"), Outcome::ImplicitDeny);
+    check_condition(
+        r#""NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}"#,
+        from("198.51.100.1"),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn date_less_than() {
+    let condition = r#""DateLessThan":{"aws:CurrentTime":"2025-01-01T00:00:00Z"}"#;
+    let at = |time: &str| Context::complete().with("aws:CurrentTime", time);
+    check_condition(condition, at("2024-12-31T23:59:59Z"), Outcome::Allowed);
+    check_condition(condition, at("2025-01-01T00:00:00Z"), Outcome::ImplicitDeny);
+    check_condition(condition, at("1700000000"), Outcome::Allowed);
+}
+
+#[test]
+fn numeric_comparisons() {
+    let condition = r#""NumericLessThanEquals":{"s3:max-keys":"10"}"#;
+    let keys = |count: &str| Context::complete().with("s3:max-keys", count);
+    check_condition(condition, keys("10"), Outcome::Allowed);
+    check_condition(condition, keys("9.5"), Outcome::Allowed);
+    check_condition(condition, keys("11"), Outcome::ImplicitDeny);
+    check_condition(condition, keys("many"), Outcome::ImplicitDeny);
+    check_condition(
+        r#""NumericGreaterThan":{"aws:MultiFactorAuthAge":3600}"#,
+        Context::complete().with("aws:MultiFactorAuthAge", "7200"),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn bool_operator() {
+    let condition = r#""Bool":{"aws:SecureTransport":"true"}"#;
+    check_condition(
+        condition,
+        Context::complete().with("aws:SecureTransport", "true"),
+        Outcome::Allowed,
+    );
+    check_condition(
+        condition,
+        Context::complete().with("aws:SecureTransport", "false"),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(condition, Context::complete(), Outcome::ImplicitDeny);
+}
+
+#[test]
+fn arn_like_matches_component_wise() {
+    let condition = r#""ArnLike":{"aws:SourceArn":"arn:aws:sns:*:111122223333:ci-*"}"#;
+    let source = |arn: &str| Context::complete().with("aws:SourceArn", arn);
+    check_condition(
+        condition,
+        source("arn:aws:sns:eu-west-1:111122223333:ci-topic"),
+        Outcome::Allowed,
+    );
+    check_condition(
+        condition,
+        source("arn:aws:sns:eu-west-1:444455556666:ci-topic"),
+        Outcome::ImplicitDeny,
+    );
+    // `*` in the region part cannot absorb the account part.
+    let short = r#""ArnLike":{"aws:SourceArn":"arn:aws:sns:*:ci-topic"}"#;
+    check_condition(
+        short,
+        source("arn:aws:sns:eu-west-1:111122223333:ci-topic"),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(
+        r#""ArnNotEquals":{"aws:SourceArn":"arn:aws:sns:*:*:other"}"#,
+        source("arn:aws:sns:eu-west-1:1:ci"),
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn multiple_keys_and_operators_are_anded_values_ored() {
+    let condition = r#""StringEquals":{"aws:PrincipalTag/team":["ci","platform"],"aws:RequestedRegion":"eu-west-1"},"Bool":{"aws:SecureTransport":"true"}"#;
+    let context = |team: &str, region: &str| {
+        Context::complete()
+            .with("aws:PrincipalTag/team", team)
+            .with("aws:RequestedRegion", region)
+            .with("aws:SecureTransport", "true")
+    };
+    check_condition(
+        condition,
+        context("platform", "eu-west-1"),
+        Outcome::Allowed,
+    );
+    check_condition(
+        condition,
+        context("web", "eu-west-1"),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(condition, context("ci", "us-east-1"), Outcome::ImplicitDeny);
+}
+
+#[test]
+fn policy_variables_resolve_from_context() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*""#,
+    )]);
+    let as_user = |name: &str| Context::complete().with("aws:username", name);
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::home/alice/notes"),
+            as_user("alice"),
+        ),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::home/bob/notes"),
+            as_user("alice"),
+        ),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    // A missing variable makes the statement not match.
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::home/alice/notes"),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn policy_variable_default_value() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:*","Resource":"arn:aws:s3:::teams/${aws:PrincipalTag/team, 'shared'}/*""#,
+    )]);
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::teams/shared/x"),
+        &policies,
+        Outcome::Allowed,
+    );
+    let tagged = Context::complete().with("aws:PrincipalTag/team", "ci");
+    check(
+        &with_context(request("s3:GetObject", "arn:aws:s3:::teams/ci/x"), tagged),
+        &policies,
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn escapes_are_literal_and_substituted_values_are_not_wildcards() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:*","Resource":"arn:aws:s3:::b/${*}/${aws:username}""#,
+    )]);
+    let user = |name: &str| Context::complete().with("aws:username", name);
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::b/*/alice"),
+            user("alice"),
+        ),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::b/x/alice"),
+            user("alice"),
+        ),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    check(
+        &with_context(request("s3:GetObject", "arn:aws:s3:::b/*/bob"), user("*")),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn variables_are_literal_in_version_2008() {
+    let policies = Policies::identity([policy(
+        r#"{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}"}}"#,
+    )]);
+    let alice = Context::complete().with("aws:username", "alice");
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::home/alice"),
+            alice.clone(),
+        ),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::home/${aws:username}"),
+            alice,
+        ),
+        &policies,
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn variables_in_condition_values() {
+    let condition = r#""StringEquals":{"s3:prefix":"home/${aws:username}/"}"#;
+    let context = Context::complete()
+        .with("aws:username", "alice")
+        .with("s3:prefix", "home/alice/");
+    check_condition(condition, context, Outcome::Allowed);
+    // Missing variable: the condition does not match, even for a negated operator.
+    let negated = r#""StringNotEquals":{"s3:prefix":"home/${aws:username}/"}"#;
+    check_condition(
+        negated,
+        Context::complete().with("s3:prefix", "x"),
+        Outcome::ImplicitDeny,
+    );
+}
+
+fn bucket_policy(principal: &str) -> PolicyDocument {
+    allow(&format!(
+        r#""Principal":{principal},"Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/*""#
+    ))
+}
+
+#[test]
+fn same_account_resource_policy_grants_without_identity_policy() {
+    let policies = Policies {
+        resource: Some(bucket_policy(&format!(r#"{{"AWS":"{SESSION_ARN}"}}"#))),
+        ..Policies::default()
+    };
+    let decision = check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    assert_eq!(decision.reasons[0].kind, PolicyKind::Resource);
+    check(
+        &request("s3:PutObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn resource_policy_for_other_principal_does_not_grant() {
+    let policies = Policies {
+        resource: Some(bucket_policy(
+            r#"{"AWS":"arn:aws:iam::111122223333:role/other"}"#,
+        )),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn resource_policy_naming_the_account_delegates_to_identity_policies() {
+    let resource = Some(bucket_policy(r#"{"AWS":"arn:aws:iam::111122223333:root"}"#));
+    let alone = Policies {
+        resource: resource.clone(),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &alone,
+        Outcome::ImplicitDeny,
+    );
+    let bare_account = Policies {
+        resource: Some(bucket_policy(r#"{"AWS":"111122223333"}"#)),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &bare_account,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn boundary_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
+    let boundary = Some(allow(r#""Action":"ec2:*","Resource":"*""#));
+    let to_role = Policies {
+        resource: Some(bucket_policy(&format!(r#"{{"AWS":"{ROLE_ARN}"}}"#))),
+        boundary: boundary.clone(),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &to_role,
+        Outcome::ImplicitDeny,
+    );
+    let without_boundary = Policies {
+        boundary: None,
+        ..to_role.clone()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &without_boundary,
+        Outcome::Allowed,
+    );
+    let to_session = Policies {
+        resource: Some(bucket_policy(&format!(r#"{{"AWS":"{SESSION_ARN}"}}"#))),
+        boundary,
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &to_session,
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn session_policy_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
+    let session = vec![allow(r#""Action":"ec2:*","Resource":"*""#)];
+    let to_role = Policies {
+        resource: Some(bucket_policy(&format!(r#"{{"AWS":"{ROLE_ARN}"}}"#))),
+        session: session.clone(),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &to_role,
+        Outcome::ImplicitDeny,
+    );
+    let to_session = Policies {
+        resource: Some(bucket_policy(&format!(r#"{{"AWS":"{SESSION_ARN}"}}"#))),
+        session,
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &to_session,
+        Outcome::Allowed,
+    );
+}
+
+#[test]
+fn scp_limits_resource_policy_grants_too() {
+    let policies = Policies {
+        resource: Some(bucket_policy(r#""*""#)),
+        scps: vec![vec![allow(r#""Action":"ec2:*","Resource":"*""#)]],
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn resource_policy_deny_for_principal_wins() {
+    let resource = policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Deny","Principal":{{"AWS":"{ROLE_ARN}"}},"Action":"s3:*","Resource":"*"}}}}"#
+    ));
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"s3:*","Resource":"*""#)],
+        resource: Some(resource),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ExplicitDeny,
+    );
+}
+
+#[test]
+fn not_principal_deny_applies_to_principals_not_listed() {
+    let resource = policy(
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:role/admin"},"Action":"s3:*","Resource":"*"}}"#,
+    );
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"s3:*","Resource":"*""#)],
+        resource: Some(resource),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ExplicitDeny,
+    );
+}
+
+fn cross_account(action: &str) -> Request {
+    Request {
+        resource_account: Some(OTHER_ACCOUNT.into()),
+        ..request(action, "arn:aws:s3:::partner-bucket/x")
+    }
+}
+
+#[test]
+fn cross_account_needs_both_identity_and_resource_policy() {
+    let identity = allow(r#""Action":"s3:GetObject","Resource":"arn:aws:s3:::partner-bucket/*""#);
+    let resource = allow(
+        r#""Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::partner-bucket/*""#,
+    );
+    let both = Policies {
+        identity: vec![identity.clone()],
+        resource: Some(resource.clone()),
+        ..Policies::default()
+    };
+    check(&cross_account("s3:GetObject"), &both, Outcome::Allowed);
+    let only_identity = Policies {
+        identity: vec![identity],
+        ..Policies::default()
+    };
+    let decision = check(
+        &cross_account("s3:GetObject"),
+        &only_identity,
+        Outcome::ImplicitDeny,
+    );
+    assert!(decision.layers.cross_account);
+    let only_resource = Policies {
+        resource: Some(resource),
+        ..Policies::default()
+    };
+    check(
+        &cross_account("s3:GetObject"),
+        &only_resource,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn session_policy_intersects_with_identity_policies() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":["s3:*","ec2:*"],"Resource":"*""#)],
+        session: vec![
+            allow(r#""Action":"s3:GetObject","Resource":"*""#),
+            allow(r#""Action":"ec2:Describe*","Resource":"*""#),
+        ],
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("ec2:DescribeInstances", "*"),
+        &policies,
+        Outcome::Allowed,
+    );
+    check(
+        &request("s3:PutObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+#[test]
+fn partial_context_gives_conditional_naming_the_key() {
+    let condition = r#""StringEquals":{"aws:PrincipalTag/team":"ci"}"#;
+    let decision = check(
+        &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
+        &conditional_allow(condition),
+        Outcome::Conditional {
+            missing_keys: vec!["aws:PrincipalTag/team".into()],
+        },
+    );
+    assert_eq!(
+        decision.reasons.len(),
+        1,
+        "the statement that might apply is named"
+    );
+    // IfExists, ForAllValues and Null also depend on whether the key is there.
+    for condition in [
+        r#""StringEqualsIfExists":{"k:a":"x"}"#,
+        r#""ForAllValues:StringEquals":{"k:a":"x"}"#,
+        r#""Null":{"k:a":"true"}"#,
+    ] {
+        check_condition(
+            condition,
+            Context::partial(),
+            Outcome::Conditional {
+                missing_keys: vec!["k:a".into()],
+            },
+        );
+    }
+}
+
+#[test]
+fn partial_context_unknown_deny_makes_an_allow_conditional() {
+    let policies = Policies::identity([
+        allow(r#""Action":"s3:*","Resource":"*""#),
+        deny(
+            r#""Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}"#,
+        ),
+    ]);
+    check(
+        &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
+        &policies,
+        Outcome::Conditional {
+            missing_keys: vec!["aws:MultiFactorAuthPresent".into()],
+        },
+    );
+}
+
+#[test]
+fn partial_context_stays_definite_when_the_key_cannot_matter() {
+    // The action is not allowed anywhere, so the unknown key does not matter.
+    let unrelated = conditional_allow(r#""StringEquals":{"aws:PrincipalTag/team":"ci"}"#);
+    check(
+        &with_context(request("ec2:RunInstances", "*"), Context::partial()),
+        &unrelated,
+        Outcome::ImplicitDeny,
+    );
+    // Another statement allows unconditionally.
+    let mut policies = unrelated.clone();
+    policies
+        .identity
+        .push(allow(r#""Action":"s3:GetObject","Resource":"*""#));
+    check(
+        &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
+        &policies,
+        Outcome::Allowed,
+    );
+    // Keys that are present are used even in a partial context.
+    let known = Context::partial().with("aws:PrincipalTag/team", "ci");
+    check(
+        &with_context(request("s3:GetObject", BUCKET_OBJECT), known),
+        &unrelated,
+        Outcome::Allowed,
+    );
+    // A definite explicit deny wins over unknown allows.
+    let mut denied = unrelated;
+    denied
+        .identity
+        .push(deny(r#""Action":"s3:*","Resource":"*""#));
+    check(
+        &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
+        &denied,
+        Outcome::ExplicitDeny,
+    );
+}
+
+#[test]
+fn partial_context_missing_variable_is_conditional() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:*","Resource":"arn:aws:s3:::home/${aws:username}/*""#,
+    )]);
+    check(
+        &with_context(
+            request("s3:GetObject", "arn:aws:s3:::home/alice/x"),
+            Context::partial(),
+        ),
+        &policies,
+        Outcome::Conditional {
+            missing_keys: vec!["aws:username".into()],
+        },
+    );
+}
+
+#[test]
+fn complete_context_is_definite() {
+    let condition = r#""StringEquals":{"aws:PrincipalTag/team":"ci"}"#;
+    check_condition(condition, Context::complete(), Outcome::ImplicitDeny);
+}
+
+// ---------------------------------------------------------------------------------------
+// Property tests
+
+fn arbitrary_statement(effect: &'static str) -> impl Strategy<Value = String> {
+    let action = prop::sample::select(vec![
+        "*",
+        "s3:*",
+        "s3:GetObject",
+        "s3:Put*",
+        "ec2:*",
+        "iam:PassRole",
+        "s3:Get?bject",
+    ]);
+    let resource = prop::sample::select(vec![
+        "*",
+        "arn:aws:s3:::artifacts/*",
+        "arn:aws:s3:::other/*",
+        "arn:aws:iam::*:role/*",
+    ]);
+    let condition = prop::sample::select(vec![
+        "",
+        r#","Condition":{"StringEquals":{"aws:PrincipalTag/team":"ci"}}"#,
+        r#","Condition":{"StringNotEquals":{"aws:PrincipalTag/team":"ci"}}"#,
+        r#","Condition":{"ForAnyValue:StringLike":{"aws:TagKeys":"ci-*"}}"#,
+        r#","Condition":{"Null":{"aws:TokenIssueTime":"true"}}"#,
+    ]);
+    let negate_action = any::<bool>();
+    let negate_resource = any::<bool>();
+    (action, resource, condition, negate_action, negate_resource).prop_map(move |(action, resource, condition, not_action, not_resource)| {
+        let action_key = if not_action { "NotAction" } else { "Action" };
+        let resource_key = if not_resource { "NotResource" } else { "Resource" };
+        format!(r#"{{"Effect":"{effect}","{action_key}":"{action}","{resource_key}":"{resource}"{condition}}}"#)
+    })
+}
+
+fn document(statements: &[String]) -> PolicyDocument {
+    policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        statements.join(",")
+    ))
+}
+
+fn arbitrary_request() -> impl Strategy<Value = Request> {
+    let action = prop::sample::select(vec![
+        "s3:GetObject",
+        "s3:PutObject",
+        "ec2:RunInstances",
+        "iam:PassRole",
+    ]);
+    let resource = prop::sample::select(vec![BUCKET_OBJECT, "arn:aws:s3:::other/x", ROLE_ARN]);
+    let team = prop::option::of(prop::sample::select(vec!["ci", "web"]));
+    let partial = any::<bool>();
+    (action, resource, team, partial).prop_map(|(action, resource, team, partial)| {
+        let mut context = if partial {
+            Context::partial()
+        } else {
+            Context::complete()
+        };
+        if let Some(team) = team {
+            context.insert("aws:PrincipalTag/team", team);
+        }
+        context.set("aws:TagKeys", ["ci-repo"]);
+        with_context(request(action, resource), context)
+    })
+}
+
+fn decide(request: &Request, policies: &Policies) -> Verdict {
+    CompiledPolicySet::new(&policies.set()).decide(request)
+}
+
+proptest! {
+    #[test]
+    fn adding_a_deny_never_grants(
+        allows in prop::collection::vec(arbitrary_statement("Allow"), 1..4),
+        denies in prop::collection::vec(arbitrary_statement("Deny"), 1..3),
+        request in arbitrary_request(),
+    ) {
+        let before = decide(&request, &Policies::identity([document(&allows)]));
+        let after = decide(&request, &Policies::identity([document(&allows), document(&denies)]));
+        if before != Verdict::Allowed {
+            prop_assert_ne!(after, Verdict::Allowed);
+        }
+        if before == Verdict::ExplicitDeny {
+            prop_assert_eq!(after, Verdict::ExplicitDeny);
+        }
+    }
+
+    #[test]
+    fn adding_an_allow_never_turns_allowed_into_deny(
+        statements in prop::collection::vec(prop_oneof![arbitrary_statement("Allow"), arbitrary_statement("Deny")], 1..4),
+        extra in arbitrary_statement("Allow"),
+        request in arbitrary_request(),
+    ) {
+        let before = decide(&request, &Policies::identity([document(&statements)]));
+        let after = decide(&request, &Policies::identity([document(&statements), document(&[extra])]));
+        if before == Verdict::Allowed {
+            prop_assert_eq!(after, Verdict::Allowed);
+        }
+    }
+
+    #[test]
+    fn adding_a_boundary_never_grants(
+        allows in prop::collection::vec(arbitrary_statement("Allow"), 1..4),
+        boundary in prop::collection::vec(arbitrary_statement("Allow"), 1..3),
+        request in arbitrary_request(),
+    ) {
+        let without = Policies::identity([document(&allows)]);
+        let with = Policies { boundary: Some(document(&boundary)), ..without.clone() };
+        let before = decide(&request, &without);
+        let after = decide(&request, &with);
+        if before == Verdict::ImplicitDeny {
+            prop_assert_eq!(after, Verdict::ImplicitDeny);
+        }
+    }
+
+    #[test]
+    fn complete_context_is_never_conditional(
+        statements in prop::collection::vec(prop_oneof![arbitrary_statement("Allow"), arbitrary_statement("Deny")], 1..5),
+        request in arbitrary_request(),
+    ) {
+        let mut request = request;
+        request.context.completeness = pipeleash::aws::Completeness::Complete;
+        prop_assert_ne!(decide(&request, &Policies::identity([document(&statements)])), Verdict::Conditional);
+    }
+
+    #[test]
+    fn resource_glob_agrees_with_shared_matcher(pattern in "[ab*?/:]{0,10}", text in "[ab/:]{0,12}") {
+        let resource = format!("arn:{pattern}");
+        let target = format!("arn:{text}");
+        let policies = Policies::identity([allow(&format!(r#""Action":"s3:GetObject","Resource":"{resource}""#))]);
+        let allowed = decide(&request("s3:GetObject", &target), &policies) == Verdict::Allowed;
+        prop_assert_eq!(allowed, pipeleash::matching::glob_match(&resource, &target, pipeleash::matching::Case::Sensitive));
+    }
+}
+
+/// Rough throughput of `decide` for a role with 20 statements, a boundary and one SCP.
+/// Run with `cargo test --test aws_evaluate -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_decide_throughput() {
+    let mut statements: Vec<String> = (0..19)
+        .map(|index| {
+            format!(r#"{{"Sid":"S{index}","Effect":"Allow","Action":["svc{index}:Get*","svc{index}:List*"],"Resource":"arn:aws:svc{index}:::thing-{index}/*"}}"#)
+        })
+        .collect();
+    statements.push(
+        r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::artifacts/*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"ci"}}}"#.into(),
+    );
+    let policies = Policies {
+        identity: vec![document(&statements)],
+        boundary: Some(allow(r#""Action":["s3:*","svc1:*"],"Resource":"*""#)),
+        scps: vec![vec![
+            allow(r#""Action":"*","Resource":"*""#),
+            deny(
+                r#""Action":"*","Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":"eu-west-1"}}"#,
+            ),
+        ]],
+        ..Policies::default()
+    };
+    let compiled = CompiledPolicySet::new(&policies.set());
+    let context = Context::complete()
+        .with("aws:PrincipalTag/team", "ci")
+        .with("aws:RequestedRegion", "eu-west-1");
+    let request = with_context(request("s3:GetObject", BUCKET_OBJECT), context);
+    assert_eq!(compiled.decide(&request), Verdict::Allowed);
+    let iterations = 200_000;
+    let start = std::time::Instant::now();
+    let mut allowed = 0usize;
+    for _ in 0..iterations {
+        allowed += usize::from(compiled.decide(std::hint::black_box(&request)) == Verdict::Allowed);
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(allowed, iterations);
+    println!(
+        "decide: {:.0} decisions/s ({:?} per decision; depends on the build profile)",
+        iterations as f64 / elapsed.as_secs_f64(),
+        elapsed / iterations as u32
+    );
+}
