@@ -5,7 +5,7 @@
 //! pipeleash could not decide, then conditional allows.
 
 use crate::model::{GrantId, IdentityId, Inventory, Provider};
-use crate::{azure, gcp};
+use crate::{aws, azure, gcp};
 
 /// The answer to an access question.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,12 +36,6 @@ pub enum AccessDecision {
 /// A question that cannot be asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
-    /// AWS questions go to the AWS policy evaluator, which is not connected to the neutral model
-    /// yet.
-    #[error(
-        "access questions for AWS identity `{0}` are not supported yet: the AWS evaluator is not wired into `access`"
-    )]
-    AwsNotWired(IdentityId),
     #[error("identity `{0}` is not in the inventory")]
     UnknownIdentity(IdentityId),
     #[error(transparent)]
@@ -56,7 +50,9 @@ pub enum AccessError {
 /// permission (`storage.objects.get`) and a resource name (`projects/p`, a full resource name
 /// like `//storage.googleapis.com/projects/_/buckets/b`); for Azure an operation
 /// (`Microsoft.Storage/storageAccounts/read`) and an ARM id (see `azure::Plane` for how control
-/// and data actions are told apart).
+/// and data actions are told apart); for AWS an action (`s3:GetObject`) and a resource ARN,
+/// decided by the AWS evaluator over all the identity's policies with an unknown request
+/// context.
 pub fn access(
     inventory: &Inventory,
     identity: &IdentityId,
@@ -67,7 +63,9 @@ pub fn access(
         return Err(AccessError::UnknownIdentity(identity.clone()));
     }
     match identity.provider() {
-        Provider::Aws => Err(AccessError::AwsNotWired(identity.clone())),
+        Provider::Aws => Ok(aws::grant::evaluate(
+            inventory, identity, permission, resource,
+        )),
         Provider::Gcp => Ok(gcp::evaluate(inventory, identity, permission, resource)?),
         Provider::Azure => {
             let plane = azure::Plane::classify(inventory, permission)?;

@@ -2,6 +2,8 @@
 //! identity I, and by which grant?" on a GCP folder tree and an Azure subscription.
 
 use pipeleash::access::{AccessAnswer, AccessDecision, AccessError, access};
+use pipeleash::aws::grant::{AwsAttachment, AwsPolicyGrant};
+use pipeleash::aws::parse_policy;
 use pipeleash::azure::{AzureAssignment, AzureDenyAssignment, AzurePermissionBlock, AzureScope};
 use pipeleash::gcp::{GcpBinding, GcpCondition, GcpDenyRule};
 use pipeleash::model::{
@@ -372,8 +374,28 @@ fn azure_unknown_role_definition_is_unknown() {
     );
 }
 
-#[test]
-fn aws_questions_are_a_typed_error_until_the_evaluator_is_wired() {
+fn aws_policy(
+    inventory: &mut Inventory,
+    role: &IdentityId,
+    id: &str,
+    attachment: AwsAttachment,
+    document: &str,
+) {
+    inventory
+        .add_grant(Grant {
+            id: GrantId::new(id),
+            identity: role.clone(),
+            body: GrantBody::Aws(AwsPolicyGrant {
+                policy: id.to_string(),
+                attachment,
+                document: parse_policy(document).unwrap(),
+            }),
+        })
+        .unwrap();
+}
+
+/// An AWS CI role with an identity policy, a permissions boundary and two SCP levels.
+fn aws_role_with_boundary() -> (Inventory, IdentityId) {
     let mut inventory = Inventory::new();
     let role = identity(
         &mut inventory,
@@ -381,13 +403,107 @@ fn aws_questions_are_a_typed_error_until_the_evaluator_is_wired() {
         "arn:aws:iam::123456789012:role/ci-deploy",
         IdentityKind::AwsRole,
     );
-    let error = access(&inventory, &role, "s3:GetObject", "arn:aws:s3:::b/k").unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("`aws:arn:aws:iam::123456789012:role/ci-deploy`")
+    aws_policy(
+        &mut inventory,
+        &role,
+        "deploy-inline",
+        AwsAttachment::Identity,
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"Artifacts","Effect":"Allow","Action":["s3:*"],"Resource":"arn:aws:s3:::artifacts/*"},
+            {"Sid":"FromOffice","Effect":"Allow","Action":"ssm:GetParameter","Resource":"*",
+             "Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}},
+            {"Sid":"Iam","Effect":"Allow","Action":"iam:CreateUser","Resource":"*"}]}"#,
     );
-    assert_eq!(error, AccessError::AwsNotWired(role));
+    aws_policy(
+        &mut inventory,
+        &role,
+        "ci-boundary",
+        AwsAttachment::PermissionsBoundary,
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:Get*","s3:Put*","ssm:GetParameter"],"Resource":"*"}]}"#,
+    );
+    aws_policy(
+        &mut inventory,
+        &role,
+        "scp-root-full-access",
+        AwsAttachment::ServiceControl { level: 0 },
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+    );
+    aws_policy(
+        &mut inventory,
+        &role,
+        "scp-prod-no-deletes",
+        AwsAttachment::ServiceControl { level: 1 },
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","Action":"s3:PutObject","Resource":"arn:aws:s3:::artifacts/locked/*"}]}"#,
+    );
+    (inventory, role)
+}
+
+#[test]
+fn aws_role_with_boundary_is_granted_by_identity_policy_within_the_boundary() {
+    let (inventory, role) = aws_role_with_boundary();
+    let answer = access(
+        &inventory,
+        &role,
+        "s3:GetObject",
+        "arn:aws:s3:::artifacts/web.zip",
+    )
+    .unwrap();
+    assert_eq!(answer.decision, AccessDecision::Granted);
+    // Both the allowing identity policy and the boundary that lets it through are named.
+    assert!(
+        answer.grants.contains(&GrantId::new("deploy-inline")),
+        "{answer:?}"
+    );
+}
+
+#[test]
+fn aws_boundary_caps_what_the_identity_policy_grants() {
+    let (inventory, role) = aws_role_with_boundary();
+    let answer = access(
+        &inventory,
+        &role,
+        "s3:DeleteObject",
+        "arn:aws:s3:::artifacts/web.zip",
+    )
+    .unwrap();
+    assert_eq!(answer.decision, AccessDecision::NotGranted);
+    let answer = access(&inventory, &role, "iam:CreateUser", "*").unwrap();
+    assert_eq!(answer.decision, AccessDecision::NotGranted);
+}
+
+#[test]
+fn aws_scp_deny_is_reported_as_denied_by_that_grant() {
+    let (inventory, role) = aws_role_with_boundary();
+    let answer = access(
+        &inventory,
+        &role,
+        "s3:PutObject",
+        "arn:aws:s3:::artifacts/locked/release.zip",
+    )
+    .unwrap();
+    assert_eq!(answer.decision, AccessDecision::Denied);
+    assert_eq!(answer.grants, vec![GrantId::new("scp-prod-no-deletes")]);
+}
+
+#[test]
+fn aws_condition_on_unknown_context_is_conditional_not_a_guess() {
+    let (inventory, role) = aws_role_with_boundary();
+    let answer = access(
+        &inventory,
+        &role,
+        "ssm:GetParameter",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/x",
+    )
+    .unwrap();
+    match &answer.decision {
+        AccessDecision::Conditional { reason } => {
+            assert!(reason.contains("aws:SourceIp"), "{reason}")
+        }
+        other => panic!("expected conditional, got {other:?}"),
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@
 pub mod arn;
 pub mod condition;
 pub mod context;
+pub mod escalation;
 pub mod eval;
+pub mod grant;
 mod pattern;
 pub mod policy;
 mod raw;

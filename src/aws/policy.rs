@@ -32,7 +32,7 @@ impl PolicyVersion {
 }
 
 /// A parsed IAM policy document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDocument {
     /// `None` when the document has no `Version` (IAM then uses `2008-10-17` rules).
     pub version: Option<PolicyVersion>,
@@ -48,7 +48,7 @@ impl PolicyDocument {
 }
 
 /// One statement. `index` is its 0-based position in the document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub index: usize,
     pub sid: Option<String>,
@@ -67,32 +67,32 @@ impl Statement {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionClause {
     Action(Vec<String>),
     NotAction(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceClause {
     Resource(Vec<String>),
     NotResource(Vec<String>),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrincipalClause {
     Principal(Principal),
     NotPrincipal(Principal),
 }
 
 /// `"*"` or a map of principal types to identifiers.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Everyone,
     Listed(PrincipalMap),
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PrincipalMap {
     pub aws: Vec<String>,
     pub federated: Vec<String>,
@@ -101,7 +101,7 @@ pub struct PrincipalMap {
 }
 
 /// One condition key tested by one operator; its values are OR'd.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     pub operator: ConditionOperator,
     pub key: String,

@@ -104,7 +104,7 @@ pub fn evaluate(
                 }
             }
             // Grants of other providers never apply to an Azure identity.
-            GrantBody::Gcp(_) | GrantBody::GcpDeny(_) => {}
+            GrantBody::Aws(_) | GrantBody::Gcp(_) | GrantBody::GcpDeny(_) => {}
         }
     }
     Ok(verdicts.decide())

@@ -175,12 +175,7 @@ mod tests {
     fn every_check_documents_the_four_sections() {
         for check in POLICY_CHECKS {
             let doc = check.doc();
-            for section in [
-                "What it finds",
-                "Why it matters",
-                "Example",
-                "Remediation",
-            ] {
+            for section in ["What it finds", "Why it matters", "Example", "Remediation"] {
                 assert!(
                     doc.markdown.contains(section),
                     "check `{}` lacks a `{section}` section",

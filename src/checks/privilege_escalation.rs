@@ -25,56 +25,78 @@ use crate::model::{Confidence, Evidence, Finding, Severity};
 
 pub const ID: &str = "privilege-escalation";
 
+/// How many path ids a finding's message lists before summarising.
+const LISTED: usize = 4;
+
 pub fn run(policy: &PolicyUnderCheck<'_>, findings: &mut Vec<Finding>) {
+    let mut open_paths = Vec::new();
+    let mut evidence = Vec::new();
+    let mut narrowed_everywhere = true;
     for path in policy.escalation_paths {
-        let mut evidence = Vec::new();
         let mut narrowed = false;
-        let mut complete = true;
+        let mut allowing = Vec::new();
         for action in &path.actions {
             let statements = allowing_statements(policy.document, action);
             if statements.is_empty() {
-                complete = false;
+                allowing.clear();
                 break;
             }
-            narrowed |= statements
-                .iter()
-                .all(|statement| !statement.conditions.is_empty() || !applies_to_any_resource(statement));
-            let subjects: Vec<String> = statements
-                .iter()
-                .map(|statement| policy.statement_subject(statement))
-                .collect();
-            evidence.push(Evidence {
-                source: subjects.join("; "),
-                detail: format!("allows `{action}`"),
+            narrowed |= statements.iter().all(|statement| {
+                !statement.conditions.is_empty() || !applies_to_any_resource(statement)
             });
+            let numbers: Vec<String> = statements
+                .iter()
+                .map(|statement| statement.number().to_string())
+                .collect();
+            allowing.push(format!("`{action}` (statement {})", numbers.join(", ")));
         }
-        if !complete {
+        if allowing.is_empty() {
             continue;
         }
-        findings.push(Finding {
-            id: ID,
-            severity: match path.reaches {
-                Reach::Admin | Reach::Credentials => Severity::High,
-                Reach::Role => Severity::Medium,
-            },
-            confidence: if narrowed {
-                Confidence::Medium
-            } else {
-                Confidence::High
-            },
-            subject: format!("policy `{}`", policy.name),
-            message: format!(
-                "allows the `{}` escalation path ({}): {}",
-                path.id,
-                path.actions
-                    .iter()
-                    .map(|action| format!("`{action}`"))
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                path.description
-            ),
-            evidence,
-            remediation: "drop the unused actions of the path and scope the rest to named resources".into(),
+        narrowed_everywhere &= narrowed;
+        evidence.push(Evidence {
+            source: format!("path `{}` ({})", path.id, path.reaches.as_str()),
+            detail: format!("{} {}", path.description, allowing.join(" + ")),
         });
+        open_paths.push(path);
     }
+    let Some(worst) = open_paths
+        .iter()
+        .map(|path| path.reaches)
+        .min_by_key(|reach| match reach {
+            Reach::Admin | Reach::Credentials => 0,
+            Reach::Role => 1,
+        })
+    else {
+        return;
+    };
+    let mut listed = open_paths
+        .iter()
+        .take(LISTED)
+        .map(|path| format!("`{}`", path.id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if open_paths.len() > LISTED {
+        listed.push_str(&format!(" and {} more", open_paths.len() - LISTED));
+    }
+    findings.push(Finding {
+        id: ID,
+        severity: match worst {
+            Reach::Admin | Reach::Credentials => Severity::High,
+            Reach::Role => Severity::Medium,
+        },
+        confidence: if narrowed_everywhere {
+            Confidence::Medium
+        } else {
+            Confidence::High
+        },
+        subject: format!("policy `{}`", policy.name),
+        message: format!(
+            "allows {} privilege-escalation path(s): {listed}",
+            open_paths.len()
+        ),
+        evidence,
+        remediation: "drop the unused actions of each path and scope the rest to named resources"
+            .into(),
+    });
 }

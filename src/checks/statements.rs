@@ -25,7 +25,9 @@ pub fn applies_to_any_resource(statement: &Statement) -> bool {
     match &statement.resource {
         Some(ResourceClause::Resource(patterns)) => patterns.iter().any(|pattern| pattern == "*"),
         // `NotResource` with anything but `*` applies to all but a few resources.
-        Some(ResourceClause::NotResource(patterns)) => !patterns.iter().any(|pattern| pattern == "*"),
+        Some(ResourceClause::NotResource(patterns)) => {
+            !patterns.iter().any(|pattern| pattern == "*")
+        }
         None => false,
     }
 }

@@ -42,18 +42,21 @@ pub fn run(policy: &PolicyUnderCheck<'_>, findings: &mut Vec<Finding>) {
                     "allows every action on every resource (full administrator)".to_string(),
                 )
             } else if pattern == "*" {
-                (Severity::High, "allows every action of every service".to_string())
+                (
+                    Severity::High,
+                    "allows every action of every service".to_string(),
+                )
             } else if service_wide {
                 (
                     Severity::Medium,
-                    format!("allows every action of `{}`", pattern.trim_end_matches(":*")),
+                    format!(
+                        "allows every action of `{}`",
+                        pattern.trim_end_matches(":*")
+                    ),
                 )
             } else {
                 let matched = policy.catalog.expand(pattern).len();
-                (
-                    Severity::Low,
-                    format!("allows `{pattern}`, which matches {matched} known actions"),
-                )
+                (Severity::Low, format!("matches {matched} known actions"))
             };
             let confidence = if statement.conditions.is_empty() {
                 Confidence::High

@@ -5,7 +5,6 @@ use super::{Exit, GlobalArgs, InputError};
 use crate::catalog::import::{Imported, import};
 use crate::catalog::{AccessLevel, Action, Catalog, Source};
 use anyhow::Context as _;
-use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::io::Write;
@@ -95,24 +94,11 @@ pub fn run(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    let result = match command {
+    match command {
         CatalogCommand::Expand(args) => expand(&args, out),
         CatalogCommand::Show(args) => show(&args, out),
         CatalogCommand::Stats(args) => stats(&args, out),
         CatalogCommand::Import(args) => import_command(&args, global),
-    };
-    match result {
-        // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
-        Err(error)
-            if error.chain().any(|cause| {
-                cause
-                    .downcast_ref::<std::io::Error>()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            Ok(Exit::Clean)
-        }
-        other => other,
     }
 }
 
@@ -238,7 +224,8 @@ fn expand(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             out.write_all(text.as_bytes())?;
         }
         CatalogFormat::Table => {
-            let mut table = new_table(["action", "access level", "resource types (* required)"]);
+            let mut table =
+                super::new_table(["action", "access level", "resource types (* required)"]);
             for action in &actions {
                 table.add_row([
                     action.name.clone(),
@@ -262,20 +249,6 @@ fn expand(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
         }
     }
     Ok(Exit::Clean)
-}
-
-fn new_table<const N: usize>(header: [&str; N]) -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header);
-    // Without a terminal there is no width to fit; some actions take dozens of resource
-    // types, so wrap at a width that still reads well in a log or a pull request.
-    if table.width().is_none() {
-        table.set_width(120);
-    }
-    table
 }
 
 fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {

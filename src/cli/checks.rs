@@ -4,7 +4,6 @@
 use super::Exit;
 use crate::checks::{POLICY_CHECKS, checks_markdown};
 use clap::ValueEnum;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
 /// How `pipeleash checks` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,9 +25,7 @@ pub fn run(args: ChecksArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exi
     match args.format {
         ChecksFormat::Markdown => write!(out, "{}", checks_markdown())?,
         ChecksFormat::Table => {
-            let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
-            table.set_header(["check", "highest severity", "what it finds"]);
+            let mut table = super::new_table(["check", "highest severity", "what it finds"]);
             for check in POLICY_CHECKS {
                 let doc = check.doc();
                 let summary = doc

@@ -2,6 +2,9 @@
 //! its own file and only turns arguments into calls of the pure core and values into text.
 
 mod catalog;
+mod checks;
+mod policy;
+mod simulate;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -36,9 +39,14 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Lint AWS policy documents, or decide a request against a set of them.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Inspect the embedded permission catalog, or rebuild it from an official source.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// List the checks pipeleash runs, with their documentation.
+    Checks(checks::ChecksArgs),
 }
 
 /// How a command prints its result on stdout.
@@ -86,6 +94,8 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(exit) => ExitCode::from(exit as u8),
+        // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             let exit = if error.chain().any(|cause| cause.is::<InputError>()) {
@@ -98,9 +108,41 @@ pub fn main() -> ExitCode {
     }
 }
 
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
+        Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
+        Command::Checks(args) => checks::run(args, &mut stdout),
     }
+}
+
+/// Width of tables when stdout is not a terminal: wide enough to read, fixed so that output
+/// piped to a file is the same on every machine.
+const PIPED_TABLE_WIDTH: u16 = 120;
+
+/// A table in the house style: condensed borders, wrapped to the terminal (or to a fixed
+/// width when piped), with the given header.
+pub fn new_table<I, T>(header: I) -> comfy_table::Table
+where
+    I: IntoIterator<Item = T>,
+    T: Into<comfy_table::Cell>,
+{
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    if !table.is_tty() {
+        table.set_width(PIPED_TABLE_WIDTH);
+    }
+    table.set_header(header);
+    table
 }

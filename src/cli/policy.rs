@@ -8,7 +8,6 @@ use crate::catalog::Catalog;
 use crate::checks::{PolicyUnderCheck, check_policy};
 use crate::model::{Finding, Severity};
 use anyhow::Context as _;
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -21,7 +20,7 @@ pub enum PolicyCommand {
     /// Decide one request against a set of AWS policies with AWS's evaluation logic: explicit
     /// deny wins; SCPs, the permission boundary and session policies must also allow; a
     /// same-account resource policy can allow on its own. Exit code 0 when allowed, 1 when not.
-    Simulate(SimulateArgs),
+    Simulate(Box<SimulateArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -45,7 +44,7 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     match command {
         PolicyCommand::Check(args) => check(args, global, out),
-        PolicyCommand::Simulate(args) => super::simulate::run(args, out),
+        PolicyCommand::Simulate(args) => super::simulate::run(*args, out),
     }
 }
 
@@ -53,8 +52,9 @@ pub use super::simulate::SimulateArgs;
 
 /// Reads and parses one policy file; errors name the file.
 pub fn read_policy(path: &Path) -> anyhow::Result<PolicyDocument> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| InputError::wrap(format!("cannot read policy `{}`: {error}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        InputError::wrap(format!("cannot read policy `{}`: {error}", path.display()))
+    })?;
     parse_policy(&text).map_err(|error| {
         InputError::wrap(format!("cannot parse policy `{}`: {error}", path.display()))
     })
@@ -78,7 +78,10 @@ fn policy_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 fn collect_json_files(directory: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     let entries = std::fs::read_dir(directory).map_err(|error| {
-        InputError::wrap(format!("cannot read directory `{}`: {error}", directory.display()))
+        InputError::wrap(format!(
+            "cannot read directory `{}`: {error}",
+            directory.display()
+        ))
     })?;
     for entry in entries {
         let path = entry
@@ -86,7 +89,10 @@ fn collect_json_files(directory: &Path, found: &mut Vec<PathBuf>) -> anyhow::Res
             .path();
         if path.is_dir() {
             collect_json_files(&path, found)?;
-        } else if path.extension().is_some_and(|extension| extension == "json") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "json")
+        {
             found.push(path);
         }
     }
@@ -146,7 +152,11 @@ impl From<&Finding> for FindingV1 {
     }
 }
 
-fn check(args: CheckArgs, global: &GlobalArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+fn check(
+    args: CheckArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
     let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
     let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
     let files = policy_files(&args.paths)?;
@@ -161,7 +171,7 @@ fn check(args: CheckArgs, global: &GlobalArgs, out: &mut dyn std::io::Write) -> 
         errors: Vec::new(),
     };
     let mut worst: Option<Severity> = None;
-    let mut all_findings: Vec<(String, Finding)> = Vec::new();
+    let mut all_findings: Vec<Finding> = Vec::new();
     for file in &files {
         let name = file.display().to_string();
         // One unreadable file does not hide the findings of the others.
@@ -181,13 +191,17 @@ fn check(args: CheckArgs, global: &GlobalArgs, out: &mut dyn std::io::Write) -> 
             catalog,
             escalation_paths: paths,
         });
-        worst = findings.iter().map(|finding| finding.severity).chain(worst).max();
+        worst = findings
+            .iter()
+            .map(|finding| finding.severity)
+            .chain(worst)
+            .max();
         report.policies.push(CheckedPolicyV1 {
             path: name.clone(),
             statements: document.statements.len(),
             findings: findings.iter().map(FindingV1::from).collect(),
         });
-        all_findings.extend(findings.into_iter().map(|finding| (name.clone(), finding)));
+        all_findings.extend(findings);
     }
     match args.format {
         OutputFormat::Json => {
@@ -195,13 +209,16 @@ fn check(args: CheckArgs, global: &GlobalArgs, out: &mut dyn std::io::Write) -> 
             writeln!(out)?;
         }
         OutputFormat::Table => {
+            crate::checks::sort_findings(&mut all_findings);
             if all_findings.is_empty() {
-                writeln!(out, "no findings in {} policy file(s)", report.policies.len())?;
+                writeln!(
+                    out,
+                    "no findings in {} policy file(s)",
+                    report.policies.len()
+                )?;
             } else {
-                let mut table = Table::new();
-                table.load_preset(UTF8_FULL_CONDENSED);
-                table.set_header(["severity", "check", "where", "finding"]);
-                for (_, finding) in &all_findings {
+                let mut table = super::new_table(["severity", "check", "where", "finding"]);
+                for finding in &all_findings {
                     table.add_row([
                         finding.severity.to_string(),
                         finding.id.to_string(),

@@ -61,7 +61,7 @@ pub fn evaluate(
                 }
             }
             // Grants of other providers never apply to a GCP identity.
-            GrantBody::Azure(_) | GrantBody::AzureDeny(_) => {}
+            GrantBody::Aws(_) | GrantBody::Azure(_) | GrantBody::AzureDeny(_) => {}
         }
     }
     Ok(verdicts.decide())

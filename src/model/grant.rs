@@ -3,6 +3,7 @@
 //! provider's own rules; the engines in `crate::gcp` and `crate::azure` evaluate them.
 
 use super::IdentityId;
+use crate::aws::grant::AwsPolicyGrant;
 use crate::azure::{AzureAssignment, AzureDenyAssignment};
 use crate::gcp::{GcpBinding, GcpDenyRule};
 use std::fmt;
@@ -44,10 +45,9 @@ pub struct Grant {
 /// The provider-native content of a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GrantBody {
-    // AWS: a `GrantBody::Aws(..)` variant carrying the AWS policy document (identity policy,
-    // permissions boundary, SCP or resource policy, with its attachment) is added once the AWS
-    // policy document type in `crate::aws` lands. Until then AWS grants cannot be represented
-    // and `crate::access::access` answers AWS questions with `AccessError::AwsNotWired`.
+    /// An AWS policy (identity policy, permissions boundary or SCP) that applies to this
+    /// identity.
+    Aws(AwsPolicyGrant),
     /// A GCP IAM policy binding of one role to this identity on one resource.
     Gcp(GcpBinding),
     /// A GCP IAM deny rule that names this identity.

@@ -1,0 +1,419 @@
+//! `pipeleash policy simulate` through the binary: one test per rule of AWS's evaluation
+//! logic that users rely on, checking the `decision` field and the exit code.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipeleash");
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/simulate")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Runs `policy simulate --format json` with `args` (fixture names after `--policy`,
+/// `--boundary`, `--scp`, `--resource-policy` are resolved) and returns the decision.
+fn simulate(args: &[&str]) -> (String, Value) {
+    let mut command = Command::new(BIN);
+    command.args(["policy", "simulate", "--format", "json"]);
+    let mut previous = "";
+    for arg in args {
+        let value = if matches!(
+            previous,
+            "--policy" | "--boundary" | "--resource-policy" | "--session-policy"
+        ) {
+            fixture(arg)
+        } else if previous == "--scp" {
+            arg.split(',').map(fixture).collect::<Vec<_>>().join(",")
+        } else {
+            arg.to_string()
+        };
+        command.arg(value);
+        previous = arg;
+    }
+    let output = command.output().expect("run pipeleash");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "no JSON ({error}); stderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let decision = report["decision"].as_str().expect("decision").to_string();
+    let code = output.status.code().expect("exit code");
+    assert_eq!(
+        code == 0,
+        decision == "allowed",
+        "exit code {code} vs {decision}"
+    );
+    (decision, report)
+}
+
+const OBJECT: &str = "arn:aws:s3:::artifacts/web/1.2.3/release.zip";
+
+#[test]
+fn identity_policy_allows() {
+    let (decision, report) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "allowed");
+    assert_eq!(report["statements"][0]["effect"], "Allow");
+}
+
+#[test]
+fn nothing_allows_is_an_implicit_deny() {
+    let (decision, _) = simulate(&["--policy", "allow-s3.json", "--action", "ec2:RunInstances"]);
+    assert_eq!(decision, "implicitly-denied");
+}
+
+#[test]
+fn explicit_deny_wins_over_allow() {
+    let (decision, report) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--policy",
+        "deny-delete.json",
+        "--action",
+        "s3:DeleteObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "explicitly-denied");
+    assert_eq!(report["statements"][0]["sid"], "NoDeletes");
+}
+
+#[test]
+fn boundary_intersects_with_identity_policies() {
+    let allowed = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--boundary",
+        "boundary-read-only.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(allowed.0, "allowed");
+    let (decision, report) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--boundary",
+        "boundary-read-only.json",
+        "--action",
+        "s3:PutObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "implicitly-denied");
+    let layers = report["layers"].as_array().unwrap();
+    assert!(layers.iter().any(
+        |layer| layer["layer"] == "permissions boundary" && layer["result"] == "does not allow"
+    ));
+}
+
+#[test]
+fn boundary_alone_grants_nothing() {
+    let (decision, _) = simulate(&[
+        "--policy",
+        "not-resource.json",
+        "--boundary",
+        "allow-s3.json",
+        "--action",
+        "s3:PutObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "implicitly-denied");
+}
+
+#[test]
+fn every_scp_level_must_allow() {
+    let allowed = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--scp",
+        "scp-allow-all.json",
+        "--scp",
+        "scp-allow-all.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(allowed.0, "allowed");
+    let (decision, _) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--scp",
+        "scp-allow-all.json",
+        "--scp",
+        "scp-no-s3.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "implicitly-denied");
+}
+
+#[test]
+fn scps_at_one_level_are_a_union() {
+    let (decision, _) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--scp",
+        "scp-no-s3.json,scp-allow-all.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "allowed");
+}
+
+#[test]
+fn deny_with_not_action_denies_everything_else() {
+    let inside = simulate(&[
+        "--policy",
+        "not-action-deny.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(inside.0, "allowed");
+    let outside = simulate(&[
+        "--policy",
+        "not-action-deny.json",
+        "--action",
+        "iam:CreateUser",
+    ]);
+    assert_eq!(outside.0, "explicitly-denied");
+}
+
+#[test]
+fn not_resource_allows_everything_but_the_listed_resources() {
+    let elsewhere = simulate(&[
+        "--policy",
+        "not-resource.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(elsewhere.0, "allowed");
+    let excluded = simulate(&[
+        "--policy",
+        "not-resource.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::secrets/db/password",
+    ]);
+    assert_eq!(excluded.0, "implicitly-denied");
+}
+
+#[test]
+fn resource_wildcard_spans_arn_segments() {
+    let deep = simulate(&[
+        "--policy",
+        "arn-wildcard.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(deep.0, "allowed", "`*` must span the `/` in `web/1.2.3`");
+    let other = simulate(&[
+        "--policy",
+        "arn-wildcard.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::artifacts/web/1.2.3/debug.zip",
+    ]);
+    assert_eq!(other.0, "implicitly-denied");
+}
+
+#[test]
+fn actions_match_case_insensitively() {
+    let (decision, _) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--action",
+        "S3:getobject",
+        "--resource",
+        OBJECT,
+    ]);
+    assert_eq!(decision, "allowed");
+}
+
+#[test]
+fn if_exists_is_true_when_the_key_is_absent() {
+    let absent = simulate(&["--policy", "if-exists.json", "--action", "ec2:RunInstances"]);
+    assert_eq!(absent.0, "allowed");
+    let other = simulate(&[
+        "--policy",
+        "if-exists.json",
+        "--action",
+        "ec2:RunInstances",
+        "--context",
+        "ec2:InstanceType=m5.24xlarge",
+    ]);
+    assert_eq!(other.0, "implicitly-denied");
+    let matching = simulate(&[
+        "--policy",
+        "if-exists.json",
+        "--action",
+        "ec2:RunInstances",
+        "--context",
+        "ec2:InstanceType=t3.micro",
+    ]);
+    assert_eq!(matching.0, "allowed");
+}
+
+#[test]
+fn for_all_values_is_true_on_an_empty_set() {
+    let empty = simulate(&[
+        "--policy",
+        "for-all-values.json",
+        "--action",
+        "ec2:CreateTags",
+    ]);
+    assert_eq!(empty.0, "allowed");
+    let subset = simulate(&[
+        "--policy",
+        "for-all-values.json",
+        "--action",
+        "ec2:CreateTags",
+        "--context",
+        "aws:TagKeys=team",
+        "--context",
+        "aws:TagKeys=env",
+    ]);
+    assert_eq!(subset.0, "allowed");
+    let extra = simulate(&[
+        "--policy",
+        "for-all-values.json",
+        "--action",
+        "ec2:CreateTags",
+        "--context",
+        "aws:TagKeys=team",
+        "--context",
+        "aws:TagKeys=cost-center",
+    ]);
+    assert_eq!(extra.0, "implicitly-denied");
+}
+
+#[test]
+fn for_any_value_is_false_on_an_empty_set() {
+    let empty = simulate(&[
+        "--policy",
+        "for-any-value.json",
+        "--action",
+        "ec2:CreateTags",
+    ]);
+    assert_eq!(empty.0, "implicitly-denied");
+    let one = simulate(&[
+        "--policy",
+        "for-any-value.json",
+        "--action",
+        "ec2:CreateTags",
+        "--context",
+        "aws:TagKeys=cost-center",
+        "--context",
+        "aws:TagKeys=env",
+    ]);
+    assert_eq!(one.0, "allowed");
+}
+
+#[test]
+fn same_account_resource_policy_allows_on_its_own() {
+    let (decision, report) = simulate(&[
+        "--resource-policy",
+        "bucket-policy.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::shared/report.csv",
+        "--principal",
+        "arn:aws:iam::111122223333:role/deployer",
+    ]);
+    assert_eq!(decision, "allowed");
+    assert_eq!(report["statements"][0]["kind"], "resource");
+}
+
+#[test]
+fn cross_account_needs_both_sides() {
+    let resource_only = simulate(&[
+        "--resource-policy",
+        "bucket-policy.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::shared/report.csv",
+        "--principal",
+        "arn:aws:iam::111122223333:role/deployer",
+        "--resource-account",
+        "444455556666",
+    ]);
+    assert_eq!(resource_only.0, "implicitly-denied");
+    assert_eq!(resource_only.1["cross_account"], true);
+    let both = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--resource-policy",
+        "bucket-policy.json",
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::shared/report.csv",
+        "--principal",
+        "arn:aws:iam::111122223333:role/deployer",
+        "--resource-account",
+        "444455556666",
+    ]);
+    assert_eq!(both.0, "allowed");
+}
+
+#[test]
+fn bad_context_flag_is_an_input_error() {
+    let output = Command::new(BIN)
+        .args(["policy", "simulate", "--policy", &fixture("allow-s3.json")])
+        .args(["--action", "s3:GetObject", "--context", "novalue"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("`key=value`"));
+}
+
+#[test]
+fn table_output_names_the_decision_and_statement() {
+    let output = Command::new(BIN)
+        .args([
+            "policy",
+            "simulate",
+            "--policy",
+            &fixture("deny-delete.json"),
+        ])
+        .args(["--policy", &fixture("allow-s3.json")])
+        .args(["--action", "s3:DeleteObject", "--resource", OBJECT])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("explicitly denied: `s3:DeleteObject`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NoDeletes"), "{stdout}");
+}
