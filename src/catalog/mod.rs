@@ -9,7 +9,6 @@
 pub mod compact;
 pub mod event_exceptions;
 pub mod import;
-mod tar;
 
 use crate::matching::{Case, glob_match, has_wildcard};
 use crate::model::Provider;

