@@ -1,0 +1,1 @@
+//! Synthetic CloudTrail sets (being written).
