@@ -2,6 +2,8 @@
 //! its own file and only turns arguments into calls of the pure core and values into text.
 
 mod catalog;
+pub mod generate;
+pub mod usage;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -39,6 +41,11 @@ pub enum Command {
     /// Inspect the embedded permission catalog, or rebuild it from an official source.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// What each identity actually used, from audit logs (CloudTrail log files).
+    Usage(usage::UsageArgs),
+    /// Write synthetic data sets (CloudTrail logs with their ground truth).
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -102,5 +109,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
+        Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),
+        Command::Generate(command) => generate::run(command, &cli.global, &mut stdout),
     }
 }
