@@ -374,3 +374,28 @@ fn a_missing_directory_is_an_error_that_names_it() {
     );
     assert!(message.contains("nope`"), "{message}");
 }
+
+#[test]
+fn session_join_gives_the_same_result_in_any_file_order() {
+    use pipeleash::aws::cloudtrail::ingest_files;
+    let org = trail().join("AWSLogs/o-exampleorg1/444455556666/CloudTrail/eu-west-1/2026/11/03");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&org)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    let forward = ingest_files(&files, &IngestOptions::default()).unwrap();
+    files.reverse();
+    let backward = ingest_files(&files, &IngestOptions::default()).unwrap();
+    assert_eq!(forward, backward);
+    // Each file alone: the calls are there, but without the session they stay unlinked.
+    let calls = ingest_files(&files[1..], &IngestOptions::default()).unwrap();
+    let token = row(
+        &calls.allowed,
+        ":role/gha-release",
+        "ecr:GetAuthorizationToken",
+        "*",
+    );
+    assert!(token.workloads.is_empty());
+    assert_eq!(token.unlinked_session_calls, 1);
+}

@@ -76,10 +76,20 @@ struct UsageKey {
     identity: u32,
     action: u32,
     resource: u32,
-    /// Interned temporary access key, 0 when the call was not made by a role session.
-    session: u32,
+    /// Who made the call beyond the identity, as far as this worker knows yet.
+    context: Context,
     denied: bool,
     inferred: bool,
+}
+
+/// The CI context of a call. A session whose origin this worker has already seen is stored as
+/// its workload, which keeps the map bounded by workloads rather than by sessions; a session
+/// whose origin is not known yet keeps its key and is resolved after the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Context {
+    None,
+    Session(u32),
+    Workload { issuer: u32, subject: u32 },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -215,6 +225,7 @@ impl Accumulator {
 
         let identity_id = self.strings.intern(principal);
         let session = session_key.map_or(0, |key| self.strings.intern(key));
+        let context = self.context_for(session);
         let parameters = record.request_parameters.as_ref();
         let resource = self.resource_for(record, source, name, parameters);
         let versioned = source == "s3.amazonaws.com"
@@ -234,7 +245,7 @@ impl Accumulator {
                     identity: identity_id,
                     action,
                     resource,
-                    session,
+                    context,
                     denied,
                     inferred: false,
                 },
@@ -247,9 +258,32 @@ impl Accumulator {
         }
         if !denied {
             if let Some(parameters) = parameters {
-                self.infer(record, source, name, parameters, identity_id, session, time);
+                self.infer(record, source, name, parameters, identity_id, context, time);
             }
         }
+    }
+
+    /// The context of a call signed with `session`, resolved now if this worker already knows
+    /// where the session came from.
+    fn context_for(&self, session: u32) -> Context {
+        if session == 0 {
+            return Context::None;
+        }
+        let mut current = session;
+        // Role chains are short; the bound only guards against a malformed cycle.
+        for _ in 0..16 {
+            match self.origins.get(&current) {
+                Some(Origin::WebIdentity { issuer, subject }) => {
+                    return Context::Workload {
+                        issuer: *issuer,
+                        subject: *subject,
+                    };
+                }
+                Some(Origin::Chained { parent }) => current = *parent,
+                None => break,
+            }
+        }
+        Context::Session(session)
     }
 
     fn set_aside(&mut self, reason: SetAsideReason) {
@@ -450,7 +484,7 @@ impl Accumulator {
         name: &str,
         parameters: &RequestParameters<'_>,
         identity: u32,
-        session: u32,
+        context: Context,
         time: i64,
     ) {
         // iam:PassRole: a role ARN handed to a service that will act as that role. STS and IAM
@@ -482,7 +516,7 @@ impl Accumulator {
                             identity,
                             action,
                             resource,
-                            session,
+                            context,
                             denied: false,
                             inferred: true,
                         },
@@ -514,7 +548,7 @@ impl Accumulator {
                         identity,
                         action,
                         resource,
-                        session,
+                        context,
                         denied: false,
                         inferred: true,
                     },
@@ -608,7 +642,14 @@ impl Accumulator {
                 identity: tr(key.identity),
                 action: tr(key.action),
                 resource: tr(key.resource),
-                session: tr(key.session),
+                context: match key.context {
+                    Context::None => Context::None,
+                    Context::Session(session) => Context::Session(tr(session)),
+                    Context::Workload { issuer, subject } => Context::Workload {
+                        issuer: tr(issuer),
+                        subject: tr(subject),
+                    },
+                },
                 ..key
             };
             self.usage
@@ -687,16 +728,22 @@ impl Accumulator {
             } else {
                 row.logged += stats.count;
             }
-            if key.session != 0 {
-                let workload = workload_of
-                    .entry(key.session)
-                    .or_insert_with(|| resolve(key.session));
-                match workload {
-                    Some(workload) => {
-                        row.workloads.insert(workload.clone());
-                    }
-                    None => row.unlinked += stats.count,
+            let workload = match key.context {
+                Context::None => continue,
+                Context::Workload { issuer, subject } => Some(CiWorkload {
+                    issuer: strings.get(issuer).to_owned(),
+                    subject: strings.get(subject).to_owned(),
+                }),
+                Context::Session(session) => workload_of
+                    .entry(session)
+                    .or_insert_with(|| resolve(session))
+                    .clone(),
+            };
+            match workload {
+                Some(workload) => {
+                    row.workloads.insert(workload);
                 }
+                None => row.unlinked += stats.count,
             }
         }
         let mut allowed = Vec::new();

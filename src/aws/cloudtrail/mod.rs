@@ -179,16 +179,31 @@ impl Worker {
         std::fs::File::open(path)
             .and_then(|mut file| file.read_to_end(&mut self.raw))
             .map_err(|error| format!("cannot read the file: {error}"))?;
-        let text: &[u8] = if self.raw.starts_with(&[0x1f, 0x8b]) {
-            self.decoded.clear();
-            flate2::bufread::MultiGzDecoder::new(&self.raw[..])
-                .read_to_end(&mut self.decoded)
-                .map_err(|error| format!("invalid gzip data: {error}"))?;
-            &self.decoded
+        let bytes: &[u8] = if self.raw.starts_with(&[0x1f, 0x8b]) {
+            let mut decoder = flate2::bufread::MultiGzDecoder::new(&self.raw[..]);
+            // The output buffer keeps its (zeroed once) length across files, so decoding writes
+            // into initialised memory instead of zeroing fresh capacity for every file.
+            let mut filled = 0;
+            loop {
+                if filled == self.decoded.len() {
+                    let grown = (self.decoded.len() * 2).max(1 << 20);
+                    self.decoded.resize(grown, 0);
+                }
+                match decoder.read(&mut self.decoded[filled..]) {
+                    Ok(0) => break,
+                    Ok(read) => filled += read,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(error) => return Err(format!("invalid gzip data: {error}")),
+                }
+            }
+            &self.decoded[..filled]
         } else {
             &self.raw
         };
-        let file: record::LogFile<'_> = serde_json::from_slice(text)
+        // One UTF-8 check for the whole file is cheaper than one per string.
+        let text = std::str::from_utf8(bytes)
+            .map_err(|error| format!("invalid CloudTrail JSON: not UTF-8 ({error})"))?;
+        let file: record::LogFile<'_> = serde_json::from_str(text)
             .map_err(|error| format!("invalid CloudTrail JSON: {error}"))?;
         let Some(records) = file.records else {
             return Err("no `Records` array: not a CloudTrail log file".into());
