@@ -6,6 +6,7 @@
 //! decides requests quickly; [`evaluate`] does both for one-off questions.
 
 pub mod arn;
+pub mod cloudtrail;
 pub mod condition;
 pub mod context;
 pub mod escalation;

@@ -7,7 +7,6 @@
 //! machine-readable sources AWS and the community publish.
 
 pub mod compact;
-pub mod event_exceptions;
 pub mod import;
 
 use crate::matching::{Case, glob_match, has_wildcard};

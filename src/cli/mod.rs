@@ -3,8 +3,10 @@
 
 mod catalog;
 mod checks;
+pub mod generate;
 mod policy;
 mod simulate;
+pub mod usage;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -47,6 +49,11 @@ pub enum Command {
     Catalog(catalog::CatalogCommand),
     /// List the checks pipeleash runs, with their documentation.
     Checks(checks::ChecksArgs),
+    /// What each identity actually used, from audit logs (CloudTrail log files).
+    Usage(usage::UsageArgs),
+    /// Write synthetic data sets (CloudTrail logs with their ground truth).
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -122,6 +129,8 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
         Command::Checks(args) => checks::run(args, &mut stdout),
+        Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),
+        Command::Generate(command) => generate::run(command, &cli.global, &mut stdout),
     }
 }
 

@@ -1,0 +1,997 @@
+//! Per-thread aggregation of CloudTrail records, and the merge that turns the per-thread maps
+//! into one sorted [`CloudTrailUsage`].
+//!
+//! Each record is attributed, mapped and counted under a key of interned ids
+//! (identity, action, resource, session key, outcome, basis). The session key — the temporary
+//! access key that signed the call — is kept in the key rather than resolved on the spot,
+//! because the `AssumeRoleWithWebIdentity` event that issued it may sit in a file another
+//! thread reads later. Keys are resolved to CI workloads only after every file is merged, so
+//! the result does not depend on file order.
+
+use super::event_map::{EventMap, Mapping};
+use super::intern::{FxHashMap, Interner};
+use super::record::{Record, RequestParameters, UserIdentity};
+use super::report::{
+    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, InstanceProfilePass, Outcome,
+    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
+};
+use super::time::{TimeWindow, parse_event_time, to_datetime};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+/// Error codes that mean "not authorized": evidence of a missing permission.
+const DENIED_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "Client.UnauthorizedOperation",
+    "Client.AccessDenied",
+    "UnauthorizedAccess",
+    "AuthorizationError",
+    "AuthorizationErrorException",
+    "AccessDeniedFault",
+    "Forbidden",
+];
+
+/// Error codes raised before authorization: the call proves neither use nor lack of a grant.
+const UNAUTHENTICATED_CODES: &[&str] = &[
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "RequestExpired",
+    "AuthFailure",
+    "Client.AuthFailure",
+];
+
+/// S3 actions that need a different action when a specific object version is addressed.
+const S3_VERSIONED: &[(&str, &str)] = &[
+    ("s3:GetObject", "s3:GetObjectVersion"),
+    ("s3:DeleteObject", "s3:DeleteObjectVersion"),
+    ("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
+    ("s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
+    ("s3:GetObjectTagging", "s3:GetObjectVersionTagging"),
+    ("s3:PutObjectTagging", "s3:PutObjectVersionTagging"),
+    ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
+];
+
+/// Request parameters that pass a role to a service, which needs `iam:PassRole`.
+const PASS_ROLE_VERBS: &[&str] = &[
+    "Create",
+    "Update",
+    "Register",
+    "Put",
+    "Run",
+    "Start",
+    "Modify",
+    "Set",
+    "Associate",
+    "Replace",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct UsageKey {
+    identity: u32,
+    action: u32,
+    resource: u32,
+    /// Who made the call beyond the identity, as far as this worker knows yet.
+    context: Context,
+    denied: bool,
+    inferred: bool,
+}
+
+/// The CI context of a call. A session whose origin this worker has already seen is stored as
+/// its workload, which keeps the map bounded by workloads rather than by sessions; a session
+/// whose origin is not known yet keeps its key and is resolved after the merge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Context {
+    None,
+    Session(u32),
+    Workload { issuer: u32, subject: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stats {
+    count: u64,
+    first: i64,
+    last: i64,
+}
+
+impl Stats {
+    fn at(time: i64) -> Stats {
+        Stats {
+            count: 1,
+            first: time,
+            last: time,
+        }
+    }
+    fn add(&mut self, other: Stats) {
+        self.count += other.count;
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+    }
+}
+
+/// Where a temporary access key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Origin {
+    /// Issued by `AssumeRoleWithWebIdentity` to (issuer, subject).
+    WebIdentity { issuer: u32, subject: u32 },
+    /// Issued by `AssumeRole` called with another temporary key (role chaining).
+    Chained { parent: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cached {
+    Actions { start: u32, len: u32 },
+    NoAction,
+    Unknown,
+}
+
+/// Everything one worker has seen so far.
+#[derive(Debug, Default)]
+pub struct Accumulator {
+    strings: Interner,
+    usage: FxHashMap<UsageKey, Stats>,
+    origins: FxHashMap<u32, Origin>,
+    web_identity: FxHashMap<(u32, u32, u32, bool), Stats>,
+    profile_passes: FxHashMap<(u32, u32), u64>,
+    unknown: FxHashMap<(u32, u32), u64>,
+    set_aside: [u64; SetAsideReason::ALL.len()],
+    no_action: u64,
+    events_read: u64,
+    events_in_window: u64,
+    first_event: Option<i64>,
+    last_event: Option<i64>,
+    mapping_cache: FxHashMap<(u32, u32), Cached>,
+    mapped_actions: Vec<u32>,
+    scratch: String,
+}
+
+/// The principal a record is charged to, or why it is not.
+enum Attribution<'r> {
+    Principal {
+        arn: &'r str,
+        session_key: Option<&'r str>,
+    },
+    SetAside(SetAsideReason),
+}
+
+impl Accumulator {
+    /// Counts one record.
+    pub fn add(&mut self, record: &Record<'_>, map: &EventMap, window: &TimeWindow) {
+        self.events_read += 1;
+        let Some(time) = record.event_time.get().and_then(parse_event_time) else {
+            self.set_aside(SetAsideReason::MissingFields);
+            return;
+        };
+        if !window.contains_seconds(time) {
+            return;
+        }
+        self.events_in_window += 1;
+        self.first_event = Some(self.first_event.map_or(time, |first| first.min(time)));
+        self.last_event = Some(self.last_event.map_or(time, |last| last.max(time)));
+
+        let (Some(source), Some(name), Some(identity)) = (
+            record.event_source.get(),
+            record.event_name.get(),
+            record.user_identity.as_ref(),
+        ) else {
+            self.set_aside(SetAsideReason::MissingFields);
+            return;
+        };
+        if record.event_type.get() == Some("AwsServiceEvent") {
+            self.set_aside(SetAsideReason::AwsServiceEvent);
+            return;
+        }
+        if source == "sts.amazonaws.com" && name == "AssumeRoleWithWebIdentity" {
+            self.add_web_identity(record, identity, time);
+            return;
+        }
+        let (principal, session_key) = match attribute(identity, source) {
+            Attribution::Principal { arn, session_key } => (arn, session_key),
+            Attribution::SetAside(reason) => {
+                self.set_aside(reason);
+                return;
+            }
+        };
+        let denied = match record.error_code.get() {
+            None => false,
+            Some(code) if DENIED_CODES.contains(&code) => true,
+            Some(code) if UNAUTHENTICATED_CODES.contains(&code) => {
+                self.set_aside(SetAsideReason::Unauthenticated);
+                return;
+            }
+            // Failed for another reason (NoSuchKey, ValidationException, throttling):
+            // authorization already succeeded, so the permission was used.
+            Some(_) => false,
+        };
+
+        let source_id = self.strings.intern(source);
+        let name_id = self.strings.intern(name);
+        let (start, len) = match self.mapping(map, source_id, name_id) {
+            Cached::Actions { start, len } => (start as usize, len as usize),
+            Cached::NoAction => {
+                self.no_action += 1;
+                return;
+            }
+            Cached::Unknown => {
+                *self.unknown.entry((source_id, name_id)).or_insert(0) += 1;
+                return;
+            }
+        };
+
+        let identity_id = self.strings.intern(principal);
+        let session = session_key.map_or(0, |key| self.strings.intern(key));
+        let context = self.context_for(session);
+        let parameters = record.request_parameters.as_ref();
+        let resource = self.resource_for(record, source, name, parameters);
+        let versioned = source == "s3.amazonaws.com"
+            && parameters.is_some_and(|parameters| parameters.version_id.get().is_some());
+        for index in start..start + len {
+            let mut action = self.mapped_actions[index];
+            if versioned {
+                let plain = self.strings.get(action);
+                if let Some((_, with_version)) =
+                    S3_VERSIONED.iter().find(|(from, _)| *from == plain)
+                {
+                    action = self.strings.intern(with_version);
+                }
+            }
+            self.count(
+                UsageKey {
+                    identity: identity_id,
+                    action,
+                    resource,
+                    context,
+                    denied,
+                    inferred: false,
+                },
+                time,
+            );
+        }
+
+        if name == "AssumeRole" && source == "sts.amazonaws.com" && !denied && session != 0 {
+            self.add_chained_session(record, session);
+        }
+        if !denied {
+            if let Some(parameters) = parameters {
+                self.infer(record, source, name, parameters, identity_id, context, time);
+            }
+        }
+    }
+
+    /// The context of a call signed with `session`, resolved now if this worker already knows
+    /// where the session came from.
+    fn context_for(&self, session: u32) -> Context {
+        if session == 0 {
+            return Context::None;
+        }
+        let mut current = session;
+        // Role chains are short; the bound only guards against a malformed cycle.
+        for _ in 0..16 {
+            match self.origins.get(&current) {
+                Some(Origin::WebIdentity { issuer, subject }) => {
+                    return Context::Workload {
+                        issuer: *issuer,
+                        subject: *subject,
+                    };
+                }
+                Some(Origin::Chained { parent }) => current = *parent,
+                None => break,
+            }
+        }
+        Context::Session(session)
+    }
+
+    fn set_aside(&mut self, reason: SetAsideReason) {
+        self.set_aside[reason as usize] += 1;
+    }
+
+    fn count(&mut self, key: UsageKey, time: i64) {
+        self.usage
+            .entry(key)
+            .and_modify(|stats| stats.add(Stats::at(time)))
+            .or_insert(Stats::at(time));
+    }
+
+    /// Looks up (and caches) the actions of an event; derived names are built once per
+    /// distinct (source, name) seen by this worker.
+    fn mapping(&mut self, map: &EventMap, source_id: u32, name_id: u32) -> Cached {
+        if let Some(cached) = self.mapping_cache.get(&(source_id, name_id)) {
+            return *cached;
+        }
+        let start = self.mapped_actions.len() as u32;
+        let cached = {
+            let source = self.strings.get(source_id).to_owned();
+            let name = self.strings.get(name_id).to_owned();
+            match map.map(&source, &name) {
+                Mapping::Actions { actions, .. } => {
+                    for action in actions {
+                        let id = self.strings.intern(action);
+                        self.mapped_actions.push(id);
+                    }
+                    Cached::Actions {
+                        start,
+                        len: actions.len() as u32,
+                    }
+                }
+                Mapping::Derived { prefix, name } => {
+                    let id = self.strings.intern(&format!("{prefix}:{name}"));
+                    self.mapped_actions.push(id);
+                    Cached::Actions { start, len: 1 }
+                }
+                Mapping::NoAction => Cached::NoAction,
+                Mapping::Unknown => Cached::Unknown,
+            }
+        };
+        self.mapping_cache.insert((source_id, name_id), cached);
+        cached
+    }
+
+    /// The resource of a call: `resources[].ARN` when the record has it, else an ARN built
+    /// from the request for common services, else `*`.
+    fn resource_for(
+        &mut self,
+        record: &Record<'_>,
+        source: &str,
+        name: &str,
+        parameters: Option<&RequestParameters<'_>>,
+    ) -> u32 {
+        let resources = record.resources.as_deref().unwrap_or(&[]);
+        let partition = partition(record.aws_region.get().unwrap_or(""));
+        if source == "s3.amazonaws.com" {
+            let bucket = parameters.and_then(|parameters| parameters.bucket_name.get());
+            let key = parameters.and_then(|parameters| parameters.key.get());
+            if name == "DeleteObjects" {
+                // The deleted keys travel in the body and are not logged.
+                if let Some(bucket) = bucket {
+                    return self.build(|out| write!(out, "arn:{partition}:s3:::{bucket}/*"));
+                }
+            }
+            let wanted = if key.is_some() {
+                "AWS::S3::Object"
+            } else {
+                "AWS::S3::Bucket"
+            };
+            if let Some(arn) = resources
+                .iter()
+                .find(|resource| resource.kind.get() == Some(wanted))
+                .and_then(|resource| resource.arn.get())
+            {
+                return self.strings.intern(arn);
+            }
+            return match (bucket, key) {
+                (Some(bucket), Some(key)) => {
+                    self.build(|out| write!(out, "arn:{partition}:s3:::{bucket}/{key}"))
+                }
+                (Some(bucket), None) => {
+                    self.build(|out| write!(out, "arn:{partition}:s3:::{bucket}"))
+                }
+                _ => self.strings.intern("*"),
+            };
+        }
+        if let Some(arn) = resources
+            .iter()
+            .filter(|resource| resource.kind.get() != Some("AWS::IAM::AccessKey"))
+            .find_map(|resource| resource.arn.get())
+        {
+            return self.strings.intern(arn);
+        }
+        let Some(parameters) = parameters else {
+            return self.strings.intern("*");
+        };
+        let region = record.aws_region.get().unwrap_or("");
+        let account = record
+            .recipient_account_id
+            .get()
+            .or_else(|| {
+                record
+                    .user_identity
+                    .as_ref()
+                    .and_then(|identity| identity.account_id.get())
+            })
+            .unwrap_or("");
+        fn named(text: Option<&str>) -> Option<&str> {
+            text.filter(|text| !text.starts_with("arn:"))
+        }
+        fn arn(text: Option<&str>) -> Option<&str> {
+            text.filter(|text| text.starts_with("arn:"))
+        }
+        let service = source.strip_suffix(".amazonaws.com").unwrap_or(source);
+        let direct = match service {
+            "lambda" => arn(parameters.function_name.get()),
+            "dynamodb" => arn(parameters.table_name.get()),
+            "sns" => arn(parameters.topic_arn.get()),
+            "kms" => arn(parameters.key_id.get()),
+            "cloudformation" => arn(parameters.stack_name.get()),
+            "iam" => arn(parameters.policy_arn.get()),
+            "sts" => arn(parameters.role_arn.get()),
+            _ => None,
+        };
+        if let Some(direct) = direct {
+            return self.strings.intern(direct);
+        }
+        if region.is_empty() || account.is_empty() {
+            return self.strings.intern("*");
+        }
+        match service {
+            "lambda" => {
+                if let Some(function) = named(parameters.function_name.get()) {
+                    return self.build(|out| {
+                        write!(
+                            out,
+                            "arn:{partition}:lambda:{region}:{account}:function:{function}"
+                        )
+                    });
+                }
+            }
+            "dynamodb" => {
+                if let Some(table) = named(parameters.table_name.get()) {
+                    return self.build(|out| {
+                        write!(
+                            out,
+                            "arn:{partition}:dynamodb:{region}:{account}:table/{table}"
+                        )
+                    });
+                }
+            }
+            "ecr" => {
+                if let Some(repository) = named(parameters.repository_name.get()) {
+                    return self.build(|out| {
+                        write!(
+                            out,
+                            "arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+                        )
+                    });
+                }
+            }
+            "cloudformation" => {
+                if let Some(stack) = named(parameters.stack_name.get()) {
+                    return self.build(|out| {
+                        write!(
+                            out,
+                            "arn:{partition}:cloudformation:{region}:{account}:stack/{stack}/*"
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+        self.strings.intern("*")
+    }
+
+    /// Interns a string built in a reused buffer, so a repeated ARN costs no allocation.
+    fn build(&mut self, write: impl FnOnce(&mut String) -> std::fmt::Result) -> u32 {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let id = match write(&mut scratch) {
+            Ok(()) => self.strings.intern(&scratch),
+            Err(_) => self.strings.intern("*"),
+        };
+        self.scratch = scratch;
+        id
+    }
+
+    /// Permissions the call needed but CloudTrail does not log as events of their own.
+    #[allow(clippy::too_many_arguments)]
+    fn infer(
+        &mut self,
+        record: &Record<'_>,
+        source: &str,
+        name: &str,
+        parameters: &RequestParameters<'_>,
+        identity: u32,
+        context: Context,
+        time: i64,
+    ) {
+        // iam:PassRole: a role ARN handed to a service that will act as that role. STS and IAM
+        // take role ARNs as targets, not as roles to pass.
+        if source != "sts.amazonaws.com"
+            && source != "iam.amazonaws.com"
+            && PASS_ROLE_VERBS.iter().any(|verb| name.starts_with(verb))
+        {
+            let candidates = [
+                parameters.role_arn.get(),
+                parameters.role.get(),
+                parameters.task_role_arn.get(),
+                parameters.execution_role_arn.get(),
+                parameters.service_role.get(),
+            ];
+            let mut passed: Vec<&str> = candidates
+                .into_iter()
+                .flatten()
+                .filter(|arn| is_role_arn(arn))
+                .collect();
+            passed.sort_unstable();
+            passed.dedup();
+            if !passed.is_empty() {
+                let action = self.strings.intern("iam:PassRole");
+                for role in passed {
+                    let resource = self.strings.intern(role);
+                    self.count(
+                        UsageKey {
+                            identity,
+                            action,
+                            resource,
+                            context,
+                            denied: false,
+                            inferred: true,
+                        },
+                        time,
+                    );
+                }
+            }
+        }
+        if source == "ec2.amazonaws.com" && name == "RunInstances" {
+            if let Some(profile) = parameters.iam_instance_profile.0.as_ref() {
+                if let Some(profile) = profile.arn.get().or_else(|| profile.name.get()) {
+                    let profile = self.strings.intern(profile);
+                    *self.profile_passes.entry((identity, profile)).or_insert(0) += 1;
+                }
+            }
+        }
+        if source == "s3.amazonaws.com" && (name == "CopyObject" || name == "UploadPartCopy") {
+            if let Some(copy_source) = parameters.copy_source.get() {
+                let partition = partition(record.aws_region.get().unwrap_or(""));
+                let (object, versioned) = parse_copy_source(copy_source);
+                let action = self.strings.intern(if versioned {
+                    "s3:GetObjectVersion"
+                } else {
+                    "s3:GetObject"
+                });
+                let resource = self.build(|out| write!(out, "arn:{partition}:s3:::{object}"));
+                self.count(
+                    UsageKey {
+                        identity,
+                        action,
+                        resource,
+                        context,
+                        denied: false,
+                        inferred: true,
+                    },
+                    time,
+                );
+            }
+        }
+    }
+
+    fn add_web_identity(&mut self, record: &Record<'_>, identity: &UserIdentity<'_>, time: i64) {
+        let response = record.response_elements.as_ref();
+        let issuer = identity
+            .identity_provider
+            .get()
+            .or_else(|| response.and_then(|response| response.provider.get()))
+            .map(normalize_issuer)
+            .unwrap_or("unknown");
+        let subject = identity
+            .user_name
+            .get()
+            .or_else(|| {
+                response.and_then(|response| response.subject_from_web_identity_token.get())
+            })
+            .unwrap_or("unknown");
+        let role = record
+            .request_parameters
+            .as_ref()
+            .and_then(|parameters| parameters.role_arn.get())
+            .unwrap_or("unknown");
+        let denied = record.error_code.get().is_some();
+        let issuer = self.strings.intern(issuer);
+        let subject = self.strings.intern(subject);
+        let role = self.strings.intern(role);
+        self.web_identity
+            .entry((role, issuer, subject, denied))
+            .and_modify(|stats| stats.add(Stats::at(time)))
+            .or_insert(Stats::at(time));
+        if denied {
+            return;
+        }
+        let key = response
+            .and_then(|response| response.credentials.0.as_ref())
+            .and_then(|credentials| credentials.access_key_id.get());
+        if let Some(key) = key {
+            let key = self.strings.intern(key);
+            self.record_origin(key, Origin::WebIdentity { issuer, subject });
+        }
+    }
+
+    fn add_chained_session(&mut self, record: &Record<'_>, parent: u32) {
+        let key = record
+            .response_elements
+            .as_ref()
+            .and_then(|response| response.credentials.0.as_ref())
+            .and_then(|credentials| credentials.access_key_id.get());
+        if let Some(key) = key {
+            let key = self.strings.intern(key);
+            self.record_origin(key, Origin::Chained { parent });
+        }
+    }
+
+    /// Keeps one origin per key; should two records disagree, the smaller wins so that the
+    /// answer does not depend on which file was read first.
+    fn record_origin(&mut self, key: u32, origin: Origin) {
+        let strings = &self.strings;
+        let rank = |origin: &Origin| match *origin {
+            Origin::WebIdentity { issuer, subject } => {
+                (0u8, strings.get(issuer), strings.get(subject))
+            }
+            Origin::Chained { parent } => (1u8, strings.get(parent), ""),
+        };
+        self.origins
+            .entry(key)
+            .and_modify(|existing| {
+                if rank(&origin) < rank(existing) {
+                    *existing = origin;
+                }
+            })
+            .or_insert(origin);
+    }
+
+    /// Folds another worker's counts into this one, re-interning its strings.
+    pub fn merge(&mut self, other: Accumulator) {
+        let mut translate: Vec<u32> = Vec::with_capacity(other.strings.count());
+        for id in 0..other.strings.count() {
+            translate.push(self.strings.intern(other.strings.get(id as u32)));
+        }
+        let tr = |id: u32| translate[id as usize];
+        for (key, stats) in other.usage {
+            let key = UsageKey {
+                identity: tr(key.identity),
+                action: tr(key.action),
+                resource: tr(key.resource),
+                context: match key.context {
+                    Context::None => Context::None,
+                    Context::Session(session) => Context::Session(tr(session)),
+                    Context::Workload { issuer, subject } => Context::Workload {
+                        issuer: tr(issuer),
+                        subject: tr(subject),
+                    },
+                },
+                ..key
+            };
+            self.usage
+                .entry(key)
+                .and_modify(|existing| existing.add(stats))
+                .or_insert(stats);
+        }
+        for (key, origin) in other.origins {
+            let origin = match origin {
+                Origin::WebIdentity { issuer, subject } => Origin::WebIdentity {
+                    issuer: tr(issuer),
+                    subject: tr(subject),
+                },
+                Origin::Chained { parent } => Origin::Chained { parent: tr(parent) },
+            };
+            self.record_origin(tr(key), origin);
+        }
+        for ((role, issuer, subject, denied), stats) in other.web_identity {
+            self.web_identity
+                .entry((tr(role), tr(issuer), tr(subject), denied))
+                .and_modify(|existing| existing.add(stats))
+                .or_insert(stats);
+        }
+        for ((identity, profile), count) in other.profile_passes {
+            *self
+                .profile_passes
+                .entry((tr(identity), tr(profile)))
+                .or_insert(0) += count;
+        }
+        for ((source, name), count) in other.unknown {
+            *self.unknown.entry((tr(source), tr(name))).or_insert(0) += count;
+        }
+        for (mine, theirs) in self.set_aside.iter_mut().zip(other.set_aside) {
+            *mine += theirs;
+        }
+        self.no_action += other.no_action;
+        self.events_read += other.events_read;
+        self.events_in_window += other.events_in_window;
+        self.first_event = min_option(self.first_event, other.first_event);
+        self.last_event = max_option(self.last_event, other.last_event);
+    }
+
+    /// Resolves session keys to CI workloads and produces the sorted result.
+    pub fn finish(
+        self,
+        window: TimeWindow,
+        files_read: u64,
+        mut skipped: Vec<super::report::SkippedFile>,
+    ) -> CloudTrailUsage {
+        let strings = &self.strings;
+        let resolve = |key: u32| -> Option<CiWorkload> {
+            let mut current = key;
+            // Role chains are short; the bound only guards against a malformed cycle.
+            for _ in 0..16 {
+                match self.origins.get(&current)? {
+                    Origin::WebIdentity { issuer, subject } => {
+                        return Some(CiWorkload {
+                            issuer: strings.get(*issuer).to_owned(),
+                            subject: strings.get(*subject).to_owned(),
+                        });
+                    }
+                    Origin::Chained { parent } => current = *parent,
+                }
+            }
+            None
+        };
+        let mut workload_of: FxHashMap<u32, Option<CiWorkload>> = FxHashMap::default();
+        let mut rows: BTreeMap<(bool, u32, u32, u32), RowBuilder> = BTreeMap::new();
+        for (key, stats) in &self.usage {
+            let row = rows
+                .entry((key.denied, key.identity, key.action, key.resource))
+                .or_insert_with(|| RowBuilder::new(*stats));
+            row.stats_first_last(*stats);
+            if key.inferred {
+                row.inferred += stats.count;
+            } else {
+                row.logged += stats.count;
+            }
+            let workload = match key.context {
+                Context::None => continue,
+                Context::Workload { issuer, subject } => Some(CiWorkload {
+                    issuer: strings.get(issuer).to_owned(),
+                    subject: strings.get(subject).to_owned(),
+                }),
+                Context::Session(session) => workload_of
+                    .entry(session)
+                    .or_insert_with(|| resolve(session))
+                    .clone(),
+            };
+            match workload {
+                Some(workload) => {
+                    row.workloads.insert(workload);
+                }
+                None => row.unlinked += stats.count,
+            }
+        }
+        let mut allowed = Vec::new();
+        let mut denied = Vec::new();
+        for ((is_denied, identity, action, resource), row) in rows {
+            let arn = strings.get(identity).to_owned();
+            let usage_row = UsageRow {
+                identity: Identity {
+                    kind: IdentityKind::of_arn(&arn),
+                    arn,
+                },
+                action: strings.get(action).to_owned(),
+                resource: strings.get(resource).to_owned(),
+                logged: row.logged,
+                inferred: row.inferred,
+                first_seen: to_datetime(row.first),
+                last_seen: to_datetime(row.last),
+                workloads: row.workloads,
+                unlinked_session_calls: row.unlinked,
+            };
+            if is_denied {
+                denied.push(usage_row);
+            } else {
+                allowed.push(usage_row);
+            }
+        }
+        let by_text = |row: &UsageRow| {
+            (
+                row.identity.arn.clone(),
+                row.action.clone(),
+                row.resource.clone(),
+            )
+        };
+        allowed.sort_by_key(by_text);
+        denied.sort_by_key(by_text);
+
+        let mut web_identity_sessions: Vec<WebIdentitySession> = self
+            .web_identity
+            .iter()
+            .map(
+                |(&(role, issuer, subject, is_denied), stats)| WebIdentitySession {
+                    role: strings.get(role).to_owned(),
+                    workload: CiWorkload {
+                        issuer: strings.get(issuer).to_owned(),
+                        subject: strings.get(subject).to_owned(),
+                    },
+                    outcome: if is_denied {
+                        Outcome::Denied
+                    } else {
+                        Outcome::Allowed
+                    },
+                    count: stats.count,
+                    first_seen: to_datetime(stats.first),
+                    last_seen: to_datetime(stats.last),
+                },
+            )
+            .collect();
+        web_identity_sessions.sort_by(|a, b| {
+            (&a.role, &a.workload, a.outcome).cmp(&(&b.role, &b.workload, b.outcome))
+        });
+        let mut instance_profile_passes: Vec<InstanceProfilePass> = self
+            .profile_passes
+            .iter()
+            .map(|(&(identity, profile), &count)| {
+                let arn = strings.get(identity).to_owned();
+                InstanceProfilePass {
+                    identity: Identity {
+                        kind: IdentityKind::of_arn(&arn),
+                        arn,
+                    },
+                    instance_profile: strings.get(profile).to_owned(),
+                    count,
+                }
+            })
+            .collect();
+        instance_profile_passes.sort_by(|a, b| {
+            (&a.identity, &a.instance_profile).cmp(&(&b.identity, &b.instance_profile))
+        });
+        let mut unknown_events: Vec<UnknownEvent> = self
+            .unknown
+            .iter()
+            .map(|(&(source, name), &count)| UnknownEvent {
+                event_source: strings.get(source).to_owned(),
+                event_name: strings.get(name).to_owned(),
+                count,
+            })
+            .collect();
+        unknown_events.sort();
+        let set_aside = SetAsideReason::ALL
+            .iter()
+            .filter(|reason| self.set_aside[**reason as usize] > 0)
+            .map(|reason| (*reason, self.set_aside[*reason as usize]))
+            .collect();
+        skipped.sort();
+        CloudTrailUsage {
+            window,
+            allowed,
+            denied,
+            web_identity_sessions,
+            instance_profile_passes,
+            unknown_events,
+            set_aside,
+            no_action_events: self.no_action,
+            coverage: Coverage {
+                files_read,
+                files_skipped: skipped,
+                events_read: self.events_read,
+                events_in_window: self.events_in_window,
+                first_event: self.first_event.map(to_datetime),
+                last_event: self.last_event.map(to_datetime),
+            },
+        }
+    }
+}
+
+struct RowBuilder {
+    logged: u64,
+    inferred: u64,
+    first: i64,
+    last: i64,
+    workloads: BTreeSet<CiWorkload>,
+    unlinked: u64,
+}
+
+impl RowBuilder {
+    fn new(stats: Stats) -> RowBuilder {
+        RowBuilder {
+            logged: 0,
+            inferred: 0,
+            first: stats.first,
+            last: stats.last,
+            workloads: BTreeSet::new(),
+            unlinked: 0,
+        }
+    }
+    fn stats_first_last(&mut self, stats: Stats) {
+        self.first = self.first.min(stats.first);
+        self.last = self.last.max(stats.last);
+    }
+}
+
+fn min_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn max_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// Decides who a record is charged to.
+fn attribute<'r>(identity: &'r UserIdentity<'r>, source: &str) -> Attribution<'r> {
+    // A service acting for the principal: KMS calls made this way still need the caller's
+    // own KMS permission (the key policy or IAM policy, often with `kms:ViaService`), so they
+    // are charged to the caller; anything else a service does on its own account is set aside.
+    match identity.kind.get() {
+        Some("AWSService") => return Attribution::SetAside(SetAsideReason::AwsService),
+        Some("AWSAccount") => return Attribution::SetAside(SetAsideReason::OtherAccount),
+        _ => {}
+    }
+    if identity.invoked_by.get().is_some() && source != "kms.amazonaws.com" {
+        return Attribution::SetAside(SetAsideReason::InvokedByService);
+    }
+    let session_key = identity
+        .access_key_id
+        .get()
+        .filter(|key| key.starts_with("ASIA"));
+    match identity.kind.get() {
+        Some("AssumedRole") => {
+            let issuer = identity
+                .session_context
+                .as_ref()
+                .and_then(|context| context.session_issuer.as_ref());
+            match issuer.and_then(|issuer| Some((issuer.kind.get()?, issuer.arn.get()?))) {
+                Some(("Role", arn)) if arn.contains(":role/aws-service-role/") => {
+                    Attribution::SetAside(SetAsideReason::ServiceLinkedRole)
+                }
+                Some(("Role", arn)) => Attribution::Principal { arn, session_key },
+                _ => Attribution::SetAside(SetAsideReason::MissingFields),
+            }
+        }
+        Some("IAMUser") => match identity.arn.get() {
+            Some(arn) => Attribution::Principal {
+                arn,
+                session_key: None,
+            },
+            None => Attribution::SetAside(SetAsideReason::MissingFields),
+        },
+        Some("Root") => match identity.arn.get() {
+            Some(arn) => Attribution::Principal {
+                arn,
+                session_key: None,
+            },
+            None => Attribution::SetAside(SetAsideReason::MissingFields),
+        },
+        Some("FederatedUser") => match identity.arn.get() {
+            Some(arn) => Attribution::Principal {
+                arn,
+                session_key: None,
+            },
+            None => Attribution::SetAside(SetAsideReason::MissingFields),
+        },
+        _ => Attribution::SetAside(SetAsideReason::OtherIdentityType),
+    }
+}
+
+/// `arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com` →
+/// `token.actions.githubusercontent.com`; an issuer URL loses its scheme.
+fn normalize_issuer(provider: &str) -> &str {
+    if let Some((_, host)) = provider.split_once(":oidc-provider/") {
+        return host;
+    }
+    provider.strip_prefix("https://").unwrap_or(provider)
+}
+
+fn is_role_arn(text: &str) -> bool {
+    text.starts_with("arn:") && text.contains(":iam::") && text.contains(":role/")
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// `x-amz-copy-source` is `bucket/key` (sometimes with a leading `/`), URL-encoded, with an
+/// optional `?versionId=`.
+fn parse_copy_source(copy_source: &str) -> (String, bool) {
+    let trimmed = copy_source.trim_start_matches('/');
+    let (object, query) = match trimmed.split_once('?') {
+        Some((object, query)) => (object, Some(query)),
+        None => (trimmed, None),
+    };
+    let decoded = percent_encoding::percent_decode_str(object)
+        .decode_utf8_lossy()
+        .into_owned();
+    let versioned =
+        query.is_some_and(|query| query.split('&').any(|pair| pair.starts_with("versionId=")));
+    (decoded, versioned)
+}

@@ -1,0 +1,223 @@
+//! CloudTrail usage ingestion: reads CloudTrail log files as CloudTrail writes them, in
+//! parallel and streaming, and aggregates them into per-identity usage with evidence.
+//!
+//! The flow is: [`walk`] lists the files (pruning date folders outside the window),
+//! each worker decodes a file, parses its records with borrowed strings ([`record`]), maps
+//! each event to IAM actions ([`event_map`]) and counts it in its own map ([`accumulate`]);
+//! the maps are merged and session keys are resolved to CI workloads at the end.
+//! Memory grows with the number of distinct (identity, action, resource, session) keys, not
+//! with the number of events. A file that cannot be decoded is skipped and listed in the
+//! result, never silently dropped.
+//!
+//! [`generate`] writes synthetic CloudTrail sets with their ground truth, for tests and
+//! benchmarks.
+
+mod accumulate;
+pub mod event_map;
+pub mod generate;
+mod intern;
+pub mod record;
+pub mod report;
+pub mod time;
+pub mod walk;
+
+pub use event_map::{EventMap, EventMapError, Mapping};
+pub use report::{
+    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, InstanceProfilePass, Outcome,
+    SetAsideReason, SkippedFile, UnknownEvent, UsageRow, WebIdentitySession,
+};
+pub use time::TimeWindow;
+
+use accumulate::Accumulator;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What stops ingestion as a whole (a single bad file never does).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The directory to read does not exist or cannot be listed.
+    #[error(
+        "cannot read the CloudTrail directory `{path}`: {source}; pass a local copy of the trail bucket (`aws s3 sync s3://<bucket>/AWSLogs ./AWSLogs`)"
+    )]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedded event map is broken (a build problem, not an input problem).
+    #[error(transparent)]
+    EventMap(#[from] EventMapError),
+}
+
+/// Counters a caller can watch from another thread while ingestion runs.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files found, set once listing is done.
+    pub files_total: AtomicU64,
+    /// Files finished (read or skipped).
+    pub files_done: AtomicU64,
+    /// Records parsed so far.
+    pub events_done: AtomicU64,
+}
+
+/// How to ingest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestOptions<'a> {
+    /// Events outside the window are not counted; date folders outside it are not opened.
+    pub window: TimeWindow,
+    /// Optional counters for a progress display.
+    pub progress: Option<&'a Progress>,
+}
+
+/// Reads every CloudTrail log file under `root` (any depth; `AWSLogs/…` or a folder inside it).
+pub fn ingest_directory(
+    root: &Path,
+    options: &IngestOptions<'_>,
+) -> Result<CloudTrailUsage, IngestError> {
+    let listing =
+        walk::list_log_files(root, &options.window).map_err(|source| IngestError::Root {
+            path: root.to_path_buf(),
+            source,
+        })?;
+    let unreadable = listing
+        .unreadable
+        .into_iter()
+        .map(|(path, reason)| SkippedFile {
+            path,
+            reason: format!("cannot list the folder: {reason}"),
+        })
+        .collect();
+    ingest_files_with(&listing.files, options, unreadable)
+}
+
+/// Reads the given log files (`.json.gz` or `.json`; the format is sniffed from the content).
+pub fn ingest_files(
+    files: &[PathBuf],
+    options: &IngestOptions<'_>,
+) -> Result<CloudTrailUsage, IngestError> {
+    ingest_files_with(files, options, Vec::new())
+}
+
+fn ingest_files_with(
+    files: &[PathBuf],
+    options: &IngestOptions<'_>,
+    mut skipped: Vec<SkippedFile>,
+) -> Result<CloudTrailUsage, IngestError> {
+    let map = EventMap::embedded()?;
+    if let Some(progress) = options.progress {
+        progress
+            .files_total
+            .store(files.len() as u64, Ordering::Relaxed);
+    }
+    let window = options.window;
+    // One worker per pool thread pulling file indexes from a shared counter: each thread keeps
+    // a single map and a single set of buffers, and big and small files balance themselves.
+    let next = AtomicU64::new(0);
+    let workers = rayon::broadcast(|_| {
+        let mut worker = Worker::default();
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+            let Some(path) = files.get(index) else {
+                break;
+            };
+            worker.read(path, map, &window, options.progress);
+        }
+        worker
+    });
+    let worker = workers.into_iter().fold(Worker::default(), Worker::merge);
+    skipped.extend(worker.skipped);
+    Ok(worker
+        .accumulator
+        .finish(window, worker.files_read, skipped))
+}
+
+/// One rayon fold state: its aggregation plus buffers reused from file to file.
+#[derive(Default)]
+struct Worker {
+    accumulator: Accumulator,
+    files_read: u64,
+    skipped: Vec<SkippedFile>,
+    raw: Vec<u8>,
+    decoded: Vec<u8>,
+}
+
+impl Worker {
+    fn read(
+        &mut self,
+        path: &Path,
+        map: &EventMap,
+        window: &TimeWindow,
+        progress: Option<&Progress>,
+    ) {
+        match self.read_file(path, map, window) {
+            Ok(events) => {
+                self.files_read += 1;
+                if let Some(progress) = progress {
+                    progress.events_done.fetch_add(events, Ordering::Relaxed);
+                }
+            }
+            Err(reason) => self.skipped.push(SkippedFile {
+                path: path.to_path_buf(),
+                reason,
+            }),
+        }
+        if let Some(progress) = progress {
+            progress.files_done.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Decodes and parses the whole file before counting any record, so that a file that
+    /// turns out to be truncated contributes nothing rather than half its events.
+    fn read_file(
+        &mut self,
+        path: &Path,
+        map: &EventMap,
+        window: &TimeWindow,
+    ) -> Result<u64, String> {
+        self.raw.clear();
+        std::fs::File::open(path)
+            .and_then(|mut file| file.read_to_end(&mut self.raw))
+            .map_err(|error| format!("cannot read the file: {error}"))?;
+        let bytes: &[u8] = if self.raw.starts_with(&[0x1f, 0x8b]) {
+            let mut decoder = flate2::bufread::MultiGzDecoder::new(&self.raw[..]);
+            // The output buffer keeps its (zeroed once) length across files, so decoding writes
+            // into initialised memory instead of zeroing fresh capacity for every file.
+            let mut filled = 0;
+            loop {
+                if filled == self.decoded.len() {
+                    let grown = (self.decoded.len() * 2).max(1 << 20);
+                    self.decoded.resize(grown, 0);
+                }
+                match decoder.read(&mut self.decoded[filled..]) {
+                    Ok(0) => break,
+                    Ok(read) => filled += read,
+                    Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(error) => return Err(format!("invalid gzip data: {error}")),
+                }
+            }
+            &self.decoded[..filled]
+        } else {
+            &self.raw
+        };
+        // One UTF-8 check for the whole file is cheaper than one per string.
+        let text = std::str::from_utf8(bytes)
+            .map_err(|error| format!("invalid CloudTrail JSON: not UTF-8 ({error})"))?;
+        let file: record::LogFile<'_> = serde_json::from_str(text)
+            .map_err(|error| format!("invalid CloudTrail JSON: {error}"))?;
+        let Some(records) = file.records else {
+            return Err("no `Records` array: not a CloudTrail log file".into());
+        };
+        for record in &records {
+            self.accumulator.add(record, map, window);
+        }
+        Ok(records.len() as u64)
+    }
+
+    fn merge(mut self, other: Worker) -> Worker {
+        self.accumulator.merge(other.accumulator);
+        self.files_read += other.files_read;
+        self.skipped.extend(other.skipped);
+        self
+    }
+}

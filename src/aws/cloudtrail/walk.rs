@@ -1,0 +1,161 @@
+//! Finding CloudTrail log files under a directory laid out as CloudTrail writes them
+//! (`AWSLogs/[<org-id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>.json.gz`), pruning
+//! date folders outside the observation window before any file in them is opened.
+
+use super::time::TimeWindow;
+use chrono::NaiveDate;
+use std::path::{Path, PathBuf};
+
+/// The files found and the directories that could not be listed.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub files: Vec<PathBuf>,
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+/// Lists `.json.gz` and `.json` log files under `root`, sorted, skipping digest and insight
+/// folders and date folders that cannot hold events inside `window`.
+pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listing> {
+    let mut listing = Listing::default();
+    // The root itself must be readable: that is a usage error, not a partial failure.
+    let entries = std::fs::read_dir(root)?;
+    let mut pending = vec![(root.to_path_buf(), DateLevel::None, entries)];
+    while let Some((dir, level, entries)) = pending.pop() {
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    listing.unreadable.push((dir.clone(), error.to_string()));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let Ok(file_type) = entry.file_type() else {
+                listing
+                    .unreadable
+                    .push((path, "cannot read file type".into()));
+                continue;
+            };
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if file_type.is_dir() {
+                // Digest files prove integrity and Insight files describe anomalies: neither
+                // holds API calls.
+                if name == "CloudTrail-Digest" || name == "CloudTrail-Insight" {
+                    continue;
+                }
+                let child = level.descend(&name);
+                if let Some((first, last)) = child.days() {
+                    if !window.may_overlap_days(first, last) {
+                        continue;
+                    }
+                }
+                match std::fs::read_dir(&path) {
+                    Ok(entries) => pending.push((path, child, entries)),
+                    Err(error) => listing.unreadable.push((path, error.to_string())),
+                }
+            } else if name.ends_with(".json.gz") || name.ends_with(".json") {
+                listing.files.push(path);
+            }
+        }
+    }
+    listing.files.sort();
+    listing.unreadable.sort();
+    Ok(listing)
+}
+
+/// Where in the `YYYY/MM/DD` part of the layout a directory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DateLevel {
+    None,
+    Year(i32),
+    Month(i32, u32),
+    Day(NaiveDate),
+}
+
+impl DateLevel {
+    fn descend(self, name: &str) -> DateLevel {
+        let digits = |len: usize| name.len() == len && name.bytes().all(|b| b.is_ascii_digit());
+        match self {
+            DateLevel::None | DateLevel::Day(_) if digits(4) => {
+                name.parse().map(DateLevel::Year).unwrap_or(DateLevel::None)
+            }
+            DateLevel::Year(year) if digits(2) => match name.parse::<u32>() {
+                Ok(month @ 1..=12) => DateLevel::Month(year, month),
+                _ => DateLevel::None,
+            },
+            DateLevel::Month(year, month) if digits(2) => name
+                .parse::<u32>()
+                .ok()
+                .and_then(|day| NaiveDate::from_ymd_opt(year, month, day))
+                .map(DateLevel::Day)
+                .unwrap_or(DateLevel::None),
+            _ => DateLevel::None,
+        }
+    }
+
+    /// The first and last day this folder can hold.
+    fn days(self) -> Option<(NaiveDate, NaiveDate)> {
+        match self {
+            DateLevel::None => None,
+            DateLevel::Year(year) => Some((
+                NaiveDate::from_ymd_opt(year, 1, 1)?,
+                NaiveDate::from_ymd_opt(year, 12, 31)?,
+            )),
+            DateLevel::Month(year, month) => {
+                let first = NaiveDate::from_ymd_opt(year, month, 1)?;
+                let next = if month == 12 {
+                    NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+                } else {
+                    NaiveDate::from_ymd_opt(year, month + 1, 1)?
+                };
+                Some((first, next.pred_opt()?))
+            }
+            DateLevel::Day(day) => Some((day, day)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    #[test]
+    fn prunes_date_folders_outside_the_window() {
+        let root = tempfile::tempdir().unwrap();
+        let base = root
+            .path()
+            .join("AWSLogs/111122223333/CloudTrail/eu-west-1");
+        for day in ["2026/10/15", "2026/11/01", "2026/11/20", "2025/11/01"] {
+            let dir = base.join(day);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("a.json.gz"), b"").unwrap();
+        }
+        let digest = root
+            .path()
+            .join("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/11/01");
+        std::fs::create_dir_all(&digest).unwrap();
+        std::fs::write(digest.join("d.json.gz"), b"").unwrap();
+        let at = |text: &str| {
+            Some(
+                DateTime::parse_from_rfc3339(text)
+                    .unwrap()
+                    .with_timezone(&Utc),
+            )
+        };
+        let window = TimeWindow {
+            since: at("2026-11-01T00:00:00Z"),
+            until: at("2026-11-10T00:00:00Z"),
+        };
+        let listing = list_log_files(root.path(), &window).unwrap();
+        let found: Vec<String> = listing
+            .files
+            .iter()
+            .map(|p| p.strip_prefix(&base).unwrap().display().to_string())
+            .collect();
+        assert_eq!(found, vec!["2026/11/01/a.json.gz"]);
+        let everything = list_log_files(root.path(), &TimeWindow::default()).unwrap();
+        assert_eq!(everything.files.len(), 4);
+    }
+}

@@ -1,0 +1,561 @@
+//! `pipeleash usage --cloudtrail <dir>`: what each identity actually used, from CloudTrail log
+//! files, with the evidence and an honest account of what could not be read.
+//!
+//! The JSON output is a frozen, versioned view (`version: 1`) built here, not `Serialize` on the
+//! ingestion types.
+
+use super::{Exit, GlobalArgs, InputError, OutputFormat};
+use crate::aws::cloudtrail::{
+    CloudTrailUsage, IngestError, IngestOptions, Outcome, Progress, TimeWindow, UsageRow,
+    ingest_directory,
+};
+use anyhow::Context;
+use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Arguments of `pipeleash usage`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UsageArgs {
+    /// A local directory of CloudTrail log files in the S3 layout
+    /// (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`, organisation trails too).
+    #[arg(long, value_name = "DIR")]
+    pub cloudtrail: PathBuf,
+    /// Only events at or after this time: a date (`2026-11-01`), an RFC 3339 time, or a
+    /// relative age (`90d`).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only events before the end of this day (`2026-11-30` includes all of it), an RFC 3339
+    /// time, or a relative age (`7d`).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// Runs the command, reading the clock once here at the edge.
+pub fn run(
+    args: UsageArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    run_at(args, global, out, Utc::now())
+}
+
+/// Runs the command as if it were `now`.
+pub fn run_at(
+    args: UsageArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Exit> {
+    let window = TimeWindow {
+        since: args
+            .since
+            .as_deref()
+            .map(|text| parse_time_bound(text, now, Bound::Since))
+            .transpose()
+            .map_err(InputError::wrap)?,
+        until: args
+            .until
+            .as_deref()
+            .map(|text| parse_time_bound(text, now, Bound::Until))
+            .transpose()
+            .map_err(InputError::wrap)?,
+    };
+    if let (Some(since), Some(until)) = (window.since, window.until) {
+        if since >= until {
+            return Err(InputError::wrap(format!(
+                "`--since` ({}) must be before `--until` ({})",
+                since.to_rfc3339_opts(SecondsFormat::Secs, true),
+                until.to_rfc3339_opts(SecondsFormat::Secs, true)
+            )));
+        }
+    }
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        if !global.quiet {
+            scope.spawn(|| report_progress(&progress, &done));
+        }
+        let result = ingest_directory(
+            &args.cloudtrail,
+            &IngestOptions {
+                window,
+                progress: Some(&progress),
+            },
+        );
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    let usage = match result {
+        Ok(usage) => usage,
+        Err(error @ IngestError::Root { .. }) => return Err(InputError::wrap(error)),
+        Err(error) => return Err(error.into()),
+    };
+    if !global.quiet && !usage.coverage.files_skipped.is_empty() {
+        eprintln!(
+            "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",
+            usage.coverage.files_skipped.len()
+        );
+    }
+    match args.format {
+        OutputFormat::Json => {
+            let view = UsageView::new(&usage);
+            serde_json::to_writer_pretty(&mut *out, &view)
+                .context("cannot write the JSON output")?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => write_table(&usage, out)?,
+    }
+    Ok(Exit::Clean)
+}
+
+/// A simple counter on stderr, redrawn a few times a second while files are read.
+fn report_progress(progress: &Progress, done: &AtomicBool) {
+    let mut printed = false;
+    let mut ticks = 0u32;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ticks += 1;
+        // Quick runs print nothing.
+        if ticks % 10 != 0 {
+            continue;
+        }
+        eprint!(
+            "\rreading CloudTrail: {}/{} files, {} events",
+            progress.files_done.load(Ordering::Relaxed),
+            progress.files_total.load(Ordering::Relaxed),
+            progress.events_done.load(Ordering::Relaxed)
+        );
+        printed = true;
+    }
+    if printed {
+        eprintln!(
+            "\rreading CloudTrail: {}/{} files, {} events",
+            progress.files_done.load(Ordering::Relaxed),
+            progress.files_total.load(Ordering::Relaxed),
+            progress.events_done.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// Which end of the window a date names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Since,
+    Until,
+}
+
+/// Parses `2026-11-01`, an RFC 3339 time, or `90d` (days before `now`). A bare date as
+/// `--until` means the end of that day, so `--since D --until D` is the whole day D.
+pub fn parse_time_bound(
+    text: &str,
+    now: DateTime<Utc>,
+    bound: Bound,
+) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Some(days) = text.strip_suffix('d') {
+        if let Ok(days) = days.parse::<i64>() {
+            return Duration::try_days(days)
+                .and_then(|age| now.checked_sub_signed(age))
+                .ok_or_else(|| format!("`{text}` is too far back"));
+        }
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let day = match bound {
+            Bound::Since => date,
+            Bound::Until => date.succ_opt().unwrap_or(date),
+        };
+        return Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| format!("cannot read the date `{text}`: use `2026-11-01`, an RFC 3339 time, or an age such as `90d`"))
+}
+
+fn time(value: DateTime<Utc>) -> String {
+    value.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The frozen JSON shape of `pipeleash usage` (version 1).
+#[derive(Debug, Serialize)]
+pub struct UsageView {
+    pub version: u32,
+    pub window: WindowView,
+    pub coverage: CoverageView,
+    pub identities: Vec<IdentityView>,
+    pub web_identity_sessions: Vec<SessionView>,
+    pub instance_profile_passes: Vec<ProfilePassView>,
+    pub unknown_events: Vec<UnknownView>,
+    pub set_aside: BTreeMap<&'static str, u64>,
+    pub no_action_events: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WindowView {
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CoverageView {
+    pub files_read: u64,
+    pub files_skipped: Vec<SkippedView>,
+    pub events_read: u64,
+    pub events_in_window: u64,
+    pub first_event: Option<String>,
+    pub last_event: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedView {
+    pub file: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityView {
+    pub identity: String,
+    pub kind: &'static str,
+    pub used: Vec<ActionView>,
+    pub denied: Vec<ActionView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActionView {
+    pub action: String,
+    pub count: u64,
+    pub inferred: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub resources: Vec<ResourceView>,
+    pub workloads: Vec<WorkloadView>,
+    pub unlinked_session_calls: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResourceView {
+    pub resource: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WorkloadView {
+    pub issuer: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub role: String,
+    pub issuer: String,
+    pub subject: String,
+    pub outcome: &'static str,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfilePassView {
+    pub identity: String,
+    pub instance_profile: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnknownView {
+    pub event_source: String,
+    pub event_name: String,
+    pub count: u64,
+}
+
+impl UsageView {
+    /// Builds the view; rows arrive sorted, and grouping keeps that order.
+    pub fn new(usage: &CloudTrailUsage) -> UsageView {
+        let mut identities: BTreeMap<&str, IdentityView> = BTreeMap::new();
+        for (rows, denied) in [(&usage.allowed, false), (&usage.denied, true)] {
+            for (identity, actions) in group(rows) {
+                let entry = identities
+                    .entry(identity.0)
+                    .or_insert_with(|| IdentityView {
+                        identity: identity.0.to_owned(),
+                        kind: identity.1,
+                        used: Vec::new(),
+                        denied: Vec::new(),
+                    });
+                if denied {
+                    entry.denied = actions;
+                } else {
+                    entry.used = actions;
+                }
+            }
+        }
+        UsageView {
+            version: 1,
+            window: WindowView {
+                since: usage.window.since.map(time),
+                until: usage.window.until.map(time),
+            },
+            coverage: CoverageView {
+                files_read: usage.coverage.files_read,
+                files_skipped: usage
+                    .coverage
+                    .files_skipped
+                    .iter()
+                    .map(|file| SkippedView {
+                        file: file.path.display().to_string(),
+                        reason: file.reason.clone(),
+                    })
+                    .collect(),
+                events_read: usage.coverage.events_read,
+                events_in_window: usage.coverage.events_in_window,
+                first_event: usage.coverage.first_event.map(time),
+                last_event: usage.coverage.last_event.map(time),
+            },
+            identities: identities.into_values().collect(),
+            web_identity_sessions: usage
+                .web_identity_sessions
+                .iter()
+                .map(|session| SessionView {
+                    role: session.role.clone(),
+                    issuer: session.workload.issuer.clone(),
+                    subject: session.workload.subject.clone(),
+                    outcome: match session.outcome {
+                        Outcome::Allowed => "allowed",
+                        Outcome::Denied => "denied",
+                    },
+                    count: session.count,
+                    first_seen: time(session.first_seen),
+                    last_seen: time(session.last_seen),
+                })
+                .collect(),
+            instance_profile_passes: usage
+                .instance_profile_passes
+                .iter()
+                .map(|pass| ProfilePassView {
+                    identity: pass.identity.arn.clone(),
+                    instance_profile: pass.instance_profile.clone(),
+                    count: pass.count,
+                })
+                .collect(),
+            unknown_events: usage
+                .unknown_events
+                .iter()
+                .map(|event| UnknownView {
+                    event_source: event.event_source.clone(),
+                    event_name: event.event_name.clone(),
+                    count: event.count,
+                })
+                .collect(),
+            set_aside: usage
+                .set_aside
+                .iter()
+                .map(|(reason, count)| (reason.as_str(), *count))
+                .collect(),
+            no_action_events: usage.no_action_events,
+        }
+    }
+}
+
+/// Groups sorted rows by identity, then by action, collecting resources and workloads.
+fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
+    let mut grouped: Vec<((&str, &'static str), Vec<ActionView>)> = Vec::new();
+    for row in rows {
+        let identity = (row.identity.arn.as_str(), row.identity.kind.as_str());
+        if grouped.last().is_none_or(|(last, _)| last.0 != identity.0) {
+            grouped.push((identity, Vec::new()));
+        }
+        let Some((_, actions)) = grouped.last_mut() else {
+            continue;
+        };
+        if actions.last().is_none_or(|last| last.action != row.action) {
+            actions.push(ActionView {
+                action: row.action.clone(),
+                count: 0,
+                inferred: 0,
+                first_seen: time(row.first_seen),
+                last_seen: time(row.last_seen),
+                resources: Vec::new(),
+                workloads: Vec::new(),
+                unlinked_session_calls: 0,
+            });
+        }
+        let Some(action) = actions.last_mut() else {
+            continue;
+        };
+        action.count += row.count();
+        action.inferred += row.inferred;
+        action.unlinked_session_calls += row.unlinked_session_calls;
+        // RFC 3339 UTC strings of one format compare like the times they spell.
+        action.first_seen = action.first_seen.clone().min(time(row.first_seen));
+        action.last_seen = action.last_seen.clone().max(time(row.last_seen));
+        action.resources.push(ResourceView {
+            resource: row.resource.clone(),
+            count: row.count(),
+        });
+        for workload in &row.workloads {
+            let view = WorkloadView {
+                issuer: workload.issuer.clone(),
+                subject: workload.subject.clone(),
+            };
+            if let Err(position) = action.workloads.binary_search(&view) {
+                action.workloads.insert(position, view);
+            }
+        }
+    }
+    grouped
+}
+
+fn write_table(usage: &CloudTrailUsage, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+    let view = UsageView::new(usage);
+    let coverage = &view.coverage;
+    writeln!(
+        out,
+        "CloudTrail: {} file(s) read, {} skipped; {} events read, {} in the window ({} to {})",
+        coverage.files_read,
+        coverage.files_skipped.len(),
+        coverage.events_read,
+        coverage.events_in_window,
+        coverage.first_event.as_deref().unwrap_or("-"),
+        coverage.last_event.as_deref().unwrap_or("-"),
+    )?;
+    for identity in &view.identities {
+        writeln!(out, "\n{} ({})", identity.identity, identity.kind)?;
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        table.set_header([
+            "",
+            "action",
+            "count",
+            "first seen",
+            "last seen",
+            "resources",
+            "CI workloads",
+        ]);
+        for (label, actions) in [("used", &identity.used), ("DENIED", &identity.denied)] {
+            for action in actions {
+                let resources = match action.resources.as_slice() {
+                    [one] => one.resource.clone(),
+                    many => format!("{} resources", many.len()),
+                };
+                let mut workloads: Vec<String> = action
+                    .workloads
+                    .iter()
+                    .map(|workload| workload.subject.clone())
+                    .collect();
+                if action.unlinked_session_calls > 0 {
+                    workloads.push(format!(
+                        "({} calls unlinked)",
+                        action.unlinked_session_calls
+                    ));
+                }
+                let count = if action.inferred > 0 {
+                    format!("{} ({} inferred)", action.count, action.inferred)
+                } else {
+                    action.count.to_string()
+                };
+                table.add_row([
+                    label.to_owned(),
+                    action.action.clone(),
+                    count,
+                    action.first_seen.clone(),
+                    action.last_seen.clone(),
+                    resources,
+                    workloads.join("\n"),
+                ]);
+            }
+        }
+        writeln!(out, "{table}")?;
+    }
+    if !view.web_identity_sessions.is_empty() {
+        writeln!(out, "\nweb identity sessions")?;
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        table.set_header(["role", "issuer", "subject", "outcome", "count"]);
+        for session in &view.web_identity_sessions {
+            table.add_row([
+                session.role.clone(),
+                session.issuer.clone(),
+                session.subject.clone(),
+                session.outcome.to_owned(),
+                session.count.to_string(),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    for pass in &view.instance_profile_passes {
+        writeln!(
+            out,
+            "\nnote: {} passed instance profile `{}` {} time(s); it needs iam:PassRole on that profile's role",
+            pass.identity, pass.instance_profile, pass.count
+        )?;
+    }
+    if !view.unknown_events.is_empty() {
+        writeln!(out, "\nunknown events (not mapped to any IAM action)")?;
+        for event in &view.unknown_events {
+            writeln!(
+                out,
+                "  {} {}: {}",
+                event.event_source, event.event_name, event.count
+            )?;
+        }
+    }
+    if !view.set_aside.is_empty() || view.no_action_events > 0 {
+        let mut parts: Vec<String> = view
+            .set_aside
+            .iter()
+            .map(|(reason, count)| format!("{reason} {count}"))
+            .collect();
+        parts.push(format!("no-permission-needed {}", view.no_action_events));
+        writeln!(out, "\nset aside: {}", parts.join(", "))?;
+    }
+    if !coverage.files_skipped.is_empty() {
+        writeln!(out, "\nskipped files (their events are missing):")?;
+        for file in &coverage.files_skipped {
+            writeln!(out, "  {}: {}", file.file, file.reason)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn dates_and_ages_parse_against_the_given_now() {
+        let check = |text: &str, bound, expected: &str| {
+            assert_eq!(
+                time(parse_time_bound(text, now(), bound).unwrap()),
+                expected,
+                "{text}"
+            );
+        };
+        check("2026-11-01", Bound::Since, "2026-11-01T00:00:00Z");
+        check("2026-11-30", Bound::Until, "2026-12-01T00:00:00Z");
+        check("90d", Bound::Since, "2026-09-02T12:00:00Z");
+        check("0d", Bound::Until, "2026-12-01T12:00:00Z");
+        check(
+            "2026-11-01T08:00:00+02:00",
+            Bound::Since,
+            "2026-11-01T06:00:00Z",
+        );
+        let error = parse_time_bound("last tuesday", now(), Bound::Since).unwrap_err();
+        assert!(
+            error.starts_with("cannot read the date `last tuesday`"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,199 @@
+//! `pipeleash usage --cloudtrail` and `pipeleash generate cloudtrail`, end to end through the
+//! binary.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn trail() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudtrail/trail")
+}
+
+fn pipeleash(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pipeleash"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json_usage(extra: &[&str]) -> Value {
+    let trail = trail();
+    let mut args = vec![
+        "usage",
+        "--cloudtrail",
+        trail.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let output = pipeleash(&args);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "--quiet prints nothing: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn identity<'v>(view: &'v Value, suffix: &str) -> &'v Value {
+    view["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|identity| identity["identity"].as_str().unwrap().ends_with(suffix))
+        .unwrap_or_else(|| panic!("no identity {suffix}"))
+}
+
+#[test]
+fn json_output_is_versioned_and_carries_the_evidence() {
+    let view = json_usage(&[]);
+    assert_eq!(view["version"], 1);
+    let deploy = identity(&view, ":role/gha-deploy");
+    assert_eq!(deploy["kind"], "role");
+    let get = deploy["used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "s3:GetObject")
+        .unwrap();
+    assert_eq!(get["count"], 3);
+    assert_eq!(get["inferred"], 1);
+    assert_eq!(
+        get["workloads"][0]["subject"],
+        "repo:acme/web:ref:refs/heads/main"
+    );
+    assert_eq!(
+        get["workloads"][0]["issuer"],
+        "token.actions.githubusercontent.com"
+    );
+    assert_eq!(deploy["denied"][0]["action"], "ssm:GetParameter");
+    assert_eq!(
+        view["unknown_events"][0]["event_name"],
+        "Frobnicate2025_01_01"
+    );
+    let skipped = view["coverage"]["files_skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 2);
+    assert!(
+        skipped[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("Corrupt000000000.json.gz")
+    );
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("gzip"));
+    assert_eq!(view["set_aside"]["aws-service"], 1);
+}
+
+#[test]
+fn json_output_is_byte_identical_across_runs() {
+    let trail = trail();
+    let args = [
+        "usage",
+        "--cloudtrail",
+        trail.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    assert_eq!(pipeleash(&args).stdout, pipeleash(&args).stdout);
+}
+
+#[test]
+fn since_and_until_accept_dates() {
+    let view = json_usage(&["--since", "2026-11-02", "--until", "2026-11-02"]);
+    assert_eq!(view["window"]["since"], "2026-11-02T00:00:00Z");
+    assert_eq!(view["window"]["until"], "2026-11-03T00:00:00Z");
+    assert_eq!(view["coverage"]["first_event"], "2026-11-02T08:00:00Z");
+    assert_eq!(view["coverage"]["last_event"], "2026-11-02T09:01:00Z");
+    // A relative age is measured from now: every fixture event is far older than a day.
+    let recent = json_usage(&["--since", "1d"]);
+    assert_eq!(recent["coverage"]["events_in_window"], 0);
+}
+
+#[test]
+fn table_output_names_identities_and_skipped_files() {
+    let trail = trail();
+    let output = pipeleash(&["usage", "--cloudtrail", trail.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("arn:aws:iam::111122223333:role/gha-deploy (role)"));
+    assert!(stdout.contains("DENIED"));
+    assert!(stdout.contains("Truncated0000000.json.gz: invalid gzip data"));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("2 CloudTrail file(s) could not be read"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_input_exits_with_code_2_and_says_why() {
+    let trail = trail();
+    let output = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        trail.to_str().unwrap(),
+        "--since",
+        "soon",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read the date `soon`"));
+    let output = pipeleash(&["usage", "--cloudtrail", "/definitely/not/here"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("cannot read the CloudTrail directory `/definitely/not/here`")
+    );
+    let output = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        trail.to_str().unwrap(),
+        "--since",
+        "2026-11-05",
+        "--until",
+        "2026-11-01",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn generate_then_usage_round_trips() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let output = pipeleash(&[
+        "generate",
+        "cloudtrail",
+        "--events",
+        "2000",
+        "--seed",
+        "5",
+        "--out",
+        dir,
+        "--quiet",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("wrote 2000 events in 2 files"));
+    assert!(out.path().join("ground-truth.json").is_file());
+    let logs = out.path().join("AWSLogs");
+    let output = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        logs.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let view: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(view["coverage"]["events_read"], 2000);
+}
