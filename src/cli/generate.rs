@@ -33,6 +33,9 @@ pub struct CloudTrailArgs {
     /// Average number of records per log file.
     #[arg(long, default_value_t = 1_500)]
     pub events_per_file: u64,
+    /// Number of AWS accounts the events are spread over (1 to 3).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
+    pub accounts: u8,
 }
 
 /// Runs `pipeleash generate …`.
@@ -53,6 +56,7 @@ pub fn run(
         start: args.start,
         days: args.days,
         events_per_file: args.events_per_file,
+        accounts: usize::from(args.accounts),
     };
     if !global.quiet {
         eprintln!(

@@ -33,6 +33,8 @@ pub struct GenerateOptions {
     pub days: u32,
     /// Records per file, on average.
     pub events_per_file: u64,
+    /// How many accounts the events are spread over (1 to 3).
+    pub accounts: usize,
 }
 
 impl Default for GenerateOptions {
@@ -43,6 +45,7 @@ impl Default for GenerateOptions {
             start: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap_or_default(),
             days: 30,
             events_per_file: 1_500,
+            accounts: ACCOUNTS.len(),
         }
     }
 }
@@ -513,12 +516,17 @@ const LEGACY_CALLS: &[Call] = &[
     ),
 ];
 
+/// The number of accounts to spread events over, within what the generator knows.
+fn account_count(options: &GenerateOptions) -> usize {
+    options.accounts.clamp(1, ACCOUNTS.len())
+}
+
 /// Writes a generated set under `out` and returns its ground truth (also written to
 /// `out/ground-truth.json`).
 pub fn generate(out: &Path, options: &GenerateOptions) -> Result<GroundTruth, GenerateError> {
     let per_file = options.events_per_file.max(1);
     let files = options.events.div_ceil(per_file).max(1);
-    let slots = ACCOUNTS.len() as u64 * REGIONS.len() as u64 * u64::from(options.days.max(1)) * 24;
+    let slots = account_count(options) as u64 * REGIONS.len() as u64 * u64::from(options.days.max(1)) * 24;
     let truths = (0..files)
         .into_par_iter()
         .map(|index| {
@@ -572,9 +580,10 @@ fn write_file(
     let rest = slot / 24;
     let region = REGIONS[(rest % REGIONS.len() as u64) as usize];
     let rest = rest / REGIONS.len() as u64;
-    let account_index = (rest % ACCOUNTS.len() as u64) as usize;
+    let accounts = account_count(options) as u64;
+    let account_index = (rest % accounts) as usize;
     let account = ACCOUNTS[account_index];
-    let day = options.start + chrono::Days::new(rest / ACCOUNTS.len() as u64);
+    let day = options.start + chrono::Days::new(rest / accounts);
     let base = day
         .and_hms_opt(hour as u32, 0, 0)
         .unwrap_or_default()
