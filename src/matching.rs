@@ -90,10 +90,30 @@ mod tests {
         check("s3:*Object", "s3:GetObjectAcl", Sensitive, false);
         check("s3:Get?bject", "s3:GetObject", Sensitive, true);
         check("s3:Get?bject", "s3:Getbject", Sensitive, false);
-        check("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b/c", Sensitive, true);
-        check("arn:aws:iam::*:role/ci-*", "arn:aws:iam::123:role/ci-deploy", Sensitive, true);
-        check("arn:*/deploy", "arn:aws:iam::123:role/ci/deploy", Sensitive, true);
-        check("arn:*:deploy", "arn:aws:iam::123:role/ci/deploy", Sensitive, false);
+        check(
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket/a/b/c",
+            Sensitive,
+            true,
+        );
+        check(
+            "arn:aws:iam::*:role/ci-*",
+            "arn:aws:iam::123:role/ci-deploy",
+            Sensitive,
+            true,
+        );
+        check(
+            "arn:*/deploy",
+            "arn:aws:iam::123:role/ci/deploy",
+            Sensitive,
+            true,
+        );
+        check(
+            "arn:*:deploy",
+            "arn:aws:iam::123:role/ci/deploy",
+            Sensitive,
+            false,
+        );
         check("a*b*c", "aXbYbZc", Sensitive, true);
         check("a*b*c", "aXbYbZ", Sensitive, false);
         check("**", "x", Sensitive, true);

@@ -1,1 +1,4 @@
 //! (being written)
+
+#[cfg(feature = "aws")]
+pub mod collect;

@@ -2,6 +2,8 @@
 //! its own file and only turns arguments into calls of the pure core and values into text.
 
 mod catalog;
+#[cfg(feature = "aws")]
+pub mod collect;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -39,6 +41,10 @@ pub enum Command {
     /// Inspect the embedded permission catalog, or rebuild it from an official source.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Read identities and policies from a cloud (read-only) into a new snapshot.
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Collect(collect::CollectCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -102,5 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
+        #[cfg(feature = "aws")]
+        Command::Collect(command) => collect::run(command, &cli.global, &mut stdout),
     }
 }
