@@ -208,8 +208,10 @@ pub(super) async fn collect_authorization_details(
             }
         }
         inventory.policies.push(AwsManagedPolicy {
-            name: policy.policy_name().unwrap_or_default().to_owned(),
-            policy_id: policy.policy_id().unwrap_or_default().to_owned(),
+            name: policy
+                .policy_name()
+                .map_or_else(|| name_from_arn(&arn), str::to_owned),
+            policy_id: policy.policy_id().map(str::to_owned),
             path: policy.path().unwrap_or("/").to_owned(),
             aws_managed,
             default_version_id: policy.default_version_id().map(str::to_owned),
@@ -222,6 +224,12 @@ pub(super) async fn collect_authorization_details(
         });
     }
     Ok(())
+}
+
+/// The name of a managed policy from its ARN (`…:policy/path/name` → `name`), for endpoints
+/// that leave `PolicyName` out.
+fn name_from_arn(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_owned()
 }
 
 /// Whether `arn` names a policy owned by AWS (`arn:<partition>:iam::aws:policy/…`).
@@ -323,8 +331,10 @@ async fn fetch_policy(client: &Client, arn: &str) -> Result<AwsManagedPolicy, St
         .map_err(|error| error.to_string())?;
     Ok(AwsManagedPolicy {
         arn: arn.to_owned(),
-        name: policy.policy_name().unwrap_or_default().to_owned(),
-        policy_id: policy.policy_id().unwrap_or_default().to_owned(),
+        name: policy
+            .policy_name()
+            .map_or_else(|| name_from_arn(arn), str::to_owned),
+        policy_id: policy.policy_id().map(str::to_owned),
         path: policy.path().unwrap_or("/").to_owned(),
         aws_managed: is_aws_managed(arn),
         default_version_id: Some(version_id.to_owned()),

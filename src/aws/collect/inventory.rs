@@ -156,7 +156,9 @@ pub struct AttachedPolicy {
 pub struct AwsManagedPolicy {
     pub arn: String,
     pub name: String,
-    pub policy_id: String,
+    /// Absent when the endpoint leaves it out (moto does in this call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
     pub path: String,
     /// Whether AWS owns it (`arn:<partition>:iam::aws:policy/…`).
     pub aws_managed: bool,
