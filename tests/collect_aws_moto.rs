@@ -852,3 +852,25 @@ fn binary_exits_3_when_an_account_fails_and_still_writes_the_others() {
     assert!(!written.contains("FwoGZXIvYXdzEXAMPLESESSIONTOKEN"));
     assert!(!stderr.contains("FwoGZXIvYXdzEXAMPLESESSIONTOKEN"));
 }
+
+#[test]
+fn existing_out_directory_is_a_usage_error_before_any_call() {
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    // Nothing listens on this endpoint: the refusal must come first.
+    let endpoint = format!("http://127.0.0.1:{}", support::free_port());
+    let output = pipeleash(
+        &endpoint,
+        &[
+            "collect",
+            "aws",
+            "--out",
+            out_dir.path().to_str().expect("utf-8 path"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("already exists") && stderr.contains("--out"),
+        "{stderr}"
+    );
+}

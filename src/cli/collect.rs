@@ -16,10 +16,17 @@ use std::path::PathBuf;
 /// The store used when neither `--out` nor `--store` is given.
 pub const DEFAULT_STORE: &str = ".pipeleash/snapshots";
 
+const AWS_EXIT_CODES: &str = "\
+Exit codes:
+  0  every account was collected (calls that failed inside one are listed in its inventory)
+  2  usage error: a bad flag, an `--out` directory that already exists
+  3  at least one account could not be collected; the others are still in the snapshot";
+
 #[derive(Debug, clap::Subcommand)]
 pub enum CollectCommand {
     /// Read IAM roles, users, groups, policies, OIDC providers, access keys and SCPs of one
     /// or more AWS accounts (read-only) and store them as a snapshot.
+    #[command(after_help = AWS_EXIT_CODES)]
     Aws(AwsCollectArgs),
 }
 
@@ -63,6 +70,15 @@ pub fn run(
 }
 
 fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    // Refuse before any network work rather than after a long collection.
+    if let Some(dir) = &args.out {
+        if dir.exists() {
+            return Err(super::InputError::wrap(format!(
+                "`{}` already exists; pass a new directory to `--out` or use `--store`",
+                dir.display()
+            )));
+        }
+    }
     let now = Utc::now();
     let collected_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
     let options = CollectOptions {
@@ -86,8 +102,23 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         .filter(|outcome| outcome.result.is_err())
         .count();
     for outcome in &outcomes {
-        if let Err(error) = &outcome.result {
-            eprintln!("error: {error}");
+        match &outcome.result {
+            Err(error) => eprintln!("error: {error}"),
+            Ok(inventory) if global.verbose => {
+                for issue in &inventory.errors {
+                    eprintln!(
+                        "account {}: `{}` failed: {}",
+                        issue.account, issue.call, issue.reason
+                    );
+                }
+                for issue in &inventory.skipped {
+                    eprintln!(
+                        "account {}: `{}` skipped: {}",
+                        issue.account, issue.call, issue.reason
+                    );
+                }
+            }
+            Ok(_) => {}
         }
     }
     if failed == outcomes.len() {

@@ -460,7 +460,7 @@ fn push_error<E, R>(
     error: &aws_sdk_iam::error::SdkError<E, R>,
 ) where
     E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let described = describe(error);
     inventory.errors.push(CollectIssue {

@@ -345,3 +345,57 @@ impl AwsAccountInventory {
         self.skipped.sort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(id: &str) -> PolicyVersion {
+        PolicyVersion {
+            version_id: id.to_owned(),
+            is_default: id == "v10",
+            create_date: None,
+            document: "{}".to_owned(),
+        }
+    }
+
+    #[test]
+    fn policy_versions_sort_by_number_not_text() {
+        let mut inventory = AwsAccountInventory::new(
+            "123456789012".to_owned(),
+            "aws".to_owned(),
+            "arn:aws:iam::123456789012:user/audit".to_owned(),
+            "2026-11-22T00:00:00Z".to_owned(),
+        );
+        inventory.policies.push(AwsManagedPolicy {
+            arn: "arn:aws:iam::123456789012:policy/p".to_owned(),
+            name: "p".to_owned(),
+            policy_id: None,
+            path: "/".to_owned(),
+            aws_managed: false,
+            default_version_id: Some("v10".to_owned()),
+            attachment_count: 1,
+            permissions_boundary_usage_count: 0,
+            versions: vec![version("v10"), version("v9"), version("v1")],
+        });
+        inventory.sort();
+        let ids: Vec<&str> = inventory.policies[0]
+            .versions
+            .iter()
+            .map(|v| v.version_id.as_str())
+            .collect();
+        assert_eq!(ids, ["v1", "v9", "v10"]);
+        assert_eq!(inventory.policies[0].default_document(), Some("{}"));
+    }
+
+    #[test]
+    fn inventory_round_trips_and_tolerates_missing_lists() {
+        let minimal = r#"{"format_version":1,"account_id":"1","partition":"aws",
+            "collected_by":"x","collected_at":"t","future_field":true}"#;
+        let inventory: AwsAccountInventory = serde_json::from_str(minimal).expect("parse");
+        assert!(inventory.roles.is_empty() && inventory.errors.is_empty());
+        let text = serde_json::to_string(&inventory).expect("serialize");
+        let again: AwsAccountInventory = serde_json::from_str(&text).expect("reparse");
+        assert_eq!(again, inventory);
+    }
+}
