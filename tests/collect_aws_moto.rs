@@ -598,7 +598,11 @@ async fn replayed_iam_pages_are_read_to_the_end_denied_calls_are_recorded_and_a_
         web.last_used.as_ref().and_then(|u| u.date.as_deref()),
         Some("2026-11-01T08:00:00Z")
     );
-    let deploy = &inventory.policies[0];
+    let deploy = inventory
+        .policies
+        .iter()
+        .find(|policy| policy.name == "deploy-artifacts")
+        .expect("customer policy");
     assert_eq!(deploy.default_version_id.as_deref(), Some("v2"));
     assert!(
         deploy
@@ -611,28 +615,33 @@ async fn replayed_iam_pages_are_read_to_the_end_denied_calls_are_recorded_and_a_
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*"}]}"#
     );
 
-    // Attached but unreadable policies are named, with who uses them.
-    let unresolved: Vec<&str> = inventory
-        .unresolved_policies
+    // An attached AWS-managed policy missing from the details is fetched on its own
+    // (`GetPolicy` + `GetPolicyVersion`, URL-encoded too); one that cannot be read is named,
+    // with who uses it.
+    let read_only = inventory
+        .policies
         .iter()
-        .map(|policy| policy.arn.as_str())
-        .collect();
-    assert_eq!(
-        unresolved,
-        [
-            "arn:aws:iam::444455556666:policy/ci/ci-boundary",
-            "arn:aws:iam::aws:policy/ReadOnlyAccess"
-        ]
-    );
+        .find(|policy| policy.arn == "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .expect("fetched on its own");
+    assert!(read_only.aws_managed);
+    assert_eq!(read_only.default_version_id.as_deref(), Some("v120"));
     assert!(
-        inventory.unresolved_policies[0]
-            .reason
-            .contains("AccessDenied")
+        read_only
+            .default_document()
+            .expect("document")
+            .contains("\"ec2:Describe*\"")
+    );
+    assert_eq!(inventory.unresolved_policies.len(), 1);
+    let boundary = &inventory.unresolved_policies[0];
+    assert_eq!(
+        boundary.arn,
+        "arn:aws:iam::444455556666:policy/ci/ci-boundary"
     );
     assert_eq!(
-        inventory.unresolved_policies[1].attached_to,
-        ["arn:aws:iam::444455556666:role/ci/any-repo"]
+        boundary.attached_to,
+        ["arn:aws:iam::444455556666:role/ci/web-deploy"]
     );
+    assert!(boundary.reason.contains("iam:GetPolicy") && boundary.reason.contains("AccessDenied"));
 
     // Denied calls are recorded, and the run went on past each of them.
     let failed_calls: Vec<&str> = inventory
