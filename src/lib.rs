@@ -15,3 +15,4 @@ pub mod cli;
 pub mod gcp;
 pub mod matching;
 pub mod model;
+pub mod snapshot;

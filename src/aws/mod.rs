@@ -7,11 +7,15 @@
 
 pub mod arn;
 pub mod cloudtrail;
+#[cfg(feature = "aws")]
+pub mod collect;
 pub mod condition;
 pub mod context;
 pub mod escalation;
 pub mod eval;
 pub mod grant;
+pub mod inventory;
+pub mod normalize;
 mod pattern;
 pub mod policy;
 mod raw;

@@ -6,9 +6,9 @@
 //! statement pipeleash does not understand — each becomes a [`NormalizeIssue`] naming the
 //! identity, and the identity is marked incomplete so that later analyses say so.
 
-use super::collect::inventory::{AwsAccountInventory, AwsManagedPolicy, AwsServiceControlPolicy};
 use super::grant::{AwsAttachment, AwsPolicyGrant};
-use super::policy::{ActionClause, Principal, PrincipalClause, PolicyDocument, parse_policy};
+use super::inventory::{AwsAccountInventory, AwsManagedPolicy, AwsServiceControlPolicy};
+use super::policy::{ActionClause, PolicyDocument, Principal, PrincipalClause, parse_policy};
 use super::{OperatorBase, Statement};
 use crate::model::{
     ClaimCondition, ClaimOperator, Effect, FederatedTrust, Grant, GrantBody, GrantId, Identity,
@@ -76,13 +76,26 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
         });
         for inline in &role.inline_policies {
             let name = format!("inline:{}", inline.name);
-            add_policy(out, &context, &id, &name, AwsAttachment::Identity, &inline.document);
+            add_policy(
+                out,
+                &context,
+                &id,
+                &name,
+                AwsAttachment::Identity,
+                &inline.document,
+            );
         }
         for attached in &role.attached_policies {
             add_managed(out, &context, &id, &attached.arn, AwsAttachment::Identity);
         }
         if let Some(boundary) = &role.permissions_boundary {
-            add_managed(out, &context, &id, boundary, AwsAttachment::PermissionsBoundary);
+            add_managed(
+                out,
+                &context,
+                &id,
+                boundary,
+                AwsAttachment::PermissionsBoundary,
+            );
         }
         add_scps(out, &context, &id);
         match &role.trust_policy {
@@ -124,7 +137,14 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
         });
         for inline in &user.inline_policies {
             let name = format!("inline:{}", inline.name);
-            add_policy(out, &context, &id, &name, AwsAttachment::Identity, &inline.document);
+            add_policy(
+                out,
+                &context,
+                &id,
+                &name,
+                AwsAttachment::Identity,
+                &inline.document,
+            );
         }
         for attached in &user.attached_policies {
             add_managed(out, &context, &id, &attached.arn, AwsAttachment::Identity);
@@ -135,13 +155,22 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
                 out.issues.push(NormalizeIssue {
                     account: account.account_id.clone(),
                     subject: user.arn.clone(),
-                    message: format!("group `{group_name}` was not collected: its policies are missing"),
+                    message: format!(
+                        "group `{group_name}` was not collected: its policies are missing"
+                    ),
                 });
                 continue;
             };
             for inline in &group.inline_policies {
                 let name = format!("group:{}/inline:{}", group.name, inline.name);
-                add_policy(out, &context, &id, &name, AwsAttachment::Identity, &inline.document);
+                add_policy(
+                    out,
+                    &context,
+                    &id,
+                    &name,
+                    AwsAttachment::Identity,
+                    &inline.document,
+                );
             }
             for attached in &group.attached_policies {
                 let name = format!("group:{}/{}", group.name, attached.arn);
@@ -154,7 +183,13 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
             }
         }
         if let Some(boundary) = &user.permissions_boundary {
-            add_managed(out, &context, &id, boundary, AwsAttachment::PermissionsBoundary);
+            add_managed(
+                out,
+                &context,
+                &id,
+                boundary,
+                AwsAttachment::PermissionsBoundary,
+            );
         }
         add_scps(out, &context, &id);
         for key in account
@@ -190,7 +225,12 @@ fn scp_levels<'a>(
         // SCPs never restrict the management account.
         return Vec::new();
     }
-    let mut chain: Vec<&str> = organization.parents.iter().rev().map(String::as_str).collect();
+    let mut chain: Vec<&str> = organization
+        .parents
+        .iter()
+        .rev()
+        .map(String::as_str)
+        .collect();
     chain.push(&account.account_id);
     let levels: Vec<Vec<&AwsServiceControlPolicy>> = chain
         .iter()
@@ -258,7 +298,12 @@ fn add_managed(
     }
 }
 
-fn unresolved(out: &mut NormalizedAws, context: &AccountContext<'_>, identity: &IdentityId, arn: &str) {
+fn unresolved(
+    out: &mut NormalizedAws,
+    context: &AccountContext<'_>,
+    identity: &IdentityId,
+    arn: &str,
+) {
     out.incomplete.insert(identity.clone());
     out.issues.push(NormalizeIssue {
         account: context.account.account_id.clone(),
@@ -353,7 +398,9 @@ pub fn trusts_of(document: &PolicyDocument, oidc_issuers: &BTreeMap<String, Stri
                 .get(provider)
                 .cloned()
                 .unwrap_or_else(|| issuer_from_provider_arn(provider));
-            trusts.push(Trust::Federated(federated_trust(statement, &issuer, provider)));
+            trusts.push(Trust::Federated(federated_trust(
+                statement, &issuer, provider,
+            )));
         }
         for aws in &principals.aws {
             trusts.push(aws_principal_trust(statement, aws));
@@ -420,7 +467,10 @@ fn federated_trust(statement: &Statement, issuer: &str, provider: &str) -> Feder
         issuer: issuer.to_string(),
         audiences,
         conditions,
-        source: format!("trust policy statement {} (`{provider}`)", statement.number()),
+        source: format!(
+            "trust policy statement {} (`{provider}`)",
+            statement.number()
+        ),
     }
 }
 
@@ -459,9 +509,9 @@ fn aws_principal_trust(statement: &Statement, principal: &str) -> Trust {
 /// Whether a statement lets its principals assume the role (any `sts:AssumeRole*` action).
 pub fn allows_assume(statement: &Statement) -> bool {
     match &statement.action {
-        ActionClause::Action(actions) => actions
-            .iter()
-            .any(|action| action.to_ascii_lowercase().starts_with("sts:assumerole") || action == "*"),
+        ActionClause::Action(actions) => actions.iter().any(|action| {
+            action.to_ascii_lowercase().starts_with("sts:assumerole") || action == "*"
+        }),
         ActionClause::NotAction(_) => true,
     }
 }

@@ -3,6 +3,8 @@
 
 mod catalog;
 mod checks;
+#[cfg(feature = "aws")]
+pub mod collect;
 pub mod generate;
 mod policy;
 mod simulate;
@@ -54,6 +56,10 @@ pub enum Command {
     /// Write synthetic data sets (CloudTrail logs with their ground truth).
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
+    /// Read identities and policies from a cloud (read-only) into a new snapshot.
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Collect(collect::CollectCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -131,6 +137,8 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Checks(args) => checks::run(args, &mut stdout),
         Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),
         Command::Generate(command) => generate::run(command, &cli.global, &mut stdout),
+        #[cfg(feature = "aws")]
+        Command::Collect(command) => collect::run(command, &cli.global, &mut stdout),
     }
 }
 

@@ -526,7 +526,8 @@ fn account_count(options: &GenerateOptions) -> usize {
 pub fn generate(out: &Path, options: &GenerateOptions) -> Result<GroundTruth, GenerateError> {
     let per_file = options.events_per_file.max(1);
     let files = options.events.div_ceil(per_file).max(1);
-    let slots = account_count(options) as u64 * REGIONS.len() as u64 * u64::from(options.days.max(1)) * 24;
+    let slots =
+        account_count(options) as u64 * REGIONS.len() as u64 * u64::from(options.days.max(1)) * 24;
     let truths = (0..files)
         .into_par_iter()
         .map(|index| {

@@ -1,0 +1,413 @@
+//! The snapshot store: what one run collected, written atomically, read back later.
+//!
+//! A snapshot is a directory holding `manifest.json` (format version, creation time, tool
+//! version, sources, coverage notes, errors) and the files it lists, such as
+//! `inventory/aws-<account>.json`. A store is a directory of snapshots named by their UTC
+//! creation time (`20261122T031500Z`), so that name order is time order.
+//!
+//! **Invariant:** a reader never sees a half-written snapshot. A writer fills
+//! `<parent>/.tmp-<name>-<pid>/`, syncs every file and directory, then renames it into place in
+//! one step; readers skip names starting with `.`. A writer dropped before
+//! [`SnapshotWriter::commit`] removes its temporary directory.
+
+mod manifest;
+
+pub use manifest::{MANIFEST_FORMAT_VERSION, Manifest, ManifestIssue, Source};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// The name of the manifest file inside a snapshot directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// The `strftime` pattern of snapshot names in a store.
+pub const NAME_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("cannot {action} `{path}`: {source}; check that the directory exists and is writable")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error(
+        "snapshot `{path}` already exists; choose another `--out` directory or wait a second \
+         before collecting into the same store"
+    )]
+    AlreadyExists { path: PathBuf },
+    #[error(
+        "`{path}` is not a snapshot: it has no `manifest.json`; point to a directory that `pipeleash collect` wrote"
+    )]
+    NotASnapshot { path: PathBuf },
+    #[error(
+        "`{path}` is an unfinished snapshot (a writer stopped before committing it); delete it"
+    )]
+    Unfinished { path: PathBuf },
+    #[error("cannot parse `{path}`: {source}; the file is damaged, collect a new snapshot")]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "`{path}` has format version {found}, this pipeleash reads up to {supported}; upgrade \
+         pipeleash to read it"
+    )]
+    UnsupportedVersion {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "`{path}` is not a relative path inside the snapshot; name files like `inventory/aws-123456789012.json`"
+    )]
+    BadRelativePath { path: PathBuf },
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + use<> {
+    let path = path.to_path_buf();
+    move |source| SnapshotError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// The store name of a snapshot created at `created_at`.
+pub fn snapshot_name(created_at: DateTime<Utc>) -> String {
+    created_at.format(NAME_FORMAT).to_string()
+}
+
+/// Writes one snapshot aside and moves it into place on [`commit`](Self::commit).
+#[derive(Debug)]
+pub struct SnapshotWriter {
+    final_dir: PathBuf,
+    temp_dir: PathBuf,
+    manifest: Manifest,
+    committed: bool,
+}
+
+impl SnapshotWriter {
+    /// Starts a snapshot that will become the directory `final_dir`, which must not exist.
+    /// Its parent is created if needed.
+    pub fn create(final_dir: &Path, created_at: DateTime<Utc>) -> Result<Self, SnapshotError> {
+        if final_dir.exists() {
+            return Err(SnapshotError::AlreadyExists {
+                path: final_dir.to_path_buf(),
+            });
+        }
+        let name = final_dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .ok_or_else(|| SnapshotError::BadRelativePath {
+                path: final_dir.to_path_buf(),
+            })?;
+        let parent = match final_dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_error("create directory", &parent))?;
+        let temp_dir = parent.join(format!(".tmp-{name}-{}", std::process::id()));
+        if temp_dir.exists() {
+            // Left by a crashed run that had our pid: nothing in it was ever committed.
+            fs::remove_dir_all(&temp_dir).map_err(io_error("remove stale directory", &temp_dir))?;
+        }
+        fs::create_dir(&temp_dir).map_err(io_error("create directory", &temp_dir))?;
+        Ok(Self {
+            final_dir: final_dir.to_path_buf(),
+            temp_dir,
+            manifest: Manifest::new(created_at),
+            committed: false,
+        })
+    }
+
+    /// The manifest being written, to add coverage notes and errors to.
+    pub fn manifest_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
+
+    /// Where the snapshot will be once committed.
+    pub fn final_dir(&self) -> &Path {
+        &self.final_dir
+    }
+
+    /// Writes `bytes` to `relative` inside the snapshot and syncs it.
+    pub fn write_file(&mut self, relative: &Path, bytes: &[u8]) -> Result<PathBuf, SnapshotError> {
+        check_relative(relative)?;
+        let path = self.temp_dir.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io_error("create directory", parent))?;
+        }
+        let mut file = File::create(&path).map_err(io_error("create", &path))?;
+        file.write_all(bytes).map_err(io_error("write", &path))?;
+        file.sync_all().map_err(io_error("sync", &path))?;
+        Ok(self.final_dir.join(relative))
+    }
+
+    /// Writes `value` as pretty JSON (with a final newline) to `relative`.
+    pub fn write_json<T: Serialize>(
+        &mut self,
+        relative: &Path,
+        value: &T,
+    ) -> Result<PathBuf, SnapshotError> {
+        let mut bytes =
+            serde_json::to_vec_pretty(value).map_err(|source| SnapshotError::Parse {
+                path: relative.to_path_buf(),
+                source,
+            })?;
+        bytes.push(b'\n');
+        self.write_file(relative, &bytes)
+    }
+
+    /// Writes one AWS account's inventory and lists it in the manifest as a source.
+    #[cfg(feature = "aws")]
+    pub fn write_aws_inventory(
+        &mut self,
+        inventory: &crate::aws::collect::AwsAccountInventory,
+    ) -> Result<PathBuf, SnapshotError> {
+        let relative = aws_inventory_path(&inventory.account_id);
+        let path = self.write_json(&relative, inventory)?;
+        self.manifest.sources.push(Source {
+            provider: "aws".to_owned(),
+            kind: "account-inventory".to_owned(),
+            id: inventory.account_id.clone(),
+            path: relative.to_string_lossy().replace('\\', "/"),
+            format_version: inventory.format_version,
+        });
+        Ok(path)
+    }
+
+    /// Writes the manifest, syncs, and moves the snapshot into place.
+    pub fn commit(mut self) -> Result<Snapshot, SnapshotError> {
+        self.manifest.sort();
+        let manifest = self.manifest.clone();
+        self.write_json(Path::new(MANIFEST_FILE), &manifest)?;
+        sync_tree(&self.temp_dir)?;
+        if self.final_dir.exists() {
+            return Err(SnapshotError::AlreadyExists {
+                path: self.final_dir.clone(),
+            });
+        }
+        fs::rename(&self.temp_dir, &self.final_dir)
+            .map_err(io_error("move snapshot into place at", &self.final_dir))?;
+        self.committed = true;
+        if let Some(parent) = self.final_dir.parent() {
+            sync_dir(if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            })?;
+        }
+        Ok(Snapshot {
+            dir: self.final_dir.clone(),
+            manifest,
+        })
+    }
+}
+
+impl Drop for SnapshotWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Best effort: a leftover `.tmp-*` directory is ignored by readers anyway.
+            let _ = fs::remove_dir_all(&self.temp_dir);
+        }
+    }
+}
+
+fn check_relative(relative: &Path) -> Result<(), SnapshotError> {
+    use std::path::Component;
+    let fine = !relative.as_os_str().is_empty()
+        && relative
+            .components()
+            .all(|component| matches!(component, Component::Normal(_)));
+    if fine {
+        Ok(())
+    } else {
+        Err(SnapshotError::BadRelativePath {
+            path: relative.to_path_buf(),
+        })
+    }
+}
+
+/// Syncs every directory under `dir` (files were synced as they were written) so that the
+/// directory entries are durable before the rename publishes them.
+fn sync_tree(dir: &Path) -> Result<(), SnapshotError> {
+    for entry in fs::read_dir(dir).map_err(io_error("read directory", dir))? {
+        let entry = entry.map_err(io_error("read directory", dir))?;
+        let file_type = entry.file_type().map_err(io_error("read directory", dir))?;
+        if file_type.is_dir() {
+            sync_tree(&entry.path())?;
+        }
+    }
+    sync_dir(dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), SnapshotError> {
+    // Directories can be opened and fsynced on Unix; elsewhere this is a no-op.
+    #[cfg(unix)]
+    {
+        let handle = File::open(dir).map_err(io_error("open directory", dir))?;
+        handle.sync_all().map_err(io_error("sync directory", dir))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// The path of an AWS account's inventory inside a snapshot.
+pub fn aws_inventory_path(account_id: &str) -> PathBuf {
+    Path::new("inventory").join(format!("aws-{account_id}.json"))
+}
+
+/// A committed snapshot, opened for reading.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+impl Snapshot {
+    /// Opens the snapshot in `dir`, reading and checking its manifest.
+    pub fn open(dir: &Path) -> Result<Self, SnapshotError> {
+        let unfinished = dir
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with(".tmp-"));
+        if unfinished {
+            return Err(SnapshotError::Unfinished {
+                path: dir.to_path_buf(),
+            });
+        }
+        let path = dir.join(MANIFEST_FILE);
+        if !path.is_file() {
+            return Err(SnapshotError::NotASnapshot {
+                path: dir.to_path_buf(),
+            });
+        }
+        let manifest: Manifest = read_json_file(&path)?;
+        if manifest.format_version > MANIFEST_FORMAT_VERSION {
+            return Err(SnapshotError::UnsupportedVersion {
+                path,
+                found: manifest.format_version,
+                supported: MANIFEST_FORMAT_VERSION,
+            });
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Reads a JSON file of the snapshot.
+    pub fn read_json<T: DeserializeOwned>(&self, relative: &Path) -> Result<T, SnapshotError> {
+        check_relative(relative)?;
+        read_json_file(&self.dir.join(relative))
+    }
+
+    /// Reads every AWS account inventory the manifest lists, in manifest order.
+    #[cfg(feature = "aws")]
+    pub fn aws_inventories(
+        &self,
+    ) -> Result<Vec<crate::aws::collect::AwsAccountInventory>, SnapshotError> {
+        use crate::aws::collect::{AwsAccountInventory, INVENTORY_FORMAT_VERSION};
+        let mut inventories = Vec::new();
+        for source in &self.manifest.sources {
+            if source.provider != "aws" || source.kind != "account-inventory" {
+                continue;
+            }
+            let inventory: AwsAccountInventory = self.read_json(Path::new(&source.path))?;
+            if inventory.format_version > INVENTORY_FORMAT_VERSION {
+                return Err(SnapshotError::UnsupportedVersion {
+                    path: self.dir.join(&source.path),
+                    found: inventory.format_version,
+                    supported: INVENTORY_FORMAT_VERSION,
+                });
+            }
+            inventories.push(inventory);
+        }
+        Ok(inventories)
+    }
+}
+
+fn read_json_file<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> {
+    let bytes = fs::read(path).map_err(io_error("read", path))?;
+    serde_json::from_slice(&bytes).map_err(|source| SnapshotError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A directory of snapshots named by creation time.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Starts a new snapshot named after `created_at`.
+    pub fn writer(&self, created_at: DateTime<Utc>) -> Result<SnapshotWriter, SnapshotError> {
+        SnapshotWriter::create(&self.root.join(snapshot_name(created_at)), created_at)
+    }
+
+    /// The committed snapshot directories, oldest first. Temporary and foreign entries are
+    /// ignored; a missing store is empty.
+    pub fn list(&self) -> Result<Vec<PathBuf>, SnapshotError> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(io_error("read store", &self.root)(error)),
+        };
+        let mut snapshots = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io_error("read store", &self.root))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if is_snapshot_name(&name) && path.join(MANIFEST_FILE).is_file() {
+                snapshots.push(path);
+            }
+        }
+        snapshots.sort();
+        Ok(snapshots)
+    }
+
+    /// The most recent committed snapshot, if any.
+    pub fn latest(&self) -> Result<Option<Snapshot>, SnapshotError> {
+        match self.list()?.last() {
+            Some(dir) => Snapshot::open(dir).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Whether `name` has the shape of [`NAME_FORMAT`] (`20261122T031500Z`).
+fn is_snapshot_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    bytes.len() == 16
+        && bytes[..8].iter().all(u8::is_ascii_digit)
+        && bytes[8] == b'T'
+        && bytes[9..15].iter().all(u8::is_ascii_digit)
+        && bytes[15] == b'Z'
+}
+
+#[cfg(test)]
+mod tests;
