@@ -8,9 +8,11 @@
 pub mod arn;
 pub mod condition;
 pub mod context;
+pub mod coverage;
 pub mod escalation;
 pub mod eval;
 pub mod grant;
+pub mod minimize;
 mod pattern;
 pub mod policy;
 mod raw;
