@@ -3,6 +3,7 @@
 
 mod catalog;
 mod checks;
+mod minimize;
 mod policy;
 mod simulate;
 
@@ -47,6 +48,11 @@ pub enum Command {
     Catalog(catalog::CatalogCommand),
     /// List the checks pipeleash runs, with their documentation.
     Checks(checks::ChecksArgs),
+    /// Compute the smallest AWS identity policy that still allows everything the identity
+    /// used in the window (plus what the logs could not show), prove it never broadens and
+    /// never drops a used call, and print it as IAM JSON or Terraform. Exit code 3 when the
+    /// proof fails (nothing is printed then).
+    Minimize(Box<minimize::MinimizeArgs>),
 }
 
 /// How a command prints its result on stdout.
@@ -122,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
         Command::Checks(args) => checks::run(args, &mut stdout),
+        Command::Minimize(args) => minimize::run(*args, &cli.global, &mut stdout),
     }
 }
 
