@@ -213,3 +213,106 @@ fn deny_is_original(originals: &Originals<'_>, deny: &Statement) -> bool {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{MinimizeInput, PolicyInput, Window};
+    use super::*;
+    use crate::aws::coverage::CoverageFacts;
+    use crate::aws::parse_policy;
+    use chrono::{TimeZone, Utc};
+
+    fn input(original: &str) -> MinimizeInput {
+        let since = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap();
+        MinimizeInput {
+            principal_arn: "arn:aws:iam::111122223333:role/ci".into(),
+            identity_policies: vec![PolicyInput::new(
+                "original",
+                parse_policy(original).unwrap(),
+            )],
+            boundary: None,
+            scps: Vec::new(),
+            usage: Vec::new(),
+            coverage: CoverageFacts::management_only(since, until),
+            window: Window { since, until },
+        }
+    }
+
+    fn minimized(json: &str) -> Vec<MinimizedPolicy> {
+        let document = parse_policy(json).unwrap();
+        vec![MinimizedPolicy {
+            name: "new".into(),
+            size: 0,
+            document,
+        }]
+    }
+
+    const ORIGINAL: &str = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/*",
+         "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}},
+        {"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::a/secret/*"}]}"#;
+
+    #[test]
+    fn proof_refuses_a_wider_resource() {
+        let input = input(ORIGINAL);
+        let originals = Originals::new(&input);
+        let wider = minimized(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"S","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::*",
+            "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#,
+        );
+        assert!(matches!(
+            prove(&originals, &wider, &[]),
+            Err(MinimizeError::Broadens { .. })
+        ));
+    }
+
+    #[test]
+    fn proof_refuses_a_dropped_condition_and_a_changed_deny() {
+        let input = input(ORIGINAL);
+        let originals = Originals::new(&input);
+        let unconditioned = minimized(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/x"}]}"#,
+        );
+        assert!(matches!(
+            prove(&originals, &unconditioned, &[]),
+            Err(MinimizeError::Broadens { .. })
+        ));
+        let changed_deny = minimized(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"arn:aws:s3:::a/secret/x"}]}"#,
+        );
+        assert!(matches!(
+            prove(&originals, &changed_deny, &[]),
+            Err(MinimizeError::Broadens { .. })
+        ));
+    }
+
+    #[test]
+    fn proof_refuses_to_drop_a_used_call() {
+        let input = input(ORIGINAL);
+        let originals = Originals::new(&input);
+        let narrower = minimized(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/x",
+            "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#,
+        );
+        let used = "arn:aws:s3:::a/y".to_string();
+        let expected = originals
+            .full
+            .evaluate(&originals.request("s3:GetObject", &used))
+            .outcome;
+        let replay = vec![("s3:GetObject".to_string(), used, expected)];
+        assert!(matches!(
+            prove(&originals, &narrower, &replay),
+            Err(MinimizeError::DropsUsed { .. })
+        ));
+        // The same policy passes when only the covered object was used.
+        let replay = vec![(
+            "s3:GetObject".to_string(),
+            "arn:aws:s3:::a/x".to_string(),
+            replay[0].2.clone(),
+        )];
+        let proof = prove(&originals, &narrower, &replay).unwrap();
+        assert_eq!(proof.usage_rows_replayed, 1);
+        assert_eq!(proof.pairs_subsumed, 1);
+    }
+}
