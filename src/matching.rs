@@ -63,6 +63,52 @@ fn glob_match_chars(pattern: &[char], text: &[char], case: Case) -> bool {
     pattern[p..].iter().all(|&c| c == '*')
 }
 
+/// Is every string that `specific` matches also matched by `general`? Both are `*`/`?`
+/// wildcard patterns.
+///
+/// The test is sound (a `true` is always right) but not complete: it aligns the two patterns
+/// token by token, where a `*` in `general` may absorb any run of `specific` tokens, a `?` in
+/// `general` stands for one literal or `?` of `specific`, and a literal only for the same
+/// literal. A `*` in `specific` can therefore only be covered by a `*` in `general`, so the
+/// test never claims coverage that some expansion of `specific` would escape. Pairs that need
+/// reasoning across tokens, such as `*?` ⊇ `?*`, may be answered `false`; callers use
+/// `false` as "cannot prove", never as "disjoint". Dynamic programming over (general,
+/// specific) positions: O(|general| × |specific|), no recursion.
+pub fn pattern_covers(general: &str, specific: &str, case: Case) -> bool {
+    let general: Vec<char> = general.chars().collect();
+    let specific: Vec<char> = specific.chars().collect();
+    // reachable[j]: the first `i` general tokens can produce the first `j` specific tokens.
+    let mut reachable = vec![false; specific.len() + 1];
+    reachable[0] = true;
+    for &token in &general {
+        let mut next = vec![false; specific.len() + 1];
+        for j in 0..=specific.len() {
+            let from_here = reachable[j];
+            match token {
+                '*' => {
+                    // The star stands for nothing, or absorbs one more specific token.
+                    next[j] = from_here || (j > 0 && next[j - 1]);
+                }
+                '?' => {
+                    if j > 0 && reachable[j - 1] && specific[j - 1] != '*' {
+                        next[j] = true;
+                    }
+                }
+                literal => {
+                    if j > 0 && reachable[j - 1] {
+                        let other = specific[j - 1];
+                        if other != '*' && other != '?' && chars_equal(literal, other, case) {
+                            next[j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        reachable = next;
+    }
+    reachable[specific.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +189,99 @@ mod tests {
         fn literal_matches_itself(text in "[a-zA-Z0-9:/_-]{0,30}") {
             prop_assert!(glob_match(&text, &text, Case::Sensitive));
             prop_assert!(glob_match(&text.to_uppercase(), &text, Case::Insensitive));
+        }
+    }
+
+    fn covers(general: &str, specific: &str, case: Case, expected: bool) {
+        assert_eq!(
+            pattern_covers(general, specific, case),
+            expected,
+            "{general:?} covers {specific:?} ({case:?})"
+        );
+    }
+
+    #[test]
+    fn pattern_covers_table() {
+        use Case::*;
+        covers("*", "", Sensitive, true);
+        covers("*", "*", Sensitive, true);
+        covers("*", "arn:aws:s3:::b/*", Sensitive, true);
+        covers(
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::b/releases/*",
+            Sensitive,
+            true,
+        );
+        covers("arn:aws:s3:::b/*", "arn:aws:s3:::b/x", Sensitive, true);
+        covers("arn:aws:s3:::b/*", "arn:aws:s3:::b*", Sensitive, false);
+        covers(
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::bucket/x",
+            Sensitive,
+            false,
+        );
+        covers("arn:aws:s3:::b/x", "arn:aws:s3:::b/*", Sensitive, false);
+        covers("a?c", "abc", Sensitive, true);
+        covers("a?c", "a?c", Sensitive, true);
+        covers("a?c", "a*c", Sensitive, false);
+        covers("abc", "a?c", Sensitive, false);
+        covers("a*", "a?", Sensitive, true);
+        covers("s3:Get*", "s3:getobject", Insensitive, true);
+        covers("s3:Get*", "s3:getobject", Sensitive, false);
+        covers("*b", "a*b", Sensitive, true);
+        covers("a*b*c", "a-b-*-c", Sensitive, true);
+        covers("", "", Sensitive, true);
+        covers("", "*", Sensitive, false);
+    }
+
+    /// Expands a pattern over `[ab]` into one concrete string, choosing expansions from
+    /// `choices`.
+    fn expand(pattern: &str, choices: &[String]) -> String {
+        let mut out = String::new();
+        let mut next = choices.iter().cycle();
+        for c in pattern.chars() {
+            match c {
+                '*' => out.push_str(next.next().map_or("", String::as_str)),
+                '?' => out.push(
+                    next.next()
+                        .and_then(|choice| choice.chars().next())
+                        .unwrap_or('a'),
+                ),
+                other => out.push(other),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn pattern_covers_is_sound(
+            general in "[ab*?]{0,6}",
+            specific in "[ab*?]{0,6}",
+            choices in proptest::collection::vec("[ab]{0,3}", 1..8),
+        ) {
+            if pattern_covers(&general, &specific, Case::Sensitive) {
+                let text = expand(&specific, &choices);
+                prop_assert!(glob_match(&specific, &text, Case::Sensitive));
+                prop_assert!(
+                    glob_match(&general, &text, Case::Sensitive),
+                    "{general:?} claimed to cover {specific:?} but misses {text:?}"
+                );
+            }
+        }
+
+        #[test]
+        fn pattern_covers_itself_and_literals(text in "[ab:/*?]{0,10}") {
+            prop_assert!(pattern_covers(&text, &text, Case::Sensitive));
+            prop_assert!(pattern_covers("*", &text, Case::Sensitive));
+        }
+
+        #[test]
+        fn pattern_covers_literal_agrees_with_matching(general in "[ab*?]{0,6}", text in "[ab]{0,6}") {
+            prop_assert_eq!(
+                pattern_covers(&general, &text, Case::Sensitive),
+                glob_match(&general, &text, Case::Sensitive)
+            );
         }
     }
 }

@@ -6,6 +6,7 @@ mod checks;
 #[cfg(feature = "aws")]
 pub mod collect;
 pub mod generate;
+mod minimize;
 mod policy;
 mod simulate;
 pub mod usage;
@@ -60,6 +61,11 @@ pub enum Command {
     #[cfg(feature = "aws")]
     #[command(subcommand)]
     Collect(collect::CollectCommand),
+    /// Compute the smallest AWS identity policy that still allows everything the identity
+    /// used in the window (plus what the logs could not show), prove it never broadens and
+    /// never drops a used call, and print it as IAM JSON or Terraform. Exit code 3 when the
+    /// proof fails (nothing is printed then).
+    Minimize(Box<minimize::MinimizeArgs>),
 }
 
 /// How a command prints its result on stdout.
@@ -139,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Generate(command) => generate::run(command, &cli.global, &mut stdout),
         #[cfg(feature = "aws")]
         Command::Collect(command) => collect::run(command, &cli.global, &mut stdout),
+        Command::Minimize(args) => minimize::run(*args, &cli.global, &mut stdout),
     }
 }
 

@@ -1,0 +1,844 @@
+//! Minimization: the smallest AWS identity policy that still allows everything the identity
+//! was seen to use, proven before it is returned.
+//!
+//! The steps, one module each:
+//!
+//! 1. [`granted`] — which actions the current policies grant at all (catalog expansion of
+//!    `Action`/`NotAction`, filtered by the evaluator against the full policy set).
+//! 2. keep (here) — every action with allowed usage in the window, on the resources it was
+//!    used on, plus every granted action the logs could not have shown
+//!    ([`crate::aws::coverage`]), unless the caller drops those. Denied usage is not use: it
+//!    is reported as missing-permission evidence and never granted.
+//! 3. [`generalize`] — used resources become exact ARNs, or a common-prefix pattern when
+//!    enough siblings of one bucket / repository / function were used.
+//! 4. and 5. [`build`] — statements grouped by (resources, conditions), each carrying the
+//!    conditions of the statement that granted it; original `Deny` statements that touch a
+//!    kept action are carried over unchanged.
+//! 6. [`build`] — documents packed under IAM's size limits.
+//! 7. [`prove`] — every allowed usage row is replayed through the evaluator against the new
+//!    policies (never drop what was used), and every new statement is shown to be inside an
+//!    original one, structurally and with the evaluator (never broaden). A failed proof is an
+//!    error: no policy is returned.
+//!
+//! Everything here is pure and deterministic: the window is an argument and every output list
+//! is sorted.
+
+mod build;
+mod generalize;
+mod granted;
+mod prove;
+mod render;
+
+pub use build::{INLINE_ROLE_AGGREGATE_LIMIT, MANAGED_POLICY_LIMIT, policy_size};
+pub use generalize::generalize;
+pub use render::render_terraform;
+
+use super::coverage::{CoverageFacts, CoverageTable, Observability, SkippedFile};
+use super::eval::{CompiledPolicySet, NamedPolicy, Outcome, PolicyKind, PolicySet, Request};
+use super::policy::{ActionClause, PolicyDocument, Statement};
+use super::{Context, PolicyVersion};
+use crate::catalog::{AccessLevel, Catalog};
+use crate::model::Effect;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A policy document with the name it is reported under (inline name or managed policy ARN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInput {
+    pub name: String,
+    pub document: PolicyDocument,
+}
+
+impl PolicyInput {
+    pub fn new(name: impl Into<String>, document: PolicyDocument) -> PolicyInput {
+        PolicyInput {
+            name: name.into(),
+            document,
+        }
+    }
+}
+
+/// Aggregated usage of one (action, resource) by the identity in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    /// `service:Action`, any case.
+    pub action: String,
+    /// The resource ARN, or `*` when the call has no resource (or the log did not name it).
+    pub resource: String,
+    pub allowed_count: u64,
+    pub denied_count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// The CI workloads that made the calls, e.g. `github:repo:acme/web:ref:refs/heads/main`.
+    pub workloads: Vec<String>,
+    /// Where the evidence came from (log files, `LookupEvents`, Athena queries).
+    pub sources: Vec<String>,
+}
+
+/// The observation window: usage between `since` (inclusive) and `until` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// Everything minimization needs about one identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MinimizeInput {
+    /// The identity's ARN, used as the principal of every simulated request.
+    pub principal_arn: String,
+    /// The identity's own policies (inline and attached managed ones); these are what
+    /// minimization rewrites.
+    pub identity_policies: Vec<PolicyInput>,
+    /// The permissions boundary, unchanged by minimization but part of every decision.
+    pub boundary: Option<PolicyInput>,
+    /// Service control policies, one entry per organization level, root first.
+    pub scps: Vec<Vec<PolicyInput>>,
+    pub usage: Vec<UsageRow>,
+    pub coverage: CoverageFacts,
+    pub window: Window,
+}
+
+/// Which IAM size quota the output must meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SizeTarget {
+    /// Customer managed policies: each document at most [`MANAGED_POLICY_LIMIT`] characters.
+    #[default]
+    Managed,
+    /// Inline role policies: all documents together at most [`INLINE_ROLE_AGGREGATE_LIMIT`].
+    Inline,
+}
+
+/// How to minimize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinimizeOptions {
+    /// Drop granted actions the logs could not have shown, instead of keeping them.
+    pub drop_unobservable: bool,
+    /// How many sibling resources of one family must have been used before they are
+    /// generalized to a prefix pattern (see [`generalize`]). `0` never generalizes.
+    pub generalize_threshold: usize,
+    pub size_target: SizeTarget,
+    /// Output documents are named `<policy_name>`, `<policy_name>-2`, …
+    pub policy_name: String,
+}
+
+impl Default for MinimizeOptions {
+    fn default() -> Self {
+        MinimizeOptions {
+            drop_unobservable: false,
+            generalize_threshold: 3,
+            size_target: SizeTarget::Managed,
+            policy_name: "minimized".to_string(),
+        }
+    }
+}
+
+/// An original statement, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StatementOrigin {
+    pub policy: String,
+    /// 1-based.
+    pub statement: usize,
+    pub sid: Option<String>,
+}
+
+impl fmt::Display for StatementOrigin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "`{}` statement {}", self.policy, self.statement)?;
+        if let Some(sid) = &self.sid {
+            write!(formatter, " (`{sid}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The usage behind a kept action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedEvidence {
+    pub allowed_count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub workloads: BTreeSet<String>,
+    pub sources: BTreeSet<String>,
+    /// The resources it was used on, as logged.
+    pub resources: BTreeSet<String>,
+}
+
+/// Why an action was kept or dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Allowed calls were seen in the window.
+    Used(UsedEvidence),
+    /// The logs could not have shown it; kept on the original statement's resources.
+    Unobservable { reason: String },
+    /// Used, but some calls name no resource, so the original resources are kept.
+    ResourceNotRecorded,
+    /// The logs could not have shown it, and the caller asked to drop such actions.
+    UnobservableDropped { reason: String },
+    /// Granted, observable, and not used in the window.
+    Unused,
+    /// Allowed calls were seen, but the current policies do not allow them (the policies
+    /// changed, or a resource policy granted them). Nothing is added for them.
+    UsedButNotGranted { resources: BTreeSet<String> },
+    /// The catalog does not know the action, so its logging cannot be judged; kept.
+    NotInCatalog,
+}
+
+/// The decision about one action, with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionDecision {
+    pub action: String,
+    pub access_level: Option<AccessLevel>,
+    pub kept: bool,
+    pub reasons: Vec<Reason>,
+    /// The original statements that grant it.
+    pub granted_by: Vec<StatementOrigin>,
+}
+
+/// Calls that were denied: evidence of permissions the identity lacks, never granted here.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissingPermission {
+    pub action: String,
+    pub resource: String,
+    pub denied_count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub workloads: Vec<String>,
+}
+
+/// Something the reader of a minimized policy must know.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Warning {
+    /// Log files were skipped: usage in the window may be missing.
+    IncompleteWindow { skipped: Vec<SkippedFile> },
+    /// The logs do not cover the whole window.
+    WindowNotCovered {
+        window: (String, String),
+        logs: (String, String),
+    },
+    /// Allowed usage the current policies do not allow.
+    UsedButNotGranted { action: String, resource: String },
+    /// Usage rows outside the window, ignored.
+    OutsideWindow { rows: usize },
+    /// More documents than IAM attaches to a role by default.
+    ManyPolicies { count: usize, quota: usize },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::IncompleteWindow { skipped } => {
+                write!(
+                    formatter,
+                    "INCOMPLETE WINDOW: {} log file(s) were skipped, so usage in the window may \
+                     be missing and an action may look unused when it is not; re-ingest them \
+                     before applying this policy:",
+                    skipped.len()
+                )?;
+                for file in skipped {
+                    write!(formatter, "\n  - `{}`: {}", file.path, file.reason)?;
+                }
+                Ok(())
+            }
+            Warning::WindowNotCovered { window, logs } => write!(
+                formatter,
+                "the ingested logs cover {}..{} but the window is {}..{}; usage outside the \
+                 logs is unknown, so ingest the missing period or shorten `--since`",
+                logs.0, logs.1, window.0, window.1
+            ),
+            Warning::UsedButNotGranted { action, resource } => write!(
+                formatter,
+                "`{action}` on `{resource}` was allowed in the window but the current policies \
+                 do not allow it (changed policies, or a resource policy grants it); nothing \
+                 was added for it"
+            ),
+            Warning::OutsideWindow { rows } => {
+                write!(
+                    formatter,
+                    "{rows} usage row(s) lie outside the window and were ignored"
+                )
+            }
+            Warning::ManyPolicies { count, quota } => write!(
+                formatter,
+                "the result needs {count} managed policies; IAM attaches at most {quota} to a \
+                 role by default (raise the quota, or use fewer kept permissions)"
+            ),
+        }
+    }
+}
+
+/// What the proof checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Proof {
+    /// Allowed usage rows replayed against the new policies.
+    pub usage_rows_replayed: usize,
+    /// (action, resource) pairs of new statements shown to be inside an original statement.
+    pub pairs_subsumed: usize,
+    /// Representative requests of new statements the evaluator allowed under the originals.
+    pub representatives_checked: usize,
+}
+
+/// One output document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinimizedPolicy {
+    pub name: String,
+    pub document: PolicyDocument,
+    /// Characters IAM counts against the quota (no whitespace).
+    pub size: usize,
+}
+
+/// The proven result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Minimized {
+    pub policies: Vec<MinimizedPolicy>,
+    /// One per action that is granted or was used, sorted by action.
+    pub decisions: Vec<ActionDecision>,
+    pub missing_permissions: Vec<MissingPermission>,
+    pub warnings: Vec<Warning>,
+    pub window: Window,
+    pub proof: Proof,
+}
+
+/// Why minimization refused to produce a policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MinimizeError {
+    #[error("nothing to minimize: no identity policy was given; pass at least one `--policy`")]
+    NoIdentityPolicy,
+    #[error(
+        "the window is empty: `since` ({since}) must be before `until` ({until}); check `--since` and `--now`"
+    )]
+    EmptyWindow { since: String, until: String },
+    #[error("cannot read the coverage table: {0}")]
+    CoverageTable(String),
+    #[error(
+        "statement for `{action}` alone is {size} characters, over the {limit}-character limit; it cannot be split further"
+    )]
+    StatementTooLarge {
+        action: String,
+        size: usize,
+        limit: usize,
+    },
+    #[error(
+        "the inline policies need {size} characters together, over the {limit}-character aggregate limit of a role; use managed policies (`--target managed`)"
+    )]
+    InlineAggregateTooLarge { size: usize, limit: usize },
+    #[error(
+        "invariant violated, no policy printed: used call `{action}` on `{resource}` was {expected} under the current policies but {found} under the minimized ones; please report this"
+    )]
+    DropsUsed {
+        action: String,
+        resource: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "invariant violated, no policy printed: new statement `{sid}` allows `{action}` on `{resource}`, which {why}; please report this"
+    )]
+    Broadens {
+        sid: String,
+        action: String,
+        resource: String,
+        why: String,
+    },
+}
+
+/// Where a kept permission's resources come from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum KeptResources {
+    /// Resources seen in usage, to be generalized.
+    Used(BTreeSet<String>),
+    /// The original statement's `Resource`/`NotResource` element, copied.
+    Original,
+}
+
+/// Index of an original identity statement: (policy, statement), both 0-based.
+pub(crate) type Origin = (usize, usize);
+
+/// A kept (action, origin statement) with where its resources come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kept {
+    pub action: String,
+    pub origin: Origin,
+    pub resources: KeptResources,
+}
+
+/// The original policies, compiled for the questions every step asks.
+pub(crate) struct Originals<'a> {
+    pub input: &'a MinimizeInput,
+    /// The whole current set: identity + boundary + SCPs.
+    pub full: CompiledPolicySet,
+    /// Each identity `Allow` statement alone, for "which statement grants this?".
+    pub statements: BTreeMap<Origin, CompiledPolicySet>,
+    /// Only the `Allow` statements of the identity policies, for the broadening cross-check.
+    pub allows_only: CompiledPolicySet,
+    pub principal_account: String,
+}
+
+impl<'a> Originals<'a> {
+    fn new(input: &'a MinimizeInput) -> Originals<'a> {
+        let full = CompiledPolicySet::new(&policy_set(
+            input,
+            input
+                .identity_policies
+                .iter()
+                .map(|policy| {
+                    NamedPolicy::new(&policy.name, PolicyKind::Identity, &policy.document)
+                })
+                .collect(),
+        ));
+        let mut statements = BTreeMap::new();
+        for (policy_index, policy) in input.identity_policies.iter().enumerate() {
+            for (statement_index, statement) in policy.document.statements.iter().enumerate() {
+                if statement.effect != Effect::Allow {
+                    continue;
+                }
+                let single = PolicyDocument {
+                    version: policy.document.version,
+                    id: None,
+                    statements: vec![statement.clone()],
+                };
+                let set = PolicySet {
+                    identity: vec![NamedPolicy::new(
+                        &policy.name,
+                        PolicyKind::Identity,
+                        &single,
+                    )],
+                    ..PolicySet::default()
+                };
+                statements.insert(
+                    (policy_index, statement_index),
+                    CompiledPolicySet::new(&set),
+                );
+            }
+        }
+        let allow_documents: Vec<PolicyDocument> = input
+            .identity_policies
+            .iter()
+            .map(|policy| PolicyDocument {
+                version: policy.document.version,
+                id: None,
+                statements: policy
+                    .document
+                    .statements
+                    .iter()
+                    .filter(|statement| statement.effect == Effect::Allow)
+                    .cloned()
+                    .collect(),
+            })
+            .collect();
+        let allows_only = CompiledPolicySet::new(&PolicySet {
+            identity: input
+                .identity_policies
+                .iter()
+                .zip(&allow_documents)
+                .map(|(policy, document)| {
+                    NamedPolicy::new(&policy.name, PolicyKind::Identity, document)
+                })
+                .collect(),
+            ..PolicySet::default()
+        });
+        let principal_account = account_of(&input.principal_arn);
+        Originals {
+            input,
+            full,
+            statements,
+            allows_only,
+            principal_account,
+        }
+    }
+
+    /// A request by the identity with a partial context: condition keys are unknown, so a
+    /// conditioned statement answers `Conditional` instead of guessing.
+    pub fn request(&self, action: &str, resource: &str) -> Request {
+        Request {
+            principal_arn: self.input.principal_arn.clone(),
+            principal_account: self.principal_account.clone(),
+            action: action.to_string(),
+            resource: resource.to_string(),
+            resource_account: None,
+            context: Context::partial(),
+        }
+    }
+
+    pub fn statement(&self, origin: Origin) -> Option<(&'a PolicyInput, &'a Statement)> {
+        let policy = self.input.identity_policies.get(origin.0)?;
+        Some((policy, policy.document.statements.get(origin.1)?))
+    }
+
+    pub fn describe(&self, origin: Origin) -> StatementOrigin {
+        match self.statement(origin) {
+            Some((policy, statement)) => StatementOrigin {
+                policy: policy.name.clone(),
+                statement: statement.number(),
+                sid: statement.sid.clone(),
+            },
+            None => StatementOrigin {
+                policy: String::new(),
+                statement: origin.1 + 1,
+                sid: None,
+            },
+        }
+    }
+}
+
+/// The account id of an ARN (`arn:aws:iam::123456789012:role/x`), or empty.
+fn account_of(arn: &str) -> String {
+    arn.split(':').nth(4).unwrap_or_default().to_string()
+}
+
+/// A policy set with the input's boundary and SCPs around the given identity policies.
+pub(crate) fn policy_set<'p>(
+    input: &'p MinimizeInput,
+    identity: Vec<NamedPolicy<'p>>,
+) -> PolicySet<'p> {
+    PolicySet {
+        identity,
+        boundary: input.boundary.as_ref().map(|boundary| {
+            NamedPolicy::new(
+                &boundary.name,
+                PolicyKind::PermissionsBoundary,
+                &boundary.document,
+            )
+        }),
+        scps: input
+            .scps
+            .iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .map(|scp| {
+                        NamedPolicy::new(&scp.name, PolicyKind::ServiceControl, &scp.document)
+                    })
+                    .collect()
+            })
+            .collect(),
+        resource: None,
+        session: Vec::new(),
+    }
+}
+
+/// Does an original statement's action element match `action`?
+pub(crate) fn statement_matches_action(statement: &Statement, action: &str) -> bool {
+    use crate::matching::{Case, glob_match};
+    match &statement.action {
+        ActionClause::Action(list) => list
+            .iter()
+            .any(|pattern| glob_match(pattern, action, Case::Insensitive)),
+        ActionClause::NotAction(list) => !list
+            .iter()
+            .any(|pattern| glob_match(pattern, action, Case::Insensitive)),
+    }
+}
+
+/// Minimizes the identity's policies to what the usage and the coverage justify, and proves
+/// the result before returning it.
+pub fn minimize(
+    input: &MinimizeInput,
+    catalog: &Catalog,
+    options: &MinimizeOptions,
+) -> Result<Minimized, MinimizeError> {
+    if input.identity_policies.is_empty() {
+        return Err(MinimizeError::NoIdentityPolicy);
+    }
+    if input.window.since >= input.window.until {
+        return Err(MinimizeError::EmptyWindow {
+            since: input.window.since.to_rfc3339(),
+            until: input.window.until.to_rfc3339(),
+        });
+    }
+    let table =
+        CoverageTable::aws().map_err(|error| MinimizeError::CoverageTable(error.to_string()))?;
+    let originals = Originals::new(input);
+    let mut warnings = coverage_warnings(input);
+
+    // Step 1: what is granted at all.
+    let granted = granted::granted_actions(&originals, catalog);
+
+    // Step 2: what to keep.
+    let mut decisions: BTreeMap<String, ActionDecision> = BTreeMap::new();
+    let mut kept: Vec<Kept> = Vec::new();
+    let mut missing = Vec::new();
+    let mut replay: Vec<(String, String, Outcome)> = Vec::new();
+    let mut outside = 0usize;
+    let mut rows: Vec<&UsageRow> = input.usage.iter().collect();
+    rows.sort_by(|a, b| {
+        (a.action.to_ascii_lowercase(), &a.resource)
+            .cmp(&(b.action.to_ascii_lowercase(), &b.resource))
+    });
+    // Used resources per (action, origin), and evidence per action.
+    let mut used: BTreeMap<(String, Origin), BTreeSet<String>> = BTreeMap::new();
+    let mut unrecorded: BTreeSet<String> = BTreeSet::new();
+    for row in rows {
+        if row.last_seen < input.window.since || row.first_seen >= input.window.until {
+            outside += 1;
+            continue;
+        }
+        let action = canonical_action(catalog, &row.action);
+        if row.denied_count > 0 {
+            missing.push(MissingPermission {
+                action: action.clone(),
+                resource: row.resource.clone(),
+                denied_count: row.denied_count,
+                first_seen: row.first_seen,
+                last_seen: row.last_seen,
+                workloads: sorted(&row.workloads),
+            });
+        }
+        if row.allowed_count == 0 {
+            continue;
+        }
+        let decision = decisions
+            .entry(action.clone())
+            .or_insert_with(|| new_decision(&action, catalog));
+        let request = originals.request(&action, &row.resource);
+        let outcome = originals.full.evaluate(&request).outcome;
+        let allowed_now = matches!(outcome, Outcome::Allowed | Outcome::Conditional { .. });
+        let resource_unnamed = row.resource == "*" && takes_resources(catalog, &action);
+        if !allowed_now {
+            if resource_unnamed && granted.contains_key(&action) {
+                // The log did not name the resource: the call happened, so keep the action
+                // where the policies grant it.
+                unrecorded.insert(action.clone());
+                add_used_evidence(decision, row);
+                continue;
+            }
+            warnings.push(Warning::UsedButNotGranted {
+                action: action.clone(),
+                resource: row.resource.clone(),
+            });
+            match decision
+                .reasons
+                .iter_mut()
+                .find(|reason| matches!(reason, Reason::UsedButNotGranted { .. }))
+            {
+                Some(Reason::UsedButNotGranted { resources }) => {
+                    resources.insert(row.resource.clone());
+                }
+                _ => decision.reasons.push(Reason::UsedButNotGranted {
+                    resources: BTreeSet::from([row.resource.clone()]),
+                }),
+            }
+            continue;
+        }
+        add_used_evidence(decision, row);
+        for origin in origins_for(&originals, &request) {
+            used.entry((action.clone(), origin))
+                .or_default()
+                .insert(row.resource.clone());
+        }
+        replay.push((action, row.resource.clone(), outcome));
+    }
+    if outside > 0 {
+        warnings.push(Warning::OutsideWindow { rows: outside });
+    }
+    for ((action, origin), resources) in used {
+        kept.push(Kept {
+            action,
+            origin,
+            resources: KeptResources::Used(resources),
+        });
+    }
+
+    for (action, grant) in &granted {
+        let decision = decisions
+            .entry(action.clone())
+            .or_insert_with(|| new_decision(action, catalog));
+        decision.granted_by = grant
+            .origins
+            .iter()
+            .map(|&origin| originals.describe(origin))
+            .collect();
+        let observability = if catalog.action(action).is_none() {
+            decision.reasons.push(Reason::NotInCatalog);
+            Observability::Unobservable {
+                reason: format!("`{action}` is not in the catalog, so its logging is unknown"),
+            }
+        } else {
+            table.observability(action, decision.access_level, &input.coverage)
+        };
+        let was_used = decision
+            .reasons
+            .iter()
+            .any(|reason| matches!(reason, Reason::Used(_)));
+        let keep_original = match observability {
+            Observability::Unobservable { reason } if !options.drop_unobservable => {
+                if !decision.reasons.contains(&Reason::NotInCatalog) {
+                    decision.reasons.push(Reason::Unobservable { reason });
+                }
+                true
+            }
+            Observability::Unobservable { reason } => {
+                if !was_used {
+                    decision
+                        .reasons
+                        .push(Reason::UnobservableDropped { reason });
+                }
+                false
+            }
+            Observability::Observable => false,
+        };
+        let keep_original = keep_original || unrecorded.contains(action);
+        if unrecorded.contains(action) {
+            decision.reasons.push(Reason::ResourceNotRecorded);
+        }
+        if keep_original {
+            for &origin in &grant.origins {
+                kept.push(Kept {
+                    action: action.clone(),
+                    origin,
+                    resources: KeptResources::Original,
+                });
+            }
+        } else if !was_used
+            && !decision
+                .reasons
+                .iter()
+                .any(|reason| matches!(reason, Reason::UnobservableDropped { .. }))
+        {
+            decision.reasons.push(Reason::Unused);
+        }
+    }
+    let kept_actions: BTreeSet<&str> = kept.iter().map(|kept| kept.action.as_str()).collect();
+    for decision in decisions.values_mut() {
+        decision.kept = kept_actions.contains(decision.action.as_str());
+    }
+
+    // Steps 3 to 6: resources, statements, denies, size.
+    let statements = build::allow_statements(&originals, &kept, options.generalize_threshold);
+    let denies = build::carried_denies(&originals, &kept_actions);
+    let policies = build::pack(statements, denies, options)?;
+    if options.size_target == SizeTarget::Managed && policies.len() > build::MANAGED_PER_ROLE {
+        warnings.push(Warning::ManyPolicies {
+            count: policies.len(),
+            quota: build::MANAGED_PER_ROLE,
+        });
+    }
+
+    // Step 7: prove before returning.
+    let proof = prove::prove(&originals, &policies, &replay)?;
+
+    missing.sort();
+    warnings.sort();
+    warnings.dedup();
+    Ok(Minimized {
+        policies,
+        decisions: decisions.into_values().collect(),
+        missing_permissions: missing,
+        warnings,
+        window: input.window,
+        proof,
+    })
+}
+
+/// Warnings that follow from the coverage facts alone.
+fn coverage_warnings(input: &MinimizeInput) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    let facts = &input.coverage;
+    if !facts.skipped_files.is_empty() {
+        let mut skipped = facts.skipped_files.clone();
+        skipped.sort();
+        warnings.push(Warning::IncompleteWindow { skipped });
+    }
+    if facts.since > input.window.since || facts.until < input.window.until {
+        warnings.push(Warning::WindowNotCovered {
+            window: (
+                input.window.since.to_rfc3339(),
+                input.window.until.to_rfc3339(),
+            ),
+            logs: (facts.since.to_rfc3339(), facts.until.to_rfc3339()),
+        });
+    }
+    warnings
+}
+
+/// The catalog's spelling of an action, or the text as given when the catalog lacks it.
+fn canonical_action(catalog: &Catalog, action: &str) -> String {
+    catalog
+        .action(action)
+        .map_or_else(|| action.to_string(), |known| known.name.clone())
+}
+
+/// Does the action accept specific resources (has resource types in the catalog)? Unknown
+/// actions are assumed to, which only makes the caller more careful.
+pub(crate) fn takes_resources(catalog: &Catalog, action: &str) -> bool {
+    catalog
+        .action(action)
+        .is_none_or(|known| !known.resource_types.is_empty())
+}
+
+fn new_decision(action: &str, catalog: &Catalog) -> ActionDecision {
+    ActionDecision {
+        action: action.to_string(),
+        access_level: catalog.action(action).map(|known| known.access_level),
+        kept: false,
+        reasons: Vec::new(),
+        granted_by: Vec::new(),
+    }
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items.dedup();
+    items
+}
+
+fn add_used_evidence(decision: &mut ActionDecision, row: &UsageRow) {
+    let position = decision
+        .reasons
+        .iter()
+        .position(|reason| matches!(reason, Reason::Used(_)));
+    let position = position.unwrap_or_else(|| {
+        decision.reasons.insert(
+            0,
+            Reason::Used(UsedEvidence {
+                allowed_count: 0,
+                first_seen: row.first_seen,
+                last_seen: row.last_seen,
+                workloads: BTreeSet::new(),
+                sources: BTreeSet::new(),
+                resources: BTreeSet::new(),
+            }),
+        );
+        0
+    });
+    if let Some(Reason::Used(evidence)) = decision.reasons.get_mut(position) {
+        evidence.allowed_count += row.allowed_count;
+        evidence.first_seen = evidence.first_seen.min(row.first_seen);
+        evidence.last_seen = evidence.last_seen.max(row.last_seen);
+        evidence.workloads.extend(row.workloads.iter().cloned());
+        evidence.sources.extend(row.sources.iter().cloned());
+        evidence.resources.insert(row.resource.clone());
+    }
+}
+
+/// The original identity statements that allow a used request. An unconditioned one is
+/// enough on its own (the first is taken); otherwise every conditioned one is kept, because
+/// the logs do not say which condition the call met.
+fn origins_for(originals: &Originals<'_>, request: &Request) -> Vec<Origin> {
+    let mut unconditioned = None;
+    let mut conditioned = Vec::new();
+    for (&origin, set) in &originals.statements {
+        match set.evaluate(request).outcome {
+            Outcome::Allowed => {
+                unconditioned.get_or_insert(origin);
+            }
+            Outcome::Conditional { .. } => conditioned.push(origin),
+            Outcome::ExplicitDeny | Outcome::ImplicitDeny => {}
+        }
+    }
+    match unconditioned {
+        Some(origin) => vec![origin],
+        None => conditioned,
+    }
+}
+
+/// Does the original document of `origin` substitute policy variables?
+pub(crate) fn variables_enabled(originals: &Originals<'_>, origin: Origin) -> bool {
+    originals
+        .input
+        .identity_policies
+        .get(origin.0)
+        .is_some_and(|policy| policy.document.version == Some(PolicyVersion::V2012_10_17))
+}

@@ -1,0 +1,568 @@
+//! `pipeleash minimize`: the smallest AWS policy that still allows what an identity used,
+//! from policy files and a usage file, proven before it is printed.
+//!
+//! The usage file is JSON (`pipeleash-usage/v1`); unknown fields are errors, because a
+//! misspelt coverage field (say `data_events_services`) would otherwise silently turn data
+//! events off and make permissions look unobservable or unused:
+//!
+//! ```json
+//! {
+//!   "principal": "arn:aws:iam::111122223333:role/ci-deploy",
+//!   "coverage": {
+//!     "since": "2026-01-01T00:00:00Z",
+//!     "until": "2026-04-01T00:00:00Z",
+//!     "data_event_services": ["s3"],
+//!     "read_events_included": true,
+//!     "inferred_actions": ["iam:PassRole"],
+//!     "skipped_files": [{"path": "AWSLogs/…/x.json.gz", "reason": "truncated gzip"}]
+//!   },
+//!   "usage": [
+//!     {"action": "s3:GetObject", "resource": "arn:aws:s3:::artifacts/app.tgz",
+//!      "allowed_count": 12, "denied_count": 0,
+//!      "first_seen": "2026-01-03T10:00:00Z", "last_seen": "2026-03-30T09:00:00Z",
+//!      "workloads": ["github:repo:acme/web:ref:refs/heads/main"], "sources": ["…"]}
+//!   ]
+//! }
+//! ```
+//!
+//! Output: `--format json` prints a `pipeleash-minimize/v1` object (documents, warnings,
+//! missing permissions, proof counts; with `--explain`, the per-action evidence too);
+//! `--format terraform` prints `aws_iam_policy_document` data sources, and `--explain` then
+//! prints the evidence table on stderr. Coverage warnings always go to stderr.
+
+use super::policy::read_policy;
+use super::{Exit, GlobalArgs, InputError};
+use crate::aws::coverage::{CoverageFacts, SkippedFile};
+use crate::aws::minimize::{
+    ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason,
+    SizeTarget, UsageRow, Warning, Window, minimize, render_terraform,
+};
+use crate::catalog::Catalog;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The principal used when neither `--principal` nor the usage file names one.
+const DEFAULT_PRINCIPAL: &str = "arn:aws:iam::111122223333:role/minimized";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MinimizeFormat {
+    /// Canonical IAM policy JSON inside a versioned `pipeleash-minimize/v1` object.
+    Json,
+    /// Terraform `aws_iam_policy_document` data sources.
+    Terraform,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Customer managed policies: each document at most 6,144 characters.
+    Managed,
+    /// Inline role policies: all documents together at most 10,240 characters.
+    Inline,
+}
+
+/// The usage file's shape, shown by `--help`.
+const USAGE_FILE_SHAPE: &str = "\
+Usage file (--usage), JSON; unknown fields are errors:
+  {\"principal\": \"arn:aws:iam::111122223333:role/ci-deploy\",        (optional)
+   \"coverage\": {\"since\": RFC3339, \"until\": RFC3339,
+                \"data_event_services\": [\"s3\"], \"read_events_included\": true,
+                \"inferred_actions\": [\"iam:PassRole\"],
+                \"skipped_files\": [{\"path\": \"...\", \"reason\": \"...\"}]},
+   \"usage\": [{\"action\": \"s3:GetObject\", \"resource\": \"arn:...\" or \"*\",
+              \"allowed_count\": 12, \"denied_count\": 0,
+              \"first_seen\": RFC3339, \"last_seen\": RFC3339,
+              \"workloads\": [\"github:repo:acme/web:ref:refs/heads/main\"], \"sources\": []}]}
+
+Exit codes: 0 printed a proven policy; 2 bad input; 3 the proof failed (nothing printed).";
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = USAGE_FILE_SHAPE)]
+pub struct MinimizeArgs {
+    /// An identity policy of the identity (inline or managed); repeat for several. These are
+    /// the policies the result replaces.
+    #[arg(long = "policy", value_name = "FILE", required = true)]
+    pub policies: Vec<PathBuf>,
+    /// The identity's permissions boundary (kept as is, but part of every decision).
+    #[arg(long, value_name = "FILE")]
+    pub boundary: Option<PathBuf>,
+    /// One level of service control policies, root first; several SCPs of one level are
+    /// comma-separated.
+    #[arg(long = "scp", value_name = "FILE[,FILE…]")]
+    pub scps: Vec<String>,
+    /// The usage and coverage file (JSON; its shape is shown below).
+    #[arg(long, value_name = "FILE.json")]
+    pub usage: PathBuf,
+    /// Start of the observation window: a duration before `--now` (`90d`, `12w`, `36h`) or
+    /// an RFC 3339 time.
+    #[arg(long, default_value = "90d")]
+    pub since: String,
+    /// End of the observation window (RFC 3339); default: the current time.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// The identity's ARN; default: the usage file's `principal`.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MinimizeFormat::Json)]
+    pub format: MinimizeFormat,
+    /// Include the evidence for every kept and dropped action (in the JSON, or on stderr
+    /// with `--format terraform`).
+    #[arg(long)]
+    pub explain: bool,
+    /// Drop granted actions the logs could not have shown (data events without a data
+    /// trail, `iam:PassRole`…) instead of keeping them. Only do this when you know they are
+    /// unused.
+    #[arg(long)]
+    pub drop_unobservable: bool,
+    /// How many sibling objects/versions of one bucket/function must have been used before
+    /// they are generalized to a prefix pattern; 0 keeps every ARN exactly.
+    #[arg(long, default_value_t = 3)]
+    pub generalize_threshold: usize,
+    /// Which IAM size quota the result must meet.
+    #[arg(long, value_enum, default_value_t = Target::Managed)]
+    pub target: Target,
+    /// Name of the output policy (more documents get `-2`, `-3`… suffixes).
+    #[arg(long, default_value = "minimized")]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageFileV1 {
+    #[serde(default)]
+    principal: Option<String>,
+    coverage: CoverageV1,
+    #[serde(default)]
+    usage: Vec<UsageRowV1>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageV1 {
+    since: String,
+    until: String,
+    #[serde(default)]
+    data_event_services: Vec<String>,
+    #[serde(default = "yes")]
+    read_events_included: bool,
+    #[serde(default)]
+    inferred_actions: Vec<String>,
+    #[serde(default)]
+    skipped_files: Vec<SkippedFileV1>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkippedFileV1 {
+    path: String,
+    reason: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageRowV1 {
+    action: String,
+    resource: String,
+    #[serde(default)]
+    allowed_count: u64,
+    #[serde(default)]
+    denied_count: u64,
+    first_seen: String,
+    last_seen: String,
+    #[serde(default)]
+    workloads: Vec<String>,
+    #[serde(default)]
+    sources: Vec<String>,
+}
+
+fn parse_time(text: &str, what: &str) -> anyhow::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| {
+            InputError::wrap(format!(
+                "{what} `{text}` is not an RFC 3339 time (e.g. `2026-03-31T00:00:00Z`): {error}"
+            ))
+        })
+}
+
+/// `--since`: `90d`, `12w`, `36h`, or an RFC 3339 time.
+fn window_start(since: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    let duration = since
+        .strip_suffix('d')
+        .map(|n| (n, Duration::days as fn(i64) -> Duration))
+        .or_else(|| {
+            since
+                .strip_suffix('w')
+                .map(|n| (n, Duration::weeks as fn(i64) -> Duration))
+        })
+        .or_else(|| {
+            since
+                .strip_suffix('h')
+                .map(|n| (n, Duration::hours as fn(i64) -> Duration))
+        });
+    match duration {
+        Some((number, unit)) => {
+            let count: i64 = number.parse().map_err(|_| {
+                InputError::wrap(format!(
+                    "`--since {since}` must be a duration like `90d`, `12w`, `36h`, or an RFC 3339 time"
+                ))
+            })?;
+            if !(0..=36_500).contains(&count) {
+                return Err(InputError::wrap(format!(
+                    "`--since {since}` is out of range; use at most 36500 days"
+                )));
+            }
+            Ok(now - unit(count))
+        }
+        None => DateTime::parse_from_rfc3339(since)
+            .map(|time| time.with_timezone(&Utc))
+            .map_err(|_| {
+                InputError::wrap(format!(
+                    "`--since {since}` must be a duration like `90d`, `12w`, `36h`, or an RFC 3339 time"
+                ))
+            }),
+    }
+}
+
+fn read_usage(path: &Path) -> anyhow::Result<UsageFileV1> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        InputError::wrap(format!(
+            "cannot read usage file `{}`: {error}",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|error| {
+        InputError::wrap(format!(
+            "cannot parse usage file `{}`: {error}; see `pipeleash minimize --help` for its shape",
+            path.display()
+        ))
+    })
+}
+
+fn load(path: &Path) -> anyhow::Result<PolicyInput> {
+    Ok(PolicyInput::new(
+        path.display().to_string(),
+        read_policy(path)?,
+    ))
+}
+
+/// Builds the core's input from the files and flags.
+fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
+    let file = read_usage(&args.usage)?;
+    let now = match &args.now {
+        Some(text) => parse_time(text, "`--now`")?,
+        None => Utc::now(),
+    };
+    let since = window_start(&args.since, now)?;
+    let coverage = CoverageFacts {
+        since: parse_time(&file.coverage.since, "`coverage.since`")?,
+        until: parse_time(&file.coverage.until, "`coverage.until`")?,
+        data_event_services: file
+            .coverage
+            .data_event_services
+            .iter()
+            .map(|service| service.to_ascii_lowercase())
+            .collect(),
+        read_events_included: file.coverage.read_events_included,
+        inferred_actions: file
+            .coverage
+            .inferred_actions
+            .iter()
+            .map(|action| action.to_ascii_lowercase())
+            .collect(),
+        skipped_files: file
+            .coverage
+            .skipped_files
+            .into_iter()
+            .map(|skipped| SkippedFile {
+                path: skipped.path,
+                reason: skipped.reason,
+            })
+            .collect(),
+    };
+    let usage = file
+        .usage
+        .into_iter()
+        .enumerate()
+        .map(|(position, row)| {
+            let what = |field: &str| format!("`usage[{position}].{field}`");
+            if !row.action.contains(':') {
+                return Err(InputError::wrap(format!(
+                    "{} `{}` must be `service:Action`",
+                    what("action"),
+                    row.action
+                )));
+            }
+            Ok(UsageRow {
+                first_seen: parse_time(&row.first_seen, &what("first_seen"))?,
+                last_seen: parse_time(&row.last_seen, &what("last_seen"))?,
+                action: row.action,
+                resource: row.resource,
+                allowed_count: row.allowed_count,
+                denied_count: row.denied_count,
+                workloads: row.workloads,
+                sources: row.sources,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let principal = args
+        .principal
+        .clone()
+        .or(file.principal)
+        .unwrap_or_else(|| DEFAULT_PRINCIPAL.to_string());
+    let mut scps = Vec::new();
+    for level in &args.scps {
+        scps.push(
+            level
+                .split(',')
+                .filter(|file| !file.is_empty())
+                .map(|file| load(Path::new(file)))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        );
+    }
+    Ok(MinimizeInput {
+        principal_arn: principal,
+        identity_policies: args
+            .policies
+            .iter()
+            .map(|path| load(path))
+            .collect::<anyhow::Result<_>>()?,
+        boundary: args.boundary.as_deref().map(load).transpose()?,
+        scps,
+        usage,
+        coverage,
+        window: Window { since, until: now },
+    })
+}
+
+pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let input = input(&args)?;
+    let catalog = Catalog::aws()?;
+    let options = MinimizeOptions {
+        drop_unobservable: args.drop_unobservable,
+        generalize_threshold: args.generalize_threshold,
+        size_target: match args.target {
+            Target::Managed => SizeTarget::Managed,
+            Target::Inline => SizeTarget::Inline,
+        },
+        policy_name: args.name.clone(),
+    };
+    let result = minimize(&input, catalog, &options).map_err(|error| match error {
+        // The proof failed: a runtime failure (exit 3); nothing is printed on stdout.
+        MinimizeError::DropsUsed { .. }
+        | MinimizeError::Broadens { .. }
+        | MinimizeError::CoverageTable(_) => anyhow::Error::new(error),
+        other => InputError::wrap(other),
+    })?;
+
+    let mut stderr = std::io::stderr().lock();
+    for warning in &result.warnings {
+        // An incomplete window is printed even with `--quiet`: it can make a policy unsafe.
+        if !global.quiet || matches!(warning, Warning::IncompleteWindow { .. }) {
+            writeln!(stderr, "warning: {warning}")?;
+        }
+    }
+    if result.policies.is_empty() && !global.quiet {
+        writeln!(
+            stderr,
+            "note: nothing is used or unobservable; the identity needs no identity policy"
+        )?;
+    }
+    match args.format {
+        MinimizeFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &OutputV1::new(&result, args.explain))?;
+            writeln!(out)?;
+        }
+        MinimizeFormat::Terraform => {
+            out.write_all(render_terraform(&result.policies).as_bytes())?;
+            if args.explain {
+                writeln!(stderr, "{}", explain_table(&result.decisions))?;
+            }
+        }
+    }
+    Ok(Exit::Clean)
+}
+
+fn level(decision: &ActionDecision) -> String {
+    decision
+        .access_level
+        .map_or_else(|| "unknown".to_string(), |level| level.to_string())
+}
+
+fn reason_text(reason: &Reason) -> String {
+    match reason {
+        Reason::Used(evidence) => format!(
+            "used {} time(s), {} .. {}, by {}; on {}",
+            evidence.allowed_count,
+            evidence.first_seen.to_rfc3339(),
+            evidence.last_seen.to_rfc3339(),
+            if evidence.workloads.is_empty() {
+                "unknown workloads".to_string()
+            } else {
+                evidence
+                    .workloads
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            evidence
+                .resources
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Reason::Unobservable { reason } => format!("kept, unobservable: {reason}"),
+        Reason::ResourceNotRecorded => {
+            "kept on the original resources: the logs do not name the resource".to_string()
+        }
+        Reason::UnobservableDropped { reason } => {
+            format!("dropped on request though unobservable: {reason}")
+        }
+        Reason::Unused => "not used in the window".to_string(),
+        Reason::UsedButNotGranted { resources } => format!(
+            "used but not allowed by the current policies on {}",
+            resources.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        Reason::NotInCatalog => "not in the catalog; kept".to_string(),
+    }
+}
+
+fn explain_table(decisions: &[ActionDecision]) -> comfy_table::Table {
+    let mut table = super::new_table(["action", "level", "decision", "evidence", "granted by"]);
+    for decision in decisions {
+        table.add_row([
+            decision.action.clone(),
+            level(decision),
+            if decision.kept { "kept" } else { "dropped" }.to_string(),
+            decision
+                .reasons
+                .iter()
+                .map(reason_text)
+                .collect::<Vec<_>>()
+                .join("; "),
+            decision
+                .granted_by
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ]);
+    }
+    table
+}
+
+/// The frozen JSON shape of `pipeleash minimize --format json`.
+#[derive(Debug, Serialize)]
+struct OutputV1 {
+    format: &'static str,
+    window: WindowV1,
+    policies: Vec<PolicyV1>,
+    warnings: Vec<String>,
+    missing_permissions: Vec<MissingV1>,
+    proof: ProofV1,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<Vec<DecisionV1>>,
+}
+
+#[derive(Debug, Serialize)]
+struct WindowV1 {
+    since: String,
+    until: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PolicyV1 {
+    name: String,
+    size: usize,
+    document: serde_json::Value,
+}
+
+#[derive(Debug, Serialize)]
+struct MissingV1 {
+    action: String,
+    resource: String,
+    denied_count: u64,
+    first_seen: String,
+    last_seen: String,
+    workloads: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProofV1 {
+    usage_rows_replayed: usize,
+    pairs_subsumed: usize,
+    representatives_checked: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct DecisionV1 {
+    action: String,
+    access_level: String,
+    decision: &'static str,
+    reasons: Vec<String>,
+    granted_by: Vec<String>,
+}
+
+impl OutputV1 {
+    fn new(result: &Minimized, explain: bool) -> OutputV1 {
+        OutputV1 {
+            format: "pipeleash-minimize/v1",
+            window: WindowV1 {
+                since: result.window.since.to_rfc3339(),
+                until: result.window.until.to_rfc3339(),
+            },
+            policies: result
+                .policies
+                .iter()
+                .map(|policy| PolicyV1 {
+                    name: policy.name.clone(),
+                    size: policy.size,
+                    document: policy.document.to_json(),
+                })
+                .collect(),
+            warnings: result.warnings.iter().map(ToString::to_string).collect(),
+            missing_permissions: result
+                .missing_permissions
+                .iter()
+                .map(|missing| MissingV1 {
+                    action: missing.action.clone(),
+                    resource: missing.resource.clone(),
+                    denied_count: missing.denied_count,
+                    first_seen: missing.first_seen.to_rfc3339(),
+                    last_seen: missing.last_seen.to_rfc3339(),
+                    workloads: missing.workloads.clone(),
+                })
+                .collect(),
+            proof: ProofV1 {
+                usage_rows_replayed: result.proof.usage_rows_replayed,
+                pairs_subsumed: result.proof.pairs_subsumed,
+                representatives_checked: result.proof.representatives_checked,
+            },
+            explanation: explain.then(|| {
+                result
+                    .decisions
+                    .iter()
+                    .map(|decision| DecisionV1 {
+                        action: decision.action.clone(),
+                        access_level: level(decision),
+                        decision: if decision.kept { "kept" } else { "dropped" },
+                        reasons: decision.reasons.iter().map(reason_text).collect(),
+                        granted_by: decision
+                            .granted_by
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect(),
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
