@@ -6,6 +6,7 @@
 //! decides requests quickly; [`evaluate`] does both for one-off questions.
 
 pub mod arn;
+pub mod audit;
 pub mod cloudtrail;
 #[cfg(feature = "aws")]
 pub mod collect;

@@ -34,6 +34,8 @@ pub struct NormalizedAws {
     pub trust_policies: BTreeMap<IdentityId, PolicyDocument>,
     /// Identities whose grants are known to be incomplete (a policy could not be read).
     pub incomplete: BTreeSet<IdentityId>,
+    /// When IAM last saw each identity used (`RoleLastUsed`, the newest access-key use).
+    pub last_used: BTreeMap<IdentityId, DateTime<Utc>>,
     pub issues: Vec<NormalizeIssue>,
 }
 
@@ -74,6 +76,14 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
             owner: role.tags.get("owner").cloned(),
             tags: role.tags.clone(),
         });
+        if let Some(time) = role
+            .last_used
+            .as_ref()
+            .and_then(|used| used.date.as_deref())
+            .and_then(parse_time)
+        {
+            out.last_used.insert(id.clone(), time);
+        }
         for inline in &role.inline_policies {
             let name = format!("inline:{}", inline.name);
             add_policy(
@@ -197,16 +207,21 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
             .iter()
             .filter(|key| key.user_name == user.name)
         {
+            let key_last_used = key
+                .last_used
+                .as_ref()
+                .and_then(|used| used.date.as_deref())
+                .and_then(parse_time);
+            if let Some(time) = key_last_used {
+                let newest = out.last_used.entry(id.clone()).or_insert(time);
+                *newest = (*newest).max(time);
+            }
             out.inventory.add_trust(
                 id.clone(),
                 Trust::LongLivedKey {
                     key_id: key.access_key_id.clone(),
                     created: key.create_date.as_deref().and_then(parse_time),
-                    last_used: key
-                        .last_used
-                        .as_ref()
-                        .and_then(|used| used.date.as_deref())
-                        .and_then(parse_time),
+                    last_used: key_last_used,
                 },
             );
         }

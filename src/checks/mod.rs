@@ -8,13 +8,19 @@
 
 mod allow_with_not_action;
 mod allow_with_not_resource;
+mod missing_permissions;
+mod never_used_identity;
 mod privilege_escalation;
 mod statements;
 mod unknown_action;
+mod unused_access_key;
+mod unused_permissions;
 mod wildcard_action;
 mod write_on_any_resource;
 
+use crate::aws::audit::IdentityAudit;
 use crate::aws::escalation::EscalationPath;
+use crate::aws::minimize::Window;
 use crate::aws::policy::{PolicyDocument, Statement};
 use crate::catalog::Catalog;
 use crate::model::{Finding, Severity};
@@ -42,51 +48,101 @@ impl PolicyUnderCheck<'_> {
     }
 }
 
+/// One audited identity handed to the identity checks.
+pub struct IdentityUnderCheck<'a> {
+    pub audit: &'a IdentityAudit,
+    pub window: Window,
+}
+
+impl IdentityUnderCheck<'_> {
+    /// How findings name the identity: ``role `arn…` ``.
+    pub fn subject(&self) -> String {
+        let kind = match self.audit.identity.kind {
+            crate::model::IdentityKind::AwsUser => "user",
+            _ => "role",
+        };
+        format!("{kind} `{}`", self.audit.identity.id.native())
+    }
+}
+
+/// What a check looks at.
+#[derive(Clone, Copy)]
+pub enum Runner {
+    /// One policy document at a time.
+    Policy(fn(&PolicyUnderCheck<'_>, &mut Vec<Finding>)),
+    /// One audited identity (its grants, usage and trust) at a time.
+    Identity(fn(&IdentityUnderCheck<'_>, &mut Vec<Finding>)),
+}
+
 /// A registered check: its stable id, the highest severity it reports, the function, and its
 /// own source file (from which the documentation is generated).
 pub struct Check {
     pub id: &'static str,
     pub max_severity: Severity,
-    pub run: fn(&PolicyUnderCheck<'_>, &mut Vec<Finding>),
+    pub run: Runner,
     source: &'static str,
 }
 
-/// Every policy check, in id order.
-pub const POLICY_CHECKS: &[Check] = &[
+/// Every check, in id order.
+pub const CHECKS: &[Check] = &[
     Check {
         id: allow_with_not_action::ID,
         max_severity: Severity::High,
-        run: allow_with_not_action::run,
+        run: Runner::Policy(allow_with_not_action::run),
         source: include_str!("allow_with_not_action.rs"),
     },
     Check {
         id: allow_with_not_resource::ID,
         max_severity: Severity::Medium,
-        run: allow_with_not_resource::run,
+        run: Runner::Policy(allow_with_not_resource::run),
         source: include_str!("allow_with_not_resource.rs"),
+    },
+    Check {
+        id: missing_permissions::ID,
+        max_severity: Severity::Low,
+        run: Runner::Identity(missing_permissions::run),
+        source: include_str!("missing_permissions.rs"),
+    },
+    Check {
+        id: never_used_identity::ID,
+        max_severity: Severity::Medium,
+        run: Runner::Identity(never_used_identity::run),
+        source: include_str!("never_used_identity.rs"),
     },
     Check {
         id: privilege_escalation::ID,
         max_severity: Severity::High,
-        run: privilege_escalation::run,
+        run: Runner::Policy(privilege_escalation::run),
         source: include_str!("privilege_escalation.rs"),
     },
     Check {
         id: unknown_action::ID,
         max_severity: Severity::Low,
-        run: unknown_action::run,
+        run: Runner::Policy(unknown_action::run),
         source: include_str!("unknown_action.rs"),
+    },
+    Check {
+        id: unused_access_key::ID,
+        max_severity: Severity::Medium,
+        run: Runner::Identity(unused_access_key::run),
+        source: include_str!("unused_access_key.rs"),
+    },
+    Check {
+        id: unused_permissions::ID,
+        max_severity: Severity::Medium,
+        run: Runner::Identity(unused_permissions::run),
+        source: include_str!("unused_permissions.rs"),
     },
     Check {
         id: wildcard_action::ID,
         max_severity: Severity::Critical,
-        run: wildcard_action::run,
+        run: Runner::Policy(wildcard_action::run),
         source: include_str!("wildcard_action.rs"),
     },
     Check {
         id: write_on_any_resource::ID,
         max_severity: Severity::High,
-        run: write_on_any_resource::run,
+        run: Runner::Policy(write_on_any_resource::run),
         source: include_str!("write_on_any_resource.rs"),
     },
 ];
@@ -95,8 +151,22 @@ pub const POLICY_CHECKS: &[Check] = &[
 /// then by id and subject) so output is deterministic.
 pub fn check_policy(policy: &PolicyUnderCheck<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for check in POLICY_CHECKS {
-        (check.run)(policy, &mut findings);
+    for check in CHECKS {
+        if let Runner::Policy(run) = check.run {
+            run(policy, &mut findings);
+        }
+    }
+    sort_findings(&mut findings);
+    findings
+}
+
+/// Runs every identity check on one audited identity; sorted like [`check_policy`].
+pub fn check_identity(identity: &IdentityUnderCheck<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for check in CHECKS {
+        if let Runner::Identity(run) = check.run {
+            run(identity, &mut findings);
+        }
     }
     sort_findings(&mut findings);
     findings
@@ -148,7 +218,7 @@ pub fn checks_markdown() -> String {
          Generated from the doc comment of each check's source file (`src/checks/`); \
          regenerate with `pipeleash checks --format markdown > docs/checks.md`.\n",
     );
-    for check in POLICY_CHECKS {
+    for check in CHECKS {
         let doc = check.doc();
         page.push_str(&format!(
             "\n## `{}`\n\nHighest severity: {}.\n\n{}\n",
@@ -164,7 +234,7 @@ mod tests {
 
     #[test]
     fn checks_are_in_id_order_with_unique_ids() {
-        let ids: Vec<&str> = POLICY_CHECKS.iter().map(|check| check.id).collect();
+        let ids: Vec<&str> = CHECKS.iter().map(|check| check.id).collect();
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -173,7 +243,7 @@ mod tests {
 
     #[test]
     fn every_check_documents_the_four_sections() {
-        for check in POLICY_CHECKS {
+        for check in CHECKS {
             let doc = check.doc();
             for section in ["What it finds", "Why it matters", "Example", "Remediation"] {
                 assert!(

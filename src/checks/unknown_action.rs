@@ -23,45 +23,61 @@ use crate::model::{Confidence, Effect, Evidence, Finding, Severity};
 
 pub const ID: &str = "unknown-action";
 
+/// How many unknown names a finding's message lists.
+const LISTED: usize = 5;
+
 pub fn run(policy: &PolicyUnderCheck<'_>, findings: &mut Vec<Finding>) {
     for statement in &policy.document.statements {
         let patterns = match &statement.action {
             ActionClause::Action(patterns) | ActionClause::NotAction(patterns) => patterns,
         };
-        for pattern in patterns {
-            if pattern == "*" {
-                continue;
-            }
-            let known = if has_wildcard(pattern) {
-                !policy.catalog.expand(pattern).is_empty()
-            } else {
-                policy.catalog.action(pattern).is_some()
-            };
-            if known {
-                continue;
-            }
-            let what = if has_wildcard(pattern) {
-                "matches no known action"
-            } else {
-                "is not a known action"
-            };
-            findings.push(Finding {
-                id: ID,
-                severity: if statement.effect == Effect::Deny {
-                    Severity::Medium
+        let unknown: Vec<&String> = patterns
+            .iter()
+            .filter(|pattern| pattern.as_str() != "*")
+            .filter(|pattern| {
+                if has_wildcard(pattern) {
+                    policy.catalog.expand(pattern).is_empty()
                 } else {
-                    Severity::Low
-                },
-                // The catalog may simply be older than the action.
-                confidence: Confidence::Medium,
-                subject: policy.statement_subject(statement),
-                message: format!("`{pattern}` {what}"),
-                evidence: vec![Evidence {
+                    policy.catalog.action(pattern).is_none()
+                }
+            })
+            .collect();
+        if unknown.is_empty() {
+            continue;
+        }
+        let mut listed = unknown
+            .iter()
+            .take(LISTED)
+            .map(|pattern| format!("`{pattern}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if unknown.len() > LISTED {
+            listed.push_str(&format!(" and {} more", unknown.len() - LISTED));
+        }
+        findings.push(Finding {
+            id: ID,
+            severity: if statement.effect == Effect::Deny {
+                Severity::Medium
+            } else {
+                Severity::Low
+            },
+            // The catalog may simply be older than the action.
+            confidence: Confidence::Medium,
+            subject: policy.statement_subject(statement),
+            message: format!(
+                "{} action name(s) or pattern(s) match no known action: {listed}",
+                unknown.len()
+            ),
+            evidence: unknown
+                .iter()
+                .map(|pattern| Evidence {
                     source: "embedded AWS catalog".into(),
                     detail: format!("no catalog entry matches `{pattern}`"),
-                }],
-                remediation: "correct the action name, or refresh the catalog with `pipeleash catalog import`".into(),
-            });
-        }
+                })
+                .collect(),
+            remediation:
+                "correct the action name, or refresh the catalog with `pipeleash catalog import`"
+                    .into(),
+        });
     }
 }

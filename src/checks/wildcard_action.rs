@@ -24,6 +24,22 @@ use crate::model::{Confidence, Effect, Evidence, Finding, Severity};
 
 pub const ID: &str = "wildcard-action";
 
+/// How many patterns a finding's message lists.
+const LISTED: usize = 5;
+
+fn listed(patterns: &[&String]) -> String {
+    let mut text = patterns
+        .iter()
+        .take(LISTED)
+        .map(|pattern| format!("`{pattern}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if patterns.len() > LISTED {
+        text.push_str(&format!(" and {} more", patterns.len() - LISTED));
+    }
+    text
+}
+
 pub fn run(policy: &PolicyUnderCheck<'_>, findings: &mut Vec<Finding>) {
     for statement in &policy.document.statements {
         let ActionClause::Action(patterns) = &statement.action else {
@@ -32,49 +48,93 @@ pub fn run(policy: &PolicyUnderCheck<'_>, findings: &mut Vec<Finding>) {
         if statement.effect != Effect::Allow {
             continue;
         }
-        for pattern in patterns.iter().filter(|pattern| has_wildcard(pattern)) {
-            let service_wide = pattern
-                .split_once(':')
-                .is_some_and(|(_, action)| action == "*");
-            let (severity, what) = if pattern == "*" && applies_to_any_resource(statement) {
-                (
-                    Severity::Critical,
-                    "allows every action on every resource (full administrator)".to_string(),
-                )
-            } else if pattern == "*" {
-                (
-                    Severity::High,
-                    "allows every action of every service".to_string(),
-                )
-            } else if service_wide {
-                (
-                    Severity::Medium,
-                    format!(
-                        "allows every action of `{}`",
-                        pattern.trim_end_matches(":*")
-                    ),
-                )
-            } else {
-                let matched = policy.catalog.expand(pattern).len();
-                (Severity::Low, format!("matches {matched} known actions"))
-            };
-            let confidence = if statement.conditions.is_empty() {
-                Confidence::High
-            } else {
-                Confidence::Medium
-            };
+        let wildcards: Vec<&String> = patterns
+            .iter()
+            .filter(|pattern| has_wildcard(pattern))
+            .collect();
+        let everything = wildcards.iter().any(|pattern| pattern.as_str() == "*");
+        let service_wide: Vec<&String> = wildcards
+            .iter()
+            .copied()
+            .filter(|pattern| {
+                pattern
+                    .split_once(':')
+                    .is_some_and(|(_, action)| action == "*")
+            })
+            .collect();
+        let partial: Vec<&String> = wildcards
+            .iter()
+            .copied()
+            .filter(|pattern| pattern.as_str() != "*" && !service_wide.contains(pattern))
+            .collect();
+        let confidence = if statement.conditions.is_empty() {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        };
+        let mut report = |severity: Severity, message: String, patterns: &[&String]| {
             findings.push(Finding {
                 id: ID,
                 severity,
                 confidence,
                 subject: policy.statement_subject(statement),
-                message: format!("`Action: \"{pattern}\"` {what}"),
-                evidence: vec![Evidence {
-                    source: policy.statement_subject(statement),
-                    detail: format!("`Action` contains `{pattern}`"),
-                }],
+                message,
+                evidence: patterns
+                    .iter()
+                    .map(|pattern| Evidence {
+                        source: policy.statement_subject(statement),
+                        detail: format!("`Action` contains `{pattern}`"),
+                    })
+                    .collect(),
                 remediation: "list the actions the pipeline uses instead of a wildcard".into(),
             });
+        };
+        if everything {
+            let star = wildcards
+                .iter()
+                .copied()
+                .filter(|pattern| pattern.as_str() == "*")
+                .collect::<Vec<_>>();
+            if applies_to_any_resource(statement) {
+                report(
+                    Severity::Critical,
+                    "`Action: \"*\"` allows every action on every resource (full administrator)"
+                        .into(),
+                    &star,
+                );
+            } else {
+                report(
+                    Severity::High,
+                    "`Action: \"*\"` allows every action of every service".into(),
+                    &star,
+                );
+            }
+        }
+        if !service_wide.is_empty() {
+            report(
+                Severity::Medium,
+                format!(
+                    "allows every action of {} service(s): {}",
+                    service_wide.len(),
+                    listed(&service_wide)
+                ),
+                &service_wide,
+            );
+        }
+        if !partial.is_empty() {
+            let matched: usize = partial
+                .iter()
+                .map(|pattern| policy.catalog.expand(pattern).len())
+                .sum();
+            report(
+                Severity::Low,
+                format!(
+                    "{} partial wildcard(s) match {matched} known actions: {}",
+                    partial.len(),
+                    listed(&partial)
+                ),
+                &partial,
+            );
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The command line: clap definitions, output formats and exit codes. Each subcommand lives in
 //! its own file and only turns arguments into calls of the pure core and values into text.
 
+mod analyze;
 mod catalog;
 mod checks;
 #[cfg(feature = "aws")]
@@ -47,6 +48,13 @@ pub enum Command {
     /// Lint AWS policy documents, or decide a request against a set of them.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Per identity of a snapshot: who can become it, what it is granted, what it used in
+    /// the window (CloudTrail), what it did not use, what the logs could not show, and
+    /// findings. Exit code 1 when a finding is at or above `--fail-on`.
+    Analyze(Box<analyze::AnalyzeArgs>),
+    /// The scheduled audit: `analyze`, plus the proven minimized policy of every identity
+    /// that holds unused permissions.
+    Audit(Box<analyze::AnalyzeArgs>),
     /// Inspect the embedded permission catalog, or rebuild it from an official source.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
@@ -139,6 +147,8 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
+        Command::Analyze(args) => analyze::run_analyze(*args, &cli.global, &mut stdout),
+        Command::Audit(args) => analyze::run_audit(*args, &cli.global, &mut stdout),
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
         Command::Checks(args) => checks::run(args, &mut stdout),
         Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),

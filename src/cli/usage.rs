@@ -115,7 +115,7 @@ pub fn run_at(
 }
 
 /// A simple counter on stderr, redrawn a few times a second while files are read.
-fn report_progress(progress: &Progress, done: &AtomicBool) {
+pub(super) fn report_progress(progress: &Progress, done: &AtomicBool) {
     let mut printed = false;
     let mut ticks = 0u32;
     while !done.load(Ordering::Relaxed) {

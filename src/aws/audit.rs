@@ -1,0 +1,322 @@
+//! The audit of AWS identities: for each identity of a normalized inventory, what it is
+//! granted, what it used in the observation window, what it did not use, what the logs could
+//! not show, which calls were denied — and the proven minimized policy.
+//!
+//! The granted/used/unused split is not computed here: it is read off the decisions of
+//! [`minimize`], so the table a reviewer reads and the policy they apply come from one engine
+//! and cannot disagree. Pure: the window is an argument, output is sorted.
+
+use super::cloudtrail::CloudTrailUsage;
+use super::coverage::{CoverageFacts, CoverageTable, EventClass, SkippedFile};
+use super::grant::{AwsAttachment, AwsPolicyGrant};
+use super::minimize::{
+    MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason, UsageRow,
+    Window, minimize,
+};
+use super::normalize::{NormalizeIssue, NormalizedAws};
+use crate::catalog::Catalog;
+use crate::model::{GrantBody, Identity, IdentityId, IdentityKind, Trust};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the audit found for one identity.
+#[derive(Debug)]
+pub struct IdentityAudit {
+    pub identity: Identity,
+    pub trusts: Vec<Trust>,
+    /// When IAM last saw the identity used, from the inventory.
+    pub last_used: Option<DateTime<Utc>>,
+    /// A policy of the identity could not be read: grants are a lower bound.
+    pub incomplete: bool,
+    /// The minimization, or why there is none (`None`: no usage was ingested).
+    pub minimized: Option<Result<Minimized, MinimizeError>>,
+    pub counts: Counts,
+}
+
+/// The identity's actions by what the evidence says about them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Actions the current policies grant (on some resource).
+    pub granted: usize,
+    /// Granted actions with allowed calls in the window.
+    pub used: usize,
+    /// Granted, observable, never called in the window.
+    pub unused: usize,
+    /// Granted, but the ingested logs could not have shown a call.
+    pub unobservable: usize,
+    /// Distinct actions whose calls were denied.
+    pub denied: usize,
+}
+
+/// The audit of every AWS identity in an inventory.
+#[derive(Debug)]
+pub struct Audit {
+    pub window: Window,
+    pub identities: Vec<IdentityAudit>,
+    /// What the ingested logs could show, shared by every identity.
+    pub coverage: Option<CoverageFacts>,
+    /// Usage by principals that are not in the inventory (another account, a deleted role).
+    pub usage_of_unknown_identities: Vec<String>,
+    pub normalize_issues: Vec<NormalizeIssue>,
+}
+
+/// (account, `role`/`user`, name): how CloudTrail and the inventory agree on an identity.
+/// CloudTrail may write a role ARN with or without its path; names are unique per account.
+type IdentityKey = (String, &'static str, String);
+
+fn identity_key(arn: &str) -> Option<IdentityKey> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if service != "iam" {
+        return None;
+    }
+    let (kind, path_and_name) = if let Some(rest) = resource.strip_prefix("role/") {
+        ("role", rest)
+    } else if let Some(rest) = resource.strip_prefix("user/") {
+        ("user", rest)
+    } else {
+        return None;
+    };
+    let name = path_and_name.rsplit('/').next()?;
+    Some((account.to_string(), kind, name.to_string()))
+}
+
+/// What the ingested logs could show. Data events count as ingested for a service when any
+/// data-event call of that service is in the logs (a trail's data-event selectors may still
+/// cover only some of its resources; the coverage note says so).
+pub fn coverage_facts(usage: &CloudTrailUsage, window: Window) -> CoverageFacts {
+    let table = CoverageTable::aws().ok();
+    let mut data_event_services = BTreeSet::new();
+    let mut read_events_included = false;
+    let catalog = Catalog::aws().ok();
+    for row in usage.allowed.iter().chain(&usage.denied) {
+        let action = row.action.to_ascii_lowercase();
+        if let Some(table) = table
+            && table.class(&action) == EventClass::Data
+            && let Some((service, _)) = action.split_once(':')
+        {
+            data_event_services.insert(service.to_string());
+        }
+        if let Some(entry) = catalog.and_then(|catalog| catalog.action(&row.action))
+            && matches!(
+                entry.access_level,
+                crate::catalog::AccessLevel::Read | crate::catalog::AccessLevel::List
+            )
+            && table.is_some_and(|table| table.class(&action) == EventClass::Management)
+        {
+            read_events_included = true;
+        }
+    }
+    CoverageFacts {
+        since: usage.coverage.first_event.unwrap_or(window.since),
+        until: usage.coverage.last_event.unwrap_or(window.since),
+        data_event_services,
+        read_events_included,
+        // The CloudTrail reader infers these from the requests that need them.
+        inferred_actions: ["iam:passrole".to_string()].into_iter().collect(),
+        skipped_files: usage
+            .coverage
+            .files_skipped
+            .iter()
+            .map(|skipped| SkippedFile {
+                path: skipped.path.display().to_string(),
+                reason: skipped.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The usage rows of every identity, keyed as [`identity_key`] does.
+fn usage_by_identity(usage: &CloudTrailUsage) -> BTreeMap<IdentityKey, Vec<UsageRow>> {
+    let mut rows: BTreeMap<IdentityKey, Vec<UsageRow>> = BTreeMap::new();
+    let convert = |row: &super::cloudtrail::UsageRow, denied: bool| UsageRow {
+        action: row.action.clone(),
+        resource: row.resource.clone(),
+        allowed_count: if denied { 0 } else { row.logged + row.inferred },
+        denied_count: if denied { row.logged + row.inferred } else { 0 },
+        first_seen: row.first_seen,
+        last_seen: row.last_seen,
+        workloads: row
+            .workloads
+            .iter()
+            .map(|workload| format!("{}:{}", workload.issuer, workload.subject))
+            .collect(),
+        sources: Vec::new(),
+    };
+    for (row, denied) in usage
+        .allowed
+        .iter()
+        .map(|row| (row, false))
+        .chain(usage.denied.iter().map(|row| (row, true)))
+    {
+        if let Some(key) = identity_key(&row.identity.arn) {
+            rows.entry(key).or_default().push(convert(row, denied));
+        }
+    }
+    rows
+}
+
+/// The minimization input of one identity: its policies from the inventory, its usage rows.
+pub fn minimize_input(
+    normalized: &NormalizedAws,
+    identity: &IdentityId,
+    usage: Vec<UsageRow>,
+    coverage: CoverageFacts,
+    window: Window,
+) -> MinimizeInput {
+    let mut identity_policies = Vec::new();
+    let mut boundary = None;
+    let mut scps: Vec<Vec<PolicyInput>> = Vec::new();
+    for grant in normalized.inventory.grants_for(identity) {
+        let GrantBody::Aws(AwsPolicyGrant {
+            policy,
+            attachment,
+            document,
+        }) = &grant.body
+        else {
+            continue;
+        };
+        let input = PolicyInput::new(policy.clone(), document.clone());
+        match attachment {
+            AwsAttachment::Identity => identity_policies.push(input),
+            AwsAttachment::PermissionsBoundary => boundary = Some(input),
+            AwsAttachment::ServiceControl { level } => {
+                if scps.len() <= *level {
+                    scps.resize_with(level + 1, Vec::new);
+                }
+                scps[*level].push(input);
+            }
+        }
+    }
+    MinimizeInput {
+        principal_arn: identity.native().to_string(),
+        identity_policies,
+        boundary,
+        scps,
+        usage,
+        coverage,
+        window,
+    }
+}
+
+fn counts(minimized: &Minimized) -> Counts {
+    let mut counts = Counts {
+        denied: minimized
+            .missing_permissions
+            .iter()
+            .map(|missing| missing.action.to_ascii_lowercase())
+            .collect::<BTreeSet<_>>()
+            .len(),
+        ..Counts::default()
+    };
+    for decision in &minimized.decisions {
+        if decision.granted_by.is_empty() {
+            continue;
+        }
+        counts.granted += 1;
+        if decision
+            .reasons
+            .iter()
+            .any(|reason| matches!(reason, Reason::Used(_) | Reason::ResourceNotRecorded))
+        {
+            counts.used += 1;
+        } else if decision.reasons.iter().any(|reason| {
+            matches!(
+                reason,
+                Reason::Unobservable { .. }
+                    | Reason::UnobservableDropped { .. }
+                    | Reason::NotInCatalog
+            )
+        }) {
+            counts.unobservable += 1;
+        } else if decision.reasons.contains(&Reason::Unused) {
+            counts.unused += 1;
+        }
+    }
+    counts
+}
+
+/// Audits every AWS identity. Without `usage`, nothing is known about use: only the
+/// inventory is reported, and nothing is minimized.
+pub fn audit(
+    normalized: &NormalizedAws,
+    usage: Option<&CloudTrailUsage>,
+    window: Window,
+    catalog: &Catalog,
+    options: &MinimizeOptions,
+) -> Audit {
+    let coverage = usage.map(|usage| coverage_facts(usage, window));
+    let mut rows = usage.map(usage_by_identity).unwrap_or_default();
+    let mut identities = Vec::new();
+    for (id, identity) in &normalized.inventory.identities {
+        if identity.kind != IdentityKind::AwsRole && identity.kind != IdentityKind::AwsUser {
+            continue;
+        }
+        let key = identity_key(id.native());
+        let minimized = coverage.as_ref().map(|coverage| {
+            let identity_rows = key
+                .as_ref()
+                .and_then(|key| rows.remove(key))
+                .unwrap_or_default();
+            let input = minimize_input(normalized, id, identity_rows, coverage.clone(), window);
+            minimize(&input, catalog, options)
+        });
+        let counts = match &minimized {
+            Some(Ok(result)) => counts(result),
+            _ => Counts::default(),
+        };
+        identities.push(IdentityAudit {
+            identity: identity.clone(),
+            trusts: normalized
+                .inventory
+                .trusts
+                .get(id)
+                .cloned()
+                .unwrap_or_default(),
+            last_used: normalized.last_used.get(id).copied(),
+            incomplete: normalized.incomplete.contains(id),
+            minimized,
+            counts,
+        });
+    }
+    let usage_of_unknown_identities = rows
+        .into_keys()
+        .map(|(account, kind, name)| format!("arn:aws:iam::{account}:{kind}/{name}"))
+        .collect();
+    Audit {
+        window,
+        identities,
+        coverage,
+        usage_of_unknown_identities,
+        normalize_issues: normalized.issues.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_key_ignores_the_role_path() {
+        assert_eq!(
+            identity_key("arn:aws:iam::210987654321:role/ci/gha-deploy-web"),
+            identity_key("arn:aws:iam::210987654321:role/gha-deploy-web")
+        );
+        assert_eq!(
+            identity_key("arn:aws:iam::1:user/ci/legacy"),
+            Some(("1".to_string(), "user", "legacy".to_string()))
+        );
+        assert_eq!(identity_key("arn:aws:s3:::bucket"), None);
+        assert_ne!(
+            identity_key("arn:aws:iam::1:role/a"),
+            identity_key("arn:aws:iam::2:role/a")
+        );
+    }
+}

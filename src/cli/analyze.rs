@@ -1,0 +1,539 @@
+//! `pipeleash analyze` and `pipeleash audit`: every AWS identity of a snapshot against the
+//! usage in CloudTrail — granted, used, unused, unobservable, denied — with findings, the
+//! coverage of the evidence, and (for `audit`) the proven minimized policies.
+
+use super::usage::{Bound, parse_time_bound, report_progress};
+use super::{Exit, GlobalArgs, InputError, OutputFormat};
+use crate::aws::audit::{Audit, IdentityAudit, audit};
+use crate::aws::cloudtrail::{
+    CloudTrailUsage, IngestError, IngestOptions, Progress, TimeWindow, ingest_directory,
+};
+use crate::aws::escalation::escalation_paths;
+use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
+use crate::aws::minimize::{MinimizeOptions, Window};
+use crate::aws::normalize::{NormalizedAws, normalize};
+use crate::catalog::Catalog;
+use crate::checks::{
+    IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy, sort_findings,
+};
+use crate::model::{Finding, GrantBody, IdentityKind, Severity, Trust};
+use crate::snapshot::Snapshot;
+use anyhow::Context as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Where the evidence comes from, shared by `analyze`, `audit` and `minimize`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvidenceArgs {
+    /// A snapshot directory written by `pipeleash collect` (its `manifest.json` and
+    /// `inventory/`).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: PathBuf,
+    /// CloudTrail log files: a directory holding `AWSLogs/…` (or any folder of `.json.gz` /
+    /// `.json` CloudTrail files). Without it, only the inventory is analyzed.
+    #[arg(long, value_name = "DIR")]
+    pub cloudtrail: Option<PathBuf>,
+    /// Start of the observation window: `90d` (days before now), `2026-11-01`, or an RFC 3339
+    /// time.
+    #[arg(long, default_value = "90d")]
+    pub since: String,
+    /// End of the observation window (exclusive; a bare date means the end of that day).
+    /// Defaults to now.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// The time to take as "now" (RFC 3339), for reproducible reports. Defaults to the clock.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// The inventory and usage an analysis works on, loaded once.
+pub struct Evidence {
+    pub normalized: NormalizedAws,
+    pub usage: Option<CloudTrailUsage>,
+    pub window: Window,
+    pub snapshot: PathBuf,
+}
+
+impl EvidenceArgs {
+    /// Reads the snapshot, normalizes it, and ingests CloudTrail with a progress counter.
+    pub fn load(&self, global: &GlobalArgs) -> anyhow::Result<Evidence> {
+        let now = match &self.now {
+            Some(text) => DateTime::parse_from_rfc3339(text)
+                .map(|time| time.with_timezone(&Utc))
+                .map_err(|error| {
+                    InputError::wrap(format!("`--now {text}` is not an RFC 3339 time: {error}"))
+                })?,
+            None => Utc::now(),
+        };
+        let since = parse_time_bound(&self.since, now, Bound::Since).map_err(InputError::wrap)?;
+        let until = match &self.until {
+            Some(text) => parse_time_bound(text, now, Bound::Until).map_err(InputError::wrap)?,
+            None => now,
+        };
+        if since >= until {
+            return Err(InputError::wrap(format!(
+                "the window is empty: `--since` ({}) must be before `--until` ({})",
+                since.to_rfc3339_opts(SecondsFormat::Secs, true),
+                until.to_rfc3339_opts(SecondsFormat::Secs, true)
+            )));
+        }
+        let snapshot = Snapshot::open(&self.snapshot).map_err(InputError::wrap)?;
+        let inventories = snapshot.aws_inventories().map_err(InputError::wrap)?;
+        if inventories.is_empty() {
+            return Err(InputError::wrap(format!(
+                "snapshot `{}` holds no AWS account inventory; run `pipeleash collect aws` first",
+                self.snapshot.display()
+            )));
+        }
+        let normalized = normalize(&inventories);
+        let usage = match &self.cloudtrail {
+            Some(path) => Some(ingest(
+                path,
+                TimeWindow {
+                    since: Some(since),
+                    until: Some(until),
+                },
+                global,
+            )?),
+            None => None,
+        };
+        Ok(Evidence {
+            normalized,
+            usage,
+            window: Window { since, until },
+            snapshot: self.snapshot.clone(),
+        })
+    }
+}
+
+fn ingest(path: &Path, window: TimeWindow, global: &GlobalArgs) -> anyhow::Result<CloudTrailUsage> {
+    if path.to_string_lossy().starts_with("s3://") {
+        return Err(InputError::wrap(format!(
+            "reading CloudTrail from S3 (`{}`) is not supported yet: sync the prefix to a local directory (`aws s3 sync`) and pass that",
+            path.display()
+        )));
+    }
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        if !global.quiet {
+            scope.spawn(|| report_progress(&progress, &done));
+        }
+        let result = ingest_directory(
+            path,
+            &IngestOptions {
+                window,
+                progress: Some(&progress),
+            },
+        );
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    match result {
+        Ok(usage) => Ok(usage),
+        Err(error @ IngestError::Root { .. }) => Err(InputError::wrap(error)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+    /// Exit with code 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::High)]
+    pub fail_on: Severity,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// One identity's analysis with its findings, ready to print.
+struct Analyzed<'a> {
+    audit: &'a IdentityAudit,
+    findings: Vec<Finding>,
+}
+
+/// Runs the identity checks and the policy checks of the identity's own policies.
+fn analyze_all<'a>(
+    report: &'a Audit,
+    evidence: &Evidence,
+    catalog: &Catalog,
+) -> anyhow::Result<Vec<Analyzed<'a>>> {
+    let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
+    let mut analyzed = Vec::new();
+    for identity in &report.identities {
+        let mut findings = check_identity(&IdentityUnderCheck {
+            audit: identity,
+            window: report.window,
+        });
+        for grant in evidence
+            .normalized
+            .inventory
+            .grants_for(&identity.identity.id)
+        {
+            if let GrantBody::Aws(AwsPolicyGrant {
+                policy,
+                attachment: AwsAttachment::Identity,
+                document,
+            }) = &grant.body
+            {
+                findings.extend(check_policy(&PolicyUnderCheck {
+                    name: policy,
+                    document,
+                    catalog,
+                    escalation_paths: paths,
+                }));
+            }
+        }
+        sort_findings(&mut findings);
+        analyzed.push(Analyzed {
+            audit: identity,
+            findings,
+        });
+    }
+    Ok(analyzed)
+}
+
+fn trust_summary(trusts: &[Trust]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for trust in trusts {
+        let part = match trust {
+            Trust::Federated(federated) => {
+                crate::model::CiIssuer::from_issuer_url(&federated.issuer).to_string()
+            }
+            Trust::Identity { .. } => "identity".into(),
+            Trust::LongLivedKey { .. } => "access key".into(),
+            Trust::Service { name } => name.trim_end_matches(".amazonaws.com").to_string(),
+            Trust::Account { id, .. } => format!("account {id}"),
+            Trust::Anyone => "anyone".into(),
+        };
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    parts.join(", ")
+}
+
+fn short_name(audit: &IdentityAudit) -> String {
+    let kind = match audit.identity.kind {
+        IdentityKind::AwsUser => "user",
+        _ => "role",
+    };
+    format!("{kind}/{}", audit.identity.display_name)
+}
+
+fn count(audit: &IdentityAudit, value: usize) -> String {
+    match &audit.minimized {
+        Some(Ok(_)) => value.to_string(),
+        Some(Err(_)) => "error".into(),
+        None => "-".into(),
+    }
+}
+
+pub fn run_analyze(
+    args: AnalyzeArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    run(args, false, global, out)
+}
+
+pub fn run_audit(
+    args: AnalyzeArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    run(args, true, global, out)
+}
+
+fn run(
+    args: AnalyzeArgs,
+    with_policies: bool,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    let evidence = args.evidence.load(global)?;
+    let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
+    let report = audit(
+        &evidence.normalized,
+        evidence.usage.as_ref(),
+        evidence.window,
+        catalog,
+        &MinimizeOptions::default(),
+    );
+    let analyzed = analyze_all(&report, &evidence, catalog)?;
+    let worst = analyzed
+        .iter()
+        .flat_map(|identity| identity.findings.iter().map(|finding| finding.severity))
+        .max();
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &AnalysisV1::new(&report, &analyzed, &evidence, with_policies),
+            )?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => print_tables(&report, &analyzed, &evidence, with_policies, out)?,
+    }
+    if !global.quiet {
+        for warning in coverage_warnings(&report, &evidence) {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(match worst {
+        Some(severity) if severity >= args.fail_on => Exit::Findings,
+        _ => Exit::Clean,
+    })
+}
+
+/// What the reader must know about the evidence before trusting "unused".
+fn coverage_warnings(report: &Audit, evidence: &Evidence) -> Vec<String> {
+    let mut warnings = Vec::new();
+    match &evidence.usage {
+        None => warnings.push(
+            "no audit logs were given (`--cloudtrail`): used and unused permissions are unknown, nothing was minimized".to_string(),
+        ),
+        Some(usage) => {
+            for skipped in &usage.coverage.files_skipped {
+                warnings.push(format!(
+                    "log file `{}` was skipped ({}): usage in the window may be missing",
+                    skipped.path.display(),
+                    skipped.reason
+                ));
+            }
+            if !usage.unknown_events.is_empty() {
+                warnings.push(format!(
+                    "{} kind(s) of CloudTrail event could not be mapped to an IAM action (see `pipeleash usage`)",
+                    usage.unknown_events.len()
+                ));
+            }
+        }
+    }
+    if !report.usage_of_unknown_identities.is_empty() {
+        warnings.push(format!(
+            "the logs show usage by {} identities that are not in the snapshot: {}",
+            report.usage_of_unknown_identities.len(),
+            report.usage_of_unknown_identities.join(", ")
+        ));
+    }
+    for issue in &report.normalize_issues {
+        warnings.push(format!(
+            "`{}` ({}): {}",
+            issue.subject, issue.account, issue.message
+        ));
+    }
+    warnings
+}
+
+fn print_tables(
+    report: &Audit,
+    analyzed: &[Analyzed<'_>],
+    evidence: &Evidence,
+    with_policies: bool,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "window {} .. {}; snapshot `{}`",
+        report.window.since.format("%Y-%m-%d %H:%M"),
+        report.window.until.format("%Y-%m-%d %H:%M"),
+        evidence.snapshot.display()
+    )?;
+    if let Some(usage) = &evidence.usage {
+        writeln!(
+            out,
+            "CloudTrail: {} file(s) read, {} skipped, {} event(s) in the window",
+            usage.coverage.files_read,
+            usage.coverage.files_skipped.len(),
+            usage.coverage.events_in_window
+        )?;
+    }
+    let mut table = super::new_table([
+        "identity",
+        "account",
+        "trusted by",
+        "granted",
+        "used",
+        "unused",
+        "unobservable",
+        "denied",
+        "findings",
+    ]);
+    for identity in analyzed {
+        let audit = identity.audit;
+        let worst = identity
+            .findings
+            .iter()
+            .map(|finding| finding.severity)
+            .max();
+        table.add_row([
+            short_name(audit),
+            audit.identity.container.clone(),
+            trust_summary(&audit.trusts),
+            count(audit, audit.counts.granted),
+            count(audit, audit.counts.used),
+            count(audit, audit.counts.unused),
+            count(audit, audit.counts.unobservable),
+            count(audit, audit.counts.denied),
+            match worst {
+                Some(severity) => format!("{} ({severity})", identity.findings.len()),
+                None => "0".into(),
+            },
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    let mut findings = super::new_table(["severity", "check", "identity", "finding"]);
+    let mut rows = 0;
+    for identity in analyzed {
+        for finding in &identity.findings {
+            findings.add_row([
+                finding.severity.to_string(),
+                finding.id.to_string(),
+                short_name(identity.audit),
+                if finding.subject.starts_with("policy") {
+                    format!("{}: {}", finding.subject, finding.message)
+                } else {
+                    finding.message.clone()
+                },
+            ]);
+            rows += 1;
+        }
+    }
+    if rows > 0 {
+        writeln!(out, "{findings}")?;
+    }
+    if with_policies {
+        for identity in analyzed {
+            let Some(Ok(minimized)) = &identity.audit.minimized else {
+                continue;
+            };
+            if identity.audit.counts.unused == 0 {
+                continue;
+            }
+            writeln!(
+                out,
+                "\nminimized policy for `{}` ({} of {} granted actions kept; proven on {} usage row(s)):",
+                identity.audit.identity.id.native(),
+                identity.audit.counts.used + identity.audit.counts.unobservable,
+                identity.audit.counts.granted,
+                minimized.proof.usage_rows_replayed
+            )?;
+            for policy in &minimized.policies {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&policy.document.to_json())?
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `--format json` shape of `analyze`/`audit`: version 1, frozen.
+#[derive(Serialize)]
+struct AnalysisV1 {
+    version: u32,
+    window: WindowV1,
+    coverage: Vec<String>,
+    identities: Vec<IdentityV1>,
+}
+
+#[derive(Serialize)]
+struct WindowV1 {
+    since: String,
+    until: String,
+}
+
+#[derive(Serialize)]
+struct IdentityV1 {
+    identity: String,
+    kind: &'static str,
+    account: String,
+    owner: Option<String>,
+    trusted_by: String,
+    incomplete: bool,
+    last_used: Option<String>,
+    /// `null` when no usage was ingested.
+    counts: Option<CountsV1>,
+    minimize_error: Option<String>,
+    findings: Vec<super::policy::FindingV1>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minimized_policies: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Serialize)]
+struct CountsV1 {
+    granted: usize,
+    used: usize,
+    unused: usize,
+    unobservable: usize,
+    denied: usize,
+}
+
+impl AnalysisV1 {
+    fn new(
+        report: &Audit,
+        analyzed: &[Analyzed<'_>],
+        evidence: &Evidence,
+        with_policies: bool,
+    ) -> Self {
+        let time = |time: DateTime<Utc>| time.to_rfc3339_opts(SecondsFormat::Secs, true);
+        AnalysisV1 {
+            version: 1,
+            window: WindowV1 {
+                since: time(report.window.since),
+                until: time(report.window.until),
+            },
+            coverage: coverage_warnings(report, evidence),
+            identities: analyzed
+                .iter()
+                .map(|identity| {
+                    let audit = identity.audit;
+                    let minimized = audit.minimized.as_ref();
+                    IdentityV1 {
+                        identity: audit.identity.id.native().to_string(),
+                        kind: match audit.identity.kind {
+                            IdentityKind::AwsUser => "user",
+                            _ => "role",
+                        },
+                        account: audit.identity.container.clone(),
+                        owner: audit.identity.owner.clone(),
+                        trusted_by: trust_summary(&audit.trusts),
+                        incomplete: audit.incomplete,
+                        last_used: audit.last_used.map(time),
+                        counts: match minimized {
+                            Some(Ok(_)) => Some(CountsV1 {
+                                granted: audit.counts.granted,
+                                used: audit.counts.used,
+                                unused: audit.counts.unused,
+                                unobservable: audit.counts.unobservable,
+                                denied: audit.counts.denied,
+                            }),
+                            _ => None,
+                        },
+                        minimize_error: match minimized {
+                            Some(Err(error)) => Some(error.to_string()),
+                            _ => None,
+                        },
+                        findings: identity.findings.iter().map(Into::into).collect(),
+                        minimized_policies: match minimized {
+                            Some(Ok(result)) if with_policies => Some(
+                                result
+                                    .policies
+                                    .iter()
+                                    .map(|policy| policy.document.to_json())
+                                    .collect(),
+                            ),
+                            _ => None,
+                        },
+                    }
+                })
+                .collect(),
+        }
+    }
+}
