@@ -114,9 +114,27 @@ pub fn coverage_facts(usage: &CloudTrailUsage, window: Window) -> CoverageFacts 
             read_events_included = true;
         }
     }
+    // CloudTrail delivers logs in day folders, so the logs cover whole days: from the start of
+    // the first event's day to the end of the last event's day (clipped to the window).
+    let day_start = |time: DateTime<Utc>| {
+        time.date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map(|midnight| midnight.and_utc())
+            .unwrap_or(time)
+    };
+    let since = usage
+        .coverage
+        .first_event
+        .map(|first| day_start(first).max(window.since))
+        .unwrap_or(window.since);
+    let until = usage
+        .coverage
+        .last_event
+        .map(|last| (day_start(last) + chrono::Duration::days(1)).min(window.until))
+        .unwrap_or(window.since);
     CoverageFacts {
-        since: usage.coverage.first_event.unwrap_or(window.since),
-        until: usage.coverage.last_event.unwrap_or(window.since),
+        since,
+        until,
         data_event_services,
         read_events_included,
         // The CloudTrail reader infers these from the requests that need them.
@@ -161,6 +179,14 @@ fn usage_by_identity(usage: &CloudTrailUsage) -> BTreeMap<IdentityKey, Vec<Usage
         }
     }
     rows
+}
+
+/// The usage rows of one identity (matched by account and name, whatever the role path).
+pub fn usage_rows_of(usage: &CloudTrailUsage, identity_arn: &str) -> Vec<UsageRow> {
+    let Some(key) = identity_key(identity_arn) else {
+        return Vec::new();
+    };
+    usage_by_identity(usage).remove(&key).unwrap_or_default()
 }
 
 /// The minimization input of one identity: its policies from the inventory, its usage rows.

@@ -80,9 +80,25 @@ Exit codes: 0 printed a proven policy; 2 bad input; 3 the proof failed (nothing 
 #[derive(Debug, clap::Args)]
 #[command(after_help = USAGE_FILE_SHAPE)]
 pub struct MinimizeArgs {
+    /// The identity to minimize, from `--snapshot`: its ARN, or its name when that is unique
+    /// across the snapshot's accounts (`gha-deploy-web`).
+    #[arg(value_name = "IDENTITY", requires = "snapshot")]
+    pub identity: Option<String>,
+    /// A snapshot written by `pipeleash collect aws`: the identity's policies, boundary and
+    /// SCPs are read from it.
+    #[arg(long, value_name = "DIR", requires = "identity", conflicts_with_all = ["policies", "usage"])]
+    pub snapshot: Option<PathBuf>,
+    /// CloudTrail log files (a directory holding `AWSLogs/…`) to read the identity's usage
+    /// from, with `--snapshot`.
+    #[arg(long, value_name = "DIR", requires = "snapshot")]
+    pub cloudtrail: Option<PathBuf>,
     /// An identity policy of the identity (inline or managed); repeat for several. These are
-    /// the policies the result replaces.
-    #[arg(long = "policy", value_name = "FILE", required = true)]
+    /// the policies the result replaces. (File mode, without `--snapshot`.)
+    #[arg(
+        long = "policy",
+        value_name = "FILE",
+        required_unless_present = "snapshot"
+    )]
     pub policies: Vec<PathBuf>,
     /// The identity's permissions boundary (kept as is, but part of every decision).
     #[arg(long, value_name = "FILE")]
@@ -91,9 +107,9 @@ pub struct MinimizeArgs {
     /// comma-separated.
     #[arg(long = "scp", value_name = "FILE[,FILE…]")]
     pub scps: Vec<String>,
-    /// The usage and coverage file (JSON; its shape is shown below).
-    #[arg(long, value_name = "FILE.json")]
-    pub usage: PathBuf,
+    /// The usage and coverage file (JSON; its shape is shown below). (File mode.)
+    #[arg(long, value_name = "FILE.json", required_unless_present = "snapshot")]
+    pub usage: Option<PathBuf>,
     /// Start of the observation window: a duration before `--now` (`90d`, `12w`, `36h`) or
     /// an RFC 3339 time.
     #[arg(long, default_value = "90d")]
@@ -253,8 +269,78 @@ fn load(path: &Path) -> anyhow::Result<PolicyInput> {
 }
 
 /// Builds the core's input from the files and flags.
+/// Snapshot mode: the identity's policies from the snapshot, its usage from CloudTrail.
+fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<MinimizeInput> {
+    let (Some(identity), Some(snapshot)) = (&args.identity, &args.snapshot) else {
+        return Err(InputError::wrap("give an identity and `--snapshot DIR`"));
+    };
+    let Some(cloudtrail) = &args.cloudtrail else {
+        return Err(InputError::wrap(
+            "minimizing needs evidence of use: give `--cloudtrail DIR` with the identity's CloudTrail logs",
+        ));
+    };
+    let evidence = super::analyze::EvidenceArgs {
+        snapshot: snapshot.clone(),
+        cloudtrail: Some(cloudtrail.clone()),
+        since: args.since.clone(),
+        until: None,
+        now: args.now.clone(),
+    }
+    .load(global)?;
+    let id = resolve_identity(&evidence.normalized, identity)?;
+    let usage = evidence
+        .usage
+        .as_ref()
+        .ok_or_else(|| InputError::wrap("no usage was read"))?;
+    let coverage = crate::aws::audit::coverage_facts(usage, evidence.window);
+    let rows = crate::aws::audit::usage_rows_of(usage, id.native());
+    Ok(crate::aws::audit::minimize_input(
+        &evidence.normalized,
+        &id,
+        rows,
+        coverage,
+        evidence.window,
+    ))
+}
+
+/// Finds the identity by ARN, or by name when unique.
+fn resolve_identity(
+    normalized: &crate::aws::normalize::NormalizedAws,
+    wanted: &str,
+) -> anyhow::Result<crate::model::IdentityId> {
+    let identities = &normalized.inventory.identities;
+    if let Some((id, _)) = identities.iter().find(|(id, _)| id.native() == wanted) {
+        return Ok(id.clone());
+    }
+    let matches: Vec<_> = identities
+        .iter()
+        .filter(|(_, identity)| identity.display_name == wanted)
+        .map(|(id, _)| id.clone())
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(InputError::wrap(format!(
+            "identity `{wanted}` is not in the snapshot; give a role or user ARN or name (`pipeleash analyze --snapshot …` lists them)"
+        ))),
+        several => Err(InputError::wrap(format!(
+            "`{wanted}` names {} identities; give the ARN: {}",
+            several.len(),
+            several
+                .iter()
+                .map(|id| format!("`{}`", id.native()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
-    let file = read_usage(&args.usage)?;
+    let Some(usage_path) = &args.usage else {
+        return Err(InputError::wrap(
+            "give `--usage FILE.json` (or `--snapshot DIR`)",
+        ));
+    };
+    let file = read_usage(usage_path)?;
     let now = match &args.now {
         Some(text) => parse_time(text, "`--now`")?,
         None => Utc::now(),
@@ -342,7 +428,11 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
 }
 
 pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
-    let input = input(&args)?;
+    let input = if args.snapshot.is_some() {
+        snapshot_input(&args, global)?
+    } else {
+        input(&args)?
+    };
     let catalog = Catalog::aws()?;
     let options = MinimizeOptions {
         drop_unobservable: args.drop_unobservable,
