@@ -7,7 +7,9 @@
 //! identity, and the identity is marked incomplete so that later analyses say so.
 
 use super::grant::{AwsAttachment, AwsPolicyGrant};
-use super::inventory::{AwsAccountInventory, AwsManagedPolicy, AwsServiceControlPolicy};
+use super::inventory::{
+    AttachedPolicy, AwsAccountInventory, AwsManagedPolicy, AwsServiceControlPolicy, InlinePolicy,
+};
 use super::policy::{ActionClause, PolicyDocument, Principal, PrincipalClause, parse_policy};
 use super::{OperatorBase, Statement};
 use crate::model::{
@@ -84,30 +86,14 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
         {
             out.last_used.insert(id.clone(), time);
         }
-        for inline in &role.inline_policies {
-            let name = format!("inline:{}", inline.name);
-            add_policy(
-                out,
-                &context,
-                &id,
-                &name,
-                AwsAttachment::Identity,
-                &inline.document,
-            );
-        }
-        for attached in &role.attached_policies {
-            add_managed(out, &context, &id, &attached.arn, AwsAttachment::Identity);
-        }
-        if let Some(boundary) = &role.permissions_boundary {
-            add_managed(
-                out,
-                &context,
-                &id,
-                boundary,
-                AwsAttachment::PermissionsBoundary,
-            );
-        }
-        add_scps(out, &context, &id);
+        add_own_policies(
+            out,
+            &context,
+            &id,
+            &role.inline_policies,
+            &role.attached_policies,
+            role.permissions_boundary.as_deref(),
+        );
         match &role.trust_policy {
             Some(text) => match parse_policy(text) {
                 Ok(document) => {
@@ -145,20 +131,14 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
             owner: user.tags.get("owner").cloned(),
             tags: user.tags.clone(),
         });
-        for inline in &user.inline_policies {
-            let name = format!("inline:{}", inline.name);
-            add_policy(
-                out,
-                &context,
-                &id,
-                &name,
-                AwsAttachment::Identity,
-                &inline.document,
-            );
-        }
-        for attached in &user.attached_policies {
-            add_managed(out, &context, &id, &attached.arn, AwsAttachment::Identity);
-        }
+        add_own_policies(
+            out,
+            &context,
+            &id,
+            &user.inline_policies,
+            &user.attached_policies,
+            user.permissions_boundary.as_deref(),
+        );
         for group_name in &user.groups {
             let Some(group) = groups.get(group_name.as_str()) else {
                 out.incomplete.insert(id.clone());
@@ -192,16 +172,6 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
                 }
             }
         }
-        if let Some(boundary) = &user.permissions_boundary {
-            add_managed(
-                out,
-                &context,
-                &id,
-                boundary,
-                AwsAttachment::PermissionsBoundary,
-            );
-        }
-        add_scps(out, &context, &id);
         for key in account
             .access_keys
             .iter()
@@ -226,6 +196,41 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
             );
         }
     }
+}
+
+/// An identity's inline and attached policies, its boundary, and the account's SCPs.
+fn add_own_policies(
+    out: &mut NormalizedAws,
+    context: &AccountContext<'_>,
+    id: &IdentityId,
+    inline_policies: &[InlinePolicy],
+    attached_policies: &[AttachedPolicy],
+    boundary: Option<&str>,
+) {
+    for inline in inline_policies {
+        let name = format!("inline:{}", inline.name);
+        add_policy(
+            out,
+            context,
+            id,
+            &name,
+            AwsAttachment::Identity,
+            &inline.document,
+        );
+    }
+    for attached in attached_policies {
+        add_managed(out, context, id, &attached.arn, AwsAttachment::Identity);
+    }
+    if let Some(boundary) = boundary {
+        add_managed(
+            out,
+            context,
+            id,
+            boundary,
+            AwsAttachment::PermissionsBoundary,
+        );
+    }
+    add_scps(out, context, id);
 }
 
 /// SCP levels that apply to the account, root first; reports why none apply when so.
@@ -349,7 +354,14 @@ fn add_policy(
             return;
         }
     };
-    let id = GrantId::new(format!("{}#{name}", identity.native()));
+    // The attachment is part of the id: one managed policy can be both attached and the
+    // permissions boundary of the same identity.
+    let attached_as = match attachment {
+        AwsAttachment::Identity => "policy".to_string(),
+        AwsAttachment::PermissionsBoundary => "boundary".to_string(),
+        AwsAttachment::ServiceControl { level } => format!("scp-level-{level}"),
+    };
+    let id = GrantId::new(format!("{}#{attached_as}:{name}", identity.native()));
     let grant = Grant {
         id,
         identity: identity.clone(),
@@ -360,6 +372,7 @@ fn add_policy(
         }),
     };
     if let Err(error) = out.inventory.add_grant(grant) {
+        out.incomplete.insert(identity.clone());
         out.issues.push(NormalizeIssue {
             account: context.account.account_id.clone(),
             subject: identity.native().to_string(),
@@ -528,5 +541,249 @@ pub fn allows_assume(statement: &Statement) -> bool {
             action.to_ascii_lowercase().starts_with("sts:assumerole") || action == "*"
         }),
         ActionClause::NotAction(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const GITHUB_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+        "Principal":{"Federated":"arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"},
+        "Action":"sts:AssumeRoleWithWebIdentity",
+        "Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"},
+                     "StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/web:*"}}}]}"#;
+
+    fn account() -> AwsAccountInventory {
+        serde_json::from_value(json!({
+            "format_version": 1,
+            "account_id": "111122223333",
+            "partition": "aws",
+            "collected_by": "arn:aws:sts::111122223333:assumed-role/audit/x",
+            "collected_at": "2026-11-22T00:00:00Z",
+            "roles": [{
+                "arn": "arn:aws:iam::111122223333:role/ci/deploy", "name": "deploy",
+                "role_id": "AROAEXAMPLE", "path": "/ci/",
+                "trust_policy": GITHUB_TRUST,
+                "inline_policies": [{"name": "inline-s3", "document":
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#}],
+                "attached_policies": [
+                    {"arn": "arn:aws:iam::111122223333:policy/managed", "name": "managed"},
+                    {"arn": "arn:aws:iam::aws:policy/NotCollected", "name": "NotCollected"}],
+                "permissions_boundary": "arn:aws:iam::111122223333:policy/managed",
+                "last_used": {"date": "2026-11-20T10:00:00Z"},
+                "tags": {"owner": "platform"}
+            }, {
+                "arn": "arn:aws:iam::111122223333:role/chained", "name": "chained",
+                "role_id": "AROAEXAMPLE2", "path": "/",
+                "trust_policy": r#"{"Version":"2012-10-17","Statement":[
+                    {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"},
+                    {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/ci/deploy","Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"},
+                    {"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"x"}}},
+                    {"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#
+            }],
+            "users": [{
+                "arn": "arn:aws:iam::111122223333:user/legacy", "name": "legacy", "user_id": "AIDAEXAMPLE",
+                "path": "/", "groups": ["ci", "missing-group"]
+            }],
+            "groups": [{
+                "arn": "arn:aws:iam::111122223333:group/ci", "name": "ci", "group_id": "AGPAEXAMPLE", "path": "/",
+                "inline_policies": [{"name": "group-inline", "document":
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ses:SendEmail","Resource":"*"}]}"#}]
+            }],
+            "policies": [{
+                "arn": "arn:aws:iam::111122223333:policy/managed", "name": "managed", "policy_id": "ANPAEXAMPLE",
+                "path": "/", "aws_managed": false, "default_version_id": "v2",
+                "attachment_count": 1, "permissions_boundary_usage_count": 1,
+                "versions": [
+                    {"version_id": "v1", "is_default": false, "document": "not json at all"},
+                    {"version_id": "v2", "is_default": true, "document":
+                        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#}]
+            }],
+            "oidc_providers": [{
+                "arn": "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com",
+                "url": "token.actions.githubusercontent.com", "client_ids": ["sts.amazonaws.com"]
+            }],
+            "access_keys": [{"user_name": "legacy", "access_key_id": "AKIAIOSFODNN7EXAMPLE", "status": "Active",
+                             "last_used": {"date": "2026-10-01T00:00:00Z"}}]
+        }))
+        .unwrap()
+    }
+
+    fn id(arn: &str) -> IdentityId {
+        IdentityId::new(Provider::Aws, arn)
+    }
+
+    #[test]
+    fn role_grants_come_from_inline_attached_default_version_and_boundary() {
+        let normalized = normalize(&[account()]);
+        let role = id("arn:aws:iam::111122223333:role/ci/deploy");
+        let grants: Vec<(String, AwsAttachment)> = normalized
+            .inventory
+            .grants_for(&role)
+            .filter_map(|grant| match &grant.body {
+                GrantBody::Aws(policy) => Some((policy.policy.clone(), policy.attachment)),
+                _ => None,
+            })
+            .collect();
+        assert!(grants.contains(&("inline:inline-s3".into(), AwsAttachment::Identity)));
+        assert!(grants.contains(&(
+            "arn:aws:iam::111122223333:policy/managed".into(),
+            AwsAttachment::Identity
+        )));
+        assert!(grants.contains(&(
+            "arn:aws:iam::111122223333:policy/managed".into(),
+            AwsAttachment::PermissionsBoundary
+        )));
+        assert_eq!(grants.len(), 3, "{grants:?}");
+        assert_eq!(
+            normalized.last_used.get(&role),
+            Some(&"2026-11-20T10:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            normalized.inventory.identities[&role].owner.as_deref(),
+            Some("platform")
+        );
+    }
+
+    #[test]
+    fn an_attached_policy_that_was_not_collected_marks_the_identity_incomplete() {
+        let normalized = normalize(&[account()]);
+        let role = id("arn:aws:iam::111122223333:role/ci/deploy");
+        assert!(normalized.incomplete.contains(&role));
+        assert!(normalized.issues.iter().any(|issue| {
+            issue
+                .message
+                .contains("`arn:aws:iam::aws:policy/NotCollected` was not collected")
+        }));
+    }
+
+    #[test]
+    fn github_trust_becomes_a_federated_trust_with_claims() {
+        let normalized = normalize(&[account()]);
+        let trusts = &normalized.inventory.trusts[&id("arn:aws:iam::111122223333:role/ci/deploy")];
+        let [Trust::Federated(trust)] = trusts.as_slice() else {
+            panic!("{trusts:?}");
+        };
+        assert_eq!(trust.issuer, "https://token.actions.githubusercontent.com");
+        assert_eq!(trust.audiences, vec!["sts.amazonaws.com".to_string()]);
+        assert!(
+            trust
+                .conditions
+                .iter()
+                .any(|condition| condition.claim == "sub"
+                    && condition.operator == ClaimOperator::Like
+                    && condition.values == vec!["repo:acme/web:*".to_string()])
+        );
+    }
+
+    #[test]
+    fn aws_principals_become_account_identity_service_and_anyone_trusts() {
+        let normalized = normalize(&[account()]);
+        let trusts = &normalized.inventory.trusts[&id("arn:aws:iam::111122223333:role/chained")];
+        assert!(trusts.contains(&Trust::Account {
+            id: "444455556666".into(),
+            external_id_required: false
+        }));
+        assert!(trusts.contains(&Trust::Identity {
+            from: PrincipalRef::Identity(id("arn:aws:iam::111122223333:role/ci/deploy")),
+            conditions: Vec::new()
+        }));
+        assert!(trusts.contains(&Trust::Service {
+            name: "lambda.amazonaws.com".into()
+        }));
+        assert!(trusts.contains(&Trust::Anyone));
+        // A `Deny` statement admits nobody.
+        assert!(
+            !trusts
+                .iter()
+                .any(|trust| matches!(trust, Trust::Account { id, .. } if id == "999999999999"))
+        );
+    }
+
+    #[test]
+    fn user_gets_group_policies_keys_and_a_named_gap_for_a_missing_group() {
+        let normalized = normalize(&[account()]);
+        let user = id("arn:aws:iam::111122223333:user/legacy");
+        assert!(normalized.inventory.grants_for(&user).any(|grant| matches!(
+            &grant.body,
+            GrantBody::Aws(policy) if policy.policy == "group:ci/inline:group-inline"
+        )));
+        assert!(normalized.incomplete.contains(&user));
+        assert!(
+            normalized
+                .issues
+                .iter()
+                .any(|issue| issue.message.contains("`missing-group`"))
+        );
+        assert!(normalized.inventory.trusts[&user].iter().any(|trust| matches!(
+            trust,
+            Trust::LongLivedKey { key_id, last_used: Some(_), .. } if key_id == "AKIAIOSFODNN7EXAMPLE"
+        )));
+    }
+
+    #[test]
+    fn scp_levels_run_from_the_root_to_the_account() {
+        let mut account = account();
+        account.organization = Some(serde_json::from_value(json!({
+            "id": "o-example", "master_account_id": "999999999999", "parents": ["ou-a", "r-root"]
+        })).unwrap());
+        let scp = |id: &str, target: &str| -> AwsServiceControlPolicy {
+            serde_json::from_value(json!({
+                "id": id, "arn": format!("arn:aws:organizations::999999999999:policy/{id}"), "name": id,
+                "aws_managed": false, "targets": [target], "applies_through": [target],
+                "document": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+            }))
+            .unwrap()
+        };
+        account.service_control_policies = vec![
+            scp("p-account", "111122223333"),
+            scp("p-root", "r-root"),
+            scp("p-ou", "ou-a"),
+        ];
+        let normalized = normalize(&[account.clone()]);
+        let role = id("arn:aws:iam::111122223333:role/chained");
+        let mut levels: Vec<(usize, String)> = normalized
+            .inventory
+            .grants_for(&role)
+            .filter_map(|grant| match &grant.body {
+                GrantBody::Aws(AwsPolicyGrant {
+                    attachment: AwsAttachment::ServiceControl { level },
+                    policy,
+                    ..
+                }) => Some((*level, policy.clone())),
+                _ => None,
+            })
+            .collect();
+        levels.sort();
+        assert_eq!(
+            levels,
+            vec![
+                (0, "scp:p-root (p-root)".to_string()),
+                (1, "scp:p-ou (p-ou)".to_string()),
+                (2, "scp:p-account (p-account)".to_string())
+            ]
+        );
+        // A level with no visible SCP: left out with an issue, not read as "deny all".
+        account
+            .service_control_policies
+            .retain(|policy| policy.id != "p-ou");
+        let normalized = normalize(&[account]);
+        assert!(
+            !normalized.inventory.grants_for(&role).any(|grant| matches!(
+                &grant.body,
+                GrantBody::Aws(AwsPolicyGrant {
+                    attachment: AwsAttachment::ServiceControl { .. },
+                    ..
+                })
+            ))
+        );
+        assert!(
+            normalized
+                .issues
+                .iter()
+                .any(|issue| issue.message.contains("SCPs are left out"))
+        );
     }
 }
