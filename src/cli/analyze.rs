@@ -31,8 +31,11 @@ pub struct EvidenceArgs {
     /// `inventory/`).
     #[arg(long, value_name = "DIR")]
     pub snapshot: PathBuf,
-    /// CloudTrail log files: a directory holding `AWSLogs/…` (or any folder of `.json.gz` /
-    /// `.json` CloudTrail files). Without it, only the inventory is analyzed.
+    /// CloudTrail: a local directory holding `AWSLogs/…` (or any folder of `.json.gz` /
+    /// `.json` CloudTrail files), an S3 location `s3://bucket/prefix` (listed, pruned by date
+    /// folders, downloaded to a temporary directory), or `lookup-events` (the LookupEvents API
+    /// of the configured region: management events only, for small accounts). Without it,
+    /// only the inventory is analyzed.
     #[arg(long, value_name = "DIR")]
     pub cloudtrail: Option<PathBuf>,
     /// Start of the observation window: `90d` (days before now), `2026-11-01`, or an RFC 3339
@@ -108,12 +111,16 @@ impl EvidenceArgs {
     }
 }
 
-fn ingest(path: &Path, window: TimeWindow, global: &GlobalArgs) -> anyhow::Result<CloudTrailUsage> {
-    if path.to_string_lossy().starts_with("s3://") {
-        return Err(InputError::wrap(format!(
-            "reading CloudTrail from S3 (`{}`) is not supported yet: sync the prefix to a local directory (`aws s3 sync`) and pass that",
-            path.display()
-        )));
+/// Reads CloudTrail from a local directory, `s3://bucket/prefix`, or the `LookupEvents` API
+/// (`lookup-events`), with a progress counter on stderr.
+pub(super) fn ingest(
+    path: &Path,
+    window: TimeWindow,
+    global: &GlobalArgs,
+) -> anyhow::Result<CloudTrailUsage> {
+    let text = path.to_string_lossy();
+    if text.starts_with("s3://") || text == LOOKUP_EVENTS {
+        return ingest_remote(&text, window, global);
     }
     let progress = Progress::default();
     let done = AtomicBool::new(false);
@@ -136,6 +143,105 @@ fn ingest(path: &Path, window: TimeWindow, global: &GlobalArgs) -> anyhow::Resul
         Err(error @ IngestError::Root { .. }) => Err(InputError::wrap(error)),
         Err(error) => Err(error.into()),
     }
+}
+
+/// `--cloudtrail lookup-events`: the CloudTrail `LookupEvents` API of the configured region.
+pub(super) const LOOKUP_EVENTS: &str = "lookup-events";
+
+#[cfg(not(feature = "aws"))]
+fn ingest_remote(text: &str, _: TimeWindow, _: &GlobalArgs) -> anyhow::Result<CloudTrailUsage> {
+    Err(InputError::wrap(format!(
+        "reading `{text}` needs the AWS SDK, and this build has no `aws` feature; sync the logs to a local directory instead"
+    )))
+}
+
+#[cfg(feature = "aws")]
+fn ingest_remote(
+    text: &str,
+    window: TimeWindow,
+    global: &GlobalArgs,
+) -> anyhow::Result<CloudTrailUsage> {
+    use crate::aws::cloudtrail::{SkippedFile, ingest_files};
+    use crate::aws::collect::lookup_events::{LookupEventsQuery, lookup_events};
+    use crate::aws::collect::s3_logs::{S3Location, download_logs};
+    use crate::aws::collect::{CollectOptions, load_sdk_config};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let config = runtime.block_on(load_sdk_config(&CollectOptions::default()));
+    let options = IngestOptions {
+        window,
+        progress: None,
+    };
+    if text == LOOKUP_EVENTS {
+        let client = aws_sdk_cloudtrail::Client::new(&config);
+        let query = LookupEventsQuery {
+            start_time: window.since.map(|time| time.timestamp()),
+            end_time: window.until.map(|time| time.timestamp()),
+            ..LookupEventsQuery::default()
+        };
+        if !global.quiet {
+            eprintln!("reading CloudTrail through LookupEvents (management events of one region)…");
+        }
+        let outcome = runtime.block_on(lookup_events(&client, &query));
+        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let file = dir.path().join("lookup-events.json");
+        let records: Vec<serde_json::Value> = outcome
+            .events
+            .iter()
+            .filter_map(|event| serde_json::from_str(event).ok())
+            .collect();
+        std::fs::write(
+            &file,
+            serde_json::to_vec(&serde_json::json!({ "Records": records }))?,
+        )
+        .context("cannot write the LookupEvents records")?;
+        let mut usage = ingest_files(std::slice::from_ref(&file), &options)?;
+        usage
+            .coverage
+            .files_skipped
+            .retain(|skipped| skipped.path != file);
+        if let Some(error) = &outcome.error {
+            usage.coverage.files_skipped.push(SkippedFile {
+                path: PathBuf::from(LOOKUP_EVENTS),
+                reason: format!("stopped after {} page(s): {error}", outcome.pages),
+            });
+        }
+        return Ok(usage);
+    }
+    let location = S3Location::parse(text).map_err(InputError::wrap)?;
+    if !global.quiet {
+        eprintln!("listing and downloading CloudTrail log files from `{text}`…");
+    }
+    let downloaded = runtime.block_on(download_logs(&config, &location, &window))?;
+    if !global.quiet {
+        eprintln!(
+            "{} object(s) under the prefix, {} in the window, {} downloaded",
+            downloaded.listed,
+            downloaded.files.len() + downloaded.failed.len(),
+            downloaded.files.len()
+        );
+    }
+    let mut usage = ingest_files(&downloaded.files, &options)?;
+    // Name skipped files by their S3 URI, not by the temporary copy.
+    for skipped in &mut usage.coverage.files_skipped {
+        if let Some(uri) = downloaded.sources.get(&skipped.path) {
+            skipped.path = PathBuf::from(uri);
+        }
+    }
+    for (uri, reason) in &downloaded.failed {
+        usage.coverage.files_skipped.push(SkippedFile {
+            path: PathBuf::from(uri),
+            reason: reason.clone(),
+        });
+    }
+    usage
+        .coverage
+        .files_skipped
+        .sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(usage)
 }
 
 #[derive(Debug, clap::Args)]

@@ -5,10 +5,7 @@
 //! ingestion types.
 
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
-use crate::aws::cloudtrail::{
-    CloudTrailUsage, IngestError, IngestOptions, Outcome, Progress, TimeWindow, UsageRow,
-    ingest_directory,
-};
+use crate::aws::cloudtrail::{CloudTrailUsage, Outcome, Progress, TimeWindow, UsageRow};
 use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
@@ -19,9 +16,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// Arguments of `pipeleash usage`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct UsageArgs {
-    /// A local directory of CloudTrail log files in the S3 layout
-    /// (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`, organisation trails too).
-    #[arg(long, value_name = "DIR")]
+    /// CloudTrail: a local directory of log files in the S3 layout
+    /// (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`, organisation trails
+    /// too), an S3 location `s3://bucket/prefix`, or `lookup-events` (the LookupEvents API of
+    /// the configured region: management events only, for small accounts).
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
     pub cloudtrail: PathBuf,
     /// Only events at or after this time: a date (`2026-11-01`), an RFC 3339 time, or a
     /// relative age (`90d`).
@@ -75,27 +74,7 @@ pub fn run_at(
             )));
         }
     }
-    let progress = Progress::default();
-    let done = AtomicBool::new(false);
-    let result = std::thread::scope(|scope| {
-        if !global.quiet {
-            scope.spawn(|| report_progress(&progress, &done));
-        }
-        let result = ingest_directory(
-            &args.cloudtrail,
-            &IngestOptions {
-                window,
-                progress: Some(&progress),
-            },
-        );
-        done.store(true, Ordering::Relaxed);
-        result
-    });
-    let usage = match result {
-        Ok(usage) => usage,
-        Err(error @ IngestError::Root { .. }) => return Err(InputError::wrap(error)),
-        Err(error) => return Err(error.into()),
-    };
+    let usage = super::analyze::ingest(&args.cloudtrail, window, global)?;
     if !global.quiet && !usage.coverage.files_skipped.is_empty() {
         eprintln!(
             "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",

@@ -27,6 +27,7 @@ pub use report::{
     SetAsideReason, SkippedFile, UnknownEvent, UsageRow, WebIdentitySession,
 };
 pub use time::TimeWindow;
+pub use walk::key_may_hold_events;
 
 use accumulate::Accumulator;
 use std::io::Read;

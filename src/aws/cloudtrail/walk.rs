@@ -65,6 +65,32 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
 }
 
 /// Where in the `YYYY/MM/DD` part of the layout a directory is.
+/// Whether an object key (or relative path) of a CloudTrail log file can hold events in the
+/// window, judged by its date folders (`…/YYYY/MM/DD/file`), and is a log file at all (not a
+/// digest or insight file). Used where there is no directory to walk, such as an S3 listing.
+pub fn key_may_hold_events(key: &str, window: &TimeWindow) -> bool {
+    let mut segments: Vec<&str> = key.split('/').collect();
+    let Some(name) = segments.pop() else {
+        return false;
+    };
+    if !(name.ends_with(".json.gz") || name.ends_with(".json")) {
+        return false;
+    }
+    let mut level = DateLevel::None;
+    for segment in segments {
+        if segment == "CloudTrail-Digest" || segment == "CloudTrail-Insight" {
+            return false;
+        }
+        level = level.descend(segment);
+        if let Some((first, last)) = level.days()
+            && !window.may_overlap_days(first, last)
+        {
+            return false;
+        }
+    }
+    true
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DateLevel {
     None,

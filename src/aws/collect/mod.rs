@@ -16,6 +16,7 @@ mod iam;
 use super::inventory;
 pub mod lookup_events;
 mod organizations;
+pub mod s3_logs;
 mod sdk_error;
 
 pub use document::{DocumentError, decode_policy_document};
