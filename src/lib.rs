@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod gcp;
+pub mod graph;
 pub mod matching;
 pub mod model;
 pub mod snapshot;

@@ -212,6 +212,12 @@ fn analyze_reports_counts_findings_and_the_corrupt_file() {
     assert!(ids(terraform).contains(&"missing-permissions".to_string()));
     let legacy = find("user/ci/ci-legacy");
     assert!(ids(legacy).contains(&"unused-access-key".to_string()));
+    // Trust findings from the access graph appear with the identity they concern.
+    assert!(
+        ids(find("role/ci/gitlab-docs-publish"))
+            .contains(&"oidc-trust-without-subject".to_string())
+    );
+    assert!(ids(terraform).contains(&"ci-escalation-to-admin".to_string()));
     let deploy = find("210987654321:role/ci/gha-release-api");
     assert!(!ids(deploy).contains(&"never-used-identity".to_string()));
 }

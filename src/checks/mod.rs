@@ -12,8 +12,8 @@ mod missing_permissions;
 mod never_used_identity;
 mod privilege_escalation;
 mod statements;
+pub mod trust;
 mod unknown_action;
-mod unused_access_key;
 mod unused_permissions;
 mod wildcard_action;
 mod write_on_any_resource;
@@ -122,12 +122,6 @@ pub const CHECKS: &[Check] = &[
         source: include_str!("unknown_action.rs"),
     },
     Check {
-        id: unused_access_key::ID,
-        max_severity: Severity::Medium,
-        run: Runner::Identity(unused_access_key::run),
-        source: include_str!("unused_access_key.rs"),
-    },
-    Check {
         id: unused_permissions::ID,
         max_severity: Severity::Medium,
         run: Runner::Identity(unused_permissions::run),
@@ -193,21 +187,41 @@ pub struct CheckDoc {
 
 impl Check {
     pub fn doc(&self) -> CheckDoc {
-        let markdown = self
-            .source
-            .lines()
-            .take_while(|line| line.starts_with("//!"))
-            .map(|line| {
-                let text = line.trim_start_matches("//!");
-                text.strip_prefix(' ').unwrap_or(text)
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        CheckDoc {
-            id: self.id,
-            max_severity: self.max_severity,
-            markdown,
-        }
+        doc_of(self.id, self.max_severity, self.source)
+    }
+}
+
+impl trust::TrustCheck {
+    pub fn doc(&self) -> CheckDoc {
+        doc_of(self.id, self.max_severity, self.source)
+    }
+}
+
+/// The documentation of every check, policy and trust, in id order.
+pub fn all_check_docs() -> Vec<CheckDoc> {
+    let mut docs: Vec<CheckDoc> = CHECKS
+        .iter()
+        .map(Check::doc)
+        .chain(trust::TRUST_CHECKS.iter().map(trust::TrustCheck::doc))
+        .collect();
+    docs.sort_by(|a, b| a.id.cmp(b.id));
+    docs
+}
+
+fn doc_of(id: &'static str, max_severity: Severity, source: &'static str) -> CheckDoc {
+    let markdown = source
+        .lines()
+        .take_while(|line| line.starts_with("//!"))
+        .map(|line| {
+            let text = line.trim_start_matches("//!");
+            text.strip_prefix(' ').unwrap_or(text)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    CheckDoc {
+        id,
+        max_severity,
+        markdown,
     }
 }
 
@@ -218,8 +232,7 @@ pub fn checks_markdown() -> String {
          Generated from the doc comment of each check's source file (`src/checks/`); \
          regenerate with `pipeleash checks --format markdown > docs/checks.md`.\n",
     );
-    for check in CHECKS {
-        let doc = check.doc();
+    for doc in all_check_docs() {
         page.push_str(&format!(
             "\n## `{}`\n\nHighest severity: {}.\n\n{}\n",
             doc.id, doc.max_severity, doc.markdown
@@ -234,22 +247,29 @@ mod tests {
 
     #[test]
     fn checks_are_in_id_order_with_unique_ids() {
-        let ids: Vec<&str> = CHECKS.iter().map(|check| check.id).collect();
-        let mut sorted = ids.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        assert_eq!(ids, sorted);
+        for ids in [
+            CHECKS.iter().map(|check| check.id).collect::<Vec<_>>(),
+            trust::TRUST_CHECKS.iter().map(|check| check.id).collect(),
+        ] {
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(ids, sorted);
+        }
+        let all: Vec<&str> = all_check_docs().iter().map(|doc| doc.id).collect();
+        let mut unique = all.clone();
+        unique.dedup();
+        assert_eq!(all, unique, "a trust check reuses a policy check id");
     }
 
     #[test]
     fn every_check_documents_the_four_sections() {
-        for check in CHECKS {
-            let doc = check.doc();
+        for doc in all_check_docs() {
             for section in ["What it finds", "Why it matters", "Example", "Remediation"] {
                 assert!(
                     doc.markdown.contains(section),
                     "check `{}` lacks a `{section}` section",
-                    check.id
+                    doc.id
                 );
             }
         }

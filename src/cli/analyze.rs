@@ -269,6 +269,12 @@ fn analyze_all<'a>(
     catalog: &Catalog,
 ) -> anyhow::Result<Vec<Analyzed<'a>>> {
     let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
+    let mut trust: std::collections::BTreeMap<_, Vec<Finding>> = std::collections::BTreeMap::new();
+    for (identity, finding) in
+        crate::checks::trust::trust_findings(&evidence.normalized, evidence.usage.as_ref(), catalog)
+    {
+        trust.entry(identity).or_default().push(finding);
+    }
     let mut analyzed = Vec::new();
     for identity in &report.identities {
         let mut findings = check_identity(&IdentityUnderCheck {
@@ -294,6 +300,7 @@ fn analyze_all<'a>(
                 }));
             }
         }
+        findings.extend(trust.remove(&identity.identity.id).unwrap_or_default());
         sort_findings(&mut findings);
         analyzed.push(Analyzed {
             audit: identity,

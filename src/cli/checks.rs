@@ -2,7 +2,7 @@
 //! doc comments of their source files.
 
 use super::Exit;
-use crate::checks::{CHECKS, checks_markdown};
+use crate::checks::{all_check_docs, checks_markdown};
 use clap::ValueEnum;
 
 /// How `pipeleash checks` prints.
@@ -26,8 +26,7 @@ pub fn run(args: ChecksArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exi
         ChecksFormat::Markdown => write!(out, "{}", checks_markdown())?,
         ChecksFormat::Table => {
             let mut table = super::new_table(["check", "highest severity", "what it finds"]);
-            for check in CHECKS {
-                let doc = check.doc();
+            for doc in all_check_docs() {
                 let summary = doc
                     .markdown
                     .split("**Why it matters:**")

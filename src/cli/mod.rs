@@ -7,6 +7,8 @@ mod checks;
 #[cfg(feature = "aws")]
 pub mod collect;
 pub mod generate;
+#[cfg(feature = "aws")]
+pub mod graph;
 mod minimize;
 mod policy;
 mod simulate;
@@ -74,6 +76,10 @@ pub enum Command {
     /// never drops a used call, and print it as IAM JSON or Terraform. Exit code 3 when the
     /// proof fails (nothing is printed then).
     Minimize(Box<minimize::MinimizeArgs>),
+    /// The access graph of CI identities: who can do what, what a workload reaches, and how.
+    #[cfg(feature = "aws")]
+    #[command(subcommand)]
+    Graph(graph::GraphCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -156,6 +162,8 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(feature = "aws")]
         Command::Collect(command) => collect::run(command, &cli.global, &mut stdout),
         Command::Minimize(args) => minimize::run(*args, &cli.global, &mut stdout),
+        #[cfg(feature = "aws")]
+        Command::Graph(command) => graph::run(command, &cli.global, &mut stdout),
     }
 }
 

@@ -1,0 +1,270 @@
+//! Trust checks: who can become a CI identity, judged against what the identity can do. Each
+//! finding type lives in its own file, documented like the policy checks (*What it finds / Why
+//! it matters / Example / Remediation*) and listed on the same generated page.
+//!
+//! The checks read the normalized trusts, the access graph (what an identity reaches by
+//! chaining and escalation, and how strong its grants are), and, when given, CloudTrail usage
+//! (which CI subjects really assumed each role, which users really used their keys).
+
+mod ci_escalation_to_admin;
+mod external_account_without_external_id;
+mod long_lived_access_key;
+mod oidc_missing_audience;
+mod oidc_subject_wildcard;
+mod oidc_trust_without_subject;
+mod pull_request_reaches_write;
+mod role_assumable_by_anyone;
+mod shared_issuer_without_tenant;
+mod unused_access_key;
+mod unused_trusted_subject;
+
+use crate::aws::cloudtrail::CloudTrailUsage;
+use crate::aws::escalation::escalation_paths;
+use crate::aws::normalize::NormalizedAws;
+use crate::catalog::Catalog;
+use crate::graph::query::{GraphQuery, Start};
+use crate::graph::subject::{SubjectScope, classify};
+use crate::graph::{AccessGraph, IdentityNode, Node, build_aws, is_write_or_above};
+use crate::model::{ClaimOperator, FederatedTrust, Finding, IdentityId, Severity};
+
+/// Everything a trust check may look at.
+pub struct TrustUnderCheck<'a> {
+    pub normalized: &'a NormalizedAws,
+    pub usage: Option<&'a CloudTrailUsage>,
+    pub catalog: &'a Catalog,
+    pub graph: &'a AccessGraph,
+}
+
+/// A registered trust check, documented from its own source file.
+pub struct TrustCheck {
+    pub id: &'static str,
+    pub max_severity: Severity,
+    pub run: fn(&TrustUnderCheck<'_>, &mut Vec<(IdentityId, Finding)>),
+    pub(crate) source: &'static str,
+}
+
+macro_rules! trust_check {
+    ($module:ident, $severity:expr) => {
+        TrustCheck {
+            id: $module::ID,
+            max_severity: $severity,
+            run: $module::run,
+            source: include_str!(concat!(stringify!($module), ".rs")),
+        }
+    };
+}
+
+/// Every trust check, in id order.
+pub const TRUST_CHECKS: &[TrustCheck] = &[
+    trust_check!(ci_escalation_to_admin, Severity::Critical),
+    trust_check!(external_account_without_external_id, Severity::High),
+    trust_check!(long_lived_access_key, Severity::Medium),
+    trust_check!(oidc_missing_audience, Severity::Low),
+    trust_check!(oidc_subject_wildcard, Severity::Critical),
+    trust_check!(oidc_trust_without_subject, Severity::Critical),
+    trust_check!(pull_request_reaches_write, Severity::Critical),
+    trust_check!(role_assumable_by_anyone, Severity::Critical),
+    trust_check!(shared_issuer_without_tenant, Severity::Critical),
+    trust_check!(unused_access_key, Severity::Medium),
+    trust_check!(unused_trusted_subject, Severity::Medium),
+];
+
+/// The trust findings of a normalized AWS inventory, with the identity each concerns; sorted
+/// by identity, then most severe first, then check id and subject.
+pub fn trust_findings(
+    normalized: &NormalizedAws,
+    usage: Option<&CloudTrailUsage>,
+    catalog: &Catalog,
+) -> Vec<(IdentityId, Finding)> {
+    // A broken embedded table is caught by its tests; without it, escalation edges are
+    // absent and the other checks still run.
+    let paths = escalation_paths().unwrap_or(&[]);
+    let graph = build_aws(normalized, usage, catalog, paths);
+    trust_findings_with_graph(normalized, usage, catalog, &graph)
+}
+
+/// [`trust_findings`] over a graph the caller already built from the same inputs.
+pub fn trust_findings_with_graph(
+    normalized: &NormalizedAws,
+    usage: Option<&CloudTrailUsage>,
+    catalog: &Catalog,
+    graph: &AccessGraph,
+) -> Vec<(IdentityId, Finding)> {
+    let context = TrustUnderCheck {
+        normalized,
+        usage,
+        catalog,
+        graph,
+    };
+    let mut findings = Vec::new();
+    for check in TRUST_CHECKS {
+        (check.run)(&context, &mut findings);
+    }
+    findings.sort_by(|(a_id, a), (b_id, b)| {
+        a_id.cmp(b_id)
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| a.id.cmp(b.id))
+            .then_with(|| a.subject.cmp(&b.subject))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    findings.dedup();
+    findings
+}
+
+impl TrustUnderCheck<'_> {
+    /// The graph node of an identity.
+    pub fn identity(&self, id: &IdentityId) -> Option<&IdentityNode> {
+        self.graph
+            .node_index(id.as_str())
+            .and_then(|index| self.graph.node(index).as_identity())
+    }
+
+    /// ``role `gha-terraform` in `210987654321` ``.
+    pub fn subject(&self, id: &IdentityId) -> String {
+        match self.identity(id) {
+            Some(identity) => format!(
+                "{} `{}` in `{}`",
+                match identity.kind {
+                    crate::model::IdentityKind::AwsUser => "user",
+                    _ => "role",
+                },
+                identity.name,
+                identity.container
+            ),
+            None => format!("`{id}`"),
+        }
+    }
+
+    /// Every federated trust, by identity in id order.
+    pub fn federated(&self) -> impl Iterator<Item = (&IdentityId, &FederatedTrust)> + '_ {
+        self.normalized
+            .inventory
+            .trusts
+            .iter()
+            .flat_map(|(id, trusts)| {
+                trusts.iter().filter_map(move |trust| match trust {
+                    crate::model::Trust::Federated(federated) => Some((id, federated)),
+                    _ => None,
+                })
+            })
+    }
+
+    /// The closest write (or stronger) access the identity has or reaches by chaining and
+    /// escalation: a sentence naming where, and whether it is administrator-level or
+    /// permissions management.
+    pub fn write_reach(&self, id: &IdentityId) -> Option<WriteReach> {
+        let index = self.graph.node_index(id.as_str())?;
+        let query = GraphQuery::new(self.graph, &self.normalized.inventory);
+        let start = query.resolve(id.as_str()).ok()?;
+        let mut best: Option<WriteReach> = None;
+        for reached in query.reach(&start) {
+            let via = if reached.node == index {
+                String::new()
+            } else {
+                format!(
+                    " via {}",
+                    reached
+                        .path
+                        .iter()
+                        .map(|hop| format!("`{}`", hop.to))
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                )
+            };
+            let candidate = match self.graph.node(reached.node) {
+                Node::PermissionSet { name, container } => Some(WriteReach {
+                    sensitive: true,
+                    production: self.production_account(container),
+                    description: format!("{name} access in `{container}`{via}"),
+                }),
+                Node::Identity(identity) => identity.strongest.as_ref().and_then(|strongest| {
+                    is_write_or_above(strongest.level).then(|| WriteReach {
+                        sensitive: strongest.level
+                            == crate::catalog::AccessLevel::PermissionsManagement,
+                        production: identity.production,
+                        description: format!(
+                            "`{}` ({}) on `{}` as `{}`{via}",
+                            strongest.action, strongest.level, strongest.resource, identity.name
+                        ),
+                    })
+                }),
+                _ => None,
+            };
+            if let Some(candidate) = candidate {
+                let better = best.as_ref().is_none_or(|best| {
+                    (candidate.sensitive, candidate.production) > (best.sensitive, best.production)
+                });
+                if better {
+                    best = Some(candidate);
+                }
+            }
+        }
+        best
+    }
+
+    /// Whether any production-tagged identity lives in the account.
+    fn production_account(&self, container: &str) -> bool {
+        self.graph
+            .identities()
+            .any(|(_, identity)| identity.container == container && identity.production)
+    }
+
+    /// The graph start for an identity.
+    pub fn start(&self, id: &IdentityId) -> Option<Start> {
+        GraphQuery::new(self.graph, &self.normalized.inventory)
+            .resolve(id.as_str())
+            .ok()
+    }
+}
+
+/// What write access an identity reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteReach {
+    /// Permissions management or administrator access.
+    pub sensitive: bool,
+    /// In production (by tags).
+    pub production: bool,
+    pub description: String,
+}
+
+/// The `sub` values a trust admits, each with whether it is a `StringLike` glob.
+pub fn subject_values(trust: &FederatedTrust) -> Vec<(&str, bool)> {
+    trust
+        .conditions
+        .iter()
+        .filter(|condition| condition.claim == "sub")
+        .filter_map(|condition| match condition.operator {
+            ClaimOperator::Equals => Some((condition, false)),
+            ClaimOperator::Like => Some((condition, true)),
+            _ => None,
+        })
+        .flat_map(|(condition, like)| {
+            condition
+                .values
+                .iter()
+                .map(move |value| (value.as_str(), like))
+        })
+        .collect()
+}
+
+/// The scope of one subject value of a trust.
+pub fn scope_of(trust: &FederatedTrust, value: &str, like: bool) -> SubjectScope {
+    let issuer = crate::model::CiIssuer::from_issuer_url(&trust.issuer);
+    classify(&issuer, value, like)
+}
+
+/// Whether the trust has any condition on the `sub` claim.
+pub fn has_subject_condition(trust: &FederatedTrust) -> bool {
+    trust
+        .conditions
+        .iter()
+        .any(|condition| condition.claim == "sub")
+}
+
+/// Whether the federated principal is an OIDC provider (not SAML).
+pub fn is_oidc(trust: &FederatedTrust) -> bool {
+    trust.issuer.starts_with("https://")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! **What it finds:** trusts that admit pull-request jobs (`repo:acme/web:pull_request`, or a
+//! pattern such as `repo:acme/web:*` that admits them), jobs on any branch, or a named branch
+//! other than `main`/`master`, on a role that can write — directly, or through the roles it
+//! can chain to or escalate to.
+//!
+//! **Why it matters:** pull requests and feature branches run code nobody has reviewed yet.
+//! If such a job can write to an account (deploy, change infrastructure, edit IAM), every
+//! contributor who can open a pull request can do it too, before review.
+//!
+//! **Example:**
+//!
+//! ```json
+//! "Condition": { "StringLike": { "token.actions.githubusercontent.com:sub": ["repo:acme/web:*", "repo:acme/web:pull_request"] } }
+//! ```
+//!
+//! **Remediation:** give pull-request jobs a separate read-only role (plan, lint, diff) and
+//! admit only the protected branch or a deployment environment with required reviewers to the
+//! role that writes. Severity is critical when the reachable access includes permissions
+//! management or administrator access, high for other write access, low for a named
+//! non-default branch (it may be protected; pipeleash cannot see branch protection).
+
+use super::{TrustUnderCheck, scope_of, subject_values};
+use crate::model::{Confidence, Evidence, Finding, IdentityId, Severity};
+
+pub const ID: &str = "pull-request-reaches-write";
+
+pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)>) {
+    for (id, trust) in check.federated() {
+        let mut admitted: Vec<(String, bool)> = Vec::new();
+        for (value, like) in subject_values(trust) {
+            let scope = scope_of(trust, value, like);
+            if scope.pull_request {
+                admitted.push((format!("`{value}` admits pull-request jobs"), true));
+            } else if scope.any_branch {
+                admitted.push((format!("`{value}` admits jobs on any branch"), true));
+            } else if let Some(branch) = scope.named_other_branch {
+                admitted.push((format!("`{value}` admits {branch}"), false));
+            }
+        }
+        if admitted.is_empty() {
+            continue;
+        }
+        let Some(reach) = check.write_reach(id) else {
+            continue;
+        };
+        let unreviewed = admitted.iter().any(|(_, unreviewed)| *unreviewed);
+        let (severity, confidence) = match (unreviewed, reach.sensitive) {
+            (true, true) => (Severity::Critical, Confidence::High),
+            (true, false) => (Severity::High, Confidence::High),
+            (false, _) => (Severity::Low, Confidence::Low),
+        };
+        let mut evidence: Vec<Evidence> = admitted
+            .iter()
+            .map(|(detail, _)| Evidence {
+                source: trust.source.clone(),
+                detail: detail.clone(),
+            })
+            .collect();
+        evidence.push(Evidence {
+            source: "access graph".into(),
+            detail: format!("the role reaches {}", reach.description),
+        });
+        findings.push((
+            id.clone(),
+            Finding {
+                id: ID,
+                severity,
+                confidence,
+                subject: check.subject(id),
+                message: format!(
+                    "{} can reach {}",
+                    if unreviewed {
+                        "unreviewed code (pull requests or any branch)"
+                    } else {
+                        "a non-default branch"
+                    },
+                    reach.description
+                ),
+                evidence,
+                remediation: "admit only the protected branch or a reviewed deployment environment to this role; give pull requests a read-only role".into(),
+            },
+        ));
+    }
+}

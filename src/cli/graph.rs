@@ -1,0 +1,299 @@
+//! `pipeleash graph`: questions over the access graph of CI identities — who can perform an
+//! action, what a workload or identity reaches, the shortest paths that explain how — and the
+//! saved queries of `queries/`.
+
+use super::usage::{Bound, parse_time_bound};
+use super::{Exit, GlobalArgs, InputError};
+use crate::aws::cloudtrail::{CloudTrailUsage, IngestOptions, TimeWindow, ingest_directory};
+use crate::aws::escalation::escalation_paths;
+use crate::aws::normalize::{NormalizedAws, normalize};
+use crate::catalog::Catalog;
+use crate::graph::query::{GraphQuery, Hop};
+use crate::graph::saved::parse_saved_query;
+use crate::graph::{AccessGraph, build_aws, render};
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use clap::ValueEnum;
+use std::path::{Path, PathBuf};
+
+/// How graph results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A human-readable table.
+    Table,
+    /// Machine-readable JSON (a stable, versioned shape).
+    Json,
+    /// A Graphviz digraph (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
+}
+
+/// Where the graph comes from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GraphInput {
+    /// A snapshot directory written by `pipeleash collect` (holds `manifest.json`).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: PathBuf,
+    /// A local directory of CloudTrail log files, for `used` edges and observed workloads.
+    #[arg(long, value_name = "DIR")]
+    pub cloudtrail: Option<PathBuf>,
+    /// Only CloudTrail events at or after this time: a date, an RFC 3339 time, or `90d`.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Table, global = true)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum GraphCommand {
+    /// Which identities can perform an action (directly or by escalating to administrator),
+    /// and which workloads, accounts and identities can become them.
+    WhoCan {
+        /// The action, e.g. `s3:PutObject`.
+        action: String,
+        /// Only on this resource ARN.
+        #[arg(long, value_name = "ARN")]
+        on: Option<String>,
+        #[command(flatten)]
+        input: GraphInput,
+    },
+    /// Everything a workload (`repo:acme/web:pull_request`) or identity (ARN or name) can
+    /// become or escalate to, each with the shortest path.
+    Reach {
+        /// A CI subject, `<issuer host>|<subject>`, an identity ARN, id or name.
+        start: String,
+        #[command(flatten)]
+        input: GraphInput,
+    },
+    /// The shortest explanatory paths from a workload or identity to an identity or an action.
+    Paths {
+        /// A CI subject, `<issuer host>|<subject>`, an identity ARN, id or name.
+        #[arg(long)]
+        from: String,
+        /// An identity (ARN, id or name) or an action (`iam:PutRolePolicy`).
+        #[arg(long)]
+        to: String,
+        /// For an action target: only on this resource ARN.
+        #[arg(long, value_name = "ARN")]
+        on: Option<String>,
+        #[command(flatten)]
+        input: GraphInput,
+    },
+    /// Run a saved query file (`queries/<name>.query`).
+    Run {
+        /// The query file, or its name in `queries/`.
+        query: PathBuf,
+        #[command(flatten)]
+        input: GraphInput,
+    },
+    /// List the saved queries with their descriptions.
+    List {
+        /// The folder of saved queries.
+        #[arg(long, value_name = "DIR", default_value = "queries")]
+        dir: PathBuf,
+    },
+}
+
+pub fn run(
+    command: GraphCommand,
+    _global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    run_at(command, out, Utc::now())
+}
+
+/// Runs the command as if it were `now` (which only relative `--since` values use).
+pub fn run_at(
+    command: GraphCommand,
+    out: &mut dyn std::io::Write,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Exit> {
+    match command {
+        GraphCommand::List { dir } => list(&dir, out),
+        GraphCommand::WhoCan { action, on, input } => {
+            let (normalized, graph) = load(&input, now)?;
+            let query = GraphQuery::new(&graph, &normalized.inventory);
+            let rows = query.who_can(&action, on.as_deref());
+            match input.format {
+                GraphFormat::Table => writeln!(out, "{}", render::who_can_table(&rows))?,
+                GraphFormat::Json => writeln!(
+                    out,
+                    "{}",
+                    render::who_can_json(&action, on.as_deref(), &rows)?
+                )?,
+                GraphFormat::Dot | GraphFormat::Mermaid => {
+                    let hops = render::who_can_hops(&action, &rows);
+                    write_diagram(out, input.format, &hops.iter().collect::<Vec<_>>())?;
+                }
+            }
+            Ok(Exit::Clean)
+        }
+        GraphCommand::Reach { start, input } => {
+            let (normalized, graph) = load(&input, now)?;
+            let query = GraphQuery::new(&graph, &normalized.inventory);
+            let resolved = query.resolve(&start).map_err(InputError::wrap)?;
+            let paths: Vec<Vec<Hop>> = query
+                .reach(&resolved)
+                .into_iter()
+                .map(|reached| reached.path)
+                .filter(|path| !path.is_empty())
+                .collect();
+            write_paths(out, input.format, &resolved.label, None, &paths)?;
+            Ok(Exit::Clean)
+        }
+        GraphCommand::Paths {
+            from,
+            to,
+            on,
+            input,
+        } => {
+            let (normalized, graph) = load(&input, now)?;
+            let query = GraphQuery::new(&graph, &normalized.inventory);
+            let start = query.resolve(&from).map_err(InputError::wrap)?;
+            let target = query.target(&to, on.as_deref()).map_err(InputError::wrap)?;
+            let paths = query.paths(&start, &target);
+            write_paths(out, input.format, &start.label, Some(&to), &paths)?;
+            Ok(Exit::Clean)
+        }
+        GraphCommand::Run { query, input } => {
+            let path = saved_query_path(&query);
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the saved query `{}`", path.display()))
+                .map_err(InputError::wrap)?;
+            let saved = parse_saved_query(&text)
+                .map_err(|error| InputError(format!("`{}`: {error}", path.display())))?;
+            let (normalized, graph) = load(&input, now)?;
+            let matches = saved.run(&graph, &normalized.inventory);
+            let label = path.display().to_string();
+            let paths: Vec<Vec<Hop>> = matches.into_iter().map(|found| found.path).collect();
+            write_paths(out, input.format, &label, None, &paths)?;
+            Ok(if paths.is_empty() {
+                Exit::Clean
+            } else {
+                Exit::Findings
+            })
+        }
+    }
+}
+
+/// `queries/<name>` or `queries/<name>.query` when the argument is a bare name.
+fn saved_query_path(query: &Path) -> PathBuf {
+    if query.exists() {
+        return query.to_path_buf();
+    }
+    let in_folder = Path::new("queries").join(query);
+    if in_folder.exists() {
+        return in_folder;
+    }
+    in_folder.with_extension("query")
+}
+
+fn list(dir: &Path, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| {
+            format!(
+                "cannot list saved queries in `{}`; pass `--dir` with the queries folder",
+                dir.display()
+            )
+        })
+        .map_err(InputError::wrap)?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "query")
+        })
+        .collect();
+    files.sort();
+    let mut table = super::new_table(["query", "what it finds"]);
+    for file in files {
+        let name = file
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let description = match std::fs::read_to_string(&file)
+            .map_err(|error| error.to_string())
+            .and_then(|text| parse_saved_query(&text).map_err(|error| error.to_string()))
+        {
+            Ok(query) => query.description,
+            Err(error) => format!("unreadable: {error}"),
+        };
+        table.add_row([name, description]);
+    }
+    writeln!(out, "{table}")?;
+    Ok(Exit::Clean)
+}
+
+/// Reads the snapshot (and logs), normalizes, and builds the graph.
+fn load(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<(NormalizedAws, AccessGraph)> {
+    let snapshot = crate::snapshot::Snapshot::open(&input.snapshot).map_err(InputError::wrap)?;
+    let accounts = snapshot.aws_inventories().map_err(InputError::wrap)?;
+    let normalized = normalize(&accounts);
+    let usage = read_usage(input, now)?;
+    let catalog = Catalog::aws()?;
+    let paths = escalation_paths()?;
+    let graph = build_aws(&normalized, usage.as_ref(), catalog, paths);
+    Ok((normalized, graph))
+}
+
+fn read_usage(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<Option<CloudTrailUsage>> {
+    let Some(dir) = &input.cloudtrail else {
+        return Ok(None);
+    };
+    let window = TimeWindow {
+        since: input
+            .since
+            .as_deref()
+            .map(|text| parse_time_bound(text, now, Bound::Since))
+            .transpose()
+            .map_err(InputError::wrap)?,
+        until: None,
+    };
+    let options = IngestOptions {
+        window,
+        progress: None,
+    };
+    Ok(Some(
+        ingest_directory(dir, &options).map_err(InputError::wrap)?,
+    ))
+}
+
+fn write_paths(
+    out: &mut dyn std::io::Write,
+    format: GraphFormat,
+    from: &str,
+    to: Option<&str>,
+    paths: &[Vec<Hop>],
+) -> anyhow::Result<()> {
+    match format {
+        GraphFormat::Table => {
+            if paths.is_empty() {
+                writeln!(out, "no path from `{from}`")?;
+            } else {
+                writeln!(out, "{}", render::paths_table(paths))?;
+            }
+        }
+        GraphFormat::Json => writeln!(out, "{}", render::paths_json(from, to, paths)?)?,
+        GraphFormat::Dot | GraphFormat::Mermaid => {
+            let hops: Vec<&Hop> = paths.iter().flatten().collect();
+            write_diagram(out, format, &hops)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_diagram(
+    out: &mut dyn std::io::Write,
+    format: GraphFormat,
+    hops: &[&Hop],
+) -> anyhow::Result<()> {
+    let text = match format {
+        GraphFormat::Mermaid => render::mermaid(hops),
+        _ => render::dot(hops),
+    };
+    write!(out, "{text}")?;
+    Ok(())
+}

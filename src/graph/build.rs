@@ -1,0 +1,483 @@
+//! Builds the access graph from a normalized AWS inventory, optional CloudTrail usage and the
+//! catalog. Pure and deterministic: inputs are walked in sorted order.
+
+use super::capability::{Allowance, IdentityPolicies};
+use super::{AccessGraph, Edge, IdentityNode, Node, WorkloadNode, issuer_host};
+use crate::aws::cloudtrail::{CloudTrailUsage, Outcome};
+use crate::aws::escalation::{EscalationPath, Reach};
+use crate::aws::normalize::NormalizedAws;
+use crate::catalog::Catalog;
+use crate::matching::{Case, glob_match};
+use crate::model::{
+    ClaimCondition, ClaimOperator, FederatedTrust, Identity, IdentityId, IdentityKind,
+    PrincipalRef, Provider, Trust,
+};
+use petgraph::graph::NodeIndex;
+use std::collections::BTreeMap;
+
+/// Whether an identity belongs to production, from its tags (`environment`, `env` or `stage`
+/// set to `prod`, `production` or `prd`, in any case).
+pub fn production_identity(identity: &Identity) -> bool {
+    identity.tags.iter().any(|(key, value)| {
+        matches!(
+            key.to_ascii_lowercase().as_str(),
+            "environment" | "env" | "stage"
+        ) && matches!(
+            value.to_ascii_lowercase().as_str(),
+            "prod" | "production" | "prd"
+        )
+    })
+}
+
+/// Builds the graph of AWS identities. `escalation_paths` is normally
+/// `crate::aws::escalation::escalation_paths()`.
+pub fn build_aws(
+    normalized: &NormalizedAws,
+    usage: Option<&CloudTrailUsage>,
+    catalog: &Catalog,
+    escalation_paths: &[EscalationPath],
+) -> AccessGraph {
+    let inventory = &normalized.inventory;
+    let mut graph = AccessGraph::default();
+
+    // Identities first, in id order, each with its compiled policies.
+    let mut policies: BTreeMap<&IdentityId, IdentityPolicies<'_>> = BTreeMap::new();
+    let mut identity_nodes: BTreeMap<&IdentityId, NodeIndex> = BTreeMap::new();
+    for (id, identity) in &inventory.identities {
+        if id.provider() != Provider::Aws {
+            continue;
+        }
+        let compiled = IdentityPolicies::new(inventory, id);
+        let node = IdentityNode {
+            id: id.clone(),
+            kind: identity.kind,
+            name: identity.display_name.clone(),
+            container: identity.container.clone(),
+            production: production_identity(identity),
+            strongest: compiled.strongest(catalog),
+            administrator: compiled.administrator(),
+        };
+        identity_nodes.insert(id, graph.add_node(Node::Identity(Box::new(node))));
+        policies.insert(id, compiled);
+    }
+
+    // Who can become each identity.
+    for (id, trusts) in &inventory.trusts {
+        let Some(&target) = identity_nodes.get(id) else {
+            continue;
+        };
+        for trust in trusts {
+            match trust {
+                Trust::Federated(federated) => add_federated(&mut graph, target, federated),
+                Trust::Account {
+                    id: account,
+                    external_id_required,
+                } => {
+                    let source = graph.add_node(Node::Account {
+                        provider: Provider::Aws,
+                        id: account.clone(),
+                    });
+                    let conditions = if *external_id_required {
+                        vec!["`sts:ExternalId` is given".to_string()]
+                    } else {
+                        Vec::new()
+                    };
+                    graph.add_edge(
+                        source,
+                        target,
+                        Edge::CanAssume {
+                            trust: format!("trust admits account `{account}`"),
+                            conditions,
+                        },
+                    );
+                    for (source_id, &source) in &identity_nodes {
+                        let Some(source_policies) = policies.get(source_id) else {
+                            continue;
+                        };
+                        if *source_id != id && source_policies.account == *account {
+                            add_chain(
+                                &mut graph,
+                                source_policies,
+                                source,
+                                target,
+                                id,
+                                format!("trust admits account `{account}`"),
+                                false,
+                            );
+                        }
+                    }
+                }
+                Trust::Anyone => {
+                    let source = graph.add_node(Node::Anyone);
+                    graph.add_edge(
+                        source,
+                        target,
+                        Edge::CanAssume {
+                            trust: "trust admits any principal (`*`)".to_string(),
+                            conditions: Vec::new(),
+                        },
+                    );
+                }
+                Trust::Identity { from, .. } => {
+                    let matching: Vec<&IdentityId> = match from {
+                        PrincipalRef::Identity(source) => identity_nodes
+                            .keys()
+                            .copied()
+                            .filter(|candidate| *candidate == source)
+                            .collect(),
+                        PrincipalRef::Pattern(pattern) => identity_nodes
+                            .keys()
+                            .copied()
+                            .filter(|candidate| {
+                                glob_match(pattern, candidate.native(), Case::Sensitive)
+                            })
+                            .collect(),
+                    };
+                    if matching.is_empty() {
+                        // A principal outside the inventory: show it, it can still assume.
+                        let name = match from {
+                            PrincipalRef::Identity(source) => source.native().to_string(),
+                            PrincipalRef::Pattern(pattern) => pattern.clone(),
+                        };
+                        let source = graph.add_node(Node::Resource { name: name.clone() });
+                        graph.add_edge(
+                            source,
+                            target,
+                            Edge::CanAssume {
+                                trust: format!("trust admits `{name}`"),
+                                conditions: Vec::new(),
+                            },
+                        );
+                    }
+                    for source_id in matching {
+                        if source_id == id {
+                            continue;
+                        }
+                        let (Some(source_policies), Some(&source)) =
+                            (policies.get(source_id), identity_nodes.get(source_id))
+                        else {
+                            continue;
+                        };
+                        let same_account = policies
+                            .get(id)
+                            .is_some_and(|target| target.account == source_policies.account);
+                        add_chain(
+                            &mut graph,
+                            source_policies,
+                            source,
+                            target,
+                            id,
+                            format!("trust admits `{}`", source_id.native()),
+                            // Within one account a trust naming the principal is enough.
+                            same_account && matches!(from, PrincipalRef::Identity(_)),
+                        );
+                    }
+                }
+                Trust::Service { .. } | Trust::LongLivedKey { .. } => {}
+            }
+        }
+    }
+
+    // Escalation: what each identity can turn its grants into.
+    for (id, compiled) in &policies {
+        let Some(&source) = identity_nodes.get(id) else {
+            continue;
+        };
+        let mut admin_paths = Vec::new();
+        let mut admin_allowance = Allowance::Allowed;
+        let mut role_paths: Vec<(&EscalationPath, Allowance)> = Vec::new();
+        let mut credential_paths = Vec::new();
+        let mut credential_allowance = Allowance::Allowed;
+        for (path, allowance) in compiled.escalations(escalation_paths) {
+            match path.reaches {
+                Reach::Admin => {
+                    admin_paths.push(path.id.clone());
+                    admin_allowance = admin_allowance.min(allowance);
+                }
+                Reach::Role => role_paths.push((path, allowance)),
+                Reach::Credentials => {
+                    credential_paths.push(path.id.clone());
+                    credential_allowance = credential_allowance.min(allowance);
+                }
+            }
+        }
+        let admin = || Node::PermissionSet {
+            name: "administrator".to_string(),
+            container: compiled.account.clone(),
+        };
+        if let Some(allowance) = identity_node(&graph, source).and_then(|node| node.administrator) {
+            let target = graph.add_node(admin());
+            graph.add_edge(
+                source,
+                target,
+                Edge::Granted {
+                    grant: "its policies".to_string(),
+                    statement: 0,
+                    actions: vec!["*".to_string()],
+                    conditional: allowance == Allowance::Conditional,
+                },
+            );
+        }
+        if !admin_paths.is_empty() {
+            let target = graph.add_node(admin());
+            graph.add_edge(
+                source,
+                target,
+                Edge::CanEscalate {
+                    paths: admin_paths,
+                    allowance: admin_allowance,
+                },
+            );
+        }
+        if !credential_paths.is_empty() {
+            for (other_id, &other) in &identity_nodes {
+                let is_user = identity_node(&graph, other)
+                    .is_some_and(|node| node.kind == IdentityKind::AwsUser);
+                let same_account = policies
+                    .get(other_id)
+                    .is_some_and(|other| other.account == compiled.account);
+                if *other_id != *id && is_user && same_account {
+                    graph.add_edge(
+                        source,
+                        other,
+                        Edge::CanEscalate {
+                            paths: credential_paths.clone(),
+                            allowance: credential_allowance,
+                        },
+                    );
+                }
+            }
+        }
+        if !role_paths.is_empty() {
+            add_passed_roles(
+                &mut graph,
+                normalized,
+                &identity_nodes,
+                compiled,
+                source,
+                &role_paths,
+            );
+        }
+    }
+
+    // Granted: what each statement allows, on what.
+    for (id, compiled) in &policies {
+        let Some(&source) = identity_nodes.get(id) else {
+            continue;
+        };
+        for allow in compiled.allow_statements() {
+            let actions = match &allow.statement.action {
+                crate::aws::ActionClause::Action(actions) => actions.clone(),
+                crate::aws::ActionClause::NotAction(actions) => {
+                    vec![format!("everything but {}", actions.join(", "))]
+                }
+            };
+            for resource in allow.resources() {
+                let target = graph.add_node(Node::Resource {
+                    name: resource.to_string(),
+                });
+                graph.add_edge(
+                    source,
+                    target,
+                    Edge::Granted {
+                        grant: allow.grant.to_string(),
+                        statement: allow.statement.number(),
+                        actions: actions.clone(),
+                        conditional: !allow.statement.conditions.is_empty(),
+                    },
+                );
+            }
+        }
+    }
+
+    if let Some(usage) = usage {
+        add_usage(&mut graph, &identity_nodes, usage);
+    }
+    graph
+}
+
+fn identity_node(graph: &AccessGraph, index: NodeIndex) -> Option<&IdentityNode> {
+    graph.node(index).as_identity()
+}
+
+/// The subject values a trust pins, or `*` when no positive `sub` condition narrows it.
+pub fn subject_patterns(trust: &FederatedTrust) -> Vec<String> {
+    let mut patterns: Vec<String> = trust
+        .conditions
+        .iter()
+        .filter(|condition| {
+            condition.claim == "sub"
+                && matches!(
+                    condition.operator,
+                    ClaimOperator::Equals | ClaimOperator::Like
+                )
+        })
+        .flat_map(|condition| condition.values.iter().cloned())
+        .collect();
+    if patterns.is_empty() {
+        patterns.push("*".to_string());
+    }
+    patterns.sort();
+    patterns.dedup();
+    patterns
+}
+
+/// `StringLike sub repo:acme/*`: a condition as a reviewer reads it.
+pub fn render_condition(condition: &ClaimCondition) -> String {
+    let operator = match condition.operator {
+        ClaimOperator::Equals => "StringEquals",
+        ClaimOperator::NotEquals => "StringNotEquals",
+        ClaimOperator::Like => "StringLike",
+        ClaimOperator::NotLike => "StringNotLike",
+        ClaimOperator::Expression => "expression",
+    };
+    format!(
+        "{operator} `{}` {}",
+        condition.claim,
+        condition
+            .values
+            .iter()
+            .map(|value| format!("`{value}`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    )
+}
+
+fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTrust) {
+    let issuer_url = format!("https://{}", issuer_host(&trust.issuer));
+    let issuer = crate::model::CiIssuer::from_issuer_url(&issuer_url);
+    let conditions: Vec<String> = trust.conditions.iter().map(render_condition).collect();
+    for subject in subject_patterns(trust) {
+        let source = graph.add_node(Node::Workload(WorkloadNode {
+            issuer: issuer.clone(),
+            issuer_url: issuer_url.clone(),
+            subject,
+            observed: false,
+        }));
+        graph.add_edge(
+            source,
+            target,
+            Edge::CanAssume {
+                trust: trust.source.clone(),
+                conditions: conditions.clone(),
+            },
+        );
+    }
+    graph.add_federated(target, trust.clone());
+}
+
+fn add_chain(
+    graph: &mut AccessGraph,
+    source_policies: &IdentityPolicies<'_>,
+    source: NodeIndex,
+    target: NodeIndex,
+    target_id: &IdentityId,
+    trust: String,
+    trust_alone_suffices: bool,
+) {
+    let allowance = if trust_alone_suffices {
+        Some(Allowance::Allowed)
+    } else {
+        source_policies.decide("sts:AssumeRole", target_id.native())
+    };
+    if let Some(allowance) = allowance {
+        graph.add_edge(source, target, Edge::CanChain { trust, allowance });
+    }
+}
+
+/// Roles a `role` escalation path yields: roles of the same account that a service can
+/// assume (so they can be passed to it), and for which `iam:PassRole` is allowed when the path
+/// needs it.
+fn add_passed_roles(
+    graph: &mut AccessGraph,
+    normalized: &NormalizedAws,
+    identity_nodes: &BTreeMap<&IdentityId, NodeIndex>,
+    compiled: &IdentityPolicies<'_>,
+    source: NodeIndex,
+    role_paths: &[(&EscalationPath, Allowance)],
+) {
+    for (role_id, trusts) in &normalized.inventory.trusts {
+        if role_id == compiled.identity {
+            continue;
+        }
+        let Some(&target) = identity_nodes.get(role_id) else {
+            continue;
+        };
+        let same_account = crate::aws::Arn::parse(role_id.native())
+            .is_some_and(|arn| arn.account == compiled.account);
+        let service_trusted = trusts
+            .iter()
+            .any(|trust| matches!(trust, Trust::Service { .. }));
+        if !same_account || !service_trusted {
+            continue;
+        }
+        let mut paths = Vec::new();
+        let mut allowance = Allowance::Allowed;
+        for (path, path_allowance) in role_paths {
+            let pass = if path.actions.iter().any(|action| action == "iam:PassRole") {
+                compiled.decide("iam:PassRole", role_id.native())
+            } else {
+                Some(Allowance::Allowed)
+            };
+            if let Some(pass) = pass {
+                paths.push(path.id.clone());
+                allowance = allowance.and(pass).and(*path_allowance);
+            }
+        }
+        if !paths.is_empty() {
+            graph.add_edge(source, target, Edge::CanEscalate { paths, allowance });
+        }
+    }
+}
+
+fn add_usage(
+    graph: &mut AccessGraph,
+    identity_nodes: &BTreeMap<&IdentityId, NodeIndex>,
+    usage: &CloudTrailUsage,
+) {
+    let by_arn: BTreeMap<String, NodeIndex> = identity_nodes
+        .iter()
+        .map(|(id, &index)| (super::principal_key(id.native()), index))
+        .collect();
+    for row in &usage.allowed {
+        let Some(&source) = by_arn.get(&super::principal_key(&row.identity.arn)) else {
+            continue;
+        };
+        let target = graph.add_node(Node::Resource {
+            name: row.resource.clone(),
+        });
+        graph.add_edge(
+            source,
+            target,
+            Edge::Used {
+                action: row.action.clone(),
+                count: row.count(),
+                last_seen: row.last_seen,
+            },
+        );
+    }
+    for session in &usage.web_identity_sessions {
+        if session.outcome != Outcome::Allowed {
+            continue;
+        }
+        let Some(&target) = by_arn.get(&super::principal_key(&session.role)) else {
+            continue;
+        };
+        let issuer_url = format!("https://{}", issuer_host(&session.workload.issuer));
+        let source = graph.add_node(Node::Workload(WorkloadNode {
+            issuer: crate::model::CiIssuer::from_issuer_url(&issuer_url),
+            issuer_url,
+            subject: session.workload.subject.clone(),
+            observed: true,
+        }));
+        graph.add_edge(
+            source,
+            target,
+            Edge::Used {
+                action: "sts:AssumeRoleWithWebIdentity".to_string(),
+                count: session.count,
+                last_seen: session.last_seen,
+            },
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! Questions over the access graph: who can perform an action, what a workload or identity can
+//! reach, and the shortest paths that explain how.
+//!
+//! Traversal follows only the edges that make one principal another or give it more power
+//! (`can-assume`, `can-chain`, `can-escalate`, an observed `AssumeRole*`, and an administrator
+//! grant); `granted` and `used` edges describe what a principal does, not whom it becomes.
+//! Breadth-first search over neighbours sorted by key gives the same shortest path every run.
+
+use super::capability::{Allowance, IdentityPolicies};
+use super::{AccessGraph, Edge, EdgeKind, Node};
+use crate::matching::{Case, glob_match};
+use crate::model::{CiWorkload, ClaimMatch, IdentityId, Inventory};
+use petgraph::graph::NodeIndex;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A question that cannot be answered as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error(
+        "`{0}` names no identity, workload or account in the graph; give a role ARN, `aws:<arn>`, a role name, or a CI subject such as `repo:acme/web:pull_request`"
+    )]
+    UnknownStart(String),
+    #[error("`{name}` names {count} identities; give the full ARN instead")]
+    Ambiguous { name: String, count: usize },
+    #[error(
+        "`{0}` is neither an identity nor an action; give a role ARN or name, or an action such as `s3:PutObject`"
+    )]
+    UnknownTarget(String),
+}
+
+/// One hop of a path, explained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hop {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+    pub explanation: String,
+}
+
+/// Where a traversal starts: a node of the graph, or a concrete CI subject admitted by trusts
+/// that only name it by pattern.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub label: String,
+    /// Seed nodes, each with the hop that led to it from the start (none for the start node).
+    seeds: Vec<(NodeIndex, Option<Hop>)>,
+}
+
+impl Start {
+    /// Whether the start reaches nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.seeds.is_empty()
+    }
+}
+
+/// A node reached from a start, with the shortest path to it.
+#[derive(Debug, Clone)]
+pub struct Reached {
+    pub node: NodeIndex,
+    pub path: Vec<Hop>,
+}
+
+/// One identity that can perform an action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoCan {
+    pub identity: IdentityId,
+    pub allowance: Allowance,
+    /// How: the granting statements, or the escalation that yields administrator access.
+    pub how: Vec<String>,
+    /// Everything that can become the identity (workloads, accounts, other identities), by key.
+    pub reachable_from: Vec<String>,
+}
+
+/// What a `paths` query looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Node(NodeIndex),
+    /// Any identity allowed the action (on the resource, when given), or administrator access.
+    Action {
+        action: String,
+        resource: Option<String>,
+    },
+}
+
+/// Queries over a graph and the inventory it was built from.
+pub struct GraphQuery<'a> {
+    pub graph: &'a AccessGraph,
+    pub inventory: &'a Inventory,
+}
+
+impl<'a> GraphQuery<'a> {
+    pub fn new(graph: &'a AccessGraph, inventory: &'a Inventory) -> Self {
+        GraphQuery { graph, inventory }
+    }
+
+    /// Resolves a user's name for a start: a node key, an identity id or ARN, a unique
+    /// identity name, or a CI subject (`repo:…`, optionally `<issuer host>|<subject>`).
+    pub fn resolve(&self, spec: &str) -> Result<Start, QueryError> {
+        if let Some(index) = self.identity_index(spec)? {
+            return Ok(Start {
+                label: self.graph.node(index).key(),
+                seeds: vec![(index, None)],
+            });
+        }
+        if let Some(index) = self.graph.node_index(spec) {
+            return Ok(Start {
+                label: spec.to_string(),
+                seeds: vec![(index, None)],
+            });
+        }
+        let (issuer, subject) = match spec.split_once('|') {
+            Some((issuer, subject)) => (Some(super::issuer_host(issuer)), subject),
+            None => (None, spec),
+        };
+        let mut seeds: Vec<(NodeIndex, Option<Hop>)> = Vec::new();
+        // Workload nodes named exactly (a trust pattern or an observed subject).
+        for (index, node) in self.graph.nodes() {
+            let Node::Workload(workload) = node else {
+                continue;
+            };
+            let same_issuer = issuer
+                .as_ref()
+                .is_none_or(|issuer| *issuer == super::issuer_host(&workload.issuer_url));
+            if workload.subject == subject && same_issuer {
+                seeds.push((index, None));
+            }
+        }
+        // Trusts that admit the subject through a pattern.
+        let label = match &issuer {
+            Some(issuer) => format!("workload {issuer}|{subject}"),
+            None => format!("workload {subject}"),
+        };
+        for (identity, trust) in self.graph.federated() {
+            let host = super::issuer_host(&trust.issuer);
+            if issuer.as_ref().is_some_and(|issuer| *issuer != host) {
+                continue;
+            }
+            let workload = CiWorkload::new(&format!("https://{host}"), subject);
+            let audience = trust.audiences.first().map(String::as_str);
+            let mut claims = derived_claims(&workload);
+            // The workflow chooses the audience it requests, so assume the one the trust wants.
+            if let Some(audience) = audience {
+                claims.insert("aud".to_string(), audience.to_string());
+            }
+            if trust.admits(&workload, audience, &claims) == ClaimMatch::Matches {
+                seeds.push((
+                    *identity,
+                    Some(Hop {
+                        from: label.clone(),
+                        to: self.graph.node(*identity).key(),
+                        kind: EdgeKind::CanAssume,
+                        explanation: Edge::CanAssume {
+                            trust: trust.source.clone(),
+                            conditions: trust
+                                .conditions
+                                .iter()
+                                .map(super::build::render_condition)
+                                .collect(),
+                        }
+                        .explain(),
+                    }),
+                ));
+            }
+        }
+        if seeds.is_empty() {
+            return Err(QueryError::UnknownStart(spec.to_string()));
+        }
+        seeds.sort_by_key(|(index, hop)| (hop.is_some(), self.graph.node(*index).key()));
+        seeds.dedup_by_key(|(index, _)| *index);
+        Ok(Start { label, seeds })
+    }
+
+    /// An identity named by id, ARN or unique display name.
+    fn identity_index(&self, spec: &str) -> Result<Option<NodeIndex>, QueryError> {
+        let as_id = if spec.starts_with("aws:") || spec.starts_with("gcp:") {
+            spec.to_string()
+        } else {
+            format!("aws:{spec}")
+        };
+        if let Some(index) = self.graph.node_index(&as_id) {
+            return Ok(Some(index));
+        }
+        let named: Vec<NodeIndex> = self
+            .graph
+            .identities()
+            .filter(|(_, identity)| identity.name == spec)
+            .map(|(index, _)| index)
+            .collect();
+        match named.len() {
+            0 => Ok(None),
+            1 => Ok(Some(named[0])),
+            count => Err(QueryError::Ambiguous {
+                name: spec.to_string(),
+                count,
+            }),
+        }
+    }
+
+    /// Breadth-first search from the start over the edges that change who one is; every
+    /// reached node with the first (shortest) path found to it, in order of distance.
+    pub fn reach(&self, start: &Start) -> Vec<Reached> {
+        let mut paths: BTreeMap<NodeIndex, Vec<Hop>> = BTreeMap::new();
+        let mut order = Vec::new();
+        let mut queue = VecDeque::new();
+        for (seed, hop) in &start.seeds {
+            if paths.contains_key(seed) {
+                continue;
+            }
+            paths.insert(*seed, hop.iter().cloned().collect());
+            order.push(*seed);
+            queue.push_back(*seed);
+        }
+        while let Some(current) = queue.pop_front() {
+            for (next, edge) in self.graph.out_edges(current) {
+                if paths.contains_key(&next) || !self.traversable(edge, next) {
+                    continue;
+                }
+                let mut path = paths.get(&current).cloned().unwrap_or_default();
+                path.push(Hop {
+                    from: self.graph.node(current).key(),
+                    to: self.graph.node(next).key(),
+                    kind: edge.kind(),
+                    explanation: edge.explain(),
+                });
+                paths.insert(next, path);
+                order.push(next);
+                queue.push_back(next);
+            }
+        }
+        order
+            .into_iter()
+            .map(|node| Reached {
+                node,
+                path: paths.remove(&node).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    fn traversable(&self, edge: &Edge, target: NodeIndex) -> bool {
+        edge.is_step()
+            || matches!(
+                (edge, self.graph.node(target)),
+                (Edge::Granted { .. }, Node::PermissionSet { .. })
+            )
+    }
+
+    /// Resolves a `paths` target: an identity, or else an action (`service:Action`).
+    pub fn target(&self, spec: &str, resource: Option<&str>) -> Result<Target, QueryError> {
+        if let Some(index) = self.identity_index(spec)? {
+            return Ok(Target::Node(index));
+        }
+        if let Some(index) = self.graph.node_index(spec) {
+            return Ok(Target::Node(index));
+        }
+        if spec.split_once(':').is_some_and(|(service, action)| {
+            !service.is_empty() && !action.is_empty() && !service.contains('/')
+        }) {
+            return Ok(Target::Action {
+                action: spec.to_string(),
+                resource: resource.map(str::to_string),
+            });
+        }
+        Err(QueryError::UnknownTarget(spec.to_string()))
+    }
+
+    /// The shortest explanatory path from the start to each node meeting the target, shortest
+    /// first; for an action target the final hop says which grant allows it.
+    pub fn paths(&self, start: &Start, target: &Target) -> Vec<Vec<Hop>> {
+        let mut found = Vec::new();
+        for reached in self.reach(start) {
+            match target {
+                Target::Node(index) => {
+                    if reached.node == *index {
+                        found.push(reached.path);
+                    }
+                }
+                Target::Action { action, resource } => {
+                    if let Some(hop) = self.performs(reached.node, action, resource.as_deref()) {
+                        let mut path = reached.path;
+                        path.push(hop);
+                        found.push(path);
+                    }
+                }
+            }
+        }
+        found.sort_by_key(Vec::len);
+        found
+    }
+
+    /// Whether a reached node can perform the action: an identity whose policies allow it, or
+    /// administrator access in the resource's account.
+    fn performs(&self, node: NodeIndex, action: &str, resource: Option<&str>) -> Option<Hop> {
+        match self.graph.node(node) {
+            Node::Identity(identity) => {
+                let policies = IdentityPolicies::new(self.inventory, &identity.id);
+                let (allowance, on) = match resource {
+                    Some(resource) => (policies.decide(action, resource)?, resource.to_string()),
+                    None => policies.allows_somewhere(action)?,
+                };
+                Some(Hop {
+                    from: identity.id.to_string(),
+                    to: format!("action:{action}"),
+                    kind: EdgeKind::Granted,
+                    explanation: format!("`{action}` on `{on}` {}", allowance.as_str()),
+                })
+            }
+            Node::PermissionSet { name, container } => {
+                let in_account = resource.is_none_or(|resource| {
+                    crate::aws::Arn::parse(resource)
+                        .is_none_or(|arn| arn.account.is_empty() || arn.account == container)
+                });
+                in_account.then(|| Hop {
+                    from: format!("{name}@{container}"),
+                    to: format!("action:{action}"),
+                    kind: EdgeKind::Granted,
+                    explanation: format!("{name} access in `{container}` allows `{action}`"),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Every identity allowed `action` (on `resource` when given), directly or through an
+    /// escalation to administrator access, with everything that can become it.
+    pub fn who_can(&self, action: &str, resource: Option<&str>) -> Vec<WhoCan> {
+        let mut rows: BTreeMap<IdentityId, WhoCan> = BTreeMap::new();
+        for (index, identity) in self.graph.identities() {
+            // Structural pre-filter over the granted edges: only identities with a statement
+            // naming the action (and resource) are handed to the evaluator.
+            let mut how = Vec::new();
+            for (target, edge) in self.graph.out_edges(index) {
+                let Edge::Granted { actions, .. } = edge else {
+                    continue;
+                };
+                let Node::Resource { name } = self.graph.node(target) else {
+                    continue;
+                };
+                let covers = actions.iter().any(|pattern| {
+                    pattern.starts_with("everything but ")
+                        || glob_match(pattern, action, Case::Insensitive)
+                });
+                let on = resource.is_none_or(|resource| {
+                    glob_match(name, resource, Case::Sensitive) || name == "*"
+                });
+                if covers && on {
+                    how.push(format!("{} on `{name}`", edge.explain()));
+                }
+            }
+            if how.is_empty() {
+                continue;
+            }
+            let policies = IdentityPolicies::new(self.inventory, &identity.id);
+            let decision = match resource {
+                Some(resource) => policies.decide(action, resource),
+                None => policies
+                    .allows_somewhere(action)
+                    .map(|(allowance, _)| allowance),
+            };
+            if let Some(allowance) = decision {
+                rows.insert(
+                    identity.id.clone(),
+                    WhoCan {
+                        identity: identity.id.clone(),
+                        allowance,
+                        how,
+                        reachable_from: Vec::new(),
+                    },
+                );
+            }
+        }
+        // Escalation to administrator access gives every action in the account.
+        for (index, node) in self.graph.nodes() {
+            let Node::PermissionSet { container, .. } = node else {
+                continue;
+            };
+            let in_account = resource.is_none_or(|resource| {
+                crate::aws::Arn::parse(resource)
+                    .is_none_or(|arn| arn.account.is_empty() || arn.account == container)
+            });
+            if !in_account {
+                continue;
+            }
+            for (source, edge) in self.graph.in_edges(index) {
+                let Edge::CanEscalate { allowance, .. } = edge else {
+                    continue;
+                };
+                let Some(identity) = self.graph.node(source).as_identity() else {
+                    continue;
+                };
+                rows.entry(identity.id.clone())
+                    .or_insert_with(|| WhoCan {
+                        identity: identity.id.clone(),
+                        allowance: *allowance,
+                        how: Vec::new(),
+                        reachable_from: Vec::new(),
+                    })
+                    .how
+                    .push(format!(
+                        "administrator access in `{container}`: {}",
+                        edge.explain()
+                    ));
+            }
+        }
+        let mut rows: Vec<WhoCan> = rows.into_values().collect();
+        for row in &mut rows {
+            if let Some(index) = self.graph.node_index(row.identity.as_str()) {
+                row.reachable_from = self.sources_of(index);
+            }
+        }
+        rows
+    }
+
+    /// Every node from which `target` can be reached over traversable edges, by key.
+    pub fn sources_of(&self, target: NodeIndex) -> Vec<String> {
+        let mut seen = BTreeSet::new();
+        let mut queue = VecDeque::from([target]);
+        while let Some(current) = queue.pop_front() {
+            for (source, edge) in self.graph.in_edges(current) {
+                if self.traversable(edge, current) && source != target && seen.insert(source) {
+                    queue.push_back(source);
+                }
+            }
+        }
+        let mut keys: Vec<String> = seen
+            .into_iter()
+            .map(|index| self.graph.node(index).key())
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+/// Claims a trust may test besides `sub`, derived from a GitHub subject so that conditions on
+/// `repository` or `repository_owner` are judged instead of failing for lack of the claim.
+pub fn derived_claims(workload: &CiWorkload) -> BTreeMap<String, String> {
+    let mut claims = BTreeMap::new();
+    if let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details() {
+        if let Some(repository) = subject.repository {
+            claims.insert("repository".to_string(), repository.full_name());
+            claims.insert("repository_owner".to_string(), repository.owner.clone());
+        }
+    }
+    claims
+}

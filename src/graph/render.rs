@@ -1,0 +1,214 @@
+//! Printing query results: tables for people, versioned JSON for scripts (`…V1` view types,
+//! never `Serialize` on the graph's own types), DOT and Mermaid for diagrams. Every output is
+//! sorted and byte-identical across runs.
+
+use super::query::{Hop, WhoCan};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// The JSON shape of `graph who-can`, version 1.
+#[derive(Debug, Serialize)]
+pub struct WhoCanV1<'a> {
+    pub version: u32,
+    pub action: &'a str,
+    pub resource: Option<&'a str>,
+    pub identities: Vec<WhoCanRowV1<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WhoCanRowV1<'a> {
+    pub identity: &'a str,
+    pub decision: &'a str,
+    pub how: &'a [String],
+    pub reachable_from: &'a [String],
+}
+
+/// The JSON shape of `graph reach` and `graph paths`, version 1: one entry per path.
+#[derive(Debug, Serialize)]
+pub struct PathsV1<'a> {
+    pub version: u32,
+    pub from: &'a str,
+    pub to: Option<&'a str>,
+    pub paths: Vec<PathV1<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PathV1<'a> {
+    /// The node the path ends at.
+    pub target: &'a str,
+    pub hops: Vec<HopV1<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HopV1<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub edge: &'a str,
+    pub why: &'a str,
+}
+
+/// `graph who-can` as JSON.
+pub fn who_can_json(
+    action: &str,
+    resource: Option<&str>,
+    rows: &[WhoCan],
+) -> serde_json::Result<String> {
+    let view = WhoCanV1 {
+        version: 1,
+        action,
+        resource,
+        identities: rows
+            .iter()
+            .map(|row| WhoCanRowV1 {
+                identity: row.identity.as_str(),
+                decision: row.allowance.as_str(),
+                how: &row.how,
+                reachable_from: &row.reachable_from,
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&view)
+}
+
+/// `graph who-can` as a table.
+pub fn who_can_table(rows: &[WhoCan]) -> String {
+    let mut table = crate::cli::new_table(["identity", "decision", "how", "who can become it"]);
+    for row in rows {
+        table.add_row([
+            row.identity.to_string(),
+            row.allowance.as_str().to_string(),
+            row.how.join("\n"),
+            row.reachable_from.join("\n"),
+        ]);
+    }
+    table.to_string()
+}
+
+/// The edges of `graph who-can` as hops, for diagrams: each source that can become the
+/// identity, and the identity to the action.
+pub fn who_can_hops(action: &str, rows: &[WhoCan]) -> Vec<Hop> {
+    let mut hops = Vec::new();
+    for row in rows {
+        for source in &row.reachable_from {
+            hops.push(Hop {
+                from: source.clone(),
+                to: row.identity.to_string(),
+                kind: super::EdgeKind::CanAssume,
+                explanation: "can become".into(),
+            });
+        }
+        hops.push(Hop {
+            from: row.identity.to_string(),
+            to: format!("action:{action}"),
+            kind: super::EdgeKind::Granted,
+            explanation: row.allowance.as_str().into(),
+        });
+    }
+    hops
+}
+
+/// Paths as JSON.
+pub fn paths_json(from: &str, to: Option<&str>, paths: &[Vec<Hop>]) -> serde_json::Result<String> {
+    let view = PathsV1 {
+        version: 1,
+        from,
+        to,
+        paths: paths
+            .iter()
+            .map(|path| PathV1 {
+                target: path.last().map(|hop| hop.to.as_str()).unwrap_or(from),
+                hops: path
+                    .iter()
+                    .map(|hop| HopV1 {
+                        from: &hop.from,
+                        to: &hop.to,
+                        edge: hop.kind.as_str(),
+                        why: &hop.explanation,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    serde_json::to_string_pretty(&view)
+}
+
+/// Paths as a table: one row per hop, paths numbered.
+pub fn paths_table(paths: &[Vec<Hop>]) -> String {
+    let mut table = crate::cli::new_table(["path", "from", "edge", "to", "why"]);
+    for (number, path) in paths.iter().enumerate() {
+        for hop in path {
+            table.add_row([
+                (number + 1).to_string(),
+                hop.from.clone(),
+                hop.kind.as_str().to_string(),
+                hop.to.clone(),
+                hop.explanation.clone(),
+            ]);
+        }
+    }
+    table.to_string()
+}
+
+/// The distinct edges of some paths, sorted.
+fn distinct_edges(hops: &[&Hop]) -> Vec<(String, String, String)> {
+    let edges: BTreeSet<(String, String, String)> = hops
+        .iter()
+        .map(|hop| {
+            (
+                hop.from.clone(),
+                hop.to.clone(),
+                hop.kind.as_str().to_string(),
+            )
+        })
+        .collect();
+    edges.into_iter().collect()
+}
+
+/// Hops as a Graphviz DOT digraph.
+pub fn dot(hops: &[&Hop]) -> String {
+    let quote = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut out = String::from("digraph pipeleash {\n  rankdir=LR;\n  node [shape=box];\n");
+    for (from, to, kind) in distinct_edges(hops) {
+        out.push_str(&format!(
+            "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
+            quote(&from),
+            quote(&to),
+            kind
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Hops as a Mermaid flowchart; node ids are numbered in order of first appearance.
+pub fn mermaid(hops: &[&Hop]) -> String {
+    let edges = distinct_edges(hops);
+    let mut names: Vec<String> = Vec::new();
+    let id_of = |name: &str, names: &mut Vec<String>| -> usize {
+        match names.iter().position(|known| known == name) {
+            Some(index) => index,
+            None => {
+                names.push(name.to_string());
+                names.len() - 1
+            }
+        }
+    };
+    let mut lines = Vec::new();
+    for (from, to, kind) in &edges {
+        let a = id_of(from, &mut names);
+        let b = id_of(to, &mut names);
+        lines.push(format!("  n{a} -->|{kind}| n{b}"));
+    }
+    let mut out = String::from("flowchart LR\n");
+    for (index, name) in names.iter().enumerate() {
+        out.push_str(&format!(
+            "  n{index}[\"{}\"]\n",
+            name.replace('"', "#quot;")
+        ));
+    }
+    for line in lines {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}

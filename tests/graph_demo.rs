@@ -1,0 +1,409 @@
+//! The access graph and trust findings on the demo organisation (`recorded-fixtures/demo`):
+//! each planted unsafe trust is found with the right id, the safe roles are not, and the
+//! graph explains how the planted pull-request workloads reach write access and escalation.
+
+use pipeleash::aws::cloudtrail::{CloudTrailUsage, IngestOptions, ingest_directory};
+use pipeleash::aws::escalation::escalation_paths;
+use pipeleash::aws::normalize::{NormalizedAws, normalize};
+use pipeleash::catalog::Catalog;
+use pipeleash::checks::trust::trust_findings;
+use pipeleash::cli::graph::{GraphCommand, run_at};
+use pipeleash::graph::query::{GraphQuery, Target};
+use pipeleash::graph::{AccessGraph, build_aws};
+use pipeleash::model::{Finding, IdentityId};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+const PROD: &str = "210987654321";
+const STAGING: &str = "345678901234";
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo")
+}
+
+struct Demo {
+    normalized: NormalizedAws,
+    usage: CloudTrailUsage,
+    findings: Vec<(IdentityId, Finding)>,
+}
+
+fn load() -> &'static Demo {
+    static DEMO: OnceLock<Demo> = OnceLock::new();
+    DEMO.get_or_init(|| {
+        let snapshot = pipeleash::snapshot::Snapshot::open(&demo().join("snapshot")).unwrap();
+        let normalized = normalize(&snapshot.aws_inventories().unwrap());
+        let usage =
+            ingest_directory(&demo().join("cloudtrail"), &IngestOptions::default()).unwrap();
+        let findings = trust_findings(&normalized, Some(&usage), Catalog::aws().unwrap());
+        Demo {
+            normalized,
+            usage,
+            findings,
+        }
+    })
+}
+
+fn graph() -> AccessGraph {
+    let demo = load();
+    build_aws(
+        &demo.normalized,
+        Some(&demo.usage),
+        Catalog::aws().unwrap(),
+        escalation_paths().unwrap(),
+    )
+}
+
+fn role(account: &str, name: &str) -> IdentityId {
+    format!("aws:arn:aws:iam::{account}:role/ci/{name}")
+        .parse()
+        .unwrap()
+}
+
+/// The finding ids reported for one identity.
+fn ids(identity: &IdentityId) -> BTreeSet<&'static str> {
+    load()
+        .findings
+        .iter()
+        .filter(|(who, _)| who == identity)
+        .map(|(_, f)| f.id)
+        .collect()
+}
+
+#[test]
+fn planted_unsafe_trusts_are_found() {
+    assert!(ids(&role(PROD, "gha-readonly-audit")).contains("oidc-subject-wildcard"));
+    assert!(ids(&role(PROD, "gitlab-docs-publish")).contains("oidc-trust-without-subject"));
+    for account in [PROD, STAGING] {
+        let terraform = ids(&role(account, "gha-terraform"));
+        for id in [
+            "oidc-subject-wildcard",
+            "pull-request-reaches-write",
+            "ci-escalation-to-admin",
+        ] {
+            assert!(
+                terraform.contains(id),
+                "{account} gha-terraform lacks `{id}`: {terraform:?}"
+            );
+        }
+    }
+    assert!(ids(&role(STAGING, "gha-deploy-web")).contains("pull-request-reaches-write"));
+    assert!(
+        ids(&role(PROD, "cross-account-deployer")).contains("external-account-without-external-id")
+    );
+    let user: IdentityId = format!("aws:arn:aws:iam::{PROD}:user/ci/ci-legacy")
+        .parse()
+        .unwrap();
+    let legacy = ids(&user);
+    assert!(
+        legacy.contains("long-lived-access-key") && legacy.contains("unused-access-key"),
+        "{legacy:?}"
+    );
+}
+
+#[test]
+fn safe_trusts_are_not_flagged() {
+    let unsafe_trust = [
+        "oidc-subject-wildcard",
+        "oidc-trust-without-subject",
+        "shared-issuer-without-tenant",
+        "pull-request-reaches-write",
+        "oidc-missing-audience",
+        "role-assumable-by-anyone",
+        "external-account-without-external-id",
+    ];
+    for (account, name) in [
+        (PROD, "gha-release-api"),
+        (STAGING, "gha-release-api"),
+        (PROD, "gha-lambda-deploy"),
+        (STAGING, "gha-sandbox"),
+    ] {
+        let found = ids(&role(account, name));
+        for id in unsafe_trust {
+            assert!(!found.contains(id), "{account} {name} wrongly has `{id}`");
+        }
+    }
+}
+
+#[test]
+fn unused_subjects_come_with_a_tightened_policy() {
+    let findings: Vec<&Finding> = load()
+        .findings
+        .iter()
+        .filter(|(who, f)| {
+            *who == role(STAGING, "gha-deploy-web") && f.id == "unused-trusted-subject"
+        })
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(findings.len(), 1);
+    let proposal = findings[0]
+        .evidence
+        .iter()
+        .find(|e| e.source == "proposed trust policy")
+        .unwrap();
+    assert!(
+        proposal
+            .detail
+            .contains("repo:acme/web:ref:refs/heads/main")
+    );
+    assert!(!proposal.detail.contains("pull_request"));
+    // Never assumed at all: no proposal, a removal hint.
+    let audit: Vec<&Finding> = load()
+        .findings
+        .iter()
+        .filter(|(who, f)| {
+            *who == role(PROD, "gha-readonly-audit") && f.id == "unused-trusted-subject"
+        })
+        .map(|(_, f)| f)
+        .collect();
+    assert!(audit[0].message.contains("no CI subject"));
+}
+
+#[test]
+fn findings_are_sorted_and_deterministic() {
+    let demo = load();
+    let again = trust_findings(&demo.normalized, Some(&demo.usage), Catalog::aws().unwrap());
+    assert_eq!(demo.findings, again);
+    let mut sorted = demo.findings.clone();
+    sorted.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.1.severity.cmp(&a.1.severity))
+            .then(a.1.id.cmp(b.1.id))
+            .then(a.1.subject.cmp(&b.1.subject))
+            .then(a.1.message.cmp(&b.1.message))
+    });
+    assert_eq!(demo.findings, sorted);
+}
+
+#[test]
+fn paths_explain_pull_requests_reaching_write_and_escalation() {
+    let graph = graph();
+    let query = GraphQuery::new(&graph, &load().normalized.inventory);
+    // `repo:acme/infra:pull_request` is admitted by `repo:acme/infra:*` on gha-terraform,
+    // which is an administrator of the account.
+    let start = query.resolve("repo:acme/infra:pull_request").unwrap();
+    let target = query.target("iam:PutRolePolicy", None).unwrap();
+    let paths = query.paths(&start, &target);
+    let first = &paths[0];
+    assert_eq!(first[0].to, role(PROD, "gha-terraform").to_string());
+    assert!(
+        first[0].explanation.contains("repo:acme/infra:*"),
+        "{first:#?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|path| path.iter().any(|hop| hop.to.starts_with("administrator@")))
+    );
+    // The staging pull-request subject reaches write on the web bucket.
+    let start = query.resolve("repo:acme/web:pull_request").unwrap();
+    let target = query.target("s3:PutObject", None).unwrap();
+    let paths = query.paths(&start, &target);
+    let staging = paths
+        .iter()
+        .find(|path| path[0].to == role(STAGING, "gha-deploy-web").to_string())
+        .unwrap();
+    assert!(
+        staging[0]
+            .explanation
+            .contains("repo:acme/web:pull_request"),
+        "{staging:#?}"
+    );
+    assert!(staging[1].explanation.contains("s3:PutObject"));
+    // `repo:acme/web:*` admits it in production too.
+    assert!(
+        paths
+            .iter()
+            .any(|path| path[0].to == role(PROD, "gha-deploy-web").to_string())
+    );
+    // Staging terraform can chain into production: the whole staging account is trusted.
+    let start = query
+        .resolve(&role(STAGING, "gha-terraform").to_string())
+        .unwrap();
+    let target = query
+        .target(&role(PROD, "cross-account-deployer").to_string(), None)
+        .unwrap();
+    let Target::Node(_) = target else {
+        panic!("an identity target")
+    };
+    let paths = query.paths(&start, &target);
+    assert_eq!(paths[0].len(), 1);
+    assert_eq!(paths[0][0].kind.as_str(), "can-chain");
+}
+
+#[test]
+fn who_can_lists_direct_grants_and_escalations() {
+    let graph = graph();
+    let query = GraphQuery::new(&graph, &load().normalized.inventory);
+    let rows = query.who_can("s3:PutObject", Some("arn:aws:s3:::docs-site/index.html"));
+    let who: BTreeSet<String> = rows.iter().map(|row| row.identity.to_string()).collect();
+    assert!(
+        who.contains(&role(PROD, "gitlab-docs-publish").to_string()),
+        "{who:?}"
+    );
+    assert!(who.contains(&role(PROD, "gha-terraform").to_string()));
+    assert!(!who.contains(&role(PROD, "gha-readonly-audit").to_string()));
+    let docs = rows
+        .iter()
+        .find(|row| row.identity == role(PROD, "gitlab-docs-publish"))
+        .unwrap();
+    assert!(
+        docs.reachable_from
+            .iter()
+            .any(|source| source == "workload:gitlab.com|*"),
+        "{:?}",
+        docs.reachable_from
+    );
+}
+
+fn cli(command: GraphCommand) -> (i32, String) {
+    let mut out = Vec::new();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let exit = run_at(command, &mut out, now).unwrap();
+    (exit as i32, String::from_utf8(out).unwrap())
+}
+
+fn input(format: pipeleash::cli::graph::GraphFormat) -> pipeleash::cli::graph::GraphInput {
+    pipeleash::cli::graph::GraphInput {
+        snapshot: demo().join("snapshot"),
+        cloudtrail: Some(demo().join("cloudtrail")),
+        since: None,
+        format,
+    }
+}
+
+#[test]
+fn cli_queries_in_every_format() {
+    use pipeleash::cli::graph::GraphFormat;
+    // A role name used in two accounts is ambiguous: the error says to give the ARN.
+    let mut out = Vec::new();
+    let error = run_at(
+        GraphCommand::Paths {
+            from: "repo:acme/infra:pull_request".into(),
+            to: "gha-terraform".into(),
+            on: None,
+            input: input(GraphFormat::Json),
+        },
+        &mut out,
+        chrono::Utc::now(),
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("give the full ARN"), "{error}");
+    let (_, json) = cli(GraphCommand::Paths {
+        from: "repo:acme/infra:pull_request".into(),
+        to: role(PROD, "gha-terraform").to_string(),
+        on: None,
+        input: input(GraphFormat::Json),
+    });
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["paths"][0]["hops"][0]["edge"], "can-assume");
+    let (_, json) = cli(GraphCommand::Paths {
+        from: "repo:acme/infra:pull_request".into(),
+        to: "iam:PutRolePolicy".into(),
+        on: None,
+        input: input(GraphFormat::Json),
+    });
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["version"], 1);
+    assert!(!value["paths"].as_array().unwrap().is_empty());
+    let (_, dot) = cli(GraphCommand::Reach {
+        start: "repo:acme/web:pull_request".into(),
+        input: input(GraphFormat::Dot),
+    });
+    assert!(
+        dot.starts_with("digraph pipeleash {") && dot.contains("gha-deploy-web"),
+        "{dot}"
+    );
+    let (_, mermaid) = cli(GraphCommand::WhoCan {
+        action: "iam:PutRolePolicy".into(),
+        on: None,
+        input: input(GraphFormat::Mermaid),
+    });
+    assert!(mermaid.starts_with("flowchart LR") && mermaid.contains("gha-terraform"));
+    let (_, table) = cli(GraphCommand::WhoCan {
+        action: "iam:PutRolePolicy".into(),
+        on: None,
+        input: input(GraphFormat::Table),
+    });
+    assert!(table.contains("gha-terraform"));
+    // Same input, same bytes.
+    let (_, again) = cli(GraphCommand::WhoCan {
+        action: "iam:PutRolePolicy".into(),
+        on: None,
+        input: input(GraphFormat::Table),
+    });
+    assert_eq!(table, again);
+}
+
+#[test]
+fn saved_queries_run_and_list() {
+    use pipeleash::cli::graph::GraphFormat;
+    let queries = Path::new(env!("CARGO_MANIFEST_DIR")).join("queries");
+    let (exit, json) = cli(GraphCommand::Run {
+        query: queries.join("pull-request-write-production.query"),
+        input: input(GraphFormat::Json),
+    });
+    assert_eq!(exit, 1);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let targets: BTreeSet<String> = value["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|path| {
+            path["hops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|hop| hop["to"].as_str().unwrap().to_string())
+        })
+        .collect();
+    // Production gha-deploy-web (`repo:acme/web:*`) and gha-terraform (`repo:acme/infra:*`).
+    assert!(
+        targets.contains(&role(PROD, "gha-deploy-web").to_string()),
+        "{targets:?}"
+    );
+    assert!(targets.contains(&role(PROD, "gha-terraform").to_string()));
+    assert!(!targets.contains(&role(STAGING, "gha-deploy-web").to_string()));
+    let (exit, json) = cli(GraphCommand::Run {
+        query: queries.join("unreviewed-to-administrator.query"),
+        input: input(GraphFormat::Json),
+    });
+    assert_eq!(exit, 1);
+    assert!(
+        json.contains(&format!("administrator@{STAGING}"))
+            && json.contains(&format!("administrator@{PROD}"))
+    );
+    let (_, json) = cli(GraphCommand::Run {
+        query: queries.join("any-repository-workloads.query"),
+        input: input(GraphFormat::Json),
+    });
+    assert!(json.contains("gitlab-docs-publish"), "{json}");
+    let (exit, json) = cli(GraphCommand::Run {
+        query: queries.join("iam-policy-editors.query"),
+        input: input(GraphFormat::Json),
+    });
+    assert_eq!(exit, 1);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let starts: BTreeSet<String> = value["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|path| path["hops"][0]["from"].as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = [role(PROD, "gha-terraform"), role(STAGING, "gha-terraform")]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(starts, expected);
+    let (_, list) = cli(GraphCommand::List { dir: queries });
+    for name in [
+        "pull-request-write-production",
+        "unreviewed-to-administrator",
+        "any-repository-workloads",
+        "iam-policy-editors",
+    ] {
+        assert!(list.contains(name), "{list}");
+    }
+}
