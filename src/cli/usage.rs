@@ -1,16 +1,22 @@
 //! `pipeleash usage --cloudtrail <dir>`: what each identity actually used, from CloudTrail log
 //! files, with the evidence and an honest account of what could not be read.
 //!
+//! With `--snapshot <dir>` the usage is also stored in that snapshot (as Parquet, see
+//! [`crate::snapshot::usage`]); `--snapshot` alone prints the usage a snapshot holds, in the
+//! same shapes as a fresh ingestion.
+//!
 //! The JSON output is a frozen, versioned view (`version: 1`) built here, not `Serialize` on the
 //! ingestion types.
 
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::cloudtrail::{CloudTrailUsage, Outcome, Progress, TimeWindow, UsageRow};
+#[cfg(feature = "parquet")]
+use crate::snapshot::{Snapshot, SnapshotError, SnapshotWriter};
 use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Arguments of `pipeleash usage`.
@@ -20,8 +26,17 @@ pub struct UsageArgs {
     /// (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`, organisation trails
     /// too), an S3 location `s3://bucket/prefix`, or `lookup-events` (the LookupEvents API of
     /// the configured region: management events only, for small accounts).
-    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
-    pub cloudtrail: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET/PREFIX|lookup-events",
+        required_unless_present = "snapshot"
+    )]
+    pub cloudtrail: Option<PathBuf>,
+    /// A snapshot directory written by `pipeleash collect`. With `--cloudtrail`, the usage is
+    /// stored in it; a snapshot that already holds usage is never changed (collect a new one).
+    /// Without `--cloudtrail`, the usage the snapshot holds is printed.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
     /// Only events at or after this time: a date (`2026-11-01`), an RFC 3339 time, or a
     /// relative age (`90d`).
     #[arg(long, value_name = "DATE")]
@@ -51,6 +66,53 @@ pub fn run_at(
     out: &mut dyn std::io::Write,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Exit> {
+    let usage = match (&args.cloudtrail, &args.snapshot) {
+        (Some(cloudtrail), snapshot) => {
+            // Checked before the (possibly long) ingestion, so that a wrong `--snapshot` fails
+            // at once.
+            let target = snapshot.as_deref().map(open_for_usage).transpose()?;
+            let usage = ingest(cloudtrail, &args, global, now)?;
+            if let Some(target) = target {
+                store_usage(&target, &usage, global)?;
+            }
+            usage
+        }
+        (None, Some(snapshot)) => {
+            if args.since.is_some() || args.until.is_some() {
+                return Err(InputError::wrap(
+                    "`--since` and `--until` choose which CloudTrail events to read; a snapshot \
+                     holds usage already aggregated over its window: pass `--cloudtrail DIR` too, \
+                     or drop them",
+                ));
+            }
+            load_usage(snapshot)?
+        }
+        (None, None) => {
+            return Err(InputError::wrap(
+                "pass `--cloudtrail DIR` to read CloudTrail log files, or `--snapshot DIR` to print \
+                 the usage a snapshot holds",
+            ));
+        }
+    };
+    match args.format {
+        OutputFormat::Json => {
+            let view = UsageView::new(&usage);
+            serde_json::to_writer_pretty(&mut *out, &view)
+                .context("cannot write the JSON output")?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => write_table(&usage, out)?,
+    }
+    Ok(Exit::Clean)
+}
+
+/// Reads the CloudTrail directory within the window given by `--since`/`--until`.
+fn ingest(
+    cloudtrail: &Path,
+    args: &UsageArgs,
+    global: &GlobalArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<CloudTrailUsage> {
     let window = TimeWindow {
         since: args
             .since
@@ -74,23 +136,96 @@ pub fn run_at(
             )));
         }
     }
-    let usage = super::analyze::ingest(&args.cloudtrail, window, global)?;
+    let usage = super::analyze::ingest(cloudtrail, window, global)?;
     if !global.quiet && !usage.coverage.files_skipped.is_empty() {
         eprintln!(
             "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",
             usage.coverage.files_skipped.len()
         );
     }
-    match args.format {
-        OutputFormat::Json => {
-            let view = UsageView::new(&usage);
-            serde_json::to_writer_pretty(&mut *out, &view)
-                .context("cannot write the JSON output")?;
-            writeln!(out)?;
-        }
-        OutputFormat::Table => write_table(&usage, out)?,
+    Ok(usage)
+}
+
+/// Opens the snapshot that `--snapshot` names and checks that it can take usage.
+#[cfg(feature = "parquet")]
+fn open_for_usage(dir: &Path) -> anyhow::Result<Snapshot> {
+    let snapshot = Snapshot::open(dir).map_err(snapshot_error)?;
+    if crate::snapshot::usage::holds_usage(&snapshot) {
+        return Err(snapshot_error(SnapshotError::UsageAlreadyPresent {
+            path: dir.to_path_buf(),
+        }));
     }
-    Ok(Exit::Clean)
+    Ok(snapshot)
+}
+
+/// Adds the usage to the snapshot: `usage/` is written aside inside the snapshot and renamed
+/// into place, then the manifest is replaced by a rename, which is what publishes it.
+#[cfg(feature = "parquet")]
+fn store_usage(
+    snapshot: &Snapshot,
+    usage: &CloudTrailUsage,
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
+    let mut writer = SnapshotWriter::amend(snapshot).map_err(snapshot_error)?;
+    crate::snapshot::write_usage_parquet(&mut writer, usage).map_err(snapshot_error)?;
+    writer.commit().map_err(snapshot_error)?;
+    if !global.quiet {
+        eprintln!("usage stored in snapshot `{}`", snapshot.dir().display());
+    }
+    Ok(())
+}
+
+/// The usage a snapshot holds; a snapshot without any is an input error.
+#[cfg(feature = "parquet")]
+fn load_usage(dir: &Path) -> anyhow::Result<CloudTrailUsage> {
+    let snapshot = Snapshot::open(dir).map_err(snapshot_error)?;
+    crate::snapshot::read_usage(&snapshot)
+        .map_err(snapshot_error)?
+        .ok_or_else(|| {
+            InputError::wrap(format!(
+                "snapshot `{}` holds no usage; store some with `pipeleash usage --cloudtrail DIR \
+                 --snapshot {}`",
+                dir.display(),
+                dir.display()
+            ))
+        })
+}
+
+/// Damaged or unsuitable snapshots are the user's input (exit 2); failing to read or write
+/// the disk is a runtime failure (exit 3).
+#[cfg(feature = "parquet")]
+fn snapshot_error(error: SnapshotError) -> anyhow::Error {
+    match error {
+        SnapshotError::Io { .. } | SnapshotError::ParquetWrite { .. } => anyhow::Error::new(error),
+        other => InputError::wrap(other),
+    }
+}
+
+#[cfg(not(feature = "parquet"))]
+fn parquet_missing() -> anyhow::Error {
+    InputError::wrap(
+        "this pipeleash was built without the `parquet` feature, which stores usage in snapshots; \
+         rebuild it with `--features parquet`",
+    )
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_for_usage(_: &Path) -> anyhow::Result<std::convert::Infallible> {
+    Err(parquet_missing())
+}
+
+#[cfg(not(feature = "parquet"))]
+fn store_usage(
+    target: &std::convert::Infallible,
+    _: &CloudTrailUsage,
+    _: &GlobalArgs,
+) -> anyhow::Result<()> {
+    match *target {}
+}
+
+#[cfg(not(feature = "parquet"))]
+fn load_usage(_: &Path) -> anyhow::Result<CloudTrailUsage> {
+    Err(parquet_missing())
 }
 
 /// A simple counter on stderr, redrawn a few times a second while files are read.

@@ -9,10 +9,21 @@
 //! `<parent>/.tmp-<name>-<pid>/`, syncs every file and directory, then renames it into place in
 //! one step; readers skip names starting with `.`. A writer dropped before
 //! [`SnapshotWriter::commit`] removes its temporary directory.
+//!
+//! Files can be added to a committed snapshot ([`SnapshotWriter::amend`]), which is how usage
+//! joins the inventory that `collect` wrote. Nothing already in a snapshot is ever replaced:
+//! new top-level entries (such as `usage/`) are written aside in `<snapshot>/.tmp-amend-<pid>/`,
+//! renamed into place, and only then is `manifest.json` replaced by a rename. The manifest
+//! rename is the commit point: a reader sees either the old manifest, which does not list the
+//! new files, or the new one, whose files are all in place.
 
 mod manifest;
+#[cfg(feature = "parquet")]
+pub mod usage;
 
 pub use manifest::{MANIFEST_FORMAT_VERSION, Manifest, ManifestIssue, Source};
+#[cfg(feature = "parquet")]
+pub use usage::{USAGE_FORMAT_VERSION, read_usage, write_usage_parquet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -67,6 +78,51 @@ pub enum SnapshotError {
         "`{path}` is not a relative path inside the snapshot; name files like `inventory/aws-123456789012.json`"
     )]
     BadRelativePath { path: PathBuf },
+    #[error(
+        "`{path}` already exists in the snapshot and files of a snapshot are never replaced; \
+         write into a new snapshot, or delete `{path}` if `manifest.json` does not list it (a \
+         stopped run left it)"
+    )]
+    Conflict { path: PathBuf },
+    #[error(
+        "the manifest of snapshot `{path}` changed while files were being added to it (another \
+         run is writing there); run again once it has finished"
+    )]
+    ChangedMeanwhile { path: PathBuf },
+    #[error(
+        "snapshot `{path}` already holds usage and a snapshot is never changed once it does; \
+         collect a new snapshot (`pipeleash collect aws --out …`) and add the usage to that one"
+    )]
+    UsageAlreadyPresent { path: PathBuf },
+    #[error(
+        "`{path}` is missing although `manifest.json` lists it; the snapshot is damaged: restore \
+         it from a copy, or collect a new snapshot and add the usage again"
+    )]
+    MissingFile { path: PathBuf },
+    /// A usage file that exists but does not hold what pipeleash writes.
+    #[error(
+        "`{path}` is not valid usage data: {reason}; the file is damaged or was not written by \
+         pipeleash: collect a new snapshot and add the usage again \
+         (`pipeleash usage --cloudtrail DIR --snapshot NEW`)"
+    )]
+    BadUsageFile { path: PathBuf, reason: String },
+    /// The Parquet library could not read a file: it is damaged or not Parquet.
+    #[cfg(feature = "parquet")]
+    #[error(
+        "cannot read `{path}` as Parquet: {source}; the file is damaged: collect a new snapshot \
+         and add the usage again (`pipeleash usage --cloudtrail DIR --snapshot NEW`)"
+    )]
+    ParquetRead {
+        path: PathBuf,
+        source: polars::error::PolarsError,
+    },
+    /// The Parquet library refused to encode the usage (a bug, not an input problem).
+    #[cfg(feature = "parquet")]
+    #[error("cannot encode `{path}` as Parquet: {source}; please report this as a bug")]
+    ParquetWrite {
+        path: PathBuf,
+        source: polars::error::PolarsError,
+    },
 }
 
 fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SnapshotError + use<> {
@@ -89,6 +145,9 @@ pub struct SnapshotWriter {
     final_dir: PathBuf,
     temp_dir: PathBuf,
     manifest: Manifest,
+    /// `Some` when adding to a committed snapshot: its manifest as it was when opened, to
+    /// notice another writer committing in between.
+    amending: Option<Manifest>,
     committed: bool,
 }
 
@@ -122,8 +181,36 @@ impl SnapshotWriter {
             final_dir: final_dir.to_path_buf(),
             temp_dir,
             manifest: Manifest::new(created_at),
+            amending: None,
             committed: false,
         })
+    }
+
+    /// Starts adding files to the committed `snapshot`. The manifest starts as the snapshot's
+    /// own; [`commit`](Self::commit) refuses to replace any file already there.
+    pub fn amend(snapshot: &Snapshot) -> Result<Self, SnapshotError> {
+        // The sequence number keeps two writers of one process apart.
+        static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let final_dir = snapshot.dir().to_path_buf();
+        let temp_dir = final_dir.join(format!(".tmp-amend-{}-{sequence}", std::process::id()));
+        if temp_dir.exists() {
+            // Left by a crashed run that had our pid: nothing in it was ever committed.
+            fs::remove_dir_all(&temp_dir).map_err(io_error("remove stale directory", &temp_dir))?;
+        }
+        fs::create_dir(&temp_dir).map_err(io_error("create directory", &temp_dir))?;
+        Ok(Self {
+            final_dir,
+            temp_dir,
+            manifest: snapshot.manifest().clone(),
+            amending: Some(snapshot.manifest().clone()),
+            committed: false,
+        })
+    }
+
+    /// The manifest being written.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 
     /// The manifest being written, to add coverage notes and errors to.
@@ -188,6 +275,9 @@ impl SnapshotWriter {
         let manifest = self.manifest.clone();
         self.write_json(Path::new(MANIFEST_FILE), &manifest)?;
         sync_tree(&self.temp_dir)?;
+        if let Some(original) = self.amending.take() {
+            return self.commit_amendment(&original, manifest);
+        }
         if self.final_dir.exists() {
             return Err(SnapshotError::AlreadyExists {
                 path: self.final_dir.clone(),
@@ -203,6 +293,57 @@ impl SnapshotWriter {
                 parent
             })?;
         }
+        Ok(Snapshot {
+            dir: self.final_dir.clone(),
+            manifest,
+        })
+    }
+}
+
+impl SnapshotWriter {
+    /// Moves the new entries into the snapshot, then publishes them by replacing the manifest.
+    fn commit_amendment(
+        mut self,
+        original: &Manifest,
+        manifest: Manifest,
+    ) -> Result<Snapshot, SnapshotError> {
+        let on_disk: Manifest = read_json_file(&self.final_dir.join(MANIFEST_FILE))?;
+        if on_disk != *original {
+            return Err(SnapshotError::ChangedMeanwhile {
+                path: self.final_dir.clone(),
+            });
+        }
+        let mut entries = Vec::new();
+        for entry in
+            fs::read_dir(&self.temp_dir).map_err(io_error("read directory", &self.temp_dir))?
+        {
+            let entry = entry.map_err(io_error("read directory", &self.temp_dir))?;
+            if entry.file_name() != MANIFEST_FILE {
+                entries.push(entry.file_name());
+            }
+        }
+        entries.sort();
+        // Check every target first so that a conflict moves nothing.
+        for name in &entries {
+            let target = self.final_dir.join(name);
+            if target.exists() {
+                return Err(SnapshotError::Conflict { path: target });
+            }
+        }
+        for name in &entries {
+            let target = self.final_dir.join(name);
+            // `rename` of a directory fails if the target appeared meanwhile: never replaced.
+            fs::rename(self.temp_dir.join(name), &target)
+                .map_err(io_error("move into place at", &target))?;
+        }
+        sync_dir(&self.final_dir)?;
+        let manifest_path = self.final_dir.join(MANIFEST_FILE);
+        fs::rename(self.temp_dir.join(MANIFEST_FILE), &manifest_path)
+            .map_err(io_error("replace", &manifest_path))?;
+        self.committed = true;
+        sync_dir(&self.final_dir)?;
+        // Best effort: the snapshot is committed, and readers ignore a leftover `.tmp-*`.
+        let _ = fs::remove_dir(&self.temp_dir);
         Ok(Snapshot {
             dir: self.final_dir.clone(),
             manifest,

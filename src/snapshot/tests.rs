@@ -161,3 +161,109 @@ fn paths_escaping_the_snapshot_are_refused() {
         ));
     }
 }
+
+fn committed_with_inventory(store: &Path) -> Snapshot {
+    let mut writer = Store::new(store).writer(at(0)).expect("writer");
+    writer
+        .write_json(
+            Path::new("inventory/aws-1.json"),
+            &serde_json::json!({"a": 1}),
+        )
+        .expect("write");
+    writer.commit().expect("commit")
+}
+
+#[test]
+fn amending_adds_new_entries_and_publishes_them_with_the_manifest() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let snapshot = committed_with_inventory(store.path());
+    let mut writer = SnapshotWriter::amend(&snapshot).expect("amend");
+    writer
+        .write_json(Path::new("usage/x.json"), &serde_json::json!({"b": 2}))
+        .expect("write");
+    writer
+        .manifest_mut()
+        .coverage
+        .push("usage added".to_owned());
+    // Until the commit, readers see the snapshot as it was.
+    assert!(!snapshot.dir().join("usage").exists());
+    assert_eq!(
+        Snapshot::open(snapshot.dir()).expect("open").manifest(),
+        snapshot.manifest()
+    );
+    writer.commit().expect("commit");
+    let reopened = Snapshot::open(snapshot.dir()).expect("open");
+    assert_eq!(reopened.manifest().coverage, vec!["usage added".to_owned()]);
+    assert_eq!(
+        reopened.manifest().created_at,
+        snapshot.manifest().created_at
+    );
+    let value: serde_json::Value = reopened.read_json(Path::new("usage/x.json")).expect("read");
+    assert_eq!(value["b"], 2);
+    let inventory: serde_json::Value = reopened
+        .read_json(Path::new("inventory/aws-1.json"))
+        .expect("inventory kept");
+    assert_eq!(inventory["a"], 1);
+}
+
+#[test]
+fn amending_never_replaces_what_is_there() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let snapshot = committed_with_inventory(store.path());
+    // A leftover of a run that stopped between moving `usage/` and replacing the manifest.
+    fs::create_dir(snapshot.dir().join("usage")).expect("leftover");
+    let mut writer = SnapshotWriter::amend(&snapshot).expect("amend");
+    writer
+        .write_json(Path::new("usage/x.json"), &serde_json::json!({}))
+        .expect("write");
+    writer
+        .manifest_mut()
+        .coverage
+        .push("usage added".to_owned());
+    let error = writer.commit().expect_err("conflict");
+    assert!(matches!(error, SnapshotError::Conflict { .. }), "{error}");
+    assert!(
+        error.to_string().contains("usage` already exists"),
+        "{error}"
+    );
+    let reopened = Snapshot::open(snapshot.dir()).expect("open");
+    assert_eq!(reopened.manifest(), snapshot.manifest());
+    let hidden = fs::read_dir(snapshot.dir())
+        .expect("list")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(
+        hidden, 0,
+        "the dropped writer removes its temporary directory"
+    );
+}
+
+#[test]
+fn amending_notices_a_manifest_changed_meanwhile() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let snapshot = committed_with_inventory(store.path());
+    let mut first = SnapshotWriter::amend(&snapshot).expect("amend");
+    first
+        .write_json(Path::new("usage/x.json"), &serde_json::json!({}))
+        .expect("write");
+    let mut other = snapshot.manifest().clone();
+    other.coverage.push("someone else".to_owned());
+    fs::write(
+        snapshot.dir().join(MANIFEST_FILE),
+        serde_json::to_vec(&other).expect("json"),
+    )
+    .expect("write manifest");
+    let error = first.commit().expect_err("changed");
+    assert!(
+        matches!(error, SnapshotError::ChangedMeanwhile { .. }),
+        "{error}"
+    );
+    assert!(!snapshot.dir().join("usage").exists());
+}

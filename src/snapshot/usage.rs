@@ -1,0 +1,734 @@
+//! Aggregated CloudTrail usage inside a snapshot: the (identity, action, resource) rows as
+//! Parquet, everything else as one small JSON file.
+//!
+//! Layout, format version [`USAGE_FORMAT_VERSION`]:
+//!
+//! | file | holds |
+//! |---|---|
+//! | `usage/aws-allowed.parquet` | one row per (identity, action, resource) that was allowed |
+//! | `usage/aws-denied.parquet` | the same for calls refused for lack of permission |
+//! | `usage/aws-usage.json` | window, coverage (every skipped file and why), unknown events, set-aside counts, web-identity sessions, instance-profile passes, and the row count of each Parquet file |
+//!
+//! Parquet columns, in order: `identity_arn`, `identity_kind` (text), `action`, `resource`
+//! (text), `logged_count`, `inferred_count` (u64), `first_seen`, `last_seen` (datetime, ms,
+//! UTC), `workloads` (list of `issuer|subject`, sorted; the issuer never holds `|`, so the
+//! first `|` splits), `unlinked_session_calls` (u64). Rows are sorted by identity, action,
+//! resource.
+//!
+//! These are frozen view types defined here, not `Serialize` on the ingestion types: users
+//! script against the files, and ingestion must stay free to change. Identical usage gives
+//! byte-identical files: rows are sorted, column statistics are off (the files are always read
+//! whole, so they would buy nothing) and polars writes no time stamp.
+
+use super::{Snapshot, SnapshotError, SnapshotWriter, Source, check_relative, io_error};
+use crate::aws::cloudtrail::{
+    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, InstanceProfilePass, Outcome,
+    SetAsideReason, SkippedFile, TimeWindow, UnknownEvent, UsageRow, WebIdentitySession,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use polars::prelude::{
+    Column, DataFrame, DataType, Int64Chunked, IntoColumn, ListBuilderTrait,
+    ListStringChunkedBuilder, NamedFrom, ParquetReader, ParquetWriter, PolarsError, SerReader,
+    Series, StatisticsOptions, TimeUnit, TimeZone,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+/// The version of the usage files. Bump on any incompatible change.
+pub const USAGE_FORMAT_VERSION: u32 = 1;
+
+/// Where the summary of the usage lives in a snapshot.
+pub const SUMMARY_PATH: &str = "usage/aws-usage.json";
+/// Where the allowed rows live in a snapshot.
+pub const ALLOWED_PATH: &str = "usage/aws-allowed.parquet";
+/// Where the denied rows live in a snapshot.
+pub const DENIED_PATH: &str = "usage/aws-denied.parquet";
+
+/// Manifest source kinds of the three files.
+const KIND_SUMMARY: &str = "cloudtrail-usage";
+const KIND_ALLOWED: &str = "cloudtrail-usage-allowed";
+const KIND_DENIED: &str = "cloudtrail-usage-denied";
+/// The manifest `id` of the usage sources: CloudTrail usage covers every account whose logs
+/// were read, so it names the log source rather than one account.
+const SOURCE_ID: &str = "cloudtrail";
+
+const IDENTITY_ARN: &str = "identity_arn";
+const IDENTITY_KIND: &str = "identity_kind";
+const ACTION: &str = "action";
+const RESOURCE: &str = "resource";
+const LOGGED_COUNT: &str = "logged_count";
+const INFERRED_COUNT: &str = "inferred_count";
+const FIRST_SEEN: &str = "first_seen";
+const LAST_SEEN: &str = "last_seen";
+const WORKLOADS: &str = "workloads";
+const UNLINKED_SESSION_CALLS: &str = "unlinked_session_calls";
+
+/// Writes `usage` into the snapshot being written and lists it in the manifest (sources and
+/// coverage lines). Refuses a snapshot that already lists usage.
+pub fn write_usage_parquet(
+    writer: &mut SnapshotWriter,
+    usage: &CloudTrailUsage,
+) -> Result<(), SnapshotError> {
+    if writer.manifest().sources.iter().any(is_usage_source) {
+        return Err(SnapshotError::UsageAlreadyPresent {
+            path: writer.final_dir().to_path_buf(),
+        });
+    }
+    for (relative, rows) in [(ALLOWED_PATH, &usage.allowed), (DENIED_PATH, &usage.denied)] {
+        let bytes = rows_to_parquet(rows, Path::new(relative))?;
+        writer.write_file(Path::new(relative), &bytes)?;
+    }
+    writer.write_json(Path::new(SUMMARY_PATH), &SummaryV1::new(usage))?;
+    let manifest = writer.manifest_mut();
+    for (kind, path) in [
+        (KIND_SUMMARY, SUMMARY_PATH),
+        (KIND_ALLOWED, ALLOWED_PATH),
+        (KIND_DENIED, DENIED_PATH),
+    ] {
+        manifest.sources.push(Source {
+            provider: "aws".to_owned(),
+            kind: kind.to_owned(),
+            id: SOURCE_ID.to_owned(),
+            path: path.to_owned(),
+            format_version: USAGE_FORMAT_VERSION,
+        });
+    }
+    manifest.coverage.extend(coverage_lines(usage));
+    Ok(())
+}
+
+/// Reads the usage the snapshot holds, or `None` when its manifest lists none.
+pub fn read_usage(snapshot: &Snapshot) -> Result<Option<CloudTrailUsage>, SnapshotError> {
+    let source_of = |kind: &str| {
+        snapshot
+            .manifest()
+            .sources
+            .iter()
+            .find(|source| source.provider == "aws" && source.kind == kind)
+    };
+    let Some(summary_source) = source_of(KIND_SUMMARY) else {
+        return Ok(None);
+    };
+    let summary_path = source_path(snapshot, summary_source)?;
+    let bytes = read_listed_file(&summary_path)?;
+    let summary: SummaryV1 =
+        serde_json::from_slice(&bytes).map_err(|source| SnapshotError::Parse {
+            path: summary_path.clone(),
+            source,
+        })?;
+    if summary.format_version > USAGE_FORMAT_VERSION {
+        return Err(SnapshotError::UnsupportedVersion {
+            path: summary_path,
+            found: summary.format_version,
+            supported: USAGE_FORMAT_VERSION,
+        });
+    }
+    let mut rows = Vec::with_capacity(2);
+    for (kind, expected) in [
+        (KIND_ALLOWED, summary.rows.allowed),
+        (KIND_DENIED, summary.rows.denied),
+    ] {
+        let Some(source) = source_of(kind) else {
+            return Err(SnapshotError::BadUsageFile {
+                path: snapshot.dir().join(super::MANIFEST_FILE),
+                reason: format!("it lists `{SUMMARY_PATH}` but no `{kind}` file"),
+            });
+        };
+        let path = source_path(snapshot, source)?;
+        let read = rows_from_parquet(read_listed_file(&path)?, &path)?;
+        if read.len() as u64 != expected {
+            return Err(SnapshotError::BadUsageFile {
+                reason: format!(
+                    "it holds {} row(s) where `{SUMMARY_PATH}` says {expected}",
+                    read.len()
+                ),
+                path,
+            });
+        }
+        rows.push(read);
+    }
+    let denied = rows.pop().unwrap_or_default();
+    let allowed = rows.pop().unwrap_or_default();
+    summary
+        .into_usage(allowed, denied)
+        .map(Some)
+        .map_err(|reason| SnapshotError::BadUsageFile {
+            path: snapshot.dir().join(&summary_source.path),
+            reason,
+        })
+}
+
+/// Whether the snapshot's manifest lists usage (then it can take no more).
+pub fn holds_usage(snapshot: &Snapshot) -> bool {
+    snapshot.manifest().sources.iter().any(is_usage_source)
+}
+
+fn is_usage_source(source: &Source) -> bool {
+    source.provider == "aws"
+        && [KIND_SUMMARY, KIND_ALLOWED, KIND_DENIED].contains(&source.kind.as_str())
+}
+
+/// The absolute path of a listed file, after checking its version and that it stays inside.
+fn source_path(snapshot: &Snapshot, source: &Source) -> Result<PathBuf, SnapshotError> {
+    check_relative(Path::new(&source.path))?;
+    let path = snapshot.dir().join(&source.path);
+    if source.format_version > USAGE_FORMAT_VERSION {
+        return Err(SnapshotError::UnsupportedVersion {
+            path,
+            found: source.format_version,
+            supported: USAGE_FORMAT_VERSION,
+        });
+    }
+    Ok(path)
+}
+
+/// Reads a file the manifest lists; its absence means a damaged snapshot, said as such.
+fn read_listed_file(path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    std::fs::read(path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            SnapshotError::MissingFile {
+                path: path.to_path_buf(),
+            }
+        } else {
+            io_error("read", path)(error)
+        }
+    })
+}
+
+fn read_error(path: &Path) -> impl FnOnce(PolarsError) -> SnapshotError + use<> {
+    let path = path.to_path_buf();
+    move |source| SnapshotError::ParquetRead { path, source }
+}
+
+fn write_error(path: &Path) -> impl FnOnce(PolarsError) -> SnapshotError + use<> {
+    let path = path.to_path_buf();
+    move |source| SnapshotError::ParquetWrite { path, source }
+}
+
+/// The manifest's coverage lines: enough to judge the snapshot without opening the usage.
+fn coverage_lines(usage: &CloudTrailUsage) -> Vec<String> {
+    let coverage = &usage.coverage;
+    let bound = |time: Option<DateTime<Utc>>| time.map_or_else(|| "open".to_owned(), rfc3339);
+    let mut lines = vec![format!(
+        "aws cloudtrail usage: {} log file(s) read, {} skipped; {} event(s) read, {} in the window \
+         (since {}, until {})",
+        coverage.files_read,
+        coverage.files_skipped.len(),
+        coverage.events_read,
+        coverage.events_in_window,
+        bound(usage.window.since),
+        bound(usage.window.until),
+    )];
+    if !coverage.files_skipped.is_empty() {
+        lines.push(format!(
+            "aws cloudtrail usage: {} log file(s) could not be read, so their events are missing; \
+             `{SUMMARY_PATH}` lists them with the reason",
+            coverage.files_skipped.len()
+        ));
+    }
+    if !usage.unknown_events.is_empty() {
+        let events: u64 = usage.unknown_events.iter().map(|event| event.count).sum();
+        lines.push(format!(
+            "aws cloudtrail usage: {} event name(s) ({events} event(s)) are not mapped to any IAM \
+             action; `{SUMMARY_PATH}` lists them",
+            usage.unknown_events.len()
+        ));
+    }
+    lines
+}
+
+/// Full precision, so that a window bound such as `90d` (now minus 90 days) reads back equal.
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn parse_time(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| format!("`{field}` is not an RFC 3339 time: `{text}`"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parquet
+
+/// Encodes rows, sorted, as a Parquet file in memory (the snapshot writer syncs the bytes).
+fn rows_to_parquet(rows: &[UsageRow], path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    let mut sorted: Vec<&UsageRow> = rows.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.identity.arn, &a.action, &a.resource).cmp(&(&b.identity.arn, &b.action, &b.resource))
+    });
+    let mut frame = frame_of(&sorted).map_err(write_error(path))?;
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .with_statistics(StatisticsOptions::empty())
+        .finish(&mut frame)
+        .map_err(write_error(path))?;
+    Ok(bytes)
+}
+
+fn frame_of(rows: &[&UsageRow]) -> Result<DataFrame, PolarsError> {
+    let text = |name: &str, field: fn(&UsageRow) -> &str| -> Column {
+        Series::new(
+            name.into(),
+            rows.iter().map(|row| field(row)).collect::<Vec<&str>>(),
+        )
+        .into_column()
+    };
+    let count = |name: &str, field: fn(&UsageRow) -> u64| -> Column {
+        Series::new(
+            name.into(),
+            rows.iter().map(|row| field(row)).collect::<Vec<u64>>(),
+        )
+        .into_column()
+    };
+    let time = |name: &str, field: fn(&UsageRow) -> DateTime<Utc>| -> Column {
+        Int64Chunked::from_vec(
+            name.into(),
+            rows.iter()
+                .map(|row| field(row).timestamp_millis())
+                .collect::<Vec<i64>>(),
+        )
+        .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
+        .into_column()
+    };
+    let mut workloads = ListStringChunkedBuilder::new(WORKLOADS.into(), rows.len(), rows.len());
+    for row in rows {
+        let mut joined: Vec<String> = row
+            .workloads
+            .iter()
+            .map(|workload| format!("{}|{}", workload.issuer, workload.subject))
+            .collect();
+        joined.sort();
+        workloads.append_values_iter(joined.iter().map(String::as_str));
+    }
+    DataFrame::new(
+        rows.len(),
+        vec![
+            text(IDENTITY_ARN, |row| &row.identity.arn),
+            text(IDENTITY_KIND, |row| row.identity.kind.as_str()),
+            text(ACTION, |row| &row.action),
+            text(RESOURCE, |row| &row.resource),
+            count(LOGGED_COUNT, |row| row.logged),
+            count(INFERRED_COUNT, |row| row.inferred),
+            time(FIRST_SEEN, |row| row.first_seen),
+            time(LAST_SEEN, |row| row.last_seen),
+            workloads.finish().into_column(),
+            count(UNLINKED_SESSION_CALLS, |row| row.unlinked_session_calls),
+        ],
+    )
+}
+
+/// Decodes a usage Parquet file, checking every column's type and that no value is missing.
+fn rows_from_parquet(bytes: Vec<u8>, path: &Path) -> Result<Vec<UsageRow>, SnapshotError> {
+    let frame = ParquetReader::new(Cursor::new(bytes))
+        .finish()
+        .map_err(read_error(path))?;
+    let bad = |reason: String| SnapshotError::BadUsageFile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let columns = Columns { frame: &frame };
+    let arns = columns.text(IDENTITY_ARN).map_err(bad)?;
+    let kinds = columns.text(IDENTITY_KIND).map_err(bad)?;
+    let actions = columns.text(ACTION).map_err(bad)?;
+    let resources = columns.text(RESOURCE).map_err(bad)?;
+    let logged = columns.count(LOGGED_COUNT).map_err(bad)?;
+    let inferred = columns.count(INFERRED_COUNT).map_err(bad)?;
+    let first_seen = columns.time(FIRST_SEEN).map_err(bad)?;
+    let last_seen = columns.time(LAST_SEEN).map_err(bad)?;
+    let workloads = columns.workloads().map_err(bad)?;
+    let unlinked = columns.count(UNLINKED_SESSION_CALLS).map_err(bad)?;
+    let mut rows = Vec::with_capacity(frame.height());
+    for (index, workloads) in workloads.into_iter().enumerate() {
+        let kind = identity_kind(kinds[index]).ok_or_else(|| {
+            bad(format!(
+                "row {}: `{IDENTITY_KIND}` is `{}`, not one of `role`, `user`, `root`, \
+                 `federated-user`",
+                index + 1,
+                kinds[index]
+            ))
+        })?;
+        rows.push(UsageRow {
+            identity: Identity {
+                arn: arns[index].to_owned(),
+                kind,
+            },
+            action: actions[index].to_owned(),
+            resource: resources[index].to_owned(),
+            logged: logged[index],
+            inferred: inferred[index],
+            first_seen: first_seen[index],
+            last_seen: last_seen[index],
+            workloads,
+            unlinked_session_calls: unlinked[index],
+        });
+    }
+    Ok(rows)
+}
+
+/// Typed, null-free access to the columns of a usage frame; errors are reasons in words.
+struct Columns<'a> {
+    frame: &'a DataFrame,
+}
+
+impl<'a> Columns<'a> {
+    fn column(&self, name: &str, expected: &DataType) -> Result<&'a Column, String> {
+        let column = self
+            .frame
+            .column(name)
+            .map_err(|_| format!("column `{name}` is missing"))?;
+        if column.dtype() != expected {
+            return Err(format!(
+                "column `{name}` has type `{}` where `{expected}` is expected",
+                column.dtype()
+            ));
+        }
+        Ok(column)
+    }
+
+    fn text(&self, name: &str) -> Result<Vec<&'a str>, String> {
+        let values = self
+            .column(name, &DataType::String)?
+            .str()
+            .map_err(|error| format!("column `{name}`: {error}"))?;
+        no_nulls(name, values.iter())
+    }
+
+    fn count(&self, name: &str) -> Result<Vec<u64>, String> {
+        let values = self
+            .column(name, &DataType::UInt64)?
+            .u64()
+            .map_err(|error| format!("column `{name}`: {error}"))?;
+        no_nulls(name, values.iter())
+    }
+
+    fn time(&self, name: &str) -> Result<Vec<DateTime<Utc>>, String> {
+        let expected = DataType::Datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC));
+        let values = self
+            .column(name, &expected)?
+            .datetime()
+            .map_err(|error| format!("column `{name}`: {error}"))?;
+        let millis = no_nulls(name, values.physical().iter())?;
+        millis
+            .into_iter()
+            .enumerate()
+            .map(|(index, millis)| {
+                DateTime::from_timestamp_millis(millis).ok_or_else(|| {
+                    format!(
+                        "column `{name}` row {}: {millis} is out of range",
+                        index + 1
+                    )
+                })
+            })
+            .collect()
+    }
+
+    fn workloads(&self) -> Result<Vec<std::collections::BTreeSet<CiWorkload>>, String> {
+        let expected = DataType::List(Box::new(DataType::String));
+        let lists = self
+            .column(WORKLOADS, &expected)?
+            .list()
+            .map_err(|error| format!("column `{WORKLOADS}`: {error}"))?;
+        let mut all = Vec::with_capacity(lists.len());
+        for (index, list) in lists.amortized_iter().enumerate() {
+            let row = index + 1;
+            let list = list.ok_or_else(|| format!("column `{WORKLOADS}` is empty in row {row}"))?;
+            let values = list
+                .as_ref()
+                .str()
+                .map_err(|error| format!("column `{WORKLOADS}` row {row}: {error}"))?;
+            let mut workloads = std::collections::BTreeSet::new();
+            for value in values.iter() {
+                let value =
+                    value.ok_or_else(|| format!("column `{WORKLOADS}` has a null in row {row}"))?;
+                let (issuer, subject) = value.split_once('|').ok_or_else(|| {
+                    format!("column `{WORKLOADS}` row {row}: `{value}` is not `issuer|subject`")
+                })?;
+                workloads.insert(CiWorkload {
+                    issuer: issuer.to_owned(),
+                    subject: subject.to_owned(),
+                });
+            }
+            all.push(workloads);
+        }
+        Ok(all)
+    }
+}
+
+fn no_nulls<T>(name: &str, values: impl Iterator<Item = Option<T>>) -> Result<Vec<T>, String> {
+    values
+        .enumerate()
+        .map(|(index, value)| {
+            value.ok_or_else(|| format!("column `{name}` is empty in row {}", index + 1))
+        })
+        .collect()
+}
+
+fn identity_kind(name: &str) -> Option<IdentityKind> {
+    [
+        IdentityKind::Role,
+        IdentityKind::User,
+        IdentityKind::Root,
+        IdentityKind::FederatedUser,
+    ]
+    .into_iter()
+    .find(|kind| kind.as_str() == name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// `usage/aws-usage.json`, version 1
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SummaryV1 {
+    format_version: u32,
+    window: WindowV1,
+    /// Row counts of the Parquet files, to notice a file swapped or cut short.
+    rows: RowsV1,
+    coverage: CoverageV1,
+    unknown_events: Vec<UnknownEventV1>,
+    /// By reason, in kebab-case.
+    set_aside: BTreeMap<String, u64>,
+    no_action_events: u64,
+    web_identity_sessions: Vec<SessionV1>,
+    instance_profile_passes: Vec<ProfilePassV1>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WindowV1 {
+    since: Option<String>,
+    until: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RowsV1 {
+    allowed: u64,
+    denied: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CoverageV1 {
+    files_read: u64,
+    files_skipped: Vec<SkippedV1>,
+    events_read: u64,
+    events_in_window: u64,
+    first_event: Option<String>,
+    last_event: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SkippedV1 {
+    path: String,
+    reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UnknownEventV1 {
+    event_source: String,
+    event_name: String,
+    count: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionV1 {
+    role: String,
+    issuer: String,
+    subject: String,
+    /// `allowed` or `denied`.
+    outcome: String,
+    count: u64,
+    first_seen: String,
+    last_seen: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ProfilePassV1 {
+    identity: String,
+    identity_kind: String,
+    instance_profile: String,
+    count: u64,
+}
+
+impl SummaryV1 {
+    fn new(usage: &CloudTrailUsage) -> Self {
+        let coverage = &usage.coverage;
+        SummaryV1 {
+            format_version: USAGE_FORMAT_VERSION,
+            window: WindowV1 {
+                since: usage.window.since.map(rfc3339),
+                until: usage.window.until.map(rfc3339),
+            },
+            rows: RowsV1 {
+                allowed: usage.allowed.len() as u64,
+                denied: usage.denied.len() as u64,
+            },
+            coverage: CoverageV1 {
+                files_read: coverage.files_read,
+                files_skipped: coverage
+                    .files_skipped
+                    .iter()
+                    .map(|file| SkippedV1 {
+                        path: file.path.to_string_lossy().into_owned(),
+                        reason: file.reason.clone(),
+                    })
+                    .collect(),
+                events_read: coverage.events_read,
+                events_in_window: coverage.events_in_window,
+                first_event: coverage.first_event.map(rfc3339),
+                last_event: coverage.last_event.map(rfc3339),
+            },
+            unknown_events: usage
+                .unknown_events
+                .iter()
+                .map(|event| UnknownEventV1 {
+                    event_source: event.event_source.clone(),
+                    event_name: event.event_name.clone(),
+                    count: event.count,
+                })
+                .collect(),
+            set_aside: usage
+                .set_aside
+                .iter()
+                .map(|(reason, count)| (reason.as_str().to_owned(), *count))
+                .collect(),
+            no_action_events: usage.no_action_events,
+            web_identity_sessions: usage
+                .web_identity_sessions
+                .iter()
+                .map(|session| SessionV1 {
+                    role: session.role.clone(),
+                    issuer: session.workload.issuer.clone(),
+                    subject: session.workload.subject.clone(),
+                    outcome: match session.outcome {
+                        Outcome::Allowed => "allowed",
+                        Outcome::Denied => "denied",
+                    }
+                    .to_owned(),
+                    count: session.count,
+                    first_seen: rfc3339(session.first_seen),
+                    last_seen: rfc3339(session.last_seen),
+                })
+                .collect(),
+            instance_profile_passes: usage
+                .instance_profile_passes
+                .iter()
+                .map(|pass| ProfilePassV1 {
+                    identity: pass.identity.arn.clone(),
+                    identity_kind: pass.identity.kind.as_str().to_owned(),
+                    instance_profile: pass.instance_profile.clone(),
+                    count: pass.count,
+                })
+                .collect(),
+        }
+    }
+
+    /// Rebuilds the ingestion result; the error is a reason in words.
+    fn into_usage(
+        self,
+        allowed: Vec<UsageRow>,
+        denied: Vec<UsageRow>,
+    ) -> Result<CloudTrailUsage, String> {
+        let optional_time = |text: Option<String>, field: &str| {
+            text.map(|text| parse_time(&text, field)).transpose()
+        };
+        let set_aside = self
+            .set_aside
+            .into_iter()
+            .map(|(name, count)| {
+                SetAsideReason::ALL
+                    .into_iter()
+                    .find(|reason| reason.as_str() == name)
+                    .map(|reason| (reason, count))
+                    .ok_or_else(|| format!("`set_aside` has an unknown reason `{name}`"))
+            })
+            .collect::<Result<_, _>>()?;
+        let web_identity_sessions = self
+            .web_identity_sessions
+            .into_iter()
+            .map(|session| {
+                let outcome = match session.outcome.as_str() {
+                    "allowed" => Outcome::Allowed,
+                    "denied" => Outcome::Denied,
+                    other => {
+                        return Err(format!(
+                            "`web_identity_sessions` has the outcome `{other}`, not `allowed` or \
+                             `denied`"
+                        ));
+                    }
+                };
+                Ok(WebIdentitySession {
+                    role: session.role,
+                    workload: CiWorkload {
+                        issuer: session.issuer,
+                        subject: session.subject,
+                    },
+                    outcome,
+                    count: session.count,
+                    first_seen: parse_time(&session.first_seen, "first_seen")?,
+                    last_seen: parse_time(&session.last_seen, "last_seen")?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let instance_profile_passes = self
+            .instance_profile_passes
+            .into_iter()
+            .map(|pass| {
+                let kind = identity_kind(&pass.identity_kind).ok_or_else(|| {
+                    format!(
+                        "`instance_profile_passes` has the identity kind `{}`",
+                        pass.identity_kind
+                    )
+                })?;
+                Ok(InstanceProfilePass {
+                    identity: Identity {
+                        arn: pass.identity,
+                        kind,
+                    },
+                    instance_profile: pass.instance_profile,
+                    count: pass.count,
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(CloudTrailUsage {
+            window: TimeWindow {
+                since: optional_time(self.window.since, "window.since")?,
+                until: optional_time(self.window.until, "window.until")?,
+            },
+            allowed,
+            denied,
+            web_identity_sessions,
+            instance_profile_passes,
+            unknown_events: self
+                .unknown_events
+                .into_iter()
+                .map(|event| UnknownEvent {
+                    event_source: event.event_source,
+                    event_name: event.event_name,
+                    count: event.count,
+                })
+                .collect(),
+            set_aside,
+            no_action_events: self.no_action_events,
+            coverage: Coverage {
+                files_read: self.coverage.files_read,
+                files_skipped: self
+                    .coverage
+                    .files_skipped
+                    .into_iter()
+                    .map(|file| SkippedFile {
+                        path: PathBuf::from(file.path),
+                        reason: file.reason,
+                    })
+                    .collect(),
+                events_read: self.coverage.events_read,
+                events_in_window: self.coverage.events_in_window,
+                first_event: optional_time(self.coverage.first_event, "coverage.first_event")?,
+                last_event: optional_time(self.coverage.last_event, "coverage.last_event")?,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
