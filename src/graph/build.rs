@@ -178,6 +178,24 @@ pub fn build_aws(
         }
     }
 
+    // Roles a service can assume, by account: what `role` escalation paths can pass.
+    let mut passable: BTreeMap<&str, Vec<(&IdentityId, NodeIndex)>> = BTreeMap::new();
+    for (role_id, trusts) in &inventory.trusts {
+        let service_trusted = trusts
+            .iter()
+            .any(|trust| matches!(trust, Trust::Service { .. }));
+        if let (true, Some(&index), Some(compiled)) = (
+            service_trusted,
+            identity_nodes.get(role_id),
+            policies.get(role_id),
+        ) {
+            passable
+                .entry(compiled.account.as_str())
+                .or_default()
+                .push((role_id, index));
+        }
+    }
+
     // Escalation: what each identity can turn its grants into.
     for (id, compiled) in &policies {
         let Some(&source) = identity_nodes.get(id) else {
@@ -249,14 +267,11 @@ pub fn build_aws(
             }
         }
         if !role_paths.is_empty() {
-            add_passed_roles(
-                &mut graph,
-                normalized,
-                &identity_nodes,
-                compiled,
-                source,
-                &role_paths,
-            );
+            let roles = passable
+                .get(compiled.account.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            add_passed_roles(&mut graph, roles, compiled, source, &role_paths);
         }
     }
 
@@ -390,25 +405,13 @@ fn add_chain(
 /// needs it.
 fn add_passed_roles(
     graph: &mut AccessGraph,
-    normalized: &NormalizedAws,
-    identity_nodes: &BTreeMap<&IdentityId, NodeIndex>,
+    roles: &[(&IdentityId, NodeIndex)],
     compiled: &IdentityPolicies<'_>,
     source: NodeIndex,
     role_paths: &[(&EscalationPath, Allowance)],
 ) {
-    for (role_id, trusts) in &normalized.inventory.trusts {
+    for &(role_id, target) in roles {
         if role_id == compiled.identity {
-            continue;
-        }
-        let Some(&target) = identity_nodes.get(role_id) else {
-            continue;
-        };
-        let same_account = crate::aws::Arn::parse(role_id.native())
-            .is_some_and(|arn| arn.account == compiled.account);
-        let service_trusted = trusts
-            .iter()
-            .any(|trust| matches!(trust, Trust::Service { .. }));
-        if !same_account || !service_trusted {
             continue;
         }
         let mut paths = Vec::new();

@@ -11,6 +11,7 @@ use super::{AccessGraph, Edge, EdgeKind, Node};
 use crate::matching::{Case, glob_match};
 use crate::model::{CiWorkload, ClaimMatch, IdentityId, Inventory};
 use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A question that cannot be answered as asked.
@@ -328,7 +329,10 @@ impl<'a> GraphQuery<'a> {
             // Structural pre-filter over the granted edges: only identities with a statement
             // naming the action (and resource) are handed to the evaluator.
             let mut how = Vec::new();
-            for (target, edge) in self.graph.out_edges(index) {
+            // Unsorted on purpose: `how` is sorted below, and sorting every identity's edges
+            // by key would dominate the query.
+            for edge in self.graph.graph.edges(index) {
+                let (target, edge) = (edge.target(), edge.weight());
                 let Edge::Granted { actions, .. } = edge else {
                     continue;
                 };
@@ -349,6 +353,7 @@ impl<'a> GraphQuery<'a> {
             if how.is_empty() {
                 continue;
             }
+            how.sort();
             let policies = IdentityPolicies::new(self.inventory, &identity.id);
             let decision = match resource {
                 Some(resource) => policies.decide(action, resource),
@@ -415,8 +420,16 @@ impl<'a> GraphQuery<'a> {
         let mut seen = BTreeSet::new();
         let mut queue = VecDeque::from([target]);
         while let Some(current) = queue.pop_front() {
-            for (source, edge) in self.graph.in_edges(current) {
-                if self.traversable(edge, current) && source != target && seen.insert(source) {
+            let incoming = self
+                .graph
+                .graph
+                .edges_directed(current, petgraph::Direction::Incoming);
+            for edge in incoming {
+                let source = edge.source();
+                if self.traversable(edge.weight(), current)
+                    && source != target
+                    && seen.insert(source)
+                {
                     queue.push_back(source);
                 }
             }

@@ -3,7 +3,7 @@
 
 use super::trust_findings;
 use crate::aws::cloudtrail::{CiWorkload, CloudTrailUsage, Outcome, WebIdentitySession};
-use crate::aws::collect::AwsAccountInventory;
+use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::normalize::normalize;
 use crate::catalog::Catalog;
 use crate::model::{Confidence, Finding, IdentityId, Severity};
