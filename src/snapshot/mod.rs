@@ -252,10 +252,9 @@ impl SnapshotWriter {
     }
 
     /// Writes one AWS account's inventory and lists it in the manifest as a source.
-    #[cfg(feature = "aws")]
     pub fn write_aws_inventory(
         &mut self,
-        inventory: &crate::aws::collect::AwsAccountInventory,
+        inventory: &crate::aws::inventory::AwsAccountInventory,
     ) -> Result<PathBuf, SnapshotError> {
         let relative = aws_inventory_path(&inventory.account_id);
         let path = self.write_json(&relative, inventory)?;
@@ -458,11 +457,10 @@ impl Snapshot {
     }
 
     /// Reads every AWS account inventory the manifest lists, in manifest order.
-    #[cfg(feature = "aws")]
     pub fn aws_inventories(
         &self,
-    ) -> Result<Vec<crate::aws::collect::AwsAccountInventory>, SnapshotError> {
-        use crate::aws::collect::{AwsAccountInventory, INVENTORY_FORMAT_VERSION};
+    ) -> Result<Vec<crate::aws::inventory::AwsAccountInventory>, SnapshotError> {
+        use crate::aws::inventory::{AwsAccountInventory, INVENTORY_FORMAT_VERSION};
         let mut inventories = Vec::new();
         for source in &self.manifest.sources {
             if source.provider != "aws" || source.kind != "account-inventory" {
