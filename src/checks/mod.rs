@@ -83,62 +83,29 @@ pub struct Check {
     source: &'static str,
 }
 
+/// One registry entry: the check's module, its highest severity, and what it looks at.
+macro_rules! check {
+    ($module:ident, $severity:ident, $runner:ident) => {
+        Check {
+            id: $module::ID,
+            max_severity: Severity::$severity,
+            run: Runner::$runner($module::run),
+            source: include_str!(concat!(stringify!($module), ".rs")),
+        }
+    };
+}
+
 /// Every check, in id order.
 pub const CHECKS: &[Check] = &[
-    Check {
-        id: allow_with_not_action::ID,
-        max_severity: Severity::High,
-        run: Runner::Policy(allow_with_not_action::run),
-        source: include_str!("allow_with_not_action.rs"),
-    },
-    Check {
-        id: allow_with_not_resource::ID,
-        max_severity: Severity::Medium,
-        run: Runner::Policy(allow_with_not_resource::run),
-        source: include_str!("allow_with_not_resource.rs"),
-    },
-    Check {
-        id: missing_permissions::ID,
-        max_severity: Severity::Low,
-        run: Runner::Identity(missing_permissions::run),
-        source: include_str!("missing_permissions.rs"),
-    },
-    Check {
-        id: never_used_identity::ID,
-        max_severity: Severity::Medium,
-        run: Runner::Identity(never_used_identity::run),
-        source: include_str!("never_used_identity.rs"),
-    },
-    Check {
-        id: privilege_escalation::ID,
-        max_severity: Severity::High,
-        run: Runner::Policy(privilege_escalation::run),
-        source: include_str!("privilege_escalation.rs"),
-    },
-    Check {
-        id: unknown_action::ID,
-        max_severity: Severity::Low,
-        run: Runner::Policy(unknown_action::run),
-        source: include_str!("unknown_action.rs"),
-    },
-    Check {
-        id: unused_permissions::ID,
-        max_severity: Severity::Medium,
-        run: Runner::Identity(unused_permissions::run),
-        source: include_str!("unused_permissions.rs"),
-    },
-    Check {
-        id: wildcard_action::ID,
-        max_severity: Severity::Critical,
-        run: Runner::Policy(wildcard_action::run),
-        source: include_str!("wildcard_action.rs"),
-    },
-    Check {
-        id: write_on_any_resource::ID,
-        max_severity: Severity::High,
-        run: Runner::Policy(write_on_any_resource::run),
-        source: include_str!("write_on_any_resource.rs"),
-    },
+    check!(allow_with_not_action, High, Policy),
+    check!(allow_with_not_resource, Medium, Policy),
+    check!(missing_permissions, Low, Identity),
+    check!(never_used_identity, Medium, Identity),
+    check!(privilege_escalation, High, Policy),
+    check!(unknown_action, Low, Policy),
+    check!(unused_permissions, Medium, Identity),
+    check!(wildcard_action, Critical, Policy),
+    check!(write_on_any_resource, High, Policy),
 ];
 
 /// Runs every policy check on one document; findings come back sorted (most severe first,
