@@ -234,7 +234,11 @@ fn bad_input_exits_2_with_a_clear_error() {
 
     let output = minimize(&["--since", "ninety days"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("`--since ninety days`"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`--since`: cannot read the date `ninety days`"),
+        "{stderr}"
+    );
 }
 
 #[test]

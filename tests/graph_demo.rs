@@ -256,12 +256,17 @@ fn who_can_lists_direct_grants_and_escalations() {
     );
 }
 
+const QUIET: pipeleash::cli::GlobalArgs = pipeleash::cli::GlobalArgs {
+    quiet: true,
+    verbose: false,
+};
+
 fn cli(command: GraphCommand) -> (i32, String) {
     let mut out = Vec::new();
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let exit = run_at(command, &mut out, now).unwrap();
+    let exit = run_at(command, &QUIET, &mut out, now).unwrap();
     (exit as i32, String::from_utf8(out).unwrap())
 }
 
@@ -286,6 +291,7 @@ fn cli_queries_in_every_format() {
             on: None,
             input: input(GraphFormat::Json),
         },
+        &QUIET,
         &mut out,
         chrono::Utc::now(),
     )

@@ -233,3 +233,121 @@ fn snapshot_errors_name_the_file_and_what_to_do() {
     ]));
     assert!(stderr.contains("is not a snapshot"), "{stderr}");
 }
+
+/// `analyze`, `audit`, `minimize` and `graph` without `--cloudtrail` take the usage the
+/// snapshot holds, over the window it was read for, and agree with reading the logs again.
+#[test]
+fn analyses_use_the_usage_the_snapshot_holds() {
+    let (_temp, snapshot) = demo_snapshot();
+    let window = ["--since", "2026-11-14", "--until", "2026-11-20"];
+    let logs = demo().join("cloudtrail").to_string_lossy().into_owned();
+    let mut store = vec![
+        "usage",
+        "--quiet",
+        "--cloudtrail",
+        &logs,
+        "--snapshot",
+        &snapshot,
+    ];
+    store.extend(window);
+    success(&pipeleash(&store));
+
+    // The demo holds critical findings: `analyze` and `audit` exit with code 1.
+    let with_findings = |output: &Output| {
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout.clone()
+    };
+    let without_origin = |output: &Output| {
+        let mut value: Value = serde_json::from_slice(&with_findings(output)).expect("json");
+        let origin = value["usage"].take();
+        (value, origin)
+    };
+    for command in ["analyze", "audit"] {
+        let mut direct = vec![
+            command,
+            "--quiet",
+            "--snapshot",
+            &snapshot,
+            "--cloudtrail",
+            &logs,
+            "--format",
+            "json",
+        ];
+        direct.extend(window);
+        let (direct, direct_origin) = without_origin(&pipeleash(&direct));
+        let (stored, stored_origin) = without_origin(&pipeleash(&[
+            command,
+            "--quiet",
+            "--snapshot",
+            &snapshot,
+            "--format",
+            "json",
+        ]));
+        assert_eq!(stored_origin, "usage stored in the snapshot");
+        assert!(direct_origin.as_str().unwrap().starts_with("CloudTrail `"));
+        assert_eq!(stored["window"]["since"], "2026-11-14T00:00:00Z");
+        assert_eq!(stored["window"]["until"], "2026-11-21T00:00:00Z");
+        assert!(
+            stored["identities"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|identity| identity["counts"]["used"].as_u64() > Some(0)),
+            "{stored:#}"
+        );
+        assert_eq!(
+            direct, stored,
+            "{command}: stored usage gives the same analysis"
+        );
+    }
+
+    let table = pipeleash(&["analyze", "--quiet", "--snapshot", &snapshot]);
+    let table = String::from_utf8_lossy(&with_findings(&table)).into_owned();
+    assert!(table.contains("usage stored in the snapshot: "), "{table}");
+
+    let role = "arn:aws:iam::210987654321:role/ci/gha-terraform";
+    let direct = [
+        "minimize",
+        role,
+        "--snapshot",
+        &snapshot,
+        "--cloudtrail",
+        &logs,
+        "--since",
+        "2026-11-14",
+        "--now",
+        "2026-11-21T00:00:00Z",
+        "--quiet",
+    ];
+    let direct = pipeleash(&direct);
+    let stored = pipeleash(&["minimize", role, "--snapshot", &snapshot, "--quiet"]);
+    assert_eq!(
+        String::from_utf8_lossy(success(&stored)),
+        String::from_utf8_lossy(success(&direct))
+    );
+
+    // The window of stored usage is fixed: `--since`/`--until` are refused, not ignored.
+    let error = failure(&pipeleash(&[
+        "analyze",
+        "--snapshot",
+        &snapshot,
+        "--since",
+        "7d",
+    ]));
+    assert!(error.contains("holds usage already aggregated"), "{error}");
+    assert!(error.contains("--cloudtrail DIR"), "{error}");
+
+    // Without usage anywhere, minimize says where to get it.
+    let (_bare_temp, bare) = demo_snapshot();
+    let error = failure(&pipeleash(&["minimize", role, "--snapshot", &bare]));
+    assert!(error.contains("holds no usage"), "{error}");
+    assert!(
+        error.contains("pipeleash usage --cloudtrail DIR --snapshot"),
+        "{error}"
+    );
+}

@@ -2,7 +2,8 @@
 //! usage in CloudTrail — granted, used, unused, unobservable, denied — with findings, the
 //! coverage of the evidence, and (for `audit`) the proven minimized policies.
 
-use super::usage::{Bound, parse_time_bound, report_progress};
+use super::time::{Bound, parse_now, parse_time_bound, rfc3339};
+use super::usage::{report_progress, stored_usage};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::audit::{Audit, IdentityAudit, audit};
 use crate::aws::cloudtrail::{
@@ -19,7 +20,7 @@ use crate::checks::{
 use crate::model::{Finding, GrantBody, IdentityKind, Severity, Trust};
 use crate::snapshot::Snapshot;
 use anyhow::Context as _;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,53 +36,60 @@ pub struct EvidenceArgs {
     /// `.json` CloudTrail files), an S3 location `s3://bucket/prefix` (listed, pruned by date
     /// folders, downloaded to a temporary directory), or `lookup-events` (the LookupEvents API
     /// of the configured region: management events only, for small accounts). Without it,
-    /// only the inventory is analyzed.
+    /// the usage the snapshot holds (`pipeleash usage --cloudtrail … --snapshot DIR`) is
+    /// used, over the window it was read for; a snapshot without usage is analyzed for its
+    /// inventory only.
     #[arg(long, value_name = "DIR")]
     pub cloudtrail: Option<PathBuf>,
-    /// Start of the observation window: `90d` (days before now), `2026-11-01`, or an RFC 3339
-    /// time.
-    #[arg(long, default_value = "90d")]
-    pub since: String,
+    /// Start of the observation window: an age (`90d`, `12w`, `36h` before now), a date
+    /// (`2026-11-01`), or an RFC 3339 time. Default with `--cloudtrail`: `90d`.
+    #[arg(long, value_name = "AGE|DATE")]
+    pub since: Option<String>,
     /// End of the observation window (exclusive; a bare date means the end of that day).
     /// Defaults to now.
-    #[arg(long)]
+    #[arg(long, value_name = "AGE|DATE")]
     pub until: Option<String>,
     /// The time to take as "now" (RFC 3339), for reproducible reports. Defaults to the clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
 }
 
+/// The window `--cloudtrail` is read for when `--since` is not given.
+const DEFAULT_SINCE: &str = "90d";
+
 /// The inventory and usage an analysis works on, loaded once.
 pub struct Evidence {
     pub normalized: NormalizedAws,
     pub usage: Option<CloudTrailUsage>,
+    /// Where the usage came from, for the report's header.
+    pub usage_origin: Option<UsageOrigin>,
     pub window: Window,
     pub snapshot: PathBuf,
 }
 
-impl EvidenceArgs {
-    /// Reads the snapshot, normalizes it, and ingests CloudTrail with a progress counter.
-    pub fn load(&self, global: &GlobalArgs) -> anyhow::Result<Evidence> {
-        let now = match &self.now {
-            Some(text) => DateTime::parse_from_rfc3339(text)
-                .map(|time| time.with_timezone(&Utc))
-                .map_err(|error| {
-                    InputError::wrap(format!("`--now {text}` is not an RFC 3339 time: {error}"))
-                })?,
-            None => Utc::now(),
-        };
-        let since = parse_time_bound(&self.since, now, Bound::Since).map_err(InputError::wrap)?;
-        let until = match &self.until {
-            Some(text) => parse_time_bound(text, now, Bound::Until).map_err(InputError::wrap)?,
-            None => now,
-        };
-        if since >= until {
-            return Err(InputError::wrap(format!(
-                "the window is empty: `--since` ({}) must be before `--until` ({})",
-                since.to_rfc3339_opts(SecondsFormat::Secs, true),
-                until.to_rfc3339_opts(SecondsFormat::Secs, true)
-            )));
+/// Where an analysis's usage came from.
+#[derive(Debug, Clone)]
+pub enum UsageOrigin {
+    /// Read now from `--cloudtrail`.
+    CloudTrail(PathBuf),
+    /// Stored in the snapshot by an earlier `pipeleash usage --snapshot`.
+    Snapshot,
+}
+
+impl std::fmt::Display for UsageOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UsageOrigin::CloudTrail(path) => write!(f, "CloudTrail `{}`", path.display()),
+            UsageOrigin::Snapshot => f.write_str("usage stored in the snapshot"),
         }
+    }
+}
+
+impl EvidenceArgs {
+    /// Reads the snapshot, normalizes it, and takes the usage from `--cloudtrail` (ingested
+    /// with a progress counter) or else from the snapshot.
+    pub fn load(&self, global: &GlobalArgs) -> anyhow::Result<Evidence> {
+        let now = parse_now(self.now.as_deref())?;
         let snapshot = Snapshot::open(&self.snapshot).map_err(InputError::wrap)?;
         let inventories = snapshot.aws_inventories().map_err(InputError::wrap)?;
         if inventories.is_empty() {
@@ -90,24 +98,81 @@ impl EvidenceArgs {
                 self.snapshot.display()
             )));
         }
-        let normalized = normalize(&inventories);
-        let usage = match &self.cloudtrail {
-            Some(path) => Some(ingest(
-                path,
-                TimeWindow {
-                    since: Some(since),
-                    until: Some(until),
-                },
-                global,
-            )?),
-            None => None,
+        let (usage, usage_origin, window) = match &self.cloudtrail {
+            Some(path) => {
+                let window = self.window(now)?;
+                let read_for = TimeWindow {
+                    since: Some(window.since),
+                    until: Some(window.until),
+                };
+                let usage = ingest(path, read_for, global)?;
+                (
+                    Some(usage),
+                    Some(UsageOrigin::CloudTrail(path.clone())),
+                    window,
+                )
+            }
+            None => match stored_usage(&snapshot)? {
+                Some(usage) => {
+                    if self.since.is_some() || self.until.is_some() {
+                        return Err(InputError::wrap(format!(
+                            "snapshot `{}` holds usage already aggregated over its own window, \
+                             which `--since`/`--until` cannot change: drop them, or pass \
+                             `--cloudtrail DIR` to read the logs again",
+                            self.snapshot.display()
+                        )));
+                    }
+                    let window = stored_window(&usage, &self.snapshot)?;
+                    (Some(usage), Some(UsageOrigin::Snapshot), window)
+                }
+                None => (None, None, self.window(now)?),
+            },
         };
         Ok(Evidence {
-            normalized,
+            normalized: normalize(&inventories),
             usage,
-            window: Window { since, until },
+            usage_origin,
+            window,
             snapshot: self.snapshot.clone(),
         })
+    }
+
+    /// The window `--since`/`--until` give, checked not to be empty.
+    fn window(&self, now: DateTime<Utc>) -> anyhow::Result<Window> {
+        let since = self.since.as_deref().unwrap_or(DEFAULT_SINCE);
+        let since = parse_time_bound(since, now, Bound::Since)
+            .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?;
+        let until = match &self.until {
+            Some(text) => parse_time_bound(text, now, Bound::Until)
+                .map_err(|error| InputError::wrap(format!("`--until`: {error}")))?,
+            None => now,
+        };
+        if since >= until {
+            return Err(InputError::wrap(format!(
+                "the window is empty: `--since` ({}) must be before `--until` ({})",
+                rfc3339(since),
+                rfc3339(until)
+            )));
+        }
+        Ok(Window { since, until })
+    }
+}
+
+/// The window stored usage was read for. Usage read without `--since`/`--until` covers the
+/// events it holds: from the first to just after the last.
+fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<Window> {
+    let since = usage.window.since.or(usage.coverage.first_event);
+    let until = usage.window.until.or(usage
+        .coverage
+        .last_event
+        .map(|last| last + chrono::Duration::seconds(1)));
+    match (since, until) {
+        (Some(since), Some(until)) if since < until => Ok(Window { since, until }),
+        _ => Err(InputError::wrap(format!(
+            "the usage stored in snapshot `{}` names no window and holds no event, so it \
+             cannot say what was unused; pass `--cloudtrail DIR` with `--since`/`--until`",
+            snapshot.display()
+        ))),
     }
 }
 
@@ -408,7 +473,7 @@ fn coverage_warnings(report: &Audit, evidence: &Evidence) -> Vec<String> {
     let mut warnings = Vec::new();
     match &evidence.usage {
         None => warnings.push(
-            "no audit logs were given (`--cloudtrail`): used and unused permissions are unknown, nothing was minimized".to_string(),
+            "no audit logs were given (`--cloudtrail`) and the snapshot holds no usage: used and unused permissions are unknown, nothing was minimized".to_string(),
         ),
         Some(usage) => {
             for skipped in &usage.coverage.files_skipped {
@@ -456,10 +521,10 @@ fn print_tables(
         report.window.until.format("%Y-%m-%d %H:%M"),
         evidence.snapshot.display()
     )?;
-    if let Some(usage) = &evidence.usage {
+    if let (Some(usage), Some(origin)) = (&evidence.usage, &evidence.usage_origin) {
         writeln!(
             out,
-            "CloudTrail: {} file(s) read, {} skipped, {} event(s) in the window",
+            "{origin}: {} file(s) read, {} skipped, {} event(s) in the window",
             usage.coverage.files_read,
             usage.coverage.files_skipped.len(),
             usage.coverage.events_in_window
@@ -552,6 +617,8 @@ fn print_tables(
 struct AnalysisV1 {
     version: u32,
     window: WindowV1,
+    /// Where the usage came from; `null` when there was none.
+    usage: Option<String>,
     coverage: Vec<String>,
     identities: Vec<IdentityV1>,
 }
@@ -595,13 +662,13 @@ impl AnalysisV1 {
         evidence: &Evidence,
         with_policies: bool,
     ) -> Self {
-        let time = |time: DateTime<Utc>| time.to_rfc3339_opts(SecondsFormat::Secs, true);
         AnalysisV1 {
             version: 1,
             window: WindowV1 {
-                since: time(report.window.since),
-                until: time(report.window.until),
+                since: rfc3339(report.window.since),
+                until: rfc3339(report.window.until),
             },
+            usage: evidence.usage_origin.as_ref().map(ToString::to_string),
             coverage: coverage_warnings(report, evidence),
             identities: analyzed
                 .iter()
@@ -618,7 +685,7 @@ impl AnalysisV1 {
                         owner: audit.identity.owner.clone(),
                         trusted_by: trust_summary(&audit.trusts),
                         incomplete: audit.incomplete,
-                        last_used: audit.last_used.map(time),
+                        last_used: audit.last_used.map(rfc3339),
                         counts: match minimized {
                             Some(Ok(_)) => Some(CountsV1 {
                                 granted: audit.counts.granted,

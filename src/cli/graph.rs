@@ -2,9 +2,10 @@
 //! action, what a workload or identity reaches, the shortest paths that explain how — and the
 //! saved queries of `queries/`.
 
-use super::usage::{Bound, parse_time_bound};
+use super::time::{Bound, parse_time_bound};
+use super::usage::stored_usage;
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::cloudtrail::{CloudTrailUsage, IngestOptions, TimeWindow, ingest_directory};
+use crate::aws::cloudtrail::{CloudTrailUsage, TimeWindow};
 use crate::aws::escalation::escalation_paths;
 use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
@@ -35,7 +36,9 @@ pub struct GraphInput {
     /// A snapshot directory written by `pipeleash collect` (holds `manifest.json`).
     #[arg(long, value_name = "DIR")]
     pub snapshot: PathBuf,
-    /// A local directory of CloudTrail log files, for `used` edges and observed workloads.
+    /// CloudTrail, for `used` edges and observed workloads: a local directory of log files,
+    /// `s3://bucket/prefix`, or `lookup-events`. Without it, the usage the snapshot holds (if
+    /// any) is used.
     #[arg(long, value_name = "DIR")]
     pub cloudtrail: Option<PathBuf>,
     /// Only CloudTrail events at or after this time: a date, an RFC 3339 time, or `90d`.
@@ -98,22 +101,23 @@ pub enum GraphCommand {
 
 pub fn run(
     command: GraphCommand,
-    _global: &GlobalArgs,
+    global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    run_at(command, out, Utc::now())
+    run_at(command, global, out, Utc::now())
 }
 
 /// Runs the command as if it were `now` (which only relative `--since` values use).
 pub fn run_at(
     command: GraphCommand,
+    global: &GlobalArgs,
     out: &mut dyn std::io::Write,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Exit> {
     match command {
         GraphCommand::List { dir } => list(&dir, out),
         GraphCommand::WhoCan { action, on, input } => {
-            let (normalized, graph) = load(&input, now)?;
+            let (normalized, graph) = load(&input, global, now)?;
             let query = GraphQuery::new(&graph, &normalized.inventory);
             let rows = query.who_can(&action, on.as_deref());
             match input.format {
@@ -131,7 +135,7 @@ pub fn run_at(
             Ok(Exit::Clean)
         }
         GraphCommand::Reach { start, input } => {
-            let (normalized, graph) = load(&input, now)?;
+            let (normalized, graph) = load(&input, global, now)?;
             let query = GraphQuery::new(&graph, &normalized.inventory);
             let resolved = query.resolve(&start).map_err(InputError::wrap)?;
             let paths: Vec<Vec<Hop>> = query
@@ -149,7 +153,7 @@ pub fn run_at(
             on,
             input,
         } => {
-            let (normalized, graph) = load(&input, now)?;
+            let (normalized, graph) = load(&input, global, now)?;
             let query = GraphQuery::new(&graph, &normalized.inventory);
             let start = query.resolve(&from).map_err(InputError::wrap)?;
             let target = query.target(&to, on.as_deref()).map_err(InputError::wrap)?;
@@ -164,7 +168,7 @@ pub fn run_at(
                 .map_err(InputError::wrap)?;
             let saved = parse_saved_query(&text)
                 .map_err(|error| InputError(format!("`{}`: {error}", path.display())))?;
-            let (normalized, graph) = load(&input, now)?;
+            let (normalized, graph) = load(&input, global, now)?;
             let matches = saved.run(&graph, &normalized.inventory);
             let label = path.display().to_string();
             let paths: Vec<Vec<Hop>> = matches.into_iter().map(|found| found.path).collect();
@@ -228,20 +232,36 @@ fn list(dir: &Path, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
 }
 
 /// Reads the snapshot (and logs), normalizes, and builds the graph.
-fn load(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<(NormalizedAws, AccessGraph)> {
+fn load(
+    input: &GraphInput,
+    global: &GlobalArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(NormalizedAws, AccessGraph)> {
     let snapshot = crate::snapshot::Snapshot::open(&input.snapshot).map_err(InputError::wrap)?;
     let accounts = snapshot.aws_inventories().map_err(InputError::wrap)?;
     let normalized = normalize(&accounts);
-    let usage = read_usage(input, now)?;
+    let usage = read_usage(input, &snapshot, global, now)?;
     let catalog = Catalog::aws()?;
     let paths = escalation_paths()?;
     let graph = build_aws(&normalized, usage.as_ref(), catalog, paths);
     Ok((normalized, graph))
 }
 
-fn read_usage(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<Option<CloudTrailUsage>> {
-    let Some(dir) = &input.cloudtrail else {
-        return Ok(None);
+/// The usage for `used` edges: from `--cloudtrail` when given, else what the snapshot holds.
+fn read_usage(
+    input: &GraphInput,
+    snapshot: &crate::snapshot::Snapshot,
+    global: &GlobalArgs,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<CloudTrailUsage>> {
+    let Some(cloudtrail) = &input.cloudtrail else {
+        if input.since.is_some() {
+            return Err(InputError::wrap(
+                "`--since` chooses which CloudTrail events to read: pass `--cloudtrail DIR` too, \
+                 or drop it",
+            ));
+        }
+        return stored_usage(snapshot);
     };
     let window = TimeWindow {
         since: input
@@ -249,16 +269,10 @@ fn read_usage(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<Option<C
             .as_deref()
             .map(|text| parse_time_bound(text, now, Bound::Since))
             .transpose()
-            .map_err(InputError::wrap)?,
+            .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?,
         until: None,
     };
-    let options = IngestOptions {
-        window,
-        progress: None,
-    };
-    Ok(Some(
-        ingest_directory(dir, &options).map_err(InputError::wrap)?,
-    ))
+    super::analyze::ingest(cloudtrail, window, global).map(Some)
 }
 
 fn write_paths(

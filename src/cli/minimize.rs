@@ -31,6 +31,7 @@
 //! prints the evidence table on stderr. Coverage warnings always go to stderr.
 
 use super::policy::read_policy;
+use super::time::{Bound, parse_now, parse_time_bound, rfc3339};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::{CoverageFacts, SkippedFile};
 use crate::aws::minimize::{
@@ -38,7 +39,7 @@ use crate::aws::minimize::{
     SizeTarget, UsageRow, Warning, Window, minimize, render_terraform,
 };
 use crate::catalog::Catalog;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -88,8 +89,9 @@ pub struct MinimizeArgs {
     /// SCPs are read from it.
     #[arg(long, value_name = "DIR", requires = "identity", conflicts_with_all = ["policies", "usage"])]
     pub snapshot: Option<PathBuf>,
-    /// CloudTrail log files (a directory holding `AWSLogs/…`) to read the identity's usage
-    /// from, with `--snapshot`.
+    /// CloudTrail to read the identity's usage from, with `--snapshot`: a directory holding
+    /// `AWSLogs/…`, `s3://bucket/prefix`, or `lookup-events`. Without it, the usage the
+    /// snapshot holds (`pipeleash usage --cloudtrail … --snapshot DIR`) is used.
     #[arg(long, value_name = "DIR", requires = "snapshot")]
     pub cloudtrail: Option<PathBuf>,
     /// An identity policy of the identity (inline or managed); repeat for several. These are
@@ -110,10 +112,11 @@ pub struct MinimizeArgs {
     /// The usage and coverage file (JSON; its shape is shown below). (File mode.)
     #[arg(long, value_name = "FILE.json", required_unless_present = "snapshot")]
     pub usage: Option<PathBuf>,
-    /// Start of the observation window: a duration before `--now` (`90d`, `12w`, `36h`) or
-    /// an RFC 3339 time.
-    #[arg(long, default_value = "90d")]
-    pub since: String,
+    /// Start of the observation window: an age before `--now` (`90d`, `12w`, `36h`), a date
+    /// (`2026-11-01`) or an RFC 3339 time. Default: `90d`; with usage stored in the snapshot,
+    /// the window it was read for.
+    #[arg(long, value_name = "AGE|DATE")]
+    pub since: Option<String>,
     /// End of the observation window (RFC 3339); default: the current time.
     #[arg(long)]
     pub now: Option<String>,
@@ -207,45 +210,6 @@ fn parse_time(text: &str, what: &str) -> anyhow::Result<DateTime<Utc>> {
         })
 }
 
-/// `--since`: `90d`, `12w`, `36h`, or an RFC 3339 time.
-fn window_start(since: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
-    let duration = since
-        .strip_suffix('d')
-        .map(|n| (n, Duration::days as fn(i64) -> Duration))
-        .or_else(|| {
-            since
-                .strip_suffix('w')
-                .map(|n| (n, Duration::weeks as fn(i64) -> Duration))
-        })
-        .or_else(|| {
-            since
-                .strip_suffix('h')
-                .map(|n| (n, Duration::hours as fn(i64) -> Duration))
-        });
-    match duration {
-        Some((number, unit)) => {
-            let count: i64 = number.parse().map_err(|_| {
-                InputError::wrap(format!(
-                    "`--since {since}` must be a duration like `90d`, `12w`, `36h`, or an RFC 3339 time"
-                ))
-            })?;
-            if !(0..=36_500).contains(&count) {
-                return Err(InputError::wrap(format!(
-                    "`--since {since}` is out of range; use at most 36500 days"
-                )));
-            }
-            Ok(now - unit(count))
-        }
-        None => DateTime::parse_from_rfc3339(since)
-            .map(|time| time.with_timezone(&Utc))
-            .map_err(|_| {
-                InputError::wrap(format!(
-                    "`--since {since}` must be a duration like `90d`, `12w`, `36h`, or an RFC 3339 time"
-                ))
-            }),
-    }
-}
-
 fn read_usage(path: &Path) -> anyhow::Result<UsageFileV1> {
     let text = std::fs::read_to_string(path).map_err(|error| {
         InputError::wrap(format!(
@@ -274,24 +238,24 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
     let (Some(identity), Some(snapshot)) = (&args.identity, &args.snapshot) else {
         return Err(InputError::wrap("give an identity and `--snapshot DIR`"));
     };
-    let Some(cloudtrail) = &args.cloudtrail else {
-        return Err(InputError::wrap(
-            "minimizing needs evidence of use: give `--cloudtrail DIR` with the identity's CloudTrail logs",
-        ));
-    };
     let evidence = super::analyze::EvidenceArgs {
         snapshot: snapshot.clone(),
-        cloudtrail: Some(cloudtrail.clone()),
+        cloudtrail: args.cloudtrail.clone(),
         since: args.since.clone(),
         until: None,
         now: args.now.clone(),
     }
     .load(global)?;
     let id = resolve_identity(&evidence.normalized, identity)?;
-    let usage = evidence
-        .usage
-        .as_ref()
-        .ok_or_else(|| InputError::wrap("no usage was read"))?;
+    let usage = evidence.usage.as_ref().ok_or_else(|| {
+        InputError::wrap(format!(
+            "minimizing needs evidence of use, and snapshot `{}` holds no usage: give \
+             `--cloudtrail DIR` with the identity's CloudTrail logs (or store them first with \
+             `pipeleash usage --cloudtrail DIR --snapshot {}`)",
+            snapshot.display(),
+            snapshot.display()
+        ))
+    })?;
     let coverage = crate::aws::audit::coverage_facts(usage, evidence.window);
     let rows = crate::aws::audit::usage_rows_of(usage, id.native());
     Ok(crate::aws::audit::minimize_input(
@@ -341,11 +305,16 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
         ));
     };
     let file = read_usage(usage_path)?;
-    let now = match &args.now {
-        Some(text) => parse_time(text, "`--now`")?,
-        None => Utc::now(),
-    };
-    let since = window_start(&args.since, now)?;
+    let now = parse_now(args.now.as_deref())?;
+    let since = parse_time_bound(args.since.as_deref().unwrap_or("90d"), now, Bound::Since)
+        .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?;
+    if since >= now {
+        return Err(InputError::wrap(format!(
+            "the window is empty: `--since` ({}) must be before `--now` ({})",
+            rfc3339(since),
+            rfc3339(now)
+        )));
+    }
     let coverage = CoverageFacts {
         since: parse_time(&file.coverage.since, "`coverage.since`")?,
         until: parse_time(&file.coverage.until, "`coverage.until`")?,

@@ -12,6 +12,7 @@ pub mod graph;
 mod minimize;
 mod policy;
 mod simulate;
+mod time;
 pub mod usage;
 
 use clap::{Parser, Subcommand, ValueEnum};

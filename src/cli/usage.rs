@@ -8,12 +8,14 @@
 //! The JSON output is a frozen, versioned view (`version: 1`) built here, not `Serialize` on the
 //! ingestion types.
 
+use super::time::{Bound, parse_time_bound, rfc3339};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::cloudtrail::{CloudTrailUsage, Outcome, Progress, TimeWindow, UsageRow};
+use crate::snapshot::Snapshot;
 #[cfg(feature = "parquet")]
-use crate::snapshot::{Snapshot, SnapshotError, SnapshotWriter};
+use crate::snapshot::{SnapshotError, SnapshotWriter};
 use anyhow::Context;
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,13 +39,13 @@ pub struct UsageArgs {
     /// Without `--cloudtrail`, the usage the snapshot holds is printed.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
-    /// Only events at or after this time: a date (`2026-11-01`), an RFC 3339 time, or a
-    /// relative age (`90d`).
-    #[arg(long, value_name = "DATE")]
+    /// Only events at or after this time: a date (`2026-11-01`), an RFC 3339 time, or an
+    /// age before now (`90d`, `12w`, `36h`). Default: every event found.
+    #[arg(long, value_name = "AGE|DATE")]
     pub since: Option<String>,
     /// Only events before the end of this day (`2026-11-30` includes all of it), an RFC 3339
-    /// time, or a relative age (`7d`).
-    #[arg(long, value_name = "DATE")]
+    /// time, or an age before now (`7d`).
+    #[arg(long, value_name = "AGE|DATE")]
     pub until: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -119,20 +121,20 @@ fn ingest(
             .as_deref()
             .map(|text| parse_time_bound(text, now, Bound::Since))
             .transpose()
-            .map_err(InputError::wrap)?,
+            .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?,
         until: args
             .until
             .as_deref()
             .map(|text| parse_time_bound(text, now, Bound::Until))
             .transpose()
-            .map_err(InputError::wrap)?,
+            .map_err(|error| InputError::wrap(format!("`--until`: {error}")))?,
     };
     if let (Some(since), Some(until)) = (window.since, window.until) {
         if since >= until {
             return Err(InputError::wrap(format!(
                 "`--since` ({}) must be before `--until` ({})",
-                since.to_rfc3339_opts(SecondsFormat::Secs, true),
-                until.to_rfc3339_opts(SecondsFormat::Secs, true)
+                rfc3339(since),
+                rfc3339(until)
             )));
         }
     }
@@ -176,19 +178,38 @@ fn store_usage(
 }
 
 /// The usage a snapshot holds; a snapshot without any is an input error.
-#[cfg(feature = "parquet")]
 fn load_usage(dir: &Path) -> anyhow::Result<CloudTrailUsage> {
-    let snapshot = Snapshot::open(dir).map_err(snapshot_error)?;
-    crate::snapshot::read_usage(&snapshot)
-        .map_err(snapshot_error)?
-        .ok_or_else(|| {
-            InputError::wrap(format!(
-                "snapshot `{}` holds no usage; store some with `pipeleash usage --cloudtrail DIR \
-                 --snapshot {}`",
-                dir.display(),
-                dir.display()
-            ))
-        })
+    let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
+    stored_usage(&snapshot)?.ok_or_else(|| {
+        InputError::wrap(format!(
+            "snapshot `{}` holds no usage; store some with `pipeleash usage --cloudtrail DIR \
+             --snapshot {}`",
+            dir.display(),
+            dir.display()
+        ))
+    })
+}
+
+/// The usage a snapshot holds (stored by `usage --cloudtrail … --snapshot …`), or `None`.
+#[cfg(feature = "parquet")]
+pub(super) fn stored_usage(snapshot: &Snapshot) -> anyhow::Result<Option<CloudTrailUsage>> {
+    crate::snapshot::read_usage(snapshot).map_err(snapshot_error)
+}
+
+/// Without the Parquet reader a snapshot's usage cannot be read; say so rather than act as
+/// if there were none.
+#[cfg(not(feature = "parquet"))]
+pub(super) fn stored_usage(snapshot: &Snapshot) -> anyhow::Result<Option<CloudTrailUsage>> {
+    let holds_usage = snapshot
+        .manifest()
+        .sources
+        .iter()
+        .any(|source| source.provider == "aws" && source.kind.starts_with("cloudtrail-usage"));
+    if holds_usage {
+        Err(parquet_missing())
+    } else {
+        Ok(None)
+    }
 }
 
 /// Damaged or unsuitable snapshots are the user's input (exit 2); failing to read or write
@@ -205,7 +226,7 @@ fn snapshot_error(error: SnapshotError) -> anyhow::Error {
 fn parquet_missing() -> anyhow::Error {
     InputError::wrap(
         "this pipeleash was built without the `parquet` feature, which stores usage in snapshots; \
-         rebuild it with `--features parquet`",
+         rebuild it with the default features, or pass `--cloudtrail DIR`",
     )
 }
 
@@ -221,11 +242,6 @@ fn store_usage(
     _: &GlobalArgs,
 ) -> anyhow::Result<()> {
     match *target {}
-}
-
-#[cfg(not(feature = "parquet"))]
-fn load_usage(_: &Path) -> anyhow::Result<CloudTrailUsage> {
-    Err(parquet_missing())
 }
 
 /// A simple counter on stderr, redrawn a few times a second while files are read.
@@ -255,44 +271,6 @@ pub(super) fn report_progress(progress: &Progress, done: &AtomicBool) {
             progress.events_done.load(Ordering::Relaxed)
         );
     }
-}
-
-/// Which end of the window a date names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bound {
-    Since,
-    Until,
-}
-
-/// Parses `2026-11-01`, an RFC 3339 time, or `90d` (days before `now`). A bare date as
-/// `--until` means the end of that day, so `--since D --until D` is the whole day D.
-pub fn parse_time_bound(
-    text: &str,
-    now: DateTime<Utc>,
-    bound: Bound,
-) -> Result<DateTime<Utc>, String> {
-    let text = text.trim();
-    if let Some(days) = text.strip_suffix('d') {
-        if let Ok(days) = days.parse::<i64>() {
-            return Duration::try_days(days)
-                .and_then(|age| now.checked_sub_signed(age))
-                .ok_or_else(|| format!("`{text}` is too far back"));
-        }
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let day = match bound {
-            Bound::Since => date,
-            Bound::Until => date.succ_opt().unwrap_or(date),
-        };
-        return Ok(day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    }
-    DateTime::parse_from_rfc3339(text)
-        .map(|time| time.with_timezone(&Utc))
-        .map_err(|_| format!("cannot read the date `{text}`: use `2026-11-01`, an RFC 3339 time, or an age such as `90d`"))
-}
-
-fn time(value: DateTime<Utc>) -> String {
-    value.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The frozen JSON shape of `pipeleash usage` (version 1).
@@ -412,8 +390,8 @@ impl UsageView {
         UsageView {
             version: 1,
             window: WindowView {
-                since: usage.window.since.map(time),
-                until: usage.window.until.map(time),
+                since: usage.window.since.map(rfc3339),
+                until: usage.window.until.map(rfc3339),
             },
             coverage: CoverageView {
                 files_read: usage.coverage.files_read,
@@ -428,8 +406,8 @@ impl UsageView {
                     .collect(),
                 events_read: usage.coverage.events_read,
                 events_in_window: usage.coverage.events_in_window,
-                first_event: usage.coverage.first_event.map(time),
-                last_event: usage.coverage.last_event.map(time),
+                first_event: usage.coverage.first_event.map(rfc3339),
+                last_event: usage.coverage.last_event.map(rfc3339),
             },
             identities: identities.into_values().collect(),
             web_identity_sessions: usage
@@ -444,8 +422,8 @@ impl UsageView {
                         Outcome::Denied => "denied",
                     },
                     count: session.count,
-                    first_seen: time(session.first_seen),
-                    last_seen: time(session.last_seen),
+                    first_seen: rfc3339(session.first_seen),
+                    last_seen: rfc3339(session.last_seen),
                 })
                 .collect(),
             instance_profile_passes: usage
@@ -492,8 +470,8 @@ fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
                 action: row.action.clone(),
                 count: 0,
                 inferred: 0,
-                first_seen: time(row.first_seen),
-                last_seen: time(row.last_seen),
+                first_seen: rfc3339(row.first_seen),
+                last_seen: rfc3339(row.last_seen),
                 resources: Vec::new(),
                 workloads: Vec::new(),
                 unlinked_session_calls: 0,
@@ -506,8 +484,8 @@ fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
         action.inferred += row.inferred;
         action.unlinked_session_calls += row.unlinked_session_calls;
         // RFC 3339 UTC strings of one format compare like the times they spell.
-        action.first_seen = action.first_seen.clone().min(time(row.first_seen));
-        action.last_seen = action.last_seen.clone().max(time(row.last_seen));
+        action.first_seen = action.first_seen.clone().min(rfc3339(row.first_seen));
+        action.last_seen = action.last_seen.clone().max(rfc3339(row.last_seen));
         action.resources.push(ResourceView {
             resource: row.resource.clone(),
             count: row.count(),
@@ -636,40 +614,4 @@ fn write_table(usage: &CloudTrailUsage, out: &mut dyn std::io::Write) -> anyhow:
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn dates_and_ages_parse_against_the_given_now() {
-        let check = |text: &str, bound, expected: &str| {
-            assert_eq!(
-                time(parse_time_bound(text, now(), bound).unwrap()),
-                expected,
-                "{text}"
-            );
-        };
-        check("2026-11-01", Bound::Since, "2026-11-01T00:00:00Z");
-        check("2026-11-30", Bound::Until, "2026-12-01T00:00:00Z");
-        check("90d", Bound::Since, "2026-09-02T12:00:00Z");
-        check("0d", Bound::Until, "2026-12-01T12:00:00Z");
-        check(
-            "2026-11-01T08:00:00+02:00",
-            Bound::Since,
-            "2026-11-01T06:00:00Z",
-        );
-        let error = parse_time_bound("last tuesday", now(), Bound::Since).unwrap_err();
-        assert!(
-            error.starts_with("cannot read the date `last tuesday`"),
-            "{error}"
-        );
-    }
 }
