@@ -210,8 +210,24 @@ fn analyze_reports_counts_findings_and_the_corrupt_file() {
     assert_eq!(terraform["counts"]["used"], 16);
     assert!(ids(terraform).contains(&"unused-permissions".to_string()));
     assert!(ids(terraform).contains(&"missing-permissions".to_string()));
+    // The pipeline signs with one key; the logs name it, so only the forgotten one is
+    // reported, with high confidence.
     let legacy = find("user/ci/ci-legacy");
-    assert!(ids(legacy).contains(&"unused-access-key".to_string()));
+    let unused_keys: Vec<&Value> = legacy["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["id"] == "unused-access-key")
+        .collect();
+    assert_eq!(unused_keys.len(), 1, "{unused_keys:#?}");
+    assert!(
+        unused_keys[0]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("AKIAI44QH8DHBEXAMPLE"),
+        "{unused_keys:#?}"
+    );
+    assert_eq!(unused_keys[0]["confidence"], "high", "{unused_keys:#?}");
     // Trust findings from the access graph appear with the identity they concern.
     assert!(
         ids(find("role/ci/gitlab-docs-publish"))

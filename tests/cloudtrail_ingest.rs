@@ -399,3 +399,21 @@ fn session_join_gives_the_same_result_in_any_file_order() {
     assert!(token.workloads.is_empty());
     assert_eq!(token.unlinked_session_calls, 1);
 }
+
+#[test]
+fn the_access_key_that_signed_each_user_call_is_recorded() {
+    let usage = ingest(TimeWindow {
+        since: Some(at("2026-11-01T00:00:00Z")),
+        until: None,
+    });
+    // Five calls by the user; the sixth (`ExpiredToken`) never got past authentication and
+    // proves nothing. Roles' session keys and the root user are not listed.
+    assert_eq!(usage.access_keys.len(), 1, "{:#?}", usage.access_keys);
+    let key = &usage.access_keys[0];
+    assert_eq!(key.user_arn, "arn:aws:iam::111122223333:user/ci-legacy");
+    assert_eq!(key.access_key_id, "AKIAEXAMPLECILEGACY1");
+    assert_eq!(key.calls, 5);
+    assert_eq!(key.first_seen, at("2026-11-02T08:00:00Z"));
+    assert_eq!(key.last_seen, at("2026-11-02T08:04:00Z"));
+    assert!(!key.is_temporary());
+}

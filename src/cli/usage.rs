@@ -282,6 +282,7 @@ pub struct UsageView {
     pub identities: Vec<IdentityView>,
     pub web_identity_sessions: Vec<SessionView>,
     pub instance_profile_passes: Vec<ProfilePassView>,
+    pub access_keys: Vec<AccessKeyView>,
     pub unknown_events: Vec<UnknownView>,
     pub set_aside: BTreeMap<&'static str, u64>,
     pub no_action_events: u64,
@@ -348,6 +349,16 @@ pub struct SessionView {
     pub subject: String,
     pub outcome: &'static str,
     pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// Calls an IAM user signed with one access key.
+#[derive(Debug, Serialize)]
+pub struct AccessKeyView {
+    pub user: String,
+    pub access_key_id: String,
+    pub calls: u64,
     pub first_seen: String,
     pub last_seen: String,
 }
@@ -433,6 +444,17 @@ impl UsageView {
                     identity: pass.identity.arn.clone(),
                     instance_profile: pass.instance_profile.clone(),
                     count: pass.count,
+                })
+                .collect(),
+            access_keys: usage
+                .access_keys
+                .iter()
+                .map(|key| AccessKeyView {
+                    user: key.user_arn.clone(),
+                    access_key_id: key.access_key_id.clone(),
+                    calls: key.calls,
+                    first_seen: rfc3339(key.first_seen),
+                    last_seen: rfc3339(key.last_seen),
                 })
                 .collect(),
             unknown_events: usage
@@ -577,6 +599,22 @@ fn write_table(usage: &CloudTrailUsage, out: &mut dyn std::io::Write) -> anyhow:
                 session.subject.clone(),
                 session.outcome.to_owned(),
                 session.count.to_string(),
+            ]);
+        }
+        writeln!(out, "{table}")?;
+    }
+    if !view.access_keys.is_empty() {
+        writeln!(out, "\naccess keys that signed IAM users' calls")?;
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        table.set_header(["user", "access key", "calls", "first seen", "last seen"]);
+        for key in &view.access_keys {
+            table.add_row([
+                key.user.clone(),
+                key.access_key_id.clone(),
+                key.calls.to_string(),
+                key.first_seen.clone(),
+                key.last_seen.clone(),
             ]);
         }
         writeln!(out, "{table}")?;

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `usage/aws-allowed.parquet` | one row per (identity, action, resource) that was allowed |
 //! | `usage/aws-denied.parquet` | the same for calls refused for lack of permission |
-//! | `usage/aws-usage.json` | window, coverage (every skipped file and why), unknown events, set-aside counts, web-identity sessions, instance-profile passes, and the row count of each Parquet file |
+//! | `usage/aws-usage.json` | window, coverage (every skipped file and why), unknown events, set-aside counts, web-identity sessions, instance-profile passes, the access keys that signed IAM users' calls, and the row count of each Parquet file |
 //!
 //! Parquet columns, in order: `identity_arn`, `identity_kind` (text), `action`, `resource`
 //! (text), `logged_count`, `inferred_count` (u64), `first_seen`, `last_seen` (datetime, ms,
@@ -22,8 +22,9 @@
 
 use super::{Snapshot, SnapshotError, SnapshotWriter, Source, check_relative, io_error};
 use crate::aws::cloudtrail::{
-    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, InstanceProfilePass, Outcome,
-    SetAsideReason, SkippedFile, TimeWindow, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
+    InstanceProfilePass, Outcome, SetAsideReason, SkippedFile, TimeWindow, UnknownEvent, UsageRow,
+    WebIdentitySession,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use polars::prelude::{
@@ -493,6 +494,10 @@ struct SummaryV1 {
     no_action_events: u64,
     web_identity_sessions: Vec<SessionV1>,
     instance_profile_passes: Vec<ProfilePassV1>,
+    /// Absent in files written before keys were recorded: then nothing is known of which key
+    /// signed a user's calls.
+    #[serde(default)]
+    access_keys: Vec<AccessKeyV1>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -538,6 +543,15 @@ struct SessionV1 {
     /// `allowed` or `denied`.
     outcome: String,
     count: u64,
+    first_seen: String,
+    last_seen: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AccessKeyV1 {
+    user: String,
+    access_key_id: String,
+    calls: u64,
     first_seen: String,
     last_seen: String,
 }
@@ -620,6 +634,17 @@ impl SummaryV1 {
                     count: pass.count,
                 })
                 .collect(),
+            access_keys: usage
+                .access_keys
+                .iter()
+                .map(|key| AccessKeyV1 {
+                    user: key.user_arn.clone(),
+                    access_key_id: key.access_key_id.clone(),
+                    calls: key.calls,
+                    first_seen: rfc3339(key.first_seen),
+                    last_seen: rfc3339(key.last_seen),
+                })
+                .collect(),
         }
     }
 
@@ -690,6 +715,19 @@ impl SummaryV1 {
                 })
             })
             .collect::<Result<_, String>>()?;
+        let access_keys = self
+            .access_keys
+            .into_iter()
+            .map(|key| {
+                Ok(AccessKeyUse {
+                    first_seen: parse_time(&key.first_seen, "access_keys.first_seen")?,
+                    last_seen: parse_time(&key.last_seen, "access_keys.last_seen")?,
+                    user_arn: key.user,
+                    access_key_id: key.access_key_id,
+                    calls: key.calls,
+                })
+            })
+            .collect::<Result<_, String>>()?;
         Ok(CloudTrailUsage {
             window: TimeWindow {
                 since: optional_time(self.window.since, "window.since")?,
@@ -699,6 +737,7 @@ impl SummaryV1 {
             denied,
             web_identity_sessions,
             instance_profile_passes,
+            access_keys,
             unknown_events: self
                 .unknown_events
                 .into_iter()

@@ -12,8 +12,8 @@ use super::event_map::{EventMap, Mapping};
 use super::intern::{FxHashMap, Interner};
 use super::record::{Record, RequestParameters, UserIdentity};
 use super::report::{
-    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, InstanceProfilePass, Outcome,
-    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
+    InstanceProfilePass, Outcome, SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 use super::time::{TimeWindow, parse_event_time, to_datetime};
 use std::collections::{BTreeMap, BTreeSet};
@@ -138,6 +138,8 @@ pub struct Accumulator {
     origins: FxHashMap<u32, Origin>,
     web_identity: FxHashMap<(u32, u32, u32, bool), Stats>,
     profile_passes: FxHashMap<(u32, u32), u64>,
+    /// (IAM user ARN, access key id) → the calls the key signed.
+    user_keys: FxHashMap<(u32, u32), Stats>,
     unknown: FxHashMap<(u32, u32), u64>,
     set_aside: [u64; SetAsideReason::ALL.len()],
     no_action: u64,
@@ -208,6 +210,18 @@ impl Accumulator {
             // authorization already succeeded, so the permission was used.
             Some(_) => false,
         };
+        // Any authenticated call by a user, even one that needs no action or was denied,
+        // shows which of its keys is live.
+        if identity.kind.get() == Some("IAMUser") {
+            if let Some(key) = identity.access_key_id.get() {
+                let user = self.strings.intern(principal);
+                let key = self.strings.intern(key);
+                self.user_keys
+                    .entry((user, key))
+                    .and_modify(|stats| stats.add(Stats::at(time)))
+                    .or_insert(Stats::at(time));
+            }
+        }
 
         let source_id = self.strings.intern(source);
         let name_id = self.strings.intern(name);
@@ -679,6 +693,12 @@ impl Accumulator {
                 .entry((tr(identity), tr(profile)))
                 .or_insert(0) += count;
         }
+        for ((user, key), stats) in other.user_keys {
+            self.user_keys
+                .entry((tr(user), tr(key)))
+                .and_modify(|existing| existing.add(stats))
+                .or_insert(stats);
+        }
         for ((source, name), count) in other.unknown {
             *self.unknown.entry((tr(source), tr(name))).or_insert(0) += count;
         }
@@ -822,6 +842,19 @@ impl Accumulator {
         instance_profile_passes.sort_by(|a, b| {
             (&a.identity, &a.instance_profile).cmp(&(&b.identity, &b.instance_profile))
         });
+        let mut access_keys: Vec<AccessKeyUse> = self
+            .user_keys
+            .iter()
+            .map(|(&(user, key), stats)| AccessKeyUse {
+                user_arn: strings.get(user).to_owned(),
+                access_key_id: strings.get(key).to_owned(),
+                calls: stats.count,
+                first_seen: to_datetime(stats.first),
+                last_seen: to_datetime(stats.last),
+            })
+            .collect();
+        access_keys
+            .sort_by(|a, b| (&a.user_arn, &a.access_key_id).cmp(&(&b.user_arn, &b.access_key_id)));
         let mut unknown_events: Vec<UnknownEvent> = self
             .unknown
             .iter()
@@ -844,6 +877,7 @@ impl Accumulator {
             denied,
             web_identity_sessions,
             instance_profile_passes,
+            access_keys,
             unknown_events,
             set_aside,
             no_action_events: self.no_action,

@@ -863,7 +863,7 @@ impl FileWriter<'_> {
             "principalId": "AIDAEXAMPLELEGACY0001",
             "arn": user_arn,
             "accountId": account,
-            "accessKeyId": "AKIAEXAMPLELEGACY001",
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
             "userName": LEGACY_USER,
         });
         let length = budget.min(self.rng.random_range(1..20u64)).max(1);

@@ -23,8 +23,9 @@ pub mod walk;
 
 pub use event_map::{EventMap, EventMapError, Mapping};
 pub use report::{
-    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, InstanceProfilePass, Outcome,
-    SetAsideReason, SkippedFile, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
+    InstanceProfilePass, Outcome, SetAsideReason, SkippedFile, UnknownEvent, UsageRow,
+    WebIdentitySession,
 };
 pub use time::TimeWindow;
 pub use walk::key_may_hold_events;

@@ -22,6 +22,9 @@ pub struct CloudTrailUsage {
     /// `RunInstances` calls that passed an instance profile: `iam:PassRole` is needed on the
     /// profile's role, which the log does not name (resolve it with the inventory).
     pub instance_profile_passes: Vec<InstanceProfilePass>,
+    /// The access keys that signed IAM users' calls, per user: which of a user's keys is in
+    /// use, and which the logs never show.
+    pub access_keys: Vec<AccessKeyUse>,
     /// Events that neither the table nor the default rule could map, by source and name.
     pub unknown_events: Vec<UnknownEvent>,
     /// Events deliberately not attributed to an identity, by reason.
@@ -158,6 +161,25 @@ pub struct InstanceProfilePass {
     /// The profile ARN or name as written in the request.
     pub instance_profile: String,
     pub count: u64,
+}
+
+/// Calls an IAM user signed with one access key (`userIdentity.accessKeyId`), allowed or
+/// denied: either way the key is live. A key id starting `ASIA` is a temporary key from
+/// `GetSessionToken`, which does not say which long-term key asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyUse {
+    pub user_arn: String,
+    pub access_key_id: String,
+    pub calls: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+}
+
+impl AccessKeyUse {
+    /// Whether the key is a temporary one (`GetSessionToken`), not one of the user's own.
+    pub fn is_temporary(&self) -> bool {
+        self.access_key_id.starts_with("ASIA")
+    }
 }
 
 /// An event nobody knows how to map.

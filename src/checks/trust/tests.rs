@@ -527,6 +527,84 @@ fn long_lived_keys_used_and_unused() {
             ("unused-access-key", Confidence::Low)
         ]
     );
+    // The logs name the key that signed each call: the other key is unused, with high
+    // confidence, and the signing key is not reported.
+    let signed_with = |keys: &[&str]| {
+        let mut usage = usage.clone();
+        for (position, key) in keys.iter().enumerate() {
+            usage
+                .access_keys
+                .push(crate::aws::cloudtrail::AccessKeyUse {
+                    user_arn: format!("arn:aws:iam::{ACCOUNT}:user/ci"),
+                    access_key_id: (*key).into(),
+                    calls: 2 + position as u64,
+                    first_seen: usage.allowed[0].first_seen,
+                    last_seen: usage.allowed[0].last_seen,
+                });
+        }
+        usage
+    };
+    let two_keys = || {
+        [account(
+            vec![],
+            vec![user("ci")],
+            vec![key("ci", "AKIA1", None), key("ci", "AKIA2", None)],
+        )]
+    };
+    let usage = signed_with(&["AKIA1"]);
+    let findings = run(&two_keys(), Some(&usage));
+    assert_eq!(
+        ids(&findings),
+        vec![
+            ("long-lived-access-key", Confidence::High),
+            ("unused-access-key", Confidence::High)
+        ]
+    );
+    assert!(
+        findings[1].1.subject.contains("AKIA2"),
+        "{:?}",
+        findings[1].1
+    );
+    assert!(
+        findings[1].1.evidence[1]
+            .detail
+            .contains("`AKIA1` 2 call(s)"),
+        "{:?}",
+        findings[1].1.evidence
+    );
+    // Both keys signed calls: nothing unused.
+    let usage = signed_with(&["AKIA1", "AKIA2"]);
+    assert_eq!(
+        ids(&run(&two_keys(), Some(&usage))),
+        vec![("long-lived-access-key", Confidence::High)]
+    );
+    // A temporary key (GetSessionToken) may stand for either: low confidence for both.
+    let usage = signed_with(&["ASIATEMPORARY1"]);
+    assert_eq!(
+        ids(&run(&two_keys(), Some(&usage))),
+        vec![
+            ("long-lived-access-key", Confidence::High),
+            ("unused-access-key", Confidence::Low),
+            ("unused-access-key", Confidence::Low)
+        ]
+    );
+    // One key, but the logs show another key (deleted since) signing: the one key is unused.
+    let usage = signed_with(&["AKIAGONE"]);
+    let findings = run(
+        &[account(
+            vec![],
+            vec![user("ci")],
+            vec![key("ci", "AKIA1", None)],
+        )],
+        Some(&usage),
+    );
+    assert_eq!(
+        ids(&findings),
+        vec![
+            ("long-lived-access-key", Confidence::High),
+            ("unused-access-key", Confidence::High)
+        ]
+    );
     // No keys: nothing.
     assert!(run(&[account(vec![], vec![user("ci")], vec![])], Some(&usage)).is_empty());
 }

@@ -1,20 +1,23 @@
 //! **What it finds:** IAM user access keys with no recorded use: IAM has no last-used date for
-//! the key (or one before the observation window), and CloudTrail does not show the key's user
-//! calling in the window.
+//! the key (or one before the observation window), and no call in the window's CloudTrail was
+//! signed with it (`userIdentity.accessKeyId`).
 //!
 //! **Why it matters:** a forgotten key is a credential nobody watches: it is not rotated with
 //! the pipeline, it survives the migration to OIDC, and its leak would go unnoticed because
 //! nothing legitimate uses it.
 //!
-//! **Example:** user `ci-legacy` has two active keys; the pipeline uses one, the other was
-//! created for a migration and never used.
+//! **Example:** user `ci-legacy` has two active keys; the pipeline signs every call with one,
+//! the other was created for a migration and never used.
 //!
 //! **Remediation:** deactivate the key, wait one release cycle, then delete it. Confidence is
-//! high when the user made no call at all in the window; low when the user did call but the
-//! logs cannot say which of several keys signed the calls.
+//! high when every call the user made in the window names the key that signed it; low when
+//! some calls were signed with temporary keys (`GetSessionToken`) or by logs that do not say
+//! which key signed them, since those may hide a use of this key; medium without logs.
 
 use super::TrustUnderCheck;
 use super::long_lived_access_key::{logged_calls, user_keys};
+use crate::aws::cloudtrail::AccessKeyUse;
+use crate::graph::principal_key;
 use crate::model::{Confidence, Evidence, Finding, IdentityId, IdentityKind, Severity};
 
 pub const ID: &str = "unused-access-key";
@@ -27,21 +30,35 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
         }
         let keys = user_keys(check, id);
         let calls = logged_calls(check, id);
+        let signed: Vec<&AccessKeyUse> = check
+            .usage
+            .map(|usage| {
+                usage
+                    .access_keys
+                    .iter()
+                    .filter(|key| principal_key(&key.user_arn) == principal_key(id.native()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Calls that may have been signed with any of the user's keys.
+        let unattributed =
+            signed.iter().any(|key| key.is_temporary()) || (signed.is_empty() && calls.is_some());
         // With one key, the user's logged calls were signed with it.
-        if keys.len() == 1 && calls.is_some() {
+        if keys.len() == 1 && calls.is_some() && unattributed {
             continue;
         }
         for key in &keys {
             let recorded = key
                 .last_used
                 .is_some_and(|last| window_start.is_none_or(|since| last >= since));
-            if recorded {
+            let in_logs = signed.iter().any(|used| used.access_key_id == key.key_id);
+            if recorded || in_logs {
                 continue;
             }
-            let confidence = match (check.usage, calls) {
-                (Some(_), None) => Confidence::High,
-                (Some(_), Some(_)) => Confidence::Low,
-                (None, _) => Confidence::Medium,
+            let confidence = match check.usage {
+                None => Confidence::Medium,
+                Some(_) if unattributed => Confidence::Low,
+                Some(_) => Confidence::High,
             };
             let mut evidence = vec![Evidence {
                 source: format!("access key `{}`", key.key_id),
@@ -53,19 +70,11 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                     None => "IAM records no use of the key".into(),
                 },
             }];
-            match calls {
-                Some((count, _)) => evidence.push(Evidence {
+            if check.usage.is_some() {
+                evidence.push(Evidence {
                     source: "CloudTrail".into(),
-                    detail: format!(
-                        "the user made {count} call(s) in the window, but the logs do not say which of its {} keys signed them",
-                        keys.len()
-                    ),
-                }),
-                None if check.usage.is_some() => evidence.push(Evidence {
-                    source: "CloudTrail".into(),
-                    detail: "no call by the user in the window".into(),
-                }),
-                None => {}
+                    detail: cloudtrail_detail(calls, &signed, keys.len()),
+                });
             }
             findings.push((
                 id.clone(),
@@ -81,4 +90,34 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             ));
         }
     }
+}
+
+/// What the logs say of the user's calls in the window.
+fn cloudtrail_detail(
+    calls: Option<(u64, chrono::DateTime<chrono::Utc>)>,
+    signed: &[&AccessKeyUse],
+    key_count: usize,
+) -> String {
+    if signed.is_empty() {
+        return match calls {
+            Some((count, _)) => format!(
+                "the user made {count} call(s) in the window, but the logs do not say which of \
+                 its {key_count} keys signed them"
+            ),
+            None => "no call by the user in the window".into(),
+        };
+    }
+    let keys = signed
+        .iter()
+        .map(|key| {
+            let kind = if key.is_temporary() {
+                " (temporary, from GetSessionToken: any of the user's keys may have asked for it)"
+            } else {
+                ""
+            };
+            format!("`{}` {} call(s){kind}", key.access_key_id, key.calls)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("the user's calls in the window were signed with {keys}; none with this key")
 }

@@ -75,6 +75,13 @@ fn sample() -> CloudTrailUsage {
             instance_profile: "web-profile".to_owned(),
             count: 4,
         }],
+        access_keys: vec![AccessKeyUse {
+            user_arn: user.to_owned(),
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".to_owned(),
+            calls: 7,
+            first_seen: at(3),
+            last_seen: at(4),
+        }],
         unknown_events: vec![UnknownEvent {
             event_source: "frob.amazonaws.com".to_owned(),
             event_name: "Frobnicate".to_owned(),
