@@ -213,3 +213,73 @@ fn lookup_events_pages_are_read_through_the_usage_command() {
         0
     );
 }
+
+/// Read in batches of two files, with the listing going folder by folder: the same usage as
+/// reading the local copy in one go, sessions linked across batches, and the date folder
+/// outside the window never listed.
+#[test]
+fn batches_and_folder_listing_give_the_local_result() {
+    use pipeleash::aws::cloudtrail::{IngestOptions, TimeWindow, ingest_directory};
+    use pipeleash::aws::collect::s3_logs::{S3Location, ingest_s3, list_logs, s3_client};
+
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let uploaded = runtime.block_on(upload(&moto.endpoint));
+    let config = runtime.block_on(support::sdk_config(&moto.endpoint));
+    let client = s3_client(&config);
+    let at = |text: &str| {
+        Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        )
+    };
+    let window = TimeWindow {
+        since: at("2026-11-14T00:00:00Z"),
+        until: at("2026-11-21T00:00:00Z"),
+    };
+    let location = S3Location::parse(&format!("s3://{BUCKET}/{PREFIX}/")).unwrap();
+
+    let listing = runtime
+        .block_on(list_logs(&client, &location, &window))
+        .unwrap();
+    assert_eq!(listing.keys.len(), uploaded);
+    // The 2025 folder was pruned before listing: its object was never seen.
+    assert_eq!(listing.objects_listed, uploaded);
+    assert!(listing.keys.iter().all(|key| !key.contains("/2025/")));
+    assert!(listing.unlisted.is_empty());
+
+    let options = IngestOptions {
+        window,
+        progress: None,
+    };
+    let mut heard = None;
+    let from_s3 = ingest_s3(&runtime, &client, &location, options, 2, |listing| {
+        heard = Some(listing.keys.len());
+    })
+    .unwrap();
+    assert_eq!(heard, Some(uploaded));
+    let local = ingest_directory(&demo().join("cloudtrail"), &options).unwrap();
+    assert_eq!(from_s3.allowed, local.allowed);
+    assert_eq!(from_s3.denied, local.denied);
+    assert_eq!(from_s3.web_identity_sessions, local.web_identity_sessions);
+    assert_eq!(from_s3.access_keys, local.access_keys);
+    assert_eq!(from_s3.coverage.events_read, local.coverage.events_read);
+    assert_eq!(from_s3.coverage.files_read, local.coverage.files_read);
+    assert!(
+        from_s3.allowed.iter().any(|row| !row.workloads.is_empty()),
+        "sessions are linked to their workloads across batches"
+    );
+    let skipped: Vec<String> = from_s3
+        .coverage
+        .files_skipped
+        .iter()
+        .map(|file| file.path.display().to_string())
+        .collect();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0].starts_with(&format!("s3://{BUCKET}/{PREFIX}/AWSLogs/"))
+            && skipped[0].ends_with("truncated.json.gz"),
+        "{skipped:?}"
+    );
+}

@@ -228,7 +228,7 @@ fn ingest_remote(
 ) -> anyhow::Result<CloudTrailUsage> {
     use crate::aws::cloudtrail::{SkippedFile, ingest_files};
     use crate::aws::collect::lookup_events::{LookupEventsQuery, lookup_events};
-    use crate::aws::collect::s3_logs::{S3Location, download_logs};
+    use crate::aws::collect::s3_logs::{BATCH_FILES, S3Location, ingest_s3, s3_client};
     use crate::aws::collect::{CollectOptions, load_sdk_config};
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -278,35 +278,38 @@ fn ingest_remote(
     }
     let location = S3Location::parse(text).map_err(InputError::wrap)?;
     if !global.quiet {
-        eprintln!("listing and downloading CloudTrail log files from `{text}`…");
+        eprintln!("listing CloudTrail log files under `{text}`…");
     }
-    let downloaded = runtime.block_on(download_logs(&config, &location, &window))?;
-    if !global.quiet {
-        eprintln!(
-            "{} object(s) under the prefix, {} in the window, {} downloaded",
-            downloaded.listed,
-            downloaded.files.len() + downloaded.failed.len(),
-            downloaded.files.len()
+    let client = s3_client(&config);
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        let result = ingest_s3(
+            &runtime,
+            &client,
+            &location,
+            IngestOptions {
+                window,
+                progress: Some(&progress),
+            },
+            BATCH_FILES,
+            |listing| {
+                if !global.quiet {
+                    eprintln!(
+                        "{} log file(s) in the window among {} object(s) in {} folder(s) listed; \
+                         downloading and reading them",
+                        listing.keys.len(),
+                        listing.objects_listed,
+                        listing.folders_listed
+                    );
+                    scope.spawn(|| report_progress(&progress, &done));
+                }
+            },
         );
-    }
-    let mut usage = ingest_files(&downloaded.files, &options)?;
-    // Name skipped files by their S3 URI, not by the temporary copy.
-    for skipped in &mut usage.coverage.files_skipped {
-        if let Some(uri) = downloaded.sources.get(&skipped.path) {
-            skipped.path = PathBuf::from(uri);
-        }
-    }
-    for (uri, reason) in &downloaded.failed {
-        usage.coverage.files_skipped.push(SkippedFile {
-            path: PathBuf::from(uri),
-            reason: reason.clone(),
-        });
-    }
-    usage
-        .coverage
-        .files_skipped
-        .sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(usage)
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    Ok(result?)
 }
 
 #[derive(Debug, clap::Args)]

@@ -28,7 +28,7 @@ pub use report::{
     WebIdentitySession,
 };
 pub use time::TimeWindow;
-pub use walk::key_may_hold_events;
+pub use walk::{folder_may_hold_events, key_may_hold_events};
 
 use accumulate::Accumulator;
 use std::io::Read;
@@ -104,34 +104,84 @@ pub fn ingest_files(
 fn ingest_files_with(
     files: &[PathBuf],
     options: &IngestOptions<'_>,
-    mut skipped: Vec<SkippedFile>,
+    skipped: Vec<SkippedFile>,
 ) -> Result<CloudTrailUsage, IngestError> {
-    let map = EventMap::embedded()?;
+    let mut ingestion = Ingestion::new(*options)?;
+    for file in skipped {
+        ingestion.skip(file);
+    }
     if let Some(progress) = options.progress {
         progress
             .files_total
             .store(files.len() as u64, Ordering::Relaxed);
     }
-    let window = options.window;
-    // One worker per pool thread pulling file indexes from a shared counter: each thread keeps
-    // a single map and a single set of buffers, and big and small files balance themselves.
-    let next = AtomicU64::new(0);
-    let workers = rayon::broadcast(|_| {
-        let mut worker = Worker::default();
-        loop {
-            let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-            let Some(path) = files.get(index) else {
-                break;
-            };
-            worker.read(path, map, &window, options.progress);
+    ingestion.read(files);
+    Ok(ingestion.finish())
+}
+
+/// An ingestion fed in batches, for logs that arrive in parts (downloads from S3): every batch
+/// is read in parallel and folded into one aggregation, and sessions are resolved to CI
+/// workloads only at [`Ingestion::finish`], so a session issued in one batch and used in
+/// another is still linked. Reading every file in one batch gives the same result.
+pub struct Ingestion<'a> {
+    map: &'static EventMap,
+    options: IngestOptions<'a>,
+    worker: Worker,
+}
+
+impl<'a> Ingestion<'a> {
+    pub fn new(options: IngestOptions<'a>) -> Result<Self, IngestError> {
+        Ok(Ingestion {
+            map: EventMap::embedded()?,
+            options,
+            worker: Worker::default(),
+        })
+    }
+
+    /// Reads a batch of log files (`.json.gz` or `.json`, sniffed from the content) in
+    /// parallel. A file that cannot be read is listed as skipped under its path.
+    pub fn read(&mut self, files: &[PathBuf]) {
+        let (map, window, progress) = (self.map, self.options.window, self.options.progress);
+        // One worker per pool thread pulling file indexes from a shared counter: each thread
+        // keeps a single map and a single set of buffers, and big and small files balance
+        // themselves.
+        let next = AtomicU64::new(0);
+        let workers = rayon::broadcast(|_| {
+            let mut worker = Worker::default();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(path) = files.get(index) else {
+                    break;
+                };
+                worker.read(path, map, &window, progress);
+            }
+            worker
+        });
+        let batch = workers.into_iter().fold(Worker::default(), Worker::merge);
+        self.worker = std::mem::take(&mut self.worker).merge(batch);
+    }
+
+    /// Lists a file that could not be read at all (a failed download, an unlistable folder).
+    pub fn skip(&mut self, file: SkippedFile) {
+        self.worker.skipped.push(file);
+    }
+
+    /// Renames the skipped files `rename` knows (a temporary copy → where it came from).
+    pub fn rename_skipped(&mut self, rename: impl Fn(&Path) -> Option<PathBuf>) {
+        for skipped in &mut self.worker.skipped {
+            if let Some(name) = rename(&skipped.path) {
+                skipped.path = name;
+            }
         }
+    }
+
+    /// Resolves sessions to CI workloads and gives the sorted result.
+    pub fn finish(self) -> CloudTrailUsage {
+        let worker = self.worker;
         worker
-    });
-    let worker = workers.into_iter().fold(Worker::default(), Worker::merge);
-    skipped.extend(worker.skipped);
-    Ok(worker
-        .accumulator
-        .finish(window, worker.files_read, skipped))
+            .accumulator
+            .finish(self.options.window, worker.files_read, worker.skipped)
+    }
 }
 
 /// One rayon fold state: its aggregation plus buffers reused from file to file.
@@ -216,7 +266,13 @@ impl Worker {
         Ok(records.len() as u64)
     }
 
-    fn merge(mut self, other: Worker) -> Worker {
+    fn merge(mut self, mut other: Worker) -> Worker {
+        if self.files_read == 0 {
+            // Nothing counted here yet (a file adds its records only once it is read whole):
+            // take the other's maps as they are instead of re-interning every string.
+            other.skipped.append(&mut self.skipped);
+            return other;
+        }
         self.accumulator.merge(other.accumulator);
         self.files_read += other.files_read;
         self.skipped.extend(other.skipped);

@@ -64,20 +64,21 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
     Ok(listing)
 }
 
-/// Where in the `YYYY/MM/DD` part of the layout a directory is.
 /// Whether an object key (or relative path) of a CloudTrail log file can hold events in the
 /// window, judged by its date folders (`…/YYYY/MM/DD/file`), and is a log file at all (not a
 /// digest or insight file). Used where there is no directory to walk, such as an S3 listing.
 pub fn key_may_hold_events(key: &str, window: &TimeWindow) -> bool {
-    let mut segments: Vec<&str> = key.split('/').collect();
-    let Some(name) = segments.pop() else {
-        return false;
-    };
-    if !(name.ends_with(".json.gz") || name.ends_with(".json")) {
-        return false;
-    }
+    let (folder, name) = key.rsplit_once('/').unwrap_or(("", key));
+    (name.ends_with(".json.gz") || name.ends_with(".json"))
+        && folder_may_hold_events(folder, window)
+}
+
+/// Whether a folder (`AWSLogs/…/2026/11/`, with or without the trailing `/`) can hold log
+/// files with events in the window: not a digest or insight folder, and not a date folder
+/// outside the window. A listing that walks folder by folder skips the rest on `false`.
+pub fn folder_may_hold_events(folder: &str, window: &TimeWindow) -> bool {
     let mut level = DateLevel::None;
-    for segment in segments {
+    for segment in folder.split('/').filter(|segment| !segment.is_empty()) {
         if segment == "CloudTrail-Digest" || segment == "CloudTrail-Insight" {
             return false;
         }
@@ -91,6 +92,7 @@ pub fn key_may_hold_events(key: &str, window: &TimeWindow) -> bool {
     true
 }
 
+/// Where in the `YYYY/MM/DD` part of the layout a directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DateLevel {
     None,
@@ -147,6 +149,21 @@ mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
 
+    /// 2026-11-01 up to (not including) 2026-11-10.
+    fn november_1_to_10() -> TimeWindow {
+        let at = |text: &str| {
+            Some(
+                DateTime::parse_from_rfc3339(text)
+                    .unwrap()
+                    .with_timezone(&Utc),
+            )
+        };
+        TimeWindow {
+            since: at("2026-11-01T00:00:00Z"),
+            until: at("2026-11-10T00:00:00Z"),
+        }
+    }
+
     #[test]
     fn prunes_date_folders_outside_the_window() {
         let root = tempfile::tempdir().unwrap();
@@ -163,17 +180,7 @@ mod tests {
             .join("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/11/01");
         std::fs::create_dir_all(&digest).unwrap();
         std::fs::write(digest.join("d.json.gz"), b"").unwrap();
-        let at = |text: &str| {
-            Some(
-                DateTime::parse_from_rfc3339(text)
-                    .unwrap()
-                    .with_timezone(&Utc),
-            )
-        };
-        let window = TimeWindow {
-            since: at("2026-11-01T00:00:00Z"),
-            until: at("2026-11-10T00:00:00Z"),
-        };
+        let window = november_1_to_10();
         let listing = list_log_files(root.path(), &window).unwrap();
         let found: Vec<String> = listing
             .files
@@ -183,5 +190,46 @@ mod tests {
         assert_eq!(found, vec!["2026/11/01/a.json.gz"]);
         let everything = list_log_files(root.path(), &TimeWindow::default()).unwrap();
         assert_eq!(everything.files.len(), 4);
+    }
+
+    #[test]
+    fn folders_and_keys_are_pruned_by_their_date_segments() {
+        let window = november_1_to_10();
+        let base = "trail/AWSLogs/o-exampleorg1/111122223333/CloudTrail/eu-west-1";
+        for (folder, expected) in [
+            ("", true),
+            ("trail/", true),
+            (base, true),
+            (&format!("{base}/2026/"), true),
+            (&format!("{base}/2025/"), false),
+            // A day of slack each side: a file can sit in the folder of the day before or
+            // after its events' (delivery delay, the end of a UTC day).
+            (&format!("{base}/2026/10"), true),
+            (&format!("{base}/2026/09"), false),
+            (&format!("{base}/2026/11/"), true),
+            (&format!("{base}/2026/11/09/"), true),
+            (&format!("{base}/2026/11/10/"), true),
+            (&format!("{base}/2026/11/12/"), false),
+            ("trail/AWSLogs/111122223333/CloudTrail-Digest/", false),
+        ] {
+            assert_eq!(
+                folder_may_hold_events(folder, &window),
+                expected,
+                "{folder}"
+            );
+        }
+        assert!(key_may_hold_events(
+            &format!("{base}/2026/11/02/a.json.gz"),
+            &window
+        ));
+        assert!(key_may_hold_events("plain.json", &window));
+        assert!(!key_may_hold_events(
+            &format!("{base}/2026/11/02/a.txt"),
+            &window
+        ));
+        assert!(!key_may_hold_events(
+            &format!("{base}/2026/12/02/a.json"),
+            &window
+        ));
     }
 }

@@ -1,16 +1,26 @@
-//! CloudTrail log files from an S3 bucket (`s3://bucket/prefix`): listed, pruned by their
-//! date folders, and downloaded into a private temporary directory, from which the ordinary
-//! file reader ingests them. Downloading to disk keeps memory bounded whatever the size of
-//! the trail; the directory is removed when the result is dropped.
+//! CloudTrail log files from an S3 bucket (`s3://bucket/prefix`): listed folder by folder so
+//! that date folders outside the window are never listed, downloaded in batches into a
+//! private temporary directory, and read batch by batch while the next batch downloads. The
+//! files of a batch are deleted once read, so neither memory nor disk grows with the size of
+//! the trail; the aggregation carries across batches, so a session issued in one batch and
+//! used in another is still linked to its CI workload.
 
-use crate::aws::cloudtrail::{TimeWindow, key_may_hold_events};
+use crate::aws::cloudtrail::{
+    CloudTrailUsage, IngestError, IngestOptions, Ingestion, SkippedFile, TimeWindow,
+    folder_may_hold_events, key_may_hold_events,
+};
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 /// How many objects are downloaded at once.
 const PARALLEL_DOWNLOADS: usize = 16;
+/// How many folders are listed at once.
+const PARALLEL_LISTINGS: usize = 16;
+/// Files per batch: the disk holds at most two batches (the one read, the one downloading).
+pub const BATCH_FILES: usize = 256;
 
 /// `s3://bucket/prefix`, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,74 +65,239 @@ pub enum S3LogsError {
     },
     #[error("cannot create a temporary directory for the downloaded logs: {0}")]
     TempDir(std::io::Error),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
 }
 
-/// Downloaded log files, in a directory removed on drop.
-#[derive(Debug)]
-pub struct DownloadedLogs {
-    pub dir: tempfile::TempDir,
-    /// The local files, sorted.
-    pub files: Vec<PathBuf>,
-    /// Local file → the `s3://` URI it came from, to name it in reports.
-    pub sources: BTreeMap<PathBuf, String>,
-    /// Objects that could not be downloaded, with the reason.
-    pub failed: Vec<(String, String)>,
-    /// Objects listed under the prefix, before date pruning.
-    pub listed: usize,
+/// The log files a listing found in the window.
+#[derive(Debug, Default)]
+pub struct S3Listing {
+    /// Keys of the log files whose date folders overlap the window, sorted.
+    pub keys: Vec<String>,
+    /// Objects listed (in the folders that were listed at all).
+    pub objects_listed: usize,
+    /// Folders listed; date folders outside the window are not.
+    pub folders_listed: usize,
+    /// Folders below the prefix that could not be listed (`s3://` URI, reason): their files
+    /// are missing from the result, and said so.
+    pub unlisted: Vec<(String, String)>,
 }
 
-/// Lists the log files under `location` that can hold events of `window`, and downloads them.
-pub async fn download_logs(
-    config: &SdkConfig,
-    location: &S3Location,
-    window: &TimeWindow,
-) -> Result<DownloadedLogs, S3LogsError> {
-    let client = aws_sdk_s3::Client::from_conf(
+/// An S3 client for the logs; local servers and most S3-compatible stores want path-style
+/// addressing.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(config)
-            // Local servers and most S3-compatible stores want path-style addressing.
             .force_path_style(true)
             .build(),
-    );
-    let mut keys = Vec::new();
-    let mut listed = 0;
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(&location.bucket)
-        .prefix(&location.prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| S3LogsError::List {
+    )
+}
+
+/// Lists the log files under `location` that can hold events of `window`, one folder level
+/// at a time (`delimiter=/`), never descending into a date folder outside the window.
+pub async fn list_logs(
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    window: &TimeWindow,
+) -> Result<S3Listing, S3LogsError> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(PARALLEL_LISTINGS));
+    let mut tasks = tokio::task::JoinSet::new();
+    let spawn = |tasks: &mut tokio::task::JoinSet<_>, prefix: String| {
+        let client = client.clone();
+        let bucket = location.bucket.clone();
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let result = list_folder(&client, &bucket, &prefix).await;
+            (prefix, result)
+        });
+    };
+    spawn(&mut tasks, location.prefix.clone());
+    let mut listing = S3Listing::default();
+    while let Some(joined) = tasks.join_next().await {
+        let (prefix, result) = joined.map_err(|error| S3LogsError::List {
             bucket: location.bucket.clone(),
             prefix: location.prefix.clone(),
-            reason: super::sdk_error::describe(&error).reason,
+            reason: error.to_string(),
         })?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
-            listed += 1;
-            if key_may_hold_events(key, window) {
-                keys.push(key.to_string());
+        let folder = match result {
+            Ok(folder) => folder,
+            // The prefix itself must be listable: a wrong bucket or missing permission.
+            Err(reason) if prefix == location.prefix => {
+                return Err(S3LogsError::List {
+                    bucket: location.bucket.clone(),
+                    prefix,
+                    reason,
+                });
+            }
+            Err(reason) => {
+                listing.unlisted.push((location.uri(&prefix), reason));
+                continue;
+            }
+        };
+        listing.folders_listed += 1;
+        listing.objects_listed += folder.keys.len();
+        listing.keys.extend(
+            folder
+                .keys
+                .into_iter()
+                .filter(|key| key_may_hold_events(key, window)),
+        );
+        for child in folder.folders {
+            if folder_may_hold_events(&child, window) {
+                spawn(&mut tasks, child);
             }
         }
     }
-    keys.sort();
+    listing.keys.sort();
+    listing.unlisted.sort();
+    Ok(listing)
+}
+
+/// One folder level: the objects directly in it and the folders below it.
+struct Folder {
+    keys: Vec<String>,
+    folders: Vec<String>,
+}
+
+async fn list_folder(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Folder, String> {
+    let mut folder = Folder {
+        keys: Vec::new(),
+        folders: Vec::new(),
+    };
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .delimiter("/")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| super::sdk_error::describe(&error).reason)?;
+        folder.keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|object| object.key().map(str::to_owned)),
+        );
+        folder.folders.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|common| common.prefix().map(str::to_owned)),
+        );
+    }
+    Ok(folder)
+}
+
+/// Lists, downloads and reads the logs under `location` within the window, batch by batch:
+/// the next batch downloads while this one is read, and each batch's files are deleted once
+/// read. `on_listed` hears of the listing before any download starts. Objects that fail to
+/// download are listed as skipped under their `s3://` URI, as are files that cannot be read.
+pub fn ingest_s3(
+    runtime: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    options: IngestOptions<'_>,
+    batch_files: usize,
+    on_listed: impl FnOnce(&S3Listing),
+) -> Result<CloudTrailUsage, S3LogsError> {
+    let listing = runtime.block_on(list_logs(client, location, &options.window))?;
+    on_listed(&listing);
+    let progress = options.progress;
+    if let Some(progress) = progress {
+        progress
+            .files_total
+            .store(listing.keys.len() as u64, Ordering::Relaxed);
+    }
+    let mut ingestion = Ingestion::new(options)?;
+    for (folder, reason) in listing.unlisted {
+        ingestion.skip(SkippedFile {
+            path: PathBuf::from(folder),
+            reason: format!("cannot list the folder: {reason}"),
+        });
+    }
     let dir = tempfile::Builder::new()
         .prefix("pipeleash-cloudtrail-")
         .tempdir()
         .map_err(S3LogsError::TempDir)?;
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(PARALLEL_DOWNLOADS));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, key) in keys.iter().enumerate() {
+    let mut batches = listing
+        .keys
+        .into_iter()
+        .enumerate()
+        .map(|(index, key)| {
+            // A flat, collision-free local name that keeps the extension the reader sniffs.
+            let extension = if key.ends_with(".json.gz") {
+                "json.gz"
+            } else {
+                "json"
+            };
+            let local = dir.path().join(format!("{index:08}.{extension}"));
+            (key, local)
+        })
+        .collect::<Vec<_>>()
+        .chunks(batch_files.max(1))
+        .map(<[_]>::to_vec)
+        .collect::<Vec<_>>()
+        .into_iter();
+    let start = |batch: Vec<(String, PathBuf)>| {
         let client = client.clone();
         let bucket = location.bucket.clone();
-        let key = key.clone();
-        // A flat, collision-free local name that keeps the extension the reader sniffs.
-        let extension = if key.ends_with(".json.gz") {
-            "json.gz"
-        } else {
-            "json"
-        };
-        let local = dir.path().join(format!("{index:08}.{extension}"));
+        runtime.spawn(download_batch(client, bucket, batch))
+    };
+    let mut pending = batches.next().map(start);
+    while let Some(download) = pending.take() {
+        let fetched = runtime
+            .block_on(download)
+            .map_err(|error| S3LogsError::List {
+                bucket: location.bucket.clone(),
+                prefix: location.prefix.clone(),
+                reason: format!("the download stopped: {error}"),
+            })?;
+        pending = batches.next().map(start);
+        let mut files = Vec::new();
+        let mut names: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+        for (key, local, result) in fetched {
+            match result {
+                Ok(()) => {
+                    names.insert(local.clone(), PathBuf::from(location.uri(&key)));
+                    files.push(local);
+                }
+                Err(reason) => {
+                    ingestion.skip(SkippedFile {
+                        path: PathBuf::from(location.uri(&key)),
+                        reason,
+                    });
+                    if let Some(progress) = progress {
+                        progress.files_done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }
+        ingestion.read(&files);
+        // Name skipped files by their S3 URI, not by the temporary copy.
+        ingestion.rename_skipped(|path| names.get(path).cloned());
+        for file in &files {
+            // Best effort: the directory goes away at the end in any case.
+            let _ = std::fs::remove_file(file);
+        }
+    }
+    Ok(ingestion.finish())
+}
+
+/// Downloads one batch, a bounded number at a time: (key, local path, outcome) per object.
+async fn download_batch(
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    batch: Vec<(String, PathBuf)>,
+) -> Vec<(String, PathBuf, Result<(), String>)> {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(PARALLEL_DOWNLOADS));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (key, local) in batch {
+        let client = client.clone();
+        let bucket = bucket.clone();
         let semaphore = semaphore.clone();
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
@@ -130,35 +305,28 @@ pub async fn download_logs(
             (key, local, result)
         });
     }
-    let mut files = Vec::new();
-    let mut sources = BTreeMap::new();
-    let mut failed = Vec::new();
+    let mut fetched = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
-            Ok((key, local, Ok(()))) => {
-                sources.insert(local.clone(), location.uri(&key));
-                files.push(local);
-            }
-            Ok((key, _, Err(reason))) => failed.push((location.uri(&key), reason)),
-            Err(error) => failed.push((format!("s3://{}", location.bucket), error.to_string())),
+            Ok(outcome) => fetched.push(outcome),
+            // A download task cannot panic short of a bug; its object is then missing, and
+            // the result says so rather than stopping.
+            Err(error) => fetched.push((
+                String::new(),
+                PathBuf::new(),
+                Err(format!("the download task failed: {error}")),
+            )),
         }
     }
-    files.sort();
-    failed.sort();
-    Ok(DownloadedLogs {
-        dir,
-        files,
-        sources,
-        failed,
-        listed,
-    })
+    fetched.sort_by(|a, b| a.1.cmp(&b.1));
+    fetched
 }
 
 async fn fetch(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-    local: &std::path::Path,
+    local: &Path,
 ) -> Result<(), String> {
     let object = client
         .get_object()
