@@ -283,3 +283,59 @@ fn batches_and_folder_listing_give_the_local_result() {
         "{skipped:?}"
     );
 }
+
+/// `--profile` and `--region` choose the credentials and region of the trail bucket: with no
+/// credentials in the environment, only the named profile can sign the calls.
+#[test]
+fn the_trail_bucket_is_read_with_the_named_profile() {
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(upload(&moto.endpoint));
+    let home = tempfile::tempdir().unwrap();
+    let config = home.path().join("config");
+    let credentials = home.path().join("credentials");
+    std::fs::write(&config, "[profile log-archive]\nregion = eu-west-1\n").unwrap();
+    std::fs::write(
+        &credentials,
+        format!(
+            "[log-archive]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            support::TEST_ACCESS_KEY_ID,
+            support::TEST_SECRET_ACCESS_KEY
+        ),
+    )
+    .unwrap();
+    let env: Vec<(&str, String)> = support::binary_env(&moto.endpoint)
+        .into_iter()
+        .filter(|(key, _)| !key.starts_with("AWS_ACCESS_KEY") && !key.starts_with("AWS_SECRET"))
+        .filter(|(key, _)| *key != "AWS_REGION")
+        .map(|(key, value)| match key {
+            "AWS_CONFIG_FILE" => (key, config.display().to_string()),
+            "AWS_SHARED_CREDENTIALS_FILE" => (key, credentials.display().to_string()),
+            _ => (key, value),
+        })
+        .collect();
+    let usage = |extra: &[&str]| {
+        Command::new(BIN)
+            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
+            .args(["usage", "--quiet", "--format", "json", "--cloudtrail"])
+            .arg(format!("s3://{BUCKET}/{PREFIX}"))
+            .args(["--since", "2026-11-14", "--until", "2026-11-20"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = usage(&["--profile", "log-archive", "--region", "eu-west-1"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(read["coverage"]["events_in_window"], 6000);
+    // Without the profile there are no credentials: a clear error, not an empty result.
+    let output = usage(&[]);
+    assert_ne!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot list"), "{stderr}");
+}

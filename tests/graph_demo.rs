@@ -275,6 +275,7 @@ fn input(format: pipeleash::cli::graph::GraphFormat) -> pipeleash::cli::graph::G
         snapshot: demo().join("snapshot"),
         cloudtrail: Some(demo().join("cloudtrail")),
         since: None,
+        aws: Default::default(),
         format,
     }
 }

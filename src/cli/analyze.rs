@@ -52,6 +52,21 @@ pub struct EvidenceArgs {
     /// The time to take as "now" (RFC 3339), for reproducible reports. Defaults to the clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsSourceArgs,
+}
+
+/// The AWS credentials and region for `--cloudtrail s3://…` and `lookup-events`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsSourceArgs {
+    /// For `--cloudtrail s3://…` or `lookup-events`: a named profile of the AWS config files
+    /// (otherwise `AWS_PROFILE` or the standard credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// For `--cloudtrail s3://…` or `lookup-events`: the region to call (LookupEvents reads
+    /// that region's events); otherwise `AWS_REGION` or the profile's.
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// The window `--cloudtrail` is read for when `--since` is not given.
@@ -105,7 +120,7 @@ impl EvidenceArgs {
                     since: Some(window.since),
                     until: Some(window.until),
                 };
-                let usage = ingest(path, read_for, global)?;
+                let usage = ingest(path, &self.aws, read_for, global)?;
                 (
                     Some(usage),
                     Some(UsageOrigin::CloudTrail(path.clone())),
@@ -180,12 +195,13 @@ fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<Win
 /// (`lookup-events`), with a progress counter on stderr.
 pub(super) fn ingest(
     path: &Path,
+    aws: &AwsSourceArgs,
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<CloudTrailUsage> {
     let text = path.to_string_lossy();
     if text.starts_with("s3://") || text == LOOKUP_EVENTS {
-        return ingest_remote(&text, window, global);
+        return ingest_remote(&text, aws, window, global);
     }
     let progress = Progress::default();
     let done = AtomicBool::new(false);
@@ -214,7 +230,12 @@ pub(super) fn ingest(
 pub(super) const LOOKUP_EVENTS: &str = "lookup-events";
 
 #[cfg(not(feature = "aws"))]
-fn ingest_remote(text: &str, _: TimeWindow, _: &GlobalArgs) -> anyhow::Result<CloudTrailUsage> {
+fn ingest_remote(
+    text: &str,
+    _: &AwsSourceArgs,
+    _: TimeWindow,
+    _: &GlobalArgs,
+) -> anyhow::Result<CloudTrailUsage> {
     Err(InputError::wrap(format!(
         "reading `{text}` needs the AWS SDK, and this build has no `aws` feature; sync the logs to a local directory instead"
     )))
@@ -223,6 +244,7 @@ fn ingest_remote(text: &str, _: TimeWindow, _: &GlobalArgs) -> anyhow::Result<Cl
 #[cfg(feature = "aws")]
 fn ingest_remote(
     text: &str,
+    aws: &AwsSourceArgs,
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<CloudTrailUsage> {
@@ -235,7 +257,11 @@ fn ingest_remote(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let config = runtime.block_on(load_sdk_config(&CollectOptions::default()));
+    let config = runtime.block_on(load_sdk_config(&CollectOptions {
+        profile: aws.profile.clone(),
+        region: aws.region.clone(),
+        ..CollectOptions::default()
+    }));
     let options = IngestOptions {
         window,
         progress: None,

@@ -44,6 +44,8 @@ pub struct GraphInput {
     /// Only CloudTrail events at or after this time: a date, an RFC 3339 time, or `90d`.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    #[command(flatten)]
+    pub aws: super::analyze::AwsSourceArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Table, global = true)]
     pub format: GraphFormat,
@@ -272,7 +274,7 @@ fn read_usage(
             .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?,
         until: None,
     };
-    super::analyze::ingest(cloudtrail, window, global).map(Some)
+    super::analyze::ingest(cloudtrail, &input.aws, window, global).map(Some)
 }
 
 fn write_paths(

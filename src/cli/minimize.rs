@@ -145,6 +145,8 @@ pub struct MinimizeArgs {
     /// Name of the output policy (more documents get `-2`, `-3`… suffixes).
     #[arg(long, default_value = "minimized")]
     pub name: String,
+    #[command(flatten)]
+    pub aws: super::analyze::AwsSourceArgs,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,6 +246,7 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
         since: args.since.clone(),
         until: None,
         now: args.now.clone(),
+        aws: args.aws.clone(),
     }
     .load(global)?;
     let id = resolve_identity(&evidence.normalized, identity)?;

@@ -47,6 +47,8 @@ pub struct UsageArgs {
     /// time, or an age before now (`7d`).
     #[arg(long, value_name = "AGE|DATE")]
     pub until: Option<String>,
+    #[command(flatten)]
+    pub aws: super::analyze::AwsSourceArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -138,7 +140,7 @@ fn ingest(
             )));
         }
     }
-    let usage = super::analyze::ingest(cloudtrail, window, global)?;
+    let usage = super::analyze::ingest(cloudtrail, &args.aws, window, global)?;
     if !global.quiet && !usage.coverage.files_skipped.is_empty() {
         eprintln!(
             "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",
