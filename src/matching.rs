@@ -20,6 +20,25 @@ pub fn glob_match(pattern: &str, text: &str, case: Case) -> bool {
     glob_match_chars(&pattern, &text, case)
 }
 
+/// Calls `lookup` with the ASCII-lowercase form of `text`, without allocating when it is
+/// short (action names and service prefixes always are): hot lookups in lowercase-keyed maps
+/// run once per granted action.
+pub fn with_ascii_lowercase<T>(text: &str, lookup: impl FnOnce(&str) -> T) -> T {
+    let mut buffer = [0u8; 128];
+    match buffer.get_mut(..text.len()) {
+        Some(lower) => {
+            lower.copy_from_slice(text.as_bytes());
+            lower.make_ascii_lowercase();
+            // ASCII lowercasing keeps UTF-8 valid.
+            match std::str::from_utf8(lower) {
+                Ok(lower) => lookup(lower),
+                Err(_) => lookup(&text.to_ascii_lowercase()),
+            }
+        }
+        None => lookup(&text.to_ascii_lowercase()),
+    }
+}
+
 /// Does `pattern` contain a wildcard character?
 pub fn has_wildcard(pattern: &str) -> bool {
     pattern.contains(['*', '?'])

@@ -17,6 +17,7 @@ use super::normalize::{NormalizeIssue, NormalizedAws};
 use crate::catalog::Catalog;
 use crate::model::{GrantBody, Identity, IdentityId, IdentityKind, Trust};
 use chrono::{DateTime, Utc};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the audit found for one identity.
@@ -280,38 +281,48 @@ pub fn audit(
 ) -> Audit {
     let coverage = usage.map(|usage| coverage_facts(usage, window));
     let mut rows = usage.map(usage_by_identity).unwrap_or_default();
-    let mut identities = Vec::new();
-    for (id, identity) in &normalized.inventory.identities {
-        if identity.kind != IdentityKind::AwsRole && identity.kind != IdentityKind::AwsUser {
-            continue;
-        }
-        let key = identity_key(id.native());
-        let minimized = coverage.as_ref().map(|coverage| {
-            let identity_rows = key
-                .as_ref()
-                .and_then(|key| rows.remove(key))
+    // Rows are handed out first, so that what is left over is the usage of identities the
+    // inventory does not hold; then identities are minimized in parallel, each on its own.
+    let work: Vec<(&IdentityId, &Identity, Vec<UsageRow>)> = normalized
+        .inventory
+        .identities
+        .iter()
+        .filter(|(_, identity)| {
+            identity.kind == IdentityKind::AwsRole || identity.kind == IdentityKind::AwsUser
+        })
+        .map(|(id, identity)| {
+            let identity_rows = identity_key(id.native())
+                .and_then(|key| rows.remove(&key))
                 .unwrap_or_default();
-            let input = minimize_input(normalized, id, identity_rows, coverage.clone(), window);
-            minimize(&input, catalog, options)
-        });
-        let counts = match &minimized {
-            Some(Ok(result)) => counts(result),
-            _ => Counts::default(),
-        };
-        identities.push(IdentityAudit {
-            identity: identity.clone(),
-            trusts: normalized
-                .inventory
-                .trusts
-                .get(id)
-                .cloned()
-                .unwrap_or_default(),
-            last_used: normalized.last_used.get(id).copied(),
-            incomplete: normalized.incomplete.contains(id),
-            minimized,
-            counts,
-        });
-    }
+            (id, identity, identity_rows)
+        })
+        .collect();
+    let identities: Vec<IdentityAudit> = work
+        .into_par_iter()
+        .map(|(id, identity, identity_rows)| {
+            let minimized = coverage.as_ref().map(|coverage| {
+                let input = minimize_input(normalized, id, identity_rows, coverage.clone(), window);
+                minimize(&input, catalog, options)
+            });
+            let counts = match &minimized {
+                Some(Ok(result)) => counts(result),
+                _ => Counts::default(),
+            };
+            IdentityAudit {
+                identity: identity.clone(),
+                trusts: normalized
+                    .inventory
+                    .trusts
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_default(),
+                last_used: normalized.last_used.get(id).copied(),
+                incomplete: normalized.incomplete.contains(id),
+                minimized,
+                counts,
+            }
+        })
+        .collect();
     let usage_of_unknown_identities = rows
         .into_keys()
         .map(|(account, kind, name)| format!("arn:aws:iam::{account}:{kind}/{name}"))

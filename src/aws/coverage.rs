@@ -162,7 +162,7 @@ impl CoverageTable {
 
     /// The table's row for `action`, if any.
     pub fn row(&self, action: &str) -> Option<&CoverageRow> {
-        self.rows.get(&action.to_ascii_lowercase())
+        crate::matching::with_ascii_lowercase(action, |key| self.rows.get(key))
     }
 
     /// Every row, sorted by lowercase action.
@@ -183,8 +183,7 @@ impl CoverageTable {
         let read_only = matches!(access_level, Some(AccessLevel::List | AccessLevel::Read));
         let service = action
             .split_once(':')
-            .map_or(action, |(service, _)| service)
-            .to_ascii_lowercase();
+            .map_or(action, |(service, _)| service);
         match class {
             // Logged like any management call; that it needs no permission is reported by
             // the caller, not hidden here.
@@ -199,7 +198,11 @@ impl CoverageTable {
                     ))
                 }
             }
-            EventClass::Data if !facts.data_event_services.contains(&service) => {
+            EventClass::Data
+                if !crate::matching::with_ascii_lowercase(service, |service| {
+                    facts.data_event_services.contains(service)
+                }) =>
+            {
                 Observability::unobservable(format!(
                     "`{action}` is a CloudTrail data event and the ingested logs hold no data \
                      events for `{service}`"
@@ -276,7 +279,7 @@ impl CoverageFacts {
 
     /// Does the ingester infer `action` from other events?
     pub fn infers(&self, action: &str) -> bool {
-        self.inferred_actions.contains(&action.to_ascii_lowercase())
+        crate::matching::with_ascii_lowercase(action, |key| self.inferred_actions.contains(key))
     }
 }
 

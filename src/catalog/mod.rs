@@ -279,8 +279,8 @@ impl Catalog {
 
     /// The action with that name, compared case-insensitively as IAM does.
     pub fn action(&self, name: &str) -> Option<&Action> {
-        let key = name.to_ascii_lowercase();
-        let &(service, action) = self.index.get(&key)?;
+        let &(service, action) =
+            crate::matching::with_ascii_lowercase(name, |key| self.index.get(key))?;
         Some(&self.services[service].actions[action])
     }
 

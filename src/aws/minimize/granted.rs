@@ -37,25 +37,28 @@ pub(crate) fn granted_actions(
     originals: &Originals<'_>,
     catalog: &Catalog,
 ) -> BTreeMap<String, Grant> {
-    let guard_patterns = guard_resource_patterns(originals);
+    let partition = originals
+        .input
+        .principal_arn
+        .split(':')
+        .nth(1)
+        .unwrap_or("aws");
+    let account = originals.principal_account.as_str();
+    let guards: Vec<(String, String)> = guard_resource_patterns(originals)
+        .into_iter()
+        .map(|pattern| {
+            let concrete = representative(&pattern, partition, account);
+            (pattern, concrete)
+        })
+        .collect();
     let mut granted: BTreeMap<String, Grant> = BTreeMap::new();
     for &origin in originals.statements.keys() {
         let Some((_, statement)) = originals.statement(origin) else {
             continue;
         };
+        let candidates = StatementCandidates::new(statement, &guards, partition, account);
         for action in listed_actions(statement, catalog) {
-            let candidates =
-                representatives(statement, &action, catalog, &guard_patterns, originals);
-            let allowed = candidates.iter().any(|resource| {
-                matches!(
-                    originals
-                        .full
-                        .evaluate(&originals.request(&action, resource))
-                        .outcome,
-                    Outcome::Allowed | Outcome::Conditional { .. }
-                )
-            });
-            if allowed {
+            if candidates.any_allowed(&action, catalog, originals) {
                 granted.entry(action).or_default().origins.insert(origin);
             }
         }
@@ -141,64 +144,111 @@ pub(crate) fn representative(pattern: &str, partition: &str, account: &str) -> S
     out
 }
 
-/// Candidate resources for deciding whether `statement` grants `action` anywhere.
-fn representatives(
-    statement: &Statement,
-    action: &str,
-    catalog: &Catalog,
-    guard_patterns: &[String],
-    originals: &Originals<'_>,
-) -> BTreeSet<String> {
-    let partition = originals
-        .input
-        .principal_arn
-        .split(':')
-        .nth(1)
-        .unwrap_or("aws");
-    let account = originals.principal_account.as_str();
-    let mut candidates = BTreeSet::new();
-    if !takes_resources(catalog, action) {
-        candidates.insert("*".to_string());
-        return candidates;
+/// The candidate resources for deciding whether a statement grants an action anywhere: the
+/// representatives of its own resource patterns, the guards' representatives its patterns
+/// cover, and the representatives of the catalog's ARN formats for the action that its
+/// patterns match (for `NotResource` or no `Resource`: `*`, every guard and every format).
+/// The parts that do not depend on the action are built once per statement, and candidates
+/// are tried cheapest first, stopping at the first that is allowed: the answer is the same as
+/// trying the whole set, which matters for statements that grant thousands of actions.
+struct StatementCandidates<'s> {
+    /// `Resource` patterns with their representative; `None` for `NotResource` or none.
+    own: Option<Vec<(&'s str, String)>>,
+    /// Guard representatives that the statement's patterns cover (all, without patterns).
+    guards: Vec<&'s str>,
+    partition: &'s str,
+    account: &'s str,
+}
+
+impl<'s> StatementCandidates<'s> {
+    fn new(
+        statement: &'s Statement,
+        guards: &'s [(String, String)],
+        partition: &'s str,
+        account: &'s str,
+    ) -> Self {
+        match &statement.resource {
+            Some(ResourceClause::Resource(patterns)) => StatementCandidates {
+                own: Some(
+                    patterns
+                        .iter()
+                        .map(|pattern| {
+                            (
+                                pattern.as_str(),
+                                representative(pattern, partition, account),
+                            )
+                        })
+                        .collect(),
+                ),
+                guards: guards
+                    .iter()
+                    .filter(|(guard, _)| {
+                        patterns
+                            .iter()
+                            .any(|pattern| pattern_covers(pattern, guard, Case::Sensitive))
+                    })
+                    .map(|(_, concrete)| concrete.as_str())
+                    .collect(),
+                partition,
+                account,
+            },
+            Some(ResourceClause::NotResource(_)) | None => StatementCandidates {
+                own: None,
+                guards: guards
+                    .iter()
+                    .map(|(_, concrete)| concrete.as_str())
+                    .collect(),
+                partition,
+                account,
+            },
+        }
     }
-    let formats: Vec<String> = catalog
-        .action(action)
-        .into_iter()
-        .flat_map(|known| {
-            known
-                .resource_types
-                .iter()
-                .filter_map(|resource_type| catalog.resource_type(known, &resource_type.name))
-        })
-        .flat_map(|resource_type| resource_type.arn_formats.iter())
-        .map(|format| representative(format, partition, account))
-        .collect();
-    let guards = guard_patterns
-        .iter()
-        .map(|pattern| (pattern, representative(pattern, partition, account)));
-    match &statement.resource {
-        Some(ResourceClause::Resource(patterns)) => {
-            for pattern in patterns {
-                candidates.insert(representative(pattern, partition, account));
-                for (guard, concrete) in guards.clone() {
-                    if pattern_covers(pattern, guard, Case::Sensitive) {
-                        candidates.insert(concrete);
-                    }
-                }
-                for concrete in &formats {
-                    if glob_match(pattern, concrete, Case::Sensitive) {
-                        candidates.insert(concrete.clone());
-                    }
-                }
+
+    fn any_allowed(&self, action: &str, catalog: &Catalog, originals: &Originals<'_>) -> bool {
+        let allowed = |resource: &str| {
+            matches!(
+                originals
+                    .full
+                    .evaluate(&originals.request(action, resource))
+                    .outcome,
+                Outcome::Allowed | Outcome::Conditional { .. }
+            )
+        };
+        if !takes_resources(catalog, action) {
+            return allowed("*");
+        }
+        let first_tried = match &self.own {
+            Some(own) => own.iter().any(|(_, concrete)| allowed(concrete)),
+            None => allowed("*"),
+        };
+        if first_tried || self.guards.iter().any(|concrete| allowed(concrete)) {
+            return true;
+        }
+        let formats = catalog
+            .action(action)
+            .into_iter()
+            .flat_map(|known| {
+                known
+                    .resource_types
+                    .iter()
+                    .filter_map(|resource_type| catalog.resource_type(known, &resource_type.name))
+            })
+            .flat_map(|resource_type| resource_type.arn_formats.iter())
+            .map(|format| representative(format, self.partition, self.account));
+        let mut tried = BTreeSet::new();
+        for concrete in formats {
+            let in_statement = match &self.own {
+                Some(own) => own
+                    .iter()
+                    .any(|(pattern, _)| glob_match(pattern, &concrete, Case::Sensitive)),
+                None => true,
+            };
+            if in_statement && tried.insert(concrete.clone()) && allowed(&concrete) {
+                return true;
             }
         }
-        Some(ResourceClause::NotResource(_)) | None => {
-            candidates.insert("*".to_string());
-            candidates.extend(formats.iter().cloned());
-            candidates.extend(guards.map(|(_, concrete)| concrete));
-        }
+        false
     }
-    candidates
 }
 
 #[cfg(test)]

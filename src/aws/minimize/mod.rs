@@ -137,10 +137,11 @@ impl Default for MinimizeOptions {
 /// An original statement, as reports name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StatementOrigin {
-    pub policy: String,
+    /// Shared: a statement granting thousands of actions names its policy once.
+    pub policy: std::sync::Arc<str>,
     /// 1-based.
     pub statement: usize,
-    pub sid: Option<String>,
+    pub sid: Option<std::sync::Arc<str>>,
 }
 
 impl fmt::Display for StatementOrigin {
@@ -168,8 +169,9 @@ pub struct UsedEvidence {
 /// Why an action was kept or dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    /// Allowed calls were seen in the window.
-    Used(UsedEvidence),
+    /// Allowed calls were seen in the window. Boxed: an identity holds a decision per
+    /// granted action, and most are the small variants.
+    Used(Box<UsedEvidence>),
     /// The logs could not have shown it; kept on the original statement's resources.
     Unobservable { reason: String },
     /// Used, but some calls name no resource, so the original resources are kept.
@@ -469,12 +471,12 @@ impl<'a> Originals<'a> {
     pub fn describe(&self, origin: Origin) -> StatementOrigin {
         match self.statement(origin) {
             Some((policy, statement)) => StatementOrigin {
-                policy: policy.name.clone(),
+                policy: policy.name.as_str().into(),
                 statement: statement.number(),
-                sid: statement.sid.clone(),
+                sid: statement.sid.as_deref().map(Into::into),
             },
             None => StatementOrigin {
-                policy: String::new(),
+                policy: "".into(),
                 statement: origin.1 + 1,
                 sid: None,
             },
@@ -640,6 +642,11 @@ pub fn minimize(
         });
     }
 
+    let described: BTreeMap<Origin, StatementOrigin> = originals
+        .statements
+        .keys()
+        .map(|&origin| (origin, originals.describe(origin)))
+        .collect();
     for (action, grant) in &granted {
         let decision = decisions
             .entry(action.clone())
@@ -647,9 +654,14 @@ pub fn minimize(
         decision.granted_by = grant
             .origins
             .iter()
-            .map(|&origin| originals.describe(origin))
+            .map(|origin| {
+                described
+                    .get(origin)
+                    .cloned()
+                    .unwrap_or_else(|| originals.describe(*origin))
+            })
             .collect();
-        let observability = if catalog.action(action).is_none() {
+        let observability = if decision.access_level.is_none() && catalog.action(action).is_none() {
             decision.reasons.push(Reason::NotInCatalog);
             Observability::Unobservable {
                 reason: format!("`{action}` is not in the catalog, so its logging is unknown"),
@@ -723,7 +735,14 @@ pub fn minimize(
     warnings.dedup();
     Ok(Minimized {
         policies,
-        decisions: decisions.into_values().collect(),
+        decisions: decisions
+            .into_values()
+            .map(|mut decision| {
+                // Kept for the report's lifetime, once per granted action: no spare capacity.
+                decision.reasons.shrink_to_fit();
+                decision
+            })
+            .collect(),
         missing_permissions: missing,
         warnings,
         window: input.window,
@@ -792,14 +811,14 @@ fn add_used_evidence(decision: &mut ActionDecision, row: &UsageRow) {
     let position = position.unwrap_or_else(|| {
         decision.reasons.insert(
             0,
-            Reason::Used(UsedEvidence {
+            Reason::Used(Box::new(UsedEvidence {
                 allowed_count: 0,
                 first_seen: row.first_seen,
                 last_seen: row.last_seen,
                 workloads: BTreeSet::new(),
                 sources: BTreeSet::new(),
                 resources: BTreeSet::new(),
-            }),
+            })),
         );
         0
     });
