@@ -33,13 +33,13 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "DIR")]
     pub snapshot: PathBuf,
     /// CloudTrail: a local directory holding `AWSLogs/…` (or any folder of `.json.gz` /
-    /// `.json` CloudTrail files), an S3 location `s3://bucket/prefix` (listed, pruned by date
-    /// folders, downloaded to a temporary directory), or `lookup-events` (the LookupEvents API
-    /// of the configured region: management events only, for small accounts). Without it,
-    /// the usage the snapshot holds (`pipeleash usage --cloudtrail … --snapshot DIR`) is
-    /// used, over the window it was read for; a snapshot without usage is analyzed for its
-    /// inventory only.
-    #[arg(long, value_name = "DIR")]
+    /// `.json` CloudTrail files), an S3 location `s3://bucket/prefix` (listed folder by folder
+    /// within the window, read in batches through a temporary directory), or `lookup-events`
+    /// (the LookupEvents API of `--region`: management events only, for small accounts).
+    /// Without it, the usage the snapshot holds (`pipeleash usage --cloudtrail … --snapshot
+    /// DIR`) is used, over the window it was read for; a snapshot without usage is analyzed
+    /// for its inventory only.
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
     pub cloudtrail: Option<PathBuf>,
     /// Start of the observation window: an age (`90d`, `12w`, `36h` before now), a date
     /// (`2026-11-01`), or an RFC 3339 time. Default with `--cloudtrail`: `90d`.

@@ -39,7 +39,7 @@ pub struct GraphInput {
     /// CloudTrail, for `used` edges and observed workloads: a local directory of log files,
     /// `s3://bucket/prefix`, or `lookup-events`. Without it, the usage the snapshot holds (if
     /// any) is used.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
     pub cloudtrail: Option<PathBuf>,
     /// Only CloudTrail events at or after this time: a date, an RFC 3339 time, or `90d`.
     #[arg(long, value_name = "DATE")]

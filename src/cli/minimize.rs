@@ -92,7 +92,11 @@ pub struct MinimizeArgs {
     /// CloudTrail to read the identity's usage from, with `--snapshot`: a directory holding
     /// `AWSLogs/…`, `s3://bucket/prefix`, or `lookup-events`. Without it, the usage the
     /// snapshot holds (`pipeleash usage --cloudtrail … --snapshot DIR`) is used.
-    #[arg(long, value_name = "DIR", requires = "snapshot")]
+    #[arg(
+        long,
+        value_name = "DIR|s3://BUCKET/PREFIX|lookup-events",
+        requires = "snapshot"
+    )]
     pub cloudtrail: Option<PathBuf>,
     /// An identity policy of the identity (inline or managed); repeat for several. These are
     /// the policies the result replaces. (File mode, without `--snapshot`.)
