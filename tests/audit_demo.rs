@@ -352,3 +352,32 @@ fn ambiguous_identity_name_is_an_input_error_naming_the_candidates() {
         "{stderr}"
     );
 }
+
+/// Logs that hold no event in the window say so: every permission would otherwise look unused.
+#[test]
+fn a_window_without_events_is_warned_about() {
+    let output = pipeleash(&[
+        "analyze",
+        "--format",
+        "json",
+        "--snapshot",
+        "recorded-fixtures/demo/snapshot",
+        "--cloudtrail",
+        "recorded-fixtures/demo/cloudtrail",
+        "--since",
+        "2026-11-21",
+        "--until",
+        "2026-11-22",
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let coverage = report["coverage"].as_array().unwrap();
+    assert!(
+        coverage.iter().any(|line| line
+            .as_str()
+            .unwrap()
+            .contains("hold no event in the window")),
+        "{coverage:#?}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("hold no event in the window"), "{stderr}");
+}

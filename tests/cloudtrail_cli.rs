@@ -111,9 +111,21 @@ fn since_and_until_accept_dates() {
     assert_eq!(view["window"]["until"], "2026-11-03T00:00:00Z");
     assert_eq!(view["coverage"]["first_event"], "2026-11-02T08:00:00Z");
     assert_eq!(view["coverage"]["last_event"], "2026-11-02T09:01:00Z");
-    // A relative age is measured from now: every fixture event is far older than a day.
-    let recent = json_usage(&["--since", "1d"]);
-    assert_eq!(recent["coverage"]["events_in_window"], 0);
+    // A relative age is measured from now: every fixture file is far older than a day, so
+    // none is left to read, which is said rather than reported as an idle window.
+    let output = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        trail().to_str().unwrap(),
+        "--since",
+        "1d",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no CloudTrail log file found under"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -160,6 +172,39 @@ fn bad_input_exits_with_code_2_and_says_why() {
         "2026-11-01",
     ]);
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// A folder or window with no log file at all is a mistake to report, never a result in which
+/// every permission looks unused.
+#[test]
+fn no_log_file_is_an_input_error_not_an_empty_result() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = pipeleash(&["usage", "--cloudtrail", empty.path().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no CloudTrail log file found under"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+
+    // Date folders outside the window are never opened: none is left to read.
+    let trail = trail();
+    let output = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        trail.to_str().unwrap(),
+        "--since",
+        "2025-01-01",
+        "--until",
+        "2025-01-31",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("for 2025-01-01T00:00:00Z .. 2025-02-01T00:00:00Z"),
+        "{stderr}"
+    );
 }
 
 #[test]

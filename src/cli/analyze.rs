@@ -200,9 +200,36 @@ pub(super) fn ingest(
     global: &GlobalArgs,
 ) -> anyhow::Result<CloudTrailUsage> {
     let text = path.to_string_lossy();
-    if text.starts_with("s3://") || text == LOOKUP_EVENTS {
-        return ingest_remote(&text, aws, window, global);
+    let usage = if text.starts_with("s3://") || text == LOOKUP_EVENTS {
+        ingest_remote(&text, aws, window, global)?
+    } else {
+        ingest_local(path, window, global)?
+    };
+    // No file at all is a wrong path or window, not an idle account: an active trail writes
+    // files every few minutes. Reporting every permission unused from it would be wrong.
+    if usage.coverage.files_read == 0 && usage.coverage.files_skipped.is_empty() {
+        let within = match (window.since, window.until) {
+            (Some(since), Some(until)) => {
+                format!(" for {} .. {}", rfc3339(since), rfc3339(until))
+            }
+            (Some(since), None) => format!(" since {}", rfc3339(since)),
+            (None, Some(until)) => format!(" before {}", rfc3339(until)),
+            (None, None) => String::new(),
+        };
+        return Err(InputError::wrap(format!(
+            "no CloudTrail log file found under `{text}`{within}: give the folder or S3 prefix \
+             that holds the trail's `AWSLogs/…` (or its log files), and check `--since`/`--until`"
+        )));
     }
+    Ok(usage)
+}
+
+/// A local directory of log files, with a progress counter on stderr.
+fn ingest_local(
+    path: &Path,
+    window: TimeWindow,
+    global: &GlobalArgs,
+) -> anyhow::Result<CloudTrailUsage> {
     let progress = Progress::default();
     let done = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
@@ -505,6 +532,14 @@ fn coverage_warnings(report: &Audit, evidence: &Evidence) -> Vec<String> {
             "no audit logs were given (`--cloudtrail`) and the snapshot holds no usage: used and unused permissions are unknown, nothing was minimized".to_string(),
         ),
         Some(usage) => {
+            if usage.coverage.events_in_window == 0 {
+                warnings.push(format!(
+                    "the CloudTrail logs read hold no event in the window ({} event(s) outside \
+                     it): nothing is known of use, so every permission shows as unused; check \
+                     `--since`/`--until` against the logs' dates",
+                    usage.coverage.events_read
+                ));
+            }
             for skipped in &usage.coverage.files_skipped {
                 warnings.push(format!(
                     "log file `{}` was skipped ({}): usage in the window may be missing",
