@@ -381,3 +381,71 @@ fn a_window_without_events_is_warned_about() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("hold no event in the window"), "{stderr}");
 }
+
+/// With one account's logs only, the other account's identities are not "unused": their use
+/// is unknown, they are not minimized, and the report says which account's logs are missing.
+#[test]
+fn identities_of_an_account_without_logs_are_not_called_unused() {
+    let logs = "recorded-fixtures/demo/cloudtrail/AWSLogs/210987654321";
+    let output = pipeleash(&[
+        "analyze",
+        "--format",
+        "json",
+        "--snapshot",
+        "recorded-fixtures/demo/snapshot",
+        "--cloudtrail",
+        logs,
+        "--since",
+        "2026-11-14",
+        "--until",
+        "2026-11-20",
+    ]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let coverage = report["coverage"].as_array().unwrap();
+    assert!(
+        coverage.iter().any(|line| line
+            .as_str()
+            .unwrap()
+            .contains("no CloudTrail event of account 345678901234 was read")),
+        "{coverage:#?}"
+    );
+    for identity in report["identities"].as_array().unwrap() {
+        let ids: Vec<&str> = identity["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| finding["id"].as_str().unwrap())
+            .collect();
+        if identity["account"] == "345678901234" {
+            assert!(identity["counts"].is_null(), "{identity:#?}");
+            for id in [
+                "never-used-identity",
+                "unused-permissions",
+                "unused-trusted-subject",
+            ] {
+                assert!(!ids.contains(&id), "{id} for {}", identity["identity"]);
+            }
+        } else {
+            assert!(!identity["counts"].is_null(), "{identity:#?}");
+        }
+    }
+    let output = pipeleash(&[
+        "minimize",
+        "arn:aws:iam::345678901234:role/ci/gha-sandbox",
+        "--snapshot",
+        "recorded-fixtures/demo/snapshot",
+        "--cloudtrail",
+        logs,
+        "--since",
+        "2026-11-14",
+        "--now",
+        "2026-11-21T00:00:00Z",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("hold no event of account 345678901234"),
+        "{stderr}"
+    );
+}

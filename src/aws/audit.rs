@@ -58,6 +58,9 @@ pub struct Audit {
     pub coverage: Option<CoverageFacts>,
     /// Usage by principals that are not in the inventory (another account, a deleted role).
     pub usage_of_unknown_identities: Vec<String>,
+    /// Accounts of the inventory whose logs were not among those read: the use of their
+    /// identities is unknown, so they are not minimized.
+    pub accounts_without_logs: Vec<String>,
     pub normalize_issues: Vec<NormalizeIssue>,
 }
 
@@ -300,7 +303,9 @@ pub fn audit(
     let identities: Vec<IdentityAudit> = work
         .into_par_iter()
         .map(|(id, identity, identity_rows)| {
-            let minimized = coverage.as_ref().map(|coverage| {
+            // No call by an identity means no use only if its account's logs were read.
+            let logged = usage.is_some_and(|usage| usage.covers_account(&identity.container));
+            let minimized = coverage.as_ref().filter(|_| logged).map(|coverage| {
                 let input = minimize_input(normalized, id, identity_rows, coverage.clone(), window);
                 minimize(&input, catalog, options)
             });
@@ -327,8 +332,21 @@ pub fn audit(
         .into_keys()
         .map(|(account, kind, name)| format!("arn:aws:iam::{account}:{kind}/{name}"))
         .collect();
+    let accounts_without_logs = usage
+        .map(|usage| {
+            identities
+                .iter()
+                .map(|audit| audit.identity.container.as_str())
+                .filter(|account| !usage.covers_account(account))
+                .map(str::to_owned)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        })
+        .unwrap_or_default();
     Audit {
         window,
+        accounts_without_logs,
         identities,
         coverage,
         usage_of_unknown_identities,

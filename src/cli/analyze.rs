@@ -555,6 +555,12 @@ fn coverage_warnings(report: &Audit, evidence: &Evidence) -> Vec<String> {
             }
         }
     }
+    for account in &report.accounts_without_logs {
+        warnings.push(format!(
+            "no CloudTrail event of account {account} was read: the use of its identities is \
+             unknown, so they were not minimized; add that account's logs (`AWSLogs/{account}/…`)"
+        ));
+    }
     if !report.usage_of_unknown_identities.is_empty() {
         warnings.push(format!(
             "the logs show usage by {} identities that are not in the snapshot: {}",

@@ -263,6 +263,20 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
             snapshot.display()
         ))
     })?;
+    let account = evidence
+        .normalized
+        .inventory
+        .identities
+        .get(&id)
+        .map(|identity| identity.container.as_str())
+        .unwrap_or_default();
+    if !usage.covers_account(account) {
+        return Err(InputError::wrap(format!(
+            "the CloudTrail logs read hold no event of account {account}, so nothing is known of \
+             the use of `{}`: give that account's logs (`AWSLogs/{account}/…`)",
+            id.native()
+        )));
+    }
     let coverage = crate::aws::audit::coverage_facts(usage, evidence.window);
     let rows = crate::aws::audit::usage_rows_of(usage, id.native());
     Ok(crate::aws::audit::minimize_input(

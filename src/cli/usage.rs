@@ -304,6 +304,8 @@ pub struct CoverageView {
     pub events_in_window: u64,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
+    /// Events in the window by the account whose trail logged them.
+    pub accounts: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -421,6 +423,7 @@ impl UsageView {
                 events_in_window: usage.coverage.events_in_window,
                 first_event: usage.coverage.first_event.map(rfc3339),
                 last_event: usage.coverage.last_event.map(rfc3339),
+                accounts: usage.coverage.accounts.clone(),
             },
             identities: identities.into_values().collect(),
             web_identity_sessions: usage

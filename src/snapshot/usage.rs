@@ -520,6 +520,10 @@ struct CoverageV1 {
     events_in_window: u64,
     first_event: Option<String>,
     last_event: Option<String>,
+    /// Absent in files written before accounts were counted: then nothing is known per
+    /// account.
+    #[serde(default)]
+    accounts: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -591,6 +595,7 @@ impl SummaryV1 {
                 events_in_window: coverage.events_in_window,
                 first_event: coverage.first_event.map(rfc3339),
                 last_event: coverage.last_event.map(rfc3339),
+                accounts: coverage.accounts.clone(),
             },
             unknown_events: usage
                 .unknown_events
@@ -764,6 +769,7 @@ impl SummaryV1 {
                 events_in_window: self.coverage.events_in_window,
                 first_event: optional_time(self.coverage.first_event, "coverage.first_event")?,
                 last_event: optional_time(self.coverage.last_event, "coverage.last_event")?,
+                accounts: self.coverage.accounts,
             },
         })
     }

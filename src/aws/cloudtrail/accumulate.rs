@@ -140,6 +140,10 @@ pub struct Accumulator {
     profile_passes: FxHashMap<(u32, u32), u64>,
     /// (IAM user ARN, access key id) → the calls the key signed.
     user_keys: FxHashMap<(u32, u32), Stats>,
+    /// Recipient account → events in the window; the last one is cached, since a file holds
+    /// one account's events.
+    accounts: FxHashMap<u32, u64>,
+    last_account: Option<u32>,
     unknown: FxHashMap<(u32, u32), u64>,
     set_aside: [u64; SetAsideReason::ALL.len()],
     no_action: u64,
@@ -173,6 +177,17 @@ impl Accumulator {
             return;
         }
         self.events_in_window += 1;
+        if let Some(account) = record.recipient_account_id.get() {
+            let id = match self.last_account {
+                Some(id) if self.strings.get(id) == account => id,
+                _ => {
+                    let id = self.strings.intern(account);
+                    self.last_account = Some(id);
+                    id
+                }
+            };
+            *self.accounts.entry(id).or_insert(0) += 1;
+        }
         self.first_event = Some(self.first_event.map_or(time, |first| first.min(time)));
         self.last_event = Some(self.last_event.map_or(time, |last| last.max(time)));
 
@@ -693,6 +708,9 @@ impl Accumulator {
                 .entry((tr(identity), tr(profile)))
                 .or_insert(0) += count;
         }
+        for (account, events) in other.accounts {
+            *self.accounts.entry(tr(account)).or_insert(0) += events;
+        }
         for ((user, key), stats) in other.user_keys {
             self.user_keys
                 .entry((tr(user), tr(key)))
@@ -888,6 +906,11 @@ impl Accumulator {
                 events_in_window: self.events_in_window,
                 first_event: self.first_event.map(to_datetime),
                 last_event: self.last_event.map(to_datetime),
+                accounts: self
+                    .accounts
+                    .iter()
+                    .map(|(&account, &events)| (strings.get(account).to_owned(), events))
+                    .collect(),
             },
         }
     }

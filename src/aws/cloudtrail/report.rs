@@ -35,6 +35,14 @@ pub struct CloudTrailUsage {
     pub coverage: Coverage,
 }
 
+impl CloudTrailUsage {
+    /// Whether logs of `account` were read (events of it in the window), so that no call by
+    /// its identities means no use. True when the records named no account at all.
+    pub fn covers_account(&self, account: &str) -> bool {
+        self.coverage.accounts.is_empty() || self.coverage.accounts.contains_key(account)
+    }
+}
+
 /// What the result is based on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
@@ -48,6 +56,10 @@ pub struct Coverage {
     /// Earliest and latest `eventTime` inside the window.
     pub first_event: Option<DateTime<Utc>>,
     pub last_event: Option<DateTime<Utc>>,
+    /// Events in the window by the account whose trail logged them (`recipientAccountId`).
+    /// An account missing here had no logs read: the use of its identities is unknown.
+    /// Empty when the records name no account (then nothing is known per account).
+    pub accounts: BTreeMap<String, u64>,
 }
 
 /// A log file that was not used, and why.

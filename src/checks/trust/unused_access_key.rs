@@ -23,15 +23,18 @@ use crate::model::{Confidence, Evidence, Finding, IdentityId, IdentityKind, Seve
 pub const ID: &str = "unused-access-key";
 
 pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)>) {
-    let window_start = check.usage.and_then(|usage| usage.window.since);
     for (id, identity) in &check.normalized.inventory.identities {
         if identity.kind != IdentityKind::AwsUser {
             continue;
         }
+        // Logs that hold nothing of the user's account say nothing of its keys.
+        let usage = check
+            .usage
+            .filter(|usage| usage.covers_account(&identity.container));
+        let window_start = usage.and_then(|usage| usage.window.since);
         let keys = user_keys(check, id);
         let calls = logged_calls(check, id);
-        let signed: Vec<&AccessKeyUse> = check
-            .usage
+        let signed: Vec<&AccessKeyUse> = usage
             .map(|usage| {
                 usage
                     .access_keys
@@ -55,7 +58,7 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             if recorded || in_logs {
                 continue;
             }
-            let confidence = match check.usage {
+            let confidence = match usage {
                 None => Confidence::Medium,
                 Some(_) if unattributed => Confidence::Low,
                 Some(_) => Confidence::High,
@@ -70,7 +73,7 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                     None => "IAM records no use of the key".into(),
                 },
             }];
-            if check.usage.is_some() {
+            if usage.is_some() {
                 evidence.push(Evidence {
                     source: "CloudTrail".into(),
                     detail: cloudtrail_detail(calls, &signed, keys.len()),

@@ -44,7 +44,9 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
         }
     }
     for (id, trust) in check.federated() {
-        if !is_oidc(trust) {
+        // Unseen subjects say nothing when the role's account had no logs read.
+        let account = id.native().split(':').nth(4).unwrap_or_default();
+        if !is_oidc(trust) || !usage.covers_account(account) {
             continue;
         }
         let host = issuer_host(&trust.issuer);

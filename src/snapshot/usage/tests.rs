@@ -104,6 +104,7 @@ fn sample() -> CloudTrailUsage {
             events_in_window: 90,
             first_event: Some(at(1)),
             last_event: Some(at(3_600)),
+            accounts: BTreeMap::from([("111111111111".to_owned(), 90)]),
         },
     }
 }
