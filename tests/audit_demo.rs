@@ -356,6 +356,17 @@ fn ambiguous_identity_name_is_an_input_error_naming_the_candidates() {
 /// Logs that hold no event in the window say so: every permission would otherwise look unused.
 #[test]
 fn a_window_without_events_is_warned_about() {
+    let (report, stderr) = analyze_json(
+        "recorded-fixtures/demo/cloudtrail",
+        ["2026-11-21", "2026-11-22"],
+    );
+    assert_coverage_says(&report, "hold no event in the window");
+    assert!(stderr.contains("hold no event in the window"), "{stderr}");
+}
+
+/// `analyze --format json` of the demo snapshot with `cloudtrail` over `[since, until]`:
+/// the report and stderr.
+fn analyze_json(cloudtrail: &str, [since, until]: [&str; 2]) -> (Value, String) {
     let output = pipeleash(&[
         "analyze",
         "--format",
@@ -363,23 +374,24 @@ fn a_window_without_events_is_warned_about() {
         "--snapshot",
         "recorded-fixtures/demo/snapshot",
         "--cloudtrail",
-        "recorded-fixtures/demo/cloudtrail",
+        cloudtrail,
         "--since",
-        "2026-11-21",
+        since,
         "--until",
-        "2026-11-22",
+        until,
     ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = serde_json::from_slice(&output.stdout).unwrap();
+    (report, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+fn assert_coverage_says(report: &Value, text: &str) {
     let coverage = report["coverage"].as_array().unwrap();
     assert!(
-        coverage.iter().any(|line| line
-            .as_str()
-            .unwrap()
-            .contains("hold no event in the window")),
+        coverage
+            .iter()
+            .any(|line| line.as_str().unwrap().contains(text)),
         "{coverage:#?}"
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("hold no event in the window"), "{stderr}");
 }
 
 /// With one account's logs only, the other account's identities are not "unused": their use
@@ -387,27 +399,10 @@ fn a_window_without_events_is_warned_about() {
 #[test]
 fn identities_of_an_account_without_logs_are_not_called_unused() {
     let logs = "recorded-fixtures/demo/cloudtrail/AWSLogs/210987654321";
-    let output = pipeleash(&[
-        "analyze",
-        "--format",
-        "json",
-        "--snapshot",
-        "recorded-fixtures/demo/snapshot",
-        "--cloudtrail",
-        logs,
-        "--since",
-        "2026-11-14",
-        "--until",
-        "2026-11-20",
-    ]);
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let coverage = report["coverage"].as_array().unwrap();
-    assert!(
-        coverage.iter().any(|line| line
-            .as_str()
-            .unwrap()
-            .contains("no CloudTrail event of account 345678901234 was read")),
-        "{coverage:#?}"
+    let (report, _) = analyze_json(logs, ["2026-11-14", "2026-11-20"]);
+    assert_coverage_says(
+        &report,
+        "no CloudTrail event of account 345678901234 was read",
     );
     for identity in report["identities"].as_array().unwrap() {
         let ids: Vec<&str> = identity["findings"]

@@ -16,6 +16,18 @@ fn pipeleash(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `usage` of the fixture trail with `extra` flags, expected to fail as an input error
+/// (exit code 2) with nothing on stdout; gives stderr.
+fn usage_input_error(extra: &[&str]) -> String {
+    let trail = trail();
+    let mut args = vec!["usage", "--cloudtrail", trail.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let output = pipeleash(&args);
+    assert_eq!(output.status.code(), Some(2), "usage {extra:?}");
+    assert!(output.stdout.is_empty());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn json_usage(extra: &[&str]) -> Value {
     let trail = trail();
     let mut args = vec![
@@ -113,15 +125,7 @@ fn since_and_until_accept_dates() {
     assert_eq!(view["coverage"]["last_event"], "2026-11-02T09:01:00Z");
     // A relative age is measured from now: every fixture file is far older than a day, so
     // none is left to read, which is said rather than reported as an idle window.
-    let output = pipeleash(&[
-        "usage",
-        "--cloudtrail",
-        trail().to_str().unwrap(),
-        "--since",
-        "1d",
-    ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = usage_input_error(&["--since", "1d"]);
     assert!(
         stderr.contains("no CloudTrail log file found under"),
         "{stderr}"
@@ -189,18 +193,7 @@ fn no_log_file_is_an_input_error_not_an_empty_result() {
     assert!(output.stdout.is_empty());
 
     // Date folders outside the window are never opened: none is left to read.
-    let trail = trail();
-    let output = pipeleash(&[
-        "usage",
-        "--cloudtrail",
-        trail.to_str().unwrap(),
-        "--since",
-        "2025-01-01",
-        "--until",
-        "2025-01-31",
-    ]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = usage_input_error(&["--since", "2025-01-01", "--until", "2025-01-31"]);
     assert!(
         stderr.contains("for 2025-01-01T00:00:00Z .. 2025-02-01T00:00:00Z"),
         "{stderr}"

@@ -2,7 +2,7 @@
 //! usage in CloudTrail — granted, used, unused, unobservable, denied — with findings, the
 //! coverage of the evidence, and (for `audit`) the proven minimized policies.
 
-use super::time::{Bound, parse_now, parse_time_bound, rfc3339};
+use super::time::{Bound, DEFAULT_SINCE, parse_now, parse_time_bound, rfc3339};
 use super::usage::{report_progress, stored_usage};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::audit::{Audit, IdentityAudit, audit};
@@ -68,9 +68,6 @@ pub struct AwsSourceArgs {
     #[arg(long)]
     pub region: Option<String>,
 }
-
-/// The window `--cloudtrail` is read for when `--since` is not given.
-const DEFAULT_SINCE: &str = "90d";
 
 /// The inventory and usage an analysis works on, loaded once.
 pub struct Evidence {

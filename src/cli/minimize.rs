@@ -31,7 +31,7 @@
 //! prints the evidence table on stderr. Coverage warnings always go to stderr.
 
 use super::policy::read_policy;
-use super::time::{Bound, parse_now, parse_time_bound, rfc3339};
+use super::time::{Bound, DEFAULT_SINCE, parse_now, parse_time_bound, rfc3339};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::{CoverageFacts, SkippedFile};
 use crate::aws::minimize::{
@@ -327,8 +327,12 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
     };
     let file = read_usage(usage_path)?;
     let now = parse_now(args.now.as_deref())?;
-    let since = parse_time_bound(args.since.as_deref().unwrap_or("90d"), now, Bound::Since)
-        .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?;
+    let since = parse_time_bound(
+        args.since.as_deref().unwrap_or(DEFAULT_SINCE),
+        now,
+        Bound::Since,
+    )
+    .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?;
     if since >= now {
         return Err(InputError::wrap(format!(
             "the window is empty: `--since` ({}) must be before `--now` ({})",

@@ -3,6 +3,9 @@
 use super::InputError;
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 
+/// The observation window's start when `--since` is not given.
+pub const DEFAULT_SINCE: &str = "90d";
+
 /// The longest age an age flag takes: a hundred years.
 const MAX_AGE_DAYS: i64 = 36_500;
 

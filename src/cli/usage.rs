@@ -154,7 +154,7 @@ fn ingest(
 #[cfg(feature = "parquet")]
 fn open_for_usage(dir: &Path) -> anyhow::Result<Snapshot> {
     let snapshot = Snapshot::open(dir).map_err(snapshot_error)?;
-    if crate::snapshot::usage::holds_usage(&snapshot) {
+    if snapshot.manifest().lists_usage() {
         return Err(snapshot_error(SnapshotError::UsageAlreadyPresent {
             path: dir.to_path_buf(),
         }));
@@ -202,12 +202,7 @@ pub(super) fn stored_usage(snapshot: &Snapshot) -> anyhow::Result<Option<CloudTr
 /// if there were none.
 #[cfg(not(feature = "parquet"))]
 pub(super) fn stored_usage(snapshot: &Snapshot) -> anyhow::Result<Option<CloudTrailUsage>> {
-    let holds_usage = snapshot
-        .manifest()
-        .sources
-        .iter()
-        .any(|source| source.provider == "aws" && source.kind.starts_with("cloudtrail-usage"));
-    if holds_usage {
+    if snapshot.manifest().lists_usage() {
         Err(parquet_missing())
     } else {
         Ok(None)

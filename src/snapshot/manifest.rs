@@ -49,7 +49,23 @@ pub struct ManifestIssue {
     pub reason: String,
 }
 
+/// Manifest source kinds of the usage files (`usage/`): the summary, the allowed rows and the
+/// denied rows. Known here, without the Parquet reader, so any build can tell that a snapshot
+/// holds usage.
+pub(crate) const USAGE_KINDS: [&str; 3] = [
+    "cloudtrail-usage",
+    "cloudtrail-usage-allowed",
+    "cloudtrail-usage-denied",
+];
+
 impl Manifest {
+    /// Whether the snapshot lists usage (then it can take no more).
+    pub fn lists_usage(&self) -> bool {
+        self.sources
+            .iter()
+            .any(|source| source.provider == "aws" && USAGE_KINDS.contains(&source.kind.as_str()))
+    }
+
     /// An empty manifest stamped with `created_at` and this build's version.
     pub fn new(created_at: DateTime<Utc>) -> Self {
         Self {

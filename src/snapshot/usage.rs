@@ -48,9 +48,9 @@ pub const ALLOWED_PATH: &str = "usage/aws-allowed.parquet";
 pub const DENIED_PATH: &str = "usage/aws-denied.parquet";
 
 /// Manifest source kinds of the three files.
-const KIND_SUMMARY: &str = "cloudtrail-usage";
-const KIND_ALLOWED: &str = "cloudtrail-usage-allowed";
-const KIND_DENIED: &str = "cloudtrail-usage-denied";
+const KIND_SUMMARY: &str = super::manifest::USAGE_KINDS[0];
+const KIND_ALLOWED: &str = super::manifest::USAGE_KINDS[1];
+const KIND_DENIED: &str = super::manifest::USAGE_KINDS[2];
 /// The manifest `id` of the usage sources: CloudTrail usage covers every account whose logs
 /// were read, so it names the log source rather than one account.
 const SOURCE_ID: &str = "cloudtrail";
@@ -72,7 +72,7 @@ pub fn write_usage_parquet(
     writer: &mut SnapshotWriter,
     usage: &CloudTrailUsage,
 ) -> Result<(), SnapshotError> {
-    if writer.manifest().sources.iter().any(is_usage_source) {
+    if writer.manifest().lists_usage() {
         return Err(SnapshotError::UsageAlreadyPresent {
             path: writer.final_dir().to_path_buf(),
         });
@@ -159,16 +159,6 @@ pub fn read_usage(snapshot: &Snapshot) -> Result<Option<CloudTrailUsage>, Snapsh
             path: snapshot.dir().join(&summary_source.path),
             reason,
         })
-}
-
-/// Whether the snapshot's manifest lists usage (then it can take no more).
-pub fn holds_usage(snapshot: &Snapshot) -> bool {
-    snapshot.manifest().sources.iter().any(is_usage_source)
-}
-
-fn is_usage_source(source: &Source) -> bool {
-    source.provider == "aws"
-        && [KIND_SUMMARY, KIND_ALLOWED, KIND_DENIED].contains(&source.kind.as_str())
 }
 
 /// The absolute path of a listed file, after checking its version and that it stays inside.

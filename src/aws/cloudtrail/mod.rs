@@ -141,6 +141,12 @@ impl<'a> Ingestion<'a> {
     /// Reads a batch of log files (`.json.gz` or `.json`, sniffed from the content) in
     /// parallel. A file that cannot be read is listed as skipped under its path.
     pub fn read(&mut self, files: &[PathBuf]) {
+        self.read_named(files, |_| None);
+    }
+
+    /// [`Ingestion::read`] for local copies of files that live elsewhere: a file of this batch
+    /// that cannot be read is listed under `name_of(path)` (its `s3://` URI, say) when given.
+    pub fn read_named(&mut self, files: &[PathBuf], name_of: impl Fn(&Path) -> Option<PathBuf>) {
         let (map, window, progress) = (self.map, self.options.window, self.options.progress);
         // One worker per pool thread pulling file indexes from a shared counter: each thread
         // keeps a single map and a single set of buffers, and big and small files balance
@@ -157,22 +163,18 @@ impl<'a> Ingestion<'a> {
             }
             worker
         });
-        let batch = workers.into_iter().fold(Worker::default(), Worker::merge);
+        let mut batch = workers.into_iter().fold(Worker::default(), Worker::merge);
+        for skipped in &mut batch.skipped {
+            if let Some(name) = name_of(&skipped.path) {
+                skipped.path = name;
+            }
+        }
         self.worker = std::mem::take(&mut self.worker).merge(batch);
     }
 
     /// Lists a file that could not be read at all (a failed download, an unlistable folder).
     pub fn skip(&mut self, file: SkippedFile) {
         self.worker.skipped.push(file);
-    }
-
-    /// Renames the skipped files `rename` knows (a temporary copy → where it came from).
-    pub fn rename_skipped(&mut self, rename: impl Fn(&Path) -> Option<PathBuf>) {
-        for skipped in &mut self.worker.skipped {
-            if let Some(name) = rename(&skipped.path) {
-                skipped.path = name;
-            }
-        }
     }
 
     /// Resolves sessions to CI workloads and gives the sorted result.

@@ -276,9 +276,8 @@ pub fn ingest_s3(
                 }
             }
         }
-        ingestion.read(&files);
-        // Name skipped files by their S3 URI, not by the temporary copy.
-        ingestion.rename_skipped(|path| names.get(path).cloned());
+        // Skipped files are named by their S3 URI, not by the temporary copy.
+        ingestion.read_named(&files, |path| names.get(path).cloned());
         for file in &files {
             // Best effort: the directory goes away at the end in any case.
             let _ = std::fs::remove_file(file);
@@ -295,27 +294,31 @@ async fn download_batch(
 ) -> Vec<(String, PathBuf, Result<(), String>)> {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(PARALLEL_DOWNLOADS));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut objects = std::collections::HashMap::new();
     for (key, local) in batch {
         let client = client.clone();
         let bucket = bucket.clone();
         let semaphore = semaphore.clone();
-        tasks.spawn(async move {
+        let (task_key, task_local) = (key.clone(), local.clone());
+        let task = tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
-            let result = fetch(&client, &bucket, &key, &local).await;
-            (key, local, result)
+            fetch(&client, &bucket, &task_key, &task_local).await
         });
+        objects.insert(task.id(), (key, local));
     }
     let mut fetched = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(outcome) => fetched.push(outcome),
-            // A download task cannot panic short of a bug; its object is then missing, and
-            // the result says so rather than stopping.
-            Err(error) => fetched.push((
-                String::new(),
-                PathBuf::new(),
+    while let Some(joined) = tasks.join_next_with_id().await {
+        // A download task cannot panic short of a bug; its object is then missing, and the
+        // result says so rather than stopping.
+        let (id, result) = match joined {
+            Ok((id, result)) => (id, result),
+            Err(error) => (
+                error.id(),
                 Err(format!("the download task failed: {error}")),
-            )),
+            ),
+        };
+        if let Some((key, local)) = objects.remove(&id) {
+            fetched.push((key, local, result));
         }
     }
     fetched.sort_by(|a, b| a.1.cmp(&b.1));

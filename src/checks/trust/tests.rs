@@ -463,6 +463,13 @@ fn long_lived_keys_used_and_unused() {
             .map(|(_, f)| (f.id, f.confidence))
             .collect::<Vec<_>>()
     };
+    let one_key = || {
+        [account(
+            vec![],
+            vec![user("ci")],
+            vec![key("ci", "AKIA1", None)],
+        )]
+    };
     // A key IAM saw used: a long-lived key in use, no unused key.
     let findings = run(
         &[account(
@@ -484,28 +491,14 @@ fn long_lived_keys_used_and_unused() {
         },
         ..Default::default()
     };
-    let findings = run(
-        &[account(
-            vec![],
-            vec![user("ci")],
-            vec![key("ci", "AKIA1", None)],
-        )],
-        Some(&empty),
-    );
+    let findings = run(&one_key(), Some(&empty));
     assert_eq!(
         ids(&findings),
         vec![("unused-access-key", Confidence::High)]
     );
     // One key and calls in the logs: the key is used.
     let usage = usage_rows(&format!("arn:aws:iam::{ACCOUNT}:user/ci"));
-    let findings = run(
-        &[account(
-            vec![],
-            vec![user("ci")],
-            vec![key("ci", "AKIA1", None)],
-        )],
-        Some(&usage),
-    );
+    let findings = run(&one_key(), Some(&usage));
     assert_eq!(
         ids(&findings),
         vec![("long-lived-access-key", Confidence::High)]
@@ -590,14 +583,7 @@ fn long_lived_keys_used_and_unused() {
     );
     // One key, but the logs show another key (deleted since) signing: the one key is unused.
     let usage = signed_with(&["AKIAGONE"]);
-    let findings = run(
-        &[account(
-            vec![],
-            vec![user("ci")],
-            vec![key("ci", "AKIA1", None)],
-        )],
-        Some(&usage),
-    );
+    let findings = run(&one_key(), Some(&usage));
     assert_eq!(
         ids(&findings),
         vec![

@@ -45,7 +45,12 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
     }
     for (id, trust) in check.federated() {
         // Unseen subjects say nothing when the role's account had no logs read.
-        let account = id.native().split(':').nth(4).unwrap_or_default();
+        let account = check
+            .normalized
+            .inventory
+            .identities
+            .get(id)
+            .map_or("", |identity| identity.container.as_str());
         if !is_oidc(trust) || !usage.covers_account(account) {
             continue;
         }
