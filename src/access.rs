@@ -68,7 +68,7 @@ pub fn access(
         )),
         Provider::Gcp => Ok(gcp::evaluate(inventory, identity, permission, resource)?),
         Provider::Azure => {
-            let plane = azure::Plane::classify(inventory, permission)?;
+            let plane = azure::plane_of(inventory, permission)?;
             Ok(azure::evaluate(
                 inventory, identity, permission, plane, resource,
             )?)

@@ -238,3 +238,298 @@ fn a_broken_catalog_directory_names_file_and_line() {
     assert!(error.contains("actions.tsv` line "), "{error}");
     assert!(error.contains("unknown access level `Readish`"), "{error}");
 }
+
+// GCP and Azure role catalogs. The fixtures under `gcp/` and `azure/` are real roles taken from
+// the public dataset `iann0036/iam-dataset` (MIT), repacked in the live API shapes: GCP
+// `roles.list?view=FULL` pages (with `etag`, `stage` left out for `ALPHA` as the API does, a
+// deleted role) and Azure ARM `roleDefinitions` pages (with a custom role), next to the
+// dataset's own shapes.
+
+mod roles {
+    use super::fixture;
+    use pipeleash::azure::Plane;
+    use pipeleash::catalog::Source;
+    use pipeleash::catalog::azure::AzureRoleCatalog;
+    use pipeleash::catalog::gcp::GcpRoleCatalog;
+    use pipeleash::catalog::import::{import_azure, import_gcp};
+    use pipeleash::gcp::RoleStage;
+    use std::path::{Path, PathBuf};
+
+    fn source() -> Source {
+        Source {
+            name: "fixture".into(),
+            version: "1".into(),
+            date: "2026-08-22".into(),
+        }
+    }
+
+    fn gcp(names: &[&str]) -> GcpRoleCatalog {
+        let paths: Vec<PathBuf> = names.iter().map(|name| fixture(name)).collect();
+        import_gcp(&paths, Some(source()))
+            .unwrap_or_else(|error| panic!("{names:?}: {error}"))
+            .catalog
+    }
+
+    fn azure(names: &[&str]) -> AzureRoleCatalog {
+        let paths: Vec<PathBuf> = names.iter().map(|name| fixture(name)).collect();
+        import_azure(&paths, Some(source()))
+            .unwrap_or_else(|error| panic!("{names:?}: {error}"))
+            .catalog
+    }
+
+    #[test]
+    fn gcp_api_pages_and_the_dataset_file_give_the_same_files() {
+        let pages = gcp(&["gcp/roles-page-1.json", "gcp/roles-page-2.json"]);
+        let dataset = gcp(&["gcp/gcp-roles.json.gz"]);
+        assert_eq!(pages.to_compact().unwrap(), dataset.to_compact().unwrap());
+        // A directory of the pages reads them in name order, the same.
+        assert_eq!(pages.roles().len(), 8);
+    }
+
+    #[test]
+    fn gcp_import_keeps_exact_permissions_and_stages() {
+        let catalog = gcp(&["gcp/gcp-roles.json.gz"]);
+        let developer = catalog.role("roles/run.developer").expect("run.developer");
+        assert_eq!(developer.title, "Cloud Run Developer");
+        assert_eq!(developer.stage, RoleStage::Ga);
+        assert_eq!(developer.len(), 89);
+        assert!(catalog.grants(developer, "run.services.update"));
+        assert!(!catalog.grants(developer, "run.services.setIamPolicy"));
+        assert!(catalog.grants(
+            catalog.role("roles/run.admin").unwrap(),
+            "run.services.setIamPolicy"
+        ));
+        assert_eq!(
+            catalog.role("roles/earlyaccesscenter.viewer").map(|r| r.stage),
+            Some(RoleStage::Deprecated)
+        );
+        // The API leaves `stage` out for ALPHA roles; the page fixture does too.
+        let pages = gcp(&["gcp/roles-page-1.json", "gcp/roles-page-2.json"]);
+        let alpha = pages.role("roles/agentcommunicationadmin.viewer").expect("alpha role");
+        assert_eq!(alpha.stage, RoleStage::Alpha);
+        assert!(alpha.is_empty());
+        let smallest: Vec<&str> = catalog
+            .roles_granting("run.routes.invoke")
+            .iter()
+            .map(|role| role.name.as_str())
+            .collect();
+        assert_eq!(
+            smallest,
+            ["roles/run.servicesInvoker", "roles/run.invoker", "roles/run.developer", "roles/run.admin"]
+        );
+    }
+
+    #[test]
+    fn gcp_custom_and_deleted_roles_are_left_out_and_counted() {
+        let paths = [
+            fixture("gcp/roles-page-1.json"),
+            fixture("gcp/roles-page-2.json"),
+            fixture("gcp/custom-roles.json"),
+        ];
+        let imported = import_gcp(&paths, None).expect("imports");
+        assert_eq!(imported.skipped_custom, 1);
+        assert_eq!(imported.skipped_deleted, 1);
+        assert!(imported.catalog.role("roles/legacy.retired").is_none());
+        assert_eq!(
+            imported.catalog.source().name,
+            "roles-page-1.json,roles-page-2.json,custom-roles.json"
+        );
+        assert_eq!(imported.catalog.source().version, "unknown");
+    }
+
+    fn gcp_error(names: &[&str]) -> String {
+        let paths: Vec<PathBuf> = names.iter().map(|name| fixture(name)).collect();
+        match import_gcp(&paths, None) {
+            Ok(_) => panic!("{names:?} imported"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    fn azure_error(names: &[&str]) -> String {
+        let paths: Vec<PathBuf> = names.iter().map(|name| fixture(name)).collect();
+        match import_azure(&paths, None) {
+            Ok(_) => panic!("{names:?} imported"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    fn check(message: String, expected: &[&str]) {
+        for part in expected {
+            assert!(message.contains(part), "{message:?} lacks {part:?}");
+        }
+    }
+
+    #[test]
+    fn gcp_bad_input_names_the_file_and_the_fault() {
+        check(
+            gcp_error(&["gcp/roles-page-1.json"]),
+            &["roles-page-1.json`", "`nextPageToken`", "last page is missing"],
+        );
+        check(
+            gcp_error(&["gcp/missing-name.json"]),
+            &["missing-name.json`", "role 0 has no `name`"],
+        );
+        check(
+            gcp_error(&["gcp/bad-permission.json"]),
+            &["bad-permission.json`", "roles/run.broken", "`run`"],
+        );
+        check(
+            gcp_error(&["azure/role-definitions-page-2.json"]),
+            &["role-definitions-page-2.json`", "not a GCP role list", "`value`"],
+        );
+        check(
+            gcp_error(&["azure/azure-built-in-roles.json.gz"]),
+            &["azure-built-in-roles.json.gz`", "not a GCP role name"],
+        );
+        check(
+            gcp_error(&["malformed/truncated.json"]),
+            &["truncated.json` as JSON"],
+        );
+        check(
+            gcp_error(&["gcp/custom-roles.json"]),
+            &["no predefined role"],
+        );
+        check(gcp_error(&["no-such-file.json"]), &["cannot read `", "no-such-file.json`"]);
+        check(gcp_error(&["malformed/corrupt.tgz"]), &["corrupt.tgz`"]);
+    }
+
+    #[test]
+    fn azure_arm_pages_and_the_cli_array_give_the_same_files() {
+        let pages = azure(&[
+            "azure/role-definitions-page-1.json",
+            "azure/role-definitions-page-2.json",
+        ]);
+        let dataset = azure(&["azure/azure-built-in-roles.json.gz"]);
+        assert_eq!(pages.to_compact().unwrap(), dataset.to_compact().unwrap());
+        assert_eq!(pages.len(), 8);
+    }
+
+    #[test]
+    fn azure_import_keeps_the_planes_apart() {
+        let catalog = azure(&["azure/azure-built-in-roles.json.gz"]);
+        let contributor = catalog.definition("b24988ac-6180-42a0-ab88-20f7382dd24c").expect("Contributor");
+        assert_eq!(contributor.role_name, "Contributor");
+        assert!(contributor.allows_action("Microsoft.Storage/storageAccounts/write"));
+        assert!(!contributor.allows_action("Microsoft.Authorization/roleAssignments/write"));
+        let blob = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
+        assert_eq!(catalog.plane_of(blob), Plane::Data);
+        let readers: Vec<&str> = catalog
+            .roles_allowing(blob, Plane::Data)
+            .iter()
+            .map(|found| found.definition.role_name.as_str())
+            .collect();
+        assert_eq!(readers, ["Storage Blob Data Reader", "Storage Blob Data Contributor"]);
+        // A conditional built-in role keeps its condition.
+        let key_vault = catalog
+            .definition("key vault data access administrator")
+            .expect("Key Vault Data Access Administrator");
+        assert!(key_vault.permissions.iter().any(|block| block
+            .condition
+            .as_deref()
+            .is_some_and(|condition| condition.contains("ActionMatches"))));
+    }
+
+    #[test]
+    fn azure_custom_definitions_are_left_out_and_counted() {
+        let paths = [
+            fixture("azure/role-definitions-page-1.json"),
+            fixture("azure/role-definitions-page-2.json"),
+        ];
+        let imported = import_azure(&paths, None).expect("imports");
+        assert_eq!(imported.skipped_custom, 1);
+        assert!(imported.catalog.definition("CI web deployer").is_none());
+    }
+
+    #[test]
+    fn azure_bad_input_names_the_file_and_the_fault() {
+        check(
+            azure_error(&["azure/role-definitions-page-1.json"]),
+            &["role-definitions-page-1.json`", "`nextLink`", "last page is missing"],
+        );
+        check(
+            azure_error(&["azure/missing-role-name.json"]),
+            &["missing-role-name.json`", "has no `roleName`"],
+        );
+        check(
+            azure_error(&["gcp/roles-page-2.json"]),
+            &["roles-page-2.json`", "not a list of Azure role definitions", "`roles`"],
+        );
+        check(
+            azure_error(&["malformed/truncated.json"]),
+            &["truncated.json` as JSON"],
+        );
+    }
+
+    /// The shared dataset the committed catalogs are imported from, when it is beside the
+    /// repository (CI has it; a plain clone may not).
+    fn shared_dataset(file: &str) -> Option<PathBuf> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/data/iam-dataset")
+            .join(file);
+        if path.is_file() {
+            Some(path)
+        } else {
+            eprintln!(
+                "skipped: `{}` is not present, so the committed catalog cannot be regenerated here",
+                path.display()
+            );
+            None
+        }
+    }
+
+    fn dataset_source() -> Source {
+        Source {
+            name: "iann0036/iam-dataset".into(),
+            version: "2073fa52ac008a45477aa0b1b4580cd99135bf60".into(),
+            date: "2026-08-22".into(),
+        }
+    }
+
+    fn committed(provider: &str, file: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("providers")
+            .join(provider)
+            .join("catalog")
+            .join(file);
+        std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+    }
+
+    #[test]
+    fn committed_gcp_catalog_regenerates_from_the_shared_dataset() {
+        let Some(path) = shared_dataset("gcp-roles.json.gz") else {
+            return;
+        };
+        let imported = import_gcp(&[path], Some(dataset_source())).expect("imports");
+        assert_eq!(imported.catalog.roles().len(), 2461);
+        assert_eq!(imported.catalog.permissions().len(), 13790);
+        for (name, text) in imported.catalog.to_compact().expect("renders") {
+            assert!(
+                text == committed("gcp", name),
+                "providers/gcp/catalog/{name} differs from a fresh import; rerun `pipeleash catalog import gcp` (see providers/gcp/README.md)"
+            );
+        }
+        assert_eq!(
+            &imported.catalog,
+            GcpRoleCatalog::embedded().expect("embedded catalog")
+        );
+    }
+
+    #[test]
+    fn committed_azure_catalog_regenerates_from_the_shared_dataset() {
+        let Some(path) = shared_dataset("azure-built-in-roles.json.gz") else {
+            return;
+        };
+        let imported = import_azure(&[path], Some(dataset_source())).expect("imports");
+        assert_eq!(imported.catalog.len(), 928);
+        for (name, text) in imported.catalog.to_compact().expect("renders") {
+            assert!(
+                text == committed("azure", name),
+                "providers/azure/catalog/{name} differs from a fresh import; rerun `pipeleash catalog import azure` (see providers/azure/README.md)"
+            );
+        }
+        assert_eq!(
+            &imported.catalog,
+            AzureRoleCatalog::embedded().expect("embedded catalog")
+        );
+    }
+}

@@ -1,46 +1,32 @@
 //! Azure evaluation: which role assignments and deny assignments of an identity reach a scope,
 //! and what they say about one operation on the control plane or the data plane.
 
-use super::roles::{AzureRoleDefinition, builtin_role_definitions};
+use super::roles::{AzureRoleDefinition, Plane};
 use super::{AzureError, AzureScope};
 use crate::access::{AccessAnswer, Verdicts};
-use crate::matching::{Case, glob_match};
+use crate::catalog::azure::AzureRoleCatalog;
 use crate::model::{GrantBody, IdentityId, Inventory};
+use std::collections::BTreeMap;
 
-/// Azure keeps control-plane operations (ARM: `actions`) apart from data-plane operations
-/// (blob reads, key vault secret gets: `dataActions`); a role's `*` in `actions` never grants
-/// a data action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Plane {
-    Control,
-    Data,
+/// Every built-in role definition, from the embedded catalog, keyed by lower-case GUID; parsed
+/// on first use.
+pub fn builtin_role_definitions()
+-> Result<&'static BTreeMap<String, AzureRoleDefinition>, AzureError> {
+    AzureRoleCatalog::embedded()
+        .map(AzureRoleCatalog::definitions)
+        .map_err(|error| AzureError::Catalog(error.to_string()))
 }
 
-impl Plane {
-    /// Tell which plane an operation belongs to when the caller does not know, from the role
-    /// definitions pipeleash has (embedded built-ins and the inventory's): an operation is a
-    /// data action when some definition names it in `dataActions` or `notDataActions` with a
-    /// pattern narrower than a bare `*`. Azure's operation catalog (`isDataAction`) is the
-    /// authority; callers that have it should call `evaluate` with the plane directly.
-    pub fn classify(inventory: &Inventory, action: &str) -> Result<Plane, AzureError> {
-        let builtin = builtin_role_definitions()?;
-        let names_it = |definition: &AzureRoleDefinition| {
-            definition.permissions.iter().any(|block| {
-                block
-                    .data_actions
-                    .iter()
-                    .chain(&block.not_data_actions)
-                    .any(|pattern| {
-                        pattern.trim() != "*" && glob_match(pattern, action, Case::Insensitive)
-                    })
-            })
-        };
-        let is_data = builtin
+/// Which plane `action` belongs to, judged by [`Plane::classify`] over the built-in
+/// definitions and the inventory's own.
+pub fn plane_of(inventory: &Inventory, action: &str) -> Result<Plane, AzureError> {
+    let builtin = builtin_role_definitions()?;
+    Ok(Plane::classify(
+        builtin
             .values()
-            .chain(inventory.azure_role_definitions.values())
-            .any(names_it);
-        Ok(if is_data { Plane::Data } else { Plane::Control })
-    }
+            .chain(inventory.azure_role_definitions.values()),
+        action,
+    ))
 }
 
 /// Is `action` (on `plane`) at `resource` (an ARM id) granted to `identity` by its Azure
@@ -77,15 +63,20 @@ pub fn evaluate(
                     ));
                     continue;
                 };
-                let allowed = match plane {
-                    Plane::Control => definition.allows_action(action),
-                    Plane::Data => definition.allows_data_action(action),
-                };
-                if allowed {
-                    let condition = assignment
+                if let Some(block) = definition.allowing_block(action, plane) {
+                    // Both the assignment's condition and the definition's must hold.
+                    let conditions: Vec<String> = assignment
                         .condition
-                        .as_ref()
-                        .map(|condition| format!("assignment condition `{condition}` holds"));
+                        .iter()
+                        .map(|condition| format!("assignment condition `{condition}` holds"))
+                        .chain(block.condition.iter().map(|condition| {
+                            format!(
+                                "the condition of role definition `{}` holds: `{condition}`",
+                                definition.role_name
+                            )
+                        }))
+                        .collect();
+                    let condition = (!conditions.is_empty()).then(|| conditions.join(" and "));
                     verdicts.allow.push((grant.id.clone(), condition));
                 }
             }
@@ -95,10 +86,10 @@ pub fn evaluate(
                 } else {
                     hierarchy.covers(&deny.scope, &target)
                 };
-                let denied = deny.permissions.iter().any(|block| match plane {
-                    Plane::Control => block.allows_action(action),
-                    Plane::Data => block.allows_data_action(action),
-                });
+                let denied = deny
+                    .permissions
+                    .iter()
+                    .any(|block| block.allows(action, plane));
                 if reaches && denied {
                     verdicts.deny.push((grant.id.clone(), None));
                 }
@@ -133,11 +124,7 @@ mod tests {
             ("Microsoft.Storage/storageAccounts/read", Plane::Control),
             ("Microsoft.Web/sites/write", Plane::Control),
         ] {
-            assert_eq!(
-                Plane::classify(&inventory, action).unwrap(),
-                expected,
-                "{action}"
-            );
+            assert_eq!(plane_of(&inventory, action).unwrap(), expected, "{action}");
         }
     }
 }

@@ -3,17 +3,17 @@
 //! resource scope inherited down the ARM tree, deny assignments, and assignment conditions
 //! (ABAC), which make an answer conditional rather than guessed.
 //!
-//! Built-in role definitions come from the embedded seed `providers/azure/roles.json` (ARM
-//! wire shape); custom ones from the inventory.
+//! Built-in role definitions come from the embedded catalog `providers/azure/catalog/`
+//! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
 mod evaluate;
 mod roles;
 mod scope;
 
-pub use evaluate::{Plane, evaluate};
+pub use evaluate::{builtin_role_definitions, evaluate, plane_of};
 pub use roles::{
-    AzurePermissionBlock, AzureRoleDefinition, ROLES_JSON, RoleDefinitionError, RoleType,
-    builtin_role_definitions, parse_role_definitions,
+    AzurePermissionBlock, AzureRoleDefinition, DefinitionPage, Plane, RoleDefinitionError,
+    RoleType, insert_definition, operation_matches, parse_definition_page, parse_role_definitions,
 };
 pub use scope::{AzureScope, ManagementGroupHierarchy};
 
@@ -61,6 +61,7 @@ pub struct AzureDenyAssignment {
 /// An error of the Azure engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AzureError {
-    #[error("the embedded Azure role definitions are broken: {0}")]
-    Seed(#[from] RoleDefinitionError),
+    /// The embedded catalog of built-in role definitions cannot be read (a build defect).
+    #[error("{0}")]
+    Catalog(String),
 }

@@ -88,35 +88,58 @@ impl Catalog {
     /// Writes the compact files into `directory` (created if missing). Each file is written
     /// aside and renamed into place, so a failed run never leaves a half-written catalog.
     pub fn write_compact(&self, directory: &Path) -> Result<(), CatalogError> {
-        let files = render(self)?;
-        std::fs::create_dir_all(directory).map_err(|source| CatalogError::Write {
-            path: directory.to_path_buf(),
-            source,
-        })?;
-        for (name, text) in files {
-            let path = directory.join(name);
-            let aside = directory.join(format!(".{name}.tmp"));
-            std::fs::write(&aside, text)
-                .and_then(|()| std::fs::rename(&aside, &path))
-                .map_err(|source| CatalogError::Write { path, source })?;
-        }
-        Ok(())
+        write_files(directory, &render(self)?)
     }
 }
 
+/// Writes catalog files into `directory` (created if missing), each aside and renamed into
+/// place, so a failed run never leaves a half-written file.
+pub(super) fn write_files(
+    directory: &Path,
+    files: &[(&'static str, String)],
+) -> Result<(), CatalogError> {
+    std::fs::create_dir_all(directory).map_err(|source| CatalogError::Write {
+        path: directory.to_path_buf(),
+        source,
+    })?;
+    for (name, text) in files {
+        let path = directory.join(name);
+        let aside = directory.join(format!(".{name}.tmp"));
+        std::fs::write(&aside, text)
+            .and_then(|()| std::fs::rename(&aside, &path))
+            .map_err(|source| CatalogError::Write { path, source })?;
+    }
+    Ok(())
+}
+
+/// Reads the named files of a catalog directory.
+pub(super) fn read_files<const N: usize>(
+    directory: &Path,
+    names: [&str; N],
+) -> Result<[String; N], CatalogError> {
+    let mut texts: [String; N] = std::array::from_fn(|_| String::new());
+    for (text, name) in texts.iter_mut().zip(names) {
+        let path = directory.join(name);
+        *text =
+            std::fs::read_to_string(&path).map_err(|source| CatalogError::Read { path, source })?;
+    }
+    Ok(texts)
+}
+
 fn metadata_line(catalog: &Catalog, table: &str) -> String {
-    let source = catalog.source();
+    metadata_header(catalog.provider(), table, catalog.source())
+}
+
+/// The first line of every catalog file: format, provider, table and source.
+pub(super) fn metadata_header(provider: Provider, table: &str, source: &Source) -> String {
     format!(
-        "#format={FORMAT}\tprovider={}\ttable={table}\tsource={}\tsource_version={}\tsource_date={}\n",
-        catalog.provider(),
-        source.name,
-        source.version,
-        source.date
+        "#format={FORMAT}\tprovider={provider}\ttable={table}\tsource={}\tsource_version={}\tsource_date={}\n",
+        source.name, source.version, source.date
     )
 }
 
 /// Refuses text that would break the line and column structure.
-fn field<'a>(value: &'a str, what: &str, forbidden: &[char]) -> Result<&'a str, CatalogError> {
+pub(super) fn field<'a>(value: &'a str, what: &str, forbidden: &[char]) -> Result<&'a str, CatalogError> {
     if value.is_empty() || value.contains(['\t', '\n', '\r']) || value.contains(forbidden) {
         return Err(CatalogError::Invalid {
             path: "catalog".into(),
@@ -200,16 +223,16 @@ fn render(catalog: &Catalog) -> Result<[(&'static str, String); 3], CatalogError
 
 /// The metadata every file carries; the three must agree.
 #[derive(Debug, PartialEq, Eq)]
-struct Metadata {
-    provider: Provider,
-    source: Source,
+pub(super) struct Metadata {
+    pub(super) provider: Provider,
+    pub(super) source: Source,
 }
 
 /// A data line: its 1-based number and its cells.
-type Row<'a, const N: usize> = (usize, [&'a str; N]);
+pub(super) type Row<'a, const N: usize> = (usize, [&'a str; N]);
 
 /// Reads one file's metadata and column lines and returns its data lines with line numbers.
-fn data_lines<'a, const N: usize>(
+pub(super) fn data_lines<'a, const N: usize>(
     file: &str,
     text: &'a str,
     table: &str,

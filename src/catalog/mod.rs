@@ -1,12 +1,17 @@
 //! The permission catalog: every action a provider knows, with its access level, the resource
 //! types it acts on and the condition keys it understands.
 //!
-//! The types here are provider-neutral; the AWS catalog is the first one filled. Its data lives
-//! as reviewable text in `providers/aws/catalog/` (see [`compact`]) and is embedded in the
-//! binary, so analysis never needs the network. [`import`] rebuilds those files from the
-//! machine-readable sources AWS and the community publish.
+//! The AWS catalog ([`Catalog`]) holds every action; its data lives as reviewable text in
+//! `providers/aws/catalog/` (see [`compact`]). GCP and Azure grant through roles, so their
+//! catalogs hold roles: every predefined GCP role with its permissions ([`gcp`],
+//! `providers/gcp/catalog/`) and every built-in Azure role definition ([`azure`],
+//! `providers/azure/catalog/`). All three are embedded in the binary and parsed on first use,
+//! so analysis never needs the network. [`import`] rebuilds the files from the
+//! machine-readable sources the providers and the community publish.
 
+pub mod azure;
 pub mod compact;
+pub mod gcp;
 pub mod import;
 
 use crate::matching::{Case, glob_match, has_wildcard};

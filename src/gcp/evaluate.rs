@@ -1,9 +1,9 @@
 //! GCP evaluation: which bindings and deny rules of an identity apply to a resource (attached
 //! to it or to any ancestor) and what they say about one permission.
 
-use super::roles::{GcpRole, seed_roles};
 use super::{GcpCondition, GcpDenyRule, GcpError};
 use crate::access::{AccessAnswer, Verdicts};
+use crate::catalog::gcp::GcpRoleCatalog;
 use crate::matching::{Case, glob_match};
 use crate::model::{GrantBody, IdentityId, Inventory};
 use std::collections::BTreeSet;
@@ -15,7 +15,8 @@ pub fn evaluate(
     permission: &str,
     resource: &str,
 ) -> Result<AccessAnswer, GcpError> {
-    let seed = seed_roles()?;
+    let catalog =
+        GcpRoleCatalog::embedded().map_err(|error| GcpError::Catalog(error.to_string()))?;
     let ancestry: BTreeSet<String> = inventory
         .gcp_hierarchy
         .ancestry(resource)
@@ -28,29 +29,25 @@ pub fn evaluate(
                 if !ancestry.contains(&binding.resource) {
                     continue;
                 }
-                let role: Option<&GcpRole> = inventory
-                    .gcp_roles
-                    .get(&binding.role)
-                    .or_else(|| seed.get(&binding.role));
-                let Some(role) = role else {
-                    verdicts.unknown.push((
-                        grant.id.clone(),
-                        format!("role `{}` is not in the role catalog", binding.role),
-                    ));
-                    continue;
+                // A role of the inventory (custom, or predefined as collected) wins over the
+                // embedded catalog.
+                let granted = match inventory.gcp_roles.get(&binding.role) {
+                    Some(role) => role.grants(permission),
+                    None => match catalog.role(&binding.role) {
+                        Some(role) => catalog.grants(role, permission),
+                        None => {
+                            verdicts.unknown.push((
+                                grant.id.clone(),
+                                format!("role `{}` is not in the role catalog", binding.role),
+                            ));
+                            continue;
+                        }
+                    },
                 };
-                if role.permissions.contains(permission) {
+                if granted {
                     verdicts
                         .allow
                         .push((grant.id.clone(), binding.condition.as_ref().map(describe)));
-                } else if role.may_hold_unlisted(permission) {
-                    verdicts.unknown.push((
-                        grant.id.clone(),
-                        format!(
-                            "the permission list of role `{}` is incomplete and does not show `{permission}`",
-                            role.name
-                        ),
-                    ));
                 }
             }
             GrantBody::GcpDeny(rule) => {
@@ -98,8 +95,7 @@ fn iam_form(pattern: &str) -> String {
 mod tests {
     use super::*;
     use crate::access::AccessDecision;
-    use crate::gcp::GcpBinding;
-    use crate::gcp::RoleCoverage;
+    use crate::gcp::{GcpBinding, GcpRole, RoleStage};
     use crate::model::{Grant, GrantId, Identity, IdentityKind, Provider};
     use std::collections::BTreeMap;
 
@@ -177,30 +173,50 @@ mod tests {
     }
 
     #[test]
-    fn seed_roles_are_partial_so_missing_permissions_are_unknown() {
+    fn predefined_roles_are_complete_so_unlisted_permissions_are_not_granted() {
         let (inventory, identity) = inventory_with("roles/storage.objectViewer");
         assert_eq!(
             decision(&inventory, &identity, "storage.objects.get"),
             AccessDecision::Granted
         );
-        assert!(matches!(
+        assert_eq!(
             decision(&inventory, &identity, "storage.objects.delete"),
-            AccessDecision::Unknown { reason } if reason.contains("roles/storage.objectViewer")
-        ));
+            AccessDecision::NotGranted
+        );
+    }
+
+    #[test]
+    fn basic_roles_come_from_the_catalog_too() {
+        let (inventory, identity) = inventory_with("roles/editor");
+        assert_eq!(
+            decision(&inventory, &identity, "run.services.update"),
+            AccessDecision::Granted
+        );
+        // Editor cannot change IAM policies.
+        assert_eq!(
+            decision(&inventory, &identity, "resourcemanager.projects.setIamPolicy"),
+            AccessDecision::NotGranted
+        );
+    }
+
+    fn custom(name: &str, stage: RoleStage, permissions: &[&str]) -> GcpRole {
+        GcpRole {
+            name: name.to_string(),
+            title: "Deployer".to_string(),
+            stage,
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        }
     }
 
     #[test]
     fn complete_custom_roles_answer_not_granted() {
         let (mut inventory, identity) = inventory_with("projects/p/roles/deployer");
-        inventory.gcp_roles.insert(
-            "projects/p/roles/deployer".to_string(),
-            GcpRole {
-                name: "projects/p/roles/deployer".to_string(),
-                title: "Deployer".to_string(),
-                permissions: BTreeSet::from(["run.services.update".to_string()]),
-                coverage: RoleCoverage::Complete,
-            },
+        let role = custom(
+            "projects/p/roles/deployer",
+            RoleStage::Ga,
+            &["run.services.update"],
         );
+        inventory.gcp_roles.insert(role.name.clone(), role);
         assert_eq!(
             decision(&inventory, &identity, "run.services.update"),
             AccessDecision::Granted
@@ -212,11 +228,41 @@ mod tests {
     }
 
     #[test]
+    fn a_disabled_custom_role_grants_nothing() {
+        let (mut inventory, identity) = inventory_with("projects/p/roles/deployer");
+        let role = custom(
+            "projects/p/roles/deployer",
+            RoleStage::Disabled,
+            &["run.services.update"],
+        );
+        inventory.gcp_roles.insert(role.name.clone(), role);
+        assert_eq!(
+            decision(&inventory, &identity, "run.services.update"),
+            AccessDecision::NotGranted
+        );
+    }
+
+    #[test]
+    fn a_predefined_role_collected_into_the_inventory_wins_over_the_catalog() {
+        let (mut inventory, identity) = inventory_with("roles/storage.objectViewer");
+        let role = custom(
+            "roles/storage.objectViewer",
+            RoleStage::Ga,
+            &["storage.objects.list"],
+        );
+        inventory.gcp_roles.insert(role.name.clone(), role);
+        assert_eq!(
+            decision(&inventory, &identity, "storage.objects.get"),
+            AccessDecision::NotGranted
+        );
+    }
+
+    #[test]
     fn unknown_roles_are_unknown_not_denied() {
-        let (inventory, identity) = inventory_with("roles/editor");
+        let (inventory, identity) = inventory_with("roles/no.suchRole");
         assert!(matches!(
             decision(&inventory, &identity, "storage.objects.get"),
-            AccessDecision::Unknown { reason } if reason.contains("roles/editor")
+            AccessDecision::Unknown { reason } if reason.contains("roles/no.suchRole")
         ));
     }
 }

@@ -1,7 +1,7 @@
 //! The GCP engine: role bindings on the resource hierarchy (organization → folders → project →
-//! resource), roles resolved to permissions (predefined roles from the embedded seed
-//! `providers/gcp/roles.json`, custom roles from the inventory), IAM conditions and IAM deny
-//! policies.
+//! resource), roles resolved to permissions (predefined roles from the embedded catalog
+//! `providers/gcp/catalog/`, see `crate::catalog::gcp`; custom roles from the inventory), IAM
+//! conditions and IAM deny policies.
 //!
 //! IAM conditions are CEL expressions over the request (time, resource name, tags).
 //! pipeleash does not evaluate them: a binding with a condition makes the answer
@@ -13,7 +13,10 @@ mod roles;
 
 pub use evaluate::evaluate;
 pub use hierarchy::ResourceHierarchy;
-pub use roles::{GcpRole, ROLES_JSON, RoleCoverage, RoleSeedError, parse_roles, seed_roles};
+pub use roles::{
+    GcpRole, RolePage, RoleParseError, RoleStage, insert_role, is_permission_name, is_predefined,
+    is_role_name, parse_role_page, parse_roles,
+};
 
 /// A GCP IAM condition attached to a binding or deny rule.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,6 +58,7 @@ pub struct GcpDenyRule {
 /// An error of the GCP engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GcpError {
-    #[error("the embedded GCP role seed is broken: {0}")]
-    Seed(#[from] RoleSeedError),
+    /// The embedded catalog of predefined roles cannot be read (a build defect).
+    #[error("{0}")]
+    Catalog(String),
 }

