@@ -280,23 +280,53 @@ fn aws_is_the_default_provider_and_its_output_is_unchanged() {
 
 #[test]
 fn gcp_expand_storage_objects_lists_exact_permission_names() {
-    let output = pipeleash(&["catalog", "expand", "--provider", "gcp", "storage.objects.*"]);
+    let output = pipeleash(&[
+        "catalog",
+        "expand",
+        "--provider",
+        "gcp",
+        "storage.objects.*",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let lines = stdout_lines(&output);
     assert!(lines.len() >= 10, "{lines:?}");
-    assert!(lines.iter().all(|line| line.starts_with("storage.objects.")));
-    for permission in ["storage.objects.get", "storage.objects.create", "storage.objects.delete"] {
+    assert!(
+        lines
+            .iter()
+            .all(|line| line.starts_with("storage.objects."))
+    );
+    for permission in [
+        "storage.objects.get",
+        "storage.objects.create",
+        "storage.objects.delete",
+    ] {
         assert!(lines.iter().any(|line| line == permission), "{permission}");
     }
     let mut sorted = lines.clone();
     sorted.sort();
     assert_eq!(lines, sorted);
     // Names are case-sensitive: a wrongly cased pattern matches nothing and says so.
-    let output = pipeleash(&["catalog", "expand", "--provider", "gcp", "Storage.objects.*"]);
+    let output = pipeleash(&[
+        "catalog",
+        "expand",
+        "--provider",
+        "gcp",
+        "Storage.objects.*",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("case-sensitive"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("case-sensitive"),
+        "{}",
+        stderr(&output)
+    );
     let json = pipeleash(&[
-        "catalog", "expand", "--provider", "gcp", "run.services.update", "--format", "json",
+        "catalog",
+        "expand",
+        "--provider",
+        "gcp",
+        "run.services.update",
+        "--format",
+        "json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert_eq!(json["provider"], "gcp");
@@ -307,32 +337,61 @@ fn gcp_expand_storage_objects_lists_exact_permission_names() {
 #[test]
 fn gcp_roles_holding_run_services_update_come_smallest_first() {
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "gcp", "--permission", "run.services.update",
+        "catalog",
+        "roles",
+        "--provider",
+        "gcp",
+        "--permission",
+        "run.services.update",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let rows: Vec<Vec<String>> = stdout_lines(&output)
         .iter()
         .map(|line| line.split('\t').map(str::to_string).collect())
         .collect();
-    let sizes: Vec<usize> = rows.iter().map(|row| row[1].parse().expect("size")).collect();
+    let sizes: Vec<usize> = rows
+        .iter()
+        .map(|row| row[1].parse().expect("size"))
+        .collect();
     let mut sorted = sizes.clone();
     sorted.sort();
     assert_eq!(sizes, sorted, "smallest first");
     let names: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
     // run.developer and run.editor are the same size: name breaks the tie.
-    let developer = names.iter().position(|n| *n == "roles/run.developer").expect("developer");
+    let developer = names
+        .iter()
+        .position(|n| *n == "roles/run.developer")
+        .expect("developer");
     assert_eq!(names.get(developer + 1), Some(&"roles/run.editor"));
     assert_eq!(rows[developer][1], "89");
     assert!(names.contains(&"roles/editor") && names.contains(&"roles/owner"));
     // Service agent roles are not recommended unless asked for.
-    assert!(!names.iter().any(|n| n.to_ascii_lowercase().contains("serviceagent")));
-    assert!(stderr(&output).contains("service agent roles"), "{}", stderr(&output));
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.to_ascii_lowercase().contains("serviceagent"))
+    );
+    assert!(
+        stderr(&output).contains("service agent roles"),
+        "{}",
+        stderr(&output)
+    );
     let all = pipeleash(&[
-        "catalog", "roles", "--provider", "gcp", "--permission", "run.services.update",
-        "--service-agents", "--format", "json",
+        "catalog",
+        "roles",
+        "--provider",
+        "gcp",
+        "--permission",
+        "run.services.update",
+        "--service-agents",
+        "--format",
+        "json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&all.stdout).expect("json");
-    assert_eq!(json["roles"][0]["name"], "roles/firebaseapphosting.serviceAgent");
+    assert_eq!(
+        json["roles"][0]["name"],
+        "roles/firebaseapphosting.serviceAgent"
+    );
     assert_eq!(json["roles"][0]["service_agent_role"], true);
     assert_eq!(json["service_agent_roles_left_out"], 0);
 }
@@ -340,18 +399,39 @@ fn gcp_roles_holding_run_services_update_come_smallest_first() {
 #[test]
 fn gcp_roles_refuses_unknown_permissions_and_patterns() {
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "gcp", "--permission", "run.services.updat",
+        "catalog",
+        "roles",
+        "--provider",
+        "gcp",
+        "--permission",
+        "run.services.updat",
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("no GCP predefined role holds `run.services.updat`"));
-    let output = pipeleash(&["catalog", "roles", "--provider", "gcp", "--permission", "run.*"]);
+    let output = pipeleash(&[
+        "catalog",
+        "roles",
+        "--provider",
+        "gcp",
+        "--permission",
+        "run.*",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("not a pattern"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not a pattern"),
+        "{}",
+        stderr(&output)
+    );
     // `roles` needs a provider: the AWS catalog has no roles.
     let output = pipeleash(&["catalog", "roles", "--permission", "s3:GetObject"]);
     assert_eq!(output.status.code(), Some(2));
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "aws", "--permission", "s3:GetObject",
+        "catalog",
+        "roles",
+        "--provider",
+        "aws",
+        "--permission",
+        "s3:GetObject",
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("holds actions, not roles"));
@@ -359,7 +439,13 @@ fn gcp_roles_refuses_unknown_permissions_and_patterns() {
 
 #[test]
 fn gcp_show_lists_a_roles_permissions() {
-    let output = pipeleash(&["catalog", "show", "--provider", "gcp", "roles/storage.objectViewer"]);
+    let output = pipeleash(&[
+        "catalog",
+        "show",
+        "--provider",
+        "gcp",
+        "roles/storage.objectViewer",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     assert!(text.starts_with("roles/storage.objectViewer\n"), "{text}");
@@ -367,10 +453,24 @@ fn gcp_show_lists_a_roles_permissions() {
     assert!(text.contains("    storage.objects.get\n"), "{text}");
     assert!(!text.contains("storage.objects.delete"), "{text}");
     // Without the `roles/` prefix, and a permission given by mistake.
-    assert!(pipeleash(&["catalog", "show", "--provider", "gcp", "run.developer"]).status.success());
-    let output = pipeleash(&["catalog", "show", "--provider", "gcp", "storage.objects.get"]);
+    assert!(
+        pipeleash(&["catalog", "show", "--provider", "gcp", "run.developer"])
+            .status
+            .success()
+    );
+    let output = pipeleash(&[
+        "catalog",
+        "show",
+        "--provider",
+        "gcp",
+        "storage.objects.get",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("is a permission"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("is a permission"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -381,16 +481,30 @@ fn gcp_and_azure_stats_count_the_full_catalogs() {
     assert_eq!(json["permissions"], 13790);
     assert_eq!(json["source"]["name"], "iann0036/iam-dataset");
     assert_eq!(json["source"]["date"], "2026-08-22");
-    let output = pipeleash(&["catalog", "stats", "--provider", "azure", "--format", "json"]);
+    let output = pipeleash(&[
+        "catalog",
+        "stats",
+        "--provider",
+        "azure",
+        "--format",
+        "json",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(json["roles"], 928);
-    assert_eq!(json["source"]["version"], "2073fa52ac008a45477aa0b1b4580cd99135bf60");
+    assert_eq!(
+        json["source"]["version"],
+        "2073fa52ac008a45477aa0b1b4580cd99135bf60"
+    );
 }
 
 #[test]
 fn azure_roles_follow_wildcards_and_exclude_not_actions() {
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "azure", "--permission",
+        "catalog",
+        "roles",
+        "--provider",
+        "azure",
+        "--permission",
         "microsoft.storage/storageaccounts/READ",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -398,19 +512,40 @@ fn azure_roles_follow_wildcards_and_exclude_not_actions() {
         .iter()
         .map(|line| line.split('\t').next().unwrap_or("").to_string())
         .collect();
-    for role in ["Reader", "Contributor", "Owner", "Storage Account Contributor"] {
-        assert!(names.iter().any(|n| n == role), "{role} missing from {names:?}");
+    for role in [
+        "Reader",
+        "Contributor",
+        "Owner",
+        "Storage Account Contributor",
+    ] {
+        assert!(
+            names.iter().any(|n| n == role),
+            "{role} missing from {names:?}"
+        );
     }
     // Roles reaching every provider (`*`, `*/read`) come after the specific ones.
     let reader = names.iter().position(|n| n == "Reader").expect("Reader");
-    let specific = names.iter().position(|n| n == "Storage Account Contributor").expect("SAC");
+    let specific = names
+        .iter()
+        .position(|n| n == "Storage Account Contributor")
+        .expect("SAC");
     assert!(specific < reader);
-    assert!(stderr(&output).contains("on the control plane"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("on the control plane"),
+        "{}",
+        stderr(&output)
+    );
 
     // Contributor's notActions remove `Microsoft.Authorization/*/Write`.
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "azure", "--permission",
-        "Microsoft.Authorization/roleAssignments/write", "--format", "json",
+        "catalog",
+        "roles",
+        "--provider",
+        "azure",
+        "--permission",
+        "Microsoft.Authorization/roleAssignments/write",
+        "--format",
+        "json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     let names: Vec<&str> = json["roles"]
@@ -427,7 +562,14 @@ fn azure_roles_follow_wildcards_and_exclude_not_actions() {
 fn azure_data_actions_are_looked_up_on_the_data_plane() {
     let blob = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "azure", "--permission", blob, "--format", "json",
+        "catalog",
+        "roles",
+        "--provider",
+        "azure",
+        "--permission",
+        blob,
+        "--format",
+        "json",
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
@@ -440,11 +582,22 @@ fn azure_data_actions_are_looked_up_on_the_data_plane() {
         .collect();
     assert!(names.contains(&"Storage Blob Data Reader"), "{names:?}");
     // Owner's `*` is in `actions`: it grants no data action.
-    assert!(!names.contains(&"Owner") && !names.contains(&"Contributor"), "{names:?}");
+    assert!(
+        !names.contains(&"Owner") && !names.contains(&"Contributor"),
+        "{names:?}"
+    );
     // Forcing the control plane finds the `*` roles instead.
     let output = pipeleash(&[
-        "catalog", "roles", "--provider", "azure", "--permission", blob, "--plane", "control",
-        "--format", "json",
+        "catalog",
+        "roles",
+        "--provider",
+        "azure",
+        "--permission",
+        blob,
+        "--plane",
+        "control",
+        "--format",
+        "json",
     ]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
     assert_eq!(json["plane"], "control");
@@ -456,11 +609,27 @@ fn azure_show_and_expand() {
     let output = pipeleash(&["catalog", "show", "--provider", "azure", "contributor"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
-    assert!(text.starts_with("Contributor (b24988ac-6180-42a0-ab88-20f7382dd24c)\n"), "{text}");
-    assert!(text.contains("      Microsoft.Authorization/*/Write\n"), "{text}");
-    let output = pipeleash(&["catalog", "expand", "--provider", "azure", "Microsoft.Storage/*"]);
+    assert!(
+        text.starts_with("Contributor (b24988ac-6180-42a0-ab88-20f7382dd24c)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      Microsoft.Authorization/*/Write\n"),
+        "{text}"
+    );
+    let output = pipeleash(&[
+        "catalog",
+        "expand",
+        "--provider",
+        "azure",
+        "Microsoft.Storage/*",
+    ]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("catalog roles --provider azure"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("catalog roles --provider azure"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 fn import_roles(provider: &str, sources: &[&str], directory: &Path) -> Output {
@@ -471,7 +640,14 @@ fn import_roles(provider: &str, sources: &[&str], directory: &Path) -> Output {
         .collect();
     let mut args = vec!["catalog", "import", provider];
     args.extend(sources.iter().map(String::as_str));
-    args.extend(["--out", &out, "--source", "fixture", "--source-date", "2026-08-22"]);
+    args.extend([
+        "--out",
+        &out,
+        "--source",
+        "fixture",
+        "--source-date",
+        "2026-08-22",
+    ]);
     pipeleash(&args)
 }
 
@@ -480,18 +656,31 @@ fn import_gcp_pages_writes_a_catalog_the_commands_read() {
     let first = tempfile::tempdir().expect("tempdir");
     let output = import_roles(
         "gcp",
-        &["gcp/roles-page-1.json", "gcp/roles-page-2.json", "gcp/custom-roles.json"],
+        &[
+            "gcp/roles-page-1.json",
+            "gcp/roles-page-2.json",
+            "gcp/custom-roles.json",
+        ],
         first.path(),
     );
     assert!(output.status.success(), "{}", stderr(&output));
     let summary = stderr(&output);
-    assert!(summary.contains("imported GCP predefined roles from"), "{summary}");
+    assert!(
+        summary.contains("imported GCP predefined roles from"),
+        "{summary}"
+    );
     assert!(summary.contains("1 custom roles"), "{summary}");
     assert!(summary.contains("1 deleted roles"), "{summary}");
     let out = first.path().to_string_lossy().into_owned();
     let roles = pipeleash(&[
-        "catalog", "roles", "--provider", "gcp", "--permission", "run.routes.invoke",
-        "--catalog", &out,
+        "catalog",
+        "roles",
+        "--provider",
+        "gcp",
+        "--permission",
+        "run.routes.invoke",
+        "--catalog",
+        &out,
     ]);
     assert!(roles.status.success(), "{}", stderr(&roles));
     let names: Vec<String> = stdout_lines(&roles)
@@ -500,11 +689,20 @@ fn import_gcp_pages_writes_a_catalog_the_commands_read() {
         .collect();
     assert_eq!(
         names,
-        ["roles/run.servicesInvoker", "roles/run.invoker", "roles/run.developer", "roles/run.admin"]
+        [
+            "roles/run.servicesInvoker",
+            "roles/run.invoker",
+            "roles/run.developer",
+            "roles/run.admin"
+        ]
     );
     // The dataset file gives byte-identical files.
     let second = tempfile::tempdir().expect("tempdir");
-    assert!(import_roles("gcp", &["gcp/gcp-roles.json.gz"], second.path()).status.success());
+    assert!(
+        import_roles("gcp", &["gcp/gcp-roles.json.gz"], second.path())
+            .status
+            .success()
+    );
     for name in ["permissions.tsv", "roles.tsv"] {
         let a = std::fs::read(first.path().join(name)).expect("read");
         let b = std::fs::read(second.path().join(name)).expect("read");
@@ -517,18 +715,41 @@ fn import_azure_pages_writes_a_catalog_the_commands_read() {
     let first = tempfile::tempdir().expect("tempdir");
     let output = import_roles(
         "azure",
-        &["azure/role-definitions-page-1.json", "azure/role-definitions-page-2.json"],
+        &[
+            "azure/role-definitions-page-1.json",
+            "azure/role-definitions-page-2.json",
+        ],
         first.path(),
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("1 custom role definitions"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("1 custom role definitions"),
+        "{}",
+        stderr(&output)
+    );
     let second = tempfile::tempdir().expect("tempdir");
-    assert!(import_roles("azure", &["azure/azure-built-in-roles.json.gz"], second.path()).status.success());
+    assert!(
+        import_roles(
+            "azure",
+            &["azure/azure-built-in-roles.json.gz"],
+            second.path()
+        )
+        .status
+        .success()
+    );
     let a = std::fs::read(first.path().join("roles.tsv")).expect("read");
     let b = std::fs::read(second.path().join("roles.tsv")).expect("read");
     assert_eq!(a, b);
     let out = first.path().to_string_lossy().into_owned();
-    let show = pipeleash(&["catalog", "show", "--provider", "azure", "AcrPush", "--catalog", &out]);
+    let show = pipeleash(&[
+        "catalog",
+        "show",
+        "--provider",
+        "azure",
+        "AcrPush",
+        "--catalog",
+        &out,
+    ]);
     assert!(show.status.success(), "{}", stderr(&show));
     assert!(stdout(&show).contains("Microsoft.ContainerRegistry/registries/push/write"));
 }
@@ -538,12 +759,27 @@ fn import_of_bad_role_lists_exits_2_naming_the_file() {
     let directory = tempfile::tempdir().expect("tempdir");
     let output = import_roles("gcp", &["gcp/missing-name.json"], directory.path());
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("missing-name.json`: role 0 has no `name`"), "{}", stderr(&output));
-    assert!(!directory.path().join("roles.tsv").exists(), "nothing is written on failure");
+    assert!(
+        stderr(&output).contains("missing-name.json`: role 0 has no `name`"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        !directory.path().join("roles.tsv").exists(),
+        "nothing is written on failure"
+    );
     let output = import_roles("azure", &["gcp/roles-page-2.json"], directory.path());
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("not a list of Azure role definitions"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("not a list of Azure role definitions"),
+        "{}",
+        stderr(&output)
+    );
     let output = pipeleash(&["catalog", "import", "gcp"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("give the role lists"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("give the role lists"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -300,12 +300,16 @@ mod roles {
             "run.services.setIamPolicy"
         ));
         assert_eq!(
-            catalog.role("roles/earlyaccesscenter.viewer").map(|r| r.stage),
+            catalog
+                .role("roles/earlyaccesscenter.viewer")
+                .map(|r| r.stage),
             Some(RoleStage::Deprecated)
         );
         // The API leaves `stage` out for ALPHA roles; the page fixture does too.
         let pages = gcp(&["gcp/roles-page-1.json", "gcp/roles-page-2.json"]);
-        let alpha = pages.role("roles/agentcommunicationadmin.viewer").expect("alpha role");
+        let alpha = pages
+            .role("roles/agentcommunicationadmin.viewer")
+            .expect("alpha role");
         assert_eq!(alpha.stage, RoleStage::Alpha);
         assert!(alpha.is_empty());
         let smallest: Vec<&str> = catalog
@@ -315,7 +319,12 @@ mod roles {
             .collect();
         assert_eq!(
             smallest,
-            ["roles/run.servicesInvoker", "roles/run.invoker", "roles/run.developer", "roles/run.admin"]
+            [
+                "roles/run.servicesInvoker",
+                "roles/run.invoker",
+                "roles/run.developer",
+                "roles/run.admin"
+            ]
         );
     }
 
@@ -363,7 +372,11 @@ mod roles {
     fn gcp_bad_input_names_the_file_and_the_fault() {
         check(
             gcp_error(&["gcp/roles-page-1.json"]),
-            &["roles-page-1.json`", "`nextPageToken`", "last page is missing"],
+            &[
+                "roles-page-1.json`",
+                "`nextPageToken`",
+                "last page is missing",
+            ],
         );
         check(
             gcp_error(&["gcp/missing-name.json"]),
@@ -375,7 +388,11 @@ mod roles {
         );
         check(
             gcp_error(&["azure/role-definitions-page-2.json"]),
-            &["role-definitions-page-2.json`", "not a GCP role list", "`value`"],
+            &[
+                "role-definitions-page-2.json`",
+                "not a GCP role list",
+                "`value`",
+            ],
         );
         check(
             gcp_error(&["azure/azure-built-in-roles.json.gz"]),
@@ -389,7 +406,10 @@ mod roles {
             gcp_error(&["gcp/custom-roles.json"]),
             &["no predefined role"],
         );
-        check(gcp_error(&["no-such-file.json"]), &["cannot read `", "no-such-file.json`"]);
+        check(
+            gcp_error(&["no-such-file.json"]),
+            &["cannot read `", "no-such-file.json`"],
+        );
         check(gcp_error(&["malformed/corrupt.tgz"]), &["corrupt.tgz`"]);
     }
 
@@ -407,7 +427,9 @@ mod roles {
     #[test]
     fn azure_import_keeps_the_planes_apart() {
         let catalog = azure(&["azure/azure-built-in-roles.json.gz"]);
-        let contributor = catalog.definition("b24988ac-6180-42a0-ab88-20f7382dd24c").expect("Contributor");
+        let contributor = catalog
+            .definition("b24988ac-6180-42a0-ab88-20f7382dd24c")
+            .expect("Contributor");
         assert_eq!(contributor.role_name, "Contributor");
         assert!(contributor.allows_action("Microsoft.Storage/storageAccounts/write"));
         assert!(!contributor.allows_action("Microsoft.Authorization/roleAssignments/write"));
@@ -418,15 +440,20 @@ mod roles {
             .iter()
             .map(|found| found.definition.role_name.as_str())
             .collect();
-        assert_eq!(readers, ["Storage Blob Data Reader", "Storage Blob Data Contributor"]);
+        assert_eq!(
+            readers,
+            ["Storage Blob Data Reader", "Storage Blob Data Contributor"]
+        );
         // A conditional built-in role keeps its condition.
         let key_vault = catalog
             .definition("key vault data access administrator")
             .expect("Key Vault Data Access Administrator");
-        assert!(key_vault.permissions.iter().any(|block| block
-            .condition
-            .as_deref()
-            .is_some_and(|condition| condition.contains("ActionMatches"))));
+        assert!(key_vault.permissions.iter().any(|block| {
+            block
+                .condition
+                .as_deref()
+                .is_some_and(|condition| condition.contains("ActionMatches"))
+        }));
     }
 
     #[test]
@@ -444,7 +471,11 @@ mod roles {
     fn azure_bad_input_names_the_file_and_the_fault() {
         check(
             azure_error(&["azure/role-definitions-page-1.json"]),
-            &["role-definitions-page-1.json`", "`nextLink`", "last page is missing"],
+            &[
+                "role-definitions-page-1.json`",
+                "`nextLink`",
+                "last page is missing",
+            ],
         );
         check(
             azure_error(&["azure/missing-role-name.json"]),
@@ -452,7 +483,11 @@ mod roles {
         );
         check(
             azure_error(&["gcp/roles-page-2.json"]),
-            &["roles-page-2.json`", "not a list of Azure role definitions", "`roles`"],
+            &[
+                "roles-page-2.json`",
+                "not a list of Azure role definitions",
+                "`roles`",
+            ],
         );
         check(
             azure_error(&["malformed/truncated.json"]),

@@ -127,4 +127,105 @@ mod tests {
             assert_eq!(plane_of(&inventory, action).unwrap(), expected, "{action}");
         }
     }
+
+    fn assigned(role_definition_id: &str, condition: Option<&str>) -> (Inventory, IdentityId) {
+        use crate::azure::AzureAssignment;
+        use crate::model::{Grant, GrantId, Identity, IdentityKind, Provider};
+        let identity = IdentityId::new(Provider::Azure, "8f0c5a8e-0000-4000-8000-000000000009");
+        let mut inventory = Inventory::new();
+        inventory.add_identity(Identity {
+            id: identity.clone(),
+            kind: IdentityKind::AzureServicePrincipal,
+            display_name: "pipeline".to_string(),
+            container: String::new(),
+            tags: std::collections::BTreeMap::new(),
+            owner: None,
+        });
+        inventory
+            .add_grant(Grant {
+                id: GrantId::new("a1"),
+                identity: identity.clone(),
+                body: GrantBody::Azure(AzureAssignment {
+                    name: "a1".to_string(),
+                    scope: AzureScope::new("/subscriptions/s"),
+                    role_definition_id: role_definition_id.to_string(),
+                    condition: condition.map(str::to_string),
+                }),
+            })
+            .unwrap();
+        (inventory, identity)
+    }
+
+    #[test]
+    fn a_built_in_role_with_a_condition_allows_only_conditionally() {
+        // Key Vault Data Access Administrator: its permissions block carries a condition that
+        // limits which roles it may assign.
+        let (inventory, identity) = assigned("8b54135c-b56d-4d72-a534-26097cfdc8d8", None);
+        let answer = evaluate(
+            &inventory,
+            &identity,
+            "Microsoft.Authorization/roleAssignments/write",
+            Plane::Control,
+            "/subscriptions/s/resourceGroups/rg",
+        )
+        .unwrap();
+        match answer.decision {
+            crate::access::AccessDecision::Conditional { reason } => {
+                assert!(
+                    reason.contains("Key Vault Data Access Administrator"),
+                    "{reason}"
+                );
+                assert!(reason.contains("ActionMatches"), "{reason}");
+            }
+            other => panic!("expected conditional, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn assignment_and_definition_conditions_are_both_named() {
+        let (inventory, identity) = assigned(
+            "8b54135c-b56d-4d72-a534-26097cfdc8d8",
+            Some("@Resource[Microsoft.KeyVault/vaults:name] StringEquals 'ci'"),
+        );
+        let answer = evaluate(
+            &inventory,
+            &identity,
+            "Microsoft.Authorization/roleAssignments/write",
+            Plane::Control,
+            "/subscriptions/s",
+        )
+        .unwrap();
+        let crate::access::AccessDecision::Conditional { reason } = answer.decision else {
+            panic!("expected conditional");
+        };
+        assert!(
+            reason.contains("StringEquals 'ci'") && reason.contains("ActionMatches"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn built_in_roles_come_from_the_full_catalog() {
+        // AcrPull was not in the former six-role seed.
+        let (inventory, identity) = assigned("7f951dda-4ed3-4680-a7ca-43fe172d538d", None);
+        let decide = |action: &str| {
+            evaluate(
+                &inventory,
+                &identity,
+                action,
+                Plane::Control,
+                "/subscriptions/s",
+            )
+            .unwrap()
+            .decision
+        };
+        assert_eq!(
+            decide("Microsoft.ContainerRegistry/registries/pull/read"),
+            crate::access::AccessDecision::Granted
+        );
+        assert_eq!(
+            decide("Microsoft.ContainerRegistry/registries/push/write"),
+            crate::access::AccessDecision::NotGranted
+        );
+    }
 }

@@ -327,9 +327,8 @@ fn parse_definition(
     let role = || format!("{role_name}` (`{id}");
     // ARM writes the type as `properties.type`; the CLI as `roleType` (its `type` is the ARM
     // resource type, `Microsoft.Authorization/roleDefinitions`).
-    let type_text = string(properties, "roleType").or_else(|| {
-        string(properties, "type").filter(|text| !text.contains('/'))
-    });
+    let type_text = string(properties, "roleType")
+        .or_else(|| string(properties, "type").filter(|text| !text.contains('/')));
     let role_type = match type_text {
         Some(text) if text.eq_ignore_ascii_case("BuiltInRole") => RoleType::BuiltIn,
         Some(text) if text.eq_ignore_ascii_case("CustomRole") => RoleType::Custom,
@@ -449,8 +448,8 @@ pub fn insert_definition(
 pub fn parse_role_definitions(
     text: &str,
 ) -> Result<BTreeMap<String, AzureRoleDefinition>, RoleDefinitionError> {
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|error| RoleDefinitionError::Json(error.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|error| RoleDefinitionError::Json(error.to_string()))?;
     let mut definitions = BTreeMap::new();
     for definition in parse_definition_page(&value)?.definitions {
         insert_definition(&mut definitions, definition)?;
@@ -474,13 +473,33 @@ mod tests {
     fn wildcards_match_anywhere_and_ignore_case() {
         // https://learn.microsoft.com/en-us/azure/role-based-access-control/role-definitions
         for (pattern, operation, expected) in [
-            ("Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/read", true),
-            ("Microsoft.Storage/*/read", "microsoft.storage/storageaccounts/blobservices/READ", true),
-            ("Microsoft.Storage/*/read", "Microsoft.Storage/storageAccounts/write", false),
+            (
+                "Microsoft.Storage/*/read",
+                "Microsoft.Storage/storageAccounts/read",
+                true,
+            ),
+            (
+                "Microsoft.Storage/*/read",
+                "microsoft.storage/storageaccounts/blobservices/READ",
+                true,
+            ),
+            (
+                "Microsoft.Storage/*/read",
+                "Microsoft.Storage/storageAccounts/write",
+                false,
+            ),
             ("*/read", "Microsoft.Web/sites/read", true),
             ("*", "Microsoft.Web/sites/delete", true),
-            ("Microsoft.Compute/*", "Microsoft.Network/virtualNetworks/read", false),
-            ("Microsoft.Authorization/*/Write", "Microsoft.Authorization/roleAssignments/write", true),
+            (
+                "Microsoft.Compute/*",
+                "Microsoft.Network/virtualNetworks/read",
+                false,
+            ),
+            (
+                "Microsoft.Authorization/*/Write",
+                "Microsoft.Authorization/roleAssignments/write",
+                true,
+            ),
         ] {
             assert_eq!(
                 operation_matches(pattern, operation),
@@ -520,7 +539,10 @@ mod tests {
             id: "x".to_string(),
             role_name: "x".to_string(),
             role_type: RoleType::Custom,
-            permissions: vec![conditional.clone(), block(&["Microsoft.Web/sites/read"], &[])],
+            permissions: vec![
+                conditional.clone(),
+                block(&["Microsoft.Web/sites/read"], &[]),
+            ],
             assignable_scopes: vec![],
         };
         let read = definition.allowing_block("Microsoft.Web/sites/read", Plane::Control);
@@ -559,7 +581,9 @@ mod tests {
             Err(RoleDefinitionError::MissingId { index: 0, role_name }) if role_name == "x"
         ));
         assert!(matches!(
-            parse_role_definitions(r#"{"value":[{"name":"g","properties":{"type":"BuiltInRole"}}]}"#),
+            parse_role_definitions(
+                r#"{"value":[{"name":"g","properties":{"type":"BuiltInRole"}}]}"#
+            ),
             Err(RoleDefinitionError::MissingRoleName { index: 0, .. })
         ));
         assert!(matches!(
@@ -570,7 +594,10 @@ mod tests {
             parse_role_definitions(
                 r#"{"value":[{"name":"g","properties":{"roleName":"x","type":"BuiltInRole","permissions":[{"actions":"*"}]}}]}"#
             ),
-            Err(RoleDefinitionError::BadField { field: "actions", .. })
+            Err(RoleDefinitionError::BadField {
+                field: "actions",
+                ..
+            })
         ));
     }
 }

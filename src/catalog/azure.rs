@@ -20,7 +20,9 @@
 
 use super::compact::{Metadata, data_lines, field, metadata_header, read_files, write_files};
 use super::{CatalogError, Source};
-use crate::azure::{AzurePermissionBlock, AzureRoleDefinition, Plane, RoleType, role_definition_key};
+use crate::azure::{
+    AzurePermissionBlock, AzureRoleDefinition, Plane, RoleType, role_definition_key,
+};
 use crate::model::Provider;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -54,10 +56,31 @@ pub struct RoleMatch<'a> {
     pub condition: Option<&'a str>,
     /// How many `actions` and `dataActions` entries the role has, over all blocks.
     pub size: usize,
-    /// Whether some `actions` or `dataActions` entry has a wildcard in its resource provider
-    /// segment (`*`, `*/read`), i.e. reaches every resource provider: its size then says
-    /// nothing about how much it grants.
-    pub spans_every_provider: bool,
+    /// How far the role's widest entry reaches.
+    pub breadth: Breadth,
+}
+
+/// How far a role's widest `actions` or `dataActions` entry reaches. For the wider two, the
+/// number of entries says nothing about how much a role grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Breadth {
+    /// Every entry names its resource provider (`Microsoft.Storage/*`).
+    Scoped,
+    /// An entry has a wildcard in the resource provider segment (`*/read`).
+    EveryProvider,
+    /// An entry is a bare `*`: every operation.
+    Everything,
+}
+
+impl Breadth {
+    /// `scoped`, `every-provider` or `everything`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Breadth::Scoped => "scoped",
+            Breadth::EveryProvider => "every-provider",
+            Breadth::Everything => "everything",
+        }
+    }
 }
 
 /// How many `actions` and `dataActions` entries a definition has.
@@ -69,16 +92,27 @@ pub fn role_size(definition: &AzureRoleDefinition) -> usize {
         .sum()
 }
 
-/// Whether some `actions` or `dataActions` entry of the definition has a `*` in its first
-/// segment (`*`, `*/read`, `*/register/action`).
-pub fn spans_every_provider(definition: &AzureRoleDefinition) -> bool {
-    definition.permissions.iter().any(|block| {
-        block
-            .actions
-            .iter()
-            .chain(&block.data_actions)
-            .any(|entry| entry.split('/').next().is_some_and(|first| first.contains('*')))
-    })
+/// How far the definition's widest `actions` or `dataActions` entry reaches.
+pub fn breadth(definition: &AzureRoleDefinition) -> Breadth {
+    definition
+        .permissions
+        .iter()
+        .flat_map(|block| block.actions.iter().chain(&block.data_actions))
+        .map(|entry| {
+            if entry.trim() == "*" {
+                Breadth::Everything
+            } else if entry
+                .split('/')
+                .next()
+                .is_some_and(|first| first.contains('*'))
+            {
+                Breadth::EveryProvider
+            } else {
+                Breadth::Scoped
+            }
+        })
+        .max()
+        .unwrap_or(Breadth::Scoped)
 }
 
 /// Every built-in Azure role definition, keyed by lower-case GUID.
@@ -173,8 +207,9 @@ impl AzureRoleCatalog {
 
     /// The built-in roles that allow `action` on `plane` (a block lists it in `actions` or
     /// `dataActions` and the same block does not remove it with `notActions` or
-    /// `notDataActions`), smallest first: roles whose entries reach every resource provider
-    /// (`*`, `*/read`) last, then by number of entries, then by name.
+    /// `notDataActions`), smallest first: by [`Breadth`] (roles with an entry reaching every
+    /// resource provider, `*/read`, after the others, and roles with a bare `*` last), then by
+    /// number of entries, then by name.
     pub fn roles_allowing(&self, action: &str, plane: Plane) -> Vec<RoleMatch<'_>> {
         let mut matches: Vec<RoleMatch<'_>> = self
             .definitions
@@ -185,13 +220,13 @@ impl AzureRoleCatalog {
                     definition,
                     condition: block.condition.as_deref(),
                     size: role_size(definition),
-                    spans_every_provider: spans_every_provider(definition),
+                    breadth: breadth(definition),
                 })
             })
             .collect();
         matches.sort_by(|a, b| {
-            (a.spans_every_provider, a.size, &a.definition.role_name).cmp(&(
-                b.spans_every_provider,
+            (a.breadth, a.size, &a.definition.role_name).cmp(&(
+                b.breadth,
                 b.size,
                 &b.definition.role_name,
             ))
@@ -316,15 +351,27 @@ fn parse(directory: &str, text: &str) -> Result<AzureRoleCatalog, CatalogError> 
     let mut definitions: BTreeMap<String, AzureRoleDefinition> = BTreeMap::new();
     let mut last_id: Option<&str> = None;
     for (line, cells) in rows {
-        let [id, role_name, scopes, block, actions, not_actions, data_actions, not_data_actions, version, condition] =
-            cells;
+        let [
+            id,
+            role_name,
+            scopes,
+            block,
+            actions,
+            not_actions,
+            data_actions,
+            not_data_actions,
+            version,
+            condition,
+        ] = cells;
         let error = |message: String| CatalogError::Line {
             file: file.clone(),
             line,
             message,
         };
         if id != id.to_ascii_lowercase() {
-            return Err(error(format!("role definition id `{id}` must be in lower case")));
+            return Err(error(format!(
+                "role definition id `{id}` must be in lower case"
+            )));
         }
         let permission_block = AzurePermissionBlock {
             actions: cell_list(actions),
@@ -389,7 +436,11 @@ mod tests {
         }
     }
 
-    fn block(actions: &[&str], not_actions: &[&str], data_actions: &[&str]) -> AzurePermissionBlock {
+    fn block(
+        actions: &[&str],
+        not_actions: &[&str],
+        data_actions: &[&str],
+    ) -> AzurePermissionBlock {
         let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
         AzurePermissionBlock {
             actions: list(actions),
@@ -466,7 +517,12 @@ mod tests {
         };
         assert_eq!(
             names("microsoft.storage/storageaccounts/READ", Plane::Control),
-            ["Storage Account Contributor", "Storage Blob Data Reader", "Reader", "Contributor"]
+            [
+                "Storage Account Contributor",
+                "Storage Blob Data Reader",
+                "Reader",
+                "Contributor"
+            ]
         );
         let blob = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
         assert_eq!(names(blob, Plane::Data), ["Storage Blob Data Reader"]);
@@ -477,10 +533,14 @@ mod tests {
         );
         // notActions remove what actions grant.
         assert_eq!(
-            names("Microsoft.Authorization/roleAssignments/write", Plane::Control),
+            names(
+                "Microsoft.Authorization/roleAssignments/write",
+                Plane::Control
+            ),
             Vec::<String>::new()
         );
-        let found = catalog.roles_allowing("Microsoft.Storage/storageAccounts/read", Plane::Control);
+        let found =
+            catalog.roles_allowing("Microsoft.Storage/storageAccounts/read", Plane::Control);
         let reader = found
             .iter()
             .find(|m| m.definition.role_name == "Storage Blob Data Reader")
@@ -491,14 +551,20 @@ mod tests {
     #[test]
     fn definitions_are_found_by_guid_or_name() {
         let catalog = sample();
-        assert_eq!(catalog.definition("B").map(|d| d.role_name.as_str()), Some("Reader"));
+        assert_eq!(
+            catalog.definition("B").map(|d| d.role_name.as_str()),
+            Some("Reader")
+        );
         assert_eq!(
             catalog
                 .definition("/providers/Microsoft.Authorization/roleDefinitions/b")
                 .map(|d| d.role_name.as_str()),
             Some("Reader")
         );
-        assert_eq!(catalog.definition("reader").map(|d| d.id.as_str()), Some("b"));
+        assert_eq!(
+            catalog.definition("reader").map(|d| d.id.as_str()),
+            Some("b")
+        );
         assert!(catalog.definition("Nobody").is_none());
     }
 
@@ -507,11 +573,23 @@ mod tests {
         let [(_, text)] = sample().to_compact().expect("renders");
         let header: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
         for (body, expected) in [
-            ("b\tR\t/\t1\t*\t\t\t\t\t\n", "line 3: expected block 0 of `b`"),
-            ("b\tR\t/\t0\t*\t\t\t\t\t\na\tR\t/\t0\t*\t\t\t\t\t\n", "line 4: role definition `a` is out of order"),
+            (
+                "b\tR\t/\t1\t*\t\t\t\t\t\n",
+                "line 3: expected block 0 of `b`",
+            ),
+            (
+                "b\tR\t/\t0\t*\t\t\t\t\t\na\tR\t/\t0\t*\t\t\t\t\t\n",
+                "line 4: role definition `a` is out of order",
+            ),
             ("B\tR\t/\t0\t*\t\t\t\t\t\n", "must be in lower case"),
-            ("b\tR\t/\t0\t*\t\t\t\t\t\nb\tS\t/\t1\t*\t\t\t\t\t\n", "disagree on its name"),
-            ("b\tR\t/\t0\t*\t\t\t\t\n", "expected 10 tab-separated columns"),
+            (
+                "b\tR\t/\t0\t*\t\t\t\t\t\nb\tS\t/\t1\t*\t\t\t\t\t\n",
+                "disagree on its name",
+            ),
+            (
+                "b\tR\t/\t0\t*\t\t\t\t\n",
+                "expected 10 tab-separated columns",
+            ),
         ] {
             let message = parse("dir", &format!("{header}{body}"))
                 .err()
@@ -519,6 +597,147 @@ mod tests {
                 .unwrap_or_default();
             assert!(message.contains(expected), "{message:?} lacks {expected:?}");
         }
+    }
+
+    #[test]
+    fn embedded_catalog_holds_every_built_in_role() {
+        let started = std::time::Instant::now();
+        let catalog = AzureRoleCatalog::embedded().expect("embedded catalog parses");
+        eprintln!("embedded Azure catalog parsed in {:?}", started.elapsed());
+        assert_eq!(catalog.len(), 928);
+        assert_eq!(catalog.entry_counts(), [8969, 237, 1747, 66, 31]);
+        assert_eq!(
+            catalog.definition("Reader").map(|d| d.id.as_str()),
+            Some("acdd72a7-3385-48ef-bd42-f606fba81ae7")
+        );
+        // (role, operation, control plane allowed, data plane allowed), from the built-in
+        // role definitions; rules at
+        // https://learn.microsoft.com/en-us/azure/role-based-access-control/role-definitions
+        for (role, action, control, data) in [
+            (
+                "Reader",
+                "Microsoft.Storage/storageAccounts/read",
+                true,
+                false,
+            ),
+            (
+                "Reader",
+                "microsoft.storage/storageaccounts/READ",
+                true,
+                false,
+            ),
+            (
+                "Reader",
+                "Microsoft.Storage/storageAccounts/write",
+                false,
+                false,
+            ),
+            (
+                "Contributor",
+                "Microsoft.Storage/storageAccounts/write",
+                true,
+                false,
+            ),
+            (
+                "Contributor",
+                "Microsoft.Authorization/roleAssignments/write",
+                false,
+                false,
+            ),
+            (
+                "Contributor",
+                "Microsoft.Authorization/roleAssignments/read",
+                true,
+                false,
+            ),
+            // `*` in `actions` matches any text, but data actions are looked up in
+            // `dataActions` only, where Contributor has nothing.
+            (
+                "Contributor",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+                true,
+                false,
+            ),
+            (
+                "Owner",
+                "Microsoft.Authorization/roleAssignments/write",
+                true,
+                false,
+            ),
+            (
+                "Storage Blob Data Contributor",
+                "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+                false,
+                true,
+            ),
+            (
+                "Storage Blob Data Contributor",
+                "Microsoft.Storage/storageAccounts/listKeys/action",
+                false,
+                false,
+            ),
+            (
+                "AcrPush",
+                "Microsoft.ContainerRegistry/registries/push/write",
+                true,
+                false,
+            ),
+            (
+                "AcrPush",
+                "Microsoft.ContainerRegistry/registries/delete",
+                false,
+                false,
+            ),
+            (
+                "Website Contributor",
+                "Microsoft.Web/sites/config/write",
+                true,
+                false,
+            ),
+            (
+                "Website Contributor",
+                "Microsoft.Web/serverFarms/write",
+                false,
+                false,
+            ),
+            // The two entries the source wrote with a trailing space still match.
+            (
+                "Azure Resilience Management Drills Target Resource Contributor",
+                "Microsoft.Network/virtualNetworks/read",
+                true,
+                false,
+            ),
+        ] {
+            let definition = catalog
+                .definition(role)
+                .unwrap_or_else(|| panic!("{role} missing"));
+            assert_eq!(
+                definition.allows_action(action),
+                control,
+                "{role} control {action}"
+            );
+            assert_eq!(
+                definition.allows_data_action(action),
+                data,
+                "{role} data {action}"
+            );
+        }
+    }
+
+    /// Run with `cargo test --lib embedded_parse_time -- --ignored --nocapture`; prints the
+    /// best of five parses of the embedded files (not asserted: it depends on the machine
+    /// and the build profile).
+    #[test]
+    #[ignore]
+    fn embedded_parse_time() {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let catalog = parse(EMBEDDED_DIRECTORY, EMBEDDED_ROLES).expect("parses");
+            best = best.min(started.elapsed());
+            assert!(catalog.len() > 900);
+        }
+        eprintln!("embedded catalog: best parse of 5 took {best:?}");
     }
 
     #[test]

@@ -139,7 +139,11 @@ pub(super) fn metadata_header(provider: Provider, table: &str, source: &Source) 
 }
 
 /// Refuses text that would break the line and column structure.
-pub(super) fn field<'a>(value: &'a str, what: &str, forbidden: &[char]) -> Result<&'a str, CatalogError> {
+pub(super) fn field<'a>(
+    value: &'a str,
+    what: &str,
+    forbidden: &[char],
+) -> Result<&'a str, CatalogError> {
     if value.is_empty() || value.contains(['\t', '\n', '\r']) || value.contains(forbidden) {
         return Err(CatalogError::Invalid {
             path: "catalog".into(),

@@ -394,7 +394,11 @@ fn check_provider(file: &str, metadata: &Metadata) -> Result<(), CatalogError> {
     })
 }
 
-fn parse(directory: &str, permissions_text: &str, roles_text: &str) -> Result<GcpRoleCatalog, CatalogError> {
+fn parse(
+    directory: &str,
+    permissions_text: &str,
+    roles_text: &str,
+) -> Result<GcpRoleCatalog, CatalogError> {
     let permissions_file = format!("{directory}/{PERMISSIONS_FILE}");
     let roles_file = format!("{directory}/{ROLES_FILE}");
     let (metadata, rows) = data_lines(
@@ -522,9 +526,17 @@ mod tests {
                 role(
                     "roles/run.developer",
                     RoleStage::Ga,
-                    &["run.services.get", "run.services.list", "run.services.update"],
+                    &[
+                        "run.services.get",
+                        "run.services.list",
+                        "run.services.update",
+                    ],
                 ),
-                role("roles/run.off", RoleStage::Disabled, &["run.services.update"]),
+                role(
+                    "roles/run.off",
+                    RoleStage::Disabled,
+                    &["run.services.update"],
+                ),
                 role("roles/run.viewer", RoleStage::Beta, &["run.services.get"]),
                 role("roles/empty", RoleStage::Alpha, &[]),
             ],
@@ -543,7 +555,11 @@ mod tests {
             vec![5, 6, 8, 9, 10, 11, 20],
         ] {
             let text = number_ranges(&numbers);
-            assert_eq!(parse_number_ranges(&text, 100), Ok(numbers.clone()), "{text}");
+            assert_eq!(
+                parse_number_ranges(&text, 100),
+                Ok(numbers.clone()),
+                "{text}"
+            );
         }
         assert_eq!(number_ranges(&[0, 2, 3, 4, 9]), "0,2-4,9");
         assert_eq!(number_ranges(&[0, 1]), "0,1");
@@ -557,7 +573,10 @@ mod tests {
     fn compact_files_round_trip() {
         let catalog = sample();
         let [(_, permissions), (_, roles)] = catalog.to_compact().expect("renders");
-        assert!(permissions.contains("\n2\trun.services.setIamPolicy\n"), "{permissions}");
+        assert!(
+            permissions.contains("\n2\trun.services.setIamPolicy\n"),
+            "{permissions}"
+        );
         assert!(
             roles.contains("roles/run.developer\tGA\t3\tTitle of roles/run.developer\t0,1,3\n"),
             "{roles}"
@@ -602,7 +621,8 @@ mod tests {
 
     fn check_error(permissions_body: &str, roles_body: &str, expected: &str) {
         let [(_, permissions), (_, roles)] = sample().to_compact().expect("renders");
-        let header = |text: &str| -> String { text.lines().take(2).map(|l| format!("{l}\n")).collect() };
+        let header =
+            |text: &str| -> String { text.lines().take(2).map(|l| format!("{l}\n")).collect() };
         let permissions = if permissions_body.is_empty() {
             permissions
         } else {
@@ -618,14 +638,109 @@ mod tests {
 
     #[test]
     fn broken_lines_are_named_by_number() {
-        check_error("0\ta.b.c\n2\ta.b.d\n", "", "permissions.tsv` line 4: expected permission number 1");
-        check_error("0\ta.b.d\n1\ta.b.c\n", "", "line 4: `a.b.c` is out of order");
-        check_error("0\tstorage\n", "", "line 3: `storage` is not a permission name");
-        check_error("", "roles/x\tGA\t1\tX\t0-2\n", "roles.tsv` line 3: `permission_count` says `1`");
-        check_error("", "roles/x\tLIVE\t0\tX\t\n", "line 3: unknown stage `LIVE`");
-        check_error("", "roles/x\tGA\t1\tX\t99\n", "permission number 99 is not in");
-        check_error("", "roles/y\tGA\t0\t\t\nroles/x\tGA\t0\t\t\n", "line 4: role `roles/x` is out of order");
-        check_error("", "projects/p/roles/x\tGA\t0\t\t\n", "is not a predefined role name");
+        check_error(
+            "0\ta.b.c\n2\ta.b.d\n",
+            "",
+            "permissions.tsv` line 4: expected permission number 1",
+        );
+        check_error(
+            "0\ta.b.d\n1\ta.b.c\n",
+            "",
+            "line 4: `a.b.c` is out of order",
+        );
+        check_error(
+            "0\tstorage\n",
+            "",
+            "line 3: `storage` is not a permission name",
+        );
+        check_error(
+            "",
+            "roles/x\tGA\t1\tX\t0-2\n",
+            "roles.tsv` line 3: `permission_count` says `1`",
+        );
+        check_error(
+            "",
+            "roles/x\tLIVE\t0\tX\t\n",
+            "line 3: unknown stage `LIVE`",
+        );
+        check_error(
+            "",
+            "roles/x\tGA\t1\tX\t99\n",
+            "permission number 99 is not in",
+        );
+        check_error(
+            "",
+            "roles/y\tGA\t0\t\t\nroles/x\tGA\t0\t\t\n",
+            "line 4: role `roles/x` is out of order",
+        );
+        check_error(
+            "",
+            "projects/p/roles/x\tGA\t0\t\t\n",
+            "is not a predefined role name",
+        );
+    }
+
+    #[test]
+    fn embedded_catalog_holds_every_predefined_role() {
+        let started = std::time::Instant::now();
+        let catalog = GcpRoleCatalog::embedded().expect("embedded catalog parses");
+        eprintln!("embedded GCP catalog parsed in {:?}", started.elapsed());
+        assert_eq!(catalog.roles().len(), 2461);
+        assert_eq!(catalog.permissions().len(), 13790);
+        assert_eq!(catalog.membership_count(), 165_179);
+        assert_eq!(catalog.source().name, "iann0036/iam-dataset");
+        for (role, permission, expected) in [
+            ("roles/storage.objectViewer", "storage.objects.get", true),
+            (
+                "roles/storage.objectViewer",
+                "storage.objects.delete",
+                false,
+            ),
+            ("roles/run.developer", "run.services.update", true),
+            ("roles/run.developer", "run.services.setIamPolicy", false),
+            ("roles/run.admin", "run.services.setIamPolicy", true),
+            (
+                "roles/iam.serviceAccountUser",
+                "iam.serviceAccounts.actAs",
+                true,
+            ),
+            ("roles/viewer", "storage.buckets.list", true),
+            ("roles/viewer", "storage.objects.get", false),
+            (
+                "roles/editor",
+                "resourcemanager.projects.setIamPolicy",
+                false,
+            ),
+            ("roles/owner", "resourcemanager.projects.setIamPolicy", true),
+        ] {
+            let found = catalog
+                .role(role)
+                .unwrap_or_else(|| panic!("{role} missing"));
+            assert_eq!(
+                catalog.grants(found, permission),
+                expected,
+                "{role} {permission}"
+            );
+        }
+        // Permission names with a `/` (the v2 form some IAM permissions use) are kept as is.
+        assert!(catalog.knows_permission("iam.googleapis.com/workforcePoolProviders.get"));
+    }
+
+    /// Run with `cargo test --lib embedded_parse_time -- --ignored --nocapture`; prints the
+    /// best of five parses of the embedded files (not asserted: it depends on the machine
+    /// and the build profile).
+    #[test]
+    #[ignore]
+    fn embedded_parse_time() {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let catalog =
+                parse(EMBEDDED_DIRECTORY, EMBEDDED_PERMISSIONS, EMBEDDED_ROLES).expect("parses");
+            best = best.min(started.elapsed());
+            assert!(catalog.roles().len() > 2000);
+        }
+        eprintln!("embedded catalog: best parse of 5 took {best:?}");
     }
 
     #[test]

@@ -194,7 +194,11 @@ mod tests {
         );
         // Editor cannot change IAM policies.
         assert_eq!(
-            decision(&inventory, &identity, "resourcemanager.projects.setIamPolicy"),
+            decision(
+                &inventory,
+                &identity,
+                "resourcemanager.projects.setIamPolicy"
+            ),
             AccessDecision::NotGranted
         );
     }

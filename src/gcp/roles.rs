@@ -157,9 +157,7 @@ pub enum RoleParseError {
     },
     #[error("role `{role}`: {message}")]
     Stage { role: String, message: String },
-    #[error(
-        "role `{role}` lists permission `{permission}`, which is not `service.resource.verb`"
-    )]
+    #[error("role `{role}` lists permission `{permission}`, which is not `service.resource.verb`")]
     BadPermission { role: String, permission: String },
     #[error("role `{0}` appears twice with different contents")]
     Duplicate(String),
@@ -356,8 +354,8 @@ mod tests {
 
     #[test]
     fn a_missing_stage_is_alpha_as_the_api_omits_it() {
-        let roles = parse_roles(r#"[{"name":"roles/x.y","includedPermissions":["a.b.c"]}]"#)
-            .unwrap();
+        let roles =
+            parse_roles(r#"[{"name":"roles/x.y","includedPermissions":["a.b.c"]}]"#).unwrap();
         assert_eq!(roles["roles/x.y"].stage, RoleStage::Alpha);
     }
 
@@ -410,14 +408,19 @@ mod tests {
         ));
         assert!(matches!(
             parse_roles(r#"{"roles":[{"name":"roles/r","includedPermissions":"a.b.c"}]}"#),
-            Err(RoleParseError::BadField { field: "includedPermissions", .. })
+            Err(RoleParseError::BadField {
+                field: "includedPermissions",
+                ..
+            })
         ));
         assert!(matches!(
             parse_roles(r#"{"roles":[{"name":"roles/r","stage":"LIVE"}]}"#),
             Err(RoleParseError::Stage { .. })
         ));
         assert!(matches!(
-            parse_roles(r#"{"roles":[{"name":"roles/r","title":"a"},{"name":"roles/r","title":"b"}]}"#),
+            parse_roles(
+                r#"{"roles":[{"name":"roles/r","title":"a"},{"name":"roles/r","title":"b"}]}"#
+            ),
             Err(RoleParseError::Duplicate(_))
         ));
         // The same role twice (a page passed twice) is one role.

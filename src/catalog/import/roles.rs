@@ -97,8 +97,10 @@ fn default_source(files: &[PathBuf]) -> Source {
     let names: Vec<String> = files
         .iter()
         .map(|file| {
-            file.file_name()
-                .map_or_else(|| file.display().to_string(), |name| name.to_string_lossy().into_owned())
+            file.file_name().map_or_else(
+                || file.display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            )
         })
         .collect();
     Source {
@@ -132,7 +134,8 @@ pub fn import_gcp(paths: &[PathBuf], source: Option<Source>) -> Result<GcpImport
             path: file.clone(),
             message,
         };
-        let page = parse_role_page(&read_json(file)?).map_err(|error| invalid(error.to_string()))?;
+        let page =
+            parse_role_page(&read_json(file)?).map_err(|error| invalid(error.to_string()))?;
         pages_with_token += usize::from(page.next_page_token.is_some());
         skipped_deleted += page.deleted;
         for role in page.roles {
@@ -141,7 +144,9 @@ pub fn import_gcp(paths: &[PathBuf], source: Option<Source>) -> Result<GcpImport
                 continue;
             }
             insert_role(&mut roles, role).map_err(|error| {
-                invalid(format!("{error}; pass each page once, all from one listing"))
+                invalid(format!(
+                    "{error}; pass each page once, all from one listing"
+                ))
             })?;
         }
     }
@@ -177,8 +182,8 @@ pub fn import_azure(
             path: file.clone(),
             message,
         };
-        let page = parse_definition_page(&read_json(file)?)
-            .map_err(|error| invalid(error.to_string()))?;
+        let page =
+            parse_definition_page(&read_json(file)?).map_err(|error| invalid(error.to_string()))?;
         pages_with_link += usize::from(page.next_link.is_some());
         for definition in page.definitions {
             if definition.role_type == RoleType::Custom {
@@ -186,7 +191,9 @@ pub fn import_azure(
                 continue;
             }
             insert_definition(&mut definitions, definition).map_err(|error| {
-                invalid(format!("{error}; pass each page once, all from one listing"))
+                invalid(format!(
+                    "{error}; pass each page once, all from one listing"
+                ))
             })?;
         }
     }

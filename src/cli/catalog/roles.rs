@@ -8,7 +8,7 @@ use super::{
 };
 use crate::azure::{AzureRoleDefinition, Plane};
 use crate::catalog::Source;
-use crate::catalog::azure::{AzureRoleCatalog, RoleMatch};
+use crate::catalog::azure::{AzureRoleCatalog, Breadth, RoleMatch};
 use crate::catalog::gcp::{GcpRoleCatalog, PredefinedRole};
 use crate::catalog::import::{AzureImport, GcpImport, import_azure, import_gcp};
 use crate::cli::{Exit, GlobalArgs, InputError};
@@ -397,8 +397,13 @@ struct AzureStatsView<'a> {
 
 fn azure_summary(catalog: &AzureRoleCatalog) -> String {
     let source = catalog.source();
-    let [actions, not_actions, data_actions, not_data_actions, conditional] =
-        catalog.entry_counts();
+    let [
+        actions,
+        not_actions,
+        data_actions,
+        not_data_actions,
+        conditional,
+    ] = catalog.entry_counts();
     format!(
         "source:             {} {} (data of {})\nroles:              {}\nentries:\n  actions           {actions:>6}\n  not actions       {not_actions:>6}\n  data actions      {data_actions:>6}\n  not data actions  {not_data_actions:>6}\nconditional blocks: {conditional}\n",
         source.name,
@@ -412,8 +417,13 @@ pub(super) fn stats_azure(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Resu
     let loaded = load_azure(&args.source)?;
     let catalog = loaded.get();
     if args.format == CatalogFormat::Json {
-        let [actions, not_actions, data_actions, not_data_actions, conditional_blocks] =
-            catalog.entry_counts();
+        let [
+            actions,
+            not_actions,
+            data_actions,
+            not_data_actions,
+            conditional_blocks,
+        ] = catalog.entry_counts();
         let view = AzureStatsView {
             version: JSON_VERSION,
             provider: "azure",
@@ -457,7 +467,8 @@ struct AzureRoleSize<'a> {
     id: &'a str,
     role_name: &'a str,
     entries: usize,
-    spans_every_provider: bool,
+    /// `scoped`, `every-provider` (an entry like `*/read`) or `everything` (a bare `*`).
+    breadth: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     condition: Option<&'a str>,
 }
@@ -480,7 +491,9 @@ pub(super) fn roles(
 ) -> anyhow::Result<Exit> {
     let permission = args.permission.trim();
     if permission.is_empty() {
-        return Err(InputError::wrap("`--permission` is empty; give one permission"));
+        return Err(InputError::wrap(
+            "`--permission` is empty; give one permission",
+        ));
     }
     if has_wildcard(permission) {
         return Err(InputError::wrap(format!(
@@ -597,6 +610,14 @@ fn roles_gcp(
     Ok(Exit::Clean)
 }
 
+fn reach_note(breadth: Breadth) -> Option<&'static str> {
+    match breadth {
+        Breadth::Scoped => None,
+        Breadth::EveryProvider => Some("reaches every resource provider"),
+        Breadth::Everything => Some("allows every operation (`*`)"),
+    }
+}
+
 fn roles_azure(
     args: &RolesArgs,
     permission: &str,
@@ -627,7 +648,7 @@ fn roles_azure(
             "decided from the built-in roles; `--plane` overrides"
         };
         eprintln!(
-            "`{permission}` on the {plane} plane ({how}); smallest role first, roles reaching every resource provider last"
+            "`{permission}` on the {plane} plane ({how}); smallest role first, roles reaching every resource provider after the others, roles with `*` last"
         );
     }
     match args.format {
@@ -635,8 +656,8 @@ fn roles_azure(
             let mut text = String::new();
             for found in &found {
                 let mut notes = Vec::new();
-                if found.spans_every_provider {
-                    notes.push("reaches every resource provider".to_string());
+                if let Some(reach) = reach_note(found.breadth) {
+                    notes.push(reach.to_string());
                 }
                 if let Some(condition) = found.condition {
                     notes.push(format!("only when its condition holds: {condition}"));
@@ -652,12 +673,11 @@ fn roles_azure(
             out.write_all(text.as_bytes())?;
         }
         CatalogFormat::Table => {
-            let mut table =
-                super::super::new_table(["role", "definition id", "entries", "notes"]);
+            let mut table = super::super::new_table(["role", "definition id", "entries", "notes"]);
             for found in &found {
                 let mut notes = Vec::new();
-                if found.spans_every_provider {
-                    notes.push("reaches every resource provider");
+                if let Some(reach) = reach_note(found.breadth) {
+                    notes.push(reach);
                 }
                 if found.condition.is_some() {
                     notes.push("conditional");
@@ -685,7 +705,7 @@ fn roles_azure(
                         id: &found.definition.id,
                         role_name: &found.definition.role_name,
                         entries: found.size,
-                        spans_every_provider: found.spans_every_provider,
+                        breadth: found.breadth.as_str(),
                         condition: found.condition,
                     })
                     .collect(),
@@ -795,4 +815,3 @@ pub(super) fn import_roles(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Re
     }
     Ok(Exit::Clean)
 }
-
