@@ -95,11 +95,9 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                 (
                     Severity::Medium,
                     Confidence::Low,
-                    if scope.fits_grammar {
-                        "a wildcard pipeleash could not judge".to_string()
-                    } else if crate::model::grammar_for(&judgment.issuer).is_some() {
+                    if crate::model::grammar_for(&judgment.issuer).is_some() {
                         format!(
-                            "a wildcard in a subject of no documented {} form, which also matches `:` and `/`",
+                            "a wildcard pipeleash could not place in any documented {} subject form, which also matches `:` and `/`",
                             judgment.issuer.kind()
                         )
                     } else {

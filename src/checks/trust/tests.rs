@@ -16,6 +16,7 @@ const BUILDKITE: &str = "agent.buildkite.com";
 const CIRCLECI: &str = "oidc.circleci.com/org/0f1e2d3c-aaaa-bbbb-cccc-111122223333";
 const BITBUCKET: &str = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
 const AZURE_DEVOPS: &str = "vstoken.dev.azure.com/7c3f1a2b-0000-4000-8000-000000000000";
+const GHES: &str = "ghes.example.com/_services/token";
 
 fn account(roles: Vec<Value>, users: Vec<Value>, keys: Vec<Value>) -> AwsAccountInventory {
     let provider = |host: &str| {
@@ -27,7 +28,8 @@ fn account(roles: Vec<Value>, users: Vec<Value>, keys: Vec<Value>) -> AwsAccount
         "collected_by": "test", "collected_at": "2026-11-22T00:00:00Z",
         "roles": roles, "users": users, "access_keys": keys,
         "oidc_providers": [provider(GITHUB), provider("gitlab.com"), provider("app.terraform.io"),
-            provider(BUILDKITE), provider(CIRCLECI), provider(BITBUCKET), provider(AZURE_DEVOPS)],
+            provider(BUILDKITE), provider(CIRCLECI), provider(BITBUCKET), provider(AZURE_DEVOPS),
+            provider(GHES), provider("ci.example.com")],
     }))
     .unwrap()
 }
@@ -921,6 +923,40 @@ fn several_conditions_on_sub() {
 fn subjects_of_every_issuer() {
     use Severity::{Critical, High};
     let table: &[(&str, &str, &[&str], SubjectSeverities)] = &[
+        // GitHub Enterprise Server: one company's issuer, so an open owner is reported by the
+        // wildcard check rather than as a cross-customer hole.
+        (
+            GHES,
+            "StringLike",
+            &["repo:ac?e/web:ref:refs/heads/main"],
+            [Some(High), None, None, None],
+        ),
+        (
+            GHES,
+            "StringEquals",
+            &["repo:acme/web:ref:refs/heads/main"],
+            [None, None, None, None],
+        ),
+        // An issuer without a known grammar: a wildcard is reported with low confidence, `*`
+        // as every subject.
+        (
+            "ci.example.com",
+            "StringLike",
+            &["team-a:*"],
+            [Some(Severity::Medium), None, None, None],
+        ),
+        (
+            "ci.example.com",
+            "StringLike",
+            &["*"],
+            [Some(Critical), None, None, None],
+        ),
+        (
+            "ci.example.com",
+            "StringEquals",
+            &["team-a:deploy"],
+            [None, None, None, None],
+        ),
         // GitLab: group, project (subgroups allowed), branch; merge requests run on branches.
         (
             "gitlab.com",
