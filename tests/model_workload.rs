@@ -1,4 +1,5 @@
-//! CI issuer recognition and subject parsing (GitHub Actions, GitLab, Terraform Cloud).
+//! CI issuer recognition and subject parsing (GitHub Actions, GitLab, Terraform Cloud), and
+//! the subject grammars every trusted `sub` pattern is judged against.
 
 use pipeleash::model::{
     CiIssuer, CiWorkload, GitHubContext, GitHubRepository, GitHubSubject, GitLabRefType,
@@ -39,6 +40,7 @@ fn issuers_are_recognised_from_their_urls() {
             "https://vstoken.dev.azure.com/7c3f1a2b-0000-4000-8000-000000000000",
             CiIssuer::AzureDevOps,
         ),
+        ("https://agent.buildkite.com", CiIssuer::Buildkite),
         (
             "https://gitlab.example.com",
             CiIssuer::Other("https://gitlab.example.com".to_string()),
@@ -223,4 +225,86 @@ fn workloads_parse_their_subject_by_issuer() {
     assert_eq!(circle.subject_details(), Ok(SubjectDetails::Opaque));
     let broken = CiWorkload::new("https://gitlab.com", "repo:acme/web:pull_request");
     assert!(broken.subject_details().is_err());
+}
+
+/// Every subject the issuers document fits their grammar in `providers/ci/subjects.tsv`: the
+/// grammar that judges trusted patterns knows the subjects the issuers really sign.
+#[test]
+fn documented_subjects_fit_their_issuer_grammar() {
+    use pipeleash::model::{SubjectPattern, judge};
+    let github = CiIssuer::GitHubActions;
+    for (issuer, subject) in [
+        (&github, "repo:octo-org/octo-repo:environment:Production"),
+        (
+            &github,
+            "repo:octo-org/octo-repo:environment:Production%3AV1",
+        ),
+        (&github, "repo:octo-org/octo-repo:pull_request"),
+        (
+            &github,
+            "repo:octo-org/octo-repo:ref:refs/heads/demo-branch",
+        ),
+        (&github, "repo:octo-org/octo-repo:ref:refs/tags/demo-tag"),
+        (
+            &github,
+            "repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main",
+        ),
+        (
+            &github,
+            "repository_owner:monalisa:repository_visibility:private",
+        ),
+        (
+            &github,
+            "job_workflow_ref:octo-org/octo-automation/.github/workflows/oidc.yml@refs/heads/main",
+        ),
+        (
+            &github,
+            "repo:octo-org/octo-repo:environment:prod:job_workflow_ref:octo-org/octo-automation/.github/workflows/oidc.yml@refs/heads/main",
+        ),
+        (
+            &CiIssuer::GitLab,
+            "project_path:mygroup/my-project:ref_type:branch:ref:main",
+        ),
+        (
+            &CiIssuer::GitLab,
+            "project_path:agroup/bgroup/myproject:ref_type:tag:ref:v4.2.0",
+        ),
+        (
+            &CiIssuer::TerraformCloud,
+            "organization:my-org-name:project:Default Project:workspace:my-workspace-name:run_phase:plan",
+        ),
+        (
+            &CiIssuer::TerraformCloud,
+            "organization:my-org:workspace:my-ws:run_phase:apply",
+        ),
+        (
+            &CiIssuer::Buildkite,
+            "organization:acme-inc:pipeline:super-app:ref:refs/heads/main:commit:0123abcd:step:deploy",
+        ),
+        (
+            &CiIssuer::CircleCi,
+            "org/0f1e2d3c-aaaa/project/1a2b3c4d-bbbb/user/9f8e7d6c-cccc",
+        ),
+        (
+            &CiIssuer::CircleCi,
+            "org/0f1e/project/1a2b/user/9f8e/vcs-origin/github.com/acme/web/vcs-ref/refs/heads/main",
+        ),
+        (&CiIssuer::Bitbucket, "{a1b2c3d4-0000}:{e5f6a7b8-1111}"),
+        (
+            &CiIssuer::Bitbucket,
+            "{a1b2c3d4-0000}:{c9d0e1f2-2222}:{e5f6a7b8-1111}",
+        ),
+        (&CiIssuer::AzureDevOps, "sc://acme/web/deploy-prod"),
+    ] {
+        let scope = judge(
+            issuer,
+            SubjectPattern {
+                value: subject,
+                wildcards: false,
+                ignore_case: false,
+            },
+            &[],
+        );
+        assert!(scope.fits_grammar, "{issuer} `{subject}`: {scope:?}");
+    }
 }

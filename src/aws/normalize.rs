@@ -11,10 +11,10 @@ use super::inventory::{
     AttachedPolicy, AwsAccountInventory, AwsManagedPolicy, AwsServiceControlPolicy, InlinePolicy,
 };
 use super::policy::{ActionClause, PolicyDocument, Principal, PrincipalClause, parse_policy};
-use super::{OperatorBase, Statement};
+use super::{OperatorBase, SetQuantifier, Statement};
 use crate::model::{
     ClaimCondition, ClaimOperator, Effect, FederatedTrust, Grant, GrantBody, GrantId, Identity,
-    IdentityId, IdentityKind, Inventory, PrincipalRef, Provider, Trust,
+    IdentityId, IdentityKind, Inventory, PrincipalRef, Provider, SetOperator, Trust,
 };
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -468,18 +468,26 @@ fn federated_trust(statement: &Statement, issuer: &str, provider: &str) -> Feder
             Some(claim) => claim.to_string(),
             None => key.clone(),
         };
-        let plain = condition.operator.quantifier.is_none();
-        let operator = match condition.operator.base {
-            OperatorBase::StringEquals | OperatorBase::StringEqualsIgnoreCase if plain => {
-                ClaimOperator::Equals
-            }
-            OperatorBase::StringNotEquals | OperatorBase::StringNotEqualsIgnoreCase if plain => {
-                ClaimOperator::NotEquals
-            }
-            OperatorBase::StringLike if plain => ClaimOperator::Like,
-            OperatorBase::StringNotLike if plain => ClaimOperator::NotLike,
-            _ => ClaimOperator::Expression,
+        // Every string operator is read with its set operator and `IfExists` suffix: on a
+        // one-valued claim they compare like the plain operator and decide only the absent
+        // case (`ClaimCondition::holds_when_absent`).
+        let (operator, ignore_case) = match condition.operator.base {
+            OperatorBase::StringEquals => (ClaimOperator::Equals, false),
+            OperatorBase::StringEqualsIgnoreCase => (ClaimOperator::Equals, true),
+            OperatorBase::StringNotEquals => (ClaimOperator::NotEquals, false),
+            OperatorBase::StringNotEqualsIgnoreCase => (ClaimOperator::NotEquals, true),
+            OperatorBase::StringLike => (ClaimOperator::Like, false),
+            OperatorBase::StringNotLike => (ClaimOperator::NotLike, false),
+            _ => (ClaimOperator::Expression, false),
         };
+        let set_operator = condition
+            .operator
+            .quantifier
+            .map(|quantifier| match quantifier {
+                SetQuantifier::ForAnyValue => SetOperator::ForAnyValue,
+                SetQuantifier::ForAllValues => SetOperator::ForAllValues,
+            });
+        // `aud` may hold several values in a token, so a set operator is at home on it.
         if claim == "aud" && operator == ClaimOperator::Equals {
             audiences.extend(condition.values.iter().cloned());
         }
@@ -487,6 +495,9 @@ fn federated_trust(statement: &Statement, issuer: &str, provider: &str) -> Feder
             claim,
             operator,
             values: condition.values.clone(),
+            set_operator,
+            if_exists: condition.operator.if_exists,
+            ignore_case,
         });
     }
     audiences.sort();

@@ -9,8 +9,8 @@ use crate::aws::normalize::NormalizedAws;
 use crate::catalog::Catalog;
 use crate::matching::{Case, glob_match};
 use crate::model::{
-    ClaimCondition, ClaimOperator, FederatedTrust, Identity, IdentityId, IdentityKind,
-    PrincipalRef, Provider, Trust,
+    ClaimCondition, FederatedTrust, Identity, IdentityId, IdentityKind, PrincipalRef, Provider,
+    Trust,
 };
 use petgraph::graph::NodeIndex;
 use std::collections::BTreeMap;
@@ -315,19 +315,14 @@ fn identity_node(graph: &AccessGraph, index: NodeIndex) -> Option<&IdentityNode>
     graph.node(index).as_identity()
 }
 
-/// The subject values a trust pins, or `*` when no positive `sub` condition narrows it.
+/// The subject values a trust pins, or `*` when no positive `sub` condition narrows it (the
+/// same reading as the trust checks: `crate::model::SubjectConstraint`).
 pub fn subject_patterns(trust: &FederatedTrust) -> Vec<String> {
-    let mut patterns: Vec<String> = trust
-        .conditions
-        .iter()
-        .filter(|condition| {
-            condition.claim == "sub"
-                && matches!(
-                    condition.operator,
-                    ClaimOperator::Equals | ClaimOperator::Like
-                )
-        })
-        .flat_map(|condition| condition.values.iter().cloned())
+    let constraint = crate::model::SubjectConstraint::of(trust);
+    let mut patterns: Vec<String> = constraint
+        .values()
+        .into_iter()
+        .map(|(_, pattern)| pattern.value.to_string())
         .collect();
     if patterns.is_empty() {
         patterns.push("*".to_string());
@@ -337,25 +332,9 @@ pub fn subject_patterns(trust: &FederatedTrust) -> Vec<String> {
     patterns
 }
 
-/// `StringLike sub repo:acme/*`: a condition as a reviewer reads it.
+/// `StringLike `sub` `repo:acme/*``: a condition as a reviewer reads it.
 pub fn render_condition(condition: &ClaimCondition) -> String {
-    let operator = match condition.operator {
-        ClaimOperator::Equals => "StringEquals",
-        ClaimOperator::NotEquals => "StringNotEquals",
-        ClaimOperator::Like => "StringLike",
-        ClaimOperator::NotLike => "StringNotLike",
-        ClaimOperator::Expression => "expression",
-    };
-    format!(
-        "{operator} `{}` {}",
-        condition.claim,
-        condition
-            .values
-            .iter()
-            .map(|value| format!("`{value}`"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    )
+    condition.to_string()
 }
 
 fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTrust) {

@@ -6,6 +6,7 @@ mod finding;
 mod grant;
 mod identity;
 mod inventory;
+mod subject;
 mod trust;
 mod usage;
 mod workload;
@@ -14,7 +15,15 @@ pub use finding::{Evidence, Finding};
 pub use grant::{Grant, GrantBody, GrantId};
 pub use identity::{Identity, IdentityId, IdentityIdError, IdentityKind};
 pub use inventory::{Container, Inventory, InventoryError};
-pub use trust::{ClaimCondition, ClaimMatch, ClaimOperator, FederatedTrust, PrincipalRef, Trust};
+pub use subject::{
+    Characters, Field, FieldRole, JudgedSubject, Position, PullRequests, SUBJECTS_TSV, Segment,
+    SubjectConstraint, SubjectContext, SubjectGrammar, SubjectGrammarError, SubjectJudgment,
+    SubjectPattern, SubjectScope, TenantNamedBy, grammar_for, judge, judge_trust,
+    parse_subject_grammars, subject_grammars,
+};
+pub use trust::{
+    ClaimCondition, ClaimMatch, ClaimOperator, FederatedTrust, PrincipalRef, SetOperator, Trust,
+};
 pub use usage::{Outcome, Permission, Usage, UsageEvent, UsageKey, UsageRecord};
 pub use workload::{
     CiIssuer, CiWorkload, GitHubContext, GitHubRepository, GitHubSubject, GitLabRefType,

@@ -76,6 +76,24 @@ pub struct ClaimCondition {
     pub operator: ClaimOperator,
     /// Any one value satisfies the condition (OR), as in AWS and Azure.
     pub values: Vec<String>,
+    /// A set operator in front of the operator (AWS `ForAnyValue:` / `ForAllValues:`). On a
+    /// claim with one value (`sub`, a string `aud`) it compares like the plain operator; it
+    /// changes only what happens when the claim is absent.
+    pub set_operator: Option<SetOperator>,
+    /// AWS `…IfExists`: the condition also holds when the claim is absent.
+    pub if_exists: bool,
+    /// Letter case is ignored (AWS `StringEqualsIgnoreCase`, `StringNotEqualsIgnoreCase`).
+    pub ignore_case: bool,
+}
+
+/// An AWS condition set operator, for claims that may hold several values.
+///
+/// Source: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>
+/// (`ForAllValues` "also returns true if there are no context keys in the request").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SetOperator {
+    ForAnyValue,
+    ForAllValues,
 }
 
 /// How a claim is compared with the condition's values.
@@ -102,8 +120,58 @@ pub enum ClaimMatch {
 }
 
 impl ClaimCondition {
-    /// Does this condition hold for `claims` (claim name → value)? A missing claim fails
-    /// positive operators and satisfies negative ones, as AWS does for single-valued keys.
+    /// A plain condition: no set operator, no `IfExists`, case-sensitive.
+    pub fn new(claim: &str, operator: ClaimOperator, values: Vec<String>) -> ClaimCondition {
+        ClaimCondition {
+            claim: claim.to_string(),
+            operator,
+            values,
+            set_operator: None,
+            if_exists: false,
+            ignore_case: false,
+        }
+    }
+
+    /// Whether the condition holds for a token without the claim: `…IfExists` and
+    /// `ForAllValues:` hold, `ForAnyValue:` fails, and a plain operator holds only when
+    /// negated. Source: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists>.
+    pub fn holds_when_absent(&self) -> bool {
+        if self.if_exists {
+            return true;
+        }
+        match self.set_operator {
+            Some(SetOperator::ForAllValues) => true,
+            Some(SetOperator::ForAnyValue) => false,
+            None => matches!(
+                self.operator,
+                ClaimOperator::NotEquals | ClaimOperator::NotLike
+            ),
+        }
+    }
+
+    /// The operator as AWS spells it (`ForAllValues:StringLikeIfExists`).
+    pub fn operator_name(&self) -> String {
+        let base = match (self.operator, self.ignore_case) {
+            (ClaimOperator::Equals, false) => "StringEquals",
+            (ClaimOperator::Equals, true) => "StringEqualsIgnoreCase",
+            (ClaimOperator::NotEquals, false) => "StringNotEquals",
+            (ClaimOperator::NotEquals, true) => "StringNotEqualsIgnoreCase",
+            (ClaimOperator::Like, _) => "StringLike",
+            (ClaimOperator::NotLike, _) => "StringNotLike",
+            (ClaimOperator::Expression, _) => return "expression".to_string(),
+        };
+        let set = match self.set_operator {
+            Some(SetOperator::ForAnyValue) => "ForAnyValue:",
+            Some(SetOperator::ForAllValues) => "ForAllValues:",
+            None => "",
+        };
+        let if_exists = if self.if_exists { "IfExists" } else { "" };
+        format!("{set}{base}{if_exists}")
+    }
+
+    /// Does this condition hold for `claims` (claim name → value)? Each claim has one value
+    /// here, so a set operator compares like the plain operator; a missing claim is decided by
+    /// [`ClaimCondition::holds_when_absent`], as AWS does.
     pub fn check(&self, claims: &BTreeMap<String, String>) -> ClaimMatch {
         if self.operator == ClaimOperator::Expression {
             return ClaimMatch::Unknown(format!(
@@ -112,16 +180,28 @@ impl ClaimCondition {
                 self.values.join(" ")
             ));
         }
-        let value = claims.get(&self.claim);
-        let any = |case_glob: bool| match value {
-            Some(value) => self.values.iter().any(|expected| {
-                if case_glob {
-                    glob_match(expected, value, Case::Sensitive)
+        let Some(value) = claims.get(&self.claim) else {
+            return if self.holds_when_absent() {
+                ClaimMatch::Matches
+            } else {
+                ClaimMatch::DoesNotMatch
+            };
+        };
+        let case = if self.ignore_case {
+            Case::Insensitive
+        } else {
+            Case::Sensitive
+        };
+        let any = |glob: bool| {
+            self.values.iter().any(|expected| {
+                if glob {
+                    glob_match(expected, value, case)
+                } else if self.ignore_case {
+                    expected.to_lowercase() == value.to_lowercase()
                 } else {
                     expected == value
                 }
-            }),
-            None => false,
+            })
         };
         let holds = match self.operator {
             ClaimOperator::Equals => any(false),
@@ -135,6 +215,23 @@ impl ClaimCondition {
         } else {
             ClaimMatch::DoesNotMatch
         }
+    }
+}
+
+impl std::fmt::Display for ClaimCondition {
+    /// `ForAllValues:StringLike `sub` `repo:acme/*``: a condition as a reviewer reads it.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "{} `{}` {}",
+            self.operator_name(),
+            self.claim,
+            self.values
+                .iter()
+                .map(|value| format!("`{value}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )
     }
 }
 
@@ -191,11 +288,11 @@ mod tests {
         FederatedTrust {
             issuer: "https://token.actions.githubusercontent.com".to_string(),
             audiences: vec!["sts.amazonaws.com".to_string()],
-            conditions: vec![ClaimCondition {
-                claim: "sub".to_string(),
+            conditions: vec![ClaimCondition::new(
+                "sub",
                 operator,
-                values: vec![value.to_string()],
-            }],
+                vec![value.to_string()],
+            )],
             source: "test".to_string(),
         }
     }
@@ -275,11 +372,104 @@ mod tests {
 
     #[test]
     fn negative_operators_hold_when_the_claim_is_missing() {
-        let condition = ClaimCondition {
-            claim: "environment".to_string(),
-            operator: ClaimOperator::NotEquals,
-            values: vec!["prod".to_string()],
-        };
+        let condition =
+            ClaimCondition::new("environment", ClaimOperator::NotEquals, vec!["prod".into()]);
         assert_eq!(condition.check(&BTreeMap::new()), ClaimMatch::Matches);
+    }
+
+    /// Every string operator that can hold a claim, present and absent: a set operator compares
+    /// a one-valued claim like the plain operator and only decides the absent case.
+    #[test]
+    fn set_operators_and_if_exists_on_a_one_valued_claim() {
+        let present: BTreeMap<String, String> =
+            [("sub".to_string(), "repo:acme/web:pull_request".to_string())].into();
+        let absent = BTreeMap::new();
+        let condition = |operator, set_operator, if_exists, value: &str| ClaimCondition {
+            set_operator,
+            if_exists,
+            ..ClaimCondition::new("sub", operator, vec![value.to_string()])
+        };
+        use ClaimOperator::{Equals, Like, NotEquals, NotLike};
+        use SetOperator::{ForAllValues, ForAnyValue};
+        let table = [
+            // operator, set operator, IfExists, value, present matches, absent matches
+            (Like, None, false, "repo:acme/*", true, false),
+            (Like, Some(ForAnyValue), false, "repo:acme/*", true, false),
+            (Like, Some(ForAllValues), false, "repo:acme/*", true, true),
+            (Like, None, true, "repo:acme/*", true, true),
+            (Like, Some(ForAnyValue), true, "repo:acme/*", true, true),
+            (Like, None, false, "repo:evil/*", false, false),
+            (Like, Some(ForAllValues), false, "repo:evil/*", false, true),
+            (
+                Equals,
+                None,
+                false,
+                "repo:acme/web:pull_request",
+                true,
+                false,
+            ),
+            (
+                Equals,
+                Some(ForAllValues),
+                false,
+                "repo:acme/web:pull_request",
+                true,
+                true,
+            ),
+            (
+                NotEquals,
+                None,
+                false,
+                "repo:acme/web:pull_request",
+                false,
+                true,
+            ),
+            (
+                NotLike,
+                Some(ForAnyValue),
+                false,
+                "repo:acme/*",
+                false,
+                false,
+            ),
+            (
+                NotLike,
+                Some(ForAllValues),
+                false,
+                "repo:evil/*",
+                true,
+                true,
+            ),
+        ];
+        for (operator, set_operator, if_exists, value, on_present, on_absent) in table {
+            let condition = condition(operator, set_operator, if_exists, value);
+            let expected = |holds| {
+                if holds {
+                    ClaimMatch::Matches
+                } else {
+                    ClaimMatch::DoesNotMatch
+                }
+            };
+            assert_eq!(
+                condition.check(&present),
+                expected(on_present),
+                "{condition}"
+            );
+            assert_eq!(
+                condition.check(&absent),
+                expected(on_absent),
+                "{condition} absent"
+            );
+        }
+        let ignore_case = ClaimCondition {
+            ignore_case: true,
+            ..ClaimCondition::new("sub", Equals, vec!["REPO:ACME/WEB:PULL_REQUEST".into()])
+        };
+        assert_eq!(ignore_case.check(&present), ClaimMatch::Matches);
+        assert_eq!(ignore_case.operator_name(), "StringEqualsIgnoreCase");
+        assert_eq!(
+            condition(Like, Some(ForAllValues), true, "x").operator_name(),
+            "ForAllValues:StringLikeIfExists"
+        );
     }
 }

@@ -16,6 +16,7 @@ pub enum CiIssuer {
     CircleCi,
     Bitbucket,
     AzureDevOps,
+    Buildkite,
     /// An issuer pipeleash does not recognise, with its URL.
     Other(String),
 }
@@ -47,11 +48,13 @@ impl CiIssuer {
             CiIssuer::CircleCi => "circleci",
             CiIssuer::Bitbucket => "bitbucket",
             CiIssuer::AzureDevOps => "azure-devops",
+            CiIssuer::Buildkite => "buildkite",
             CiIssuer::Other(_) => "other",
         }
     }
 
-    fn from_kind(kind: &str) -> Option<CiIssuer> {
+    /// The issuer of a kind name of `providers/ci/issuers.tsv` (never `other`).
+    pub fn from_kind(kind: &str) -> Option<CiIssuer> {
         Some(match kind {
             "github-actions" => CiIssuer::GitHubActions,
             "gitlab" => CiIssuer::GitLab,
@@ -59,6 +62,7 @@ impl CiIssuer {
             "circleci" => CiIssuer::CircleCi,
             "bitbucket" => CiIssuer::Bitbucket,
             "azure-devops" => CiIssuer::AzureDevOps,
+            "buildkite" => CiIssuer::Buildkite,
             _ => return None,
         })
     }

@@ -2,6 +2,10 @@
 //! finding type lives in its own file, documented like the policy checks (*What it finds / Why
 //! it matters / Example / Remediation*) and listed on the same generated page.
 //!
+//! Every check that reads a `sub` condition reads it through one judge
+//! (`crate::model::judge_trust`): which conditions narrow the subject, and what each value
+//! admits under the issuer's documented subject grammar (`providers/ci/subjects.tsv`).
+//!
 //! The checks read the normalized trusts, the access graph (what an identity reaches by
 //! chaining and escalation, and how strong its grants are), and, when given, CloudTrail usage
 //! (which CI subjects really assumed each role, which users really used their keys).
@@ -23,9 +27,10 @@ use crate::aws::escalation::escalation_paths;
 use crate::aws::normalize::NormalizedAws;
 use crate::catalog::Catalog;
 use crate::graph::query::{GraphQuery, Start};
-use crate::graph::subject::{SubjectScope, classify};
 use crate::graph::{AccessGraph, IdentityNode, Node, build_aws, is_write_or_above};
-use crate::model::{ClaimOperator, FederatedTrust, Finding, IdentityId, Severity};
+use crate::model::{
+    ClaimOperator, Evidence, FederatedTrust, Finding, IdentityId, Severity, SubjectJudgment,
+};
 
 /// Everything a trust check may look at.
 pub struct TrustUnderCheck<'a> {
@@ -227,38 +232,44 @@ pub struct WriteReach {
     pub description: String,
 }
 
-/// The `sub` values a trust admits, each with whether it is a `StringLike` glob.
-pub fn subject_values(trust: &FederatedTrust) -> Vec<(&str, bool)> {
-    trust
-        .conditions
-        .iter()
-        .filter(|condition| condition.claim == "sub")
-        .filter_map(|condition| match condition.operator {
-            ClaimOperator::Equals => Some((condition, false)),
-            ClaimOperator::Like => Some((condition, true)),
-            _ => None,
-        })
-        .flat_map(|(condition, like)| {
-            condition
-                .values
-                .iter()
-                .map(move |value| (value.as_str(), like))
-        })
-        .collect()
+/// Evidence about `sub` conditions the judgment does not lean on: negated operators and
+/// expressions (they narrow nothing toward the allowed side), and positive conditions that
+/// also hold for a token without a `sub` claim (`ForAllValues:`, `…IfExists`).
+pub fn subject_notes(judgment: &SubjectJudgment<'_>, source: &str) -> Vec<Evidence> {
+    let mut notes = Vec::new();
+    for condition in &judgment.constraint.other {
+        notes.push(Evidence {
+            source: source.to_string(),
+            detail: format!(
+                "{condition}: not read as narrowing the subject; {}",
+                if condition.operator == ClaimOperator::Expression {
+                    "pipeleash does not evaluate it"
+                } else {
+                    "a negated condition admits every other subject"
+                }
+            ),
+        });
+    }
+    for condition in judgment.constraint.holding_without_claim() {
+        notes.push(Evidence {
+            source: source.to_string(),
+            detail: format!(
+                "{condition} also holds for a token without a `sub` claim (`ForAllValues:` and `…IfExists` are true when the claim is absent): use the plain operator"
+            ),
+        });
+    }
+    notes
 }
 
-/// The scope of one subject value of a trust.
-pub fn scope_of(trust: &FederatedTrust, value: &str, like: bool) -> SubjectScope {
-    let issuer = crate::model::CiIssuer::from_issuer_url(&trust.issuer);
-    classify(&issuer, value, like)
-}
-
-/// Whether the trust has any condition on the `sub` claim.
-pub fn has_subject_condition(trust: &FederatedTrust) -> bool {
-    trust
-        .conditions
-        .iter()
-        .any(|condition| condition.claim == "sub")
+/// `; `ForAllValues:StringLike` also admits a token without `sub``, when it does.
+pub fn absent_claim_note(judgment: &SubjectJudgment<'_>) -> String {
+    match judgment.constraint.holding_without_claim().first() {
+        Some(condition) => format!(
+            "; `{}` also admits a token without a `sub` claim",
+            condition.operator_name()
+        ),
+        None => String::new(),
+    }
 }
 
 /// Whether the federated principal is an OIDC provider (not SAML).

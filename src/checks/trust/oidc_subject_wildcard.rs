@@ -1,13 +1,22 @@
 //! **What it finds:** OIDC trusts whose `sub` pattern admits far more pipelines than the ones
-//! that deploy: any repository (`repo:*`), any repository of an organisation (`repo:acme/*`),
-//! any branch, tag, environment or pull request of a repository (`repo:acme/infra:*`), or a
-//! `StringLike` wildcard in the middle of a pattern, which also matches `:` and `/` and so
-//! admits subjects of another shape.
+//! that deploy: any repository (`repo:*`), any repository of an organisation (`repo:acme/*`,
+//! GitLab `project_path:acme/*:…`), any branch, tag, environment or pull request of a
+//! repository (`repo:acme/infra:*`), any branch (`…:ref:refs/heads/*`). Each value is judged
+//! against its issuer's documented subject grammar (`providers/ci/subjects.tsv`: GitHub
+//! Actions including customised and immutable subjects, GitLab, HCP Terraform, Buildkite,
+//! CircleCI, Bitbucket, Azure DevOps), by which parts a wildcard can stand for — a `*` also
+//! matches `:` and `/`, so `repo:acme/web*` admits `repo:acme/web-evil:…` too. Every string
+//! operator that can hold `sub` is read: `StringLike`, `StringEquals`, lists of values,
+//! `ForAnyValue:`/`ForAllValues:` (on the one-valued `sub` they compare like the plain
+//! operator; `ForAllValues:` and `…IfExists` also admit a token without `sub`, which the
+//! finding notes). A wildcard in a subject of unknown format is reported with low confidence.
 //!
 //! **Why it matters:** whoever can run a workflow in an admitted repository or on an admitted
 //! branch gets the role's credentials: a contributor's pull request, a feature branch nobody
 //! reviewed, a new repository in the organisation. Severity rises with what the role can do:
-//! write or permissions-management access, in production, is where a wildcard hurts.
+//! write or permissions-management access, in production, is where a wildcard hurts. A
+//! wildcard in the owner of a shared issuer (`repo:*/infra:…`) is reported by
+//! `shared-issuer-without-tenant`.
 //!
 //! **Example:**
 //!
@@ -20,75 +29,97 @@
 //! reviewers (`repo:acme/infra:environment:production`). Use the immutable form
 //! (`repo:acme@123/infra@456:…`) where your provider supports it.
 
-use super::{TrustUnderCheck, scope_of, subject_values};
-use crate::model::{Confidence, Evidence, Finding, IdentityId, Severity};
+use super::{TrustUnderCheck, absent_claim_note, subject_notes};
+use crate::graph::subject::shared_issuer;
+use crate::model::{Confidence, Evidence, Finding, IdentityId, Severity, judge_trust};
 
 pub const ID: &str = "oidc-subject-wildcard";
 
 pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)>) {
     for (id, trust) in check.federated() {
+        let judgment = judge_trust(trust);
+        let shared = shared_issuer(&judgment.issuer, &trust.issuer);
+        let (tenant, repository) = (judgment.tenant_noun(), judgment.repository_noun());
         let mut worst: Option<(Severity, Confidence, String)> = None;
         let mut evidence = Vec::new();
         let reach = check.write_reach(id);
         let writes = reach.is_some();
         let writes_in_production = reach.as_ref().is_some_and(|reach| reach.production);
-        for (value, like) in subject_values(trust) {
-            let scope = scope_of(trust, value, like);
-            let (severity, confidence, what) = if scope.any_repository {
+        let if_writes = |writes: bool| {
+            if writes {
+                Severity::High
+            } else {
+                Severity::Medium
+            }
+        };
+        for subject in &judgment.subjects {
+            let scope = &subject.scope;
+            let value = subject.pattern.value;
+            let (severity, confidence, what) = if scope.every_subject {
                 (
                     Severity::Critical,
                     Confidence::High,
-                    "any repository of any owner",
+                    "every subject the issuer signs".to_string(),
+                )
+            } else if scope.any_repository {
+                (
+                    Severity::Critical,
+                    Confidence::High,
+                    format!("any {repository} of any owner"),
+                )
+            } else if scope.named_under_any_owner && !shared {
+                (
+                    if_writes(writes_in_production),
+                    Confidence::High,
+                    format!("a {repository} of that name under any {tenant} of the issuer"),
                 )
             } else if scope.any_in_owner {
-                let severity = if writes_in_production {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                };
                 (
-                    severity,
+                    if_writes(writes_in_production),
                     Confidence::High,
-                    "any repository of the organisation",
+                    format!("any {repository} of the {tenant}"),
                 )
             } else if scope.any_context {
-                let severity = if writes {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                };
                 (
-                    severity,
+                    if_writes(writes),
                     Confidence::High,
-                    "any branch, tag, environment and pull request of the repository",
+                    format!("any branch, tag, environment and pull request of the {repository}"),
                 )
-            } else if scope.spans_segments && !scope.pull_request && !scope.any_branch {
+            } else if scope.any_branch {
+                (
+                    if_writes(writes),
+                    Confidence::High,
+                    format!("any branch of the {repository}"),
+                )
+            } else if scope.unknown_wildcard {
                 (
                     Severity::Medium,
                     Confidence::Low,
-                    "a wildcard inside the pattern, which also matches `:` and `/`",
+                    if crate::model::grammar_for(&judgment.issuer).is_some() {
+                        format!(
+                            "a wildcard pipeleash could not place in any documented {} subject form, which also matches `:` and `/`",
+                            judgment.issuer.kind()
+                        )
+                    } else {
+                        "a wildcard in a subject whose format pipeleash does not know, which also matches `:` and `/`".to_string()
+                    },
                 )
-            } else if scope.any_branch {
-                let severity = if writes {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                };
-                (severity, Confidence::High, "any branch of the repository")
             } else {
                 continue;
             };
+            let detail = format!("`{value}` admits {what}");
             evidence.push(Evidence {
                 source: trust.source.clone(),
-                detail: format!("`{value}` admits {what}"),
+                detail: detail.clone(),
             });
             if worst.as_ref().is_none_or(|(worst, _, _)| severity > *worst) {
-                worst = Some((severity, confidence, format!("`{value}` admits {what}")));
+                worst = Some((severity, confidence, detail));
             }
         }
         let Some((severity, confidence, message)) = worst else {
             continue;
         };
+        evidence.extend(subject_notes(&judgment, &trust.source));
         if let Some(reach) = &reach {
             evidence.push(Evidence {
                 source: "access graph".into(),
@@ -102,7 +133,11 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                 severity,
                 confidence,
                 subject: check.subject(id),
-                message: format!("trust of `{}`: {message}", trust.issuer),
+                message: format!(
+                    "trust of `{}`: {message}{}",
+                    trust.issuer,
+                    absent_claim_note(&judgment)
+                ),
                 evidence,
                 remediation: "replace the wildcard with the exact subjects that deploy (a protected branch or a deployment environment), with `StringEquals`".into(),
             },

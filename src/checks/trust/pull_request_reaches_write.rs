@@ -1,7 +1,10 @@
 //! **What it finds:** trusts that admit pull-request jobs (`repo:acme/web:pull_request`, or a
 //! pattern such as `repo:acme/web:*` that admits them), jobs on any branch, or a named branch
 //! other than `main`/`master`, on a role that can write — directly, or through the roles it
-//! can chain to or escalate to.
+//! can chain to or escalate to. Subjects are judged against the issuer's documented grammar,
+//! with every string operator that can hold `sub` (see `oidc-subject-wildcard`); for CI
+//! systems that run merge/pull requests as jobs of their source branch (GitLab, Buildkite),
+//! a pattern open on the branch admits them.
 //!
 //! **Why it matters:** pull requests and feature branches run code nobody has reviewed yet.
 //! If such a job can write to an account (deploy, change infrastructure, edit IAM), every
@@ -19,22 +22,26 @@
 //! management or administrator access, high for other write access, low for a named
 //! non-default branch (it may be protected; pipeleash cannot see branch protection).
 
-use super::{TrustUnderCheck, scope_of, subject_values};
-use crate::model::{Confidence, Evidence, Finding, IdentityId, Severity};
+use super::{TrustUnderCheck, absent_claim_note, subject_notes};
+use crate::model::{Confidence, Evidence, Finding, IdentityId, Severity, judge_trust};
 
 pub const ID: &str = "pull-request-reaches-write";
 
 pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)>) {
     for (id, trust) in check.federated() {
+        let judgment = judge_trust(trust);
         let mut admitted: Vec<(String, bool)> = Vec::new();
-        for (value, like) in subject_values(trust) {
-            let scope = scope_of(trust, value, like);
+        for subject in &judgment.subjects {
+            let (scope, value) = (&subject.scope, subject.pattern.value);
             if scope.pull_request {
                 admitted.push((format!("`{value}` admits pull-request jobs"), true));
             } else if scope.any_branch {
                 admitted.push((format!("`{value}` admits jobs on any branch"), true));
-            } else if let Some(branch) = scope.named_other_branch {
-                admitted.push((format!("`{value}` admits {branch}"), false));
+            } else if scope.other_branch {
+                admitted.push((
+                    format!("`{value}` admits a branch other than `main`/`master`"),
+                    false,
+                ));
             }
         }
         if admitted.is_empty() {
@@ -56,6 +63,7 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                 detail: detail.clone(),
             })
             .collect();
+        evidence.extend(subject_notes(&judgment, &trust.source));
         evidence.push(Evidence {
             source: "access graph".into(),
             detail: format!("the role reaches {}", reach.description),
@@ -68,13 +76,14 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                 confidence,
                 subject: check.subject(id),
                 message: format!(
-                    "{} can reach {}",
+                    "{} can reach {}{}",
                     if unreviewed {
                         "unreviewed code (pull requests or any branch)"
                     } else {
                         "a non-default branch"
                     },
-                    reach.description
+                    reach.description,
+                    absent_claim_note(&judgment)
                 ),
                 evidence,
                 remediation: "admit only the protected branch or a reviewed deployment environment to this role; give pull requests a read-only role".into(),

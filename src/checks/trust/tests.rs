@@ -1,5 +1,6 @@
 //! Trust-check tests: each rule with safe and unsafe trusts, including GitHub's subject forms
-//! (branch, tag, environment, pull request, and the immutable `owner@id/repo@id` form).
+//! (branch, tag, environment, pull request, and the immutable `owner@id/repo@id` form), every
+//! condition operator that can hold `sub`, and every issuer with a subject grammar.
 
 use super::trust_findings;
 use crate::aws::cloudtrail::{CiWorkload, CloudTrailUsage, Outcome, WebIdentitySession};
@@ -11,6 +12,11 @@ use serde_json::{Value, json};
 
 const ACCOUNT: &str = "111122223333";
 const GITHUB: &str = "token.actions.githubusercontent.com";
+const BUILDKITE: &str = "agent.buildkite.com";
+const CIRCLECI: &str = "oidc.circleci.com/org/0f1e2d3c-aaaa-bbbb-cccc-111122223333";
+const BITBUCKET: &str = "api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc";
+const AZURE_DEVOPS: &str = "vstoken.dev.azure.com/7c3f1a2b-0000-4000-8000-000000000000";
+const GHES: &str = "ghes.example.com/_services/token";
 
 fn account(roles: Vec<Value>, users: Vec<Value>, keys: Vec<Value>) -> AwsAccountInventory {
     let provider = |host: &str| {
@@ -21,7 +27,9 @@ fn account(roles: Vec<Value>, users: Vec<Value>, keys: Vec<Value>) -> AwsAccount
         "format_version": 1, "account_id": ACCOUNT, "partition": "aws",
         "collected_by": "test", "collected_at": "2026-11-22T00:00:00Z",
         "roles": roles, "users": users, "access_keys": keys,
-        "oidc_providers": [provider(GITHUB), provider("gitlab.com"), provider("app.terraform.io")],
+        "oidc_providers": [provider(GITHUB), provider("gitlab.com"), provider("app.terraform.io"),
+            provider(BUILDKITE), provider(CIRCLECI), provider(BITBUCKET), provider(AZURE_DEVOPS),
+            provider(GHES), provider("ci.example.com")],
     }))
     .unwrap()
 }
@@ -671,4 +679,451 @@ fn unused_trusted_subjects_get_a_tightened_policy() {
         true,
     );
     assert!(without.is_empty());
+}
+
+/// The first example of issue 8 part 4: a set operator on `sub` is read like the plain
+/// operator (a token always carries one `sub`), not skipped by one check and counted as a
+/// narrowing `sub` condition by the other.
+#[test]
+fn for_all_values_string_like_on_sub_is_an_organisation_wildcard() {
+    let trust = github("ForAllValues:StringLike", &["repo:acme/*"]);
+    let wildcard = findings_of("oidc-subject-wildcard", trust.clone(), write_policy(), true);
+    let plain = findings_of(
+        "oidc-subject-wildcard",
+        github("StringLike", &["repo:acme/*"]),
+        write_policy(),
+        true,
+    );
+    assert_eq!(plain.len(), 1, "{plain:#?}");
+    assert_eq!(wildcard.len(), 1, "{wildcard:#?}");
+    assert_eq!(wildcard[0].severity, plain[0].severity);
+    assert_eq!(wildcard[0].severity, Severity::High);
+    assert!(
+        wildcard[0]
+            .message
+            .contains("any repository of the organisation"),
+        "{:#?}",
+        wildcard[0]
+    );
+    assert!(findings_of("oidc-trust-without-subject", trust, write_policy(), true).is_empty());
+}
+
+/// The second example of issue 8 part 4: a GitLab project wildcard is *any project of the
+/// group*, at the severity of GitHub's `repo:acme/*:ref:refs/heads/main`.
+#[test]
+fn gitlab_project_wildcard_is_any_project_of_the_group() {
+    let gitlab = federated(
+        "gitlab.com",
+        json!({ "StringEquals": { "gitlab.com:aud": "sts.amazonaws.com" },
+                "StringLike": { "gitlab.com:sub": "project_path:acme/*:ref_type:branch:ref:main" } }),
+    );
+    let found = findings_of("oidc-subject-wildcard", gitlab, write_policy(), true);
+    let github_found = findings_of(
+        "oidc-subject-wildcard",
+        github("StringLike", &["repo:acme/*:ref:refs/heads/main"]),
+        write_policy(),
+        true,
+    );
+    assert_eq!(github_found[0].severity, Severity::High);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, github_found[0].severity);
+    assert_eq!(found[0].confidence, Confidence::High);
+    assert!(
+        found[0].message.contains("any project of the group"),
+        "{:#?}",
+        found[0]
+    );
+}
+
+/// A trust of `host` whose `sub` is compared by `operator`, with the audience pinned.
+fn trust_of(host: &str, operator: &str, subjects: &[&str]) -> Value {
+    let mut conditions = json!({ "StringEquals": { format!("{host}:aud"): "sts.amazonaws.com" } });
+    conditions
+        .as_object_mut()
+        .unwrap()
+        .entry(operator)
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .unwrap()
+        .insert(format!("{host}:sub"), json!(subjects));
+    federated(host, conditions)
+}
+
+/// The severity of each subject check: wildcard, no subject, pull request, shared issuer
+/// without tenant.
+type SubjectSeverities = [Option<Severity>; 4];
+
+/// The [`SubjectSeverities`] of a trust on a production role that writes.
+fn subject_findings(trust: Value) -> SubjectSeverities {
+    [
+        "oidc-subject-wildcard",
+        "oidc-trust-without-subject",
+        "pull-request-reaches-write",
+        "shared-issuer-without-tenant",
+    ]
+    .map(|id| {
+        findings_of(id, trust.clone(), write_policy(), true)
+            .first()
+            .map(|finding| finding.severity)
+    })
+}
+
+/// Every operator that can hold `sub`, on the same values: set operators and `IfExists`
+/// compare a one-valued claim like the plain operator; negated operators narrow nothing.
+#[test]
+fn every_operator_that_can_hold_sub() {
+    use Severity::{Critical, High};
+    const ORG: SubjectSeverities = [Some(High), None, Some(High), None];
+    const EXACT: SubjectSeverities = [None, None, None, None];
+    const OPEN: SubjectSeverities = [None, Some(Critical), None, None];
+    let table: &[(&str, &[&str], SubjectSeverities)] = &[
+        ("StringLike", &["repo:acme/*"], ORG),
+        ("ForAnyValue:StringLike", &["repo:acme/*"], ORG),
+        ("ForAllValues:StringLike", &["repo:acme/*"], ORG),
+        ("StringLikeIfExists", &["repo:acme/*"], ORG),
+        ("ForAllValues:StringLikeIfExists", &["repo:acme/*"], ORG),
+        // A list of values is ORed: one wildcard among exact values opens the trust.
+        (
+            "StringLike",
+            &["repo:acme/web:ref:refs/heads/main", "repo:acme/*"],
+            ORG,
+        ),
+        (
+            "StringEquals",
+            &["repo:acme/web:ref:refs/heads/main"],
+            EXACT,
+        ),
+        (
+            "ForAnyValue:StringEquals",
+            &["repo:acme/web:ref:refs/heads/main"],
+            EXACT,
+        ),
+        (
+            "ForAllValues:StringEquals",
+            &["repo:acme/web:ref:refs/heads/main"],
+            EXACT,
+        ),
+        (
+            "StringEqualsIfExists",
+            &["repo:acme/web:ref:refs/heads/main"],
+            EXACT,
+        ),
+        (
+            "StringEqualsIgnoreCase",
+            &["repo:acme/web:ref:refs/heads/main"],
+            EXACT,
+        ),
+        ("StringLike", &["repo:acme/web:ref:refs/heads/main"], EXACT),
+        // `StringEquals` does not glob: `*` is a literal character no subject has.
+        ("StringEquals", &["repo:acme/*"], EXACT),
+        // Exact, but a pull request reaching write.
+        (
+            "ForAllValues:StringEquals",
+            &["repo:acme/web:pull_request"],
+            [None, None, Some(High), None],
+        ),
+        // Negated operators admit every other subject: no narrowing condition on `sub`.
+        ("StringNotLike", &["repo:evil/*"], OPEN),
+        ("StringNotEquals", &["repo:acme/web:pull_request"], OPEN),
+        ("ForAnyValue:StringNotLike", &["repo:evil/*"], OPEN),
+        (
+            "ForAllValues:StringNotEquals",
+            &["repo:evil/web:ref:refs/heads/main"],
+            OPEN,
+        ),
+        // Owner open on the shared issuer.
+        (
+            "ForAnyValue:StringLike",
+            &["repo:*/infra:ref:refs/heads/main"],
+            [Some(Critical), None, None, Some(Critical)],
+        ),
+        (
+            "ForAllValues:StringLike",
+            &["repo:*"],
+            [Some(Critical), None, Some(High), None],
+        ),
+    ];
+    for (operator, values, expected) in table {
+        let trust = github(operator, values);
+        assert_eq!(
+            subject_findings(trust),
+            *expected,
+            "`{operator}` {values:?}"
+        );
+    }
+}
+
+/// `ForAllValues:` and `…IfExists` also hold for a token without `sub`: the finding says so.
+#[test]
+fn conditions_that_hold_without_sub_are_noted() {
+    for operator in ["ForAllValues:StringLike", "StringLikeIfExists"] {
+        let found = findings_of(
+            "oidc-subject-wildcard",
+            github(operator, &["repo:acme/*"]),
+            write_policy(),
+            true,
+        );
+        assert!(
+            found[0]
+                .message
+                .contains("also admits a token without a `sub` claim"),
+            "{operator}: {:#?}",
+            found[0]
+        );
+        assert!(
+            found[0]
+                .evidence
+                .iter()
+                .any(|evidence| evidence.detail.contains("true when the claim is absent")),
+            "{operator}: {:#?}",
+            found[0]
+        );
+    }
+    let plain = findings_of(
+        "oidc-subject-wildcard",
+        github("ForAnyValue:StringLike", &["repo:acme/*"]),
+        write_policy(),
+        true,
+    );
+    assert!(!plain[0].message.contains("without a `sub` claim"));
+}
+
+/// A positive condition narrows; a negated one next to it is shown but not relied on, and
+/// two positive conditions are both required.
+#[test]
+fn several_conditions_on_sub() {
+    let narrowed = federated(
+        GITHUB,
+        json!({ "StringEquals": { format!("{GITHUB}:aud"): "sts.amazonaws.com",
+                                  format!("{GITHUB}:sub"): "repo:acme/web:ref:refs/heads/main" },
+                "StringLike": { format!("{GITHUB}:sub"): "repo:acme/*" } }),
+    );
+    assert_eq!(subject_findings(narrowed), [None, None, None, None]);
+    let negated = federated(
+        GITHUB,
+        json!({ "StringEquals": { format!("{GITHUB}:aud"): "sts.amazonaws.com" },
+                "StringLike": { format!("{GITHUB}:sub"): "repo:acme/web:*" },
+                "StringNotLike": { format!("{GITHUB}:sub"): "repo:acme/web:pull_request" } }),
+    );
+    let found = findings_of("pull-request-reaches-write", negated, write_policy(), true);
+    assert_eq!(found[0].severity, Severity::High);
+    assert!(
+        found[0]
+            .evidence
+            .iter()
+            .any(|evidence| evidence.detail.contains("not read as narrowing")),
+        "{:#?}",
+        found[0]
+    );
+}
+
+/// Safe and unsafe subjects of every issuer with a documented grammar, on a production role
+/// that writes: `[wildcard, no subject, pull request, shared issuer without tenant]`.
+#[test]
+fn subjects_of_every_issuer() {
+    use Severity::{Critical, High};
+    let table: &[(&str, &str, &[&str], SubjectSeverities)] = &[
+        // GitHub Enterprise Server: one company's issuer, so an open owner is reported by the
+        // wildcard check rather than as a cross-customer hole.
+        (
+            GHES,
+            "StringLike",
+            &["repo:ac?e/web:ref:refs/heads/main"],
+            [Some(High), None, None, None],
+        ),
+        (
+            GHES,
+            "StringEquals",
+            &["repo:acme/web:ref:refs/heads/main"],
+            [None, None, None, None],
+        ),
+        // An issuer without a known grammar: a wildcard is reported with low confidence, `*`
+        // as every subject.
+        (
+            "ci.example.com",
+            "StringLike",
+            &["team-a:*"],
+            [Some(Severity::Medium), None, None, None],
+        ),
+        (
+            "ci.example.com",
+            "StringLike",
+            &["*"],
+            [Some(Critical), None, None, None],
+        ),
+        (
+            "ci.example.com",
+            "StringEquals",
+            &["team-a:deploy"],
+            [None, None, None, None],
+        ),
+        // GitLab: group, project (subgroups allowed), branch; merge requests run on branches.
+        (
+            "gitlab.com",
+            "StringLike",
+            &["project_path:*/docs:ref_type:branch:ref:main"],
+            [Some(Critical), None, None, Some(Critical)],
+        ),
+        (
+            "gitlab.com",
+            "StringLike",
+            &["project_path:acme/platform/*:ref_type:branch:ref:main"],
+            [Some(High), None, None, None],
+        ),
+        (
+            "gitlab.com",
+            "StringLike",
+            &["project_path:acme/docs:*"],
+            [Some(High), None, Some(High), None],
+        ),
+        (
+            "gitlab.com",
+            "StringLike",
+            &["project_path:acme/docs:ref_type:branch:ref:*"],
+            [Some(High), None, Some(High), None],
+        ),
+        (
+            "gitlab.com",
+            "StringEquals",
+            &["project_path:acme/docs:ref_type:branch:ref:main"],
+            [None, None, None, None],
+        ),
+        (
+            "gitlab.com",
+            "StringLike",
+            &["project_path:acme/docs:ref_type:tag:ref:v*"],
+            [None, None, None, None],
+        ),
+        // HCP Terraform: organization, project, workspace, run phase.
+        (
+            "app.terraform.io",
+            "StringLike",
+            &["organization:acme:project:*:workspace:*:run_phase:apply"],
+            [Some(High), None, None, None],
+        ),
+        (
+            "app.terraform.io",
+            "StringLike",
+            &["organization:acme:workspace:prod:run_phase:*"],
+            [None, None, None, None],
+        ),
+        (
+            "app.terraform.io",
+            "StringLike",
+            &["*"],
+            [Some(Critical), None, None, None],
+        ),
+        // Buildkite: one issuer for every organisation.
+        (
+            BUILDKITE,
+            "StringLike",
+            &["organization:*:pipeline:deploy:ref:refs/heads/main:commit:*:step:*"],
+            [None, None, None, Some(Critical)],
+        ),
+        (
+            BUILDKITE,
+            "StringLike",
+            &["organization:acme:pipeline:deploy:*"],
+            [Some(High), None, Some(High), None],
+        ),
+        (
+            BUILDKITE,
+            "StringLike",
+            &["organization:acme:pipeline:deploy:ref:refs/heads/main:commit:*:step:*"],
+            [None, None, None, None],
+        ),
+        // CircleCI, Bitbucket, Azure DevOps: the issuer URL names the customer.
+        (
+            CIRCLECI,
+            "StringLike",
+            &["org/0f1e2d3c-aaaa-bbbb-cccc-111122223333/project/*"],
+            [Some(High), None, Some(High), None],
+        ),
+        (
+            CIRCLECI,
+            "StringEquals",
+            &["org/o/project/p/user/u/vcs-origin/github.com/acme/web/vcs-ref/refs/heads/main"],
+            [None, None, None, None],
+        ),
+        (
+            BITBUCKET,
+            "StringLike",
+            &["*"],
+            [Some(High), None, None, None],
+        ),
+        (
+            BITBUCKET,
+            "StringLike",
+            &["{repo-uuid}:{env-uuid}:*"],
+            [None, None, None, None],
+        ),
+        (
+            AZURE_DEVOPS,
+            "StringLike",
+            &["sc://acme/web/*"],
+            [Some(High), None, None, None],
+        ),
+        (
+            AZURE_DEVOPS,
+            "StringEquals",
+            &["sc://acme/web/deploy-prod"],
+            [None, None, None, None],
+        ),
+    ];
+    for (host, operator, values, expected) in table {
+        let trust = trust_of(host, operator, values);
+        assert_eq!(
+            subject_findings(trust),
+            *expected,
+            "{host} `{operator}` {values:?}"
+        );
+    }
+}
+
+/// The trust checks and the graph read `sub` the same way: a set operator is not `*`.
+#[test]
+fn graph_workloads_use_the_same_reading_of_sub() {
+    let normalized = normalize(&[account(
+        vec![role(
+            "r",
+            github("ForAllValues:StringLike", &["repo:acme/*"]),
+            write_policy(),
+            true,
+        )],
+        vec![],
+        vec![],
+    )]);
+    let [crate::model::Trust::Federated(trust)] = normalized
+        .inventory
+        .trusts
+        .values()
+        .next()
+        .unwrap()
+        .as_slice()
+    else {
+        panic!("one federated trust");
+    };
+    assert_eq!(
+        crate::graph::build::subject_patterns(trust),
+        vec!["repo:acme/*".to_string()]
+    );
+    let open = normalize(&[account(
+        vec![role(
+            "r",
+            github("StringNotLike", &["repo:evil/*"]),
+            write_policy(),
+            true,
+        )],
+        vec![],
+        vec![],
+    )]);
+    let [crate::model::Trust::Federated(trust)] =
+        open.inventory.trusts.values().next().unwrap().as_slice()
+    else {
+        panic!("one federated trust");
+    };
+    assert_eq!(
+        crate::graph::build::subject_patterns(trust),
+        vec!["*".to_string()]
+    );
 }

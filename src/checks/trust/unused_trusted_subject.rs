@@ -15,11 +15,12 @@
 //! a full release cycle first: a quarterly job does not show up in a week. Severity is medium
 //! when an unused subject is a wildcard, low otherwise.
 
-use super::{TrustUnderCheck, has_subject_condition, is_oidc, subject_values};
+use super::{TrustUnderCheck, is_oidc};
 use crate::aws::cloudtrail::Outcome;
 use crate::graph::{issuer_host, principal_key};
-use crate::matching::{Case, glob_match};
-use crate::model::{Confidence, Evidence, Finding, IdentityId, Severity};
+use crate::model::{
+    Confidence, Evidence, Finding, IdentityId, Severity, SubjectConstraint, SubjectPattern,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const ID: &str = "unused-trusted-subject";
@@ -59,39 +60,43 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             .get(&(principal_key(id.native()), host.clone()))
             .cloned()
             .unwrap_or_default();
-        let values = if has_subject_condition(trust) {
-            subject_values(trust)
+        // The same reading of `sub` as every trust check: positive string conditions, in any
+        // operator form; none means every subject.
+        let constraint = SubjectConstraint::of(trust);
+        let values: Vec<SubjectPattern<'_>> = if constraint.is_open() {
+            vec![SubjectPattern {
+                value: "*",
+                wildcards: true,
+                ignore_case: false,
+            }]
         } else {
-            vec![("*", true)]
+            constraint
+                .values()
+                .into_iter()
+                .map(|(_, pattern)| pattern)
+                .collect()
         };
-        let unused: Vec<(&str, bool)> = values
+        let unused: Vec<SubjectPattern<'_>> = values
             .iter()
             .copied()
-            .filter(|(value, like)| {
-                !observed.iter().any(|subject| {
-                    if *like {
-                        glob_match(value, subject, Case::Sensitive)
-                    } else {
-                        value == subject
-                    }
-                })
-            })
+            .filter(|pattern| !observed.iter().any(|subject| pattern.admits(subject)))
             .collect();
         // With every value used, a wildcard may still admit more than what was seen.
-        let wildcards = values
-            .iter()
-            .any(|(value, like)| *like && value.contains(['*', '?']));
+        let wildcards = values.iter().any(SubjectPattern::has_wildcard);
         if unused.is_empty() && (!wildcards || observed.is_empty()) {
             continue;
         }
         let wildcard_unused = unused
             .iter()
-            .any(|(value, like)| *like && value.contains('*'));
+            .any(|pattern| pattern.wildcards && pattern.value.contains('*'));
         let mut evidence: Vec<Evidence> = unused
             .iter()
-            .map(|(value, _)| Evidence {
+            .map(|pattern| Evidence {
                 source: trust.source.clone(),
-                detail: format!("`{value}` matched no `AssumeRoleWithWebIdentity` in the window"),
+                detail: format!(
+                    "`{}` matched no `AssumeRoleWithWebIdentity` in the window",
+                    pattern.value
+                ),
             })
             .collect();
         let message = if observed.is_empty() {
