@@ -1562,7 +1562,7 @@ fn scp_carve_out_on_principal_arn_allows_a_session_of_the_role() {
 fn principal_keys_for_every_principal_type() {
     use pipeleash::aws::KeyState;
     let text = |context: &Context, key: &str| match context.lookup(key) {
-        KeyState::Present(present) => format!("{}", present.values[0].text()),
+        KeyState::Present(present) => present.values[0].text().to_string(),
         KeyState::Absent => "<absent>".to_string(),
         KeyState::Unknown => "<unknown>".to_string(),
     };
@@ -1783,17 +1783,17 @@ fn every_operator_on_a_missing_key_follows_the_documented_rules() {
                     &[value_for(operator.base).to_string()],
                     true,
                 );
-                let expected = if operator.base == OperatorBase::Null {
-                    true // `Null: true` holds on a missing key
-                } else if quantifier == "ForAllValues:" {
-                    true
-                } else if quantifier == "ForAnyValue:" {
-                    false
-                } else if suffix == "IfExists" {
-                    true
-                } else {
-                    operator.base.is_negated()
-                };
+                // `Null: true` holds on a missing key; `ForAllValues` holds on a missing set.
+                let expected =
+                    if operator.base == OperatorBase::Null || quantifier == "ForAllValues:" {
+                        true
+                    } else if quantifier == "ForAnyValue:" {
+                        false
+                    } else if suffix == "IfExists" {
+                        true
+                    } else {
+                        operator.base.is_negated()
+                    };
                 assert_eq!(
                     condition.evaluate(&Context::complete()),
                     Truth::from(expected),
