@@ -277,14 +277,6 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         session: session.iter().map(named).collect(),
     };
     let context = request_context(&args.context, &args.principal, &known)?;
-    if principal.assumed_role_name().is_some()
-        && context.lookup("aws:PrincipalArn") == crate::aws::KeyState::Unknown
-    {
-        notes.push(format!(
-            "`aws:PrincipalArn` of a role session is its role's ARN with the role's path, which `{}` does not carry: it is unknown; give `--snapshot DIR` or `--context aws:PrincipalArn=<role ARN>`",
-            args.principal
-        ));
-    }
     let request = Request {
         principal_arn: args.principal.clone(),
         principal_account: principal_account.clone(),
@@ -302,6 +294,25 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         )));
     }
     let decision = compiled.evaluate(&request);
+    // Say how to settle a decision that waits on a key derived from the principal.
+    if let Outcome::Conditional { missing_keys } = &decision.outcome {
+        let waits_on = |key: &str| {
+            missing_keys
+                .iter()
+                .any(|missing| missing.eq_ignore_ascii_case(key))
+        };
+        if waits_on("aws:PrincipalArn") && principal.assumed_role_name().is_some() {
+            notes.push(format!(
+                "`aws:PrincipalArn` of a role session is its role's ARN with the role's path, which `{}` does not carry: it is unknown; give `--snapshot DIR` or `--context aws:PrincipalArn=<role ARN>`",
+                args.principal
+            ));
+        }
+        if waits_on("aws:userid") {
+            notes.push(
+                "`aws:userid` needs the unique id of the user or role: give `--snapshot DIR` or `--context aws:userid=…`".to_string(),
+            );
+        }
+    }
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
