@@ -2,8 +2,8 @@
 //! invariants the minimizer relies on (deny never grants, boundaries never grant).
 
 use pipeleash::aws::{
-    CompiledPolicySet, Context, Decision, NamedPolicy, Outcome, PolicyDocument, PolicyKind,
-    PolicySet, Request, Verdict, parse_policy,
+    CompiledPolicySet, Context, Decision, KnownPrincipal, NamedPolicy, Outcome, PolicyDocument,
+    PolicyKind, PolicySet, Request, Verdict, add_principal_keys, parse_policy,
 };
 use proptest::prelude::*;
 
@@ -804,12 +804,18 @@ fn variables_in_condition_values() {
         .with("aws:username", "alice")
         .with("s3:prefix", "home/alice/");
     check_condition(condition, context, Outcome::Allowed);
-    // Missing variable: the condition does not match, even for a negated operator.
+    // Missing variable: a normal operator does not match…
+    check_condition(
+        condition,
+        Context::complete().with("s3:prefix", "home/alice/"),
+        Outcome::ImplicitDeny,
+    );
+    // …and an inverted one does: the value is not equal to the missing one.
     let negated = r#""StringNotEquals":{"s3:prefix":"home/${aws:username}/"}"#;
     check_condition(
         negated,
         Context::complete().with("s3:prefix", "x"),
-        Outcome::ImplicitDeny,
+        Outcome::Allowed,
     );
 }
 
@@ -1337,4 +1343,644 @@ fn timing_decide_throughput() {
         iterations as f64 / elapsed.as_secs_f64(),
         elapsed / iterations as u32
     );
+}
+
+// ---- Resource policies that must themselves allow (key policies, trust policies) ----
+// "IAM role trust policies and KMS key policies are exceptions to this logic, because they
+// must explicitly allow access for principals"
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policies_resource.html).
+
+const KEY_ARN: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const TARGET_ROLE: &str = "arn:aws:iam::111122223333:role/deployer";
+const CI_DEPLOY_SESSION: &str = "arn:aws:sts::111122223333:assumed-role/ci-deploy/run-7";
+
+fn resource_policy(principal: &str, action: &str) -> PolicyDocument {
+    allow(&format!(
+        r#""Principal":{{"AWS":"{principal}"}},"Action":"{action}","Resource":"*""#
+    ))
+}
+
+fn by(principal: &str, action: &str, resource: &str) -> Request {
+    let mut request = request(action, resource);
+    request.principal_arn = principal.into();
+    request
+}
+
+/// The example of the issue: identity allows `kms:Decrypt`, the key policy allows only
+/// `role/admin`; `role/ci-deploy` is implicitly denied in its own account.
+#[test]
+fn key_policy_naming_another_role_denies_despite_an_identity_allow() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"kms:Decrypt","Resource":"*""#)],
+        resource: Some(resource_policy(
+            "arn:aws:iam::111122223333:role/admin",
+            "kms:*",
+        )),
+        ..Policies::default()
+    };
+    let decision = check(
+        &by(CI_DEPLOY_SESSION, "kms:Decrypt", KEY_ARN),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+    assert_eq!(
+        decision.layers.resource_policy_required,
+        Some(pipeleash::aws::RequiredResourcePolicy::KmsKeyPolicy)
+    );
+}
+
+/// The same rule for a role's trust policy and `sts:AssumeRole`.
+#[test]
+fn trust_policy_naming_another_role_denies_despite_an_identity_allow() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"sts:AssumeRole","Resource":"*""#)],
+        resource: Some(resource_policy(
+            "arn:aws:iam::111122223333:role/admin",
+            "sts:AssumeRole",
+        )),
+        ..Policies::default()
+    };
+    check(
+        &by(CI_DEPLOY_SESSION, "sts:AssumeRole", TARGET_ROLE),
+        &policies,
+        Outcome::ImplicitDeny,
+    );
+}
+
+/// Every way a key or trust policy can decide, against the same identity allow: naming the
+/// account delegates to IAM (the default key policy), naming the role or the session grants,
+/// naming someone else or nobody grants nothing, and a deny wins.
+#[test]
+fn required_resource_policies_allow_only_by_naming_the_principal_or_its_account() {
+    for (action, resource) in [
+        ("kms:Decrypt", KEY_ARN),
+        ("sts:AssumeRole", TARGET_ROLE),
+        ("sts:TagSession", TARGET_ROLE),
+    ] {
+        let identity = allow(&format!(r#""Action":"{action}","Resource":"*""#));
+        let request = by(CI_DEPLOY_SESSION, action, resource);
+        let with = |resource_policy: PolicyDocument, identity_too: bool| Policies {
+            identity: if identity_too {
+                vec![identity.clone()]
+            } else {
+                Vec::new()
+            },
+            resource: Some(resource_policy),
+            ..Policies::default()
+        };
+        let root = "arn:aws:iam::111122223333:root";
+        let role = "arn:aws:iam::111122223333:role/ci-deploy";
+        let cases = [
+            (resource_policy(root, action), true, Outcome::Allowed),
+            (resource_policy(root, action), false, Outcome::ImplicitDeny),
+            (resource_policy(role, action), false, Outcome::Allowed),
+            (
+                resource_policy(CI_DEPLOY_SESSION, action),
+                false,
+                Outcome::Allowed,
+            ),
+            (
+                resource_policy("arn:aws:iam::111122223333:role/admin", action),
+                true,
+                Outcome::ImplicitDeny,
+            ),
+            (
+                resource_policy(root, "s3:GetObject"),
+                true,
+                Outcome::ImplicitDeny,
+            ),
+            (
+                deny(&format!(
+                    r#""Principal":{{"AWS":"{role}"}},"Action":"{action}","Resource":"*""#
+                )),
+                true,
+                Outcome::ExplicitDeny,
+            ),
+        ];
+        for (resource_policy, identity_too, expected) in cases {
+            check(&request, &with(resource_policy, identity_too), expected);
+        }
+    }
+}
+
+/// Other resource policies keep the general rule: within one account an identity allow is
+/// enough whatever a bucket policy says (it grants nothing to this principal here).
+#[test]
+fn other_resource_policies_do_not_need_to_name_the_principal() {
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"s3:GetObject","Resource":"*""#)],
+        resource: Some(bucket_policy(
+            r#"{"AWS":"arn:aws:iam::111122223333:role/admin"}"#,
+        )),
+        ..Policies::default()
+    };
+    check(
+        &request("s3:GetObject", BUCKET_OBJECT),
+        &policies,
+        Outcome::Allowed,
+    );
+    // A `kms:` action on something other than a key, and an `sts:` action on no role, are
+    // not decided by a key or trust policy.
+    assert_eq!(
+        pipeleash::aws::RequiredResourcePolicy::of("kms:ListKeys", "*"),
+        None
+    );
+    assert_eq!(
+        pipeleash::aws::RequiredResourcePolicy::of("sts:GetCallerIdentity", "*"),
+        None
+    );
+    assert_eq!(
+        pipeleash::aws::RequiredResourcePolicy::of("KMS:decrypt", KEY_ARN),
+        Some(pipeleash::aws::RequiredResourcePolicy::KmsKeyPolicy)
+    );
+}
+
+// ---- The request context of a principal ----
+
+fn principal_context(principal: &str, known: &KnownPrincipal) -> Context {
+    let mut context = Context::complete();
+    add_principal_keys(&mut context, principal, known);
+    context
+}
+
+/// `aws:PrincipalArn` of a role session is the role's ARN with its path
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+/// so an SCP carve-out `Deny iam:* unless ArnNotLike aws:PrincipalArn role/platform-*`
+/// allows a session of `platform-admin`.
+#[test]
+fn scp_carve_out_on_principal_arn_allows_a_session_of_the_role() {
+    let session = "arn:aws:sts::111122223333:assumed-role/platform-admin/ci-session";
+    let policies = Policies {
+        identity: vec![allow(r#""Action":"iam:*","Resource":"*""#)],
+        scps: vec![vec![
+            allow(r#""Action":"*","Resource":"*""#),
+            deny(
+                r#""Action":"iam:*","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/platform-*"}}"#,
+            ),
+        ]],
+        ..Policies::default()
+    };
+    let known = KnownPrincipal {
+        role_arn: Some("arn:aws:iam::111122223333:role/platform-admin".into()),
+        unique_id: None,
+    };
+    let mut create = by(session, "iam:CreateRole", "*");
+    create.context = principal_context(session, &known);
+    check(&create, &policies, Outcome::Allowed);
+    // With a path the pattern does not cover, the session is denied.
+    let known = KnownPrincipal {
+        role_arn: Some("arn:aws:iam::111122223333:role/team/platform-admin".into()),
+        unique_id: None,
+    };
+    create.context = principal_context(session, &known);
+    check(&create, &policies, Outcome::ExplicitDeny);
+    // Without the path the key is unknown, not the session ARN: conditional.
+    create.context = principal_context(session, &KnownPrincipal::default());
+    check(
+        &create,
+        &policies,
+        Outcome::Conditional {
+            missing_keys: vec!["aws:PrincipalArn".into()],
+        },
+    );
+    // An inventory role of another name is not this session's role.
+    let known = KnownPrincipal {
+        role_arn: Some("arn:aws:iam::111122223333:role/platform-other".into()),
+        unique_id: None,
+    };
+    create.context = principal_context(session, &known);
+    assert_eq!(
+        create.context.lookup("aws:PrincipalArn"),
+        pipeleash::aws::KeyState::Unknown
+    );
+}
+
+/// The keys derived from every principal type, from the principal key table of
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html and
+/// the global condition keys page.
+#[test]
+fn principal_keys_for_every_principal_type() {
+    use pipeleash::aws::KeyState;
+    let text = |context: &Context, key: &str| match context.lookup(key) {
+        KeyState::Present(present) => present.values[0].text().to_string(),
+        KeyState::Absent => "<absent>".to_string(),
+        KeyState::Unknown => "<unknown>".to_string(),
+    };
+    let role_known = KnownPrincipal {
+        role_arn: Some("arn:aws:iam::111122223333:role/ci/deploy".into()),
+        unique_id: Some("AROAEXAMPLE".into()),
+    };
+    let user_known = KnownPrincipal {
+        role_arn: None,
+        unique_id: Some("AIDAEXAMPLE".into()),
+    };
+    // principal, known, PrincipalArn, PrincipalType, userid, username
+    let table = [
+        (
+            "arn:aws:sts::111122223333:assumed-role/deploy/gh-42",
+            &role_known,
+            "arn:aws:iam::111122223333:role/ci/deploy",
+            "AssumedRole",
+            "AROAEXAMPLE:gh-42",
+            "<absent>",
+        ),
+        (
+            "arn:aws:sts::111122223333:assumed-role/deploy/gh-42",
+            &KnownPrincipal::default(),
+            "<unknown>",
+            "AssumedRole",
+            "<unknown>",
+            "<absent>",
+        ),
+        (
+            "arn:aws:iam::111122223333:role/ci/deploy",
+            &KnownPrincipal::default(),
+            "arn:aws:iam::111122223333:role/ci/deploy",
+            "AssumedRole",
+            "<unknown>",
+            "<absent>",
+        ),
+        (
+            "arn:aws:iam::111122223333:user/ci/bot",
+            &user_known,
+            "arn:aws:iam::111122223333:user/ci/bot",
+            "User",
+            "AIDAEXAMPLE",
+            "bot",
+        ),
+        (
+            "arn:aws:iam::111122223333:user/ci/bot",
+            &KnownPrincipal::default(),
+            "arn:aws:iam::111122223333:user/ci/bot",
+            "User",
+            "<unknown>",
+            "bot",
+        ),
+        (
+            "arn:aws:iam::111122223333:root",
+            &KnownPrincipal::default(),
+            "arn:aws:iam::111122223333:root",
+            "Account",
+            "111122223333",
+            "<absent>",
+        ),
+        (
+            "arn:aws:sts::111122223333:federated-user/alice",
+            &KnownPrincipal::default(),
+            "arn:aws:sts::111122223333:federated-user/alice",
+            "FederatedUser",
+            "111122223333:alice",
+            "<absent>",
+        ),
+    ];
+    for (principal, known, arn, kind, userid, username) in table {
+        let context = principal_context(principal, known);
+        assert_eq!(text(&context, "aws:PrincipalArn"), arn, "{principal}");
+        assert_eq!(text(&context, "aws:PrincipalType"), kind, "{principal}");
+        assert_eq!(text(&context, "aws:userid"), userid, "{principal}");
+        assert_eq!(text(&context, "aws:username"), username, "{principal}");
+        assert_eq!(
+            text(&context, "aws:PrincipalAccount"),
+            ACCOUNT,
+            "{principal}"
+        );
+        assert_eq!(text(&context, "aws:PrincipalIsAWSService"), "false");
+    }
+    // Keys the caller gives (or marks) are kept.
+    let mut context = Context::complete().with("aws:PrincipalArn", "given");
+    add_principal_keys(&mut context, SESSION_ARN, &KnownPrincipal::default());
+    assert_eq!(text(&context, "aws:PrincipalArn"), "given");
+    // In a partial context, `aws:username` of a role is known to be absent, so a policy
+    // variable on it settles instead of staying conditional.
+    let mut context = Context::partial();
+    add_principal_keys(&mut context, ROLE_ARN, &KnownPrincipal::default());
+    assert_eq!(context.lookup("aws:username"), KeyState::Absent);
+    assert_eq!(context.lookup("aws:SourceIp"), KeyState::Unknown);
+}
+
+// ---- Multivalued context keys ----
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+
+/// A multivalued key needs a set operator: without one the condition does not match, with
+/// any operator, negated or `IfExists`, however many values the request has.
+#[test]
+fn unqualified_operator_on_a_multivalued_key_does_not_match() {
+    for operator in [
+        "StringEquals",
+        "StringLike",
+        "StringNotEquals",
+        "StringNotLike",
+        "StringEqualsIfExists",
+        "StringNotEqualsIfExists",
+        "StringEqualsIgnoreCase",
+    ] {
+        let condition = format!(r#""{operator}":{{"aws:TagKeys":["team","env"]}}"#);
+        for values in [vec!["team"], vec!["team", "env"], vec!["owner"]] {
+            check_condition(
+                &condition,
+                Context::complete().with_values("aws:TagKeys", values.clone()),
+                Outcome::ImplicitDeny,
+            );
+        }
+    }
+    // A key the table does not list is multivalued when the request gives it several values.
+    check_condition(
+        r#""StringEquals":{"custom:Labels":"a"}"#,
+        Context::complete().with_values("custom:Labels", ["a", "b"]),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(
+        r#""StringEquals":{"custom:Label":"a"}"#,
+        Context::complete().with("custom:Label", "a"),
+        Outcome::Allowed,
+    );
+    assert!(pipeleash::aws::context::is_multivalued_key("AWS:TAGKEYS"));
+    assert!(pipeleash::aws::context::is_multivalued_key(
+        "aws:PrincipalServiceNamesList"
+    ));
+    assert!(!pipeleash::aws::context::is_multivalued_key("aws:SourceIp"));
+}
+
+/// With a set operator, `IfExists` applies to each value, not to the missing set:
+/// `ForAnyValue:…IfExists` is false and `ForAllValues:…IfExists` true on a missing key, like
+/// the set operators without `IfExists`.
+#[test]
+fn if_exists_with_a_set_operator_follows_the_set_operator_on_a_missing_key() {
+    for base in ["StringEquals", "StringNotEquals", "StringLike", "ArnLike"] {
+        for (quantifier, expected) in [
+            ("ForAnyValue", Outcome::ImplicitDeny),
+            ("ForAllValues", Outcome::Allowed),
+        ] {
+            for suffix in ["", "IfExists"] {
+                let condition =
+                    format!(r#""{quantifier}:{base}{suffix}":{{"aws:TagKeys":["team"]}}"#);
+                check_condition(&condition, Context::complete(), expected.clone());
+                check_condition(
+                    &condition,
+                    Context::complete().with_values("aws:TagKeys", Vec::<String>::new()),
+                    expected.clone(),
+                );
+            }
+        }
+    }
+}
+
+/// Every operator, quantifier and `IfExists` on a missing key, against the documented rules
+/// (condition operators page; single- vs multivalued keys page): the whole kind, not samples.
+#[test]
+fn every_operator_on_a_missing_key_follows_the_documented_rules() {
+    use pipeleash::aws::condition::CompiledCondition;
+    use pipeleash::aws::{ConditionOperator, OperatorBase, Truth};
+    let value_for = |base: OperatorBase| match base.family() {
+        pipeleash::aws::condition::OperatorFamily::Numeric => "1",
+        pipeleash::aws::condition::OperatorFamily::Date => "2026-01-01T00:00:00Z",
+        pipeleash::aws::condition::OperatorFamily::Bool
+        | pipeleash::aws::condition::OperatorFamily::Null => "true",
+        pipeleash::aws::condition::OperatorFamily::Binary => "QmluYXJ5",
+        pipeleash::aws::condition::OperatorFamily::IpAddress => "10.0.0.0/8",
+        _ => "x",
+    };
+    let mut checked = 0;
+    for quantifier in ["", "ForAnyValue:", "ForAllValues:"] {
+        for suffix in ["", "IfExists"] {
+            for name in [
+                "StringEquals",
+                "StringNotEquals",
+                "StringEqualsIgnoreCase",
+                "StringNotEqualsIgnoreCase",
+                "StringLike",
+                "StringNotLike",
+                "NumericEquals",
+                "NumericNotEquals",
+                "NumericLessThan",
+                "NumericLessThanEquals",
+                "NumericGreaterThan",
+                "NumericGreaterThanEquals",
+                "DateEquals",
+                "DateNotEquals",
+                "DateLessThan",
+                "DateLessThanEquals",
+                "DateGreaterThan",
+                "DateGreaterThanEquals",
+                "Bool",
+                "BinaryEquals",
+                "IpAddress",
+                "NotIpAddress",
+                "ArnEquals",
+                "ArnLike",
+                "ArnNotEquals",
+                "ArnNotLike",
+                "Null",
+            ] {
+                let Ok(operator) = ConditionOperator::parse(&format!("{quantifier}{name}{suffix}"))
+                else {
+                    assert_eq!((name, suffix), ("Null", "IfExists"));
+                    continue;
+                };
+                let condition = CompiledCondition::new(
+                    operator,
+                    "k",
+                    &[value_for(operator.base).to_string()],
+                    true,
+                );
+                // `Null: true` holds on a missing key; `ForAllValues` holds on a missing set.
+                let expected =
+                    if operator.base == OperatorBase::Null || quantifier == "ForAllValues:" {
+                        true
+                    } else if quantifier == "ForAnyValue:" {
+                        false
+                    } else if suffix == "IfExists" {
+                        true
+                    } else {
+                        operator.base.is_negated()
+                    };
+                assert_eq!(
+                    condition.evaluate(&Context::complete()),
+                    Truth::from(expected),
+                    "{operator}"
+                );
+                // Unknown in a partial context, whatever the operator.
+                assert!(
+                    matches!(condition.evaluate(&Context::partial()), Truth::Unknown(_)),
+                    "{operator}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 2 * 27 - 3);
+}
+
+/// "You cannot use a multivalued key as a policy variable": `${aws:TagKeys}` is not
+/// substituted, in `Resource` or in a condition value.
+#[test]
+fn multivalued_key_is_not_a_policy_variable() {
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:*","Resource":"arn:aws:s3:::tags/${aws:TagKeys}/*""#,
+    )]);
+    for values in [vec!["team"], vec!["team", "env"]] {
+        check(
+            &with_context(
+                request("s3:GetObject", "arn:aws:s3:::tags/team/x"),
+                Context::complete().with_values("aws:TagKeys", values),
+            ),
+            &policies,
+            Outcome::ImplicitDeny,
+        );
+    }
+    check_condition(
+        r#""StringEquals":{"s3:prefix":"${aws:TagKeys}"}"#,
+        Context::complete()
+            .with("s3:prefix", "team")
+            .with_values("aws:TagKeys", ["team"]),
+        Outcome::ImplicitDeny,
+    );
+    // A default value stands in, as for an absent key.
+    check_condition(
+        r#""StringEquals":{"s3:prefix":"${aws:TagKeys, 'none'}"}"#,
+        Context::complete()
+            .with("s3:prefix", "none")
+            .with_values("aws:TagKeys", ["team"]),
+        Outcome::Allowed,
+    );
+}
+
+// ---- Unresolved policy variables ----
+
+/// Inverted operators match against a variable with no value ("Policy variables with no
+/// value",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value):
+/// every inverted operator family, and `NotResource`.
+#[test]
+fn inverted_operators_match_an_unresolved_variable() {
+    let no_user = || {
+        Context::complete()
+            .with("s3:prefix", "home/alice/")
+            .with("aws:SourceArn", "arn:aws:s3:::home")
+    };
+    for (condition, expected) in [
+        (
+            r#""StringNotEquals":{"s3:prefix":"${aws:username}"}"#,
+            Outcome::Allowed,
+        ),
+        (
+            r#""StringNotEqualsIgnoreCase":{"s3:prefix":"${aws:username}"}"#,
+            Outcome::Allowed,
+        ),
+        (
+            r#""StringNotLike":{"s3:prefix":"home/${aws:username}/*"}"#,
+            Outcome::Allowed,
+        ),
+        (
+            r#""ArnNotEquals":{"aws:SourceArn":"arn:aws:s3:::${aws:username}"}"#,
+            Outcome::Allowed,
+        ),
+        (
+            r#""ArnNotLike":{"aws:SourceArn":"arn:aws:s3:::${aws:username}*"}"#,
+            Outcome::Allowed,
+        ),
+        (
+            r#""StringEquals":{"s3:prefix":"${aws:username}"}"#,
+            Outcome::ImplicitDeny,
+        ),
+        (
+            r#""StringLike":{"s3:prefix":"home/${aws:username}/*"}"#,
+            Outcome::ImplicitDeny,
+        ),
+        (
+            r#""ArnLike":{"aws:SourceArn":"arn:aws:s3:::${aws:username}*"}"#,
+            Outcome::ImplicitDeny,
+        ),
+        // NOR over the values: another value that matches still makes it false.
+        (
+            r#""StringNotEquals":{"s3:prefix":["${aws:username}","home/alice/"]}"#,
+            Outcome::ImplicitDeny,
+        ),
+        (
+            r#""ForAnyValue:StringNotEquals":{"s3:prefix":"${aws:username}"}"#,
+            Outcome::Allowed,
+        ),
+    ] {
+        check_condition(condition, no_user(), expected);
+    }
+    // In a partial context the variable's key is unknown, so the result is conditional.
+    check_condition(
+        r#""StringNotEquals":{"s3:prefix":"${aws:username}"}"#,
+        Context::partial().with("s3:prefix", "x"),
+        Outcome::Conditional {
+            missing_keys: vec!["aws:username".into()],
+        },
+    );
+    // `NotResource` with an unresolved variable: that entry matches no resource, so the
+    // statement applies to every resource the other entries do not list.
+    let policies = Policies::identity([allow(
+        r#""Action":"s3:*","NotResource":"arn:aws:s3:::home/${aws:username}/*""#,
+    )]);
+    check(
+        &request("s3:GetObject", "arn:aws:s3:::home/alice/x"),
+        &policies,
+        Outcome::Allowed,
+    );
+}
+
+// ---- Dates ----
+
+/// Fractional seconds are kept: `…12:00:00.500Z` is after `…12:00:00.250Z`
+/// (date condition operators, reference_policies_elements_condition_operators.html#Conditions_Date).
+#[test]
+fn fractional_seconds_in_dates_are_kept() {
+    let condition = r#""DateLessThan":{"aws:CurrentTime":"2026-11-01T12:00:00.500Z"}"#;
+    let at = |time: &str| Context::complete().with("aws:CurrentTime", time);
+    check_condition(condition, at("2026-11-01T12:00:00.250Z"), Outcome::Allowed);
+    check_condition(
+        condition,
+        at("2026-11-01T12:00:00.750Z"),
+        Outcome::ImplicitDeny,
+    );
+    check_condition(condition, at("2026-11-01T12:00:00Z"), Outcome::Allowed);
+    let equals = r#""DateEquals":{"aws:CurrentTime":"2026-11-01T12:00:00.500Z"}"#;
+    check_condition(equals, at("2026-11-01T12:00:00Z"), Outcome::ImplicitDeny);
+    check_condition(equals, at("2026-11-01T12:00:00.5Z"), Outcome::Allowed);
+}
+
+proptest! {
+    /// For every operator, a multivalued key's verdict with a set operator only depends on
+    /// the set: `ForAllValues` holds iff each value satisfies the operator alone,
+    /// `ForAnyValue` iff one does; without a set operator it never matches.
+    #[test]
+    fn set_operators_agree_with_per_value_evaluation(
+        values in proptest::collection::vec("[ab]{1,2}", 2..4),
+        policy_values in proptest::collection::vec("[ab]{1,2}\\*?", 1..3),
+        negated in any::<bool>(),
+        like in any::<bool>(),
+    ) {
+        use pipeleash::aws::condition::CompiledCondition;
+        use pipeleash::aws::{ConditionOperator, Truth};
+        let base = match (negated, like) {
+            (false, false) => "StringEquals",
+            (true, false) => "StringNotEquals",
+            (false, true) => "StringLike",
+            (true, true) => "StringNotLike",
+        };
+        let compile = |name: String| {
+            CompiledCondition::new(ConditionOperator::parse(&name).unwrap(), "custom:Set", &policy_values, true)
+        };
+        let context = Context::complete().with_values("custom:Set", values.clone());
+        let single = compile(base.to_string());
+        let each: Vec<bool> = values
+            .iter()
+            .map(|value| single.evaluate(&Context::complete().with("custom:Set", value.as_str())) == Truth::True)
+            .collect();
+        let for_all = compile(format!("ForAllValues:{base}"));
+        let for_any = compile(format!("ForAnyValue:{base}"));
+        prop_assert_eq!(
+            for_all.evaluate(&context),
+            Truth::from(each.iter().all(|holds| *holds))
+        );
+        prop_assert_eq!(
+            for_any.evaluate(&context),
+            Truth::from(each.iter().any(|holds| *holds))
+        );
+        prop_assert_eq!(single.evaluate(&context), Truth::False);
+    }
 }

@@ -268,3 +268,39 @@ fn incomplete_window_is_warned_even_when_quiet() {
     assert!(stderr.contains("INCOMPLETE WINDOW"), "{stderr}");
     assert!(stderr.contains("bad.json.gz"), "{stderr}");
 }
+
+/// `minimize` takes the same window flags as `audit` and `usage` (issue: it refused
+/// `--until`): the window ends at `--until`, and an empty window is an input error.
+#[test]
+fn minimize_takes_the_window_flags_audit_and_usage_take() {
+    let output = minimize(&["--since", "2026-01-01", "--until", "2026-03-31"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["window"]["since"], "2026-01-01T00:00:00+00:00");
+    assert_eq!(report["window"]["until"], "2026-04-01T00:00:00+00:00");
+
+    let output = minimize(&["--since", "2026-03-01", "--until", "2026-02-01"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the window is empty"), "{stderr}");
+    assert!(stderr.contains("`--until`"), "{stderr}");
+
+    // The three commands that read a window accept the same flags.
+    for command in [
+        &["minimize"][..],
+        &["audit"][..],
+        &["usage"][..],
+        &["analyze"][..],
+    ] {
+        let output = run(&[command, &["--help"]].concat());
+        let help = String::from_utf8_lossy(&output.stdout);
+        for flag in ["--since", "--until", "--now"] {
+            assert!(help.contains(flag), "`{}` lacks {flag}", command[0]);
+        }
+    }
+}

@@ -149,3 +149,30 @@ fn demo_policies_table() {
     assert_eq!(output.status.code(), Some(1), "the demo has high findings");
     insta::assert_snapshot!(String::from_utf8_lossy(&output.stdout));
 }
+
+/// Only files that fail to parse: the summary says that nothing was checked, never "no
+/// findings in 0 policy file(s)".
+#[test]
+fn only_unparseable_files_say_what_failed() {
+    let bad = fixture("malformed-effect.json");
+    let output = pipeleash(&["policy", "check", &bad]);
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("no findings"), "{stdout}");
+    assert!(
+        stdout.contains("no policy file was checked: all 1 failed to read or parse"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("malformed-effect.json"), "{stderr}");
+
+    // With a good file too, the summary counts the failed one apart.
+    let good = fixture("scoped-read.json");
+    let output = pipeleash(&["policy", "check", &bad, &good]);
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("in 1 policy file(s); 1 could not be checked"),
+        "{stdout}"
+    );
+}

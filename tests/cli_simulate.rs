@@ -417,3 +417,183 @@ fn table_output_names_the_decision_and_statement() {
     );
     assert!(stdout.contains("NoDeletes"), "{stdout}");
 }
+
+// ---- The request context of a role session, and the resource policies that must allow ----
+
+const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/platform-admin/ci-session";
+const SNAPSHOT: &str = "snapshot";
+const KEY: &str = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+fn snapshot() -> String {
+    fixture(SNAPSHOT)
+}
+
+fn carve_out(principal: &str, extra: &[&str]) -> (String, Value) {
+    let mut args = vec![
+        "--policy",
+        "allow-iam.json",
+        "--scp",
+        "scp-iam-carve-out.json",
+        "--action",
+        "iam:CreateRole",
+        "--principal",
+        principal,
+    ];
+    args.extend_from_slice(extra);
+    simulate(&args)
+}
+
+/// `aws:PrincipalArn` of a role session is the role's ARN, not the session's
+/// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn):
+/// the SCP carve-out for `role/platform-*` lets the session of `platform-admin` through.
+#[test]
+fn session_principal_arn_is_its_role_arn_so_the_scp_carve_out_allows_it() {
+    let snapshot = snapshot();
+    let (decision, report) = carve_out(SESSION, &["--snapshot", &snapshot]);
+    assert_eq!(decision, "allowed", "{report:#}");
+    // Given by hand, the role ARN works the same.
+    let (decision, _) = carve_out(
+        SESSION,
+        &[
+            "--context",
+            "aws:PrincipalArn=arn:aws:iam::111122223333:role/platform-admin",
+        ],
+    );
+    assert_eq!(decision, "allowed");
+    // A role outside the carve-out (its path puts it outside `role/platform-*`) is denied.
+    let (decision, _) = carve_out(
+        "arn:aws:sts::111122223333:assumed-role/platform-ops/ci-session",
+        &["--snapshot", &snapshot],
+    );
+    assert_eq!(decision, "explicitly-denied");
+}
+
+/// Without the role's path the key is unknown, not guessed from the session ARN: the decision
+/// is conditional on `aws:PrincipalArn`, and a note says how to settle it.
+#[test]
+fn session_principal_arn_without_the_role_path_is_unknown() {
+    let (decision, report) = carve_out(SESSION, &[]);
+    assert_eq!(decision, "conditional", "{report:#}");
+    assert_eq!(report["missing_context_keys"][0], "aws:PrincipalArn");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("--snapshot"), "{notes}");
+}
+
+/// Every key derived from the principal: `aws:PrincipalType`, `aws:userid`,
+/// `aws:username`, `aws:PrincipalAccount` follow the principal key table of
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html.
+#[test]
+fn keys_derived_from_a_session_and_a_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, condition: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{{{condition}}}}}]}}"#
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let session_policy = write(
+        "session.json",
+        r#""StringEquals":{"aws:PrincipalType":"AssumedRole","aws:userid":"AROAEXAMPLEPLATFORM01:ci-session","aws:PrincipalAccount":"111122223333"},"Null":{"aws:username":"true"}"#,
+    );
+    let user_policy = write(
+        "user.json",
+        r#""StringEquals":{"aws:PrincipalType":"User","aws:userid":"AIDAEXAMPLERELEASE01","aws:username":"release-bot"},"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:user/ci/release-bot"}"#,
+    );
+    let run = |policy: &str, principal: &str, with_snapshot: bool| {
+        let mut command = Command::new(BIN);
+        command.args(["policy", "simulate", "--format", "json", "--policy", policy]);
+        command.args(["--action", "s3:GetObject", "--principal", principal]);
+        if with_snapshot {
+            command.args(["--snapshot", &snapshot()]);
+        }
+        let output = command.output().unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["decision"].as_str().unwrap().to_string()
+    };
+    assert_eq!(run(&session_policy, SESSION, true), "allowed");
+    // Without the snapshot the role id is unknown: `aws:userid` cannot be settled.
+    assert_eq!(run(&session_policy, SESSION, false), "conditional");
+    let user = "arn:aws:iam::111122223333:user/ci/release-bot";
+    assert_eq!(run(&user_policy, user, true), "allowed");
+}
+
+/// A KMS key policy must itself allow, even in the same account: an identity policy that
+/// allows `kms:Decrypt` is not enough when the key policy names only `role/admin`.
+#[test]
+fn kms_key_policy_that_names_another_role_denies_in_the_same_account() {
+    let (decision, report) = simulate(&[
+        "--policy",
+        "allow-kms-decrypt.json",
+        "--resource-policy",
+        "key-policy-admin-only.json",
+        "--action",
+        "kms:Decrypt",
+        "--resource",
+        KEY,
+        "--principal",
+        "arn:aws:iam::111122223333:role/ci-deploy",
+    ]);
+    assert_eq!(decision, "implicitly-denied", "{report:#}");
+    assert_eq!(report["resource_policy_required"], "key policy");
+}
+
+/// Without `--resource-policy`, a `kms:` request on a key assumes the default key policy
+/// (which delegates to IAM) and says so.
+#[test]
+fn kms_request_without_a_key_policy_says_it_assumed_the_default() {
+    let (decision, report) = simulate(&[
+        "--policy",
+        "allow-kms-decrypt.json",
+        "--action",
+        "kms:Decrypt",
+        "--resource",
+        KEY,
+    ]);
+    assert_eq!(decision, "allowed", "{report:#}");
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("default key policy"), "{notes}");
+    assert!(notes.contains("key-policy-default.html"), "{notes}");
+}
+
+/// A role trust policy must itself allow the principal, even in the same account.
+#[test]
+fn trust_policy_must_allow_the_principal_in_the_same_account() {
+    let role = "arn:aws:iam::111122223333:role/deployer";
+    let base = [
+        "--policy",
+        "allow-assume-role.json",
+        "--action",
+        "sts:AssumeRole",
+        "--resource",
+        role,
+        "--principal",
+        "arn:aws:iam::111122223333:role/ci-deploy",
+    ];
+    let (decision, report) =
+        simulate(&[&base[..], &["--resource-policy", "trust-admin-only.json"]].concat());
+    assert_eq!(decision, "implicitly-denied", "{report:#}");
+    assert_eq!(report["resource_policy_required"], "trust policy");
+    // A trust policy naming the account delegates to the identity policy.
+    let (decision, _) =
+        simulate(&[&base[..], &["--resource-policy", "trust-account.json"]].concat());
+    assert_eq!(decision, "allowed");
+    // No trust policy given: nothing allows, and a note says what is missing.
+    let (decision, report) = simulate(&base);
+    assert_eq!(decision, "implicitly-denied");
+    assert!(
+        report["notes"].to_string().contains("trust policy"),
+        "{report:#}"
+    );
+}
+
+/// No policy at all is a request nothing allows: an implicit deny, not an input error.
+#[test]
+fn no_policy_at_all_is_an_implicit_deny() {
+    let (decision, report) = simulate(&["--action", "s3:GetObject", "--resource", OBJECT]);
+    assert_eq!(decision, "implicitly-denied", "{report:#}");
+}

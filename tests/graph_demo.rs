@@ -414,3 +414,76 @@ fn saved_queries_run_and_list() {
         assert!(list.contains(name), "{list}");
     }
 }
+
+/// A can-chain edge needs the target's trust policy to allow the source principal, even in
+/// the same account ("IAM role trust policies … must explicitly allow access for
+/// principals",
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policies_resource.html).
+/// Here `deployer` trusts the account only for `aws:PrincipalArn` `role/admin`: `ci-deploy`,
+/// whose own policy allows `sts:AssumeRole` on `*`, cannot chain into it; `admin` can. And a
+/// trust naming `ci-deploy` but denying it by condition gives no edge either.
+#[test]
+fn can_chain_needs_the_trust_policy_to_allow_the_source() {
+    use pipeleash::aws::inventory::AwsAccountInventory;
+    let allow_assume = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+    let trust_admin_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole","Condition":{"ArnEquals":{"aws:PrincipalArn":"arn:aws:iam::111122223333:role/admin"}}}]}"#;
+    let trust_ci_but_not_tagged = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/ci-deploy"},"Action":"sts:AssumeRole"},{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalType":"AssumedRole"}}}]}"#;
+    let trust_services = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = |name: &str, trust: &str, policy: Option<&str>| {
+        serde_json::json!({
+            "arn": format!("arn:aws:iam::111122223333:role/{name}"),
+            "name": name,
+            "role_id": format!("AROA{}", name.to_uppercase().replace('-', "")),
+            "path": "/",
+            "trust_policy": trust,
+            "inline_policies": policy
+                .map(|document| vec![serde_json::json!({"name": "assume", "document": document})])
+                .unwrap_or_default(),
+        })
+    };
+    let inventory: AwsAccountInventory = serde_json::from_value(serde_json::json!({
+        "format_version": 1,
+        "account_id": "111122223333",
+        "partition": "aws",
+        "collected_by": "arn:aws:sts::111122223333:assumed-role/collector/x",
+        "collected_at": "2026-11-22T00:00:00Z",
+        "roles": [
+            role("admin", trust_services, Some(allow_assume)),
+            role("ci-deploy", trust_services, Some(allow_assume)),
+            role("deployer", trust_admin_only, None),
+            role("locked", trust_ci_but_not_tagged, None),
+        ],
+    }))
+    .unwrap();
+    let normalized = normalize(&[inventory]);
+    let graph = build_aws(
+        &normalized,
+        None,
+        Catalog::aws().unwrap(),
+        escalation_paths().unwrap(),
+    );
+    let node = |name: &str| {
+        graph
+            .node_index(&format!("aws:arn:aws:iam::111122223333:role/{name}"))
+            .unwrap_or_else(|| panic!("no node for {name}"))
+    };
+    let chains_into = |target: &str| -> BTreeSet<String> {
+        graph
+            .in_edges(node(target))
+            .into_iter()
+            .filter(|(_, edge)| edge.kind().as_str() == "can-chain")
+            .map(|(source, _)| graph.node(source).label())
+            .collect()
+    };
+    let into_deployer = chains_into("deployer");
+    assert_eq!(into_deployer.len(), 1, "{into_deployer:?}");
+    assert!(
+        into_deployer.iter().all(|label| label.contains("admin")),
+        "{into_deployer:?}"
+    );
+    assert!(
+        chains_into("locked").is_empty(),
+        "{:?}",
+        chains_into("locked")
+    );
+}

@@ -4,12 +4,13 @@
 //! Missing-key rules (AWS "condition operators" reference): when the key is absent, normal
 //! operators are false, negated operators (`StringNotEquals`, `NotIpAddress`, `ArnNotLike`…)
 //! are true, `...IfExists` is true, `Null` tests absence itself, `ForAllValues` is true and
-//! `ForAnyValue` is false. Several values for one key are OR'd (NOR'd for negated
-//! operators). With a `Partial` context an absent key is unknown instead, and the condition
-//! reports that key rather than guessing.
+//! `ForAnyValue` is false (with or without `IfExists`). Several values for one key are OR'd
+//! (NOR'd for negated operators). A multivalued key needs a set operator. With a `Partial`
+//! context (or a key marked unknown) an absent key is unknown instead, and the condition
+//! reports that key rather than guessing. [`CompiledCondition::evaluate`] cites each rule.
 
 use super::arn::ArnPattern;
-use super::context::{Context, ContextValue};
+use super::context::{Context, ContextValue, KeyState};
 use super::pattern::Pattern;
 use super::truth::Truth;
 use super::variables::{Resolution, Template, pieces_to_text, pieces_to_tokens};
@@ -248,19 +249,40 @@ impl fmt::Display for ConditionOperator {
     }
 }
 
+/// A point in time as the date operators compare it: seconds since the Unix epoch and the
+/// fraction of a second in nanoseconds. Ordered chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Moment {
+    pub seconds: i64,
+    /// `0..1_000_000_000`.
+    pub nanos: u32,
+}
+
+impl Moment {
+    pub fn from_seconds(seconds: i64) -> Moment {
+        Moment { seconds, nanos: 0 }
+    }
+}
+
 /// Parses a date as IAM accepts it: ISO 8601 (date, or date and time with `Z` or an offset,
-/// optionally fractional seconds) or seconds since the epoch. Returns epoch seconds.
-pub fn parse_date(text: &str) -> Option<i64> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+/// optionally with fractional seconds, which are kept: `2026-11-01T12:00:00.500Z` is half a
+/// second after `…12:00:00Z`) or seconds since the epoch (optionally with a fraction).
+/// Date condition operators: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_Date>.
+pub fn parse_date(text: &str) -> Option<Moment> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Timelike};
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
-    if text.bytes().all(|byte| byte.is_ascii_digit()) {
-        return text.parse::<i64>().ok();
+    if let Some(moment) = parse_epoch(text) {
+        return Some(moment);
     }
+    let of_utc = |moment: DateTime<chrono::Utc>| Moment {
+        seconds: moment.timestamp(),
+        nanos: moment.nanosecond().min(999_999_999),
+    };
     if let Ok(moment) = DateTime::parse_from_rfc3339(text) {
-        return Some(moment.timestamp());
+        return Some(of_utc(moment.to_utc()));
     }
     for format in [
         "%Y-%m-%dT%H:%M:%S%.fZ",
@@ -269,18 +291,44 @@ pub fn parse_date(text: &str) -> Option<i64> {
         "%Y-%m-%dT%H:%M",
     ] {
         if let Ok(moment) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(moment.and_utc().timestamp());
+            return Some(of_utc(moment.and_utc()));
         }
     }
     for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z"] {
         if let Ok(moment) = DateTime::parse_from_str(text, format) {
-            return Some(moment.timestamp());
+            return Some(of_utc(moment.to_utc()));
         }
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .and_then(|date| date.and_hms_opt(0, 0, 0))
-        .map(|moment| moment.and_utc().timestamp())
+        .map(|moment| of_utc(moment.and_utc()))
+}
+
+/// `1577836800` or `1577836800.25`: seconds since the epoch.
+fn parse_epoch(text: &str) -> Option<Moment> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (text, None),
+    };
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|fraction| !digits(fraction)) {
+        return None;
+    }
+    let seconds = whole.parse::<i64>().ok()?;
+    let nanos = match fraction {
+        None => 0,
+        Some(fraction) => {
+            // The first nine digits are nanoseconds; finer digits are dropped.
+            let nine: String = fraction
+                .chars()
+                .chain(std::iter::repeat('0'))
+                .take(9)
+                .collect();
+            nine.parse::<u32>().ok()?
+        }
+    };
+    Some(Moment { seconds, nanos })
 }
 
 /// Parses an address or CIDR block; a bare address is a single-host network.
@@ -345,7 +393,7 @@ enum Operand {
     Pattern(Pattern),
     Arn(ArnPattern),
     Number(f64),
-    Date(i64),
+    Date(Moment),
     Network(IpNet),
     Bool(bool),
     Binary(Vec<u8>),
@@ -492,20 +540,34 @@ impl CompiledCondition {
     }
 
     /// Evaluates the condition; unknown results name the key they depend on.
+    ///
+    /// The rules, from the IAM documentation:
+    /// * an absent key: see [`CompiledCondition::absent_key_result`];
+    /// * a policy variable without a value (absent, or a multivalued key, which "cannot be a
+    ///   policy variable") matches no context value, so a normal operator does not match and
+    ///   an inverted one (`StringNotEquals`, `ArnNotLike`…) does ("Policy variables with no
+    ///   value",
+    ///   <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value>);
+    /// * a multivalued key needs a set operator: `ForAllValues` holds when every value
+    ///   satisfies the operator, `ForAnyValue` when one does, and an operator without one does
+    ///   not match a multivalued key at all
+    ///   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>);
+    /// * several policy values are OR'd, NOR'd for inverted operators
+    ///   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-logic-multiple-context-keys-or-values.html>).
     pub fn evaluate<'p>(&'p self, context: &Context) -> Truth<'p> {
-        let partial = context.is_partial();
-        let values = context.get(&self.key);
-        let values = match values {
-            None if partial => return Truth::unknown(&self.key),
-            None => return Truth::from(self.absent_key_result()),
-            Some(values) => values,
+        let present = match context.lookup(&self.key) {
+            KeyState::Unknown => return Truth::unknown(&self.key),
+            KeyState::Absent => return Truth::from(self.absent_key_result()),
+            KeyState::Present(present) => present,
         };
+        let values = present.values;
         if self.operator.base == OperatorBase::Null {
             let is_null = values.is_empty();
             return Truth::from(self.null_expectations.contains(&is_null));
         }
-        // Resolve policy variables first: a missing variable means the condition does not
-        // match at all, whatever the operator (AWS: the statement does not apply).
+        // Resolve policy variables first. A variable without a value makes its policy value
+        // match nothing (inverted operators then hold); an unknown one makes the result
+        // unknown.
         let resolved;
         let operands: &[Operand] = match &self.templates {
             None => &self.operands,
@@ -516,8 +578,12 @@ impl CompiledCondition {
                         Resolution::Resolved(pieces) => {
                             operands.push(Operand::from_resolved(self.operator.base, &pieces))
                         }
-                        Resolution::Missing(key) if partial => return Truth::unknown(key),
-                        Resolution::Missing(_) => return Truth::False,
+                        Resolution::Missing(key) => match context.variable(key) {
+                            KeyState::Unknown => return Truth::unknown(key),
+                            KeyState::Absent | KeyState::Present(_) => {
+                                operands.push(Operand::Invalid)
+                            }
+                        },
                     }
                 }
                 resolved = operands;
@@ -533,24 +599,30 @@ impl CompiledCondition {
         let result = match self.operator.quantifier {
             Some(SetQuantifier::ForAllValues) => values.iter().all(satisfies),
             Some(SetQuantifier::ForAnyValue) => values.iter().any(satisfies),
-            None if values.is_empty() => self.absent_key_result(),
+            // A multivalued key without a set operator: no match, whatever the operator.
+            None if present.multivalued => false,
             None if negated => !values.iter().any(matches_any),
             None => values.iter().any(matches_any),
         };
         Truth::from(result)
     }
 
-    /// The result when the key is known to be absent.
+    /// The result when the key is known to be absent
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>):
+    /// `Null` tests absence itself; `ForAllValues` is true and `ForAnyValue` false, with or
+    /// without `IfExists` (with a set operator, `IfExists` applies to each value, not to the
+    /// missing set: "if there is no matching context key or the dataset is null, the
+    /// condition returns false" for `ForAnyValue`,
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html>);
+    /// otherwise `…IfExists` is true, an inverted operator true, any other false.
     fn absent_key_result(&self) -> bool {
         if self.operator.base == OperatorBase::Null {
             return self.null_expectations.contains(&true);
         }
-        if self.operator.if_exists {
-            return true;
-        }
         match self.operator.quantifier {
             Some(SetQuantifier::ForAllValues) => true,
             Some(SetQuantifier::ForAnyValue) => false,
+            None if self.operator.if_exists => true,
             None => self.operator.base.is_negated(),
         }
     }
@@ -593,12 +665,27 @@ mod tests {
 
     #[test]
     fn dates_in_every_accepted_form() {
-        assert_eq!(parse_date("2020-01-01"), Some(1_577_836_800));
-        assert_eq!(parse_date("2020-01-01T00:00:00Z"), Some(1_577_836_800));
-        assert_eq!(parse_date("2020-01-01T01:00:00+01:00"), Some(1_577_836_800));
-        assert_eq!(parse_date("2020-01-01T00:00:00.000Z"), Some(1_577_836_800));
-        assert_eq!(parse_date("1577836800"), Some(1_577_836_800));
+        let at = Some(Moment::from_seconds(1_577_836_800));
+        assert_eq!(parse_date("2020-01-01"), at);
+        assert_eq!(parse_date("2020-01-01T00:00:00Z"), at);
+        assert_eq!(parse_date("2020-01-01T01:00:00+01:00"), at);
+        assert_eq!(parse_date("2020-01-01T00:00:00.000Z"), at);
+        assert_eq!(parse_date("1577836800"), at);
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(parse_date("1577836800.x"), None);
+    }
+
+    #[test]
+    fn fractional_seconds_are_kept() {
+        let half = Some(Moment {
+            seconds: 1_577_836_800,
+            nanos: 500_000_000,
+        });
+        assert_eq!(parse_date("2020-01-01T00:00:00.500Z"), half);
+        assert_eq!(parse_date("2020-01-01T01:00:00.5+01:00"), half);
+        assert_eq!(parse_date("2020-01-01T00:00:00.5"), half);
+        assert_eq!(parse_date("1577836800.5"), half);
+        assert!(parse_date("2020-01-01T00:00:00.001Z") > parse_date("2020-01-01T00:00:00Z"));
     }
 
     #[test]

@@ -18,6 +18,20 @@
 //!    over-state access, never hide it.
 //! 4. Across accounts (`resource_account` differs from `principal_account`) the identity side
 //!    (identity ∩ boundary ∩ session ∩ SCP) and the resource policy must both allow.
+//! 5. Role trust policies and KMS key policies "must explicitly allow access for principals",
+//!    even within one account ([`RequiredResourcePolicy`]): there an identity policy grants
+//!    only if the resource policy allows the account (which delegates to IAM), and a grant
+//!    naming the principal works as in 3. When no resource policy is given for such a
+//!    request, the identity side decides, which is what a resource policy delegating to the
+//!    account gives (KMS's default key policy); callers that know the resource policy pass
+//!    it ([`CompiledPolicySet::evaluate_with_resource_policy`]), and those that assume the
+//!    default say so.
+//!
+//! Sources: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>,
+//! the same-account and cross-account pages beside it
+//! (`reference_policies_evaluation-logic_policies_resource.html`,
+//! `reference_policies_evaluation-logic-cross-account.html`) and
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>.
 //!
 //! `NotPrincipal` with `Deny` applies to every principal that has a permissions boundary,
 //! whatever it lists (documented IAM behaviour). Policies are compiled once
@@ -27,7 +41,7 @@
 
 use super::arn::Arn;
 use super::condition::CompiledCondition;
-use super::context::Context;
+use super::context::{Context, KeyState};
 use super::pattern::Pattern;
 use super::policy::{
     ActionClause, PolicyDocument, Principal, PrincipalClause, ResourceClause, Statement,
@@ -63,6 +77,51 @@ impl fmt::Display for PolicyKind {
             PolicyKind::Resource => "resource",
             PolicyKind::Session => "session",
         })
+    }
+}
+
+/// A resource whose own policy must allow the principal, even within one account: the two
+/// documented exceptions to "an allow in the identity policy or the resource policy
+/// suffices" ("IAM role trust policies and KMS key policies are exceptions to this logic,
+/// because they must explicitly allow access for principals",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policies_resource.html>).
+/// No other resource policy the evaluator is given behaves so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RequiredResourcePolicy {
+    /// The key policy of a KMS key: "Unless the key policy explicitly allows it, you cannot
+    /// use IAM policies to allow access to a KMS key"
+    /// (<https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html>).
+    KmsKeyPolicy,
+    /// The trust policy of an IAM role, for the `sts:` actions on the role (`AssumeRole`,
+    /// `AssumeRoleWithWebIdentity`, `AssumeRoleWithSAML`, `TagSession`,
+    /// `SetSourceIdentity`, `SetContext`).
+    RoleTrustPolicy,
+}
+
+impl RequiredResourcePolicy {
+    /// The resource policy that must allow `action` on `resource`, if it is one of the two:
+    /// a `kms:` action on a key ARN (`arn:…:kms:…:key/…`), or an `sts:` action on a role ARN
+    /// (`arn:…:iam::…:role/…`).
+    pub fn of(action: &str, resource: &str) -> Option<RequiredResourcePolicy> {
+        let (service, _) = action.split_once(':')?;
+        let arn = Arn::parse(resource)?;
+        if service.eq_ignore_ascii_case("kms")
+            && arn.service == "kms"
+            && arn.resource.starts_with("key/")
+        {
+            return Some(RequiredResourcePolicy::KmsKeyPolicy);
+        }
+        if service.eq_ignore_ascii_case("sts") && arn.role_name().is_some() {
+            return Some(RequiredResourcePolicy::RoleTrustPolicy);
+        }
+        None
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequiredResourcePolicy::KmsKeyPolicy => "key policy",
+            RequiredResourcePolicy::RoleTrustPolicy => "trust policy",
+        }
     }
 }
 
@@ -174,6 +233,9 @@ pub struct LayerSummary {
     /// Whether the resource policy allows this principal (by any principal form).
     pub resource: Option<LayerResult>,
     pub cross_account: bool,
+    /// Set when the request's resource policy must allow the principal itself (a key policy,
+    /// a trust policy), whether or not one was given.
+    pub resource_policy_required: Option<RequiredResourcePolicy>,
 }
 
 /// A decision with the statements that made it.
@@ -255,6 +317,16 @@ impl CompiledPolicy {
             name: name.into(),
             kind,
             statements,
+        }
+    }
+
+    /// A policy without statements: it allows and denies nothing. Stands for a resource
+    /// policy that must allow but does not exist (a role's trust policy that was not given).
+    pub fn empty(name: &str, kind: PolicyKind) -> CompiledPolicy {
+        CompiledPolicy {
+            name: name.into(),
+            kind,
+            statements: Vec::new(),
         }
     }
 
@@ -496,7 +568,6 @@ impl CompiledStatement {
         let Some(entries) = &self.resources else {
             return Truth::True;
         };
-        let partial = subject.context.is_partial();
         let mut listed = Truth::False;
         for entry in entries {
             let entry_matches = match entry {
@@ -509,12 +580,14 @@ impl CompiledStatement {
                         );
                         Truth::from(pattern.matches(subject.resource))
                     }
-                    Resolution::Missing(key) if partial => Truth::unknown(key),
-                    // A variable without a value: the entry cannot match; under
-                    // `NotResource` the statement does not apply at all (AWS: an element
-                    // with an unresolvable variable does not match).
-                    Resolution::Missing(_) if self.not_resource => return Truth::False,
-                    Resolution::Missing(_) => Truth::False,
+                    // A variable without a value (absent, or a multivalued key): "the
+                    // resource that includes a policy variable with no value will not match
+                    // any resource", in `Resource` and `NotResource` alike
+                    // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#policy-vars-no-value).
+                    Resolution::Missing(key) => match subject.context.variable(key) {
+                        KeyState::Unknown => Truth::unknown(key),
+                        KeyState::Absent | KeyState::Present(_) => Truth::False,
+                    },
                 },
             };
             listed = listed.or(entry_matches);
@@ -670,6 +743,7 @@ struct Evaluation<'p> {
     session: Option<Truth<'p>>,
     resource: Option<Truth<'p>>,
     cross_account: bool,
+    required: Option<RequiredResourcePolicy>,
 }
 
 impl CompiledPolicySet {
@@ -691,7 +765,32 @@ impl CompiledPolicySet {
     /// Decides a request without explanation; allocation-free unless the context is
     /// partial and something is unknown.
     pub fn decide(&self, request: &Request) -> Verdict {
-        let evaluation = self.run(request, &mut NoRecorder, false);
+        self.decide_against(request, self.resource.as_deref())
+    }
+
+    /// [`CompiledPolicySet::decide`] with `resource_policy` as the resource policy instead of
+    /// the set's own: for asking about many resources (roles and their trust policies) with
+    /// one compiled identity side.
+    pub fn decide_with_resource_policy(
+        &self,
+        request: &Request,
+        resource_policy: &CompiledPolicy,
+    ) -> Verdict {
+        self.decide_against(request, Some(resource_policy))
+    }
+
+    /// [`CompiledPolicySet::evaluate`] with `resource_policy` as the resource policy instead
+    /// of the set's own.
+    pub fn evaluate_with_resource_policy(
+        &self,
+        request: &Request,
+        resource_policy: &CompiledPolicy,
+    ) -> Decision {
+        self.evaluate_against(request, Some(resource_policy))
+    }
+
+    fn decide_against(&self, request: &Request, resource: Option<&CompiledPolicy>) -> Verdict {
+        let evaluation = self.run(request, resource, &mut NoRecorder, false);
         match combine(&evaluation.deny, &evaluation.allow) {
             Combined::Allowed => Verdict::Allowed,
             Combined::ExplicitDeny => Verdict::ExplicitDeny,
@@ -702,8 +801,12 @@ impl CompiledPolicySet {
 
     /// Decides a request and explains the decision.
     pub fn evaluate(&self, request: &Request) -> Decision {
+        self.evaluate_against(request, self.resource.as_deref())
+    }
+
+    fn evaluate_against(&self, request: &Request, resource: Option<&CompiledPolicy>) -> Decision {
         let mut hits = Hits::default();
-        let evaluation = self.run(request, &mut hits, true);
+        let evaluation = self.run(request, resource, &mut hits, true);
         let combined = combine(&evaluation.deny, &evaluation.allow);
         let outcome = match combined {
             Combined::Allowed => Outcome::Allowed,
@@ -749,6 +852,7 @@ impl CompiledPolicySet {
             session: evaluation.session.as_ref().map(LayerResult::from),
             resource: evaluation.resource.as_ref().map(LayerResult::from),
             cross_account: evaluation.cross_account,
+            resource_policy_required: evaluation.required,
         };
         Decision {
             outcome,
@@ -760,6 +864,7 @@ impl CompiledPolicySet {
     fn run<'p, R: Recorder<'p>>(
         &'p self,
         request: &Request,
+        resource_policy: Option<&'p CompiledPolicy>,
         recorder: &mut R,
         keep_layers: bool,
     ) -> Evaluation<'p> {
@@ -819,10 +924,13 @@ impl CompiledPolicySet {
             session_allow
         });
 
-        let resource = self
-            .resource
-            .as_ref()
-            .map(|policy| evaluate_resource_policy(policy, &subject, recorder));
+        let resource =
+            resource_policy.map(|policy| evaluate_resource_policy(policy, &subject, recorder));
+        let required = if resource_policy.is_some() || keep_layers {
+            RequiredResourcePolicy::of(&request.action, &request.resource)
+        } else {
+            None
+        };
 
         let cross_account = request
             .resource_account
@@ -853,6 +961,11 @@ impl CompiledPolicySet {
                 let allow = if cross_account {
                     let resource_side = verdict.direct.or(verdict.role).or(verdict.account);
                     scp_allow.and(caps(identity.clone())).and(resource_side)
+                } else if required.is_some() {
+                    // The key or trust policy must itself allow: the identity policies grant
+                    // only through a statement naming the account.
+                    let capped = caps(identity.clone().and(verdict.account).or(verdict.role));
+                    scp_allow.and(capped.or(verdict.direct))
                 } else {
                     let capped = caps(identity.clone().or(verdict.role));
                     scp_allow.and(capped.or(verdict.direct))
@@ -869,6 +982,7 @@ impl CompiledPolicySet {
             session,
             resource: resource_summary,
             cross_account,
+            required,
         }
     }
 }

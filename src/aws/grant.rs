@@ -6,6 +6,7 @@
 //! over all of them together.
 
 use super::{Arn, CompiledPolicySet, Context, NamedPolicy, Outcome, PolicyDocument, PolicyKind};
+use super::{KnownPrincipal, add_principal_keys};
 use super::{PolicySet, Request};
 use crate::access::{AccessAnswer, AccessDecision};
 use crate::model::{GrantBody, GrantId, IdentityId, Inventory};
@@ -77,13 +78,16 @@ pub fn evaluate(
     let principal_account = Arn::parse(&principal_arn)
         .map(|arn| arn.account.to_string())
         .unwrap_or_default();
+    // What AWS derives from the principal is known; every other key is unknown.
+    let mut context = Context::partial();
+    add_principal_keys(&mut context, &principal_arn, &KnownPrincipal::default());
     let request = Request {
         principal_arn,
         principal_account,
         action: action.to_string(),
         resource: resource.to_string(),
         resource_account: None,
-        context: Context::partial(),
+        context,
     };
     let decision = CompiledPolicySet::new(&policies).evaluate(&request);
     let deciding: BTreeSet<GrantId> = decision

@@ -27,10 +27,13 @@ pub mod variables;
 
 pub use arn::{Arn, ArnPattern};
 pub use condition::{ConditionOperator, OperatorBase, SetQuantifier};
-pub use context::{Completeness, Context, ContextValue};
+pub use context::{
+    Completeness, Context, ContextValue, KeyState, KnownPrincipal, PrincipalType,
+    add_principal_keys,
+};
 pub use eval::{
     CompiledPolicy, CompiledPolicySet, Decision, LayerSummary, NamedPolicy, Outcome, PolicyKind,
-    PolicySet, Request, StatementRef, Verdict, evaluate,
+    PolicySet, Request, RequiredResourcePolicy, StatementRef, Verdict, evaluate,
 };
 pub use pattern::Pattern;
 pub use policy::{

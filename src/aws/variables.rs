@@ -102,7 +102,9 @@ impl Template {
         }
     }
 
-    /// Resolves every variable from the context (single-valued: the first value is used).
+    /// Resolves every variable from the context. Only a present, single-valued key is a
+    /// value; an absent or multivalued key resolves to its default, or `Missing` (the caller
+    /// asks the context whether that key is absent or unknown).
     pub fn resolve<'t>(&'t self, context: &Context) -> Resolution<'t> {
         let mut pieces = Vec::with_capacity(self.segments.len());
         for segment in &self.segments {

@@ -2,7 +2,7 @@
 //! usage in CloudTrail — granted, used, unused, unobservable, denied — with findings, the
 //! coverage of the evidence, and (for `audit`) the proven minimized policies.
 
-use super::time::{Bound, DEFAULT_SINCE, parse_now, parse_time_bound, rfc3339};
+use super::time::{WindowArgs, parse_now, rfc3339};
 use super::usage::{report_progress, stored_usage};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::audit::{Audit, IdentityAudit, audit};
@@ -41,17 +41,8 @@ pub struct EvidenceArgs {
     /// for its inventory only.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
     pub cloudtrail: Option<PathBuf>,
-    /// Start of the observation window: an age (`90d`, `12w`, `36h` before now), a date
-    /// (`2026-11-01`), or an RFC 3339 time. Default with `--cloudtrail`: `90d`.
-    #[arg(long, value_name = "AGE|DATE")]
-    pub since: Option<String>,
-    /// End of the observation window (exclusive; a bare date means the end of that day).
-    /// Defaults to now.
-    #[arg(long, value_name = "AGE|DATE")]
-    pub until: Option<String>,
-    /// The time to take as "now" (RFC 3339), for reproducible reports. Defaults to the clock.
-    #[arg(long, value_name = "TIME")]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     #[command(flatten)]
     pub aws: AwsSourceArgs,
 }
@@ -101,7 +92,7 @@ impl EvidenceArgs {
     /// Reads the snapshot, normalizes it, and takes the usage from `--cloudtrail` (ingested
     /// with a progress counter) or else from the snapshot.
     pub fn load(&self, global: &GlobalArgs) -> anyhow::Result<Evidence> {
-        let now = parse_now(self.now.as_deref())?;
+        let now = parse_now(self.window.now.as_deref())?;
         let snapshot = Snapshot::open(&self.snapshot).map_err(InputError::wrap)?;
         let inventories = snapshot.aws_inventories().map_err(InputError::wrap)?;
         if inventories.is_empty() {
@@ -126,7 +117,7 @@ impl EvidenceArgs {
             }
             None => match stored_usage(&snapshot)? {
                 Some(usage) => {
-                    if self.since.is_some() || self.until.is_some() {
+                    if self.window.since.is_some() || self.window.until.is_some() {
                         return Err(InputError::wrap(format!(
                             "snapshot `{}` holds usage already aggregated over its own window, \
                              which `--since`/`--until` cannot change: drop them, or pass \
@@ -151,21 +142,7 @@ impl EvidenceArgs {
 
     /// The window `--since`/`--until` give, checked not to be empty.
     fn window(&self, now: DateTime<Utc>) -> anyhow::Result<Window> {
-        let since = self.since.as_deref().unwrap_or(DEFAULT_SINCE);
-        let since = parse_time_bound(since, now, Bound::Since)
-            .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?;
-        let until = match &self.until {
-            Some(text) => parse_time_bound(text, now, Bound::Until)
-                .map_err(|error| InputError::wrap(format!("`--until`: {error}")))?,
-            None => now,
-        };
-        if since >= until {
-            return Err(InputError::wrap(format!(
-                "the window is empty: `--since` ({}) must be before `--until` ({})",
-                rfc3339(since),
-                rfc3339(until)
-            )));
-        }
+        let (since, until) = self.window.window_at(now)?;
         Ok(Window { since, until })
     }
 }

@@ -31,7 +31,7 @@
 //! prints the evidence table on stderr. Coverage warnings always go to stderr.
 
 use super::policy::read_policy;
-use super::time::{Bound, DEFAULT_SINCE, parse_now, parse_time_bound, rfc3339};
+use super::time::{WindowArgs, parse_now};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::{CoverageFacts, SkippedFile};
 use crate::aws::minimize::{
@@ -116,14 +116,8 @@ pub struct MinimizeArgs {
     /// The usage and coverage file (JSON; its shape is shown below). (File mode.)
     #[arg(long, value_name = "FILE.json", required_unless_present = "snapshot")]
     pub usage: Option<PathBuf>,
-    /// Start of the observation window: an age before `--now` (`90d`, `12w`, `36h`), a date
-    /// (`2026-11-01`) or an RFC 3339 time. Default: `90d`; with usage stored in the snapshot,
-    /// the window it was read for.
-    #[arg(long, value_name = "AGE|DATE")]
-    pub since: Option<String>,
-    /// End of the observation window (RFC 3339); default: the current time.
-    #[arg(long)]
-    pub now: Option<String>,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// The identity's ARN; default: the usage file's `principal`.
     #[arg(long)]
     pub principal: Option<String>,
@@ -247,9 +241,7 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
     let evidence = super::analyze::EvidenceArgs {
         snapshot: snapshot.clone(),
         cloudtrail: args.cloudtrail.clone(),
-        since: args.since.clone(),
-        until: None,
-        now: args.now.clone(),
+        window: args.window.clone(),
         aws: args.aws.clone(),
     }
     .load(global)?;
@@ -326,20 +318,8 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
         ));
     };
     let file = read_usage(usage_path)?;
-    let now = parse_now(args.now.as_deref())?;
-    let since = parse_time_bound(
-        args.since.as_deref().unwrap_or(DEFAULT_SINCE),
-        now,
-        Bound::Since,
-    )
-    .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?;
-    if since >= now {
-        return Err(InputError::wrap(format!(
-            "the window is empty: `--since` ({}) must be before `--now` ({})",
-            rfc3339(since),
-            rfc3339(now)
-        )));
-    }
+    let now = parse_now(args.window.now.as_deref())?;
+    let (since, until) = args.window.window_at(now)?;
     let coverage = CoverageFacts {
         since: parse_time(&file.coverage.since, "`coverage.since`")?,
         until: parse_time(&file.coverage.until, "`coverage.until`")?,
@@ -417,7 +397,7 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
         scps,
         usage,
         coverage,
-        window: Window { since, until: now },
+        window: Window { since, until },
     })
 }
 

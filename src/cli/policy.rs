@@ -210,12 +210,20 @@ fn check(
         }
         OutputFormat::Table => {
             crate::checks::sort_findings(&mut all_findings);
-            if all_findings.is_empty() {
+            let (checked, failed) = (report.policies.len(), report.errors.len());
+            // Files that could not be read or parsed are never counted as clean.
+            let not_checked = if failed > 0 {
+                format!("; {failed} could not be checked (they failed to read or parse)")
+            } else {
+                String::new()
+            };
+            if checked == 0 {
                 writeln!(
                     out,
-                    "no findings in {} policy file(s)",
-                    report.policies.len()
+                    "no policy file was checked: all {failed} failed to read or parse"
                 )?;
+            } else if all_findings.is_empty() {
+                writeln!(out, "no findings in {checked} policy file(s){not_checked}")?;
             } else {
                 let mut table = super::new_table(["severity", "check", "where", "finding"]);
                 for finding in &all_findings {
@@ -229,9 +237,8 @@ fn check(
                 writeln!(out, "{table}")?;
                 writeln!(
                     out,
-                    "{} finding(s) in {} policy file(s)",
+                    "{} finding(s) in {checked} policy file(s){not_checked}",
                     all_findings.len(),
-                    report.policies.len()
                 )?;
             }
         }

@@ -5,11 +5,13 @@ use super::policy::read_policy;
 use super::{Exit, InputError, OutputFormat};
 use crate::aws::eval::LayerResult;
 use crate::aws::{
-    Arn, Context, Decision, LayerSummary, NamedPolicy, Outcome, PolicyDocument, PolicyKind,
-    PolicySet, Request, evaluate,
+    Arn, CompiledPolicy, CompiledPolicySet, Context, Decision, KnownPrincipal, LayerSummary,
+    NamedPolicy, Outcome, PolicyDocument, PolicyKind, PolicySet, Request, RequiredResourcePolicy,
+    add_principal_keys, parse_policy,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The principal used when `--principal` is not given.
 const DEFAULT_PRINCIPAL: &str = "arn:aws:iam::111122223333:role/simulated-principal";
@@ -45,14 +47,22 @@ pub struct SimulateArgs {
     pub principal: String,
     /// The account that owns the resource, when it differs from the principal's account
     /// (cross-account access then needs both the identity side and the resource policy).
+    /// Default: the account in the resource ARN, else the principal's.
     #[arg(long, value_name = "ACCOUNT_ID")]
     pub resource_account: Option<String>,
     /// A request context key and value, `key=value`; repeat a key for a multi-valued key.
     /// The given context is the whole request: absent keys follow AWS's semantics.
-    /// `aws:PrincipalArn` and `aws:PrincipalAccount` are filled in from `--principal`
-    /// unless given.
+    /// The keys AWS derives from the principal (`aws:PrincipalArn`, `aws:PrincipalAccount`,
+    /// `aws:PrincipalType`, `aws:userid`, `aws:username`, `aws:PrincipalIsAWSService`) are
+    /// filled in from `--principal` unless given; for a role session `aws:PrincipalArn` is
+    /// the role's ARN, known only with its path (`--snapshot`, or give it here), and unknown
+    /// otherwise.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     pub context: Vec<String>,
+    /// A snapshot (`pipeleash collect`) whose inventory holds the principal: gives the role
+    /// path and unique id the keys derived from a role session or user need.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
@@ -77,7 +87,11 @@ fn named(policy: &LoadedPolicy) -> NamedPolicy<'_> {
 }
 
 /// Builds the request context from `--context key=value` flags and the principal.
-fn request_context(pairs: &[String], principal: &str, account: &str) -> anyhow::Result<Context> {
+fn request_context(
+    pairs: &[String],
+    principal: &str,
+    known: &KnownPrincipal,
+) -> anyhow::Result<Context> {
     let mut values: Vec<(String, Vec<String>)> = Vec::new();
     for pair in pairs {
         let Some((key, value)) = pair.split_once('=') else {
@@ -100,29 +114,66 @@ fn request_context(pairs: &[String], principal: &str, account: &str) -> anyhow::
         }
     }
     let mut context = Context::complete();
-    for (key, default) in [
-        ("aws:PrincipalArn", principal),
-        ("aws:PrincipalAccount", account),
-    ] {
-        if !values
-            .iter()
-            .any(|(existing, _)| existing.eq_ignore_ascii_case(key))
-        {
-            context.insert(key, default);
-        }
-    }
     for (key, list) in values {
         context.set(&key, list);
     }
+    add_principal_keys(&mut context, principal, known);
     Ok(context)
 }
 
-pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
-    if args.policies.is_empty() && args.resource_policy.is_none() {
-        return Err(InputError::wrap(
-            "give at least one `--policy FILE` (identity policy) or a `--resource-policy FILE`",
-        ));
+/// What the snapshot's inventory knows of the principal: the role (with its path) of a
+/// session, the unique id of a user or role. `None` when the snapshot does not hold it.
+fn known_principal(snapshot: &Path, principal: &Arn<'_>) -> anyhow::Result<Option<KnownPrincipal>> {
+    let opened = crate::snapshot::Snapshot::open(snapshot).map_err(InputError::wrap)?;
+    let inventories = opened.aws_inventories().map_err(InputError::wrap)?;
+    let Some(account) = inventories
+        .iter()
+        .find(|inventory| inventory.account_id == principal.account)
+    else {
+        return Ok(None);
+    };
+    let role_name = principal
+        .assumed_role_name()
+        .or_else(|| principal.role_name());
+    if let Some(name) = role_name {
+        return Ok(account
+            .roles
+            .iter()
+            .find(|role| role.name == name)
+            .map(|role| KnownPrincipal {
+                role_arn: Some(role.arn.clone()),
+                unique_id: Some(role.role_id.clone()),
+            }));
     }
+    let arn = format!(
+        "arn:{}:{}:{}:{}:{}",
+        principal.partition,
+        principal.service,
+        principal.region,
+        principal.account,
+        principal.resource
+    );
+    Ok(account
+        .users
+        .iter()
+        .find(|user| user.arn == arn)
+        .map(|user| KnownPrincipal {
+            role_arn: None,
+            unique_id: Some(user.user_id.clone()),
+        }))
+}
+
+/// The key policy every KMS key has when it was created without one: it lets the account's
+/// IAM policies grant access to the key
+/// (<https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html>).
+fn default_key_policy(partition: &str, account: &str) -> anyhow::Result<PolicyDocument> {
+    let text = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:{partition}:iam::{account}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
+    );
+    parse_policy(&text).map_err(|error| anyhow::anyhow!("the default key policy: {error}"))
+}
+
+pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
     if !args.action.contains(':') && args.action != "*" {
         return Err(InputError::wrap(format!(
             "`--action {}` must be `service:Action`, e.g. `s3:GetObject`",
@@ -136,6 +187,21 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         ))
     })?;
     let principal_account = principal.account.to_string();
+    let mut notes = Vec::new();
+    let known = match &args.snapshot {
+        Some(snapshot) => match known_principal(snapshot, &principal)? {
+            Some(known) => known,
+            None => {
+                notes.push(format!(
+                    "`{}` is not in snapshot `{}`: the keys that need its role path or unique id are unknown",
+                    args.principal,
+                    snapshot.display()
+                ));
+                KnownPrincipal::default()
+            }
+        },
+        None => KnownPrincipal::default(),
+    };
 
     let identity = args
         .policies
@@ -156,7 +222,7 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
             .collect::<anyhow::Result<Vec<_>>>()?;
         scp_levels.push(files);
     }
-    let resource_policy = args
+    let mut resource_policy = args
         .resource_policy
         .as_ref()
         .map(|path| load(path, PolicyKind::Resource))
@@ -166,6 +232,39 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         .iter()
         .map(|path| load(path, PolicyKind::Session))
         .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let resource_arn = Arn::parse(&args.resource);
+    let resource_account = args.resource_account.clone().or_else(|| {
+        resource_arn
+            .filter(|arn| !arn.account.is_empty())
+            .map(|arn| arn.account.to_string())
+    });
+    // A key policy or trust policy must itself allow; without one, say what is assumed.
+    let mut missing_trust_policy = false;
+    if resource_policy.is_none() {
+        match RequiredResourcePolicy::of(&args.action, &args.resource) {
+            Some(RequiredResourcePolicy::KmsKeyPolicy) => {
+                let key = resource_arn.as_ref();
+                let partition = key.map_or("aws", |arn| arn.partition);
+                let key_account = resource_account.as_deref().unwrap_or(&principal_account);
+                notes.push(format!(
+                    "no `--resource-policy`: assumed the key's default key policy, which lets IAM policies of account `{key_account}` grant access to it (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)"
+                ));
+                resource_policy = Some(LoadedPolicy {
+                    name: "default key policy (assumed)".to_string(),
+                    kind: PolicyKind::Resource,
+                    document: default_key_policy(partition, key_account)?,
+                });
+            }
+            Some(RequiredResourcePolicy::RoleTrustPolicy) => {
+                notes.push(
+                    "no `--resource-policy`: a role's trust policy must allow the principal, and none was given; give the role's trust policy to decide".to_string(),
+                );
+                missing_trust_policy = true;
+            }
+            None => {}
+        }
+    }
 
     let policies = PolicySet {
         identity: identity.iter().map(named).collect(),
@@ -177,21 +276,52 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         resource: resource_policy.as_ref().map(named),
         session: session.iter().map(named).collect(),
     };
+    let context = request_context(&args.context, &args.principal, &known)?;
     let request = Request {
         principal_arn: args.principal.clone(),
         principal_account: principal_account.clone(),
         action: args.action.clone(),
         resource: args.resource.clone(),
-        resource_account: args.resource_account.clone(),
-        context: request_context(&args.context, &args.principal, &principal_account)?,
+        resource_account,
+        context,
     };
-    let decision = evaluate(&request, &policies);
+    let mut compiled = CompiledPolicySet::new(&policies);
+    if missing_trust_policy {
+        // No trust policy: nothing in it allows the principal.
+        compiled.resource = Some(Arc::new(CompiledPolicy::empty(
+            "no trust policy given",
+            PolicyKind::Resource,
+        )));
+    }
+    let decision = compiled.evaluate(&request);
+    // Say how to settle a decision that waits on a key derived from the principal.
+    if let Outcome::Conditional { missing_keys } = &decision.outcome {
+        let waits_on = |key: &str| {
+            missing_keys
+                .iter()
+                .any(|missing| missing.eq_ignore_ascii_case(key))
+        };
+        if waits_on("aws:PrincipalArn") && principal.assumed_role_name().is_some() {
+            notes.push(format!(
+                "`aws:PrincipalArn` of a role session is its role's ARN with the role's path, which `{}` does not carry: it is unknown; give `--snapshot DIR` or `--context aws:PrincipalArn=<role ARN>`",
+                args.principal
+            ));
+        }
+        if waits_on("aws:userid") {
+            notes.push(
+                "`aws:userid` needs the unique id of the user or role: give `--snapshot DIR` or `--context aws:userid=…`".to_string(),
+            );
+        }
+    }
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &SimulationV1::new(&request, &decision))?;
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &SimulationV1::new(&request, &decision, &notes),
+            )?;
             writeln!(out)?;
         }
-        OutputFormat::Table => print_table(&request, &decision, out)?,
+        OutputFormat::Table => print_table(&request, &decision, &notes, out)?,
     }
     Ok(if decision.is_allowed() {
         Exit::Clean
@@ -238,6 +368,7 @@ fn layer_rows(layers: &LayerSummary) -> Vec<(String, &'static str)> {
 fn print_table(
     request: &Request,
     decision: &Decision,
+    notes: &[String],
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     writeln!(
@@ -251,7 +382,7 @@ fn print_table(
     if let Outcome::Conditional { missing_keys } = &decision.outcome {
         writeln!(
             out,
-            "depends on absent context keys: {}",
+            "depends on context keys that are absent or not known: {}",
             missing_keys.join(", ")
         )?;
     }
@@ -260,6 +391,16 @@ fn print_table(
             out,
             "cross-account: both the identity side and the resource policy must allow"
         )?;
+    }
+    if let Some(required) = decision.layers.resource_policy_required {
+        writeln!(
+            out,
+            "the resource's {} must allow the principal itself, even within one account",
+            required.as_str()
+        )?;
+    }
+    for note in notes {
+        writeln!(out, "note: {note}")?;
     }
     if !decision.reasons.is_empty() {
         let mut table = super::new_table(["effect", "policy", "kind", "statement", "sid"]);
@@ -293,6 +434,12 @@ struct SimulationV1 {
     layers: Vec<LayerV1>,
     missing_context_keys: Vec<String>,
     cross_account: bool,
+    /// `key policy` or `trust policy` when that resource policy must allow the principal
+    /// itself; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_policy_required: Option<&'static str>,
+    /// What the decision assumed for lack of input (a default key policy, an unknown key).
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -319,7 +466,7 @@ struct LayerV1 {
 }
 
 impl SimulationV1 {
-    fn new(request: &Request, decision: &Decision) -> Self {
+    fn new(request: &Request, decision: &Decision, notes: &[String]) -> Self {
         SimulationV1 {
             version: 1,
             decision: match decision.outcome {
@@ -354,6 +501,11 @@ impl SimulationV1 {
                 _ => Vec::new(),
             },
             cross_account: decision.layers.cross_account,
+            resource_policy_required: decision
+                .layers
+                .resource_policy_required
+                .map(RequiredResourcePolicy::as_str),
+            notes: notes.to_vec(),
         }
     }
 }

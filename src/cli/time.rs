@@ -16,6 +16,75 @@ pub enum Bound {
     Until,
 }
 
+/// The observation-window flags every command that reads a window takes (`analyze`,
+/// `audit`, `usage`, `minimize`), declared once and flattened into each.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WindowArgs {
+    /// Start of the observation window: an age before now (`90d`, `12w`, `36h`), a date
+    /// (`2026-11-01`) or an RFC 3339 time. Default: `90d` (`usage`: every event found; usage
+    /// stored in a snapshot: the window it was read for).
+    #[arg(long, value_name = "AGE|DATE")]
+    pub since: Option<String>,
+    /// End of the observation window, exclusive: an age, a date (`2026-11-30` includes all
+    /// of that day) or an RFC 3339 time. Default: now.
+    #[arg(long, value_name = "AGE|DATE")]
+    pub until: Option<String>,
+    /// The time to take as now (RFC 3339), for reproducible reports; ages count back from
+    /// it. Default: the clock.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+impl WindowArgs {
+    /// `--since`, read against `now`; `None` when not given.
+    pub fn since_at(&self, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+        read_bound(self.since.as_deref(), now, Bound::Since, "--since")
+    }
+
+    /// `--until`, read against `now`; `None` when not given.
+    pub fn until_at(&self, now: DateTime<Utc>) -> anyhow::Result<Option<DateTime<Utc>>> {
+        read_bound(self.until.as_deref(), now, Bound::Until, "--until")
+    }
+
+    /// The window `[since, until)`: `--since` (default [`DEFAULT_SINCE`]) to `--until`
+    /// (default `now`), checked not to be empty.
+    pub fn window_at(&self, now: DateTime<Utc>) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+        let since = read_bound(
+            Some(self.since.as_deref().unwrap_or(DEFAULT_SINCE)),
+            now,
+            Bound::Since,
+            "--since",
+        )?
+        .unwrap_or(now);
+        let until = self.until_at(now)?.unwrap_or(now);
+        check_not_empty(since, until)?;
+        Ok((since, until))
+    }
+}
+
+fn read_bound(
+    text: Option<&str>,
+    now: DateTime<Utc>,
+    bound: Bound,
+    flag: &str,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    text.map(|text| parse_time_bound(text, now, bound))
+        .transpose()
+        .map_err(|error| InputError::wrap(format!("`{flag}`: {error}")))
+}
+
+/// An input error unless `since` is before `until`.
+pub fn check_not_empty(since: DateTime<Utc>, until: DateTime<Utc>) -> anyhow::Result<()> {
+    if since >= until {
+        return Err(InputError::wrap(format!(
+            "the window is empty: `--since` ({}) must be before `--until` ({})",
+            rfc3339(since),
+            rfc3339(until)
+        )));
+    }
+    Ok(())
+}
+
 /// Parses a bound of the observation window: an age before `now` (`90d`, `12w`, `36h`), a
 /// date (`2026-11-01`), or an RFC 3339 time. A bare date as the `Until` bound means the end
 /// of that day, so `--since D --until D` is the whole day D.

@@ -8,7 +8,7 @@
 //! The JSON output is a frozen, versioned view (`version: 1`) built here, not `Serialize` on the
 //! ingestion types.
 
-use super::time::{Bound, parse_time_bound, rfc3339};
+use super::time::{WindowArgs, check_not_empty, rfc3339};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::cloudtrail::{CloudTrailUsage, Outcome, Progress, TimeWindow, UsageRow};
 use crate::snapshot::Snapshot;
@@ -39,14 +39,9 @@ pub struct UsageArgs {
     /// Without `--cloudtrail`, the usage the snapshot holds is printed.
     #[arg(long, value_name = "DIR")]
     pub snapshot: Option<PathBuf>,
-    /// Only events at or after this time: a date (`2026-11-01`), an RFC 3339 time, or an
-    /// age before now (`90d`, `12w`, `36h`). Default: every event found.
-    #[arg(long, value_name = "AGE|DATE")]
-    pub since: Option<String>,
-    /// Only events before the end of this day (`2026-11-30` includes all of it), an RFC 3339
-    /// time, or an age before now (`7d`).
-    #[arg(long, value_name = "AGE|DATE")]
-    pub until: Option<String>,
+    /// `--since`/`--until` keep only the events in the window (default: every event found).
+    #[command(flatten)]
+    pub window: WindowArgs,
     #[command(flatten)]
     pub aws: super::analyze::AwsSourceArgs,
     /// Output format.
@@ -60,7 +55,8 @@ pub fn run(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    run_at(args, global, out, Utc::now())
+    let now = super::time::parse_now(args.window.now.as_deref())?;
+    run_at(args, global, out, now)
 }
 
 /// Runs the command as if it were `now`.
@@ -82,7 +78,7 @@ pub fn run_at(
             usage
         }
         (None, Some(snapshot)) => {
-            if args.since.is_some() || args.until.is_some() {
+            if args.window.since.is_some() || args.window.until.is_some() {
                 return Err(InputError::wrap(
                     "`--since` and `--until` choose which CloudTrail events to read; a snapshot \
                      holds usage already aggregated over its window: pass `--cloudtrail DIR` too, \
@@ -118,27 +114,11 @@ fn ingest(
     now: DateTime<Utc>,
 ) -> anyhow::Result<CloudTrailUsage> {
     let window = TimeWindow {
-        since: args
-            .since
-            .as_deref()
-            .map(|text| parse_time_bound(text, now, Bound::Since))
-            .transpose()
-            .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?,
-        until: args
-            .until
-            .as_deref()
-            .map(|text| parse_time_bound(text, now, Bound::Until))
-            .transpose()
-            .map_err(|error| InputError::wrap(format!("`--until`: {error}")))?,
+        since: args.window.since_at(now)?,
+        until: args.window.until_at(now)?,
     };
     if let (Some(since), Some(until)) = (window.since, window.until) {
-        if since >= until {
-            return Err(InputError::wrap(format!(
-                "`--since` ({}) must be before `--until` ({})",
-                rfc3339(since),
-                rfc3339(until)
-            )));
-        }
+        check_not_empty(since, until)?;
     }
     let usage = super::analyze::ingest(cloudtrail, &args.aws, window, global)?;
     if !global.quiet && !usage.coverage.files_skipped.is_empty() {

@@ -6,6 +6,7 @@ use super::{AccessGraph, Edge, IdentityNode, Node, WorkloadNode, issuer_host};
 use crate::aws::cloudtrail::{CloudTrailUsage, Outcome};
 use crate::aws::escalation::{EscalationPath, Reach};
 use crate::aws::normalize::NormalizedAws;
+use crate::aws::{Arn, CompiledPolicy, PolicyKind};
 use crate::catalog::Catalog;
 use crate::matching::{Case, glob_match};
 use crate::model::{
@@ -61,8 +62,22 @@ pub fn build_aws(
         policies.insert(id, compiled);
     }
 
+    // Trust policies, compiled once: a can-chain edge needs the target's trust policy to
+    // allow the source principal.
+    let trust_policies: BTreeMap<&IdentityId, CompiledPolicy> = normalized
+        .trust_policies
+        .iter()
+        .map(|(id, document)| {
+            (
+                id,
+                CompiledPolicy::new(id.native(), PolicyKind::Resource, document),
+            )
+        })
+        .collect();
+
     // Who can become each identity.
     for (id, trusts) in &inventory.trusts {
+        let trust_policy = trust_policies.get(id);
         let Some(&target) = identity_nodes.get(id) else {
             continue;
         };
@@ -97,12 +112,15 @@ pub fn build_aws(
                         if *source_id != id && source_policies.account == *account {
                             add_chain(
                                 &mut graph,
-                                source_policies,
-                                source,
-                                target,
-                                id,
-                                format!("trust admits account `{account}`"),
-                                false,
+                                Chain {
+                                    source_policies,
+                                    source,
+                                    target,
+                                    target_id: id,
+                                    trust: format!("trust admits account `{account}`"),
+                                    trust_policy,
+                                    trust_alone_suffices: false,
+                                },
                             );
                         }
                     }
@@ -163,13 +181,18 @@ pub fn build_aws(
                             .is_some_and(|target| target.account == source_policies.account);
                         add_chain(
                             &mut graph,
-                            source_policies,
-                            source,
-                            target,
-                            id,
-                            format!("trust admits `{}`", source_id.native()),
-                            // Within one account a trust naming the principal is enough.
-                            same_account && matches!(from, PrincipalRef::Identity(_)),
+                            Chain {
+                                source_policies,
+                                source,
+                                target,
+                                target_id: id,
+                                trust: format!("trust admits `{}`", source_id.native()),
+                                trust_policy,
+                                // Without the trust policy document: within one account a
+                                // trust naming the principal is enough.
+                                trust_alone_suffices: same_account
+                                    && matches!(from, PrincipalRef::Identity(_)),
+                            },
                         );
                     }
                 }
@@ -360,22 +383,46 @@ fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTr
     graph.add_federated(target, trust.clone());
 }
 
-fn add_chain(
-    graph: &mut AccessGraph,
-    source_policies: &IdentityPolicies<'_>,
+/// A candidate can-chain edge: a source identity the target's trust names.
+struct Chain<'c, 'a> {
+    source_policies: &'c IdentityPolicies<'a>,
     source: NodeIndex,
     target: NodeIndex,
-    target_id: &IdentityId,
+    target_id: &'c IdentityId,
+    /// How the trust names the source, for the edge.
     trust: String,
+    /// The target's trust policy document, compiled.
+    trust_policy: Option<&'c CompiledPolicy>,
+    /// Used only without the document.
     trust_alone_suffices: bool,
-) {
-    let allowance = if trust_alone_suffices {
-        Some(Allowance::Allowed)
-    } else {
-        source_policies.decide("sts:AssumeRole", target_id.native())
+}
+
+/// Adds the edge when the source can assume the target: the evaluator decides
+/// `sts:AssumeRole` with the source's policies and the target's trust policy, which must
+/// itself allow the source, even within one account (a trust naming only the account leaves
+/// it to the source's policies). Without the trust policy document, the summary in the
+/// inventory's trusts decides.
+fn add_chain(graph: &mut AccessGraph, chain: Chain<'_, '_>) {
+    let target_arn = chain.target_id.native();
+    let allowance = match chain.trust_policy {
+        Some(trust) => {
+            let account = Arn::parse(target_arn)
+                .map(|arn| arn.account)
+                .unwrap_or_default();
+            chain.source_policies.can_assume(target_arn, account, trust)
+        }
+        None if chain.trust_alone_suffices => Some(Allowance::Allowed),
+        None => chain.source_policies.decide("sts:AssumeRole", target_arn),
     };
     if let Some(allowance) = allowance {
-        graph.add_edge(source, target, Edge::CanChain { trust, allowance });
+        graph.add_edge(
+            chain.source,
+            chain.target,
+            Edge::CanChain {
+                trust: chain.trust,
+                allowance,
+            },
+        );
     }
 }
 

@@ -8,7 +8,10 @@
 
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
 use crate::aws::policy::{ActionClause, ResourceClause, Statement};
-use crate::aws::{Arn, CompiledPolicySet, Context, NamedPolicy, PolicyKind, PolicySet, Request};
+use crate::aws::{
+    Arn, CompiledPolicy, CompiledPolicySet, Context, KnownPrincipal, NamedPolicy, PolicyKind,
+    PolicySet, Request, add_principal_keys,
+};
 use crate::aws::{Verdict, escalation::EscalationPath};
 use crate::catalog::{AccessLevel, Catalog};
 use crate::matching::{Case, glob_match};
@@ -74,6 +77,9 @@ pub struct IdentityPolicies<'a> {
     pub account: String,
     compiled: CompiledPolicySet,
     allow_statements: Vec<AllowStatement<'a>>,
+    /// The partial request context of the identity's requests: what AWS derives from the
+    /// principal (`aws:PrincipalArn`, `aws:PrincipalType`…) is known, the rest unknown.
+    context: Context,
 }
 
 impl<'a> IdentityPolicies<'a> {
@@ -119,11 +125,14 @@ impl<'a> IdentityPolicies<'a> {
         let account = Arn::parse(identity.native())
             .map(|arn| arn.account.to_string())
             .unwrap_or_default();
+        let mut context = Context::partial();
+        add_principal_keys(&mut context, identity.native(), &KnownPrincipal::default());
         IdentityPolicies {
             identity,
             account,
             compiled: CompiledPolicySet::new(&set),
             allow_statements,
+            context,
         }
     }
 
@@ -132,20 +141,34 @@ impl<'a> IdentityPolicies<'a> {
         &self.allow_statements
     }
 
-    /// Is `action` on `resource` allowed?
+    /// Is `action` on `resource` allowed (by the identity's own policies)?
     pub fn decide(&self, action: &str, resource: &str) -> Option<Allowance> {
-        let request = Request {
+        allowance(self.compiled.decide(&self.request(action, resource, None)))
+    }
+
+    /// Can the identity assume `role` (ARN, in `role_account`), whose trust policy is
+    /// `trust`? Both the identity's policies and the trust policy decide: a trust policy must
+    /// itself allow the principal, even within one account, and one that names only the
+    /// account leaves it to the identity's policies
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policies_resource.html>).
+    pub fn can_assume(
+        &self,
+        role: &str,
+        role_account: &str,
+        trust: &CompiledPolicy,
+    ) -> Option<Allowance> {
+        let request = self.request("sts:AssumeRole", role, Some(role_account.to_string()));
+        allowance(self.compiled.decide_with_resource_policy(&request, trust))
+    }
+
+    fn request(&self, action: &str, resource: &str, resource_account: Option<String>) -> Request {
+        Request {
             principal_arn: self.identity.native().to_string(),
             principal_account: self.account.clone(),
             action: action.to_string(),
             resource: resource.to_string(),
-            resource_account: None,
-            context: Context::partial(),
-        };
-        match self.compiled.decide(&request) {
-            Verdict::Allowed => Some(Allowance::Allowed),
-            Verdict::Conditional => Some(Allowance::Conditional),
-            Verdict::ExplicitDeny | Verdict::ImplicitDeny => None,
+            resource_account,
+            context: self.context.clone(),
         }
     }
 
@@ -253,6 +276,14 @@ pub struct Strongest {
     pub action: String,
     pub resource: String,
     pub allowance: Allowance,
+}
+
+fn allowance(verdict: Verdict) -> Option<Allowance> {
+    match verdict {
+        Verdict::Allowed => Some(Allowance::Allowed),
+        Verdict::Conditional => Some(Allowance::Conditional),
+        Verdict::ExplicitDeny | Verdict::ImplicitDeny => None,
+    }
 }
 
 /// The catalog actions a statement's action clause names. `NotAction` names every action
