@@ -236,6 +236,7 @@ fn organisation() -> (Vec<AwsAccountInventory>, Vec<RoleUse>) {
                 permissions_boundary: None,
                 last_used: None,
                 tags: Default::default(),
+                instance_profiles: Vec::new(),
             });
             // Nine roles in ten were used in the window.
             if rng.below(10) != 0 {
@@ -268,6 +269,7 @@ fn usage(used: &[RoleUse], window: Window) -> CloudTrailUsage {
                     subject: "repo:acme/app:ref:refs/heads/main".into(),
                 }]),
                 unlinked_session_calls: 0,
+                evidence: BTreeSet::new(),
             });
         }
     }

@@ -235,3 +235,164 @@ fn generate_then_usage_round_trips() {
     let view: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(view["coverage"]["events_read"], 2000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// `minimize` on calls whose permissions the logs only imply (`tests/fixtures/cloudtrail/implied`)
+
+fn implied_fixture(part: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cloudtrail/implied")
+        .join(part)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// (action, `kept` or `dropped`) for each granted action.
+type Decisions = Vec<(String, String)>;
+/// (action, resources) for each action of the minimized policy.
+type Granted = Vec<(String, Vec<String>)>;
+
+/// `minimize --explain` of one identity of the fixture snapshot against its trail.
+fn minimize_implied(identity: &str) -> (Decisions, Granted) {
+    let (snapshot, trail) = (implied_fixture("snapshot"), implied_fixture("trail"));
+    let output = pipeleash(&[
+        "minimize",
+        identity,
+        "--snapshot",
+        &snapshot,
+        "--cloudtrail",
+        &trail,
+        "--since",
+        "2026-11-01",
+        "--now",
+        "2026-11-12T00:00:00Z",
+        "--explain",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let decisions = report["explanation"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no explanation in {report:#}"))
+        .iter()
+        .map(|decision| {
+            (
+                decision["action"].as_str().unwrap().to_owned(),
+                decision["decision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut granted = Vec::new();
+    for policy in report["policies"].as_array().unwrap() {
+        for statement in policy["document"]["Statement"].as_array().unwrap() {
+            let list = |value: &Value| -> Vec<String> {
+                match value {
+                    Value::String(one) => vec![one.clone()],
+                    Value::Array(many) => many
+                        .iter()
+                        .map(|one| one.as_str().unwrap().to_owned())
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            for action in list(&statement["Action"]) {
+                granted.push((action, list(&statement["Resource"])));
+            }
+        }
+    }
+    (decisions, granted)
+}
+
+fn decision<'d>(decisions: &'d [(String, String)], action: &str) -> &'d str {
+    decisions
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(action))
+        .map(|(_, decision)| decision.as_str())
+        .unwrap_or_else(|| panic!("no decision for {action} in {decisions:?}"))
+}
+
+fn resources_of<'g>(granted: &'g [(String, Vec<String>)], action: &str) -> &'g [String] {
+    granted
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(action))
+        .map(|(_, resources)| resources.as_slice())
+        .unwrap_or_else(|| panic!("{action} is not in the minimized policy: {granted:?}"))
+}
+
+#[test]
+fn minimize_keeps_put_object_acl_that_an_acl_header_needed() {
+    // `PutObject` with `x-amz-acl: public-read`: S3 authorizes `s3:PutObjectAcl` as well, and
+    // the trail holds S3 data events, so dropping it would be a confident mistake.
+    let (decisions, granted) = minimize_implied("arn:aws:iam::111122223333:role/gha-deploy");
+    assert_eq!(decision(&decisions, "s3:PutObjectAcl"), "kept");
+    assert_eq!(decision(&decisions, "s3:PutObject"), "kept");
+    assert_eq!(
+        resources_of(&granted, "s3:PutObjectAcl"),
+        ["arn:aws:s3:::acme-site/index.html"]
+    );
+    // Minimization still happens: the unused delete goes.
+    assert_eq!(decision(&decisions, "s3:DeleteObject"), "dropped");
+}
+
+#[test]
+fn minimize_keeps_pass_role_on_the_role_of_a_passed_instance_profile() {
+    // `RunInstances` names the instance profile `web-runner`; the snapshot says it holds
+    // `role/runners/web-runner-role`, which is what `iam:PassRole` was checked against.
+    let (decisions, granted) = minimize_implied("arn:aws:iam::111122223333:role/gha-deploy");
+    assert_eq!(decision(&decisions, "iam:PassRole"), "kept");
+    assert_eq!(
+        resources_of(&granted, "iam:PassRole"),
+        ["arn:aws:iam::111122223333:role/runners/web-runner-role"]
+    );
+}
+
+#[test]
+fn minimize_keeps_what_cloudformation_did_as_its_service_role() {
+    // `cdk deploy`: CloudFormation calls Lambda as the CDK execution role
+    // (`invokedBy: cloudformation.amazonaws.com`); the role is used, not idle.
+    let (decisions, granted) = minimize_implied(
+        "arn:aws:iam::111122223333:role/cdk-hnb659fds-cfn-exec-role-111122223333-us-east-1",
+    );
+    assert_eq!(decision(&decisions, "lambda:UpdateFunctionCode"), "kept");
+    assert_eq!(
+        resources_of(&granted, "lambda:UpdateFunctionCode"),
+        ["arn:aws:lambda:us-east-1:111122223333:function:web-edge"]
+    );
+    assert_eq!(decision(&decisions, "lambda:DeleteFunction"), "dropped");
+}
+
+#[test]
+fn usage_shows_how_each_call_reached_aws() {
+    let trail = implied_fixture("trail");
+    let output = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        &trail,
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let view: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let deploy = identity(&view, ":role/gha-deploy");
+    let acl = deploy["used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|action| action["action"] == "s3:PutObjectAcl")
+        .unwrap();
+    assert_eq!(acl["inferred"], 1);
+    assert_eq!(acl["evidence"][0], "implied by PutObject x-amz-acl");
+    let cfn = identity(
+        &view,
+        ":role/cdk-hnb659fds-cfn-exec-role-111122223333-us-east-1",
+    );
+    assert_eq!(
+        cfn["used"][0]["evidence"][0],
+        "via cloudformation.amazonaws.com"
+    );
+}

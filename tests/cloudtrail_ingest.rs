@@ -290,11 +290,9 @@ fn service_events_are_set_aside_and_counted() {
     let usage = ingest(TimeWindow::default());
     let count = |reason| usage.set_aside.get(&reason).copied().unwrap_or(0);
     assert_eq!(count(SetAsideReason::AwsService), 1);
-    assert_eq!(
-        count(SetAsideReason::InvokedByService),
-        1,
-        "the service-linked role call is invoked by autoscaling"
-    );
+    // The service-linked role's call is set aside as such, not for its `invokedBy`.
+    assert_eq!(count(SetAsideReason::ServiceLinkedRole), 1);
+    assert_eq!(count(SetAsideReason::InvokedByService), 0);
     assert_eq!(count(SetAsideReason::AwsServiceEvent), 1);
     assert_eq!(count(SetAsideReason::Unauthenticated), 1);
     // GetCallerIdentity and ConsoleLogin need no permission.

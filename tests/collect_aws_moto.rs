@@ -160,6 +160,18 @@ async fn seed(config: &aws_config::SdkConfig, account: &str, extra_roles: usize)
         .send()
         .await
         .expect("attach aws-managed policy");
+    iam.create_instance_profile()
+        .instance_profile_name("web-runner")
+        .path("/ci/")
+        .send()
+        .await
+        .expect("instance profile");
+    iam.add_role_to_instance_profile()
+        .instance_profile_name("web-runner")
+        .role_name("no-sub")
+        .send()
+        .await
+        .expect("role in instance profile");
     for index in 0..extra_roles {
         iam.create_role()
             .role_name(format!("pipeline-{index:03}"))
@@ -281,6 +293,18 @@ async fn collects_roles_trusts_policy_versions_boundaries_oidc_and_keys_from_mot
             .as_deref()
             .expect("trust")
             .contains(":sub")
+    );
+    // Passing the instance profile passes the role: the inventory says which profile holds it.
+    assert_eq!(
+        no_sub.instance_profiles,
+        ["arn:aws:iam::123456789012:instance-profile/ci/web-runner"]
+    );
+    assert!(safe.instance_profiles.is_empty());
+    assert_eq!(
+        AwsAccountInventory::instance_profile_roles(std::slice::from_ref(inventory))
+            .get(&(ACCOUNT.to_owned(), "web-runner".to_owned()))
+            .map(Vec::as_slice),
+        Some([no_sub.arn.clone()].as_slice())
     );
 
     let deploy = inventory

@@ -91,6 +91,11 @@ pub struct AwsRole {
     pub last_used: Option<RoleLastUsed>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// ARNs of the instance profiles that hold the role (`InstanceProfileList` of
+    /// `GetAccountAuthorizationDetails`), sorted: passing one of them to EC2 passes this role.
+    /// Empty in inventories collected before it was recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_profiles: Vec<String>,
 }
 
 /// When and where a role was last used, as IAM tracks it (about 400 days back).
@@ -301,12 +306,46 @@ impl AwsAccountInventory {
         }
     }
 
+    /// The roles each instance profile of these accounts holds, by (account, profile name):
+    /// what a call that passes an instance profile passes. Profile names are unique in an
+    /// account whatever their path, which the key leaves out.
+    pub fn instance_profile_roles(
+        inventories: &[AwsAccountInventory],
+    ) -> BTreeMap<(String, String), Vec<String>> {
+        let mut roles: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for inventory in inventories {
+            for role in &inventory.roles {
+                for profile in &role.instance_profiles {
+                    let Some(name) = profile.rsplit('/').next().filter(|name| !name.is_empty())
+                    else {
+                        continue;
+                    };
+                    let account = profile
+                        .split(':')
+                        .nth(4)
+                        .filter(|account| !account.is_empty())
+                        .unwrap_or(&inventory.account_id);
+                    let entry = roles
+                        .entry((account.to_owned(), name.to_owned()))
+                        .or_default();
+                    if !entry.contains(&role.arn) {
+                        entry.push(role.arn.clone());
+                        entry.sort();
+                    }
+                }
+            }
+        }
+        roles
+    }
+
     /// Sorts every list so that the serialized form does not depend on API order.
     pub fn sort(&mut self) {
         self.roles.sort_by(|a, b| a.arn.cmp(&b.arn));
         for role in &mut self.roles {
             role.inline_policies.sort_by(|a, b| a.name.cmp(&b.name));
             role.attached_policies.sort();
+            role.instance_profiles.sort();
+            role.instance_profiles.dedup();
         }
         self.users.sort_by(|a, b| a.arn.cmp(&b.arn));
         for user in &mut self.users {

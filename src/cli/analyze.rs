@@ -11,6 +11,7 @@ use crate::aws::cloudtrail::{
 };
 use crate::aws::escalation::escalation_paths;
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
+use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::minimize::{MinimizeOptions, Window};
 use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
@@ -101,7 +102,7 @@ impl EvidenceArgs {
                 self.snapshot.display()
             )));
         }
-        let (usage, usage_origin, window) = match &self.cloudtrail {
+        let (mut usage, usage_origin, window) = match &self.cloudtrail {
             Some(path) => {
                 let window = self.window(now)?;
                 let read_for = TimeWindow {
@@ -131,6 +132,12 @@ impl EvidenceArgs {
                 None => (None, None, self.window(now)?),
             },
         };
+        // The logs name the instance profiles a call passed; the inventory knows their roles.
+        if let Some(usage) = &mut usage {
+            usage.resolve_instance_profiles(&AwsAccountInventory::instance_profile_roles(
+                &inventories,
+            ));
+        }
         Ok(Evidence {
             normalized: normalize(&inventories),
             usage,

@@ -242,7 +242,12 @@ fn load(
     let snapshot = crate::snapshot::Snapshot::open(&input.snapshot).map_err(InputError::wrap)?;
     let accounts = snapshot.aws_inventories().map_err(InputError::wrap)?;
     let normalized = normalize(&accounts);
-    let usage = read_usage(input, &snapshot, global, now)?;
+    let mut usage = read_usage(input, &snapshot, global, now)?;
+    if let Some(usage) = &mut usage {
+        usage.resolve_instance_profiles(
+            &crate::aws::inventory::AwsAccountInventory::instance_profile_roles(&accounts),
+        );
+    }
     let catalog = Catalog::aws()?;
     let paths = escalation_paths()?;
     let graph = build_aws(&normalized, usage.as_ref(), catalog, paths);

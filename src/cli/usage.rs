@@ -307,6 +307,10 @@ pub struct ActionView {
     pub resources: Vec<ResourceView>,
     pub workloads: Vec<WorkloadView>,
     pub unlinked_session_calls: u64,
+    /// How the calls reached AWS or why the permission was needed, when not simply logged as
+    /// the identity's own calls (`via cloudformation.amazonaws.com`, `implied by PutObject
+    /// x-amz-acl`), sorted.
+    pub evidence: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -477,6 +481,7 @@ fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
                 resources: Vec::new(),
                 workloads: Vec::new(),
                 unlinked_session_calls: 0,
+                evidence: Vec::new(),
             });
         }
         let Some(action) = actions.last_mut() else {
@@ -499,6 +504,11 @@ fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
             };
             if let Err(position) = action.workloads.binary_search(&view) {
                 action.workloads.insert(position, view);
+            }
+        }
+        for evidence in &row.evidence {
+            if let Err(position) = action.evidence.binary_search(evidence) {
+                action.evidence.insert(position, evidence.clone());
             }
         }
     }
@@ -554,9 +564,18 @@ fn write_table(usage: &CloudTrailUsage, out: &mut dyn std::io::Write) -> anyhow:
                 } else {
                     action.count.to_string()
                 };
+                let name = std::iter::once(action.action.clone())
+                    .chain(
+                        action
+                            .evidence
+                            .iter()
+                            .map(|evidence| format!("({evidence})")),
+                    )
+                    .collect::<Vec<_>>()
+                    .join("\n");
                 table.add_row([
                     label.to_owned(),
-                    action.action.clone(),
+                    name,
                     count,
                     action.first_seen.clone(),
                     action.last_seen.clone(),
@@ -602,7 +621,7 @@ fn write_table(usage: &CloudTrailUsage, out: &mut dyn std::io::Write) -> anyhow:
     for pass in &view.instance_profile_passes {
         writeln!(
             out,
-            "\nnote: {} passed instance profile `{}` {} time(s); it needs iam:PassRole on that profile's role",
+            "\nnote: {} passed instance profile `{}` {} time(s); it needs iam:PassRole on that profile's role, which `analyze`, `audit` and `minimize` read from the snapshot inventory",
             pass.identity, pass.instance_profile, pass.count
         )?;
     }
@@ -624,6 +643,20 @@ fn write_table(usage: &CloudTrailUsage, out: &mut dyn std::io::Write) -> anyhow:
             .collect();
         parts.push(format!("no-permission-needed {}", view.no_action_events));
         writeln!(out, "\nset aside: {}", parts.join(", "))?;
+    }
+    let unreadable: Vec<String> = usage
+        .set_aside
+        .iter()
+        .filter(|(reason, _)| reason.is_missing_evidence())
+        .map(|(reason, count)| format!("{count} {}", reason.as_str()))
+        .collect();
+    if !unreadable.is_empty() {
+        writeln!(
+            out,
+            "\nwarning: records that could not be read ({}) may be calls in the window: their \
+             evidence is missing",
+            unreadable.join(", ")
+        )?;
     }
     if !coverage.files_skipped.is_empty() {
         writeln!(out, "\nskipped files (their events are missing):")?;

@@ -12,8 +12,10 @@
 //! Parquet columns, in order: `identity_arn`, `identity_kind` (text), `action`, `resource`
 //! (text), `logged_count`, `inferred_count` (u64), `first_seen`, `last_seen` (datetime, ms,
 //! UTC), `workloads` (list of `issuer|subject`, sorted; the issuer never holds `|`, so the
-//! first `|` splits), `unlinked_session_calls` (u64). Rows are sorted by identity, action,
-//! resource.
+//! first `|` splits), `unlinked_session_calls` (u64), `evidence` (list of text, sorted: how
+//! the calls reached AWS or why the permission was needed, e.g. `via cloudformation.amazonaws.com`,
+//! `implied by PutObject x-amz-acl`; absent in files written before it was recorded, read as
+//! empty). Rows are sorted by identity, action, resource.
 //!
 //! These are frozen view types defined here, not `Serialize` on the ingestion types: users
 //! script against the files, and ingestion must stay free to change. Identical usage gives
@@ -65,6 +67,7 @@ const FIRST_SEEN: &str = "first_seen";
 const LAST_SEEN: &str = "last_seen";
 const WORKLOADS: &str = "workloads";
 const UNLINKED_SESSION_CALLS: &str = "unlinked_session_calls";
+const EVIDENCE: &str = "evidence";
 
 /// Writes `usage` into the snapshot being written and lists it in the manifest (sources and
 /// coverage lines). Refuses a snapshot that already lists usage.
@@ -294,6 +297,10 @@ fn frame_of(rows: &[&UsageRow]) -> Result<DataFrame, PolarsError> {
         joined.sort();
         workloads.append_values_iter(joined.iter().map(String::as_str));
     }
+    let mut evidence = ListStringChunkedBuilder::new(EVIDENCE.into(), rows.len(), rows.len());
+    for row in rows {
+        evidence.append_values_iter(row.evidence.iter().map(String::as_str));
+    }
     DataFrame::new(
         rows.len(),
         vec![
@@ -307,6 +314,7 @@ fn frame_of(rows: &[&UsageRow]) -> Result<DataFrame, PolarsError> {
             time(LAST_SEEN, |row| row.last_seen),
             workloads.finish().into_column(),
             count(UNLINKED_SESSION_CALLS, |row| row.unlinked_session_calls),
+            evidence.finish().into_column(),
         ],
     )
 }
@@ -331,6 +339,10 @@ fn rows_from_parquet(bytes: Vec<u8>, path: &Path) -> Result<Vec<UsageRow>, Snaps
     let last_seen = columns.time(LAST_SEEN).map_err(bad)?;
     let workloads = columns.workloads().map_err(bad)?;
     let unlinked = columns.count(UNLINKED_SESSION_CALLS).map_err(bad)?;
+    let evidence = match frame.column(EVIDENCE) {
+        Ok(_) => columns.texts(EVIDENCE).map_err(bad)?,
+        Err(_) => vec![std::collections::BTreeSet::new(); frame.height()],
+    };
     let mut rows = Vec::with_capacity(frame.height());
     for (index, workloads) in workloads.into_iter().enumerate() {
         let kind = identity_kind(kinds[index]).ok_or_else(|| {
@@ -354,6 +366,7 @@ fn rows_from_parquet(bytes: Vec<u8>, path: &Path) -> Result<Vec<UsageRow>, Snaps
             last_seen: last_seen[index],
             workloads,
             unlinked_session_calls: unlinked[index],
+            evidence: evidence[index].clone(),
         });
     }
     Ok(rows)
@@ -414,6 +427,31 @@ impl<'a> Columns<'a> {
                 })
             })
             .collect()
+    }
+
+    fn texts(&self, name: &str) -> Result<Vec<std::collections::BTreeSet<String>>, String> {
+        let expected = DataType::List(Box::new(DataType::String));
+        let lists = self
+            .column(name, &expected)?
+            .list()
+            .map_err(|error| format!("column `{name}`: {error}"))?;
+        let mut all = Vec::with_capacity(lists.len());
+        for (index, list) in lists.amortized_iter().enumerate() {
+            let row = index + 1;
+            let list = list.ok_or_else(|| format!("column `{name}` is empty in row {row}"))?;
+            let values = list
+                .as_ref()
+                .str()
+                .map_err(|error| format!("column `{name}` row {row}: {error}"))?;
+            let mut texts = std::collections::BTreeSet::new();
+            for value in values.iter() {
+                let value =
+                    value.ok_or_else(|| format!("column `{name}` has a null in row {row}"))?;
+                texts.insert(value.to_owned());
+            }
+            all.push(texts);
+        }
+        Ok(all)
     }
 
     fn workloads(&self) -> Result<Vec<std::collections::BTreeSet<CiWorkload>>, String> {

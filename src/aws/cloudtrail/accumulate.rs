@@ -1,14 +1,15 @@
 //! Per-thread aggregation of CloudTrail records, and the merge that turns the per-thread maps
 //! into one sorted [`CloudTrailUsage`].
 //!
-//! Each record is attributed, mapped and counted under a key of interned ids
-//! (identity, action, resource, session key, outcome, basis). The session key — the temporary
+//! Each record is attributed, mapped and counted under a key of interned ids (identity,
+//! action, resource, session key, service, outcome, basis). The session key — the temporary
 //! access key that signed the call — is kept in the key rather than resolved on the spot,
 //! because the `AssumeRoleWithWebIdentity` event that issued it may sit in a file another
 //! thread reads later. Keys are resolved to CI workloads only after every file is merged, so
 //! the result does not depend on file order.
 
 use super::event_map::{EventMap, Mapping};
+use super::implied::{ImpliedPermissions, ResourceForm};
 use super::intern::{FxHashMap, Interner};
 use super::record::{Record, RequestParameters, UserIdentity};
 use super::report::{
@@ -16,6 +17,7 @@ use super::report::{
     InstanceProfilePass, Outcome, SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 use super::time::{TimeWindow, parse_event_time, to_datetime};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -57,20 +59,6 @@ const S3_VERSIONED: &[(&str, &str)] = &[
     ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
 ];
 
-/// Request parameters that pass a role to a service, which needs `iam:PassRole`.
-const PASS_ROLE_VERBS: &[&str] = &[
-    "Create",
-    "Update",
-    "Register",
-    "Put",
-    "Run",
-    "Start",
-    "Modify",
-    "Set",
-    "Associate",
-    "Replace",
-];
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct UsageKey {
     identity: u32,
@@ -78,8 +66,12 @@ struct UsageKey {
     resource: u32,
     /// Who made the call beyond the identity, as far as this worker knows yet.
     context: Context,
+    /// The service that made the call with the identity's credentials (`invokedBy`), or 0.
+    via: u32,
     denied: bool,
-    inferred: bool,
+    /// 0 for a logged call; for a permission the call needed without logging it, the
+    /// interned reason (`implied by PutObject x-amz-acl`).
+    basis: u32,
 }
 
 /// The CI context of a call. A session whose origin this worker has already seen is stored as
@@ -130,6 +122,21 @@ enum Cached {
     Unknown,
 }
 
+/// One attributed call, as the inference of implied permissions needs it.
+struct Call<'c> {
+    record: &'c Record<'c>,
+    source: &'c str,
+    name: &'c str,
+    identity: u32,
+    /// The account of the identity, read from its ARN.
+    caller_account: Option<&'c str>,
+    context: Context,
+    via: u32,
+    /// The resource of the logged call.
+    resource: u32,
+    time: i64,
+}
+
 /// Everything one worker has seen so far.
 #[derive(Debug, Default)]
 pub struct Accumulator {
@@ -159,18 +166,33 @@ pub struct Accumulator {
 /// The principal a record is charged to, or why it is not.
 enum Attribution<'r> {
     Principal {
-        arn: &'r str,
+        arn: Cow<'r, str>,
         session_key: Option<&'r str>,
+        /// The service that made the call with the principal's credentials.
+        via: Option<&'r str>,
     },
     SetAside(SetAsideReason),
 }
 
+/// The tables a record is read with.
+#[derive(Clone, Copy)]
+pub struct Tables<'t> {
+    pub events: &'t EventMap,
+    pub implied: &'t ImpliedPermissions,
+}
+
 impl Accumulator {
     /// Counts one record.
-    pub fn add(&mut self, record: &Record<'_>, map: &EventMap, window: &TimeWindow) {
+    pub fn add(&mut self, record: &Record<'_>, tables: Tables<'_>, window: &TimeWindow) {
         self.events_read += 1;
-        let Some(time) = record.event_time.get().and_then(parse_event_time) else {
+        let Some(time_text) = record.event_time.get() else {
             self.set_aside(SetAsideReason::MissingFields);
+            return;
+        };
+        // A time that does not parse says nothing about the window: the record is malformed,
+        // not outside it.
+        let Some(time) = parse_event_time(time_text) else {
+            self.set_aside(SetAsideReason::MalformedEventTime);
             return;
         };
         if !window.contains_seconds(time) {
@@ -207,8 +229,12 @@ impl Accumulator {
             self.add_web_identity(record, identity, time);
             return;
         }
-        let (principal, session_key) = match attribute(identity, source) {
-            Attribution::Principal { arn, session_key } => (arn, session_key),
+        let (principal, session_key, via) = match attribute(identity) {
+            Attribution::Principal {
+                arn,
+                session_key,
+                via,
+            } => (arn, session_key, via),
             Attribution::SetAside(reason) => {
                 self.set_aside(reason);
                 return;
@@ -229,7 +255,7 @@ impl Accumulator {
         // shows which of its keys is live.
         if identity.kind.get() == Some("IAMUser") {
             if let Some(key) = identity.access_key_id.get() {
-                let user = self.strings.intern(principal);
+                let user = self.strings.intern(&principal);
                 let key = self.strings.intern(key);
                 self.user_keys
                     .entry((user, key))
@@ -240,20 +266,22 @@ impl Accumulator {
 
         let source_id = self.strings.intern(source);
         let name_id = self.strings.intern(name);
-        let (start, len) = match self.mapping(map, source_id, name_id) {
+        let (start, len) = match self.mapping(tables.events, source_id, name_id) {
             Cached::Actions { start, len } => (start as usize, len as usize),
             Cached::NoAction => {
                 self.no_action += 1;
                 return;
             }
+            // Reported as unknown; what its request implies (a role it passes) is still read.
             Cached::Unknown => {
                 *self.unknown.entry((source_id, name_id)).or_insert(0) += 1;
-                return;
+                (0, 0)
             }
         };
 
-        let identity_id = self.strings.intern(principal);
+        let identity_id = self.strings.intern(&principal);
         let session = session_key.map_or(0, |key| self.strings.intern(key));
+        let via = via.map_or(0, |service| self.strings.intern(service));
         let context = self.context_for(session);
         let parameters = record.request_parameters.as_ref();
         let resource = self.resource_for(record, source, name, parameters);
@@ -275,8 +303,9 @@ impl Accumulator {
                     action,
                     resource,
                     context,
+                    via,
                     denied,
-                    inferred: false,
+                    basis: 0,
                 },
                 time,
             );
@@ -285,9 +314,22 @@ impl Accumulator {
         if name == "AssumeRole" && source == "sts.amazonaws.com" && !denied && session != 0 {
             self.add_chained_session(record, session);
         }
+        // A refused call says nothing of how far its authorization got.
         if !denied {
-            if let Some(parameters) = parameters {
-                self.infer(record, source, name, parameters, identity_id, context, time);
+            if let Some(parameters) = parameters.filter(|parameters| !parameters.values.is_empty())
+            {
+                let call = Call {
+                    record,
+                    source,
+                    name,
+                    identity: identity_id,
+                    caller_account: account_of(&principal),
+                    context,
+                    via,
+                    resource,
+                    time,
+                };
+                self.infer(&call, parameters, tables.implied);
             }
         }
     }
@@ -504,86 +546,131 @@ impl Accumulator {
         id
     }
 
-    /// Permissions the call needed but CloudTrail does not log as events of their own.
-    #[allow(clippy::too_many_arguments)]
+    /// Permissions the call needed but CloudTrail does not log as events of their own, by the
+    /// rules of the implied-permission table; each (permission, resource) counts once per call.
     fn infer(
         &mut self,
-        record: &Record<'_>,
-        source: &str,
-        name: &str,
+        call: &Call<'_>,
         parameters: &RequestParameters<'_>,
-        identity: u32,
-        context: Context,
-        time: i64,
+        table: &ImpliedPermissions,
     ) {
-        // iam:PassRole: a role ARN handed to a service that will act as that role. STS and IAM
-        // take role ARNs as targets, not as roles to pass.
-        if source != "sts.amazonaws.com"
-            && source != "iam.amazonaws.com"
-            && PASS_ROLE_VERBS.iter().any(|verb| name.starts_with(verb))
-        {
-            let candidates = [
-                parameters.role_arn.get(),
-                parameters.role.get(),
-                parameters.task_role_arn.get(),
-                parameters.execution_role_arn.get(),
-                parameters.service_role.get(),
-            ];
-            let mut passed: Vec<&str> = candidates
-                .into_iter()
-                .flatten()
-                .filter(|arn| is_role_arn(arn))
-                .collect();
-            passed.sort_unstable();
-            passed.dedup();
-            if !passed.is_empty() {
-                let action = self.strings.intern("iam:PassRole");
-                for role in passed {
-                    let resource = self.strings.intern(role);
-                    self.count(
-                        UsageKey {
-                            identity,
-                            action,
-                            resource,
-                            context,
-                            denied: false,
-                            inferred: true,
-                        },
-                        time,
-                    );
-                }
+        let record = call.record;
+        let partition = partition(record.aws_region.get().unwrap_or(""));
+        let region = record.aws_region.get();
+        let account = record
+            .recipient_account_id
+            .get()
+            .or(call.caller_account)
+            .or_else(|| {
+                record
+                    .user_identity
+                    .as_ref()
+                    .and_then(|identity| identity.account_id.get())
+            });
+        let mut found: Vec<(u32, u32, u32)> = Vec::new();
+        let mut profiles: Vec<u32> = Vec::new();
+        for parameter in &parameters.values {
+            let value: &str = &parameter.value;
+            for implied in table.implied(
+                call.source,
+                call.name,
+                &parameter.path,
+                value,
+                call.caller_account,
+            ) {
+                let mut permission = implied.permission;
+                let resource = match implied.resource {
+                    ResourceForm::Request => call.resource,
+                    ResourceForm::Value => self.strings.intern(value),
+                    ResourceForm::CopySource => {
+                        let (object, versioned) = parse_copy_source(value);
+                        if versioned {
+                            if let Some((_, with_version)) =
+                                S3_VERSIONED.iter().find(|(from, _)| *from == permission)
+                            {
+                                permission = *with_version;
+                            }
+                        }
+                        self.build(|out| write!(out, "arn:{partition}:s3:::{object}"))
+                    }
+                    ResourceForm::InstanceProfileRole => {
+                        // A name is a profile of the account the call was made in; without that
+                        // account the role stays unknown, and the permission is kept broad.
+                        let profile = if value.starts_with("arn:") {
+                            Some(self.strings.intern(value))
+                        } else {
+                            account.map(|account| {
+                                self.build(|out| {
+                                    write!(
+                                        out,
+                                        "arn:{partition}:iam::{account}:instance-profile/{value}"
+                                    )
+                                })
+                            })
+                        };
+                        match profile {
+                            Some(profile) => {
+                                profiles.push(profile);
+                                profile
+                            }
+                            None => self.strings.intern("*"),
+                        }
+                    }
+                    ResourceForm::Template(template) => {
+                        let needs = |placeholder: &str| template.contains(placeholder);
+                        match (region, account) {
+                            (None, _) if needs("{region}") => self.strings.intern("*"),
+                            (_, None) if needs("{account}") => self.strings.intern("*"),
+                            _ => self.build(|out| {
+                                out.push_str(
+                                    &template
+                                        .replace("{partition}", partition)
+                                        .replace("{region}", region.unwrap_or(""))
+                                        .replace("{account}", account.unwrap_or(""))
+                                        .replace("{value}", value),
+                                );
+                                Ok(())
+                            }),
+                        }
+                    }
+                };
+                let action = self.strings.intern(permission);
+                let name = call.name;
+                let path = &parameter.path;
+                let basis = self.build(|out| write!(out, "implied by {name} {path}"));
+                found.push((action, resource, basis));
             }
         }
-        if source == "ec2.amazonaws.com" && name == "RunInstances" {
-            if let Some(profile) = parameters.iam_instance_profile.0.as_ref() {
-                if let Some(profile) = profile.arn.get().or_else(|| profile.name.get()) {
-                    let profile = self.strings.intern(profile);
-                    *self.profile_passes.entry((identity, profile)).or_insert(0) += 1;
-                }
-            }
+        // One count per (permission, resource) and call, whichever parameters implied it; the
+        // reason kept is the first by text, so that it does not depend on interning order.
+        let strings = &self.strings;
+        found.sort_unstable_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| strings.get(a.2).cmp(strings.get(b.2)))
+        });
+        found.dedup_by_key(|(action, resource, _)| (*action, *resource));
+        profiles.sort_unstable();
+        profiles.dedup();
+        for profile in profiles {
+            *self
+                .profile_passes
+                .entry((call.identity, profile))
+                .or_insert(0) += 1;
         }
-        if source == "s3.amazonaws.com" && (name == "CopyObject" || name == "UploadPartCopy") {
-            if let Some(copy_source) = parameters.copy_source.get() {
-                let partition = partition(record.aws_region.get().unwrap_or(""));
-                let (object, versioned) = parse_copy_source(copy_source);
-                let action = self.strings.intern(if versioned {
-                    "s3:GetObjectVersion"
-                } else {
-                    "s3:GetObject"
-                });
-                let resource = self.build(|out| write!(out, "arn:{partition}:s3:::{object}"));
-                self.count(
-                    UsageKey {
-                        identity,
-                        action,
-                        resource,
-                        context,
-                        denied: false,
-                        inferred: true,
-                    },
-                    time,
-                );
-            }
+        for (action, resource, basis) in found {
+            self.count(
+                UsageKey {
+                    identity: call.identity,
+                    action,
+                    resource,
+                    context: call.context,
+                    via: call.via,
+                    denied: false,
+                    basis,
+                },
+                call.time,
+            );
         }
     }
 
@@ -679,6 +766,8 @@ impl Accumulator {
                         subject: tr(subject),
                     },
                 },
+                via: if key.via == 0 { 0 } else { tr(key.via) },
+                basis: if key.basis == 0 { 0 } else { tr(key.basis) },
                 ..key
             };
             self.usage
@@ -761,10 +850,14 @@ impl Accumulator {
                 .entry((key.denied, key.identity, key.action, key.resource))
                 .or_insert_with(|| RowBuilder::new(*stats));
             row.stats_first_last(*stats);
-            if key.inferred {
-                row.inferred += stats.count;
-            } else {
+            if key.basis == 0 {
                 row.logged += stats.count;
+            } else {
+                row.inferred += stats.count;
+                row.evidence.insert(strings.get(key.basis).to_owned());
+            }
+            if key.via != 0 {
+                row.evidence.insert(format!("via {}", strings.get(key.via)));
             }
             let workload = match key.context {
                 Context::None => continue,
@@ -801,6 +894,7 @@ impl Accumulator {
                 last_seen: to_datetime(row.last),
                 workloads: row.workloads,
                 unlinked_session_calls: row.unlinked,
+                evidence: row.evidence,
             };
             if is_denied {
                 denied.push(usage_row);
@@ -923,6 +1017,7 @@ struct RowBuilder {
     last: i64,
     workloads: BTreeSet<CiWorkload>,
     unlinked: u64,
+    evidence: BTreeSet<String>,
 }
 
 impl RowBuilder {
@@ -934,6 +1029,7 @@ impl RowBuilder {
             last: stats.last,
             workloads: BTreeSet::new(),
             unlinked: 0,
+            evidence: BTreeSet::new(),
         }
     }
     fn stats_first_last(&mut self, stats: Stats) {
@@ -958,60 +1054,88 @@ fn max_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
-/// Decides who a record is charged to.
-fn attribute<'r>(identity: &'r UserIdentity<'r>, source: &str) -> Attribution<'r> {
-    // A service acting for the principal: KMS calls made this way still need the caller's
-    // own KMS permission (the key policy or IAM policy, often with `kms:ViaService`), so they
-    // are charged to the caller; anything else a service does on its own account is set aside.
-    match identity.kind.get() {
-        Some("AWSService") => return Attribution::SetAside(SetAsideReason::AwsService),
-        Some("AWSAccount") => return Attribution::SetAside(SetAsideReason::OtherAccount),
-        _ => {}
-    }
-    if identity.invoked_by.get().is_some() && source != "kms.amazonaws.com" {
-        return Attribution::SetAside(SetAsideReason::InvokedByService);
-    }
+/// Decides who a record is charged to: the principal whose credentials made the call, whoever
+/// sent it. A service that calls with a principal's credentials — the session of a role it
+/// was given (a CloudFormation service role, `invokedBy: cloudformation.amazonaws.com`), or a
+/// forward access session for the caller (S3 calling KMS) — is evaluated against that
+/// principal's policies, so the call is the principal's, with the service kept as evidence.
+/// Only what a service does as itself is set aside: an `AWSService` identity, a
+/// service-linked role, or an `invokedBy` with no IAM principal named. CloudTrail User Guide,
+/// "CloudTrail userIdentity element":
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>;
+/// IAM User Guide, "Forward access sessions":
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/access_forward_access_sessions.html>.
+fn attribute<'r>(identity: &'r UserIdentity<'r>) -> Attribution<'r> {
+    let via = identity.invoked_by.get();
     let session_key = identity
         .access_key_id
         .get()
         .filter(|key| key.starts_with("ASIA"));
+    let principal = |arn: Cow<'r, str>, session_key: Option<&'r str>| Attribution::Principal {
+        arn,
+        session_key,
+        via,
+    };
+    let named = |arn: Option<&'r str>| match arn {
+        Some(arn) => principal(Cow::Borrowed(arn), None),
+        None => Attribution::SetAside(SetAsideReason::MissingFields),
+    };
     match identity.kind.get() {
+        Some("AWSService") => Attribution::SetAside(SetAsideReason::AwsService),
+        Some("AWSAccount") => Attribution::SetAside(SetAsideReason::OtherAccount),
         Some("AssumedRole") => {
             let issuer = identity
                 .session_context
                 .as_ref()
-                .and_then(|context| context.session_issuer.as_ref());
-            match issuer.and_then(|issuer| Some((issuer.kind.get()?, issuer.arn.get()?))) {
-                Some(("Role", arn)) if arn.contains(":role/aws-service-role/") => {
+                .and_then(|context| context.session_issuer.as_ref())
+                .and_then(|issuer| Some((issuer.kind.get()?, issuer.arn.get()?)));
+            let role = match issuer {
+                Some(("Role", arn)) => Some(Cow::Borrowed(arn)),
+                Some(_) => None,
+                // Some records carry no session context; the session ARN still names the role
+                // (without its path, which identities are matched without).
+                None => identity.arn.get().and_then(role_of_session),
+            };
+            match role {
+                Some(role) if is_service_linked_role(&role) => {
                     Attribution::SetAside(SetAsideReason::ServiceLinkedRole)
                 }
-                Some(("Role", arn)) => Attribution::Principal { arn, session_key },
-                _ => Attribution::SetAside(SetAsideReason::MissingFields),
+                Some(role) => principal(role, session_key),
+                None => Attribution::SetAside(SetAsideReason::MissingFields),
             }
         }
-        Some("IAMUser") => match identity.arn.get() {
-            Some(arn) => Attribution::Principal {
-                arn,
-                session_key: None,
-            },
-            None => Attribution::SetAside(SetAsideReason::MissingFields),
-        },
-        Some("Root") => match identity.arn.get() {
-            Some(arn) => Attribution::Principal {
-                arn,
-                session_key: None,
-            },
-            None => Attribution::SetAside(SetAsideReason::MissingFields),
-        },
-        Some("FederatedUser") => match identity.arn.get() {
-            Some(arn) => Attribution::Principal {
-                arn,
-                session_key: None,
-            },
-            None => Attribution::SetAside(SetAsideReason::MissingFields),
-        },
+        Some("IAMUser") | Some("Root") | Some("FederatedUser") => named(identity.arn.get()),
+        // No principal type at all: a service acting as itself when it says so.
+        None if via.is_some() => Attribution::SetAside(SetAsideReason::InvokedByService),
         _ => Attribution::SetAside(SetAsideReason::OtherIdentityType),
     }
+}
+
+/// `arn:aws:sts::<account>:assumed-role/<name>/<session>` → `arn:aws:iam::<account>:role/<name>`.
+fn role_of_session(arn: &str) -> Option<Cow<'_, str>> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let name = resource.strip_prefix("assumed-role/")?.split('/').next()?;
+    (service == "sts" && !name.is_empty() && !account.is_empty())
+        .then(|| Cow::Owned(format!("arn:{partition}:iam::{account}:role/{name}")))
+}
+
+/// A service-linked role lives under the path `/aws-service-role/`; a role named from its
+/// session alone has no path, but its name starts `AWSServiceRoleFor`.
+fn is_service_linked_role(arn: &str) -> bool {
+    arn.contains(":role/aws-service-role/") || arn.contains(":role/AWSServiceRoleFor")
+}
+
+/// The account field of an ARN.
+fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
 }
 
 /// `arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com` →
@@ -1021,10 +1145,6 @@ fn normalize_issuer(provider: &str) -> &str {
         return host;
     }
     provider.strip_prefix("https://").unwrap_or(provider)
-}
-
-fn is_role_arn(text: &str) -> bool {
-    text.starts_with("arn:") && text.contains(":iam::") && text.contains(":role/")
 }
 
 fn partition(region: &str) -> &'static str {

@@ -3,7 +3,8 @@
 //!
 //! The flow is: [`walk`] lists the files (pruning date folders outside the window),
 //! each worker decodes a file, parses its records with borrowed strings ([`record`]), maps
-//! each event to IAM actions ([`event_map`]) and counts it in its own map ([`accumulate`]);
+//! each event to IAM actions ([`event_map`]), adds the permissions its request implies without
+//! logging them ([`implied`]) and counts it in its own map ([`accumulate`]);
 //! the maps are merged and session keys are resolved to CI workloads at the end.
 //! Memory grows with the number of distinct (identity, action, resource, session) keys, not
 //! with the number of events. A file that cannot be decoded is skipped and listed in the
@@ -15,6 +16,7 @@
 mod accumulate;
 pub mod event_map;
 pub mod generate;
+pub mod implied;
 mod intern;
 pub mod record;
 pub mod report;
@@ -22,6 +24,7 @@ pub mod time;
 pub mod walk;
 
 pub use event_map::{EventMap, EventMapError, Mapping};
+pub use implied::{ImpliedPermissions, ImpliedPermissionsError};
 pub use report::{
     AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
     InstanceProfilePass, Outcome, SetAsideReason, SkippedFile, UnknownEvent, UsageRow,
@@ -30,7 +33,7 @@ pub use report::{
 pub use time::TimeWindow;
 pub use walk::{folder_may_hold_events, key_may_hold_events};
 
-use accumulate::Accumulator;
+use accumulate::{Accumulator, Tables};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,6 +53,9 @@ pub enum IngestError {
     /// The embedded event map is broken (a build problem, not an input problem).
     #[error(transparent)]
     EventMap(#[from] EventMapError),
+    /// The embedded implied-permission table is broken (a build problem, not an input problem).
+    #[error(transparent)]
+    ImpliedPermissions(#[from] ImpliedPermissionsError),
 }
 
 /// Counters a caller can watch from another thread while ingestion runs.
@@ -124,7 +130,7 @@ fn ingest_files_with(
 /// workloads only at [`Ingestion::finish`], so a session issued in one batch and used in
 /// another is still linked. Reading every file in one batch gives the same result.
 pub struct Ingestion<'a> {
-    map: &'static EventMap,
+    tables: Tables<'static>,
     options: IngestOptions<'a>,
     worker: Worker,
 }
@@ -132,7 +138,10 @@ pub struct Ingestion<'a> {
 impl<'a> Ingestion<'a> {
     pub fn new(options: IngestOptions<'a>) -> Result<Self, IngestError> {
         Ok(Ingestion {
-            map: EventMap::embedded()?,
+            tables: Tables {
+                events: EventMap::embedded()?,
+                implied: ImpliedPermissions::embedded()?,
+            },
             options,
             worker: Worker::default(),
         })
@@ -147,7 +156,7 @@ impl<'a> Ingestion<'a> {
     /// [`Ingestion::read`] for local copies of files that live elsewhere: a file of this batch
     /// that cannot be read is listed under `name_of(path)` (its `s3://` URI, say) when given.
     pub fn read_named(&mut self, files: &[PathBuf], name_of: impl Fn(&Path) -> Option<PathBuf>) {
-        let (map, window, progress) = (self.map, self.options.window, self.options.progress);
+        let (tables, window, progress) = (self.tables, self.options.window, self.options.progress);
         // One worker per pool thread pulling file indexes from a shared counter: each thread
         // keeps a single map and a single set of buffers, and big and small files balance
         // themselves.
@@ -159,7 +168,7 @@ impl<'a> Ingestion<'a> {
                 let Some(path) = files.get(index) else {
                     break;
                 };
-                worker.read(path, map, &window, progress);
+                worker.read(path, tables, &window, progress);
             }
             worker
         });
@@ -200,11 +209,11 @@ impl Worker {
     fn read(
         &mut self,
         path: &Path,
-        map: &EventMap,
+        tables: Tables<'_>,
         window: &TimeWindow,
         progress: Option<&Progress>,
     ) {
-        match self.read_file(path, map, window) {
+        match self.read_file(path, tables, window) {
             Ok(events) => {
                 self.files_read += 1;
                 if let Some(progress) = progress {
@@ -226,7 +235,7 @@ impl Worker {
     fn read_file(
         &mut self,
         path: &Path,
-        map: &EventMap,
+        tables: Tables<'_>,
         window: &TimeWindow,
     ) -> Result<u64, String> {
         self.raw.clear();
@@ -263,7 +272,7 @@ impl Worker {
             return Err("no `Records` array: not a CloudTrail log file".into());
         };
         for record in &records {
-            self.accumulator.add(record, map, window);
+            self.accumulator.add(record, tables, window);
         }
         Ok(records.len() as u64)
     }

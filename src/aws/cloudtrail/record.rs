@@ -211,59 +211,272 @@ pub struct WebIdFederationData<'a> {
     pub federated_provider: Text<'a>,
 }
 
-/// The few request parameters that name resources or imply extra permissions.
-/// Names differ in case between services (`roleArn`, `roleARN`), hence the aliases.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// The request parameters that name the resource of a call, plus every string the
+/// implied-permission rules ([`super::implied`]) may read: all strings under a top-level key
+/// some rule names (`x-amz-acl`, `tagSpecificationSet`, …), and every string anywhere in the
+/// request that has the shape of an IAM role or instance profile ARN, with its path.
+///
+/// Parsed by hand rather than derived so that nested objects and arrays are walked in the same
+/// pass that would otherwise skip them, without allocating unless something is kept.
+#[derive(Debug, Default)]
 pub struct RequestParameters<'a> {
-    #[serde(rename = "bucketName", borrow)]
     pub bucket_name: Text<'a>,
-    #[serde(borrow)]
     pub key: Text<'a>,
-    #[serde(rename = "versionId", borrow)]
     pub version_id: Text<'a>,
-    #[serde(rename = "x-amz-copy-source", borrow)]
-    pub copy_source: Text<'a>,
-    #[serde(rename = "roleArn", alias = "roleARN", alias = "RoleArn", borrow)]
+    /// `roleArn` (also spelt `roleARN`, `RoleArn`): the role of an STS call.
     pub role_arn: Text<'a>,
-    #[serde(borrow)]
-    pub role: Text<'a>,
-    #[serde(rename = "taskRoleArn", borrow)]
-    pub task_role_arn: Text<'a>,
-    #[serde(rename = "executionRoleArn", borrow)]
-    pub execution_role_arn: Text<'a>,
-    #[serde(rename = "serviceRole", alias = "serviceRoleArn", borrow)]
-    pub service_role: Text<'a>,
-    #[serde(rename = "iamInstanceProfile", borrow)]
-    pub iam_instance_profile: Loose<InstanceProfile<'a>>,
-    #[serde(rename = "roleName", borrow)]
-    pub role_name: Text<'a>,
-    #[serde(rename = "userName", borrow)]
-    pub user_name: Text<'a>,
-    #[serde(rename = "policyArn", borrow)]
     pub policy_arn: Text<'a>,
-    #[serde(rename = "functionName", borrow)]
     pub function_name: Text<'a>,
-    #[serde(rename = "tableName", borrow)]
     pub table_name: Text<'a>,
-    #[serde(rename = "repositoryName", borrow)]
     pub repository_name: Text<'a>,
-    #[serde(rename = "topicArn", borrow)]
     pub topic_arn: Text<'a>,
-    #[serde(rename = "keyId", borrow)]
     pub key_id: Text<'a>,
-    #[serde(rename = "stackName", borrow)]
     pub stack_name: Text<'a>,
+    /// The strings the implied-permission rules may read, in request order.
+    pub values: Vec<Parameter<'a>>,
 }
 
-/// `requestParameters.iamInstanceProfile` of `RunInstances`: a profile, not a role.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct InstanceProfile<'a> {
-    #[serde(borrow)]
-    pub arn: Text<'a>,
-    #[serde(borrow)]
-    pub name: Text<'a>,
+/// A string found in `requestParameters`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter<'a> {
+    /// Keys from the top joined by `.`, `[]` for an array element: `targets[].roleArn`.
+    pub path: String,
+    pub value: Cow<'a, str>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RequestParameters<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TopVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TopVisitor<'a> {
+            type Value = RequestParameters<'a>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut parameters = RequestParameters::default();
+                let mut values: Vec<Parameter<'de>> = Vec::new();
+                let table = super::implied::ImpliedPermissions::embedded().ok();
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    let keep = table.is_some_and(|table| table.reads_root(&key));
+                    let node = Node {
+                        parent: None,
+                        segment: Segment::Key(&key),
+                    };
+                    let value = map.next_value_seed(Scan {
+                        out: &mut values,
+                        at: &node,
+                        keep,
+                    })?;
+                    let field = match &*key {
+                        "bucketName" => &mut parameters.bucket_name,
+                        "key" => &mut parameters.key,
+                        "versionId" => &mut parameters.version_id,
+                        "roleArn" | "roleARN" | "RoleArn" => &mut parameters.role_arn,
+                        "policyArn" => &mut parameters.policy_arn,
+                        "functionName" => &mut parameters.function_name,
+                        "tableName" => &mut parameters.table_name,
+                        "repositoryName" => &mut parameters.repository_name,
+                        "topicArn" => &mut parameters.topic_arn,
+                        "keyId" => &mut parameters.key_id,
+                        "stackName" => &mut parameters.stack_name,
+                        _ => continue,
+                    };
+                    *field = Text(value);
+                }
+                parameters.values = values;
+                Ok(parameters)
+            }
+            // Anything but an object holds no parameter this reads.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RequestParameters::default())
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RequestParameters::default())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+                inner.deserialize_any(self)
+            }
+        }
+        deserializer.deserialize_any(TopVisitor(std::marker::PhantomData))
+    }
+}
+
+/// An object key, borrowed unless it carries escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for KeyVisitor<'a> {
+            type Value = Key<'a>;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(value.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(value)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor(std::marker::PhantomData))
+    }
+}
+
+/// One step of the path to a value; the path lives on the stack of the walk and is only
+/// written out when a value is kept.
+#[derive(Clone, Copy)]
+enum Segment<'p> {
+    Key(&'p str),
+    Element,
+}
+
+struct Node<'p> {
+    parent: Option<&'p Node<'p>>,
+    segment: Segment<'p>,
+}
+
+impl Node<'_> {
+    fn path(&self) -> String {
+        let mut segments = Vec::new();
+        let mut current = Some(self);
+        while let Some(node) = current {
+            segments.push(node.segment);
+            current = node.parent;
+        }
+        let mut path = String::new();
+        for segment in segments.into_iter().rev() {
+            match segment {
+                Segment::Key(key) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                Segment::Element => path.push_str("[]"),
+            }
+        }
+        path
+    }
+}
+
+/// Walks one value, keeping the strings [`RequestParameters::values`] holds; gives the value
+/// itself when it is a string.
+struct Scan<'s, 'p, 'de> {
+    out: &'s mut Vec<Parameter<'de>>,
+    at: &'p Node<'p>,
+    /// Under a top-level key a rule reads: keep every string.
+    keep: bool,
+}
+
+impl<'de> Scan<'_, '_, 'de> {
+    fn leaf(self, value: Cow<'de, str>) -> Option<Cow<'de, str>> {
+        if !value.is_empty() && (self.keep || super::implied::may_be_iam_arn(&value)) {
+            self.out.push(Parameter {
+                path: self.at.path(),
+                value: value.clone(),
+            });
+        }
+        Some(value)
+    }
+}
+
+impl<'de> de::DeserializeSeed<'de> for Scan<'_, '_, 'de> {
+    type Value = Option<Cow<'de, str>>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Scan<'_, '_, 'de> {
+    type Value = Option<Cow<'de, str>>;
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(self.leaf(Cow::Borrowed(value)))
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(self.leaf(Cow::Owned(value.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        Ok(self.leaf(Cow::Owned(value)))
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, inner: D) -> Result<Self::Value, D::Error> {
+        inner.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let node = Node {
+            parent: Some(self.at),
+            segment: Segment::Element,
+        };
+        while seq
+            .next_element_seed(Scan {
+                out: &mut *self.out,
+                at: &node,
+                keep: self.keep,
+            })?
+            .is_some()
+        {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let node = Node {
+                parent: Some(self.at),
+                segment: Segment::Key(&key),
+            };
+            map.next_value_seed(Scan {
+                out: &mut *self.out,
+                at: &node,
+                keep: self.keep,
+            })?;
+        }
+        Ok(None)
+    }
 }
 
 /// The response fields of `AssumeRoleWithWebIdentity` that link a CI run to its session.
@@ -300,14 +513,24 @@ pub struct Resource<'a> {
 mod tests {
     use super::*;
 
+    fn kept(parameters: &RequestParameters<'_>) -> Vec<(String, String)> {
+        parameters
+            .values
+            .iter()
+            .map(|parameter| (parameter.path.clone(), parameter.value.to_string()))
+            .collect()
+    }
+
     #[test]
     fn text_keeps_strings_and_skips_everything_else() {
-        let parsed: RequestParameters =
-            serde_json::from_str(r#"{"key":{"nested":[1,2]},"bucketName":"b","role":null,"x":1}"#)
-                .unwrap();
+        let parsed: RequestParameters = serde_json::from_str(
+            r#"{"key":{"nested":[1,2]},"bucketName":"b","roleArn":null,"x":1}"#,
+        )
+        .unwrap();
         assert_eq!(parsed.key.get(), None);
         assert_eq!(parsed.bucket_name.get(), Some("b"));
-        assert_eq!(parsed.role.get(), None);
+        assert_eq!(parsed.role_arn.get(), None);
+        assert!(parsed.values.is_empty());
     }
 
     #[test]
@@ -320,21 +543,57 @@ mod tests {
     }
 
     #[test]
-    fn instance_profile_of_the_wrong_shape_is_ignored() {
-        let parsed: RequestParameters =
-            serde_json::from_str(r#"{"iamInstanceProfile":"p","key":"k"}"#).unwrap();
-        assert_eq!(parsed.iam_instance_profile, Loose(None));
-        assert_eq!(parsed.key.get(), Some("k"));
+    fn role_and_profile_arns_are_kept_at_any_depth_with_their_path() {
         let parsed: RequestParameters = serde_json::from_str(
-            r#"{"iamInstanceProfile":{"arn":"arn:aws:iam::1:instance-profile/p"}}"#,
+            r#"{"rule":"nightly","targets":[{"id":"1","arn":"arn:aws:states:us-east-1:1:stateMachine:x",
+                "roleArn":"arn:aws:iam::1:role/events-invoke"}],
+               "iamInstanceProfile":{"arn":"arn:aws:iam::1:instance-profile/p"},
+               "roleARN":"arn:aws:iam::1:role/cfn"}"#,
         )
         .unwrap();
         assert_eq!(
-            parsed
-                .iam_instance_profile
-                .0
-                .and_then(|p| p.arn.get().map(str::to_owned)),
-            Some("arn:aws:iam::1:instance-profile/p".to_owned())
+            kept(&parsed),
+            vec![
+                (
+                    "targets[].roleArn".to_owned(),
+                    "arn:aws:iam::1:role/events-invoke".to_owned()
+                ),
+                (
+                    "iamInstanceProfile.arn".to_owned(),
+                    "arn:aws:iam::1:instance-profile/p".to_owned()
+                ),
+                ("roleARN".to_owned(), "arn:aws:iam::1:role/cfn".to_owned()),
+            ]
         );
+        assert_eq!(parsed.role_arn.get(), Some("arn:aws:iam::1:role/cfn"));
+    }
+
+    #[test]
+    fn strings_under_keys_a_rule_reads_are_kept() {
+        let parsed: RequestParameters = serde_json::from_str(
+            r#"{"bucketName":"b","key":"k","x-amz-acl":"public-read","Host":"b.s3.amazonaws.com",
+               "tagSpecificationSet":{"items":[{"resourceType":"instance","tags":[{"key":"a","value":"b"}]}]},
+               "iamInstanceProfile":{"name":"web"}}"#,
+        )
+        .unwrap();
+        let kept = kept(&parsed);
+        assert!(kept.contains(&("x-amz-acl".to_owned(), "public-read".to_owned())));
+        assert!(kept.contains(&(
+            "tagSpecificationSet.items[].resourceType".to_owned(),
+            "instance".to_owned()
+        )));
+        assert!(kept.contains(&("iamInstanceProfile.name".to_owned(), "web".to_owned())));
+        assert!(!kept.iter().any(|(path, _)| path == "Host" || path == "key"));
+    }
+
+    #[test]
+    fn request_parameters_of_another_shape_are_empty() {
+        for text in [r#""text""#, "[1,2]", "3", "true"] {
+            let parsed: RequestParameters = serde_json::from_str(text).unwrap();
+            assert!(
+                parsed.values.is_empty() && parsed.key.get().is_none(),
+                "{text}"
+            );
+        }
     }
 }

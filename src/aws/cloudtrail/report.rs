@@ -19,8 +19,9 @@ pub struct CloudTrailUsage {
     pub denied: Vec<UsageRow>,
     /// `AssumeRoleWithWebIdentity` calls: which CI workload became which role.
     pub web_identity_sessions: Vec<WebIdentitySession>,
-    /// `RunInstances` calls that passed an instance profile: `iam:PassRole` is needed on the
-    /// profile's role, which the log does not name (resolve it with the inventory).
+    /// Calls that passed an instance profile: `iam:PassRole` is needed on the profile's role,
+    /// which the log does not name. Each is also an `iam:PassRole` row on the profile's ARN,
+    /// which [`CloudTrailUsage::resolve_instance_profiles`] turns into a row on its role.
     pub instance_profile_passes: Vec<InstanceProfilePass>,
     /// The access keys that signed IAM users' calls, per user: which of a user's keys is in
     /// use, and which the logs never show.
@@ -41,6 +42,90 @@ impl CloudTrailUsage {
     pub fn covers_account(&self, account: &str) -> bool {
         self.coverage.accounts.is_empty() || self.coverage.accounts.contains_key(account)
     }
+
+    /// Puts the roles of passed instance profiles in place of the profiles: every
+    /// `iam:PassRole` row on an instance profile ARN becomes one row per role the profile holds,
+    /// as `roles_of` gives them by (account, profile name) — the inventory's view. A profile it
+    /// does not list becomes `*`: its role is unknown, and a permission that was used must not
+    /// be dropped. Rows that become equal are merged, and both lists stay sorted.
+    pub fn resolve_instance_profiles(
+        &mut self,
+        roles_of: &BTreeMap<(String, String), Vec<String>>,
+    ) {
+        for rows in [&mut self.allowed, &mut self.denied] {
+            if !rows.iter().any(is_instance_profile_pass) {
+                continue;
+            }
+            let mut merged: BTreeMap<(String, String, String), UsageRow> = BTreeMap::new();
+            for row in std::mem::take(rows) {
+                let resolved = if is_instance_profile_pass(&row) {
+                    let roles = profile_key(&row.resource)
+                        .and_then(|key| roles_of.get(&key))
+                        .filter(|roles| !roles.is_empty());
+                    match roles {
+                        Some(roles) => roles
+                            .iter()
+                            .map(|role| {
+                                let mut resolved = row.clone();
+                                resolved.resource = role.clone();
+                                resolved
+                                    .evidence
+                                    .insert(format!("role of instance profile {}", row.resource));
+                                resolved
+                            })
+                            .collect(),
+                        None => {
+                            let mut resolved = row.clone();
+                            resolved.resource = "*".to_owned();
+                            resolved.evidence.insert(format!(
+                                "instance profile {} is not in the inventory: its role is unknown",
+                                row.resource
+                            ));
+                            vec![resolved]
+                        }
+                    }
+                } else {
+                    vec![row]
+                };
+                for row in resolved {
+                    let key = (
+                        row.identity.arn.clone(),
+                        row.action.clone(),
+                        row.resource.clone(),
+                    );
+                    match merged.get_mut(&key) {
+                        Some(existing) => existing.absorb(row),
+                        None => {
+                            merged.insert(key, row);
+                        }
+                    }
+                }
+            }
+            *rows = merged.into_values().collect();
+        }
+    }
+}
+
+fn is_instance_profile_pass(row: &UsageRow) -> bool {
+    row.action == "iam:PassRole" && row.resource.contains(":instance-profile/")
+}
+
+/// `arn:aws:iam::<account>:instance-profile/<path/><name>` → (account, name).
+fn profile_key(arn: &str) -> Option<(String, String)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let name = resource
+        .strip_prefix("instance-profile/")?
+        .rsplit('/')
+        .next()?;
+    (service == "iam" && !name.is_empty()).then(|| (account.to_owned(), name.to_owned()))
 }
 
 /// What the result is based on.
@@ -139,12 +224,28 @@ pub struct UsageRow {
     pub workloads: BTreeSet<CiWorkload>,
     /// Calls made with temporary credentials that could not be linked to a workload.
     pub unlinked_session_calls: u64,
+    /// How the calls reached AWS or why the permission was needed, when not simply logged as
+    /// the identity's own call: `via cloudformation.amazonaws.com` (a service used the
+    /// identity's credentials), `implied by PutObject x-amz-acl` (a permission the request
+    /// needed without an event of its own). Sorted.
+    pub evidence: BTreeSet<String>,
 }
 
 impl UsageRow {
     /// All calls that support this row.
     pub fn count(&self) -> u64 {
         self.logged + self.inferred
+    }
+
+    /// Adds the calls of another row of the same identity, action and resource.
+    fn absorb(&mut self, other: UsageRow) {
+        self.logged += other.logged;
+        self.inferred += other.inferred;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.workloads.extend(other.workloads);
+        self.unlinked_session_calls += other.unlinked_session_calls;
+        self.evidence.extend(other.evidence);
     }
 }
 
@@ -202,16 +303,22 @@ pub struct UnknownEvent {
     pub count: u64,
 }
 
-/// Why an event was not charged to any identity.
+/// Why an event was not charged to any identity. Each reason is a case in which AWS did not
+/// evaluate the policies of an identity pipeleash analyzes, or in which the record cannot say
+/// which identity it was (CloudTrail User Guide, "CloudTrail userIdentity element",
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-user-identity.html>).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SetAsideReason {
     /// `eventType: AwsServiceEvent`: AWS acting on its own.
     AwsServiceEvent,
-    /// `userIdentity.type: AWSService`.
+    /// `userIdentity.type: AWSService`: a service principal calling as itself.
     AwsService,
-    /// A session of a service-linked role (`role/aws-service-role/…`).
+    /// A session of a service-linked role (`role/aws-service-role/…`), whose permissions AWS
+    /// owns and no one can minimize.
     ServiceLinkedRole,
-    /// A service called on the principal's behalf (`invokedBy`), other than KMS.
+    /// `invokedBy` set on an identity that names no IAM principal (no `type`, or no ARN): a
+    /// service calling as itself. A service using a principal's credentials (a service role's
+    /// session, a forward access session) is charged to that principal instead.
     InvokedByService,
     /// A principal of another account (`AWSAccount`).
     OtherAccount,
@@ -220,13 +327,16 @@ pub enum SetAsideReason {
     /// The request failed authentication (expired token, bad signature) before any
     /// authorization happened.
     Unauthenticated,
+    /// `eventTime` is present but not a time: the record cannot be placed in or out of the
+    /// window, so it is malformed rather than outside it.
+    MalformedEventTime,
     /// The record lacks `eventTime`, `eventSource`, `eventName` or `userIdentity`.
     MissingFields,
 }
 
 impl SetAsideReason {
     /// Every reason, in output order.
-    pub const ALL: [SetAsideReason; 8] = [
+    pub const ALL: [SetAsideReason; 9] = [
         SetAsideReason::AwsServiceEvent,
         SetAsideReason::AwsService,
         SetAsideReason::ServiceLinkedRole,
@@ -234,6 +344,7 @@ impl SetAsideReason {
         SetAsideReason::OtherAccount,
         SetAsideReason::OtherIdentityType,
         SetAsideReason::Unauthenticated,
+        SetAsideReason::MalformedEventTime,
         SetAsideReason::MissingFields,
     ];
 
@@ -247,14 +358,94 @@ impl SetAsideReason {
             SetAsideReason::OtherAccount => "other-account",
             SetAsideReason::OtherIdentityType => "other-identity-type",
             SetAsideReason::Unauthenticated => "unauthenticated",
+            SetAsideReason::MalformedEventTime => "malformed-event-time",
             SetAsideReason::MissingFields => "missing-fields",
         }
+    }
+
+    /// Whether the record may have been a call by an analyzed identity in the window: its
+    /// evidence is missing rather than irrelevant, and reports must say so.
+    pub fn is_missing_evidence(self) -> bool {
+        matches!(
+            self,
+            SetAsideReason::MalformedEventTime | SetAsideReason::MissingFields
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pass(identity: &str, resource: &str, inferred: u64, evidence: &str) -> UsageRow {
+        let time = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        UsageRow {
+            identity: Identity {
+                arn: identity.to_owned(),
+                kind: IdentityKind::of_arn(identity),
+            },
+            action: "iam:PassRole".to_owned(),
+            resource: resource.to_owned(),
+            logged: 0,
+            inferred,
+            first_seen: time,
+            last_seen: time,
+            workloads: BTreeSet::new(),
+            unlinked_session_calls: 0,
+            evidence: [evidence.to_owned()].into(),
+        }
+    }
+
+    #[test]
+    fn instance_profile_passes_resolve_to_their_roles_or_stay_broad() {
+        let deploy = "arn:aws:iam::111122223333:role/gha-deploy";
+        let runner = "arn:aws:iam::111122223333:role/runners/web-runner-role";
+        let mut usage = CloudTrailUsage {
+            allowed: vec![
+                pass(
+                    deploy,
+                    "arn:aws:iam::111122223333:instance-profile/ci/web-runner",
+                    2,
+                    "implied by RunInstances iamInstanceProfile.arn",
+                ),
+                pass(
+                    deploy,
+                    "arn:aws:iam::111122223333:instance-profile/gone",
+                    1,
+                    "implied by RunInstances iamInstanceProfile.name",
+                ),
+                pass(deploy, runner, 1, "implied by CreateStack roleARN"),
+            ],
+            ..CloudTrailUsage::default()
+        };
+        let roles: BTreeMap<(String, String), Vec<String>> = [(
+            ("111122223333".to_owned(), "web-runner".to_owned()),
+            vec![runner.to_owned()],
+        )]
+        .into();
+        usage.resolve_instance_profiles(&roles);
+        let rows: Vec<(&str, u64)> = usage
+            .allowed
+            .iter()
+            .map(|row| (row.resource.as_str(), row.inferred))
+            .collect();
+        // The resolved pass merges with the direct one; the unknown profile stays broad.
+        assert_eq!(rows, vec![("*", 1), (runner, 3)]);
+        assert!(usage.allowed[1].evidence.contains(
+            "role of instance profile arn:aws:iam::111122223333:instance-profile/ci/web-runner"
+        ));
+        assert!(
+            usage.allowed[1]
+                .evidence
+                .contains("implied by CreateStack roleARN")
+        );
+        assert!(
+            usage.allowed[0]
+                .evidence
+                .iter()
+                .any(|evidence| evidence.contains("is not in the inventory"))
+        );
+    }
 
     #[test]
     fn identity_kind_reads_the_arn() {

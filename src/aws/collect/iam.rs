@@ -149,6 +149,13 @@ pub(super) async fn collect_authorization_details(
                     (last_used.date.is_some() || last_used.region.is_some()).then_some(last_used)
                 }),
                 tags: tags(role.tags()),
+                instance_profiles: role
+                    .instance_profile_list()
+                    .iter()
+                    .map(|profile| profile.arn())
+                    .filter(|arn| !arn.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
                 arn,
             });
         }

@@ -459,6 +459,7 @@ fn usage_rows(arn: &str) -> CloudTrailUsage {
         last_seen: time,
         workloads: Default::default(),
         unlinked_session_calls: 0,
+        evidence: Default::default(),
     });
     usage
 }

@@ -33,6 +33,11 @@ fn row(arn: &str, action: &str, resource: &str, workloads: &[&str]) -> UsageRow 
         last_seen: at(3_600),
         workloads: workloads.iter().map(|subject| workload(subject)).collect(),
         unlinked_session_calls: 1,
+        evidence: [
+            "implied by PutObject x-amz-acl".to_owned(),
+            "via cloudformation.amazonaws.com".to_owned(),
+        ]
+        .into(),
     }
 }
 
@@ -224,6 +229,7 @@ fn parquet_schema_is_the_frozen_one() {
         ("last_seen", "datetime[ms, UTC]"),
         ("workloads", "list[str]"),
         ("unlinked_session_calls", "u64"),
+        ("evidence", "list[str]"),
     ]
     .into_iter()
     .map(|(name, dtype)| (name.to_owned(), dtype.to_owned()))
@@ -248,6 +254,37 @@ fn parquet_schema_is_the_frozen_one() {
             "token.actions.githubusercontent.com|repo:acme/web:ref:refs/heads/main",
         ]
     );
+}
+
+#[test]
+fn rows_written_before_evidence_was_recorded_read_with_none() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let usage = sample();
+    let dir = write(store.path(), &usage);
+    for relative in [ALLOWED_PATH, DENIED_PATH] {
+        let bytes = fs::read(dir.join(relative)).expect("read");
+        let mut frame = ParquetReader::new(Cursor::new(bytes))
+            .finish()
+            .expect("parquet")
+            .drop("evidence")
+            .expect("drop");
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .finish(&mut frame)
+            .expect("write");
+        fs::write(dir.join(relative), bytes).expect("replace");
+    }
+    let read = read(&dir).expect("read").expect("usage");
+    assert!(read.allowed.iter().all(|row| row.evidence.is_empty()));
+    let mut expected = usage;
+    for row in expected
+        .allowed
+        .iter_mut()
+        .chain(expected.denied.iter_mut())
+    {
+        row.evidence.clear();
+    }
+    assert_eq!(read, expected);
 }
 
 #[test]
