@@ -444,3 +444,59 @@ fn identities_of_an_account_without_logs_are_not_called_unused() {
         "{stderr}"
     );
 }
+
+/// A window that holds no event (logs of other dates only) is no evidence of idleness: no
+/// identity is called unused, none is minimized, `minimize` refuses with exit code 2 and
+/// `usage` warns. Before, an empty window printed a "proven" policy without the role's
+/// deploy actions.
+#[test]
+fn a_window_without_events_minimizes_nothing() {
+    let (report, _) = analyze_json(
+        "recorded-fixtures/demo/cloudtrail",
+        ["2026-11-21", "2026-11-22"],
+    );
+    for identity in report["identities"].as_array().unwrap() {
+        assert!(identity["counts"].is_null(), "{identity:#?}");
+        for finding in identity["findings"].as_array().unwrap() {
+            let id = finding["id"].as_str().unwrap();
+            assert!(
+                ![
+                    "never-used-identity",
+                    "unused-permissions",
+                    "unused-trusted-subject"
+                ]
+                .contains(&id),
+                "{id} for {}",
+                identity["identity"]
+            );
+        }
+    }
+    let minimize = pipeleash(&[
+        "minimize",
+        "arn:aws:iam::210987654321:role/ci/gha-lambda-deploy",
+        "--snapshot",
+        "recorded-fixtures/demo/snapshot",
+        "--cloudtrail",
+        "recorded-fixtures/demo/cloudtrail",
+        "--since",
+        "2026-11-21T00:00:00Z",
+        "--until",
+        "2026-11-21T06:00:00Z",
+    ]);
+    assert_eq!(minimize.status.code(), Some(2));
+    assert!(minimize.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&minimize.stderr);
+    assert!(stderr.contains("hold no event in the window"), "{stderr}");
+    let usage = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        "recorded-fixtures/demo/cloudtrail",
+        "--since",
+        "2026-11-21T00:00:00Z",
+        "--until",
+        "2026-11-21T06:00:00Z",
+    ]);
+    assert_eq!(usage.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&usage.stderr);
+    assert!(stderr.contains("hold no event in the window"), "{stderr}");
+}

@@ -262,6 +262,15 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
         .get(&id)
         .map(|identity| identity.container.as_str())
         .unwrap_or_default();
+    if usage.coverage.events_in_window == 0 {
+        return Err(InputError::wrap(format!(
+            "the CloudTrail logs read hold no event in the window ({} event(s) outside it), so \
+             nothing is known of the use of `{}` and a minimized policy would drop what it uses: \
+             check `--since`/`--until` against the logs' dates",
+            usage.coverage.events_read,
+            id.native()
+        )));
+    }
     if !usage.covers_account(account) {
         return Err(InputError::wrap(format!(
             "the CloudTrail logs read hold no event of account {account}, so nothing is known of \

@@ -121,6 +121,13 @@ fn ingest(
         check_not_empty(since, until)?;
     }
     let usage = super::analyze::ingest(cloudtrail, &args.aws, window, global)?;
+    if !global.quiet && usage.coverage.events_in_window == 0 {
+        eprintln!(
+            "warning: the CloudTrail logs read hold no event in the window ({} event(s) outside \
+             it): nothing is known of use; check `--since`/`--until` against the logs' dates",
+            usage.coverage.events_read
+        );
+    }
     if !global.quiet && !usage.coverage.files_skipped.is_empty() {
         eprintln!(
             "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",

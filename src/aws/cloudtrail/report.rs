@@ -38,8 +38,13 @@ pub struct CloudTrailUsage {
 
 impl CloudTrailUsage {
     /// Whether logs of `account` were read (events of it in the window), so that no call by
-    /// its identities means no use. True when the records named no account at all.
+    /// its identities means no use. False for every account when no event at all fell in the
+    /// window (logs of other dates are no evidence of idleness); true for every account when
+    /// events in the window named no account at all.
     pub fn covers_account(&self, account: &str) -> bool {
+        if self.coverage.events_in_window == 0 {
+            return false;
+        }
         self.coverage.accounts.is_empty() || self.coverage.accounts.contains_key(account)
     }
 
