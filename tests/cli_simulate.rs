@@ -597,3 +597,224 @@ fn no_policy_at_all_is_an_implicit_deny() {
     let (decision, report) = simulate(&["--action", "s3:GetObject", "--resource", OBJECT]);
     assert_eq!(decision, "implicitly-denied", "{report:#}");
 }
+
+// ---- Requests and context that cannot be read are input errors, not silent answers ----
+
+const TYPED: &str = "deny-typed-conditions.json";
+
+/// Runs `policy simulate` (table output) and returns the exit code, stdout and stderr.
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BIN)
+        .args(["policy", "simulate"])
+        .args(args)
+        .output()
+        .expect("run pipeleash");
+    (
+        output.status.code().expect("exit code"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn run_typed(context: &[&str]) -> (i32, String, String) {
+    let policy = fixture(TYPED);
+    let mut args = vec!["--policy", &policy, "--action", "s3:GetObject"];
+    for pair in context {
+        args.extend(["--context", pair]);
+    }
+    run(&args)
+}
+
+/// A context value a condition compares as a date, boolean, number or IP address cannot be
+/// read as one: IAM would not match it, so a `Deny` would be skipped. Each is an input
+/// error naming the key, the value, the operator and the statement.
+#[test]
+fn context_value_unreadable_as_the_operators_type_is_an_input_error() {
+    let cases = [
+        ("aws:CurrentTime=garbage", "DateGreaterThan", "NotAfter2026"),
+        (
+            "aws:CurrentTime=2026-06-01 00:00:00",
+            "DateGreaterThan",
+            "NotAfter2026",
+        ),
+        (
+            "aws:CurrentTime=2026-06-01T00:00:00,5Z",
+            "DateGreaterThan",
+            "NotAfter2026",
+        ),
+        ("aws:SecureTransport=nope", "Bool", "TlsOnly"),
+        ("s3:max-keys=eleven", "NumericGreaterThan", "SmallListings"),
+        ("aws:SourceIp=8.8.8.888", "NotIpAddress", "CorporateNetwork"),
+        ("AWS:SOURCEIP=somewhere", "NotIpAddress", "CorporateNetwork"),
+    ];
+    for (pair, operator, sid) in cases {
+        let (code, _, stderr) = run_typed(&[pair]);
+        assert_eq!(code, 2, "{pair}: {stderr}");
+        let (key, value) = pair.split_once('=').unwrap();
+        for part in [key, value, operator, sid, TYPED, "give "] {
+            assert!(
+                stderr.contains(part),
+                "{pair}: `{part}` missing in {stderr}"
+            );
+        }
+    }
+}
+
+/// Values of the right type still decide as before.
+#[test]
+fn context_values_of_the_operators_type_are_evaluated() {
+    let (code, _, stderr) = run_typed(&[
+        "aws:CurrentTime=2025-06-01T00:00:00Z",
+        "aws:SecureTransport=true",
+        "s3:max-keys=5",
+        "aws:SourceIp=10.1.2.3",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, _) = run_typed(&[
+        "aws:CurrentTime=2026-06-01T00:00:00Z",
+        "aws:SourceIp=10.1.2.3",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("NotAfter2026"), "{stdout}");
+}
+
+/// A single-valued key given twice would make it multivalued and skip the
+/// `NotIpAddress` Deny; a documented multivalued key, or one the policies compare with a
+/// set operator, takes several values.
+#[test]
+fn single_valued_context_key_given_twice_is_an_input_error() {
+    let (code, _, stderr) = run_typed(&["aws:SourceIp=8.8.8.8", "aws:SourceIp=10.0.0.1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`aws:SourceIp`"), "{stderr}");
+    assert!(stderr.contains("single-valued"), "{stderr}");
+    let (code, _, stderr) = run_typed(&[
+        "aws:TagKeys=team",
+        "aws:TagKeys=env",
+        "aws:SourceIp=10.1.1.1",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run_typed(&[
+        "aws:TagKeys=team",
+        "aws:TagKeys=forbidden",
+        "aws:SourceIp=10.1.1.1",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("TaggedOnly"), "{stdout}");
+}
+
+/// A request is one action: a wildcard is an input error.
+#[test]
+fn wildcard_request_action_is_an_input_error() {
+    let policy = fixture("allow-s3.json");
+    for action in ["kms:*", "*", "s3:Get*", "s3:GetObjec?"] {
+        let (code, _, stderr) = run(&["--policy", &policy, "--action", action]);
+        assert_eq!(code, 2, "{action}: {stderr}");
+        assert!(stderr.contains("wildcard"), "{action}: {stderr}");
+    }
+}
+
+/// An action the catalog does not know is still decided, with a note to check its spelling.
+#[test]
+fn unknown_action_gets_a_catalog_note() {
+    let (_, report) = simulate(&["--policy", "allow-s3.json", "--action", "kms:Frobnicate"]);
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("unknown action `kms:Frobnicate`") && notes.contains("check the spelling"),
+        "{notes}"
+    );
+    let (_, report) = simulate(&["--policy", "allow-s3.json", "--action", "s3:GetObject"]);
+    assert!(!report["notes"].to_string().contains("unknown action"));
+}
+
+/// Principals and accounts that cannot exist are input errors naming the flag.
+#[test]
+fn malformed_principal_or_account_is_an_input_error() {
+    let policy = fixture("allow-s3.json");
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "--principal",
+                "arn:aws:sts::111122223333:assumed-role/onlyrole",
+            ],
+            "--principal",
+        ),
+        (
+            &[
+                "--principal",
+                "arn:aws:sts::111122223333:assumed-role/onlyrole/",
+            ],
+            "--principal",
+        ),
+        (
+            &["--principal", "arn:aws:iam::1111:role/deploy"],
+            "--principal",
+        ),
+        (
+            &["--principal", "arn:aws:iam::11112222333x:user/ci"],
+            "--principal",
+        ),
+        (&["--resource-account", "abc"], "--resource-account"),
+    ];
+    for (extra, flag) in cases {
+        let mut args = vec!["--policy", &policy, "--action", "s3:GetObject"];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(&format!("`{flag} ")), "{extra:?}: {stderr}");
+    }
+}
+
+/// A role ARN carries its path: a snapshot role of the same name at another path is not
+/// that role, and the note says where the role of that name is.
+#[test]
+fn role_arn_without_its_path_is_not_matched_in_the_snapshot_but_noted() {
+    let snapshot = snapshot();
+    let (_, report) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--action",
+        "s3:GetObject",
+        "--principal",
+        "arn:aws:iam::111122223333:role/platform-ops",
+        "--snapshot",
+        &snapshot,
+    ]);
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("no identity `arn:aws:iam::111122223333:role/platform-ops`")
+            && notes.contains("`arn:aws:iam::111122223333:role/team/platform-ops`"),
+        "{notes}"
+    );
+    let (_, report) = simulate(&[
+        "--policy",
+        "allow-s3.json",
+        "--action",
+        "s3:GetObject",
+        "--principal",
+        "arn:aws:iam::111122223333:role/team/platform-ops",
+        "--snapshot",
+        &snapshot,
+    ]);
+    assert_eq!(report["notes"], serde_json::json!([]));
+}
+
+/// Without a trust policy the trust layer is not a verdict on a policy: it says none was
+/// given.
+#[test]
+fn assume_role_without_trust_policy_says_the_trust_policy_is_not_given() {
+    let (decision, report) = simulate(&[
+        "--policy",
+        "allow-assume-role.json",
+        "--action",
+        "sts:AssumeRole",
+        "--resource",
+        "arn:aws:iam::111122223333:role/deploy",
+    ]);
+    assert_eq!(decision, "implicitly-denied");
+    let layers = report["layers"].as_array().unwrap();
+    let resource = layers
+        .iter()
+        .find(|layer| layer["layer"] == "resource policy")
+        .unwrap();
+    assert_eq!(resource["result"], "trust policy not given");
+}

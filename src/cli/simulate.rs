@@ -3,11 +3,14 @@
 
 use super::policy::read_policy;
 use super::{Exit, InputError, OutputFormat};
+use crate::aws::condition::{OperatorFamily, validate_value};
+use crate::aws::context::is_multivalued_key;
 use crate::aws::eval::LayerResult;
+use crate::aws::policy::{Condition, Statement};
 use crate::aws::{
     Arn, CompiledPolicy, CompiledPolicySet, Context, Decision, KnownPrincipal, LayerSummary,
-    NamedPolicy, Outcome, PolicyDocument, PolicyKind, PolicySet, Request, RequiredResourcePolicy,
-    add_principal_keys, parse_policy,
+    NamedPolicy, OperatorBase, Outcome, PolicyDocument, PolicyKind, PolicySet, Request,
+    RequiredResourcePolicy, add_principal_keys, parse_policy,
 };
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -91,6 +94,7 @@ fn request_context(
     pairs: &[String],
     principal: &str,
     known: &KnownPrincipal,
+    policies: &[&LoadedPolicy],
 ) -> anyhow::Result<Context> {
     let mut values: Vec<(String, Vec<String>)> = Vec::new();
     for pair in pairs {
@@ -109,11 +113,24 @@ fn request_context(
             .iter_mut()
             .find(|(existing, _)| existing.eq_ignore_ascii_case(key))
         {
-            Some((_, list)) => list.push(value.to_string()),
+            Some((_, list)) => {
+                if !is_multivalued_key(key) && !compared_as_set(policies, key) {
+                    return Err(InputError::wrap(format!(
+                        "`--context {key}` is given twice (`{}` and `{value}`), but `{key}` is a single-valued key: give it once (only multivalued keys such as `aws:TagKeys`, listed in providers/aws/multivalued-context-keys.tsv, or keys the policies compare with `ForAnyValue:`/`ForAllValues:` take several values)",
+                        list[0]
+                    )));
+                }
+                list.push(value.to_string())
+            }
             None => values.push((key.to_string(), vec![value.to_string()])),
         }
     }
     let mut context = Context::complete();
+    for (key, list) in &values {
+        for value in list {
+            check_context_value(policies, key, value)?;
+        }
+    }
     for (key, list) in values {
         context.set(&key, list);
     }
@@ -121,29 +138,96 @@ fn request_context(
     Ok(context)
 }
 
+/// Every condition of the given policies, with where it is.
+fn conditions<'a>(
+    policies: &'a [&'a LoadedPolicy],
+) -> impl Iterator<Item = (&'a LoadedPolicy, &'a Statement, &'a Condition)> + 'a {
+    policies.iter().flat_map(|policy| {
+        policy
+            .document
+            .statements
+            .iter()
+            .flat_map(move |statement| {
+                statement
+                    .conditions
+                    .iter()
+                    .map(move |condition| (*policy, statement, condition))
+            })
+    })
+}
+
+/// Does a condition of the policies compare `key` with `ForAnyValue:`/`ForAllValues:`, so
+/// that the policies treat it as multivalued?
+fn compared_as_set(policies: &[&LoadedPolicy], key: &str) -> bool {
+    conditions(policies).any(|(_, _, condition)| {
+        condition.key.eq_ignore_ascii_case(key) && condition.operator.quantifier.is_some()
+    })
+}
+
+/// An input error when a condition of the policies compares `key` as a type `value` cannot
+/// be read as (a date, a number, a boolean, an IP address, base64 data): IAM would not match
+/// such a value, so a `Deny` would be skipped silently.
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html>)
+fn check_context_value(policies: &[&LoadedPolicy], key: &str, value: &str) -> anyhow::Result<()> {
+    for (policy, statement, condition) in conditions(policies) {
+        if !condition.key.eq_ignore_ascii_case(key) || condition.operator.base == OperatorBase::Null
+        {
+            continue;
+        }
+        if let Err(expected) = validate_value(condition.operator.base, value) {
+            let sid = statement
+                .sid
+                .as_deref()
+                .map(|sid| format!(" (`{sid}`)"))
+                .unwrap_or_default();
+            return Err(InputError::wrap(format!(
+                "`--context {key}={value}`: `{}` in policy `{}` statement {}{sid} compares `{key}` as {expected}, and `{value}` is not one; give {expected} (e.g. {})",
+                condition.operator,
+                policy.name,
+                statement.number(),
+                example_of(condition.operator.base),
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A value of the type an operator compares, for error messages.
+fn example_of(base: OperatorBase) -> &'static str {
+    match base.family() {
+        OperatorFamily::Numeric => "`10`",
+        OperatorFamily::Date => "`2026-06-01T00:00:00Z`",
+        OperatorFamily::Bool | OperatorFamily::Null => "`true`",
+        OperatorFamily::Binary => "`QmluYXJ5`",
+        OperatorFamily::IpAddress => "`203.0.113.7`",
+        OperatorFamily::String | OperatorFamily::Arn => "`text`",
+    }
+}
+
 /// What the snapshot's inventory knows of the principal: the role (with its path) of a
 /// session, the unique id of a user or role. `None` when the snapshot does not hold it.
-fn known_principal(snapshot: &Path, principal: &Arn<'_>) -> anyhow::Result<Option<KnownPrincipal>> {
+fn known_principal(snapshot: &Path, principal: &Arn<'_>) -> anyhow::Result<Found> {
     let opened = crate::snapshot::Snapshot::open(snapshot).map_err(InputError::wrap)?;
     let inventories = opened.aws_inventories().map_err(InputError::wrap)?;
     let Some(account) = inventories
         .iter()
         .find(|inventory| inventory.account_id == principal.account)
     else {
-        return Ok(None);
+        return Ok(Found::Nothing);
     };
-    let role_name = principal
-        .assumed_role_name()
-        .or_else(|| principal.role_name());
-    if let Some(name) = role_name {
+    let known = |role: &crate::aws::inventory::AwsRole| {
+        Found::Known(KnownPrincipal {
+            role_arn: Some(role.arn.clone()),
+            unique_id: Some(role.role_id.clone()),
+        })
+    };
+    // A session ARN names its role without the path: the name is all there is to match.
+    if let Some(name) = principal.assumed_role_name() {
         return Ok(account
             .roles
             .iter()
             .find(|role| role.name == name)
-            .map(|role| KnownPrincipal {
-                role_arn: Some(role.arn.clone()),
-                unique_id: Some(role.role_id.clone()),
-            }));
+            .map_or(Found::Nothing, known));
     }
     let arn = format!(
         "arn:{}:{}:{}:{}:{}",
@@ -153,14 +237,66 @@ fn known_principal(snapshot: &Path, principal: &Arn<'_>) -> anyhow::Result<Optio
         principal.account,
         principal.resource
     );
+    // A role ARN carries its path: only the exact ARN is that role.
+    if let Some(name) = principal.role_name() {
+        if let Some(role) = account.roles.iter().find(|role| role.arn == arn) {
+            return Ok(known(role));
+        }
+        return Ok(account
+            .roles
+            .iter()
+            .find(|role| role.name == name)
+            .map_or(Found::Nothing, |role| Found::SameName(role.arn.clone())));
+    }
     Ok(account
         .users
         .iter()
         .find(|user| user.arn == arn)
-        .map(|user| KnownPrincipal {
-            role_arn: None,
-            unique_id: Some(user.user_id.clone()),
+        .map_or(Found::Nothing, |user| {
+            Found::Known(KnownPrincipal {
+                role_arn: None,
+                unique_id: Some(user.user_id.clone()),
+            })
         }))
+}
+
+/// What a snapshot holds of the principal.
+enum Found {
+    Known(KnownPrincipal),
+    /// Not there, but a role of the same name is, at this ARN (another path).
+    SameName(String),
+    Nothing,
+}
+
+/// Is `text` an AWS account id (12 digits)?
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
+/// An input error when `--principal` cannot name a principal: an IAM or STS ARN whose
+/// account is not 12 digits, or a role session without a session name
+/// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns>).
+fn check_principal(text: &str, arn: &Arn<'_>) -> anyhow::Result<()> {
+    if matches!(arn.service, "iam" | "sts") && !is_account_id(arn.account) {
+        return Err(InputError::wrap(format!(
+            "`--principal {text}`: the account `{}` is not an AWS account id; give its 12 digits, e.g. `arn:aws:iam::111122223333:role/deploy`",
+            arn.account
+        )));
+    }
+    if arn.service == "sts" {
+        if let Some(rest) = arn.resource.strip_prefix("assumed-role/") {
+            let mut parts = rest.splitn(2, '/');
+            let role = parts.next().unwrap_or_default();
+            let session = parts.next().unwrap_or_default();
+            if role.is_empty() || session.is_empty() {
+                return Err(InputError::wrap(format!(
+                    "`--principal {text}`: a role session ARN needs the role and the session name, `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The key policy every KMS key has when it was created without one: it lets the account's
@@ -180,20 +316,49 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
             args.action
         )));
     }
+    if args.action.contains(['*', '?']) {
+        return Err(InputError::wrap(format!(
+            "`--action {}` has a wildcard, but a request is one action: give one, e.g. `s3:GetObject`",
+            args.action
+        )));
+    }
     let principal = Arn::parse(&args.principal).ok_or_else(|| {
         InputError::wrap(format!(
             "`--principal {}` is not an ARN; give e.g. `arn:aws:iam::111122223333:role/deploy`",
             args.principal
         ))
     })?;
+    check_principal(&args.principal, &principal)?;
+    if let Some(account) = &args.resource_account {
+        if !is_account_id(account) {
+            return Err(InputError::wrap(format!(
+                "`--resource-account {account}` is not an AWS account id: give its 12 digits, e.g. `111122223333`"
+            )));
+        }
+    }
     let principal_account = principal.account.to_string();
     let mut notes = Vec::new();
+    let catalog = crate::catalog::Catalog::aws()?;
+    if catalog.action(&args.action).is_none() {
+        notes.push(format!(
+            "unknown action `{}`: not in the catalog; check the spelling (the catalog may also lag a new action)",
+            args.action
+        ));
+    }
     let known = match &args.snapshot {
         Some(snapshot) => match known_principal(snapshot, &principal)? {
-            Some(known) => known,
-            None => {
+            Found::Known(known) => known,
+            Found::Nothing => {
                 notes.push(format!(
                     "`{}` is not in snapshot `{}`: the keys that need its role path or unique id are unknown",
+                    args.principal,
+                    snapshot.display()
+                ));
+                KnownPrincipal::default()
+            }
+            Found::SameName(arn) => {
+                notes.push(format!(
+                    "no identity `{}` in snapshot `{}`; a role of that name exists at `{arn}`: the keys that need its role path or unique id are unknown (give that ARN as `--principal` if it is the one meant)",
                     args.principal,
                     snapshot.display()
                 ));
@@ -276,7 +441,14 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         resource: resource_policy.as_ref().map(named),
         session: session.iter().map(named).collect(),
     };
-    let context = request_context(&args.context, &args.principal, &known)?;
+    let loaded: Vec<&LoadedPolicy> = identity
+        .iter()
+        .chain(&boundary)
+        .chain(scp_levels.iter().flatten())
+        .chain(&resource_policy)
+        .chain(&session)
+        .collect();
+    let context = request_context(&args.context, &args.principal, &known, &loaded)?;
     let request = Request {
         principal_arn: args.principal.clone(),
         principal_account: principal_account.clone(),
@@ -317,11 +489,11 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &SimulationV1::new(&request, &decision, &notes),
+                &SimulationV1::new(&request, &decision, &notes, missing_trust_policy),
             )?;
             writeln!(out)?;
         }
-        OutputFormat::Table => print_table(&request, &decision, &notes, out)?,
+        OutputFormat::Table => print_table(&request, &decision, &notes, missing_trust_policy, out)?,
     }
     Ok(if decision.is_allowed() {
         Exit::Clean
@@ -348,7 +520,9 @@ fn layer_name(result: LayerResult) -> &'static str {
 }
 
 /// Which layers said what, in evaluation order; explains an implicit deny.
-fn layer_rows(layers: &LayerSummary) -> Vec<(String, &'static str)> {
+/// `trust_policy_missing`: no trust policy was given for a request that needs one, so the
+/// resource layer reads "trust policy not given" rather than a verdict on a policy.
+fn layer_rows(layers: &LayerSummary, trust_policy_missing: bool) -> Vec<(String, &'static str)> {
     let mut rows = vec![("identity policies".to_string(), layer_name(layers.identity))];
     if let Some(result) = layers.boundary {
         rows.push(("permissions boundary".into(), layer_name(result)));
@@ -360,7 +534,12 @@ fn layer_rows(layers: &LayerSummary) -> Vec<(String, &'static str)> {
         rows.push(("session policies".into(), layer_name(result)));
     }
     if let Some(result) = layers.resource {
-        rows.push(("resource policy".into(), layer_name(result)));
+        let text = if trust_policy_missing {
+            "trust policy not given"
+        } else {
+            layer_name(result)
+        };
+        rows.push(("resource policy".into(), text));
     }
     rows
 }
@@ -369,6 +548,7 @@ fn print_table(
     request: &Request,
     decision: &Decision,
     notes: &[String],
+    trust_policy_missing: bool,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     writeln!(
@@ -416,7 +596,7 @@ fn print_table(
         writeln!(out, "{table}")?;
     }
     let mut layers = super::new_table(["layer", "result"]);
-    for (layer, result) in layer_rows(&decision.layers) {
+    for (layer, result) in layer_rows(&decision.layers, trust_policy_missing) {
         layers.add_row([layer, result.to_string()]);
     }
     writeln!(out, "{layers}")?;
@@ -466,7 +646,12 @@ struct LayerV1 {
 }
 
 impl SimulationV1 {
-    fn new(request: &Request, decision: &Decision, notes: &[String]) -> Self {
+    fn new(
+        request: &Request,
+        decision: &Decision,
+        notes: &[String],
+        trust_policy_missing: bool,
+    ) -> Self {
         SimulationV1 {
             version: 1,
             decision: match decision.outcome {
@@ -492,7 +677,7 @@ impl SimulationV1 {
                     sid: reason.sid.clone(),
                 })
                 .collect(),
-            layers: layer_rows(&decision.layers)
+            layers: layer_rows(&decision.layers, trust_policy_missing)
                 .into_iter()
                 .map(|(layer, result)| LayerV1 { layer, result })
                 .collect(),

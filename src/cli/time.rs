@@ -29,8 +29,9 @@ pub struct WindowArgs {
     /// of that day) or an RFC 3339 time. Default: now.
     #[arg(long, value_name = "AGE|DATE")]
     pub until: Option<String>,
-    /// The time to take as now (RFC 3339), for reproducible reports; ages count back from
-    /// it. Default: the clock.
+    /// The time to take as now, for reproducible reports; ages count back from it: a date
+    /// (`2026-11-21` means the end of that day, as for `--until`) or an RFC 3339 time.
+    /// Default: the clock.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
 }
@@ -57,8 +58,35 @@ impl WindowArgs {
         )?
         .unwrap_or(now);
         let until = self.until_at(now)?.unwrap_or(now);
-        check_not_empty(since, until)?;
+        self.check_not_empty(since, until)?;
         Ok((since, until))
+    }
+}
+
+impl WindowArgs {
+    /// An input error unless `since` is before `until`, naming the flags' values as given
+    /// (`--until 2026-11-14`) and as read (`2026-11-15T00:00:00Z`).
+    pub fn check_not_empty(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        if since < until {
+            return Ok(());
+        }
+        let given = |flag: &str, text: Option<&str>, time| match text {
+            Some(text) => format!("`{flag} {}` ({})", text.trim(), rfc3339(time)),
+            None => format!("`{flag}` ({})", rfc3339(time)),
+        };
+        Err(InputError::wrap(format!(
+            "the window is empty: {} must be before {}",
+            given(
+                "--since",
+                Some(self.since.as_deref().unwrap_or(DEFAULT_SINCE)),
+                since
+            ),
+            given("--until", self.until.as_deref(), until)
+        )))
     }
 }
 
@@ -71,18 +99,6 @@ fn read_bound(
     text.map(|text| parse_time_bound(text, now, bound))
         .transpose()
         .map_err(|error| InputError::wrap(format!("`{flag}`: {error}")))
-}
-
-/// An input error unless `since` is before `until`.
-pub fn check_not_empty(since: DateTime<Utc>, until: DateTime<Utc>) -> anyhow::Result<()> {
-    if since >= until {
-        return Err(InputError::wrap(format!(
-            "the window is empty: `--since` ({}) must be before `--until` ({})",
-            rfc3339(since),
-            rfc3339(until)
-        )));
-    }
-    Ok(())
 }
 
 /// Parses a bound of the observation window: an age before `now` (`90d`, `12w`, `36h`), a
@@ -143,18 +159,32 @@ fn parse_age(text: &str) -> Result<Option<Duration>, String> {
     Ok(Some(Duration::hours(hours)))
 }
 
-/// `--now`: the time to take as now (RFC 3339), or the clock.
+/// `--now`: the time to take as now, or the clock. A date (`2026-11-21`) means the end of
+/// that day (the next midnight, UTC), as a date does for `--until`, so that `--now D`
+/// covers all of day D; an RFC 3339 time is taken as is. An age is refused: it has nothing
+/// to count back from.
 pub fn parse_now(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
-    match text {
-        Some(text) => DateTime::parse_from_rfc3339(text)
-            .map(|time| time.with_timezone(&Utc))
-            .map_err(|error| {
-                InputError::wrap(format!(
-                    "`--now {text}` is not an RFC 3339 time (e.g. `2026-03-31T00:00:00Z`): {error}"
-                ))
-            }),
-        None => Ok(Utc::now()),
+    let Some(text) = text else {
+        return Ok(Utc::now());
+    };
+    let trimmed = text.trim();
+    let unreadable = || {
+        InputError::wrap(format!(
+            "`--now`: cannot read the date `{trimmed}`: use a date (`2026-11-01`) or an RFC 3339 \
+             time (`2026-11-01T12:00:00Z`)"
+        ))
+    };
+    if matches!(parse_age(trimmed), Ok(Some(_)) | Err(_)) {
+        return Err(unreadable());
     }
+    // An age is excluded above, so `now` is never read here.
+    parse_time_bound(trimmed, DateTime::<Utc>::UNIX_EPOCH, Bound::Until).map_err(|error| {
+        if error.contains("out of range") {
+            InputError::wrap(format!("`--now`: {error}"))
+        } else {
+            unreadable()
+        }
+    })
 }
 
 /// A time as the reports print it: RFC 3339 to the second, UTC.
@@ -211,7 +241,34 @@ mod tests {
             let error = parse_time_bound(text, now(), Bound::Since).unwrap_err();
             assert!(error.contains("out of range"), "{text}: {error}");
         }
-        let error = parse_now(Some("yesterday")).unwrap_err();
-        assert!(error.to_string().contains("`--now yesterday`"), "{error}");
+        for text in ["yesterday", "90d", "2026-11-21 00:00", ""] {
+            let error = parse_now(Some(text)).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("`--now`: cannot read the date `{text}`")),
+                "{error}"
+            );
+        }
+    }
+
+    /// `--now` takes the forms `--until` takes, a date meaning the end of that day.
+    #[test]
+    fn now_takes_a_date_as_the_end_of_that_day_and_an_rfc3339_time() {
+        let read = |text| rfc3339(parse_now(Some(text)).unwrap());
+        assert_eq!(read("2026-11-21"), "2026-11-22T00:00:00Z");
+        assert_eq!(read(" 2026-11-21 "), "2026-11-22T00:00:00Z");
+        assert_eq!(read("2026-11-21T08:00:00+02:00"), "2026-11-21T06:00:00Z");
+    }
+
+    /// An empty window names the flags' values as given, not only as normalized.
+    #[test]
+    fn empty_window_error_prints_the_values_as_given() {
+        let window = WindowArgs {
+            since: Some("2026-11-20".into()),
+            until: Some("2026-11-14".into()),
+            now: None,
+        };
+        let error = window.window_at(now()).unwrap_err().to_string();
+        assert!(error.contains("`--since 2026-11-20`"), "{error}");
+        assert!(error.contains("`--until 2026-11-14`"), "{error}");
     }
 }

@@ -8,7 +8,7 @@
 //! The JSON output is a frozen, versioned view (`version: 1`) built here, not `Serialize` on the
 //! ingestion types.
 
-use super::time::{WindowArgs, check_not_empty, rfc3339};
+use super::time::{WindowArgs, rfc3339};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::cloudtrail::{CloudTrailUsage, Outcome, Progress, TimeWindow, UsageRow};
 use crate::snapshot::Snapshot;
@@ -118,7 +118,7 @@ fn ingest(
         until: args.window.until_at(now)?,
     };
     if let (Some(since), Some(until)) = (window.since, window.until) {
-        check_not_empty(since, until)?;
+        args.window.check_not_empty(since, until)?;
     }
     let usage = super::analyze::ingest(cloudtrail, &args.aws, window, global)?;
     if !global.quiet && usage.coverage.events_in_window == 0 {
