@@ -185,12 +185,19 @@ fn check(
                 continue;
             }
         };
-        let findings = check_policy(&PolicyUnderCheck {
+        let mut findings = check_policy(&PolicyUnderCheck {
             name: &name,
             document: &document,
             catalog,
             escalation_paths: paths,
         });
+        // A role trust policy is also judged by the trust checks that need only the document.
+        if crate::checks::trust::is_trust_policy(&document) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            findings.extend(crate::checks::trust::trust_document_findings(
+                &name, &text, catalog,
+            ));
+        }
         worst = findings
             .iter()
             .map(|finding| finding.severity)
