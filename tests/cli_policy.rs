@@ -192,7 +192,7 @@ fn trust_policy_with_any_repository_is_judged_by_the_trust_checks() {
         wildcard["subject"]
             .as_str()
             .unwrap()
-            .ends_with("trust-github-any-repository.json")
+            .ends_with("trust-github-any-repository.json`")
     );
     assert_eq!(code, 1, "{report:#}");
     let table = pipeleash(&[

@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 pub enum PolicyCommand {
     /// Parse AWS policy documents and lint them: wildcard actions, `*` resources on write and
     /// permissions-management actions, `Allow` with `NotAction`/`NotResource`, privilege-escalation
-    /// paths, unknown actions. `pipeleash checks` documents each check.
+    /// paths, unknown actions. A role trust policy is also judged by the trust checks that need
+    /// only the document (subject wildcards, missing subject or audience, anyone, external
+    /// accounts). `pipeleash checks` documents each check.
     Check(CheckArgs),
     /// Decide one request against a set of AWS policies with AWS's evaluation logic: explicit
     /// deny wins; SCPs, the permission boundary and session policies must also allow; a

@@ -359,7 +359,7 @@ pub fn trust_document_findings(name: &str, text: &str, catalog: &Catalog) -> Vec
             own_account.is_some() || finding.id != external_account_without_external_id::ID
         })
         .map(|finding| Finding {
-            subject: name.to_string(),
+            subject: format!("trust policy `{name}`"),
             ..finding
         })
         .collect()

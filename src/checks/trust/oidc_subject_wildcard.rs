@@ -204,7 +204,7 @@ fn with_others(worst: String, admitted: &[&str]) -> String {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => named.join(""),
     };
-    format!("{worst}; also wildcards {list}")
+    format!("{worst}; other wildcards: {list}")
 }
 
 /// What an owner-wide pattern admits: "any repository of the organisation" when the
