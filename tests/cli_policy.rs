@@ -176,3 +176,56 @@ fn only_unparseable_files_say_what_failed() {
         "{stdout}"
     );
 }
+
+/// A role trust policy that trusts every GitHub repository is judged by the trust checks
+/// that need only the document, not reported as clean.
+#[test]
+fn trust_policy_with_any_repository_is_judged_by_the_trust_checks() {
+    let (code, report) = check_json("trust-github-any-repository.json");
+    let findings = report["policies"][0]["findings"].as_array().unwrap();
+    let wildcard = findings
+        .iter()
+        .find(|finding| finding["id"] == "oidc-subject-wildcard")
+        .unwrap_or_else(|| panic!("oidc-subject-wildcard finding: {report:#}"));
+    assert_eq!(wildcard["severity"], "critical");
+    assert!(
+        wildcard["subject"]
+            .as_str()
+            .unwrap()
+            .ends_with("trust-github-any-repository.json`")
+    );
+    assert_eq!(code, 1, "{report:#}");
+    let table = pipeleash(&[
+        "policy",
+        "check",
+        &fixture("trust-github-any-repository.json"),
+    ]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(!text.contains("no findings"), "{text}");
+    assert!(text.contains("oidc-subject-wildcard"), "{text}");
+}
+
+#[test]
+fn trust_policy_pinned_to_a_branch_is_clean() {
+    let (code, report) = check_json("trust-github-pinned-branch.json");
+    assert!(finding_ids(&report).is_empty(), "{report:#}");
+    assert_eq!(code, 0);
+}
+
+/// Trusts of everyone and of another account are judged from the document too; without an
+/// identity provider ARN the role's own account is unknown, so a whole-account trust is not
+/// called external.
+#[test]
+fn trust_policy_assumable_by_anyone_is_reported() {
+    let (code, report) = check_json("trust-external-account.json");
+    let ids = finding_ids(&report);
+    assert!(
+        ids.contains(&"role-assumable-by-anyone".to_string()),
+        "{report:#}"
+    );
+    assert!(
+        !ids.contains(&"external-account-without-external-id".to_string()),
+        "{report:#}"
+    );
+    assert_eq!(code, 1);
+}

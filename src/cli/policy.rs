@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 pub enum PolicyCommand {
     /// Parse AWS policy documents and lint them: wildcard actions, `*` resources on write and
     /// permissions-management actions, `Allow` with `NotAction`/`NotResource`, privilege-escalation
-    /// paths, unknown actions. `pipeleash checks` documents each check.
+    /// paths, unknown actions. A role trust policy is also judged by the trust checks that need
+    /// only the document (subject wildcards, missing subject or audience, anyone, external
+    /// accounts). `pipeleash checks` documents each check.
     Check(CheckArgs),
     /// Decide one request against a set of AWS policies with AWS's evaluation logic: explicit
     /// deny wins; SCPs, the permission boundary and session policies must also allow; a
@@ -185,12 +187,19 @@ fn check(
                 continue;
             }
         };
-        let findings = check_policy(&PolicyUnderCheck {
+        let mut findings = check_policy(&PolicyUnderCheck {
             name: &name,
             document: &document,
             catalog,
             escalation_paths: paths,
         });
+        // A role trust policy is also judged by the trust checks that need only the document.
+        if crate::checks::trust::is_trust_policy(&document) {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            findings.extend(crate::checks::trust::trust_document_findings(
+                &name, &text, catalog,
+            ));
+        }
         worst = findings
             .iter()
             .map(|finding| finding.severity)

@@ -1207,6 +1207,17 @@ impl SubjectJudgment<'_> {
     pub fn repository_noun(&self) -> &str {
         grammar_for(&self.issuer).map_or("repository", |grammar| grammar.repository_noun.as_str())
     }
+
+    /// Whether the issuer gives pull-request jobs a subject of their own (GitHub's
+    /// `pull_request` context): there, a job that names an environment gets the environment
+    /// subject whatever triggered it, pull requests included, and naming a missing
+    /// environment creates it
+    /// (<https://docs.github.com/en/actions/reference/security/oidc#filtering-for-a-specific-environment>,
+    /// <https://docs.github.com/en/actions/how-tos/deploy/configure-and-manage-deployments/manage-environments>).
+    pub fn pull_requests_have_context(&self) -> bool {
+        grammar_for(&self.issuer)
+            .is_some_and(|grammar| grammar.pull_requests == PullRequests::Context)
+    }
 }
 
 /// Judges every positive `sub` value of a trust.
@@ -1272,6 +1283,8 @@ mod tests {
             "pull-request"
         } else if scope.other_branch {
             "other-branch"
+        } else if scope.any_environment {
+            "any-environment"
         } else if scope.unknown_wildcard {
             "unknown-wildcard"
         } else {
@@ -1412,7 +1425,9 @@ mod tests {
                 ("repo:acme/web:ref:refs/heads/main", false, "safe"),
                 ("repo:acme/web:ref:refs/heads/master", false, "safe"),
                 ("repo:acme/web:environment:production", false, "safe"),
-                ("repo:acme/web:environment:prod*", true, "safe"),
+                // An open environment part: a job names its environment (pull requests
+                // included) and naming a missing one creates it.
+                ("repo:acme/web:environment:prod*", true, "any-environment"),
                 ("repo:acme/web:ref:refs/tags/v*", true, "safe"),
                 ("repo:acme/web:ref:refs/tags/*", true, "safe"),
                 ("repo:acme@1/web@2:ref:refs/heads/main", false, "safe"),
@@ -1638,7 +1653,8 @@ mod tests {
             CiIssuer::Bitbucket,
             &[
                 ("*", true, "any-in-owner"),
-                ("{repo-1}:*", true, "safe"),
+                // Every step of the repository, with or without an environment.
+                ("{repo-1}:*", true, "any-environment"),
                 ("{repo-1}:{env-1}:*", true, "safe"),
             ],
         );

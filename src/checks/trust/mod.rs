@@ -279,3 +279,88 @@ pub fn is_oidc(trust: &FederatedTrust) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+/// The trust checks that judge a trust policy document on its own, without an inventory:
+/// the document is enough to see who may assume the role. The others need the role's access
+/// (`pull-request-reaches-write`, `ci-escalation-to-admin`), its users' keys or CloudTrail.
+pub const DOCUMENT_TRUST_CHECKS: &[&str] = &[
+    external_account_without_external_id::ID,
+    oidc_missing_audience::ID,
+    oidc_subject_wildcard::ID,
+    oidc_trust_without_subject::ID,
+    role_assumable_by_anyone::ID,
+    shared_issuer_without_tenant::ID,
+];
+
+/// Is `document` a role trust policy: some statement names a `Principal` and allows an
+/// `sts:AssumeRole*` action?
+pub fn is_trust_policy(document: &crate::aws::policy::PolicyDocument) -> bool {
+    document.statements.iter().any(|statement| {
+        matches!(
+            statement.principal,
+            Some(crate::aws::policy::PrincipalClause::Principal(_))
+        ) && crate::aws::normalize::allows_assume(statement)
+    })
+}
+
+/// The [`DOCUMENT_TRUST_CHECKS`] findings of one trust policy document `text` (JSON, as
+/// [`crate::aws::policy::parse_policy`] reads it), judged as the trust policy of a role with
+/// no permissions; each finding's subject is `name`. Severities that depend on the role's
+/// access are those of a role that cannot write. The role's account is taken from an
+/// identity provider ARN of the document; without one, trusts of whole accounts are not
+/// judged (`external-account-without-external-id` needs to know which account is the role's).
+pub fn trust_document_findings(name: &str, text: &str, catalog: &Catalog) -> Vec<Finding> {
+    use crate::aws::inventory::{AwsAccountInventory, AwsRole, INVENTORY_FORMAT_VERSION};
+    let own_account = text.split("arn:aws").skip(1).find_map(|rest| {
+        let (_, after) = rest.split_once(":iam::")?;
+        let (account, kind) = after.split_once(':')?;
+        (account.len() == 12
+            && account.bytes().all(|byte| byte.is_ascii_digit())
+            && (kind.starts_with("oidc-provider/") || kind.starts_with("saml-provider/")))
+        .then(|| account.to_string())
+    });
+    let account_id = own_account.clone().unwrap_or_else(|| "000000000000".into());
+    let inventory = AwsAccountInventory {
+        format_version: INVENTORY_FORMAT_VERSION,
+        account_id: account_id.clone(),
+        partition: "aws".into(),
+        collected_by: "policy check".into(),
+        collected_at: "1970-01-01T00:00:00Z".into(),
+        roles: vec![AwsRole {
+            arn: format!("arn:aws:iam::{account_id}:role/policy-file"),
+            name: "policy-file".into(),
+            role_id: "AROAPOLICYFILE".into(),
+            path: "/".into(),
+            create_date: None,
+            trust_policy: Some(text.to_string()),
+            inline_policies: Vec::new(),
+            attached_policies: Vec::new(),
+            permissions_boundary: None,
+            last_used: None,
+            tags: Default::default(),
+        }],
+        users: Vec::new(),
+        groups: Vec::new(),
+        policies: Vec::new(),
+        unresolved_policies: Vec::new(),
+        oidc_providers: Vec::new(),
+        access_keys: Vec::new(),
+        organization: None,
+        service_control_policies: Vec::new(),
+        errors: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let normalized = crate::aws::normalize::normalize(&[inventory]);
+    trust_findings(&normalized, None, catalog)
+        .into_iter()
+        .map(|(_, finding)| finding)
+        .filter(|finding| DOCUMENT_TRUST_CHECKS.contains(&finding.id))
+        .filter(|finding| {
+            own_account.is_some() || finding.id != external_account_without_external_id::ID
+        })
+        .map(|finding| Finding {
+            subject: format!("trust policy `{name}`"),
+            ..finding
+        })
+        .collect()
+}

@@ -4,7 +4,10 @@
 //! can chain to or escalate to. Subjects are judged against the issuer's documented grammar,
 //! with every string operator that can hold `sub` (see `oidc-subject-wildcard`); for CI
 //! systems that run merge/pull requests as jobs of their source branch (GitLab, Buildkite),
-//! a pattern open on the branch admits them.
+//! a pattern open on the branch admits them. On GitHub a job that names an environment gets
+//! the environment subject whatever triggered it, and naming a missing environment creates
+//! it, so an open environment part (`repo:acme/web:environment:*`) admits pull-request jobs
+//! too, unless environment protection rules stop them (reported with medium confidence).
 //!
 //! **Why it matters:** pull requests and feature branches run code nobody has reviewed yet.
 //! If such a job can write to an account (deploy, change infrastructure, edit IAM), every
@@ -31,12 +34,25 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
     for (id, trust) in check.federated() {
         let judgment = judge_trust(trust);
         let mut admitted: Vec<(String, bool)> = Vec::new();
+        // Whether every unreviewed job is admitted only through an open environment part,
+        // which environment protection rules (invisible to pipeleash) may still close.
+        let mut through_environment_only = true;
         for subject in &judgment.subjects {
             let (scope, value) = (&subject.scope, subject.pattern.value);
             if scope.pull_request {
                 admitted.push((format!("`{value}` admits pull-request jobs"), true));
+                through_environment_only = false;
             } else if scope.any_branch {
                 admitted.push((format!("`{value}` admits jobs on any branch"), true));
+                through_environment_only = false;
+            } else if scope.any_environment && judgment.pull_requests_have_context() {
+                admitted.push((
+                    format!(
+                        "`{value}` admits {}, so pull-request and any-branch jobs that name one (unless environment protection rules stop them)",
+                        super::oidc_subject_wildcard::environments(value)
+                    ),
+                    true,
+                ));
             } else if scope.other_branch {
                 admitted.push((
                     format!("`{value}` admits a branch other than `main`/`master`"),
@@ -55,6 +71,11 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             (true, true) => (Severity::Critical, Confidence::High),
             (true, false) => (Severity::High, Confidence::High),
             (false, _) => (Severity::Low, Confidence::Low),
+        };
+        let confidence = if unreviewed && through_environment_only {
+            Confidence::Medium
+        } else {
+            confidence
         };
         let mut evidence: Vec<Evidence> = admitted
             .iter()
@@ -86,7 +107,7 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                     absent_claim_note(&judgment)
                 ),
                 evidence,
-                remediation: "admit only the protected branch or a reviewed deployment environment to this role; give pull requests a read-only role".into(),
+                remediation: "admit only the protected branch or a named deployment environment protected by required reviewers and deployment branch rules to this role; give pull requests a read-only role".into(),
             },
         ));
     }

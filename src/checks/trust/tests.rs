@@ -1128,3 +1128,161 @@ fn graph_workloads_use_the_same_reading_of_sub() {
         vec!["*".to_string()]
     );
 }
+
+/// `repo:acme/infra:environment:*`: on GitHub a job that names an environment gets the
+/// environment subject whatever triggered it, pull requests included, and naming a missing
+/// environment creates it; only protection rules (invisible here) limit it.
+#[test]
+fn open_environment_is_reported_as_wildcard_and_pull_request_reach() {
+    let trust = || github("StringLike", &["repo:acme/infra:environment:*"]);
+    let wildcard = findings_of("oidc-subject-wildcard", trust(), write_policy(), true);
+    assert_eq!(wildcard.len(), 1, "{wildcard:#?}");
+    assert_eq!(wildcard[0].severity, Severity::Medium);
+    assert_eq!(wildcard[0].confidence, Confidence::Medium);
+    assert!(
+        wildcard[0].message.contains("any environment"),
+        "{wildcard:#?}"
+    );
+    assert!(
+        wildcard[0].message.contains("protection rules"),
+        "{wildcard:#?}"
+    );
+    assert!(wildcard[0].remediation.contains("required reviewers"));
+    let read = findings_of("oidc-subject-wildcard", trust(), read_policy(), true);
+    assert_eq!(read[0].severity, Severity::Low);
+    let reach = findings_of("pull-request-reaches-write", trust(), write_policy(), true);
+    assert_eq!(reach.len(), 1, "{reach:#?}");
+    assert_eq!(reach[0].severity, Severity::High);
+    assert_eq!(reach[0].confidence, Confidence::Medium);
+    assert!(findings_of("pull-request-reaches-write", trust(), read_policy(), true).is_empty());
+    // A prefix is named as such.
+    let prefix = findings_of(
+        "oidc-subject-wildcard",
+        github("StringLike", &["repo:acme/infra:environment:prod*"]),
+        write_policy(),
+        true,
+    );
+    assert!(
+        prefix[0].message.contains("environments matching `prod*`"),
+        "{prefix:#?}"
+    );
+    // Bitbucket puts the environment in the subject too; its pull requests run as branch jobs.
+    let bitbucket = trust_of(
+        BITBUCKET,
+        "StringLike",
+        &["{7c3f1a2b-0000-4000-8000-000000000001}:*:{7c3f1a2b-0000-4000-8000-000000000002}"],
+    );
+    let found = findings_of(
+        "oidc-subject-wildcard",
+        bitbucket.clone(),
+        write_policy(),
+        true,
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].severity, Severity::Medium);
+    assert!(found[0].message.contains("any environment"), "{found:#?}");
+    // … and is not a pull-request finding: Bitbucket pull requests run as branch jobs, and
+    // the branch is not part of its subject.
+    assert!(
+        findings_of(
+            "pull-request-reaches-write",
+            bitbucket,
+            write_policy(),
+            true
+        )
+        .is_empty()
+    );
+    // HCP Terraform's open run phase stays unreported.
+    let terraform = trust_of(
+        "app.terraform.io",
+        "StringLike",
+        &["organization:acme:project:infra:workspace:prod:run_phase:*"],
+    );
+    assert!(
+        findings_of(
+            "oidc-subject-wildcard",
+            terraform.clone(),
+            write_policy(),
+            true
+        )
+        .is_empty()
+    );
+    assert!(
+        findings_of(
+            "pull-request-reaches-write",
+            terraform,
+            write_policy(),
+            true
+        )
+        .is_empty()
+    );
+}
+
+/// A trust with several wildcard patterns names them all in the message.
+#[test]
+fn wildcard_message_names_every_wildcard_pattern() {
+    let found = findings_of(
+        "oidc-subject-wildcard",
+        github("StringLike", &["repo:acme/web:*", "repo:acme/docs:*"]),
+        write_policy(),
+        true,
+    );
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].message.contains("`repo:acme/web:*`"), "{found:#?}");
+    assert!(
+        found[0].message.contains("`repo:acme/docs:*`"),
+        "{found:#?}"
+    );
+    let many = findings_of(
+        "oidc-subject-wildcard",
+        github(
+            "StringLike",
+            &[
+                "repo:acme/a:*",
+                "repo:acme/b:*",
+                "repo:acme/c:*",
+                "repo:acme/d:*",
+                "repo:acme/e:*",
+            ],
+        ),
+        write_policy(),
+        true,
+    );
+    assert!(many[0].message.contains("and 1 more"), "{many:#?}");
+    assert!(!many[0].message.contains("`repo:acme/e:*`"), "{many:#?}");
+}
+
+/// `repo:acme/web*` and `repo:acme/infr?` admit the repositories of `acme` matching the
+/// pattern, not every repository of the organisation; the severity stays that of an
+/// owner-wide wildcard.
+#[test]
+fn partial_repository_wildcard_is_described_precisely() {
+    for (pattern, name) in [("repo:acme/web*", "web*"), ("repo:acme/infr?", "infr?")] {
+        let found = findings_of(
+            "oidc-subject-wildcard",
+            github("StringLike", &[pattern]),
+            write_policy(),
+            true,
+        );
+        assert_eq!(found[0].severity, Severity::High, "{found:#?}");
+        assert!(
+            found[0]
+                .message
+                .contains(&format!("repositories of `acme` matching `{name}`")),
+            "{found:#?}"
+        );
+        assert!(!found[0].message.contains("any repository"), "{found:#?}");
+    }
+    let gitlab = trust_of(
+        "gitlab.com",
+        "StringLike",
+        &["project_path:acme/web-*:ref_type:branch:ref:main"],
+    );
+    let found = findings_of("oidc-subject-wildcard", gitlab, write_policy(), true);
+    assert!(
+        found[0]
+            .message
+            .contains("projects of `acme` matching `web-*`"),
+        "{found:#?}"
+    );
+}
