@@ -783,3 +783,277 @@ fn import_of_bad_role_lists_exits_2_naming_the_file() {
         stderr(&output)
     );
 }
+
+fn azure_roles(args: &[&str]) -> Output {
+    let mut all = vec!["catalog", "roles", "--provider", "azure", "--permission"];
+    all.extend(args);
+    pipeleash(&all)
+}
+
+#[test]
+fn azure_roles_rank_an_exact_entry_before_a_wildcard_matching_more() {
+    let blob = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
+    let output = azure_roles(&[blob]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines = stdout_lines(&output);
+    let position = |role: &str| {
+        lines
+            .iter()
+            .position(|line| line.split('\t').next() == Some(role))
+            .unwrap_or_else(|| panic!("{role} missing from {lines:?}"))
+    };
+    // Reader names `blobs/read`; Owner has `blobs/*`, one entry that matches every blob
+    // operation: both have 3 entries, so entries alone cannot tell them apart.
+    assert!(position("Storage Blob Data Reader") < position("Storage Blob Data Owner"));
+    assert!(position("Storage Blob Data Contributor") < position("Storage Blob Data Owner"));
+    assert!(
+        stderr(&output).contains("operations (how many of the operations named in the built-in roles it allows on this plane), entries"),
+        "{}",
+        stderr(&output)
+    );
+    let reader = &lines[position("Storage Blob Data Reader")];
+    let owner = &lines[position("Storage Blob Data Owner")];
+    let operations = |line: &str| -> usize {
+        line.split('\t')
+            .nth(2)
+            .expect("column")
+            .parse()
+            .expect("number")
+    };
+    assert_eq!(operations(reader), 1, "{reader}");
+    assert!(operations(owner) > 1, "{owner}");
+    // The same order and counts in JSON and a table whose header says what the count is.
+    let output = azure_roles(&[blob, "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let roles = json["roles"].as_array().expect("roles");
+    let counts: Vec<u64> = roles
+        .iter()
+        .filter_map(|role| role["operations"].as_u64())
+        .collect();
+    assert_eq!(counts.len(), roles.len());
+    assert_eq!(roles[0]["role_name"], "Storage Blob Data Reader");
+    let output = azure_roles(&[blob, "--format", "table"]);
+    assert!(stdout(&output).contains("known operations allowed"));
+}
+
+#[test]
+fn azure_roles_refuses_a_pattern_without_suggesting_a_gcp_command() {
+    let output = azure_roles(&["Microsoft.Storage/*"]);
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("one exact Azure operation"), "{message}");
+    assert!(!message.contains("--provider gcp"), "{message}");
+}
+
+/// Runs every `pipeleash catalog expand --provider gcp '…'` a message suggests.
+fn suggested_expansions_succeed(message: &str) -> usize {
+    let marker = "catalog expand --provider gcp '";
+    let mut tried = 0;
+    for (start, _) in message.match_indices(marker) {
+        let rest = &message[start + marker.len()..];
+        let pattern = &rest[..rest.find('\'').expect("closing quote")];
+        let output = pipeleash(&["catalog", "expand", "--provider", "gcp", pattern]);
+        assert!(
+            output.status.success(),
+            "suggested `{pattern}` finds nothing: {}",
+            stderr(&output)
+        );
+        tried += 1;
+    }
+    tried
+}
+
+#[test]
+fn gcp_hints_only_suggest_patterns_that_find_something() {
+    // Nonsense patterns get no suggestion at all.
+    for pattern in ["s3:Get*", ".foo", "zzz.*", "*Nope*"] {
+        let output = pipeleash(&["catalog", "expand", "--provider", "gcp", pattern]);
+        assert_eq!(output.status.code(), Some(2), "{pattern}");
+        let message = stderr(&output);
+        assert!(!message.contains("catalog expand"), "{pattern}: {message}");
+        assert!(
+            !message.contains("'.*'") && !message.contains(".*.*"),
+            "{message}"
+        );
+    }
+    assert!(
+        stderr(&pipeleash(&[
+            "catalog",
+            "expand",
+            "--provider",
+            "gcp",
+            "s3:Get*"
+        ]))
+        .contains("AWS action")
+    );
+    // A misspelling that can be found gets a suggestion that works.
+    for (command, text) in [
+        ("expand", "RUN.services.update"),
+        ("expand", "storage.objx.*"),
+        ("roles", "RUN.services.update"),
+        ("roles", "RUN.*"),
+        ("roles", "run.services.updat"),
+        ("roles", "run.*"),
+    ] {
+        let output = if command == "expand" {
+            pipeleash(&["catalog", "expand", "--provider", "gcp", text])
+        } else {
+            pipeleash(&[
+                "catalog",
+                "roles",
+                "--provider",
+                "gcp",
+                "--permission",
+                text,
+            ])
+        };
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        let message = stderr(&output);
+        assert_eq!(
+            suggested_expansions_succeed(&message),
+            1,
+            "{text}: {message}"
+        );
+        assert!(!message.contains("'RUN."), "{message}");
+    }
+    // Uppercase and AWS-shaped permissions get no hint that cannot match.
+    for text in ["s3:GetObject", "zzz.things.get"] {
+        let output = pipeleash(&[
+            "catalog",
+            "roles",
+            "--provider",
+            "gcp",
+            "--permission",
+            text,
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{text}");
+        assert_eq!(suggested_expansions_succeed(&stderr(&output)), 0, "{text}");
+    }
+}
+
+#[test]
+fn catalog_roles_help_says_provider_is_required_and_why() {
+    let output = pipeleash(&["catalog", "roles", "--help"]);
+    assert!(output.status.success());
+    let help = stdout(&output);
+    assert!(help.contains("Required: `gcp`"), "{help}");
+    assert!(
+        help.contains("the AWS catalog holds actions, not roles"),
+        "{help}"
+    );
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README");
+    assert!(!readme.contains("defaults to `aws` everywhere"));
+    assert!(readme.contains("`--provider gcp|azure` is required there"));
+}
+
+#[test]
+fn azure_unknown_resource_provider_is_noted_and_wildcard_roles_still_listed() {
+    let output = azure_roles(&["Microsoft.Nope/thing/read"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no built-in role names the resource provider `Microsoft.Nope`"),
+        "{}",
+        stderr(&output)
+    );
+    let names: Vec<String> = stdout_lines(&output)
+        .iter()
+        .map(|line| line.split('\t').next().unwrap_or("").to_string())
+        .collect();
+    for role in ["Reader", "Contributor", "Owner"] {
+        assert!(names.iter().any(|n| n == role), "{role} missing: {names:?}");
+    }
+    let output = azure_roles(&["Microsoft.Nope/thing/read", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(json["unknown_provider"], true);
+    // A known provider, in any case, gets no such note.
+    let output = azure_roles(&["microsoft.storage/storageaccounts/read"]);
+    assert!(
+        !stderr(&output).contains("names the resource provider"),
+        "{}",
+        stderr(&output)
+    );
+    // Nothing allows a write there on the data plane: the error names the provider too.
+    let output = azure_roles(&["Microsoft.Nope/thing/write", "--plane", "data"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("`Microsoft.Nope`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn copy_embedded_catalog(provider: &str, directory: &Path) {
+    let embedded = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("providers")
+        .join(provider)
+        .join("catalog");
+    for entry in std::fs::read_dir(embedded).expect("catalog directory") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), directory.join(entry.file_name())).expect("copy");
+    }
+}
+
+#[test]
+fn import_refuses_to_replace_a_catalog_with_far_fewer_roles_without_force() {
+    for (provider, source) in [
+        ("gcp", "gcp/roles-page-2.json"),
+        ("azure", "azure/role-definitions-page-2.json"),
+    ] {
+        let directory = tempfile::tempdir().expect("tempdir");
+        copy_embedded_catalog(provider, directory.path());
+        let before = std::fs::read(directory.path().join("roles.tsv")).expect("read");
+        let output = import_roles(provider, &[source], directory.path());
+        assert_eq!(output.status.code(), Some(2), "{provider}");
+        let message = stderr(&output);
+        assert!(
+            message.contains("refusing to replace the catalog"),
+            "{message}"
+        );
+        assert!(message.contains("`--force`"), "{message}");
+        let after = std::fs::read(directory.path().join("roles.tsv")).expect("read");
+        assert_eq!(before, after, "{provider}: the catalog is left as it was");
+        // With `--force` it is replaced, and the summary says what was replaced.
+        let out = directory.path().to_string_lossy().into_owned();
+        let file = fixture(source).to_string_lossy().into_owned();
+        let output = pipeleash(&[
+            "catalog", "import", provider, &file, "--out", &out, "--force",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("replacing a catalog of"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn import_says_where_it_wrote_and_that_the_embedded_catalog_stays_in_use() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let output = import_roles(
+        "azure",
+        &["azure/role-definitions-page-2.json"],
+        directory.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("into `{}`", directory.path().display())),
+        "{message}"
+    );
+    assert!(
+        message.contains("keeps using the catalog embedded in its binary until it is rebuilt"),
+        "{message}"
+    );
+    // Said even with `--quiet`.
+    let out = directory.path().to_string_lossy().into_owned();
+    let file = fixture("azure/role-definitions-page-2.json")
+        .to_string_lossy()
+        .into_owned();
+    let output = pipeleash(&[
+        "--quiet", "catalog", "import", "azure", &file, "--out", &out,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("embedded"), "{}", stderr(&output));
+}

@@ -21,10 +21,11 @@
 use super::compact::{Metadata, data_lines, field, metadata_header, read_files, write_files};
 use super::{CatalogError, Source};
 use crate::azure::{
-    AzurePermissionBlock, AzureRoleDefinition, Plane, RoleType, role_definition_key,
+    AzurePermissionBlock, AzureRoleDefinition, Plane, RoleType, operation_matches,
+    role_definition_key,
 };
 use crate::model::Provider;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -56,6 +57,10 @@ pub struct RoleMatch<'a> {
     pub condition: Option<&'a str>,
     /// How many `actions` and `dataActions` entries the role has, over all blocks.
     pub size: usize,
+    /// How many known operations on the plane the role allows: of the operations some
+    /// built-in role names without a wildcard (and the one asked about), those the role
+    /// allows. A `*` entry counts as one entry but as every operation it matches.
+    pub operations: usize,
     /// How far the role's widest entry reaches.
     pub breadth: Breadth,
 }
@@ -113,6 +118,42 @@ pub fn breadth(definition: &AzureRoleDefinition) -> Breadth {
         })
         .max()
         .unwrap_or(Breadth::Scoped)
+}
+
+/// How many of the `known` operations (lower case) `definition` allows on `plane`. The
+/// candidates come from its entries (an exact entry by lookup, a wildcard entry by matching
+/// every known operation); each is then checked against the blocks, `notActions` and all.
+fn operations_allowed(
+    definition: &AzureRoleDefinition,
+    plane: Plane,
+    known: &BTreeSet<String>,
+) -> usize {
+    let mut candidates: BTreeSet<&str> = BTreeSet::new();
+    for block in &definition.permissions {
+        let entries = match plane {
+            Plane::Control => &block.actions,
+            Plane::Data => &block.data_actions,
+        };
+        for entry in entries {
+            if let Some(star) = entry.find('*') {
+                // Only operations starting with the entry's literal start can match it.
+                let literal = entry[..star].trim_start().to_ascii_lowercase();
+                candidates.extend(
+                    known
+                        .range(literal.clone()..)
+                        .take_while(|operation| operation.starts_with(&literal))
+                        .filter(|operation| operation_matches(entry, operation))
+                        .map(String::as_str),
+                );
+            } else if let Some(operation) = known.get(&entry.trim().to_ascii_lowercase()) {
+                candidates.insert(operation);
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .filter(|operation| definition.allowing_block(operation, plane).is_some())
+        .count()
 }
 
 /// Every built-in Azure role definition, keyed by lower-case GUID.
@@ -205,12 +246,55 @@ impl AzureRoleCatalog {
         Plane::classify(self.definitions.values(), action)
     }
 
+    /// Every operation some built-in definition names on `plane` without a wildcard (in
+    /// `actions`/`notActions` for the control plane, `dataActions`/`notDataActions` for the
+    /// data plane), in lower case: the operations the catalog knows of, since it holds no
+    /// list of Azure's operations.
+    pub fn known_operations(&self, plane: Plane) -> BTreeSet<String> {
+        self.definitions
+            .values()
+            .flat_map(|definition| &definition.permissions)
+            .flat_map(|block| match plane {
+                Plane::Control => block.actions.iter().chain(&block.not_actions),
+                Plane::Data => block.data_actions.iter().chain(&block.not_data_actions),
+            })
+            .filter(|entry| !entry.contains('*'))
+            .map(|entry| entry.trim().to_ascii_lowercase())
+            .collect()
+    }
+
+    /// Does some built-in definition name the resource provider `namespace`
+    /// (`Microsoft.Storage`, any case) as the first segment of an entry, on either plane?
+    pub fn names_provider(&self, namespace: &str) -> bool {
+        self.definitions
+            .values()
+            .flat_map(|definition| &definition.permissions)
+            .flat_map(|block| {
+                block
+                    .actions
+                    .iter()
+                    .chain(&block.not_actions)
+                    .chain(&block.data_actions)
+                    .chain(&block.not_data_actions)
+            })
+            .any(|entry| {
+                entry
+                    .split('/')
+                    .next()
+                    .is_some_and(|first| first.trim().eq_ignore_ascii_case(namespace))
+            })
+    }
+
     /// The built-in roles that allow `action` on `plane` (a block lists it in `actions` or
     /// `dataActions` and the same block does not remove it with `notActions` or
-    /// `notDataActions`), smallest first: by [`Breadth`] (roles with an entry reaching every
+    /// `notDataActions`), narrowest first: by [`Breadth`] (roles with an entry reaching every
     /// resource provider, `*/read`, after the others, and roles with a bare `*` last), then by
-    /// number of entries, then by name.
+    /// how many known operations they allow ([`RoleMatch::operations`]), then by number of
+    /// entries, then by name. A role naming the operation exactly thus comes before one
+    /// allowing it through a wildcard that matches more.
     pub fn roles_allowing(&self, action: &str, plane: Plane) -> Vec<RoleMatch<'_>> {
+        let mut known = self.known_operations(plane);
+        known.insert(action.trim().to_ascii_lowercase());
         let mut matches: Vec<RoleMatch<'_>> = self
             .definitions
             .values()
@@ -220,13 +304,15 @@ impl AzureRoleCatalog {
                     definition,
                     condition: block.condition.as_deref(),
                     size: role_size(definition),
+                    operations: operations_allowed(definition, plane, &known),
                     breadth: breadth(definition),
                 })
             })
             .collect();
         matches.sort_by(|a, b| {
-            (a.breadth, a.size, &a.definition.role_name).cmp(&(
+            (a.breadth, a.operations, a.size, &a.definition.role_name).cmp(&(
                 b.breadth,
+                b.operations,
                 b.size,
                 &b.definition.role_name,
             ))
@@ -546,6 +632,58 @@ mod tests {
             .find(|m| m.definition.role_name == "Storage Blob Data Reader")
             .expect("found");
         assert_eq!(reader.condition, Some("@Resource[x] StringEquals 'y'"));
+    }
+
+    #[test]
+    fn an_exact_entry_ranks_before_a_wildcard_one_with_as_many_entries() {
+        let source = Source {
+            name: "test".into(),
+            version: "1".into(),
+            date: "2026-01-01".into(),
+        };
+        let blobs = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs";
+        let read = format!("{blobs}/read");
+        let write = format!("{blobs}/write");
+        let delete = format!("{blobs}/delete");
+        let all = format!("{blobs}/*");
+        let catalog = AzureRoleCatalog::new(
+            source,
+            [
+                // Both hold one data action: entries alone cannot tell them apart.
+                definition("a", "Blob Owner", vec![block(&[], &[], &[&all])]),
+                definition("b", "Blob Reader", vec![block(&[], &[], &[&read])]),
+                definition(
+                    "c",
+                    "Blob Writer",
+                    vec![block(&[], &[], &[&write, &delete])],
+                ),
+                definition(
+                    "d",
+                    "Blob Owner Without Delete",
+                    vec![AzurePermissionBlock {
+                        not_data_actions: vec![delete.clone()],
+                        ..block(&[], &[], &[&all])
+                    }],
+                ),
+            ],
+        )
+        .expect("valid");
+        let found = catalog.roles_allowing(&read, Plane::Data);
+        let ranked: Vec<(&str, usize)> = found
+            .iter()
+            .map(|m| (m.definition.role_name.as_str(), m.operations))
+            .collect();
+        // Known data operations: read, write, delete; `notDataActions` take delete away.
+        assert_eq!(
+            ranked,
+            [
+                ("Blob Reader", 1),
+                ("Blob Owner Without Delete", 2),
+                ("Blob Owner", 3)
+            ]
+        );
+        assert!(catalog.names_provider("microsoft.STORAGE"));
+        assert!(!catalog.names_provider("Microsoft.Nope"));
     }
 
     #[test]

@@ -154,6 +154,10 @@ pub struct ImportArgs {
     /// GCP and Azure: the date of the source's data, `YYYY-MM-DD` (default: `unknown`).
     #[arg(long, value_name = "DATE")]
     pub source_date: Option<String>,
+    /// GCP and Azure: replace the catalog in the output directory even when the new one holds
+    /// under half as many roles (without it, that import is refused as likely incomplete).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(

@@ -20,7 +20,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct RolesArgs {
-    /// `gcp` (predefined roles) or `azure` (built-in role definitions).
+    /// Required: `gcp` (predefined roles) or `azure` (built-in role definitions). Unlike the
+    /// other `catalog` commands there is no default: the AWS catalog holds actions, not roles.
     #[arg(long, value_enum)]
     pub provider: ProviderArg,
     /// One permission, exactly: a GCP permission (`run.services.update`, case-sensitive) or
@@ -97,15 +98,38 @@ fn role_counts(catalog: &GcpRoleCatalog) -> std::collections::HashMap<&str, usiz
     counts
 }
 
+/// A hint for a GCP permission or pattern that matched nothing: `; try …` with a pattern that
+/// was tried and matches something in `catalog` (the text in lower case, or every permission
+/// of its service), or a note on the name's shape when nothing would help.
+fn gcp_hint(catalog: &GcpRoleCatalog, text: &str) -> String {
+    let lower = text.to_lowercase();
+    let service = lower.split('.').next().unwrap_or_default();
+    let service_pattern = format!("{service}.*");
+    let candidates = [
+        (lower != text).then_some(lower.as_str()),
+        (!service.is_empty() && service.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then_some(service_pattern.as_str()),
+    ];
+    for candidate in candidates.into_iter().flatten() {
+        if !catalog.expand(candidate).is_empty() {
+            return format!("; try `pipeleash catalog expand --provider gcp '{candidate}'`");
+        }
+    }
+    if text.contains(':') {
+        return "; `service:Action` is an AWS action name, GCP permissions look like `storage.objects.get`".to_string();
+    }
+    "; GCP permissions look like `service.resource.verb` (`storage.objects.get`), and no predefined role holds a permission of that service".to_string()
+}
+
 pub(super) fn expand_gcp(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let pattern = args.pattern.trim();
     let loaded = load_gcp(&args.source)?;
     let catalog = loaded.get();
     let permissions = catalog.expand(pattern);
     if permissions.is_empty() {
-        let service = pattern.split('.').next().unwrap_or(pattern);
         return Err(InputError::wrap(format!(
-            "pattern `{pattern}` matches no permission of a GCP predefined role; names are case-sensitive (`storage.objects.get`); list a service's permissions with `pipeleash catalog expand --provider gcp '{service}.*'`"
+            "pattern `{pattern}` matches no permission of a GCP predefined role; names are case-sensitive (`storage.objects.get`){}",
+            gcp_hint(catalog, pattern)
         )));
     }
     match args.format {
@@ -466,6 +490,8 @@ struct GcpRolesView<'a> {
 struct AzureRoleSize<'a> {
     id: &'a str,
     role_name: &'a str,
+    /// How many of the operations named in the built-in roles it allows on this plane.
+    operations: usize,
     entries: usize,
     /// `scoped`, `every-provider` (an entry like `*/read`) or `everything` (a bare `*`).
     breadth: &'static str,
@@ -480,6 +506,8 @@ struct AzureRolesView<'a> {
     permission: &'a str,
     plane: &'static str,
     plane_decided_by: &'static str,
+    /// No built-in role names the operation's resource provider: it may be misspelt.
+    unknown_provider: bool,
     count: usize,
     roles: Vec<AzureRoleSize<'a>>,
 }
@@ -494,11 +522,6 @@ pub(super) fn roles(
         return Err(InputError::wrap(
             "`--permission` is empty; give one permission",
         ));
-    }
-    if has_wildcard(permission) {
-        return Err(InputError::wrap(format!(
-            "`--permission` takes one exact permission, not a pattern like `{permission}`; list what a GCP pattern matches with `pipeleash catalog expand --provider gcp '{permission}'`"
-        )));
     }
     match args.provider {
         ProviderArg::Gcp => {
@@ -531,10 +554,22 @@ fn roles_gcp(
 ) -> anyhow::Result<Exit> {
     let loaded = load_gcp(&args.source)?;
     let catalog = loaded.get();
-    if !catalog.knows_permission(permission) {
-        let service = permission.split('.').next().unwrap_or(permission);
+    if has_wildcard(permission) {
+        let hint = if catalog.expand(permission).is_empty() {
+            gcp_hint(catalog, permission)
+        } else {
+            format!(
+                "; list what it matches with `pipeleash catalog expand --provider gcp '{permission}'`"
+            )
+        };
         return Err(InputError::wrap(format!(
-            "no GCP predefined role holds `{permission}`; permission names are exact and case-sensitive, find the name with `pipeleash catalog expand --provider gcp '{service}.*'`"
+            "`--permission` takes one exact permission, not a pattern like `{permission}`{hint}"
+        )));
+    }
+    if !catalog.knows_permission(permission) {
+        return Err(InputError::wrap(format!(
+            "no GCP predefined role holds `{permission}`; permission names are exact and case-sensitive{}",
+            gcp_hint(catalog, permission)
         )));
     }
     let granting: Vec<&PredefinedRole> = catalog.roles_granting(permission);
@@ -624,8 +659,15 @@ fn roles_azure(
     global: &GlobalArgs,
     out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    if has_wildcard(permission) {
+        return Err(InputError::wrap(format!(
+            "`--permission` takes one exact Azure operation, not a pattern like `{permission}`; give an operation such as `Microsoft.Storage/storageAccounts/read`, or read a role's entries with `pipeleash catalog show --provider azure ROLE`"
+        )));
+    }
     let loaded = load_azure(&args.source)?;
     let catalog = loaded.get();
+    let namespace = permission.split('/').next().unwrap_or_default().trim();
+    let unknown_provider = !catalog.names_provider(namespace);
     let (plane, decided_by) = match args.plane {
         Some(PlaneArg::Control) => (Plane::Control, "flag"),
         Some(PlaneArg::Data) => (Plane::Data, "flag"),
@@ -637,9 +679,19 @@ fn roles_azure(
             Plane::Control => "data",
             Plane::Data => "control",
         };
+        let provider_note = if unknown_provider {
+            format!(", as no built-in role names the resource provider `{namespace}`")
+        } else {
+            String::new()
+        };
         return Err(InputError::wrap(format!(
-            "no Azure built-in role allows `{permission}` on the {plane} plane; check the spelling (`Microsoft.Storage/storageAccounts/read`), or look on the {other} plane with `--plane {other}`"
+            "no Azure built-in role allows `{permission}` on the {plane} plane; check the spelling{provider_note} (operations look like `Microsoft.Storage/storageAccounts/read`), or look on the {other} plane with `--plane {other}`"
         )));
+    }
+    if unknown_provider && !global.quiet {
+        eprintln!(
+            "note: no built-in role names the resource provider `{namespace}`, so `{permission}` may be misspelt; the roles below allow it only through a wildcard (`*`, `*/read`, …)"
+        );
     }
     if !global.quiet && args.format != CatalogFormat::Json {
         let how = if args.plane.is_some() {
@@ -648,8 +700,13 @@ fn roles_azure(
             "decided from the built-in roles; `--plane` overrides"
         };
         eprintln!(
-            "`{permission}` on the {plane} plane ({how}); smallest role first, roles reaching every resource provider after the others, roles with `*` last"
+            "`{permission}` on the {plane} plane ({how}); narrowest role first, roles reaching every resource provider after the others, roles with `*` last"
         );
+        if args.format == CatalogFormat::Text {
+            eprintln!(
+                "columns: role, definition id, operations (how many of the operations named in the built-in roles it allows on this plane), entries, notes"
+            );
+        }
     }
     match args.format {
         CatalogFormat::Text => {
@@ -663,9 +720,10 @@ fn roles_azure(
                     notes.push(format!("only when its condition holds: {condition}"));
                 }
                 text.push_str(&format!(
-                    "{}\t{}\t{}\t{}\n",
+                    "{}\t{}\t{}\t{}\t{}\n",
                     found.definition.role_name,
                     found.definition.id,
+                    found.operations,
                     found.size,
                     notes.join("; ")
                 ));
@@ -673,7 +731,13 @@ fn roles_azure(
             out.write_all(text.as_bytes())?;
         }
         CatalogFormat::Table => {
-            let mut table = super::super::new_table(["role", "definition id", "entries", "notes"]);
+            let mut table = super::super::new_table([
+                "role",
+                "definition id",
+                "known operations allowed",
+                "entries",
+                "notes",
+            ]);
             for found in &found {
                 let mut notes = Vec::new();
                 if let Some(reach) = reach_note(found.breadth) {
@@ -685,6 +749,7 @@ fn roles_azure(
                 table.add_row([
                     found.definition.role_name.clone(),
                     found.definition.id.clone(),
+                    found.operations.to_string(),
                     found.size.to_string(),
                     notes.join(", "),
                 ]);
@@ -698,12 +763,14 @@ fn roles_azure(
                 permission,
                 plane: plane.as_str(),
                 plane_decided_by: decided_by,
+                unknown_provider,
                 count: found.len(),
                 roles: found
                     .iter()
                     .map(|found| AzureRoleSize {
                         id: &found.definition.id,
                         role_name: &found.definition.role_name,
+                        operations: found.operations,
                         entries: found.size,
                         breadth: found.breadth.as_str(),
                         condition: found.condition,
@@ -758,24 +825,38 @@ pub(super) fn import_roles(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Re
     let files = import_files(args)?;
     let source = import_source(args);
     let provider = args.provider.unwrap_or(ProviderArg::Aws);
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from(if provider == ProviderArg::Gcp {
+            "providers/gcp/catalog"
+        } else {
+            "providers/azure/catalog"
+        })
+    });
     let summary = if provider == ProviderArg::Gcp {
-        let out = args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("providers/gcp/catalog"));
         let GcpImport {
             catalog,
             skipped_custom,
             skipped_deleted,
         } = import_gcp(&files, source).map_err(InputError::wrap)?;
+        let replaced = GcpRoleCatalog::load_compact(&out)
+            .ok()
+            .map(|old| old.roles().len());
+        check_shrink(
+            "GCP predefined roles",
+            catalog.roles().len(),
+            replaced,
+            &out,
+            args.force,
+        )?;
         catalog
             .write_compact(&out)
             .map_err(InputError::wrap)
             .with_context(|| format!("cannot write the catalog into `{}`", out.display()))?;
         let mut summary = format!(
-            "imported GCP predefined roles from {} into `{}`\n{}",
+            "imported GCP predefined roles from {} into `{}`{}\n{}",
             file_list(&files),
             out.display(),
+            replaced_note(replaced),
             gcp_summary(&catalog)
         );
         if skipped_custom + skipped_deleted > 0 {
@@ -785,22 +866,29 @@ pub(super) fn import_roles(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Re
         }
         summary
     } else {
-        let out = args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("providers/azure/catalog"));
         let AzureImport {
             catalog,
             skipped_custom,
         } = import_azure(&files, source).map_err(InputError::wrap)?;
+        let replaced = AzureRoleCatalog::load_compact(&out)
+            .ok()
+            .map(|old| old.len());
+        check_shrink(
+            "Azure built-in role definitions",
+            catalog.len(),
+            replaced,
+            &out,
+            args.force,
+        )?;
         catalog
             .write_compact(&out)
             .map_err(InputError::wrap)
             .with_context(|| format!("cannot write the catalog into `{}`", out.display()))?;
         let mut summary = format!(
-            "imported Azure built-in role definitions from {} into `{}`\n{}",
+            "imported Azure built-in role definitions from {} into `{}`{}\n{}",
             file_list(&files),
             out.display(),
+            replaced_note(replaced),
             azure_summary(&catalog)
         );
         if skipped_custom > 0 {
@@ -813,5 +901,42 @@ pub(super) fn import_roles(args: &ImportArgs, global: &GlobalArgs) -> anyhow::Re
     if !global.quiet {
         eprint!("{summary}");
     }
+    // Said even with `--quiet`: the written files change nothing until the binary is rebuilt.
+    eprintln!(
+        "pipeleash keeps using the catalog embedded in its binary until it is rebuilt from a source tree holding these files; read them now with `--catalog {}`",
+        out.display()
+    );
     Ok(Exit::Clean)
+}
+
+/// Below this share of the roles of the catalog being replaced, an import needs `--force`.
+const SHRINK_LIMIT_PERCENT: usize = 50;
+
+/// Refuses (unless `force`) to replace a catalog of `old` roles in `out` with one of `new`
+/// roles when `new` is under [`SHRINK_LIMIT_PERCENT`] of `old`: a sign that pages of the role
+/// list are missing.
+fn check_shrink(
+    what: &str,
+    new: usize,
+    old: Option<usize>,
+    out: &std::path::Path,
+    force: bool,
+) -> anyhow::Result<()> {
+    let Some(old) = old else {
+        return Ok(());
+    };
+    if force || new * 100 >= old * SHRINK_LIMIT_PERCENT {
+        return Ok(());
+    }
+    Err(InputError::wrap(format!(
+        "refusing to replace the catalog in `{}` ({old} {what}) with one of {new}, under {SHRINK_LIMIT_PERCENT}% of it; a role list split into pages needs every page (give them all, or a directory of them), and `--force` replaces it anyway",
+        out.display()
+    )))
+}
+
+fn replaced_note(replaced: Option<usize>) -> String {
+    match replaced {
+        Some(old) => format!(", replacing a catalog of {old} roles"),
+        None => String::new(),
+    }
 }
