@@ -338,6 +338,7 @@ pub fn trust_document_findings(name: &str, text: &str, catalog: &Catalog) -> Vec
             permissions_boundary: None,
             last_used: None,
             tags: Default::default(),
+            instance_profiles: Vec::new(),
         }],
         users: Vec::new(),
         groups: Vec::new(),
