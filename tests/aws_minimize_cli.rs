@@ -288,7 +288,7 @@ fn minimize_takes_the_window_flags_audit_and_usage_take() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("the window is empty"), "{stderr}");
-    assert!(stderr.contains("`--until`"), "{stderr}");
+    assert!(stderr.contains("`--until 2026-02-01`"), "{stderr}");
 
     // The three commands that read a window accept the same flags.
     for command in [
