@@ -446,6 +446,9 @@ fn usage_rows(arn: &str) -> CloudTrailUsage {
         .with_timezone(&chrono::Utc);
     let mut usage = CloudTrailUsage::default();
     usage.coverage.files_read = 1;
+    usage.coverage.events_read = 3;
+    usage.coverage.events_in_window = 3;
+    usage.coverage.accounts = [(ACCOUNT.to_string(), 3)].into();
     usage.allowed.push(crate::aws::cloudtrail::UsageRow {
         identity: crate::aws::cloudtrail::Identity {
             arn: arn.to_string(),
@@ -492,10 +495,14 @@ fn long_lived_keys_used_and_unused() {
         ids(&findings),
         vec![("long-lived-access-key", Confidence::High)]
     );
-    // A key never used, and no calls in the logs: unused with high confidence.
+    // A key never used, and no call by it in logs that hold the account's events: unused
+    // with high confidence.
     let empty = CloudTrailUsage {
         coverage: crate::aws::cloudtrail::Coverage {
             files_read: 1,
+            events_read: 1,
+            events_in_window: 1,
+            accounts: [(ACCOUNT.to_string(), 1)].into(),
             ..Default::default()
         },
         ..Default::default()
@@ -624,6 +631,9 @@ fn unused_trusted_subjects_get_a_tightened_policy() {
     };
     let mut usage = CloudTrailUsage::default();
     usage.coverage.files_read = 1;
+    usage.coverage.events_read = 1;
+    usage.coverage.events_in_window = 1;
+    usage.coverage.accounts = [(ACCOUNT.to_string(), 1)].into();
     usage
         .web_identity_sessions
         .push(session("repo:acme/web:ref:refs/heads/main"));
