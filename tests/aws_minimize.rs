@@ -2,14 +2,16 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use pipeleash::aws::coverage::{CoverageFacts, SkippedFile};
+use pipeleash::aws::minimize::risk_rank;
 use pipeleash::aws::minimize::{
     MANAGED_POLICY_LIMIT, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput,
-    Reason, UsageRow, Warning, Window, minimize, policy_size, render_terraform,
+    Reason, UnusedActions, UsageRow, Warning, Window, minimize, policy_size, render_terraform,
 };
 use pipeleash::aws::{
     Context, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate, parse_policy,
 };
-use pipeleash::catalog::Catalog;
+use pipeleash::catalog::{AccessLevel, Catalog};
+use std::collections::BTreeSet;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/ci-deploy";
 
@@ -101,6 +103,30 @@ fn decision<'r>(
         .unwrap_or_else(|| panic!("no decision for {action}: {:#?}", result.decisions))
 }
 
+/// The group of unused actions holding `action`, if any.
+fn unused_group<'r>(result: &'r Minimized, action: &str) -> Option<&'r UnusedActions> {
+    let catalog = Catalog::aws().unwrap();
+    result.unused.iter().find(|group| {
+        group
+            .actions(catalog)
+            .unwrap()
+            .iter()
+            .any(|entry| entry.name == action)
+    })
+}
+
+/// Is `action` dropped: by a decision of its own, or as one of a group of unused actions?
+fn dropped(result: &Minimized, action: &str) -> bool {
+    match result
+        .decisions
+        .iter()
+        .find(|decision| decision.action == action)
+    {
+        Some(decision) => !decision.kept,
+        None => unused_group(result, action).is_some(),
+    }
+}
+
 const ARTIFACTS: &str = r#"{
   "Version": "2012-10-17",
   "Statement": [
@@ -147,9 +173,15 @@ fn unused_write_is_dropped() {
         Verdict::ImplicitDeny,
         "an exact ARN was used, so only that ARN is kept"
     );
-    let put = decision(&result, "s3:PutObject");
-    assert!(!put.kept);
-    assert_eq!(put.reasons, [Reason::Unused]);
+    // Unused: no decision of its own, dropped with its statement's other unused actions.
+    assert!(
+        result
+            .decisions
+            .iter()
+            .all(|decision| decision.action != "s3:PutObject")
+    );
+    let put = unused_group(&result, "s3:PutObject").unwrap();
+    assert_eq!(put.granted_by.len(), 1);
     assert_eq!(put.granted_by[0].sid.as_deref(), Some("Artifacts"));
     let get = decision(&result, "s3:GetObject");
     assert!(get.kept);
@@ -192,7 +224,7 @@ fn unobservable_s3_data_action_is_kept_and_labelled() {
         Verdict::Allowed
     );
     // Observable and unused: dropped.
-    assert!(!decision(&result, "ec2:DescribeVpcs").kept);
+    assert!(dropped(&result, "ec2:DescribeVpcs"));
     assert!(decision(&result, "ec2:DescribeInstances").kept);
 
     let dropped = run_with(
@@ -233,7 +265,7 @@ fn pass_role_is_unobservable_unless_inferred() {
     let mut facts = facts_with_s3_data();
     facts.inferred_actions.insert("iam:passrole".into());
     let result = run(&input(policies, usage, facts));
-    assert!(!decision(&result, "iam:PassRole").kept);
+    assert!(dropped(&result, "iam:PassRole"));
 }
 
 #[test]
@@ -278,7 +310,7 @@ fn condition_of_original_statement_is_kept() {
         ),
         Verdict::Conditional
     );
-    assert!(!decision(&result, "ec2:TerminateInstances").kept);
+    assert!(dropped(&result, "ec2:TerminateInstances"));
 }
 
 #[test]
@@ -293,7 +325,7 @@ fn denied_call_is_not_use() {
         facts_with_s3_data(),
     );
     let result = run(&input);
-    assert!(!decision(&result, "s3:DeleteObject").kept);
+    assert!(dropped(&result, "s3:DeleteObject"));
     assert_eq!(
         decide(
             &result,
@@ -445,6 +477,7 @@ fn boundary_limits_what_counts_as_granted() {
             .iter()
             .all(|decision| decision.action != "s3:PutObject")
     );
+    assert!(unused_group(&result, "s3:PutObject").is_none());
     assert!(decision(&result, "s3:GetObject").kept);
 }
 
@@ -465,7 +498,7 @@ fn used_call_the_policies_no_longer_allow_is_reported_not_added() {
         warning,
         Warning::UsedButNotGranted { action, .. } if action == "lambda:UpdateFunctionCode"
     )));
-    assert!(!decision(&result, "lambda:UpdateFunctionCode").kept);
+    assert!(dropped(&result, "lambda:UpdateFunctionCode"));
 }
 
 #[test]
@@ -501,7 +534,7 @@ fn usage_outside_the_window_is_not_use() {
         facts_with_s3_data(),
     );
     let result = run(&input);
-    assert!(!decision(&result, "s3:PutObject").kept);
+    assert!(dropped(&result, "s3:PutObject"));
     assert!(
         result
             .warnings
@@ -660,4 +693,234 @@ fn bad_input_is_a_typed_error() {
         minimize(&empty, catalog, &MinimizeOptions::default()).unwrap_err(),
         MinimizeError::EmptyWindow { .. }
     ));
+}
+
+#[test]
+fn unused_actions_are_one_decision_per_granting_statement() {
+    let input = input(
+        vec![policy("deploy", ARTIFACTS)],
+        vec![row("s3:GetObject", "arn:aws:s3:::artifacts/app.tgz", 4, 0)],
+        facts_with_s3_data(),
+    );
+    let result = run(&input);
+    let catalog = Catalog::aws().unwrap();
+    assert_eq!(result.unused.len(), 2, "{:#?}", result.unused);
+    let artifacts = &result.unused[0];
+    assert_eq!(artifacts.granted_by[0].sid.as_deref(), Some("Artifacts"));
+    let names: Vec<String> = artifacts
+        .actions(catalog)
+        .unwrap()
+        .iter()
+        .map(|action| action.name.clone())
+        .collect();
+    assert_eq!(names, ["s3:DeleteObject", "s3:PutObject"]);
+    assert_eq!((artifacts.count, artifacts.risky()), (2, 2));
+    assert_eq!(
+        artifacts.riskiest,
+        [
+            ("s3:DeleteObject".to_string(), AccessLevel::Write),
+            ("s3:PutObject".to_string(), AccessLevel::Write)
+        ]
+    );
+    // The other statement's unused actions: every `ec2:Describe*` action, none decided alone.
+    let describe = &result.unused[1];
+    assert_eq!(describe.granted_by[0].sid.as_deref(), Some("Describe"));
+    assert_eq!(describe.count, catalog.expand("ec2:Describe*").len());
+    assert_eq!(
+        describe.actions(catalog).unwrap().len(),
+        describe.count,
+        "the runs hold exactly the counted actions"
+    );
+    assert!(
+        result
+            .decisions
+            .iter()
+            .all(|decision| !decision.action.starts_with("ec2:"))
+    );
+    // An action is in one group at most, and a group never holds a decided action.
+    let decided: BTreeSet<&str> = result
+        .decisions
+        .iter()
+        .map(|decision| decision.action.as_str())
+        .collect();
+    let mut grouped = BTreeSet::new();
+    for group in &result.unused {
+        for action in group.actions(catalog).unwrap() {
+            assert!(grouped.insert(action.name.clone()), "{}", action.name);
+            assert!(!decided.contains(action.name.as_str()), "{}", action.name);
+        }
+    }
+}
+
+#[test]
+fn administrator_grant_is_a_few_groups_not_a_decision_per_action() {
+    let input = input(
+        vec![
+            policy(
+                "AdministratorAccess",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            ),
+            policy("deploy", ARTIFACTS),
+        ],
+        vec![row("s3:GetObject", "arn:aws:s3:::artifacts/app.tgz", 4, 0)],
+        CoverageFacts::management_only(time(1), time(31)),
+    );
+    let result = run(&input);
+    let catalog = Catalog::aws().unwrap();
+    // Used and unobservable actions (data events without a data trail, never-logged actions)
+    // keep a decision each; the ~22,000 others are two groups: granted by the administrator
+    // statement alone, or with the `ec2:Describe*` statement (the S3 statement's other actions
+    // are data events, so unobservable here).
+    assert!(
+        result.decisions.len() < 200,
+        "{} decisions",
+        result.decisions.len()
+    );
+    assert_eq!(result.unused.len(), 2, "{:#?}", result.unused);
+    let grouped: usize = result.unused.iter().map(|group| group.count).sum();
+    let granted = result
+        .decisions
+        .iter()
+        .filter(|decision| !decision.granted_by.is_empty())
+        .count();
+    assert_eq!(
+        grouped + granted,
+        catalog.len(),
+        "every action is granted once"
+    );
+    let alone = &result.unused[0];
+    assert_eq!(alone.granted_by.len(), 1);
+    assert_eq!(&*alone.granted_by[0].policy, "AdministratorAccess");
+    // Its riskiest actions are the first permissions-management ones by name.
+    let mut expected: Vec<(u8, String)> = alone
+        .actions(catalog)
+        .unwrap()
+        .iter()
+        .map(|action| (risk_rank(Some(action.access_level)), action.name.clone()))
+        .collect();
+    expected.sort();
+    let expected: Vec<String> = expected.into_iter().take(5).map(|(_, name)| name).collect();
+    let riskiest: Vec<String> = alone
+        .riskiest
+        .iter()
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert_eq!(riskiest, expected);
+    assert!(
+        alone
+            .riskiest
+            .iter()
+            .all(|(_, level)| *level == AccessLevel::PermissionsManagement)
+    );
+    let both = unused_group(&result, "ec2:DescribeVpcs").unwrap();
+    assert_eq!(both.granted_by.len(), 2);
+    assert!(dropped(&result, "iam:CreateUser"));
+    assert!(!dropped(&result, "s3:GetObject"));
+}
+
+/// Deciding each granted action on its own, as a reference for the shared decisions that
+/// statements granting thousands of actions use.
+#[test]
+fn shared_decisions_grant_exactly_what_the_evaluator_allows() {
+    let mut input = input(
+        vec![policy(
+            "broad",
+            r#"{"Version":"2012-10-17","Statement":[
+                {"Effect":"Allow","Action":"*","Resource":"*"},
+                {"Effect":"Allow","NotAction":["s3:*","iam:Get*"],"Resource":"*"},
+                {"Effect":"Deny","Action":["iam:*","ec2:Terminate*"],"Resource":"*"},
+                {"Effect":"Allow","Action":"lambda:*","Resource":"*",
+                 "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#,
+        )],
+        Vec::new(),
+        CoverageFacts::management_only(time(1), time(31)),
+    );
+    input.boundary = Some(policy(
+        "boundary",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:*","ec2:*","iam:*","lambda:Get*","sqs:Send*"],"Resource":"*"}]}"#,
+    ));
+    input.scps = vec![vec![policy(
+        "scp",
+        r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"*","Resource":"*"},
+            {"Effect":"Deny","Action":"sqs:*","Resource":"*"}]}"#,
+    )]];
+    let result = run(&input);
+    let catalog = Catalog::aws().unwrap();
+    let mut granted: BTreeSet<String> = result
+        .decisions
+        .iter()
+        .filter(|decision| !decision.granted_by.is_empty())
+        .map(|decision| decision.action.clone())
+        .collect();
+    for group in &result.unused {
+        granted.extend(
+            group
+                .actions(catalog)
+                .unwrap()
+                .iter()
+                .map(|action| action.name.clone()),
+        );
+    }
+    // Every statement has `"Resource": "*"`, so any resource stands for all of them.
+    let compiled_policies = [
+        &input.identity_policies[0],
+        input.boundary.as_ref().unwrap(),
+        &input.scps[0][0],
+    ];
+    let set = PolicySet {
+        identity: vec![NamedPolicy::new(
+            &compiled_policies[0].name,
+            PolicyKind::Identity,
+            &compiled_policies[0].document,
+        )],
+        boundary: Some(NamedPolicy::new(
+            &compiled_policies[1].name,
+            PolicyKind::PermissionsBoundary,
+            &compiled_policies[1].document,
+        )),
+        scps: vec![vec![NamedPolicy::new(
+            &compiled_policies[2].name,
+            PolicyKind::ServiceControl,
+            &compiled_policies[2].document,
+        )]],
+        ..PolicySet::default()
+    };
+    let expected: BTreeSet<String> = catalog
+        .actions()
+        .filter(|action| {
+            let request = Request {
+                principal_arn: PRINCIPAL.into(),
+                principal_account: "111122223333".into(),
+                action: action.name.clone(),
+                resource: "arn:aws:s3:::any/thing".into(),
+                resource_account: None,
+                context: Context::partial(),
+            };
+            matches!(
+                evaluate(&request, &set).verdict(),
+                Verdict::Allowed | Verdict::Conditional
+            )
+        })
+        .map(|action| action.name.clone())
+        .collect();
+    assert!(expected.contains("s3:GetObject") && expected.contains("lambda:GetFunction"));
+    assert!(!expected.contains("iam:GetRole") && !expected.contains("sqs:SendMessage"));
+    assert_eq!(granted, expected);
+    // s3 actions are granted by the first statement only, ec2 ones by the first two.
+    assert_eq!(
+        unused_group(&result, "s3:CreateBucket")
+            .unwrap()
+            .granted_by
+            .len(),
+        1
+    );
+    assert_eq!(
+        unused_group(&result, "ec2:DescribeVpcs")
+            .unwrap()
+            .granted_by
+            .len(),
+        2
+    );
 }

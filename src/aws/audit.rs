@@ -270,6 +270,10 @@ fn counts(minimized: &Minimized) -> Counts {
             counts.unused += 1;
         }
     }
+    for group in &minimized.unused {
+        counts.granted += group.count;
+        counts.unused += group.count;
+    }
     counts
 }
 

@@ -17,7 +17,7 @@
 //! files were skipped.
 
 use super::IdentityUnderCheck;
-use crate::aws::minimize::Reason;
+use crate::aws::minimize::{Reason, risk_rank};
 use crate::catalog::AccessLevel;
 use crate::model::{Confidence, Evidence, Finding, Severity};
 
@@ -30,6 +30,7 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
     let Some(Ok(minimized)) = &identity.audit.minimized else {
         return;
     };
+    // Unused actions with evidence of their own, then the groups of the others.
     let unused: Vec<_> = minimized
         .decisions
         .iter()
@@ -37,10 +38,16 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
             !decision.granted_by.is_empty() && decision.reasons.contains(&Reason::Unused)
         })
         .collect();
-    if unused.is_empty() {
+    let total = unused.len()
+        + minimized
+            .unused
+            .iter()
+            .map(|group| group.count)
+            .sum::<usize>();
+    if total == 0 {
         return;
     }
-    let risky: Vec<&str> = unused
+    let risky = unused
         .iter()
         .filter(|decision| {
             matches!(
@@ -48,31 +55,35 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
                 Some(AccessLevel::Write | AccessLevel::PermissionsManagement)
             )
         })
-        .map(|decision| decision.action.as_str())
-        .collect();
-    // The riskiest first, so the message names what matters.
-    let mut named: Vec<&str> = unused
+        .count()
+        + minimized
+            .unused
+            .iter()
+            .map(|group| group.risky())
+            .sum::<usize>();
+    // The riskiest first, so the message names what matters: permissions management, then
+    // write, then the rest, each in name order. A group names its own first few, so the first
+    // few overall are among them.
+    let mut named: Vec<(u8, &str)> = unused
         .iter()
-        .filter(|decision| decision.access_level == Some(AccessLevel::PermissionsManagement))
-        .chain(
-            unused
+        .map(|decision| (risk_rank(decision.access_level), decision.action.as_str()))
+        .chain(minimized.unused.iter().flat_map(|group| {
+            group
+                .riskiest
                 .iter()
-                .filter(|decision| decision.access_level == Some(AccessLevel::Write)),
-        )
-        .chain(unused.iter())
-        .map(|decision| decision.action.as_str())
+                .map(|(action, level)| (risk_rank(Some(*level)), action.as_str()))
+        }))
         .collect();
-    named.dedup();
-    let mut seen = std::collections::BTreeSet::new();
-    named.retain(|action| seen.insert(*action));
+    named.sort();
+    named.dedup_by(|a, b| a.1 == b.1);
     let mut listed = named
         .iter()
         .take(LISTED)
-        .map(|action| format!("`{action}`"))
+        .map(|(_, action)| format!("`{action}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    if unused.len() > LISTED {
-        listed.push_str(&format!(" and {} more", unused.len() - LISTED));
+    if total > LISTED {
+        listed.push_str(&format!(" and {} more", total - LISTED));
     }
     let counts = identity.audit.counts;
     let incomplete = minimized.warnings.iter().any(|warning| {
@@ -83,7 +94,7 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
     });
     findings.push(Finding {
         id: ID,
-        severity: if risky.is_empty() {
+        severity: if risky == 0 {
             Severity::Low
         } else {
             Severity::Medium
@@ -100,7 +111,7 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
             counts.granted,
             identity.window.since.format("%Y-%m-%d"),
             identity.window.until.format("%Y-%m-%d"),
-            risky.len(),
+            risky,
         ),
         evidence: vec![Evidence {
             source: "audit logs".into(),

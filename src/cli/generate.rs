@@ -2,7 +2,7 @@
 //! truth, for recall tests, demos and benchmarks.
 
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::cloudtrail::generate::{GROUND_TRUTH_FILE, GenerateOptions, generate};
+use crate::aws::cloudtrail::generate::{GROUND_TRUTH_FILE, GenerateOptions, Layout, generate};
 use std::path::PathBuf;
 
 /// What to generate.
@@ -30,12 +30,27 @@ pub struct CloudTrailArgs {
     /// Number of days the period spans.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    /// Average number of records per log file.
+    /// Average number of records per log file (with `--layout spread`).
     #[arg(long, default_value_t = 1_500)]
     pub events_per_file: u64,
     /// Number of AWS accounts the events are spread over (1 to 3).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=3))]
     pub accounts: u8,
+    /// How records are cut into files.
+    #[arg(long, value_enum, default_value_t = LayoutArg::Spread)]
+    pub layout: LayoutArg,
+}
+
+/// `--layout` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LayoutArg {
+    /// Files of `--events-per-file` records spread over the hours of the period: few large
+    /// files.
+    Spread,
+    /// As a trail delivers them: one file per account, region and 5-minute window of the
+    /// period, the events spread evenly (1M events over `--days 6` is ~15,500 files of ~64
+    /// records).
+    Delivery,
 }
 
 /// Runs `pipeleash generate …`.
@@ -57,6 +72,10 @@ pub fn run(
         days: args.days,
         events_per_file: args.events_per_file,
         accounts: usize::from(args.accounts),
+        layout: match args.layout {
+            LayoutArg::Spread => Layout::Spread,
+            LayoutArg::Delivery => Layout::Delivery,
+        },
     };
     if !global.quiet {
         eprintln!(

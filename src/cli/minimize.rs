@@ -36,9 +36,9 @@ use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::{CoverageFacts, SkippedFile};
 use crate::aws::minimize::{
     ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason,
-    SizeTarget, UsageRow, Warning, Window, minimize, render_terraform,
+    SizeTarget, UnusedActions, UsageRow, Warning, Window, minimize, render_terraform,
 };
-use crate::catalog::Catalog;
+use crate::catalog::{AccessLevel, Catalog};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -449,13 +449,20 @@ pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyh
     }
     match args.format {
         MinimizeFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &OutputV1::new(&result, args.explain))?;
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &OutputV1::new(&result, args.explain.then_some(catalog))?,
+            )?;
             writeln!(out)?;
         }
         MinimizeFormat::Terraform => {
             out.write_all(render_terraform(&result.policies).as_bytes())?;
             if args.explain {
-                writeln!(stderr, "{}", explain_table(&result.decisions))?;
+                writeln!(
+                    stderr,
+                    "{}",
+                    explain_table(&result.decisions, &result.unused, catalog)
+                )?;
             }
         }
     }
@@ -499,7 +506,7 @@ fn reason_text(reason: &Reason) -> String {
         Reason::UnobservableDropped { reason } => {
             format!("dropped on request though unobservable: {reason}")
         }
-        Reason::Unused => "not used in the window".to_string(),
+        Reason::Unused => NOT_USED.to_string(),
         Reason::UsedButNotGranted { resources } => format!(
             "used but not allowed by the current policies on {}",
             resources.iter().cloned().collect::<Vec<_>>().join(", ")
@@ -508,8 +515,68 @@ fn reason_text(reason: &Reason) -> String {
     }
 }
 
-fn explain_table(decisions: &[ActionDecision]) -> comfy_table::Table {
+/// The evidence of an unused action.
+const NOT_USED: &str = "not used in the window";
+
+/// Actions a group row of the evidence table names in full; larger groups name their riskiest.
+const GROUP_NAMED: usize = 20;
+
+/// The evidence table: one row per group of unused actions granted by the same statements
+/// (`--format json --explain` lists those one by one), then one row per action with evidence
+/// of its own.
+fn explain_table(
+    decisions: &[ActionDecision],
+    unused: &[UnusedActions],
+    catalog: &Catalog,
+) -> comfy_table::Table {
     let mut table = super::new_table(["action", "level", "decision", "evidence", "granted by"]);
+    let quoted = |names: Vec<&str>| {
+        names
+            .into_iter()
+            .map(|name| format!("`{name}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for group in unused {
+        let actions = match group.actions(catalog) {
+            Some(actions) if actions.len() <= GROUP_NAMED => {
+                let mut names: Vec<&str> =
+                    actions.iter().map(|action| action.name.as_str()).collect();
+                names.sort_unstable();
+                quoted(names)
+            }
+            _ => format!(
+                "{} actions, the riskiest: {}",
+                group.count,
+                quoted(
+                    group
+                        .riskiest
+                        .iter()
+                        .map(|(name, _)| name.as_str())
+                        .collect()
+                )
+            ),
+        };
+        let levels = AccessLevel::ALL
+            .iter()
+            .rev()
+            .filter(|level| group.at(**level) > 0)
+            .map(|level| format!("{level}: {}", group.at(*level)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        table.add_row([
+            actions,
+            levels,
+            "dropped".to_string(),
+            format!("{NOT_USED} ({} actions)", group.count),
+            group
+                .granted_by
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ]);
+    }
     for decision in decisions {
         table.add_row([
             decision.action.clone(),
@@ -585,8 +652,14 @@ struct DecisionV1 {
 }
 
 impl OutputV1 {
-    fn new(result: &Minimized, explain: bool) -> OutputV1 {
-        OutputV1 {
+    /// With `catalog` (the one `minimize` ran with), the explanation: one entry per action,
+    /// the grouped unused actions listed one by one, sorted by action.
+    fn new(result: &Minimized, catalog: Option<&Catalog>) -> anyhow::Result<OutputV1> {
+        let explanation = match catalog {
+            Some(catalog) => Some(explanation(result, catalog)?),
+            None => None,
+        };
+        Ok(OutputV1 {
             format: "pipeleash-minimize/v1",
             window: WindowV1 {
                 since: result.window.since.to_rfc3339(),
@@ -619,23 +692,42 @@ impl OutputV1 {
                 pairs_subsumed: result.proof.pairs_subsumed,
                 representatives_checked: result.proof.representatives_checked,
             },
-            explanation: explain.then(|| {
-                result
-                    .decisions
-                    .iter()
-                    .map(|decision| DecisionV1 {
-                        action: decision.action.clone(),
-                        access_level: level(decision),
-                        decision: if decision.kept { "kept" } else { "dropped" },
-                        reasons: decision.reasons.iter().map(reason_text).collect(),
-                        granted_by: decision
-                            .granted_by
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect(),
-                    })
-                    .collect()
-            }),
-        }
+            explanation,
+        })
     }
+}
+
+fn explanation(result: &Minimized, catalog: &Catalog) -> anyhow::Result<Vec<DecisionV1>> {
+    let mut entries: Vec<DecisionV1> = result
+        .decisions
+        .iter()
+        .map(|decision| DecisionV1 {
+            action: decision.action.clone(),
+            access_level: level(decision),
+            decision: if decision.kept { "kept" } else { "dropped" },
+            reasons: decision.reasons.iter().map(reason_text).collect(),
+            granted_by: decision
+                .granted_by
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        })
+        .collect();
+    for group in &result.unused {
+        let actions = group.actions(catalog).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the unused actions were grouped against another catalog; please report this"
+            )
+        })?;
+        let granted_by: Vec<String> = group.granted_by.iter().map(ToString::to_string).collect();
+        entries.extend(actions.into_iter().map(|action| DecisionV1 {
+            action: action.name.clone(),
+            access_level: action.access_level.to_string(),
+            decision: "dropped",
+            reasons: vec![NOT_USED.to_string()],
+            granted_by: granted_by.clone(),
+        }));
+    }
+    entries.sort_by(|a, b| a.action.cmp(&b.action));
+    Ok(entries)
 }

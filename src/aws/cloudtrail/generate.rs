@@ -1,7 +1,9 @@
 //! A deterministic generator of realistic CloudTrail sets, for recall tests and benchmarks.
 //!
 //! Output is the real S3 layout (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/…json.gz`)
-//! with a few hundred to a few thousand records per file, plus `ground-truth.json`: for every
+//! with a few hundred to a few thousand records per file ([`Layout::Spread`]) or one file per
+//! account, region and 5-minute window as a trail delivers them ([`Layout::Delivery`]), plus
+//! `ground-truth.json`: for every
 //! identity, the allowed actions it really used and the actions it was refused. The ground truth
 //! is written from the generator's own scenario tables, never from the ingestion code, so a
 //! recall test compares two independent descriptions.
@@ -35,6 +37,34 @@ pub struct GenerateOptions {
     pub events_per_file: u64,
     /// How many accounts the events are spread over (1 to 3).
     pub accounts: usize,
+    /// How records are cut into files.
+    pub layout: Layout,
+}
+
+/// How the generated records are cut into log files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Files of `events_per_file` records, spread evenly over the (account, region, hour)
+    /// slots of the period: few large files.
+    #[default]
+    Spread,
+    /// As CloudTrail delivers logs: one file per account, region and 5-minute window of the
+    /// period, the events spread evenly over the windows (`events_per_file` is not used).
+    /// A million events over 6 days in 3 accounts and 3 regions is 15,552 files of about 64
+    /// records. CloudTrail User Guide, "Finding your CloudTrail log files": a trail delivers
+    /// log files "on average about every 5 minutes" per account and region
+    /// (<https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-find-log-files.html>).
+    Delivery,
+}
+
+impl Layout {
+    /// Seconds of events one file covers.
+    fn file_seconds(self) -> u64 {
+        match self {
+            Layout::Spread => 3_600,
+            Layout::Delivery => 300,
+        }
+    }
 }
 
 impl Default for GenerateOptions {
@@ -46,6 +76,7 @@ impl Default for GenerateOptions {
             days: 30,
             events_per_file: 1_500,
             accounts: ACCOUNTS.len(),
+            layout: Layout::Spread,
         }
     }
 }
@@ -524,19 +555,36 @@ fn account_count(options: &GenerateOptions) -> usize {
 /// Writes a generated set under `out` and returns its ground truth (also written to
 /// `out/ground-truth.json`).
 pub fn generate(out: &Path, options: &GenerateOptions) -> Result<GroundTruth, GenerateError> {
-    let per_file = options.events_per_file.max(1);
-    let files = options.events.div_ceil(per_file).max(1);
-    let slots =
-        account_count(options) as u64 * REGIONS.len() as u64 * u64::from(options.days.max(1)) * 24;
+    let per_day = 86_400 / options.layout.file_seconds();
+    let slots = account_count(options) as u64
+        * REGIONS.len() as u64
+        * u64::from(options.days.max(1))
+        * per_day;
+    // (number of files, records of file `index`)
+    let (files, per_file) = match options.layout {
+        Layout::Spread => (
+            options
+                .events
+                .div_ceil(options.events_per_file.max(1))
+                .max(1),
+            options.events_per_file.max(1),
+        ),
+        Layout::Delivery => (slots.min(options.events).max(1), 0),
+    };
     let truths = (0..files)
         .into_par_iter()
         .map(|index| {
-            let events = if index + 1 == files {
-                options.events - per_file * (files - 1)
-            } else {
-                per_file
+            let events = match options.layout {
+                Layout::Spread if index + 1 == files => options.events - per_file * (files - 1),
+                Layout::Spread => per_file,
+                Layout::Delivery => {
+                    let share = |index: u64| {
+                        (u128::from(options.events) * u128::from(index) / u128::from(files)) as u64
+                    };
+                    share(index + 1) - share(index)
+                }
             };
-            // Spread files evenly over (day, hour, account, region) slots.
+            // Spread files evenly over (day, window, account, region) slots.
             let slot = index * slots / files;
             write_file(out, options, index, slot, events)
         })
@@ -577,8 +625,10 @@ fn write_file(
 ) -> Result<GroundTruth, GenerateError> {
     let mut rng =
         ChaCha8Rng::seed_from_u64(options.seed ^ index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let hour = slot % 24;
-    let rest = slot / 24;
+    let file_seconds = options.layout.file_seconds();
+    let per_day = 86_400 / file_seconds;
+    let window = slot % per_day;
+    let rest = slot / per_day;
     let region = REGIONS[(rest % REGIONS.len() as u64) as usize];
     let rest = rest / REGIONS.len() as u64;
     let accounts = account_count(options) as u64;
@@ -586,10 +636,11 @@ fn write_file(
     let account = ACCOUNTS[account_index];
     let day = options.start + chrono::Days::new(rest / accounts);
     let base = day
-        .and_hms_opt(hour as u32, 0, 0)
+        .and_hms_opt(0, 0, 0)
         .unwrap_or_default()
         .and_utc()
-        .timestamp();
+        .timestamp()
+        + (window * file_seconds) as i64;
 
     let mut writer = FileWriter {
         rng: &mut rng,
@@ -600,7 +651,8 @@ fn write_file(
     };
     let mut remaining = events;
     while remaining > 0 {
-        let start = base + writer.rng.random_range(0..3_300);
+        // Runs start in the first eleven twelfths of the file's period.
+        let start = base + writer.rng.random_range(0..(file_seconds * 11 / 12) as i64);
         let kind = writer.rng.random_range(0..100u32);
         let produced = if kind < 3 && remaining >= 2 {
             writer.service_noise(start)

@@ -8,7 +8,10 @@
 //! 2. keep (here) — every action with allowed usage in the window, on the resources it was
 //!    used on, plus every granted action the logs could not have shown
 //!    ([`crate::aws::coverage`]), unless the caller drops those. Denied usage is not use: it
-//!    is reported as missing-permission evidence and never granted.
+//!    is reported as missing-permission evidence and never granted. Granted actions that are
+//!    observable and were not used are dropped as groups, one per set of statements granting
+//!    them ([`UnusedActions`]), rather than one decision each: an administrator role holds
+//!    ~22,000 of them.
 //! 3. [`generalize`] — used resources become exact ARNs, or a common-prefix pattern when
 //!    enough siblings of one bucket / repository / function were used.
 //! 4. and 5. [`build`] — statements grouped by (resources, conditions), each carrying the
@@ -23,6 +26,7 @@
 //! Everything here is pure and deterministic: the window is an argument and every output list
 //! is sorted.
 
+mod actions;
 mod build;
 mod generalize;
 mod granted;
@@ -37,8 +41,9 @@ use super::coverage::{CoverageFacts, CoverageTable, Observability, SkippedFile};
 use super::eval::{CompiledPolicySet, NamedPolicy, Outcome, PolicyKind, PolicySet, Request};
 use super::policy::{ActionClause, PolicyDocument, Statement};
 use super::{Context, PolicyVersion};
-use crate::catalog::{AccessLevel, Catalog};
+use crate::catalog::{AccessLevel, Action, Catalog};
 use crate::model::Effect;
+use actions::{ActionIndex, Runs};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -198,6 +203,118 @@ pub struct ActionDecision {
     pub granted_by: Vec<StatementOrigin>,
 }
 
+/// Granted actions that the logs could have shown and no call used in the window, all granted
+/// by the same original statements: dropped together, as one decision with one piece of
+/// evidence ("not used in the window"). Each such action is in exactly one group, and in no
+/// [`ActionDecision`].
+///
+/// The actions are stored as positions in the catalog given to [`minimize`] (a few runs of
+/// consecutive positions), so a group of 20,000 actions takes a few kilobytes; list them with
+/// [`UnusedActions::actions`] and that catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusedActions {
+    /// The original statements that grant each action of the group.
+    pub granted_by: Vec<StatementOrigin>,
+    /// How many actions the group holds.
+    pub count: usize,
+    /// How many of them at each access level, in the order of [`AccessLevel::ALL`].
+    pub by_level: [usize; AccessLevel::ALL.len()],
+    /// Up to five of its actions with their level: permissions management first, then write,
+    /// then the rest, each in name order.
+    pub riskiest: Vec<(String, AccessLevel)>,
+    /// Catalog positions, as sorted runs `start..end`.
+    runs: Box<[(u32, u32)]>,
+    /// Actions in the catalog the positions refer to.
+    catalog_len: usize,
+}
+
+impl UnusedActions {
+    /// The group's actions in catalog order (by service prefix, then name), or `None` when
+    /// `catalog` is not the one the group was built with.
+    pub fn actions<'c>(&self, catalog: &'c Catalog) -> Option<Vec<&'c Action>> {
+        let index = ActionIndex::new(catalog);
+        (index.len() == self.catalog_len).then(|| actions::actions_of(&index, &self.runs).collect())
+    }
+
+    /// Actions of the group at the write or permissions-management level.
+    pub fn risky(&self) -> usize {
+        self.at(AccessLevel::Write) + self.at(AccessLevel::PermissionsManagement)
+    }
+
+    /// Actions of the group at one access level.
+    pub fn at(&self, level: AccessLevel) -> usize {
+        AccessLevel::ALL
+            .iter()
+            .position(|candidate| *candidate == level)
+            .map_or(0, |position| self.by_level[position])
+    }
+}
+
+/// The order in which unused actions are named: permissions management, write, the rest.
+pub fn risk_rank(level: Option<AccessLevel>) -> u8 {
+    match level {
+        Some(AccessLevel::PermissionsManagement) => 0,
+        Some(AccessLevel::Write) => 1,
+        _ => 2,
+    }
+}
+
+/// Builds an [`UnusedActions`] from positions given in increasing order.
+struct UnusedBuilder<'c> {
+    runs: Runs,
+    by_level: [usize; AccessLevel::ALL.len()],
+    riskiest: Vec<(u8, &'c str, AccessLevel)>,
+}
+
+impl<'c> UnusedBuilder<'c> {
+    const NAMED: usize = 5;
+
+    fn new() -> Self {
+        UnusedBuilder {
+            runs: Runs::default(),
+            by_level: [0; AccessLevel::ALL.len()],
+            riskiest: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, position: u32, action: &'c Action) {
+        self.runs.push(position);
+        if let Some(level) = AccessLevel::ALL
+            .iter()
+            .position(|level| *level == action.access_level)
+        {
+            self.by_level[level] += 1;
+        }
+        let entry = (
+            risk_rank(Some(action.access_level)),
+            action.name.as_str(),
+            action.access_level,
+        );
+        let at = self
+            .riskiest
+            .partition_point(|named| (named.0, named.1) < (entry.0, entry.1));
+        if at < Self::NAMED {
+            self.riskiest.insert(at, entry);
+            self.riskiest.truncate(Self::NAMED);
+        }
+    }
+
+    fn finish(self, granted_by: Vec<StatementOrigin>, catalog_len: usize) -> UnusedActions {
+        UnusedActions {
+            granted_by,
+            count: self.runs.len(),
+            by_level: self.by_level,
+            riskiest: self
+                .riskiest
+                .into_iter()
+                .map(|(_, name, level)| (name.to_string(), level))
+                .collect(),
+            runs: self.runs.into_boxed(),
+            catalog_len,
+        }
+    }
+}
+
 /// Calls that were denied: evidence of permissions the identity lacks, never granted here.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MissingPermission {
@@ -294,8 +411,11 @@ pub struct MinimizedPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Minimized {
     pub policies: Vec<MinimizedPolicy>,
-    /// One per action that is granted or was used, sorted by action.
+    /// One per action that was used, is kept, or has evidence of its own, sorted by action.
     pub decisions: Vec<ActionDecision>,
+    /// The other granted actions: observable, not used, dropped; one group per set of
+    /// granting statements, sorted by those statements.
+    pub unused: Vec<UnusedActions>,
     pub missing_permissions: Vec<MissingPermission>,
     pub warnings: Vec<Warning>,
     pub window: Window,
@@ -553,9 +673,10 @@ pub fn minimize(
         CoverageTable::aws().map_err(|error| MinimizeError::CoverageTable(error.to_string()))?;
     let originals = Originals::new(input);
     let mut warnings = coverage_warnings(input);
+    let index = ActionIndex::new(catalog);
 
     // Step 1: what is granted at all.
-    let granted = granted::granted_actions(&originals, catalog);
+    let granted = granted::granted_actions(&originals, catalog, &index);
 
     // Step 2: what to keep.
     let mut decisions: BTreeMap<String, ActionDecision> = BTreeMap::new();
@@ -598,7 +719,7 @@ pub fn minimize(
         let allowed_now = matches!(outcome, Outcome::Allowed | Outcome::Conditional { .. });
         let resource_unnamed = row.resource == "*" && takes_resources(catalog, &action);
         if !allowed_now {
-            if resource_unnamed && granted.contains_key(&action) {
+            if resource_unnamed && granted.origins_of(&action, catalog, &index).is_some() {
                 // The log did not name the resource: the call happened, so keep the action
                 // where the policies grant it.
                 unrecorded.insert(action.clone());
@@ -647,20 +768,59 @@ pub fn minimize(
         .keys()
         .map(|&origin| (origin, originals.describe(origin)))
         .collect();
-    for (action, grant) in &granted {
-        let decision = decisions
-            .entry(action.clone())
-            .or_insert_with(|| new_decision(action, catalog));
-        decision.granted_by = grant
-            .origins
-            .iter()
-            .map(|origin| {
-                described
-                    .get(origin)
-                    .cloned()
-                    .unwrap_or_else(|| originals.describe(*origin))
+    // Who grants what, described once per set of granting statements.
+    let mut granted_by: Vec<Option<Vec<StatementOrigin>>> = Vec::new();
+    let mut describe_set = |set: u32| -> Vec<StatementOrigin> {
+        let slot = set as usize;
+        if granted_by.len() <= slot {
+            granted_by.resize(slot + 1, None);
+        }
+        granted_by[slot]
+            .get_or_insert_with(|| {
+                granted
+                    .origins(set)
+                    .iter()
+                    .map(|origin| {
+                        described
+                            .get(origin)
+                            .cloned()
+                            .unwrap_or_else(|| originals.describe(*origin))
+                    })
+                    .collect()
             })
-            .collect();
+            .clone()
+    };
+    let mut unused: BTreeMap<u32, UnusedBuilder<'_>> = BTreeMap::new();
+    let mut observable = ObservableByPosition::new(table, &input.coverage, catalog, &index);
+    let mut decided: Vec<u32> = decisions
+        .keys()
+        .filter_map(|action| index.position(catalog.action(action)?))
+        .collect();
+    decided.sort_unstable();
+    let granted_actions = granted
+        .positions()
+        .filter_map(|(position, set)| {
+            let action = index.get(position)?;
+            Some((action.name.as_str(), Some((position, action)), set))
+        })
+        .chain(granted.literals().map(|(name, set)| (name, None, set)));
+    for (action, entry, set) in granted_actions {
+        // Observable, not used, no evidence of its own: one of its statements' group.
+        if let Some((position, entry)) = entry
+            && decided.binary_search(&position).is_err()
+            && observable.get(position, entry)
+        {
+            unused
+                .entry(set)
+                .or_insert_with(UnusedBuilder::new)
+                .push(position, entry);
+            continue;
+        }
+        let origins = granted.origins(set);
+        let decision = decisions
+            .entry(action.to_string())
+            .or_insert_with(|| new_decision(action, catalog));
+        decision.granted_by = describe_set(set);
         let observability = if decision.access_level.is_none() && catalog.action(action).is_none() {
             decision.reasons.push(Reason::NotInCatalog);
             Observability::Unobservable {
@@ -695,9 +855,9 @@ pub fn minimize(
             decision.reasons.push(Reason::ResourceNotRecorded);
         }
         if keep_original {
-            for &origin in &grant.origins {
+            for &origin in origins {
                 kept.push(Kept {
-                    action: action.clone(),
+                    action: action.to_string(),
                     origin,
                     resources: KeptResources::Original,
                 });
@@ -711,6 +871,12 @@ pub fn minimize(
             decision.reasons.push(Reason::Unused);
         }
     }
+    let mut unused: Vec<(u32, UnusedBuilder<'_>)> = unused.into_iter().collect();
+    unused.sort_by(|(a, _), (b, _)| granted.origins(*a).cmp(granted.origins(*b)));
+    let unused: Vec<UnusedActions> = unused
+        .into_iter()
+        .map(|(set, builder)| builder.finish(describe_set(set), index.len()))
+        .collect();
     let kept_actions: BTreeSet<&str> = kept.iter().map(|kept| kept.action.as_str()).collect();
     for decision in decisions.values_mut() {
         decision.kept = kept_actions.contains(decision.action.as_str());
@@ -743,11 +909,62 @@ pub fn minimize(
                 decision
             })
             .collect(),
+        unused,
         missing_permissions: missing,
         warnings,
         window: input.window,
         proof,
     })
+}
+
+/// Whether the logs could have shown a catalog action, for every granted action of an
+/// identity: an action without a row in the coverage table is a management event, so its
+/// answer depends on its access level only and is asked of the table once per level.
+struct ObservableByPosition<'t> {
+    table: &'t CoverageTable,
+    facts: &'t CoverageFacts,
+    /// Positions of the actions the table lists, sorted.
+    listed: Vec<u32>,
+    by_level: [Option<bool>; AccessLevel::ALL.len()],
+}
+
+impl<'t> ObservableByPosition<'t> {
+    fn new(
+        table: &'t CoverageTable,
+        facts: &'t CoverageFacts,
+        catalog: &Catalog,
+        index: &ActionIndex<'_>,
+    ) -> Self {
+        let mut listed: Vec<u32> = table
+            .rows()
+            .filter_map(|row| index.position(catalog.action(&row.action)?))
+            .collect();
+        listed.sort_unstable();
+        ObservableByPosition {
+            table,
+            facts,
+            listed,
+            by_level: [None; AccessLevel::ALL.len()],
+        }
+    }
+
+    fn get(&mut self, position: u32, action: &Action) -> bool {
+        let ask = |table: &CoverageTable, facts| {
+            table
+                .observability(&action.name, Some(action.access_level), facts)
+                .is_observable()
+        };
+        if self.listed.binary_search(&position).is_ok() {
+            return ask(self.table, self.facts);
+        }
+        let Some(level) = AccessLevel::ALL
+            .iter()
+            .position(|level| *level == action.access_level)
+        else {
+            return ask(self.table, self.facts);
+        };
+        *self.by_level[level].get_or_insert_with(|| ask(self.table, self.facts))
+    }
 }
 
 /// Warnings that follow from the coverage facts alone.
