@@ -2,8 +2,10 @@
 //! deploy policy and customer-managed policies from a per-account pool, 1% holding
 //! `AdministratorAccess` and 2% a power-user grant, and 90 days of usage on nine roles in ten.
 //! It times normalizing the raw inventories and `audit` (granted, used, unused and a proven
-//! minimized policy for every identity), and prints the peak memory. Run with
-//! `cargo bench --bench audit`.
+//! minimized policy for every identity), and prints the peak memory and how many decisions the
+//! report holds (one per action with evidence of its own, one per group of unused actions
+//! granted by the same statements). Run with `cargo bench --bench audit`;
+//! `SCOPED_ONLY=1` leaves the administrator and power-user roles out.
 
 use chrono::{DateTime, Duration, Utc};
 use pipeleash::aws::audit::audit;
@@ -385,14 +387,21 @@ fn main() {
         (normalize_time + audit_time).as_secs_f64(),
         peak_rss_mib().map_or("unknown".into(), |mib| format!("{mib:.0} MiB"))
     );
-    let decisions: usize = report
+    let minimized: Vec<_> = report
         .identities
         .iter()
         .filter_map(|identity| identity.minimized.as_ref()?.as_ref().ok())
-        .map(|minimized| minimized.decisions.len())
+        .collect();
+    let decisions: usize = minimized.iter().map(|result| result.decisions.len()).sum();
+    let groups: usize = minimized.iter().map(|result| result.unused.len()).sum();
+    let grouped: usize = minimized
+        .iter()
+        .flat_map(|result| &result.unused)
+        .map(|group| group.count)
         .sum();
     println!(
-        "{decisions} action decisions kept in the report; resident now {}",
+        "{decisions} action decisions and {groups} groups of unused actions ({grouped} actions) \
+         kept in the report; resident now {}",
         current_rss_mib().map_or("unknown".into(), |mib| format!("{mib:.0} MiB"))
     );
     assert_eq!(failed, 0, "every identity is minimized with a proof");

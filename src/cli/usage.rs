@@ -97,9 +97,13 @@ pub fn run_at(
     match args.format {
         OutputFormat::Json => {
             let view = UsageView::new(&usage);
-            serde_json::to_writer_pretty(&mut *out, &view)
+            // Rendered whole, then written at once: stdout is line-buffered, and a write per
+            // line of a large report costs more than rendering it.
+            let mut text =
+                serde_json::to_vec_pretty(&view).context("cannot render the JSON output")?;
+            text.push(b'\n');
+            out.write_all(&text)
                 .context("cannot write the JSON output")?;
-            writeln!(out)?;
         }
         OutputFormat::Table => write_table(&usage, out)?,
     }

@@ -902,15 +902,16 @@ impl Accumulator {
                 allowed.push(usage_row);
             }
         }
-        let by_text = |row: &UsageRow| {
-            (
-                row.identity.arn.clone(),
-                row.action.clone(),
-                row.resource.clone(),
-            )
+        // Compared borrowed: a key function would clone three strings per comparison.
+        let by_text = |a: &UsageRow, b: &UsageRow| {
+            (&a.identity.arn, &a.action, &a.resource).cmp(&(
+                &b.identity.arn,
+                &b.action,
+                &b.resource,
+            ))
         };
-        allowed.sort_by_key(by_text);
-        denied.sort_by_key(by_text);
+        allowed.sort_by(by_text);
+        denied.sort_by(by_text);
 
         let mut web_identity_sessions: Vec<WebIdentitySession> = self
             .web_identity

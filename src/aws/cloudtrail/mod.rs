@@ -195,6 +195,27 @@ impl<'a> Ingestion<'a> {
     }
 }
 
+/// Reads a whole file into `buffer` (which keeps its zeroed length from file to file, like the
+/// decoding buffer) and returns how many bytes it holds. Reading into room that is already
+/// there, rather than asking the file's size first as `read_to_end` does, is two system calls
+/// fewer per file, which counts at one file per account, region and 5 minutes.
+fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut file = std::fs::File::open(path)?;
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            let grown = (buffer.len() * 2).max(1 << 16);
+            buffer.resize(grown, 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 /// One rayon fold state: its aggregation plus buffers reused from file to file.
 #[derive(Default)]
 struct Worker {
@@ -238,12 +259,11 @@ impl Worker {
         tables: Tables<'_>,
         window: &TimeWindow,
     ) -> Result<u64, String> {
-        self.raw.clear();
-        std::fs::File::open(path)
-            .and_then(|mut file| file.read_to_end(&mut self.raw))
+        let raw_len = read_whole(path, &mut self.raw)
             .map_err(|error| format!("cannot read the file: {error}"))?;
-        let bytes: &[u8] = if self.raw.starts_with(&[0x1f, 0x8b]) {
-            let mut decoder = flate2::bufread::MultiGzDecoder::new(&self.raw[..]);
+        let raw = &self.raw[..raw_len];
+        let bytes: &[u8] = if raw.starts_with(&[0x1f, 0x8b]) {
+            let mut decoder = flate2::bufread::MultiGzDecoder::new(raw);
             // The output buffer keeps its (zeroed once) length across files, so decoding writes
             // into initialised memory instead of zeroing fresh capacity for every file.
             let mut filled = 0;
@@ -261,7 +281,7 @@ impl Worker {
             }
             &self.decoded[..filled]
         } else {
-            &self.raw
+            raw
         };
         // One UTF-8 check for the whole file is cheaper than one per string.
         let text = std::str::from_utf8(bytes)

@@ -13,8 +13,9 @@ pub struct Listing {
     pub unreadable: Vec<(PathBuf, String)>,
 }
 
-/// Lists `.json.gz` and `.json` log files under `root`, sorted, skipping digest and insight
-/// folders and date folders that cannot hold events inside `window`.
+/// Lists `.json.gz` and `.json` log files under `root`, sorted by the bytes of their paths,
+/// skipping digest and insight folders and date folders that cannot hold events inside
+/// `window`.
 pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listing> {
     let mut listing = Listing::default();
     // The root itself must be readable: that is a usage error, not a partial failure.
@@ -59,7 +60,14 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
             }
         }
     }
-    listing.files.sort();
+    // By bytes, not `Path`'s component-wise order: the order only needs to be fixed, and at one
+    // file per account, region and 5 minutes (100,000 files a week for a small organisation)
+    // comparing components took most of the listing's time.
+    listing.files.sort_unstable_by(|a, b| {
+        a.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.as_os_str().as_encoded_bytes())
+    });
     listing.unreadable.sort();
     Ok(listing)
 }
