@@ -313,6 +313,21 @@ fn entries_without_authorization_info_are_set_aside_with_a_reason() {
 }
 
 #[test]
+fn authorization_elements_without_a_permission_are_set_aside_and_the_others_count() {
+    let usage = read(&[entry(json!({
+        "authorizationInfo": [
+            {"resource": "projects/acme-prod", "granted": true},
+            {"resource": "projects/acme-prod", "permission": "run.services.update", "granted": true}
+        ]
+    }))]);
+    assert_eq!(counts(&usage, DEPLOYER, "run.services.update"), (1, 0));
+    assert_eq!(
+        usage.coverage.set_aside.get(&SetAsideReason::NoPermission),
+        Some(&1)
+    );
+}
+
+#[test]
 fn entries_that_are_not_audit_logs_or_have_bad_times_are_set_aside_with_a_reason() {
     let mut no_payload = entry(json!({}));
     no_payload.as_object_mut().unwrap().remove("protoPayload");
@@ -467,6 +482,23 @@ fn date_folders_outside_the_window_are_not_read() {
     assert_eq!(usage.coverage.files_read, 1);
     assert!(usage.coverage.files_skipped.is_empty());
     assert_eq!(counts(&usage, DEPLOYER, "run.services.update"), (1, 0));
+}
+
+#[test]
+fn logs_entirely_outside_the_window_give_an_empty_usage_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path()
+            .join("cloudaudit.googleapis.com/activity/2026/10/01/10:00:00_10:59:59_S0.json"),
+        &ndjson(&[entry(json!({}))]),
+    );
+    let window = TimeWindow {
+        since: Some(Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()),
+        until: None,
+    };
+    let usage = ingest_path(dir.path(), window).unwrap();
+    assert!(usage.usage.is_empty());
+    assert_eq!(usage.coverage.files_read, 0);
 }
 
 #[test]
