@@ -131,8 +131,10 @@ struct PermissionView {
     last_seen: String,
     resources: Vec<ResourceView>,
     workloads: Vec<WorkloadView>,
-    /// Files the calls were read from.
+    /// Distinct files the calls were read from.
     source_files: usize,
+    #[serde(skip)]
+    files: std::collections::BTreeSet<String>,
     /// For used permissions: whether calls that need it are written to Data Access logs
     /// (`providers/gcp/audit-log-types.tsv`), so that without them its use is unobservable.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,6 +201,7 @@ impl UsageView {
                         resources: Vec::new(),
                         workloads: Vec::new(),
                         source_files: 0,
+                        files: std::collections::BTreeSet::new(),
                         needs_data_access_logs: (!denied).then(|| {
                             rule_for(permission)
                                 .ok()
@@ -216,7 +219,8 @@ impl UsageView {
                     resource: key.resource.clone(),
                     count,
                 });
-                view.source_files += record.sources.len();
+                view.files.extend(record.sources.iter().cloned());
+                view.source_files = view.files.len();
                 for workload in &record.workloads {
                     let workload = WorkloadView {
                         pool: workload.issuer_url.clone(),
