@@ -67,7 +67,8 @@ pub enum Command {
     /// What each identity actually used, from audit logs (CloudTrail log files, GCP Cloud
     /// Audit Logs).
     Usage(usage::UsageArgs),
-    /// Write synthetic data sets (CloudTrail logs with their ground truth).
+    /// Write synthetic data sets (CloudTrail logs, GCP Cloud Audit Logs) with their ground
+    /// truth.
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
     /// Read identities and policies from a cloud (read-only) into a new snapshot.
