@@ -10,6 +10,32 @@ use std::path::PathBuf;
 pub enum GenerateCommand {
     /// CloudTrail log files in the S3 layout plus `ground-truth.json`.
     Cloudtrail(CloudTrailArgs),
+    /// GCP Cloud Audit Logs in a Cloud Logging sink's Cloud Storage layout plus
+    /// `ground-truth.json`.
+    GcpAuditLogs(GcpAuditLogsArgs),
+}
+
+/// Arguments of `pipeleash generate gcp-audit-logs`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GcpAuditLogsArgs {
+    /// Total number of log entries to write.
+    #[arg(long, default_value_t = 10_000)]
+    pub entries: u64,
+    /// Seed of the generator: the same seed and size give byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory to write `cloudaudit.googleapis.com/…` and `ground-truth.json` into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First day of the generated period.
+    #[arg(long, default_value = "2026-11-01", value_name = "DATE")]
+    pub start: chrono::NaiveDate,
+    /// Number of days the period spans (one file per log and hour).
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Write gzip-compressed `.json.gz` files instead of `.json`.
+    #[arg(long)]
+    pub gzip: bool,
 }
 
 /// Arguments of `pipeleash generate cloudtrail`.
@@ -59,7 +85,12 @@ pub fn run(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    let GenerateCommand::Cloudtrail(args) = command;
+    let args = match command {
+        GenerateCommand::Cloudtrail(args) => args,
+        GenerateCommand::GcpAuditLogs(args) => {
+            return super::usage_gcp::generate(args, global, out);
+        }
+    };
     if args.events == 0 || args.days == 0 || args.events_per_file == 0 {
         return Err(InputError::wrap(
             "`--events`, `--days` and `--events-per-file` must be at least 1",

@@ -14,6 +14,7 @@ mod policy;
 mod simulate;
 mod time;
 pub mod usage;
+mod usage_gcp;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -63,9 +64,11 @@ pub enum Command {
     Catalog(catalog::CatalogCommand),
     /// List the checks pipeleash runs, with their documentation.
     Checks(checks::ChecksArgs),
-    /// What each identity actually used, from audit logs (CloudTrail log files).
+    /// What each identity actually used, from audit logs (CloudTrail log files, GCP Cloud
+    /// Audit Logs).
     Usage(usage::UsageArgs),
-    /// Write synthetic data sets (CloudTrail logs with their ground truth).
+    /// Write synthetic data sets (CloudTrail logs, GCP Cloud Audit Logs) with their ground
+    /// truth.
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
     /// Read identities and policies from a cloud (read-only) into a new snapshot.

@@ -1,0 +1,266 @@
+//! Usage from Cloud Audit Logs: reads `LogEntry` records as Cloud Logging writes them and
+//! aggregates the permissions IAM checked into the neutral [`crate::model::Usage`], with an
+//! account of what the logs read cannot show ([`report::Coverage`]).
+//!
+//! Sources:
+//! - a Cloud Logging sink's export to Cloud Storage, copied to local disk
+//!   (`cloudaudit.googleapis.com/{activity,data_access,…}/YYYY/MM/DD/HH:00:00_HH:59:59_S0.json`,
+//!   newline-delimited `LogEntry` JSON, <https://cloud.google.com/logging/docs/export/storage>),
+//!   date folders outside the window never listed ([`walk`]);
+//! - the JSON array `gcloud logging read --format=json` prints.
+//!
+//! Either may be gzip-compressed (`.json.gz`; sniffed from the content). Parsing and counting
+//! take bytes ([`Ingestion::read_bytes`]), so other transports (a bucket download, the
+//! Logging API) feed the same code. Files are read in parallel; each worker counts into its
+//! own map of distinct keys, and a file is counted only once it has been read whole, so a
+//! corrupt or truncated file contributes nothing and is listed as skipped.
+//!
+//! The attribution rules are documented in [`accumulate`]; which permissions need Data Access
+//! logs to be seen is in [`coverage`]; [`generate`] writes synthetic sets with ground truth.
+
+mod accumulate;
+pub mod coverage;
+pub mod generate;
+mod intern;
+pub mod record;
+pub mod report;
+pub mod walk;
+
+pub use coverage::{AccessType, LogRule, Observability, observability, rule_for};
+pub use record::LogType;
+pub use report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
+
+use crate::aws::cloudtrail::TimeWindow;
+use accumulate::{Accumulator, Partial, Staging};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What stops ingestion as a whole (a single bad file never does).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The path does not exist or cannot be listed.
+    #[error(
+        "cannot read the audit logs at `{path}`: {source}; pass a local copy of the sink's bucket (`gcloud storage cp -r gs://BUCKET/cloudaudit.googleapis.com .`) or a file written by `gcloud logging read --format=json`"
+    )]
+    Root {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The path holds no `.json` or `.json.gz` file at all.
+    #[error(
+        "no audit log files (`.json`, `.json.gz`) under `{path}`; pass the folder that holds `cloudaudit.googleapis.com/` (a copy of the sink's bucket) or a file written by `gcloud logging read --format=json`"
+    )]
+    NoLogFiles { path: PathBuf },
+}
+
+/// Reads every audit log file under `path` (a folder in the sink layout, any folder of log
+/// files, or one file) whose date folder can hold entries in `window`.
+///
+/// Errors: [`IngestError::Root`] when `path` cannot be read, [`IngestError::NoLogFiles`] when
+/// it holds no log file at all (whatever the window). Files that cannot be read are listed in
+/// the result's coverage, never an error.
+pub fn ingest_path(path: &Path, window: TimeWindow) -> Result<AuditLogUsage, IngestError> {
+    let root_error = |source| IngestError::Root {
+        path: path.to_path_buf(),
+        source,
+    };
+    let listing = walk::list_log_files(path, &window).map_err(root_error)?;
+    if listing.files.is_empty() && listing.unreadable.is_empty() {
+        let everything = walk::list_log_files(path, &TimeWindow::default()).map_err(root_error)?;
+        if everything.files.is_empty() && everything.unreadable.is_empty() {
+            return Err(IngestError::NoLogFiles {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    let mut ingestion = Ingestion::new(window);
+    for (folder, reason) in listing.unreadable {
+        ingestion.skip(SkippedFile {
+            file: folder.display().to_string(),
+            reason: format!("cannot list the folder: {reason}"),
+        });
+    }
+    ingestion.read_files(&listing.files);
+    Ok(ingestion.finish())
+}
+
+/// An ingestion fed with files or bytes, in any number of batches; the result does not depend
+/// on the order.
+pub struct Ingestion {
+    window: TimeWindow,
+    /// What [`Ingestion::read_bytes`] counted.
+    local: Accumulator,
+    staging: Staging,
+    /// What parallel batches counted.
+    merged: Partial,
+}
+
+impl Ingestion {
+    pub fn new(window: TimeWindow) -> Self {
+        Ingestion {
+            window,
+            local: Accumulator::default(),
+            staging: Staging::default(),
+            merged: Partial::default(),
+        }
+    }
+
+    /// Reads one log file's content, named `name` in the evidence: newline-delimited
+    /// `LogEntry` JSON or a JSON array of them, gzip-compressed or not. A file that cannot be
+    /// read whole is listed as skipped and counts nothing.
+    pub fn read_bytes(&mut self, name: &str, bytes: &[u8]) {
+        let mut line = Vec::new();
+        match read_source(
+            bytes,
+            &mut self.local,
+            &mut self.staging,
+            &self.window,
+            &mut line,
+        ) {
+            Ok(()) => self.local.commit(&mut self.staging, name),
+            Err(reason) => {
+                Accumulator::discard(&mut self.staging);
+                self.local.skipped.push(SkippedFile {
+                    file: name.to_string(),
+                    reason,
+                });
+            }
+        }
+    }
+
+    /// Reads log files in parallel (one worker per thread of the rayon pool).
+    pub fn read_files(&mut self, files: &[PathBuf]) {
+        let window = self.window;
+        let next = AtomicUsize::new(0);
+        let partials = rayon::broadcast(|_| {
+            let mut accumulator = Accumulator::default();
+            let mut staging = Staging::default();
+            let mut line = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(index) else {
+                    break;
+                };
+                let name = path.display().to_string();
+                let result = std::fs::File::open(path)
+                    .map_err(|error| format!("cannot open the file: {error}"))
+                    .and_then(|file| {
+                        read_source(
+                            BufReader::with_capacity(1 << 18, file),
+                            &mut accumulator,
+                            &mut staging,
+                            &window,
+                            &mut line,
+                        )
+                    });
+                match result {
+                    Ok(()) => accumulator.commit(&mut staging, &name),
+                    Err(reason) => {
+                        Accumulator::discard(&mut staging);
+                        accumulator.skipped.push(SkippedFile { file: name, reason });
+                    }
+                }
+            }
+            accumulator.into_partial()
+        });
+        let batch = partials
+            .into_iter()
+            .fold(Partial::default(), Partial::merge);
+        self.merged = std::mem::take(&mut self.merged).merge(batch);
+    }
+
+    /// Lists a file that could not be read at all (a failed download, an unlistable folder).
+    pub fn skip(&mut self, file: SkippedFile) {
+        self.local.skipped.push(file);
+    }
+
+    /// The sorted result.
+    pub fn finish(self) -> AuditLogUsage {
+        self.merged
+            .merge(self.local.into_partial())
+            .finish(self.window)
+    }
+}
+
+/// Reads a (possibly gzip-compressed) source into `staging`.
+fn read_source<R: BufRead>(
+    mut reader: R,
+    accumulator: &mut Accumulator,
+    staging: &mut Staging,
+    window: &TimeWindow,
+    line: &mut Vec<u8>,
+) -> Result<(), String> {
+    let head = reader
+        .fill_buf()
+        .map_err(|error| format!("cannot read the file: {error}"))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(reader);
+        read_entries(
+            BufReader::with_capacity(1 << 18, decoder),
+            accumulator,
+            staging,
+            window,
+            line,
+        )
+        .map_err(|reason| format!("{reason} (gzip-compressed file)"))
+    } else {
+        read_entries(reader, accumulator, staging, window, line)
+    }
+}
+
+/// Reads newline-delimited `LogEntry` JSON, or a JSON array of entries (the first
+/// non-blank byte is `[`).
+fn read_entries<R: BufRead>(
+    mut reader: R,
+    accumulator: &mut Accumulator,
+    staging: &mut Staging,
+    window: &TimeWindow,
+    line: &mut Vec<u8>,
+) -> Result<(), String> {
+    let io = |error: std::io::Error| format!("cannot read the file: {error}");
+    // Skip leading blanks to see which form this is.
+    loop {
+        let head = reader.fill_buf().map_err(io)?;
+        if head.is_empty() {
+            return Ok(());
+        }
+        let blanks = head
+            .iter()
+            .take_while(|byte| byte.is_ascii_whitespace())
+            .count();
+        if blanks == 0 {
+            break;
+        }
+        reader.consume(blanks);
+    }
+    if reader.fill_buf().map_err(io)?.first() == Some(&b'[') {
+        line.clear();
+        reader.read_to_end(line).map_err(io)?;
+        let entries: Vec<record::LogEntry<'_>> = serde_json::from_slice(line).map_err(|error| {
+            format!(
+                "invalid JSON array of log entries (`gcloud logging read --format=json`): {error}"
+            )
+        })?;
+        for entry in &entries {
+            accumulator.add(staging, entry, window);
+        }
+        return Ok(());
+    }
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let read = reader.read_until(b'\n', line).map_err(io)?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let entry: record::LogEntry<'_> = serde_json::from_slice(line)
+            .map_err(|error| format!("line {number}: invalid LogEntry JSON: {error}"))?;
+        accumulator.add(staging, &entry, window);
+    }
+}
