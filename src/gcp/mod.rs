@@ -9,6 +9,7 @@
 
 mod evaluate;
 mod hierarchy;
+pub mod minimize;
 mod roles;
 
 pub use evaluate::evaluate;
