@@ -50,9 +50,15 @@ impl ResourceHierarchy {
     }
 }
 
-/// The parent a full resource name implies, if any.
+/// The parent a resource name implies, if any: a full resource name
+/// (`//run.googleapis.com/projects/p/locations/l/services/s`) or a relative one under a
+/// project, folder or organization (`projects/p/locations/l/services/s`, as audit logs'
+/// `authorizationInfo.resource` writes them), both `collection/id` pairs
+/// (<https://cloud.google.com/apis/design/resource_names>).
 fn implied_parent(resource: &str) -> Option<String> {
-    let rest = resource.strip_prefix("//")?;
+    let Some(rest) = resource.strip_prefix("//") else {
+        return implied_relative_parent(resource);
+    };
     let (service, path) = rest.split_once('/')?;
     let segments: Vec<&str> = path.split('/').collect();
     // A full resource name is `collection/id` pairs; its parent drops the last pair, and the
@@ -65,6 +71,22 @@ fn implied_parent(resource: &str) -> Option<String> {
         ["projects", "_"] => None,
         ["projects", project] => Some(format!("projects/{project}")),
         _ => Some(format!("//{service}/{}", parent.join("/"))),
+    }
+}
+
+/// The parent of a relative resource name below a project, folder or organization.
+fn implied_relative_parent(resource: &str) -> Option<String> {
+    let segments: Vec<&str> = resource.split('/').collect();
+    if segments.len() < 4
+        || segments.len() % 2 != 0
+        || !matches!(segments[0], "projects" | "folders" | "organizations")
+        || segments.iter().any(|segment| segment.is_empty())
+    {
+        return None;
+    }
+    match &segments[..segments.len() - 2] {
+        ["projects", "_"] => None,
+        parent => Some(parent.join("/")),
     }
 }
 
@@ -126,6 +148,25 @@ mod tests {
             &["//storage.googleapis.com/projects/_/buckets/orphan"],
         );
         check(&h, "projects/unknown", &["projects/unknown"]);
+        // Relative names, as audit logs write them, sit in their project too.
+        check(
+            &h,
+            "projects/app/locations/eu/services/web",
+            &[
+                "projects/app/locations/eu/services/web",
+                "projects/app/locations/eu",
+                "projects/app",
+                "folders/10",
+                "folders/1",
+                "organizations/9",
+            ],
+        );
+        check(
+            &h,
+            "projects/_/buckets/art/objects/x",
+            &["projects/_/buckets/art/objects/x", "projects/_/buckets/art"],
+        );
+        check(&h, "projects/app/", &["projects/app/"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod audit_log;
 mod evaluate;
 mod hierarchy;
+pub mod minimize;
 mod roles;
 
 pub use evaluate::evaluate;
