@@ -6,6 +6,7 @@ mod catalog;
 mod checks;
 #[cfg(feature = "aws")]
 pub mod collect;
+mod drift;
 pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;
@@ -81,6 +82,9 @@ pub enum Command {
     #[cfg(feature = "aws")]
     #[command(subcommand)]
     Graph(graph::GraphCommand),
+    /// What changed between two snapshots: identities, grants (by the evaluator), trust,
+    /// usage and findings. Exit code 1 when a change is at or above `--fail-on`.
+    Drift(drift::DriftArgs),
 }
 
 /// How a command prints its result on stdout.
@@ -165,6 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Minimize(args) => minimize::run(*args, &cli.global, &mut stdout),
         #[cfg(feature = "aws")]
         Command::Graph(command) => graph::run(command, &cli.global, &mut stdout),
+        Command::Drift(args) => drift::run(args, &cli.global, &mut stdout),
     }
 }
 
