@@ -86,3 +86,59 @@ fn anyone_trusted_is_critical() {
     let (added, _) = trust_changes(&[], &[Trust::Anyone]);
     assert_eq!(added[0].severity, Severity::Critical);
 }
+
+fn identity(used: &[&str]) -> IdentityFacts {
+    IdentityFacts {
+        arn: "arn:aws:iam::111122223333:role/ci".to_string(),
+        kind: "role",
+        account: "111122223333".to_string(),
+        policies: vec![PolicyFact {
+            name: "p".to_string(),
+            attachment: crate::aws::grant::AwsAttachment::Identity,
+            document: crate::aws::parse_policy(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}"#,
+            )
+            .expect("policy"),
+        }],
+        trusts: Vec::new(),
+        used: used.iter().map(ToString::to_string).collect(),
+        findings: Vec::new(),
+    }
+}
+
+fn snapshot(identity: IdentityFacts, usage: bool) -> SnapshotFacts {
+    SnapshotFacts {
+        usage_accounts: usage.then(|| [identity.account.clone()].into_iter().collect()),
+        identities: [(identity.arn.clone(), identity)].into_iter().collect(),
+    }
+}
+
+#[test]
+fn usage_drift_names_newly_used_and_newly_unused_actions() {
+    let catalog = crate::catalog::Catalog::aws().expect("catalog");
+    let before = snapshot(identity(&["s3:getobject"]), true);
+    let after = snapshot(identity(&["s3:putobject"]), true);
+    let drift = compare(&before, &after, catalog);
+    assert!(drift.usage_compared);
+    assert_eq!(drift.identities.len(), 1);
+    assert_eq!(
+        drift.identities[0].newly_used,
+        vec!["s3:putobject".to_string()]
+    );
+    assert_eq!(
+        drift.identities[0].newly_unused,
+        vec!["s3:getobject".to_string()]
+    );
+    assert_eq!(drift.identities[0].severity, Severity::Low);
+}
+
+#[test]
+fn usage_is_not_compared_when_a_snapshot_holds_none() {
+    let catalog = crate::catalog::Catalog::aws().expect("catalog");
+    let before = snapshot(identity(&["s3:getobject"]), true);
+    let after = snapshot(identity(&[]), false);
+    let drift = compare(&before, &after, catalog);
+    assert!(!drift.usage_compared);
+    assert!(drift.identities.is_empty(), "{drift:?}");
+    assert_eq!(drift.severity(), None);
+}
