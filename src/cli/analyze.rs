@@ -356,6 +356,13 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Take the settings the flags leave out from a `pipeleash.toml` (`pipeleash init` writes
+    /// one; see `docs/configuration.md`). Flags win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The configuration's suppressions (not a flag).
+    #[arg(skip)]
+    pub suppressions: Vec<crate::config::Suppression>,
 }
 
 /// One identity's analysis with its findings, ready to print.
@@ -479,7 +486,23 @@ fn run(
         catalog,
         &MinimizeOptions::default(),
     );
-    let analyzed = analyze_all(&report, &evidence, catalog)?;
+    let mut analyzed = analyze_all(&report, &evidence, catalog)?;
+    if !args.suppressions.is_empty() {
+        let today = parse_now(args.evidence.window.now.as_deref())?.date_naive();
+        let mut lists: Vec<(&str, &mut Vec<Finding>)> = analyzed
+            .iter_mut()
+            .map(|one| (one.audit.identity.id.native(), &mut one.findings))
+            .collect();
+        for stale in crate::config::apply_suppressions(&args.suppressions, today, &mut lists) {
+            eprintln!(
+                "warning: the suppression in {} expired and matches no identity",
+                stale.origin
+            );
+        }
+        analyzed
+            .iter_mut()
+            .for_each(|one| sort_findings(&mut one.findings));
+    }
     let worst = analyzed
         .iter()
         .flat_map(|identity| identity.findings.iter().map(|finding| finding.severity))

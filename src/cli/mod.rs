@@ -10,6 +10,7 @@ mod drift;
 pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;
+mod init;
 mod minimize;
 mod policy;
 mod simulate;
@@ -85,6 +86,8 @@ pub enum Command {
     /// What changed between two snapshots: identities, grants (by the evaluator), trust,
     /// usage and findings. Exit code 1 when a change is at or above `--fail-on`.
     Drift(drift::DriftArgs),
+    /// Write a commented example `pipeleash.toml` (see `docs/configuration.md`).
+    Init(init::InitArgs),
 }
 
 /// How a command prints its result on stdout.
@@ -119,7 +122,15 @@ impl InputError {
 
 /// Runs the binary: parse arguments, run the command, map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `audit --config FILE`: the file's settings become the flags the command line left out.
+    let (argv, config) = match init::expand_config(std::env::args_os().collect()) {
+        Ok(expanded) => expanded,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(Exit::Usage as u8);
+        }
+    };
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -130,7 +141,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match run(cli) {
+    match run(cli, config.as_ref()) {
         Ok(exit) => ExitCode::from(exit as u8),
         // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
@@ -154,12 +165,14 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<Exit> {
+fn run(cli: Cli, config: Option<&crate::config::Config>) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
-        Command::Analyze(args) => analyze::run_analyze(*args, &cli.global, &mut stdout),
-        Command::Audit(args) => analyze::run_audit(*args, &cli.global, &mut stdout),
+        Command::Analyze(args) => {
+            init::run_analysis(*args, false, config, &cli.global, &mut stdout)
+        }
+        Command::Audit(args) => init::run_analysis(*args, true, config, &cli.global, &mut stdout),
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
         Command::Checks(args) => checks::run(args, &mut stdout),
         Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),
@@ -170,6 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         #[cfg(feature = "aws")]
         Command::Graph(command) => graph::run(command, &cli.global, &mut stdout),
         Command::Drift(args) => drift::run(args, &cli.global, &mut stdout),
+        Command::Init(args) => init::run(args, &cli.global),
     }
 }
 
