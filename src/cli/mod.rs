@@ -14,6 +14,7 @@ mod init;
 mod minimize;
 mod policy;
 mod simulate;
+mod snapshots;
 mod time;
 pub mod usage;
 
@@ -88,6 +89,9 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Write a commented example `pipeleash.toml` (see `docs/configuration.md`).
     Init(init::InitArgs),
+    /// The snapshots of a local store: list them, show one, prune the oldest.
+    #[command(subcommand)]
+    Snapshots(snapshots::SnapshotsCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -184,6 +188,7 @@ fn run(cli: Cli, config: Option<&crate::config::Config>) -> anyhow::Result<Exit>
         Command::Graph(command) => graph::run(command, &cli.global, &mut stdout),
         Command::Drift(args) => drift::run(args, &cli.global, &mut stdout),
         Command::Init(args) => init::run(args, &cli.global),
+        Command::Snapshots(command) => snapshots::run(command, &cli.global, &mut stdout),
     }
 }
 
