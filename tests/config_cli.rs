@@ -204,3 +204,70 @@ fn config_errors_name_the_key_and_line_and_exit_2() {
         stderr(&output)
     );
 }
+
+#[test]
+fn sarif_from_the_configuration_and_a_summary_line_on_stderr() {
+    let temp = tempfile::tempdir().unwrap();
+    write_config(temp.path(), "[report]\nformat = \"sarif\"\n");
+    let snapshot = demo_snapshot();
+    let output = run(
+        temp.path(),
+        &[
+            "audit",
+            "--config",
+            "pipeleash.toml",
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--now",
+            "2026-11-22",
+        ],
+    );
+    assert!(
+        output.status.code().is_some_and(|code| code < 2),
+        "{}",
+        stderr(&output)
+    );
+    let log: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    for result in results {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(
+            ["error", "warning", "note"].contains(&result["level"].as_str().unwrap()),
+            "{result}"
+        );
+    }
+    let message = stderr(&output);
+    let summary = message
+        .lines()
+        .find(|line| line.starts_with("pipeleash audit: "))
+        .unwrap_or_else(|| panic!("no summary line: {message}"));
+    assert!(
+        summary.contains(&format!("{} finding(s)", results.len())),
+        "{summary}"
+    );
+    assert!(
+        summary.ends_with(&format!("exit {}", output.status.code().unwrap())),
+        "{summary}"
+    );
+    // `--quiet` drops the summary.
+    let quiet = run(
+        temp.path(),
+        &[
+            "--quiet",
+            "audit",
+            "--config",
+            "pipeleash.toml",
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--now",
+            "2026-11-22",
+        ],
+    );
+    assert!(!stderr(&quiet).contains("pipeleash audit: "));
+}

@@ -13,6 +13,7 @@ pub mod graph;
 mod init;
 mod minimize;
 mod policy;
+mod sarif;
 mod simulate;
 mod snapshots;
 mod time;

@@ -57,7 +57,7 @@ pub struct Config {
     pub until: Option<String>,
     /// `--fail-on`.
     pub fail_on: Option<Severity>,
-    /// `--format` of `audit`/`analyze`: `table` or `json`.
+    /// `--format` of `audit`/`analyze`: `table`, `json` or `sarif`.
     pub format: Option<String>,
     /// Where the report is written instead of stdout.
     pub output: Option<PathBuf>,
@@ -160,7 +160,7 @@ struct RawSuppression {
 }
 
 /// The report formats `[report] format` takes.
-pub const FORMATS: [&str; 2] = ["table", "json"];
+pub const FORMATS: [&str; 3] = ["table", "json", "sarif"];
 
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
