@@ -180,6 +180,16 @@ fn widened_grant_trust_wildcard_and_deleted_role_are_exactly_the_drift() {
         "{text}"
     );
     assert_eq!(code, Some(1), "high drift exits 1 by default");
+    if report["severity"] == "high" {
+        let output = Command::new(BIN)
+            .args(["drift", "--fail-on", "critical", "--from"])
+            .arg(&before)
+            .arg("--to")
+            .arg(&after)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "below `--fail-on`: exit 0");
+    }
 }
 
 #[test]

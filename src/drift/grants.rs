@@ -42,13 +42,18 @@ pub struct PermissionDelta {
     /// Actions granted before, now granted on more resources: the action and the resource
     /// patterns that now reach further, sorted.
     pub on_more_resources: Vec<(String, Vec<String>)>,
+    /// Actions allowed before only under conditions the request context decides (a source
+    /// IP, a tag, MFA…), now allowed without them: the action and the resource patterns.
+    pub conditions_dropped: Vec<(String, Vec<String>)>,
     /// The highest access level among the actions above (`None` when empty or unknown).
     pub access_level: Option<AccessLevel>,
 }
 
 impl PermissionDelta {
     pub fn is_empty(&self) -> bool {
-        self.newly_granted.is_empty() && self.on_more_resources.is_empty()
+        self.newly_granted.is_empty()
+            && self.on_more_resources.is_empty()
+            && self.conditions_dropped.is_empty()
     }
 }
 
@@ -81,31 +86,42 @@ pub fn widening(
     for (action, action_level) in listed_actions(later, catalog) {
         let representatives = representatives(&action, &patterns, catalog, partition, account);
         let mut wider = BTreeSet::new();
+        let mut unconditional = BTreeSet::new();
         let mut before_anywhere = false;
         for (resource, pattern) in &representatives {
-            let now = allows(&later_set, &mut request, &action, resource);
-            let before = allows(&earlier_set, &mut request, &action, resource);
-            before_anywhere |= before;
-            if now && !before {
+            let now = grade(&later_set, &mut request, &action, resource);
+            let before = grade(&earlier_set, &mut request, &action, resource);
+            before_anywhere |= before != Grade::Denied;
+            if now != Grade::Denied && before == Grade::Denied {
                 wider.insert(pattern.clone());
+            } else if now == Grade::Allowed && before == Grade::Conditional {
+                unconditional.insert(pattern.clone());
             }
         }
-        if wider.is_empty() {
+        if wider.is_empty() && unconditional.is_empty() {
             continue;
+        }
+        if !unconditional.is_empty() {
+            delta
+                .conditions_dropped
+                .push((action.clone(), unconditional.into_iter().collect()));
         }
         if let Some(action_level) = action_level {
             level = Some(level.map_or(action_level, |level| level.max(action_level)));
         }
-        if before_anywhere {
-            delta
-                .on_more_resources
-                .push((action, wider.into_iter().collect()));
-        } else {
-            delta.newly_granted.push(action);
+        if !wider.is_empty() {
+            if before_anywhere {
+                delta
+                    .on_more_resources
+                    .push((action, wider.into_iter().collect()));
+            } else {
+                delta.newly_granted.push(action);
+            }
         }
     }
     delta.newly_granted.sort();
     delta.on_more_resources.sort();
+    delta.conditions_dropped.sort();
     delta.access_level = level;
     delta
 }
@@ -168,6 +184,25 @@ fn compile(policies: &[PolicyFact]) -> CompiledPolicySet {
         }
     }
     CompiledPolicySet::new(&set)
+}
+
+/// How far a request is granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grade {
+    Denied,
+    /// Allowed under conditions the partial context cannot decide.
+    Conditional,
+    Allowed,
+}
+
+fn grade(set: &CompiledPolicySet, request: &mut Request, action: &str, resource: &str) -> Grade {
+    action.clone_into(&mut request.action);
+    resource.clone_into(&mut request.resource);
+    match set.decide(request) {
+        Verdict::Allowed => Grade::Allowed,
+        Verdict::Conditional => Grade::Conditional,
+        Verdict::ExplicitDeny | Verdict::ImplicitDeny => Grade::Denied,
+    }
 }
 
 /// Allowed, or allowed under conditions the partial context cannot decide: granted.
@@ -403,6 +438,18 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::a/*"}]}"#,
         );
         assert!(delta.is_empty(), "{delta:?}");
+    }
+
+    #[test]
+    fn a_dropped_condition_widens() {
+        let delta = delta(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}"#,
+        );
+        assert!(delta.newly_granted.is_empty(), "{delta:?}");
+        assert_eq!(delta.conditions_dropped.len(), 1, "{delta:?}");
+        assert_eq!(delta.conditions_dropped[0].0, "s3:PutObject");
+        assert_eq!(delta.access_level, Some(AccessLevel::Write));
     }
 
     #[test]

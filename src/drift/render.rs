@@ -70,6 +70,7 @@ pub struct PolicyV1<'a> {
 pub struct DeltaV1<'a> {
     pub newly_granted: &'a [String],
     pub on_more_resources: Vec<ResourcesV1<'a>>,
+    pub conditions_dropped: Vec<ResourcesV1<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,6 +104,11 @@ fn delta(delta: &PermissionDelta) -> DeltaV1<'_> {
         newly_granted: &delta.newly_granted,
         on_more_resources: delta
             .on_more_resources
+            .iter()
+            .map(|(action, resources)| ResourcesV1 { action, resources })
+            .collect(),
+        conditions_dropped: delta
+            .conditions_dropped
             .iter()
             .map(|(action, resources)| ResourcesV1 { action, resources })
             .collect(),
@@ -258,6 +264,16 @@ pub fn lines(identity: &IdentityDrift) -> Vec<(Severity, &'static str, String)> 
             format!("`{action}` now on {}", some(resources)),
         ));
     }
+    for (action, resources) in &widened.conditions_dropped {
+        lines.push((
+            super::widening_severity(widened),
+            "grant widened",
+            format!(
+                "`{action}` now without its conditions on {}",
+                some(resources)
+            ),
+        ));
+    }
     let narrowed = &identity.narrowed;
     if !narrowed.newly_granted.is_empty() {
         lines.push((
@@ -275,6 +291,16 @@ pub fn lines(identity: &IdentityDrift) -> Vec<(Severity, &'static str, String)> 
             Severity::Info,
             "grant narrowed",
             format!("`{action}` no longer on {}", some(resources)),
+        ));
+    }
+    for (action, resources) in &narrowed.conditions_dropped {
+        lines.push((
+            Severity::Info,
+            "grant narrowed",
+            format!(
+                "`{action}` now only under conditions on {}",
+                some(resources)
+            ),
         ));
     }
     for change in &identity.trust_added {
