@@ -142,3 +142,16 @@ fn usage_is_not_compared_when_a_snapshot_holds_none() {
     assert!(drift.identities.is_empty(), "{drift:?}");
     assert_eq!(drift.severity(), None);
 }
+
+#[test]
+fn string_equals_becoming_string_like_is_a_new_wildcard() {
+    // The same text, but `StringEquals` compares `*` literally and `StringLike` as a wildcard.
+    let before = [github(ClaimOperator::Equals, &["repo:acme/web:*"])];
+    let after = [github(ClaimOperator::Like, &["repo:acme/web:*"])];
+    let (added, removed) = trust_changes(&before, &after);
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(added[0].wildcard);
+    assert!(added[0].severity >= Severity::High, "{added:?}");
+    // The old exact value is still admitted (the pattern matches it): nothing was removed.
+    assert!(removed.is_empty(), "{removed:?}");
+}
