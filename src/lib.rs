@@ -12,6 +12,8 @@ pub mod azure;
 pub mod catalog;
 pub mod checks;
 pub mod cli;
+pub mod config;
+pub mod drift;
 pub mod gcp;
 pub mod graph;
 pub mod matching;

@@ -2,9 +2,10 @@
 //! usage in CloudTrail — granted, used, unused, unobservable, denied — with findings, the
 //! coverage of the evidence, and (for `audit`) the proven minimized policies.
 
+use super::sarif::{AnalysisFormat, Located, sarif_log, summary_line};
 use super::time::{WindowArgs, parse_now, rfc3339};
 use super::usage::{report_progress, stored_usage};
-use super::{Exit, GlobalArgs, InputError, OutputFormat};
+use super::{Exit, GlobalArgs, InputError};
 use crate::aws::audit::{Audit, IdentityAudit, audit};
 use crate::aws::cloudtrail::{
     CloudTrailUsage, IngestError, IngestOptions, Progress, TimeWindow, ingest_directory,
@@ -353,9 +354,16 @@ pub struct AnalyzeArgs {
     /// Exit with code 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::High)]
     pub fail_on: Severity,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub format: OutputFormat,
+    /// Output format (`sarif`: the findings as SARIF 2.1.0).
+    #[arg(long, value_enum, default_value_t = AnalysisFormat::Table)]
+    pub format: AnalysisFormat,
+    /// Take the settings the flags leave out from a `pipeleash.toml` (`pipeleash init` writes
+    /// one; see `docs/configuration.md`). Flags win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The configuration's suppressions (not a flag).
+    #[arg(skip)]
+    pub suppressions: Vec<crate::config::Suppression>,
 }
 
 /// One identity's analysis with its findings, ready to print.
@@ -479,25 +487,66 @@ fn run(
         catalog,
         &MinimizeOptions::default(),
     );
-    let analyzed = analyze_all(&report, &evidence, catalog)?;
+    let mut analyzed = analyze_all(&report, &evidence, catalog)?;
+    if !args.suppressions.is_empty() {
+        let today = parse_now(args.evidence.window.now.as_deref())?.date_naive();
+        let mut lists: Vec<(&str, &mut Vec<Finding>)> = analyzed
+            .iter_mut()
+            .map(|one| (one.audit.identity.id.native(), &mut one.findings))
+            .collect();
+        for stale in crate::config::apply_suppressions(&args.suppressions, today, &mut lists) {
+            eprintln!(
+                "warning: the suppression in {} expired and matches no identity",
+                stale.origin
+            );
+        }
+        analyzed
+            .iter_mut()
+            .for_each(|one| sort_findings(&mut one.findings));
+    }
     let worst = analyzed
         .iter()
         .flat_map(|identity| identity.findings.iter().map(|finding| finding.severity))
         .max();
     match args.format {
-        OutputFormat::Json => {
+        AnalysisFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
                 &AnalysisV1::new(&report, &analyzed, &evidence, with_policies),
             )?;
             writeln!(out)?;
         }
-        OutputFormat::Table => print_tables(&report, &analyzed, &evidence, with_policies, out)?,
+        AnalysisFormat::Table => print_tables(&report, &analyzed, &evidence, with_policies, out)?,
+        AnalysisFormat::Sarif => {
+            let located: Vec<Located<'_>> = analyzed
+                .iter()
+                .flat_map(|one| {
+                    one.findings.iter().map(|finding| Located {
+                        identity: one.audit.identity.id.native(),
+                        account: &one.audit.identity.container,
+                        finding,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &sarif_log(&located, &evidence.snapshot))?;
+            writeln!(out)?;
+        }
     }
     if !global.quiet {
         for warning in coverage_warnings(&report, &evidence) {
             eprintln!("warning: {warning}");
         }
+        eprintln!(
+            "{}",
+            summary_line(
+                if with_policies { "audit" } else { "analyze" },
+                analyzed.len(),
+                analyzed
+                    .iter()
+                    .flat_map(|one| one.findings.iter().map(|f| f.severity)),
+                worst.is_some_and(|severity| severity >= args.fail_on),
+            )
+        );
     }
     Ok(match worst {
         Some(severity) if severity >= args.fail_on => Exit::Findings,

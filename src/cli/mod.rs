@@ -6,12 +6,16 @@ mod catalog;
 mod checks;
 #[cfg(feature = "aws")]
 pub mod collect;
+mod drift;
 pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;
+mod init;
 mod minimize;
 mod policy;
+mod sarif;
 mod simulate;
+mod snapshots;
 mod time;
 pub mod usage;
 mod usage_gcp;
@@ -84,6 +88,14 @@ pub enum Command {
     #[cfg(feature = "aws")]
     #[command(subcommand)]
     Graph(graph::GraphCommand),
+    /// What changed between two snapshots: identities, grants (by the evaluator), trust,
+    /// usage and findings. Exit code 1 when a change is at or above `--fail-on`.
+    Drift(drift::DriftArgs),
+    /// Write a commented example `pipeleash.toml` (see `docs/configuration.md`).
+    Init(init::InitArgs),
+    /// The snapshots of a local store: list them, show one, prune the oldest.
+    #[command(subcommand)]
+    Snapshots(snapshots::SnapshotsCommand),
 }
 
 /// How a command prints its result on stdout.
@@ -118,7 +130,15 @@ impl InputError {
 
 /// Runs the binary: parse arguments, run the command, map the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `audit --config FILE`: the file's settings become the flags the command line left out.
+    let (argv, config) = match init::expand_config(std::env::args_os().collect()) {
+        Ok(expanded) => expanded,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(Exit::Usage as u8);
+        }
+    };
+    let cli = match Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
@@ -129,7 +149,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match run(cli) {
+    match run(cli, config.as_ref()) {
         Ok(exit) => ExitCode::from(exit as u8),
         // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
@@ -153,12 +173,14 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<Exit> {
+fn run(cli: Cli, config: Option<&crate::config::Config>) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
-        Command::Analyze(args) => analyze::run_analyze(*args, &cli.global, &mut stdout),
-        Command::Audit(args) => analyze::run_audit(*args, &cli.global, &mut stdout),
+        Command::Analyze(args) => {
+            init::run_analysis(*args, false, config, &cli.global, &mut stdout)
+        }
+        Command::Audit(args) => init::run_analysis(*args, true, config, &cli.global, &mut stdout),
         Command::Catalog(command) => catalog::run(command, &cli.global, &mut stdout),
         Command::Checks(args) => checks::run(args, &mut stdout),
         Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),
@@ -168,6 +190,9 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Minimize(args) => minimize::run(*args, &cli.global, &mut stdout),
         #[cfg(feature = "aws")]
         Command::Graph(command) => graph::run(command, &cli.global, &mut stdout),
+        Command::Drift(args) => drift::run(args, &cli.global, &mut stdout),
+        Command::Init(args) => init::run(args, &cli.global),
+        Command::Snapshots(command) => snapshots::run(command, &cli.global, &mut stdout),
     }
 }
 

@@ -1,0 +1,210 @@
+//! `pipeleash drift`: what changed between two snapshots (see `docs/drift.md`).
+
+use super::time::rfc3339;
+use super::usage::stored_usage;
+use super::{Exit, GlobalArgs, InputError};
+use crate::aws::cloudtrail::CloudTrailUsage;
+use crate::aws::inventory::AwsAccountInventory;
+use crate::aws::minimize::Window;
+use crate::aws::normalize::normalize;
+use crate::catalog::Catalog;
+use crate::drift::render::{DriftV1, SnapshotRef, lines, markdown};
+use crate::drift::{SnapshotFacts, compare};
+use crate::model::Severity;
+use crate::snapshot::{Snapshot, Store};
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, Utc};
+use clap::ValueEnum;
+use std::path::{Path, PathBuf};
+
+/// How `drift` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriftFormat {
+    Table,
+    /// Versioned JSON (`format_version: 1`), sorted.
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DriftArgs {
+    /// The earlier snapshot directory. Default: the snapshot before `--to` in `--store`.
+    #[arg(long, value_name = "SNAP")]
+    pub from: Option<PathBuf>,
+    /// The later snapshot directory. Default: the latest snapshot in `--store`.
+    #[arg(long, value_name = "SNAP")]
+    pub to: Option<PathBuf>,
+    /// A store of snapshots (a directory of `YYYYMMDDTHHMMSSZ` snapshots), for the defaults of
+    /// `--from` and `--to`.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Exit with code 1 when a change is at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::High)]
+    pub fail_on: Severity,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DriftFormat::Table)]
+    pub format: DriftFormat,
+}
+
+/// The two snapshots to compare, from the flags.
+fn pick(args: &DriftArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        return Ok((from.clone(), to.clone()));
+    }
+    let Some(store) = &args.store else {
+        return Err(InputError::wrap(
+            "`drift` needs `--from SNAP` and `--to SNAP`, or `--store DIR` to take the latest two snapshots",
+        ));
+    };
+    let listed = Store::new(store).list().map_err(InputError::wrap)?;
+    let to = match &args.to {
+        Some(to) => to.clone(),
+        None => listed.last().cloned().ok_or_else(|| {
+            InputError::wrap(format!("store `{}` holds no snapshot", store.display()))
+        })?,
+    };
+    let from = match &args.from {
+        Some(from) => from.clone(),
+        None => listed
+            .iter()
+            .rev()
+            .find(|candidate| candidate.file_name() < to.file_name() || to.file_name().is_none())
+            .cloned()
+            .ok_or_else(|| {
+                InputError::wrap(format!(
+                    "store `{}` holds no snapshot before `{}`; drift needs two",
+                    store.display(),
+                    to.display()
+                ))
+            })?,
+    };
+    Ok((from, to))
+}
+
+/// Reads one snapshot into the facts drift compares.
+fn load(dir: &Path, catalog: &Catalog) -> anyhow::Result<(SnapshotFacts, SnapshotRef)> {
+    let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
+    let inventories = snapshot.aws_inventories().map_err(InputError::wrap)?;
+    if inventories.is_empty() {
+        return Err(InputError::wrap(format!(
+            "snapshot `{}` holds no AWS account inventory; run `pipeleash collect aws` first",
+            dir.display()
+        )));
+    }
+    let created_at = DateTime::parse_from_rfc3339(&snapshot.manifest().created_at)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| {
+            InputError::wrap(format!(
+                "snapshot `{}`: `created_at` `{}` is not an RFC 3339 time ({error}); the manifest is damaged",
+                dir.display(),
+                snapshot.manifest().created_at
+            ))
+        })?;
+    let mut usage = stored_usage(&snapshot)?;
+    if let Some(usage) = &mut usage {
+        usage.resolve_instance_profiles(&AwsAccountInventory::instance_profile_roles(&inventories));
+    }
+    let window = window(usage.as_ref(), created_at);
+    let normalized = normalize(&inventories);
+    let facts = SnapshotFacts::build(&normalized, usage.as_ref(), window, catalog);
+    Ok((
+        facts,
+        SnapshotRef {
+            path: dir.display().to_string(),
+            created_at: rfc3339(created_at),
+        },
+    ))
+}
+
+/// The window the stored usage was read for, else the default 90 days up to the snapshot's
+/// creation: the same for every run over the same snapshot.
+fn window(usage: Option<&CloudTrailUsage>, created_at: DateTime<Utc>) -> Window {
+    let fallback = Window {
+        since: created_at - Duration::days(90),
+        until: created_at,
+    };
+    let Some(usage) = usage else {
+        return fallback;
+    };
+    let since = usage.window.since.or(usage.coverage.first_event);
+    let until = usage.window.until.or(usage
+        .coverage
+        .last_event
+        .map(|last| last + Duration::seconds(1)));
+    match (since, until) {
+        (Some(since), Some(until)) if since < until => Window { since, until },
+        _ => fallback,
+    }
+}
+
+pub fn run(
+    args: DriftArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    let (from_dir, to_dir) = pick(&args)?;
+    let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
+    let (from_facts, from) = load(&from_dir, catalog)?;
+    let (to_facts, to) = load(&to_dir, catalog)?;
+    let drift = compare(&from_facts, &to_facts, catalog);
+    match args.format {
+        DriftFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &DriftV1::new(&drift, &from, &to))?;
+            writeln!(out)?;
+        }
+        DriftFormat::Markdown => write!(out, "{}", markdown(&drift, &from, &to))?,
+        DriftFormat::Table => {
+            writeln!(
+                out,
+                "drift from `{}` ({}) to `{}` ({})",
+                from.path, from.created_at, to.path, to.created_at
+            )?;
+            if drift.identities.is_empty() {
+                writeln!(out, "no drift")?;
+            } else {
+                let mut table = super::new_table(["severity", "identity", "change", "detail"]);
+                for identity in &drift.identities {
+                    for (severity, what, detail) in lines(identity) {
+                        table.add_row([
+                            severity.to_string(),
+                            format!("{}/{}", identity.kind, short(&identity.identity)),
+                            what.to_string(),
+                            detail,
+                        ]);
+                    }
+                }
+                writeln!(out, "{table}")?;
+            }
+        }
+    }
+    if !global.quiet {
+        let severity = drift
+            .severity()
+            .map_or_else(|| "none".to_string(), |severity| severity.to_string());
+        eprintln!(
+            "drift: {} identit{} changed, worst severity {severity}{}",
+            drift.identities.len(),
+            if drift.identities.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            },
+            if drift.usage_compared {
+                ""
+            } else {
+                "; usage not compared (a snapshot holds none)"
+            }
+        );
+    }
+    Ok(match drift.severity() {
+        Some(severity) if severity >= args.fail_on => Exit::Findings,
+        _ => Exit::Clean,
+    })
+}
+
+/// `name` of `arn:aws:iam::123:role/path/name`, with the account: `123:name`.
+fn short(arn: &str) -> String {
+    let account = arn.split(':').nth(4).unwrap_or("");
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    format!("{account}:{name}")
+}

@@ -1,0 +1,225 @@
+//! `pipeleash init` (writes a commented `pipeleash.toml`) and `--config` of `audit` and
+//! `analyze`: the file's settings become the flags the command line left out.
+
+use super::{Exit, GlobalArgs, InputError};
+use crate::config::{Config, EXAMPLE};
+use crate::snapshot::{Snapshot, Store};
+use anyhow::Context as _;
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Where to write the example configuration.
+    #[arg(long, value_name = "FILE", default_value = "pipeleash.toml")]
+    pub path: PathBuf,
+    /// Replace the file if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Writes the commented example configuration.
+pub fn run(args: InitArgs, global: &GlobalArgs) -> anyhow::Result<Exit> {
+    if args.path.exists() && !args.force {
+        return Err(InputError::wrap(format!(
+            "`{}` already exists; pass `--force` to replace it, or `--path` to write elsewhere",
+            args.path.display()
+        )));
+    }
+    std::fs::write(&args.path, EXAMPLE)
+        .with_context(|| format!("cannot write `{}`", args.path.display()))?;
+    if !global.quiet {
+        eprintln!(
+            "wrote `{}`; edit it, then run `pipeleash audit --config {}`",
+            args.path.display(),
+            args.path.display()
+        );
+    }
+    Ok(Exit::Clean)
+}
+
+/// The check ids a suppression may name.
+fn known_checks() -> Vec<&'static str> {
+    crate::checks::all_check_docs()
+        .into_iter()
+        .map(|doc| doc.id)
+        .collect()
+}
+
+/// Loads a configuration file, as an input error when it is refused.
+pub fn load_config(path: &Path) -> anyhow::Result<Config> {
+    crate::config::load(path, &known_checks()).map_err(InputError::wrap)
+}
+
+/// Whether `argv` holds `--flag` or `--flag=…`.
+fn has_flag(argv: &[OsString], flag: &str) -> bool {
+    argv.iter().any(|arg| {
+        let arg = arg.to_string_lossy();
+        arg == flag || arg.starts_with(&format!("{flag}="))
+    })
+}
+
+/// The value of `--config` in `argv`, if any.
+fn config_path(argv: &[OsString]) -> Option<PathBuf> {
+    let mut args = argv.iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(value) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(value));
+        }
+    }
+    None
+}
+
+/// For `audit --config FILE` and `analyze --config FILE`: the arguments with the file's
+/// settings added as flags wherever the command line gave none (flags win), and the loaded
+/// file. Other commands pass through unchanged.
+pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Option<Config>)> {
+    let command = argv
+        .iter()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy())
+        .find(|arg| !arg.starts_with('-'));
+    if !matches!(command.as_deref(), Some("audit" | "analyze")) {
+        return Ok((argv, None));
+    }
+    let Some(path) = config_path(&argv) else {
+        return Ok((argv, None));
+    };
+    let config = load_config(&path)?;
+    let mut out = argv.clone();
+    let mut add = |flag: &str, value: &str| {
+        if !has_flag(&argv, flag) {
+            out.push(OsString::from(flag));
+            out.push(OsString::from(value));
+        }
+    };
+    if !has_flag(&argv, "--snapshot") {
+        let latest = Store::new(&config.store)
+            .list()
+            .map_err(InputError::wrap)?
+            .pop()
+            .ok_or_else(|| {
+                InputError::wrap(format!(
+                    "`{}`: the store `{}` holds no snapshot; run `pipeleash collect aws --out {}/…` \
+                     first, or pass `--snapshot DIR`",
+                    path.display(),
+                    config.store.display(),
+                    config.store.display()
+                ))
+            })?;
+        add("--snapshot", &latest.to_string_lossy());
+    }
+    if let Some(aws) = &config.aws {
+        if let Some(cloudtrail) = &aws.cloudtrail {
+            add("--cloudtrail", cloudtrail);
+        }
+        if let Some(profile) = &aws.profile {
+            add("--profile", profile);
+        }
+        if let Some(region) = &aws.region {
+            add("--region", region);
+        }
+    }
+    // The window applies to logs read now; usage stored in a snapshot keeps its own.
+    let reads_logs = has_flag(&argv, "--cloudtrail")
+        || config
+            .aws
+            .as_ref()
+            .is_some_and(|aws| aws.cloudtrail.is_some());
+    if reads_logs {
+        if let Some(since) = &config.since {
+            add("--since", since);
+        }
+        if let Some(until) = &config.until {
+            add("--until", until);
+        }
+    }
+    if let Some(fail_on) = config.fail_on {
+        add("--fail-on", &fail_on.to_string());
+    }
+    if let Some(format) = &config.format {
+        add("--format", format);
+    }
+    Ok((out, Some(config)))
+}
+
+/// Checks that the snapshot covers every account `[aws] accounts` names.
+pub fn check_scope(config: &Config, snapshot: &Path) -> anyhow::Result<()> {
+    let Some(aws) = &config.aws else {
+        return Ok(());
+    };
+    let snapshot = Snapshot::open(snapshot).map_err(InputError::wrap)?;
+    let present: Vec<&str> = snapshot
+        .manifest()
+        .sources
+        .iter()
+        .filter(|source| source.provider == "aws" && source.kind == "account-inventory")
+        .map(|source| source.id.as_str())
+        .collect();
+    let missing: Vec<&str> = aws
+        .accounts
+        .iter()
+        .map(String::as_str)
+        .filter(|account| !present.contains(account))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(InputError::wrap(format!(
+            "snapshot `{}` holds no inventory of account(s) {} that `[aws] accounts` puts in scope; \
+             collect them (`pipeleash collect aws`) or remove them from the configuration",
+            snapshot.dir().display(),
+            missing.join(", ")
+        )))
+    }
+}
+
+/// `analyze` or `audit` (`with_policies`), with the configuration's suppressions, scope check
+/// and report file when `--config` was given.
+pub fn run_analysis(
+    mut args: super::analyze::AnalyzeArgs,
+    with_policies: bool,
+    config: Option<&Config>,
+    global: &GlobalArgs,
+    stdout: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    if let Some(config) = config {
+        check_scope(config, &args.evidence.snapshot)?;
+        args.suppressions = config.suppressions.clone();
+    }
+    with_output(config, stdout, |out| {
+        if with_policies {
+            super::analyze::run_audit(args, global, out)
+        } else {
+            super::analyze::run_analyze(args, global, out)
+        }
+    })
+}
+
+/// Runs `run` with stdout, or with the configured report file, written whole on success.
+pub fn with_output(
+    config: Option<&Config>,
+    stdout: &mut dyn std::io::Write,
+    run: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<Exit>,
+) -> anyhow::Result<Exit> {
+    let Some(path) = config.and_then(|config| config.output.as_ref()) else {
+        return run(stdout);
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mut file = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    let exit = run(&mut file)?;
+    file.flush()?;
+    file.persist(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(exit)
+}
