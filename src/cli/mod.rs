@@ -10,6 +10,7 @@ pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;
 mod minimize;
+mod minimize_gcp;
 mod policy;
 mod simulate;
 mod time;

@@ -10,7 +10,9 @@
 pub mod audit_log;
 mod evaluate;
 mod hierarchy;
+pub mod inventory;
 pub mod minimize;
+pub mod normalize;
 mod roles;
 
 pub use evaluate::evaluate;
