@@ -8,6 +8,7 @@
 //! `Conditional`, naming the expression, so nothing is ever guessed.
 
 pub mod audit_log;
+pub mod checks;
 mod evaluate;
 mod hierarchy;
 pub mod inventory;

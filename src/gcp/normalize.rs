@@ -95,23 +95,7 @@ pub fn normalize_into(inventory: &mut Inventory, raw: &GcpInventory) -> Result<(
             },
         );
     }
-    let mut policies: Vec<(String, &GcpIamPolicy)> = Vec::new();
-    for organization in &raw.organizations {
-        if let Some(policy) = &organization.iam_policy {
-            policies.push((organization.name.clone(), policy));
-        }
-    }
-    for folder in &raw.folders {
-        if let Some(policy) = &folder.iam_policy {
-            policies.push((folder.name.clone(), policy));
-        }
-    }
-    for project in &raw.projects {
-        if let Some(policy) = &project.iam_policy {
-            policies.push((format!("projects/{}", project.project_id), policy));
-        }
-    }
-    for (resource, policy) in policies {
+    for (resource, policy) in container_policies(raw) {
         for (position, binding) in policy.bindings.iter().enumerate() {
             for member in &binding.members {
                 let Some(email) = member.strip_prefix("serviceAccount:") else {
@@ -139,6 +123,28 @@ pub fn normalize_into(inventory: &mut Inventory, raw: &GcpInventory) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The IAM policy of each organization, folder and project, with the resource it is
+/// attached to (projects by id: `projects/my-proj`).
+pub(crate) fn container_policies(raw: &GcpInventory) -> Vec<(String, &GcpIamPolicy)> {
+    let mut policies: Vec<(String, &GcpIamPolicy)> = Vec::new();
+    for organization in &raw.organizations {
+        policies.extend(
+            organization
+                .iam_policy
+                .iter()
+                .map(|p| (organization.name.clone(), p)),
+        );
+    }
+    for folder in &raw.folders {
+        policies.extend(folder.iam_policy.iter().map(|p| (folder.name.clone(), p)));
+    }
+    for project in &raw.projects {
+        let name = format!("projects/{}", project.project_id);
+        policies.extend(project.iam_policy.iter().map(|p| (name.clone(), p)));
+    }
+    policies
 }
 
 #[cfg(test)]
