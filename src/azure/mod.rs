@@ -7,6 +7,7 @@
 //! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
 mod evaluate;
+pub mod minimize;
 mod roles;
 mod scope;
 

@@ -98,6 +98,16 @@ pub struct MinimizeArgs {
         requires = "snapshot"
     )]
     pub cloudtrail: Option<PathBuf>,
+    /// Cloud Audit Logs to read a GCP service account's usage from, with `--snapshot` (one
+    /// written by `pipeleash collect gcp`): a copy of a Cloud Logging sink's bucket or
+    /// `gcloud logging read --format=json` output. The identity is then the account's email.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "snapshot",
+        conflicts_with = "cloudtrail"
+    )]
+    pub gcp_audit_logs: Option<PathBuf>,
     /// An identity policy of the identity (inline or managed); repeat for several. These are
     /// the policies the result replaces. (File mode, without `--snapshot`.)
     #[arg(
@@ -411,6 +421,15 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
 }
 
 pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    if args.gcp_audit_logs.is_some()
+        || args
+            .identity
+            .as_deref()
+            .is_some_and(super::minimize_gcp::is_service_account)
+    {
+        let now = super::time::parse_now(args.window.now.as_deref())?;
+        return super::minimize_gcp::run(&args, global, out, now);
+    }
     let input = if args.snapshot.is_some() {
         snapshot_input(&args, global)?
     } else {

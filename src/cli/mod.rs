@@ -12,6 +12,7 @@ pub mod generate;
 pub mod graph;
 mod init;
 mod minimize;
+mod minimize_gcp;
 mod policy;
 mod sarif;
 mod simulate;

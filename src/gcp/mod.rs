@@ -8,9 +8,12 @@
 //! `Conditional`, naming the expression, so nothing is ever guessed.
 
 pub mod audit_log;
+pub mod checks;
 mod evaluate;
 mod hierarchy;
+pub mod inventory;
 pub mod minimize;
+pub mod normalize;
 mod roles;
 
 pub use evaluate::evaluate;

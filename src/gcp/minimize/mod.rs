@@ -37,6 +37,7 @@ pub use render::{
     render_terraform,
 };
 
+pub use super::audit_log::Observability;
 use super::{GcpCondition, GcpError, GcpRole, RoleStage, evaluate};
 use crate::access::AccessDecision;
 use crate::catalog::gcp::GcpRoleCatalog;
@@ -49,15 +50,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// IAM's limit on the permissions of one custom role
 /// (<https://cloud.google.com/iam/quotas#limits>).
 pub const CUSTOM_ROLE_PERMISSION_LIMIT: usize = 3000;
-
-/// What the audit logs could show about one permission.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Observability {
-    /// A call needing it would have been logged in the logs read.
-    Observable,
-    /// A call needing it would not have been logged (why, for the evidence).
-    Unobservable { reason: String },
-}
 
 /// How to minimize.
 #[derive(Debug, Clone, Default)]

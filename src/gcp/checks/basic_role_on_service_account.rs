@@ -1,0 +1,50 @@
+//! **What it finds:** a service account granted a basic role (`roles/owner`, `roles/editor`)
+//! on a project, folder or organization.
+//!
+//! **Why it matters:** basic roles hold thousands of permissions across every service
+//! (Editor about 12,000, Owner also every `setIamPolicy`); Google advises against them in
+//! production (<https://cloud.google.com/iam/docs/roles-overview#basic>). For a pipeline's
+//! service account, Owner is an administrator's grant: critical is reserved for trust, so it
+//! is high; Editor medium. `pipeleash minimize` gives the custom role that replaces it.
+//!
+//! **Example:** `projects/app`: `roles/editor` → `serviceAccount:deployer@app.iam.gserviceaccount.com`.
+//!
+//! **Remediation:** replace the basic role by the custom role `pipeleash minimize
+//! SA --snapshot … --gcp-audit-logs …` prints, or by the smallest predefined roles
+//! (`pipeleash catalog roles --provider gcp --permission …`).
+
+use crate::gcp::inventory::GcpInventory;
+use crate::gcp::normalize::container_policies;
+use crate::model::{Confidence, Evidence, Finding, Severity};
+
+pub const ID: &str = "gcp-basic-role-on-service-account";
+
+pub fn run(inventory: &GcpInventory, findings: &mut Vec<Finding>) {
+    for (resource, policy) in container_policies(inventory) {
+        for binding in &policy.bindings {
+            let severity = match binding.role.as_str() {
+                "roles/owner" => Severity::High,
+                "roles/editor" => Severity::Medium,
+                _ => continue,
+            };
+            for member in &binding.members {
+                let Some(email) = member.strip_prefix("serviceAccount:") else {
+                    continue;
+                };
+                findings.push(Finding {
+                    id: ID,
+                    severity,
+                    confidence: Confidence::High,
+                    subject: format!("service account `{email}`"),
+                    message: format!("holds the basic role `{}` on `{resource}`", binding.role),
+                    evidence: vec![Evidence {
+                        source: format!("`{resource}` IAM policy"),
+                        detail: format!("`{}` to `{member}`", binding.role),
+                    }],
+                    remediation: "replace it by the custom role `pipeleash minimize` prints"
+                        .to_string(),
+                });
+            }
+        }
+    }
+}

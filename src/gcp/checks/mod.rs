@@ -1,0 +1,160 @@
+//! The GCP trust and grant checks: each finding type in its own file, whose `//!` comment
+//! says *What it finds*, *Why it matters*, *Example* and *Remediation*. They read the
+//! collector's record ([`GcpInventory`]) directly: Workload Identity Federation providers,
+//! each service account's own IAM policy (who may act as it), keys and the bindings of the
+//! hierarchy.
+//!
+//! Entry point: [`gcp_findings`], sorted and deterministic.
+
+mod basic_role_on_service_account;
+mod impersonation_at_container_level;
+mod user_managed_key;
+mod wif_condition_without_owner;
+mod wif_pool_wide_principal_set;
+mod wif_provider_without_condition;
+
+use super::inventory::{GcpInventory, GcpWorkloadIdentityProvider};
+use crate::graph::subject::shared_issuer;
+use crate::model::{CiIssuer, Finding, Severity};
+
+/// A GCP check: its stable id, its highest severity and its function.
+pub struct GcpCheck {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub run: fn(&GcpInventory, &mut Vec<Finding>),
+    /// The file the check and its documentation live in.
+    pub source: &'static str,
+}
+
+/// Every GCP check, by id.
+pub const CHECKS: &[GcpCheck] = &[
+    GcpCheck {
+        id: basic_role_on_service_account::ID,
+        severity: Severity::High,
+        run: basic_role_on_service_account::run,
+        source: include_str!("basic_role_on_service_account.rs"),
+    },
+    GcpCheck {
+        id: impersonation_at_container_level::ID,
+        severity: Severity::High,
+        run: impersonation_at_container_level::run,
+        source: include_str!("impersonation_at_container_level.rs"),
+    },
+    GcpCheck {
+        id: user_managed_key::ID,
+        severity: Severity::Medium,
+        run: user_managed_key::run,
+        source: include_str!("user_managed_key.rs"),
+    },
+    GcpCheck {
+        id: wif_condition_without_owner::ID,
+        severity: Severity::Critical,
+        run: wif_condition_without_owner::run,
+        source: include_str!("wif_condition_without_owner.rs"),
+    },
+    GcpCheck {
+        id: wif_pool_wide_principal_set::ID,
+        severity: Severity::High,
+        run: wif_pool_wide_principal_set::run,
+        source: include_str!("wif_pool_wide_principal_set.rs"),
+    },
+    GcpCheck {
+        id: wif_provider_without_condition::ID,
+        severity: Severity::Critical,
+        run: wif_provider_without_condition::run,
+        source: include_str!("wif_provider_without_condition.rs"),
+    },
+];
+
+/// Every finding of every GCP check on `inventory`, sorted.
+pub fn gcp_findings(inventory: &GcpInventory) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for check in CHECKS {
+        (check.run)(inventory, &mut findings);
+    }
+    findings.sort();
+    findings.dedup();
+    findings
+}
+
+/// The pool a provider belongs to: `projects/N/locations/global/workloadIdentityPools/P`.
+fn pool_of(provider: &str) -> &str {
+    provider
+        .split_once("/providers/")
+        .map_or(provider, |(pool, _)| pool)
+}
+
+/// The OIDC issuer of a provider and whether it is a multi-tenant SaaS issuer whose tokens
+/// anyone with an account can obtain.
+fn shared_oidc_issuer(provider: &GcpWorkloadIdentityProvider) -> Option<(&str, CiIssuer)> {
+    let oidc = provider.oidc.as_ref()?;
+    let issuer = CiIssuer::from_issuer_url(&oidc.issuer_uri);
+    shared_issuer(&issuer, &oidc.issuer_uri).then_some((oidc.issuer_uri.as_str(), issuer))
+}
+
+/// Every active provider with its pool's name.
+fn active_providers(
+    inventory: &GcpInventory,
+) -> impl Iterator<Item = &GcpWorkloadIdentityProvider> {
+    inventory
+        .workload_identity_pools
+        .iter()
+        .filter(|pool| !pool.disabled && pool.state != "DELETED")
+        .flat_map(|pool| pool.providers.iter().flatten())
+        .filter(|provider| !provider.disabled && provider.state != "DELETED")
+}
+
+/// The service accounts whose own IAM policy lets members of `pool` act as them, with the
+/// member and role: `principalSet://iam.googleapis.com/<pool>/…` or `principal://…`.
+fn accounts_open_to_pool<'a>(
+    inventory: &'a GcpInventory,
+    pool: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a str, &'a str)> + 'a {
+    inventory.service_accounts.iter().flat_map(move |account| {
+        account
+            .iam_policy
+            .iter()
+            .flat_map(|policy| policy.bindings.iter())
+            .filter(|binding| IMPERSONATION_ROLES.contains(&binding.role.as_str()))
+            .flat_map(move |binding| {
+                binding
+                    .members
+                    .iter()
+                    .filter(move |member| member_pool(member) == Some(pool))
+                    .map(move |member| {
+                        (
+                            account.email.as_str(),
+                            member.as_str(),
+                            binding.role.as_str(),
+                        )
+                    })
+            })
+    })
+}
+
+/// The pool a `principal://` or `principalSet://` member names.
+fn member_pool(member: &str) -> Option<&str> {
+    let rest = member
+        .strip_prefix("principalSet://iam.googleapis.com/")
+        .or_else(|| member.strip_prefix("principal://iam.googleapis.com/"))?;
+    let end = rest
+        .find("/subject/")
+        .or_else(|| rest.find("/attribute."))
+        .or_else(|| rest.find("/group/"))
+        .or_else(|| rest.strip_suffix("/*").map(str::len))?;
+    Some(&rest[..end])
+}
+
+/// Roles that let a member obtain a service account's credentials or act as it
+/// (<https://cloud.google.com/iam/docs/service-account-permissions>,
+/// <https://cloud.google.com/iam/docs/workload-identity-federation#impersonation>).
+const IMPERSONATION_ROLES: &[&str] = &[
+    "roles/iam.workloadIdentityUser",
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.serviceAccountOpenIdTokenCreator",
+    "roles/iam.serviceAccountKeyAdmin",
+];
+
+#[cfg(test)]
+mod tests;
