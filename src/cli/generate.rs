@@ -10,6 +10,8 @@ use std::path::PathBuf;
 pub enum GenerateCommand {
     /// CloudTrail log files in the S3 layout plus `ground-truth.json`.
     Cloudtrail(CloudTrailArgs),
+    /// An Azure Activity Log export in the storage-account layout plus `ground-truth.json`.
+    AzureActivityLogs(super::usage_azure::GenerateArgs),
 }
 
 /// Arguments of `pipeleash generate cloudtrail`.
@@ -59,7 +61,12 @@ pub fn run(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    let GenerateCommand::Cloudtrail(args) = command;
+    let args = match command {
+        GenerateCommand::Cloudtrail(args) => args,
+        GenerateCommand::AzureActivityLogs(args) => {
+            return super::usage_azure::run_generate(args, global, out);
+        }
+    };
     if args.events == 0 || args.days == 0 || args.events_per_file == 0 {
         return Err(InputError::wrap(
             "`--events`, `--days` and `--events-per-file` must be at least 1",

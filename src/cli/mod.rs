@@ -14,6 +14,7 @@ mod policy;
 mod simulate;
 mod time;
 pub mod usage;
+pub mod usage_azure;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -63,7 +64,8 @@ pub enum Command {
     Catalog(catalog::CatalogCommand),
     /// List the checks pipeleash runs, with their documentation.
     Checks(checks::ChecksArgs),
-    /// What each identity actually used, from audit logs (CloudTrail log files).
+    /// What each identity actually used, from audit logs (CloudTrail log files, Azure
+    /// Activity Logs).
     Usage(usage::UsageArgs),
     /// Write synthetic data sets (CloudTrail logs with their ground truth).
     #[command(subcommand)]

@@ -31,9 +31,14 @@ pub struct UsageArgs {
     #[arg(
         long,
         value_name = "DIR|s3://BUCKET/PREFIX|lookup-events",
-        required_unless_present = "snapshot"
+        required_unless_present_any = ["snapshot", "azure_activity_logs"]
     )]
     pub cloudtrail: Option<PathBuf>,
+    /// Azure Activity Log: a local copy of a diagnostic setting's storage export
+    /// (`insights-activity-logs/resourceId=/SUBSCRIPTIONS/<ID>/y=…/PT1H.json`) or the JSON file
+    /// `az monitor activity-log list` printed.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["cloudtrail", "snapshot"])]
+    pub azure_activity_logs: Option<PathBuf>,
     /// A snapshot directory written by `pipeleash collect`. With `--cloudtrail`, the usage is
     /// stored in it; a snapshot that already holds usage is never changed (collect a new one).
     /// Without `--cloudtrail`, the usage the snapshot holds is printed.
@@ -66,6 +71,9 @@ pub fn run_at(
     out: &mut dyn std::io::Write,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Exit> {
+    if let Some(path) = &args.azure_activity_logs {
+        return super::usage_azure::run(path, &args, global, out, now);
+    }
     let usage = match (&args.cloudtrail, &args.snapshot) {
         (Some(cloudtrail), snapshot) => {
             // Checked before the (possibly long) ingestion, so that a wrong `--snapshot` fails
