@@ -248,7 +248,7 @@ fn scope_for(rng: &mut ChaCha8Rng, action: usize, subscriptions: &[String]) -> S
 
 impl Scenario {
     fn new(seed: u64) -> Scenario {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_a2u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x005e_eda2_u64);
         let tenant = guid(&mut rng);
         let subscriptions = vec![guid(&mut rng), guid(&mut rng)];
         let roster = [

@@ -655,9 +655,12 @@ fn parse_records(text: &str) -> Result<Vec<RawRecord<'_>>, String> {
                 // A whole document on several lines (`{"records": [...]}` pretty-printed).
                 if number == 0
                     && let Ok(wrapper) = serde_json::from_str::<RawWrapper<'_>>(trimmed)
-                    && let Some(records) = wrapper.records
                 {
-                    return Ok(records);
+                    return wrapper.records.ok_or_else(|| {
+                        "a JSON document without a `records` or `value` array: not an Activity \
+                         Log file"
+                            .to_owned()
+                    });
                 }
                 return Err(format!(
                     "invalid Activity Log JSON at line {}: {error}",
@@ -675,4 +678,31 @@ fn parse_records(text: &str) -> Result<Vec<RawRecord<'_>>, String> {
         return Ok(records);
     }
     Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"time":"2026-10-01T10:00:00Z","resultType":"Success","correlationId":"c","identity":{"authorization":{"action":"Microsoft.Web/sites/write","scope":"/s"},"claims":{"oid":"o"}}}"#;
+
+    #[test]
+    fn record_wrappers_pretty_or_on_one_line_are_read() {
+        let one_line = format!(r#"{{"records": [{RECORD}, {RECORD}]}}"#);
+        assert_eq!(parse_records(&one_line).unwrap().len(), 2);
+        let pretty = format!("{{\n  \"records\": [\n    {RECORD}\n  ]\n}}\n");
+        assert_eq!(parse_records(&pretty).unwrap().len(), 1);
+        let page = format!("{{\"value\": [{RECORD}], \"nextLink\": null}}");
+        assert_eq!(parse_records(&page).unwrap().len(), 1);
+        let lines = format!("{RECORD}\n\n{RECORD}\n");
+        assert_eq!(parse_records(&lines).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_json_document_without_records_is_not_an_activity_log_file() {
+        let error = parse_records("{\n  \"format_version\": 1\n}\n").unwrap_err();
+        assert!(error.contains("not an Activity Log file"), "{error}");
+        let error = parse_records(&format!("{RECORD}\n{{\"time\": ")).unwrap_err();
+        assert!(error.contains("line 2"), "{error}");
+    }
 }
