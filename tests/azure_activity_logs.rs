@@ -393,6 +393,47 @@ fn start_and_success_in_two_hourly_blobs_count_once_in_any_order() {
     assert_eq!(usage.coverage.duplicates_merged, 1);
 }
 
+/// Regression: an accept was taken for a start, so the accept and success in the second blob
+/// counted as a whole operation and the start left in the first blob counted again, in the
+/// order the workers happened to read the blobs.
+#[test]
+fn start_in_one_blob_accept_and_success_in_the_next_count_once_in_any_order() {
+    let action = "Microsoft.ContainerService/managedClusters/write";
+    let start = lines(&[storage_record(
+        "2026-10-01T10:59:59.9000000Z",
+        "Start",
+        "c1",
+        action,
+        "Created",
+        None,
+    )]);
+    let rest = lines(&[
+        storage_record(
+            "2026-10-01T11:00:00.3000000Z",
+            "Accept",
+            "c1",
+            action,
+            "Accepted",
+            None,
+        ),
+        storage_record(
+            "2026-10-01T11:02:00.0000000Z",
+            "Success",
+            "c1",
+            action,
+            "OK",
+            None,
+        ),
+    ]);
+    let forward = read_bytes(&[("a", start.clone()), ("b", rest.clone())]);
+    let backward = read_bytes(&[("b", rest.clone()), ("a", start.clone())]);
+    assert_eq!(counts(&forward, action), (1, 0));
+    assert_eq!(counts(&backward, action), (1, 0));
+    assert_eq!(backward.coverage.duplicates_merged, 2);
+    let record = backward.usage.get(&key(action)).unwrap();
+    assert_eq!(record.first_seen, at("2026-10-01T10:59:59.9Z"));
+}
+
 #[test]
 fn authorization_failed_and_bare_forbidden_are_denied_never_used() {
     let action = "Microsoft.Authorization/roleAssignments/write";

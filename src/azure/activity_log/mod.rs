@@ -407,11 +407,15 @@ impl Operation {
         }
     }
 
-    /// Whether every record this operation logs has been seen: a start (or accept) and an
-    /// end, or a lone denial (a refused call is logged once, as a failure).
+    /// Whether every record this operation logs has been seen: its start and its end, or a
+    /// lone denial (a refused call is logged once, as a failure). An accept is not a start:
+    /// an operation whose start is in one blob and whose accept and end are in the next is
+    /// complete only once both parts are merged, whichever is read first. (An operation cut
+    /// in three blobs read by different workers, its accept alone in the middle one, would
+    /// count twice; both parts show the same permission allowed, so only the count is off.)
     fn is_complete(&self) -> bool {
         !self.pairable
-            || (self.phases & ENDED != 0 && self.phases & (STARTED | ACCEPTED) != 0)
+            || (self.phases & ENDED != 0 && self.phases & STARTED != 0)
             || (!self.allowed && self.phases & ENDED != 0)
     }
 
