@@ -444,8 +444,9 @@ fn operation_key(record: &Classified<'_>) -> Option<String> {
         if index > 0 {
             key.push('\n');
         }
-        key.extend(part.chars().map(|c| c.to_ascii_lowercase()));
+        key.push_str(part);
     }
+    key.make_ascii_lowercase();
     Some(key)
 }
 
