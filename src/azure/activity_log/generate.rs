@@ -497,39 +497,27 @@ fn hour(
             let sub = subscription_of(scenario, scope);
             let accepted = rng.random_bool(0.25);
             let end = time + Duration::milliseconds(rng.random_range(800..180_000));
-            let args = (
-                scenario,
-                principal,
-                *action,
-                scope.as_str(),
-                correlation.as_str(),
-            );
-            push(
-                time,
-                sub,
+            let record = |time, result_type, status_code| {
                 administrative(
-                    args.0, args.1, args.2, args.3, args.4, time, "Start", "Created", None,
-                ),
-            );
+                    scenario,
+                    principal,
+                    *action,
+                    scope,
+                    &correlation,
+                    time,
+                    result_type,
+                    status_code,
+                    None,
+                )
+            };
+            push(time, sub, record(time, "Start", "Created"));
             let mut count = 2;
             if accepted {
                 let at = time + Duration::milliseconds(400);
-                push(
-                    at,
-                    sub,
-                    administrative(
-                        args.0, args.1, args.2, args.3, args.4, at, "Accept", "Accepted", None,
-                    ),
-                );
+                push(at, sub, record(at, "Accept", "Accepted"));
                 count += 1;
             }
-            push(
-                end,
-                sub,
-                administrative(
-                    args.0, args.1, args.2, args.3, args.4, end, "Success", "OK", None,
-                ),
-            );
+            push(end, sub, record(end, "Success", "OK"));
             truth.records += count;
             truth.operations += 1;
             truth.duplicate_records += count - 1;
