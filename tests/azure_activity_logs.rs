@@ -435,6 +435,17 @@ fn start_in_one_blob_accept_and_success_in_the_next_count_once_in_any_order() {
 }
 
 #[test]
+fn object_ids_in_upper_case_name_the_same_principal() {
+    let action = "Microsoft.Web/sites/write";
+    let mut upper = storage_record("2026-10-01T10:00:00Z", "Success", "c1", action, "OK", None);
+    upper["identity"]["claims"][OBJECT_ID_CLAIM] = json!(OID.to_ascii_uppercase());
+    let lower = storage_record("2026-10-01T10:05:00Z", "Success", "c2", action, "OK", None);
+    let usage = read_bytes(&[("PT1H.json", lines(&[upper, lower]))]);
+    assert_eq!(counts(&usage, action), (2, 0));
+    assert_eq!(usage.principals.len(), 1);
+}
+
+#[test]
 fn authorization_failed_and_bare_forbidden_are_denied_never_used() {
     let action = "Microsoft.Authorization/roleAssignments/write";
     let bytes = lines(&[

@@ -549,7 +549,9 @@ impl Accumulator {
     fn fold(&mut self, operation: Operation) {
         self.coverage.operations += 1;
         self.coverage.duplicates_merged += operation.records.saturating_sub(1);
-        let identity = IdentityId::new(Provider::Azure, &operation.object_id);
+        // Object ids are GUIDs, which Azure compares case-insensitively; Graph and ARM write
+        // them in lower case.
+        let identity = IdentityId::new(Provider::Azure, &operation.object_id.to_ascii_lowercase());
         let event = UsageEvent {
             identity: identity.clone(),
             permission: Permission::new(Provider::Azure, operation.action),
