@@ -6,6 +6,7 @@
 //! Built-in role definitions come from the embedded catalog `providers/azure/catalog/`
 //! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
+pub mod activity_log;
 mod evaluate;
 pub mod minimize;
 mod roles;

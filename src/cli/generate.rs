@@ -13,6 +13,8 @@ pub enum GenerateCommand {
     /// GCP Cloud Audit Logs in a Cloud Logging sink's Cloud Storage layout plus
     /// `ground-truth.json`.
     GcpAuditLogs(GcpAuditLogsArgs),
+    /// An Azure Activity Log export in the storage-account layout plus `ground-truth.json`.
+    AzureActivityLogs(super::usage_azure::GenerateArgs),
 }
 
 /// Arguments of `pipeleash generate gcp-audit-logs`.
@@ -89,6 +91,9 @@ pub fn run(
         GenerateCommand::Cloudtrail(args) => args,
         GenerateCommand::GcpAuditLogs(args) => {
             return super::usage_gcp::generate(args, global, out);
+        }
+        GenerateCommand::AzureActivityLogs(args) => {
+            return super::usage_azure::run_generate(args, global, out);
         }
     };
     if args.events == 0 || args.days == 0 || args.events_per_file == 0 {

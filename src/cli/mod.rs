@@ -19,6 +19,7 @@ mod simulate;
 mod snapshots;
 mod time;
 pub mod usage;
+pub mod usage_azure;
 mod usage_gcp;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -70,10 +71,10 @@ pub enum Command {
     /// List the checks pipeleash runs, with their documentation.
     Checks(checks::ChecksArgs),
     /// What each identity actually used, from audit logs (CloudTrail log files, GCP Cloud
-    /// Audit Logs).
+    /// Audit Logs, Azure Activity Logs).
     Usage(usage::UsageArgs),
-    /// Write synthetic data sets (CloudTrail logs, GCP Cloud Audit Logs) with their ground
-    /// truth.
+    /// Write synthetic data sets (CloudTrail logs, GCP Cloud Audit Logs, Azure Activity Logs)
+    /// with their ground truth.
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
     /// Read identities and policies from a cloud (read-only) into a new snapshot.

@@ -31,7 +31,7 @@ pub struct UsageArgs {
     #[arg(
         long,
         value_name = "DIR|s3://BUCKET/PREFIX|lookup-events",
-        required_unless_present_any = ["snapshot", "gcp_audit_logs"]
+        required_unless_present_any = ["snapshot", "gcp_audit_logs", "azure_activity_logs"]
     )]
     pub cloudtrail: Option<PathBuf>,
     /// GCP Cloud Audit Logs: a local copy of a Cloud Logging sink's bucket
@@ -39,6 +39,11 @@ pub struct UsageArgs {
     /// written by `gcloud logging read --format=json`.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["cloudtrail", "snapshot"])]
     pub gcp_audit_logs: Option<PathBuf>,
+    /// Azure Activity Log: a local copy of a diagnostic setting's storage export
+    /// (`insights-activity-logs/resourceId=/SUBSCRIPTIONS/<ID>/y=…/PT1H.json`) or the JSON file
+    /// `az monitor activity-log list` printed.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["cloudtrail", "snapshot", "gcp_audit_logs"])]
+    pub azure_activity_logs: Option<PathBuf>,
     /// A snapshot directory written by `pipeleash collect`. With `--cloudtrail`, the usage is
     /// stored in it; a snapshot that already holds usage is never changed (collect a new one).
     /// Without `--cloudtrail`, the usage the snapshot holds is printed.
@@ -73,6 +78,9 @@ pub fn run_at(
 ) -> anyhow::Result<Exit> {
     if let Some(path) = &args.gcp_audit_logs {
         return super::usage_gcp::run(path, &args.window, args.format, global, out, now);
+    }
+    if let Some(path) = &args.azure_activity_logs {
+        return super::usage_azure::run(path, &args, global, out, now);
     }
     let usage = match (&args.cloudtrail, &args.snapshot) {
         (Some(cloudtrail), snapshot) => {

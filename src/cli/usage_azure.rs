@@ -1,0 +1,440 @@
+//! `pipeleash usage --azure-activity-logs PATH`: what each Azure principal used, from the
+//! Activity Log (a storage export copied to disk, or `az monitor activity-log list` output),
+//! with what could not be read and what the Activity Log cannot show; and
+//! `pipeleash generate azure-activity-logs`, a seeded export with its ground truth.
+//!
+//! The JSON output is a frozen, versioned view (`format_version: 1`) built here.
+
+use super::time::rfc3339;
+use super::usage::UsageArgs;
+use super::{Exit, GlobalArgs, InputError, OutputFormat};
+use crate::azure::activity_log::generate::{GROUND_TRUTH_FILE, GenerateOptions, generate};
+use crate::azure::activity_log::{
+    ActivityLogCoverage, ActivityLogError, ActivityLogUsage, Progress, Window, read_path,
+};
+use crate::model::{IdentityId, UsageKey, UsageRecord};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Runs `usage --azure-activity-logs PATH` as if it were `now`.
+pub fn run(
+    path: &Path,
+    args: &UsageArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Exit> {
+    let window = Window {
+        since: args.window.since_at(now)?,
+        until: args.window.until_at(now)?,
+    };
+    if let (Some(since), Some(until)) = (window.since, window.until) {
+        args.window.check_not_empty(since, until)?;
+    }
+    let usage = ingest(path, window, global)?;
+    let coverage = ActivityLogCoverage::embedded().context("the embedded coverage table")?;
+    let view = AzureUsageView::new(&usage, &coverage);
+    match args.format {
+        OutputFormat::Json => {
+            let mut text =
+                serde_json::to_vec_pretty(&view).context("cannot render the JSON output")?;
+            text.push(b'\n');
+            out.write_all(&text)
+                .context("cannot write the JSON output")?;
+        }
+        OutputFormat::Table => write_table(&view, out)?,
+    }
+    Ok(Exit::Clean)
+}
+
+/// Reads the path, with a progress counter on stderr for long reads.
+fn ingest(path: &Path, window: Window, global: &GlobalArgs) -> anyhow::Result<ActivityLogUsage> {
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        if !global.quiet {
+            scope.spawn(|| report_progress(&progress, &done));
+        }
+        let result = read_path(path, window, Some(&progress));
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    let usage = result.map_err(|error| match error {
+        ActivityLogError::Root { .. } | ActivityLogError::NoLogFiles { .. } => {
+            InputError::wrap(error)
+        }
+    })?;
+    if !global.quiet {
+        let coverage = &usage.coverage;
+        if coverage.operations == 0 {
+            eprintln!(
+                "warning: the Activity Log files read hold no attributable operation in the window \
+                 ({} record(s) read, {} outside the window): nothing is known of use; check \
+                 `--since`/`--until` against the logs' dates",
+                coverage.records_read, coverage.records_outside_window
+            );
+        }
+        if !coverage.files_skipped.is_empty() {
+            eprintln!(
+                "warning: {} Activity Log file(s) could not be read; their records are missing \
+                 from the result",
+                coverage.files_skipped.len()
+            );
+        }
+    }
+    Ok(usage)
+}
+
+fn report_progress(progress: &Progress, done: &AtomicBool) {
+    let mut ticks = 0u32;
+    let mut printed = false;
+    let line = || {
+        format!(
+            "\rreading Activity Log: {}/{} files, {} records",
+            progress.files_done.load(Ordering::Relaxed),
+            progress.files_total.load(Ordering::Relaxed),
+            progress.records_done.load(Ordering::Relaxed)
+        )
+    };
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ticks += 1;
+        if ticks % 10 == 0 {
+            eprint!("{}", line());
+            printed = true;
+        }
+    }
+    if printed {
+        eprintln!("{}", line());
+    }
+}
+
+/// The frozen JSON shape (format version 1).
+#[derive(Debug, Serialize)]
+pub struct AzureUsageView {
+    pub format_version: u32,
+    pub source: &'static str,
+    pub window: WindowView,
+    pub coverage: CoverageView,
+    pub principals: Vec<PrincipalView>,
+    /// Operations the Activity Log never records: unobservable, never unused.
+    pub unobservable: Vec<UnobservableView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WindowView {
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CoverageView {
+    pub files_read: u64,
+    pub files_skipped: Vec<SkippedView>,
+    pub folders_pruned: u64,
+    pub records_read: u64,
+    pub records_outside_window: u64,
+    pub operations: u64,
+    pub duplicates_merged: u64,
+    pub set_aside: BTreeMap<String, u64>,
+    pub first_record: Option<String>,
+    pub last_record: Option<String>,
+    /// True when files could not be read: records in the window may be missing.
+    pub missing_evidence: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedView {
+    pub file: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PrincipalView {
+    pub identity: String,
+    pub kind: &'static str,
+    pub callers: Vec<String>,
+    pub app_ids: Vec<String>,
+    pub used: Vec<ActionView>,
+    pub denied: Vec<ActionView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActionView {
+    pub action: String,
+    pub operations: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub scopes: Vec<ScopeView>,
+    /// Why the action counts as used without a plain success, sorted.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScopeView {
+    pub scope: String,
+    pub operations: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnobservableView {
+    pub operations: String,
+    pub plane: &'static str,
+    pub reason: String,
+    pub doc: String,
+}
+
+impl AzureUsageView {
+    pub fn new(usage: &ActivityLogUsage, coverage: &ActivityLogCoverage) -> AzureUsageView {
+        let mut principals: BTreeMap<&IdentityId, PrincipalView> = BTreeMap::new();
+        for (key, record) in usage.usage.iter() {
+            let view = principals.entry(&key.identity).or_insert_with(|| {
+                let evidence = usage.principals.get(&key.identity);
+                PrincipalView {
+                    identity: key.identity.to_string(),
+                    kind: evidence.map_or("unknown", |evidence| evidence.kind.as_str()),
+                    callers: evidence
+                        .map(|evidence| evidence.callers.iter().cloned().collect())
+                        .unwrap_or_default(),
+                    app_ids: evidence
+                        .map(|evidence| evidence.app_ids.iter().cloned().collect())
+                        .unwrap_or_default(),
+                    used: Vec::new(),
+                    denied: Vec::new(),
+                }
+            });
+            let notes = usage.notes.get(key);
+            if record.count > 0 {
+                push_action(&mut view.used, key, record, record.count, notes);
+            }
+            if record.denied_count > 0 {
+                push_action(&mut view.denied, key, record, record.denied_count, None);
+            }
+        }
+        let c = &usage.coverage;
+        AzureUsageView {
+            format_version: 1,
+            source: "azure-activity-log",
+            window: WindowView {
+                since: usage.window.since.map(rfc3339),
+                until: usage.window.until.map(rfc3339),
+            },
+            coverage: CoverageView {
+                files_read: c.files_read,
+                files_skipped: c
+                    .files_skipped
+                    .iter()
+                    .map(|file| SkippedView {
+                        file: file.name.clone(),
+                        reason: file.reason.clone(),
+                    })
+                    .collect(),
+                folders_pruned: c.folders_pruned,
+                records_read: c.records_read,
+                records_outside_window: c.records_outside_window,
+                operations: c.operations,
+                duplicates_merged: c.duplicates_merged,
+                set_aside: c
+                    .set_aside
+                    .iter()
+                    .map(|(reason, count)| (reason.as_string(), *count))
+                    .collect(),
+                first_record: c.first_record.map(rfc3339),
+                last_record: c.last_record.map(rfc3339),
+                missing_evidence: !c.files_skipped.is_empty(),
+            },
+            principals: principals.into_values().collect(),
+            unobservable: coverage
+                .unobservable()
+                .map(|(operations, plane, reason, doc)| UnobservableView {
+                    operations: operations.to_owned(),
+                    plane: plane.as_str(),
+                    reason: reason.to_owned(),
+                    doc: doc.to_owned(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Adds one key to the action list (keys arrive sorted by permission, then scope).
+fn push_action(
+    actions: &mut Vec<ActionView>,
+    key: &UsageKey,
+    record: &UsageRecord,
+    count: u64,
+    notes: Option<&std::collections::BTreeSet<String>>,
+) {
+    if actions
+        .last()
+        .is_none_or(|last| last.action != key.permission.action)
+    {
+        actions.push(ActionView {
+            action: key.permission.action.clone(),
+            operations: 0,
+            first_seen: rfc3339(record.first_seen),
+            last_seen: rfc3339(record.last_seen),
+            scopes: Vec::new(),
+            evidence: Vec::new(),
+        });
+    }
+    let Some(action) = actions.last_mut() else {
+        return;
+    };
+    action.operations += count;
+    action.first_seen = action.first_seen.clone().min(rfc3339(record.first_seen));
+    action.last_seen = action.last_seen.clone().max(rfc3339(record.last_seen));
+    action.scopes.push(ScopeView {
+        scope: key.resource.clone(),
+        operations: count,
+    });
+    for note in notes.into_iter().flatten() {
+        if let Err(position) = action.evidence.binary_search(note) {
+            action.evidence.insert(position, note.clone());
+        }
+    }
+}
+
+fn write_table(view: &AzureUsageView, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let c = &view.coverage;
+    writeln!(
+        out,
+        "Azure Activity Log: {} file(s) read, {} skipped, {} partition folder(s) outside the \
+         window not listed; {} records read, {} operations ({} Start/Accept/end records merged), \
+         {} records outside the window ({} to {})",
+        c.files_read,
+        c.files_skipped.len(),
+        c.folders_pruned,
+        c.records_read,
+        c.operations,
+        c.duplicates_merged,
+        c.records_outside_window,
+        c.first_record.as_deref().unwrap_or("-"),
+        c.last_record.as_deref().unwrap_or("-"),
+    )?;
+    for principal in &view.principals {
+        let callers = if principal.callers.is_empty() {
+            String::new()
+        } else {
+            format!(", caller {}", principal.callers.join(", "))
+        };
+        writeln!(
+            out,
+            "\n{} ({}{})",
+            principal.identity, principal.kind, callers
+        )?;
+        let mut table = super::new_table([
+            "",
+            "action",
+            "operations",
+            "first seen",
+            "last seen",
+            "scopes",
+        ]);
+        for (label, actions) in [("used", &principal.used), ("DENIED", &principal.denied)] {
+            for action in actions {
+                let scopes = match action.scopes.as_slice() {
+                    [one] => one.scope.clone(),
+                    many => format!("{} scopes", many.len()),
+                };
+                let name = std::iter::once(action.action.clone())
+                    .chain(action.evidence.iter().map(|note| format!("({note})")))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                table.add_row([
+                    label.to_owned(),
+                    name,
+                    action.operations.to_string(),
+                    action.first_seen.clone(),
+                    action.last_seen.clone(),
+                    scopes,
+                ]);
+            }
+        }
+        writeln!(out, "{table}")?;
+    }
+    if !c.set_aside.is_empty() {
+        let parts: Vec<String> = c
+            .set_aside
+            .iter()
+            .map(|(reason, count)| format!("{reason} {count}"))
+            .collect();
+        writeln!(out, "\nset aside: {}", parts.join(", "))?;
+    }
+    writeln!(
+        out,
+        "\nnot in the Activity Log (unobservable, never reported unused): reads (GET), data \
+         actions, registry pushes and pulls; see `providers/azure/activity-log-coverage.tsv`"
+    )?;
+    if !c.files_skipped.is_empty() {
+        writeln!(out, "\nskipped files (their records are missing):")?;
+        for file in &c.files_skipped {
+            writeln!(out, "  {}: {}", file.file, file.reason)?;
+        }
+    }
+    Ok(())
+}
+
+/// Arguments of `pipeleash generate azure-activity-logs`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// Number of Activity Log records to write.
+    #[arg(long, default_value_t = 10_000)]
+    pub events: u64,
+    /// Seed of the generator: the same seed and size give byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Directory to write `insights-activity-logs/…` and `ground-truth.json` into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// First day of the generated period.
+    #[arg(long, default_value = "2026-10-01", value_name = "DATE")]
+    pub start: chrono::NaiveDate,
+    /// Number of days the period spans.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Write gzip'd blobs (`PT1H.json.gz`) instead of plain `PT1H.json`.
+    #[arg(long)]
+    pub gzip: bool,
+}
+
+/// Runs `pipeleash generate azure-activity-logs`.
+pub fn run_generate(
+    args: GenerateArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    if args.events == 0 || args.days == 0 {
+        return Err(InputError::wrap(
+            "`--events` and `--days` must be at least 1",
+        ));
+    }
+    if !global.quiet {
+        eprintln!(
+            "generating {} Activity Log records into `{}`…",
+            args.events,
+            args.out.display()
+        );
+    }
+    let options = GenerateOptions {
+        records: args.events,
+        seed: args.seed,
+        start: args.start,
+        days: args.days,
+        gzip: args.gzip,
+    };
+    let truth = generate(&args.out, &options)?;
+    writeln!(
+        out,
+        "wrote {} records in {} files under `{}`; ground truth in `{}`",
+        truth.records,
+        truth.files,
+        args.out.join("insights-activity-logs").display(),
+        args.out.join(GROUND_TRUTH_FILE).display()
+    )?;
+    Ok(Exit::Clean)
+}
