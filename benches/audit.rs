@@ -10,7 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use pipeleash::aws::audit::audit;
 use pipeleash::aws::cloudtrail::{
-    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, TimeWindow, UsageRow,
+    CiWorkload, CloudTrailUsage, Identity, IdentityKind, TimeWindow, UsageRow,
 };
 use pipeleash::aws::inventory::{
     AttachedPolicy, AwsAccountInventory, AwsManagedPolicy, AwsRole, InlinePolicy, PolicyVersion,
@@ -18,6 +18,7 @@ use pipeleash::aws::inventory::{
 use pipeleash::aws::minimize::{MinimizeOptions, Window};
 use pipeleash::aws::normalize::normalize;
 use pipeleash::catalog::Catalog;
+use pipeleash::model::Coverage;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -288,7 +289,7 @@ fn usage(used: &[RoleUse], window: Window) -> CloudTrailUsage {
         },
         allowed,
         coverage: Coverage {
-            files_read: 100_000,
+            sources_read: 100_000,
             events_read: 50_000_000,
             events_in_window: 50_000_000,
             first_event: Some(at(0)),

@@ -77,7 +77,7 @@ fn every_used_action_is_kept_and_nothing_unused_unless_unobservable() {
     )
     .unwrap();
     assert_eq!(
-        usage.coverage.files_skipped.len(),
+        usage.coverage.sources_skipped.len(),
         1,
         "the planted corrupt file"
     );

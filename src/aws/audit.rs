@@ -7,7 +7,7 @@
 //! and cannot disagree. Pure: the window is an argument, output is sorted.
 
 use super::cloudtrail::CloudTrailUsage;
-use super::coverage::{CoverageFacts, CoverageTable, EventClass, SkippedFile};
+use super::coverage::{CoverageFacts, CoverageTable, EventClass};
 use super::grant::{AwsAttachment, AwsPolicyGrant};
 use super::minimize::{
     MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason, UsageRow,
@@ -143,15 +143,7 @@ pub fn coverage_facts(usage: &CloudTrailUsage, window: Window) -> CoverageFacts 
         read_events_included,
         // The CloudTrail reader infers these from the requests that need them.
         inferred_actions: ["iam:passrole".to_string()].into_iter().collect(),
-        skipped_files: usage
-            .coverage
-            .files_skipped
-            .iter()
-            .map(|skipped| SkippedFile {
-                path: skipped.path.display().to_string(),
-                reason: skipped.reason.clone(),
-            })
-            .collect(),
+        skipped_files: usage.coverage.sources_skipped.clone(),
     }
 }
 

@@ -57,10 +57,7 @@ pub struct IdentityUnderCheck<'a> {
 impl IdentityUnderCheck<'_> {
     /// How findings name the identity: ``role `arn…` ``.
     pub fn subject(&self) -> String {
-        let kind = match self.audit.identity.kind {
-            crate::model::IdentityKind::AwsUser => "user",
-            _ => "role",
-        };
+        let kind = self.audit.identity.kind.label();
         format!("{kind} `{}`", self.audit.identity.id.native())
     }
 }

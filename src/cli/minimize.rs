@@ -33,12 +33,13 @@
 use super::policy::read_policy;
 use super::time::{WindowArgs, parse_now};
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::coverage::{CoverageFacts, SkippedFile};
+use crate::aws::coverage::CoverageFacts;
 use crate::aws::minimize::{
     ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason,
     SizeTarget, UnusedActions, UsageRow, Warning, Window, minimize, render_terraform,
 };
 use crate::catalog::{AccessLevel, Catalog};
+use crate::model::SkippedSource;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -349,10 +350,7 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
             .coverage
             .skipped_files
             .into_iter()
-            .map(|skipped| SkippedFile {
-                path: skipped.path,
-                reason: skipped.reason,
-            })
+            .map(|skipped| SkippedSource::new(skipped.path, skipped.reason))
             .collect(),
     };
     let usage = file

@@ -3,12 +3,13 @@
 
 use super::capability::{Allowance, IdentityPolicies};
 use super::{AccessGraph, Edge, IdentityNode, Node, WorkloadNode, issuer_host};
-use crate::aws::cloudtrail::{CloudTrailUsage, Outcome};
+use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::escalation::{EscalationPath, Reach};
 use crate::aws::normalize::NormalizedAws;
 use crate::aws::{Arn, CompiledPolicy, PolicyKind};
 use crate::catalog::Catalog;
 use crate::matching::{Case, glob_match};
+use crate::model::Outcome;
 use crate::model::{
     ClaimCondition, FederatedTrust, Identity, IdentityId, IdentityKind, PrincipalRef, Provider,
     Trust,

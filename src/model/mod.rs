@@ -24,7 +24,10 @@ pub use subject::{
 pub use trust::{
     ClaimCondition, ClaimMatch, ClaimOperator, FederatedTrust, PrincipalRef, SetOperator, Trust,
 };
-pub use usage::{Outcome, Permission, Usage, UsageEvent, UsageKey, UsageRecord};
+pub use usage::{
+    Coverage, ObservationWindow, Outcome, Permission, SkippedSource, Usage, UsageEvent, UsageKey,
+    UsageRecord,
+};
 pub use workload::{
     CiIssuer, CiWorkload, GitHubContext, GitHubRepository, GitHubSubject, GitLabRefType,
     GitLabSubject, ISSUERS_TSV, IssuerRule, IssuerTableError, SubjectDetails, SubjectError,

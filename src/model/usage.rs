@@ -171,6 +171,83 @@ impl Usage {
     }
 }
 
+/// The observation window `[since, until)`: usage is claimed for this span and no other.
+/// Findings about unused permissions and identities are only as good as the window; it is
+/// printed with every analysis. Both sides are closed instants, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObservationWindow {
+    /// The first instant observed (inclusive).
+    pub since: DateTime<Utc>,
+    /// The instant just after the last one observed (exclusive).
+    pub until: DateTime<Utc>,
+}
+
+impl ObservationWindow {
+    /// Whether `time` falls inside the window.
+    pub fn contains(&self, time: DateTime<Utc>) -> bool {
+        self.since <= time && time < self.until
+    }
+}
+
+/// A log source (a file, a folder, an object URI, a query) that could not be read, or whose
+/// records could not all be read, and why: evidence is missing there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SkippedSource {
+    /// The path, URI or query name, as the user can find it again.
+    pub source: String,
+    /// What went wrong, lowercase, naming the thing in backticks where there is one.
+    pub reason: String,
+}
+
+impl SkippedSource {
+    pub fn new(source: impl Into<String>, reason: impl Into<String>) -> Self {
+        SkippedSource {
+            source: source.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What the logs could and could not show: the sources read and skipped, the records found
+/// and those in the window, and how many came from each container (AWS account, GCP project,
+/// Azure subscription). A container absent from `containers` had no logs read, so no call by
+/// its identities is no evidence of idleness.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Sources read whole (log files, objects, query results).
+    pub sources_read: u64,
+    /// Sources not read, or not read whole, with the reason: evidence is missing there.
+    pub sources_skipped: Vec<SkippedSource>,
+    /// Records found in the sources read.
+    pub events_read: u64,
+    /// Records whose time falls inside the window.
+    pub events_in_window: u64,
+    /// Earliest and latest record time inside the window.
+    pub first_event: Option<DateTime<Utc>>,
+    pub last_event: Option<DateTime<Utc>>,
+    /// Records in the window by the container whose log held them. Empty when the records
+    /// name no container (then nothing is known per container).
+    pub containers: BTreeMap<String, u64>,
+}
+
+impl Coverage {
+    /// Whether logs of `container` were read (records of it in the window), so that no call
+    /// by its identities means no use. False for every container when no record at all fell
+    /// in the window (logs of other dates are no evidence of idleness); true for every
+    /// container when records in the window named no container at all.
+    pub fn covers_container(&self, container: &str) -> bool {
+        if self.events_in_window == 0 {
+            return false;
+        }
+        self.containers.is_empty() || self.containers.contains_key(container)
+    }
+
+    /// Whether some evidence is known to be missing: a source was skipped.
+    pub fn is_incomplete(&self) -> bool {
+        !self.sources_skipped.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +309,32 @@ mod tests {
         events[2..].iter().for_each(|e| right.add(e));
         left.merge(right);
         assert_eq!(left, whole);
+    }
+
+    #[test]
+    fn coverage_covers_a_container_only_when_its_logs_had_records_in_the_window() {
+        let mut coverage = Coverage::default();
+        assert!(!coverage.covers_container("111111111111"));
+        coverage.events_in_window = 3;
+        assert!(coverage.covers_container("111111111111"));
+        coverage.containers = [("222222222222".to_owned(), 3)].into();
+        assert!(!coverage.covers_container("111111111111"));
+        assert!(coverage.covers_container("222222222222"));
+        assert!(!coverage.is_incomplete());
+        coverage
+            .sources_skipped
+            .push(SkippedSource::new("a.json.gz", "not gzip"));
+        assert!(coverage.is_incomplete());
+    }
+
+    #[test]
+    fn observation_window_is_half_open() {
+        let window = ObservationWindow {
+            since: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            until: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
+        };
+        assert!(window.contains(window.since));
+        assert!(!window.contains(window.until));
     }
 
     #[test]

@@ -13,10 +13,11 @@ use super::implied::{ImpliedPermissions, ResourceForm};
 use super::intern::{FxHashMap, Interner};
 use super::record::{Record, RequestParameters, UserIdentity};
 use super::report::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
-    InstanceProfilePass, Outcome, SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
+    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 use super::time::{TimeWindow, parse_event_time, to_datetime};
+use crate::model::{Coverage, Outcome, SkippedSource};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -824,7 +825,7 @@ impl Accumulator {
         self,
         window: TimeWindow,
         files_read: u64,
-        mut skipped: Vec<super::report::SkippedFile>,
+        mut skipped: Vec<SkippedSource>,
     ) -> CloudTrailUsage {
         let strings = &self.strings;
         let resolve = |key: u32| -> Option<CiWorkload> {
@@ -995,13 +996,13 @@ impl Accumulator {
             set_aside,
             no_action_events: self.no_action,
             coverage: Coverage {
-                files_read,
-                files_skipped: skipped,
+                sources_read: files_read,
+                sources_skipped: skipped,
                 events_read: self.events_read,
                 events_in_window: self.events_in_window,
                 first_event: self.first_event.map(to_datetime),
                 last_event: self.last_event.map(to_datetime),
-                accounts: self
+                containers: self
                     .accounts
                     .iter()
                     .map(|(&account, &events)| (strings.get(account).to_owned(), events))

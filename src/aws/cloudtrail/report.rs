@@ -3,9 +3,9 @@
 //! through its own versioned view, and the neutral model maps them at merge time.
 
 use super::time::TimeWindow;
+use crate::model::{Coverage, Outcome};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 /// Everything learnt from a set of CloudTrail log files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,10 +42,7 @@ impl CloudTrailUsage {
     /// window (logs of other dates are no evidence of idleness); true for every account when
     /// events in the window named no account at all.
     pub fn covers_account(&self, account: &str) -> bool {
-        if self.coverage.events_in_window == 0 {
-            return false;
-        }
-        self.coverage.accounts.is_empty() || self.coverage.accounts.contains_key(account)
+        self.coverage.covers_container(account)
     }
 
     /// Puts the roles of passed instance profiles in place of the profiles: every
@@ -131,32 +128,6 @@ fn profile_key(arn: &str) -> Option<(String, String)> {
         .rsplit('/')
         .next()?;
     (service == "iam" && !name.is_empty()).then(|| (account.to_owned(), name.to_owned()))
-}
-
-/// What the result is based on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Coverage {
-    pub files_read: u64,
-    /// Files (or folders) that could not be read, with the reason: evidence is missing there.
-    pub files_skipped: Vec<SkippedFile>,
-    /// Records found in the files read.
-    pub events_read: u64,
-    /// Records whose `eventTime` falls inside the window.
-    pub events_in_window: u64,
-    /// Earliest and latest `eventTime` inside the window.
-    pub first_event: Option<DateTime<Utc>>,
-    pub last_event: Option<DateTime<Utc>>,
-    /// Events in the window by the account whose trail logged them (`recipientAccountId`).
-    /// An account missing here had no logs read: the use of its identities is unknown.
-    /// Empty when the records name no account (then nothing is known per account).
-    pub accounts: BTreeMap<String, u64>,
-}
-
-/// A log file that was not used, and why.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    pub path: PathBuf,
-    pub reason: String,
 }
 
 /// The principal a call is charged to.
@@ -252,13 +223,6 @@ impl UsageRow {
         self.unlinked_session_calls += other.unlinked_session_calls;
         self.evidence.extend(other.evidence);
     }
-}
-
-/// Whether a call got through authorization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    Allowed,
-    Denied,
 }
 
 /// A CI workload assuming a role through web identity federation.

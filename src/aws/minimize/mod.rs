@@ -37,12 +37,13 @@ pub use build::{INLINE_ROLE_AGGREGATE_LIMIT, MANAGED_POLICY_LIMIT, policy_size};
 pub use generalize::generalize;
 pub use render::render_terraform;
 
-use super::coverage::{CoverageFacts, CoverageTable, Observability, SkippedFile};
-use super::eval::{CompiledPolicySet, NamedPolicy, Outcome, PolicyKind, PolicySet, Request};
+use super::coverage::{CoverageFacts, CoverageTable, Observability};
+use super::eval::{CompiledPolicySet, DecisionKind, NamedPolicy, PolicyKind, PolicySet, Request};
 use super::policy::{ActionClause, PolicyDocument, Statement};
 use super::{Context, PolicyVersion};
 use crate::catalog::{AccessLevel, Action, Catalog};
 use crate::model::Effect;
+use crate::model::SkippedSource;
 use actions::{ActionIndex, Runs};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -330,7 +331,7 @@ pub struct MissingPermission {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Warning {
     /// Log files were skipped: usage in the window may be missing.
-    IncompleteWindow { skipped: Vec<SkippedFile> },
+    IncompleteWindow { skipped: Vec<SkippedSource> },
     /// The logs do not cover the whole window.
     WindowNotCovered {
         window: (String, String),
@@ -356,7 +357,7 @@ impl fmt::Display for Warning {
                     skipped.len()
                 )?;
                 for file in skipped {
-                    write!(formatter, "\n  - `{}`: {}", file.path, file.reason)?;
+                    write!(formatter, "\n  - `{}`: {}", file.source, file.reason)?;
                 }
                 Ok(())
             }
@@ -682,7 +683,7 @@ pub fn minimize(
     let mut decisions: BTreeMap<String, ActionDecision> = BTreeMap::new();
     let mut kept: Vec<Kept> = Vec::new();
     let mut missing = Vec::new();
-    let mut replay: Vec<(String, String, Outcome)> = Vec::new();
+    let mut replay: Vec<(String, String, DecisionKind)> = Vec::new();
     let mut outside = 0usize;
     let mut rows: Vec<&UsageRow> = input.usage.iter().collect();
     rows.sort_by(|a, b| {
@@ -716,7 +717,10 @@ pub fn minimize(
             .or_insert_with(|| new_decision(&action, catalog));
         let request = originals.request(&action, &row.resource);
         let outcome = originals.full.evaluate(&request).outcome;
-        let allowed_now = matches!(outcome, Outcome::Allowed | Outcome::Conditional { .. });
+        let allowed_now = matches!(
+            outcome,
+            DecisionKind::Allowed | DecisionKind::Conditional { .. }
+        );
         let resource_unnamed = row.resource == "*" && takes_resources(catalog, &action);
         if !allowed_now {
             if resource_unnamed && granted.origins_of(&action, catalog, &index).is_some() {
@@ -1057,11 +1061,11 @@ fn origins_for(originals: &Originals<'_>, request: &Request) -> Vec<Origin> {
     let mut conditioned = Vec::new();
     for (&origin, set) in &originals.statements {
         match set.evaluate(request).outcome {
-            Outcome::Allowed => {
+            DecisionKind::Allowed => {
                 unconditioned.get_or_insert(origin);
             }
-            Outcome::Conditional { .. } => conditioned.push(origin),
-            Outcome::ExplicitDeny | Outcome::ImplicitDeny => {}
+            DecisionKind::Conditional { .. } => conditioned.push(origin),
+            DecisionKind::ExplicitDeny | DecisionKind::ImplicitDeny => {}
         }
     }
     match unconditioned {
