@@ -5,12 +5,13 @@ use pipeleash::aws::coverage::CoverageFacts;
 use pipeleash::aws::minimize::risk_rank;
 use pipeleash::aws::minimize::{
     MANAGED_POLICY_LIMIT, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput,
-    Reason, UnusedActions, UsageRow, Warning, Window, minimize, policy_size, render_terraform,
+    Reason, UnusedActions, UsageRow, Warning, minimize, policy_size, render_terraform,
 };
 use pipeleash::aws::{
     Context, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate, parse_policy,
 };
 use pipeleash::catalog::{AccessLevel, Catalog};
+use pipeleash::model::ObservationWindow;
 use pipeleash::model::SkippedSource;
 use std::collections::BTreeSet;
 
@@ -52,7 +53,7 @@ fn input(policies: Vec<PolicyInput>, usage: Vec<UsageRow>, facts: CoverageFacts)
         scps: Vec::new(),
         usage,
         coverage: facts,
-        window: Window {
+        window: ObservationWindow {
             since: time(1),
             until: time(31),
         },

@@ -12,12 +12,13 @@ use crate::aws::cloudtrail::{
 use crate::aws::escalation::escalation_paths;
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
 use crate::aws::inventory::AwsAccountInventory;
-use crate::aws::minimize::{MinimizeOptions, Window};
+use crate::aws::minimize::MinimizeOptions;
 use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
 use crate::checks::{
     IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy, sort_findings,
 };
+use crate::model::ObservationWindow;
 use crate::model::{Finding, GrantBody, Severity, Trust};
 use crate::snapshot::Snapshot;
 use anyhow::Context as _;
@@ -67,7 +68,7 @@ pub struct Evidence {
     pub usage: Option<CloudTrailUsage>,
     /// Where the usage came from, for the report's header.
     pub usage_origin: Option<UsageOrigin>,
-    pub window: Window,
+    pub window: ObservationWindow,
     pub snapshot: PathBuf,
 }
 
@@ -148,22 +149,22 @@ impl EvidenceArgs {
     }
 
     /// The window `--since`/`--until` give, checked not to be empty.
-    fn window(&self, now: DateTime<Utc>) -> anyhow::Result<Window> {
+    fn window(&self, now: DateTime<Utc>) -> anyhow::Result<ObservationWindow> {
         let (since, until) = self.window.window_at(now)?;
-        Ok(Window { since, until })
+        Ok(ObservationWindow { since, until })
     }
 }
 
 /// The window stored usage was read for. Usage read without `--since`/`--until` covers the
 /// events it holds: from the first to just after the last.
-fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<Window> {
+fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<ObservationWindow> {
     let since = usage.window.since.or(usage.coverage.first_event);
     let until = usage.window.until.or(usage
         .coverage
         .last_event
         .map(|last| last + chrono::Duration::seconds(1)));
     match (since, until) {
-        (Some(since), Some(until)) if since < until => Ok(Window { since, until }),
+        (Some(since), Some(until)) if since < until => Ok(ObservationWindow { since, until }),
         _ => Err(InputError::wrap(format!(
             "the usage stored in snapshot `{}` names no window and holds no event, so it \
              cannot say what was unused; pass `--cloudtrail DIR` with `--since`/`--until`",

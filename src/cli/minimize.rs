@@ -36,9 +36,10 @@ use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::CoverageFacts;
 use crate::aws::minimize::{
     ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason,
-    SizeTarget, UnusedActions, UsageRow, Warning, Window, minimize, render_terraform,
+    SizeTarget, UnusedActions, UsageRow, Warning, minimize, render_terraform,
 };
 use crate::catalog::{AccessLevel, Catalog};
+use crate::model::ObservationWindow;
 use crate::model::SkippedSource;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -404,7 +405,7 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
         scps,
         usage,
         coverage,
-        window: Window { since, until },
+        window: ObservationWindow { since, until },
     })
 }
 

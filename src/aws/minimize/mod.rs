@@ -43,7 +43,7 @@ use super::policy::{ActionClause, PolicyDocument, Statement};
 use super::{Context, PolicyVersion};
 use crate::catalog::{AccessLevel, Action, Catalog};
 use crate::model::Effect;
-use crate::model::SkippedSource;
+use crate::model::{ObservationWindow, SkippedSource};
 use actions::{ActionIndex, Runs};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -82,13 +82,6 @@ pub struct UsageRow {
     pub sources: Vec<String>,
 }
 
-/// The observation window: usage between `since` (inclusive) and `until` (exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub since: DateTime<Utc>,
-    pub until: DateTime<Utc>,
-}
-
 /// Everything minimization needs about one identity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MinimizeInput {
@@ -103,7 +96,7 @@ pub struct MinimizeInput {
     pub scps: Vec<Vec<PolicyInput>>,
     pub usage: Vec<UsageRow>,
     pub coverage: CoverageFacts,
-    pub window: Window,
+    pub window: ObservationWindow,
 }
 
 /// Which IAM size quota the output must meet.
@@ -419,7 +412,7 @@ pub struct Minimized {
     pub unused: Vec<UnusedActions>,
     pub missing_permissions: Vec<MissingPermission>,
     pub warnings: Vec<Warning>,
-    pub window: Window,
+    pub window: ObservationWindow,
     pub proof: Proof,
 }
 

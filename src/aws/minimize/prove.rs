@@ -222,10 +222,11 @@ fn deny_is_original(originals: &Originals<'_>, deny: &Statement) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{MinimizeInput, PolicyInput, Window};
+    use super::super::{MinimizeInput, PolicyInput};
     use super::*;
     use crate::aws::coverage::CoverageFacts;
     use crate::aws::parse_policy;
+    use crate::model::ObservationWindow;
     use chrono::{TimeZone, Utc};
 
     fn input(original: &str) -> MinimizeInput {
@@ -241,7 +242,7 @@ mod tests {
             scps: Vec::new(),
             usage: Vec::new(),
             coverage: CoverageFacts::management_only(since, until),
-            window: Window { since, until },
+            window: ObservationWindow { since, until },
         }
     }
 
