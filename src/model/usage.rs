@@ -73,14 +73,38 @@ pub struct UsageKey {
 /// sources — the evidence for keeping or dropping a permission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageRecord {
-    /// Calls the provider allowed.
+    /// Calls the provider allowed, including those that needed the permission without
+    /// logging it (see `inferred`).
     pub count: u64,
+    /// Of `count`, calls that needed the permission without a log record of their own (AWS
+    /// `iam:PassRole` when a role is handed to a service, a copy's source object): the log
+    /// reader inferred them from the request. Zero for events added one by one.
+    pub inferred: u64,
     /// Calls the provider denied; these show intent, not use, and are kept apart.
     pub denied_count: u64,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub workloads: BTreeSet<CiWorkload>,
     pub sources: BTreeSet<String>,
+    /// How the calls reached the provider or why the permission was needed, when not simply
+    /// logged as the identity's own call (`via cloudformation.amazonaws.com`, `implied by
+    /// PutObject x-amz-acl`). Sorted; empty for events added one by one.
+    pub evidence: BTreeSet<String>,
+}
+
+impl UsageRecord {
+    /// Adds the calls of another record of the same key: counts add up, first/last seen are
+    /// min/max, sets are united.
+    pub fn absorb(&mut self, other: UsageRecord) {
+        self.count += other.count;
+        self.inferred += other.inferred;
+        self.denied_count += other.denied_count;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.workloads.extend(other.workloads);
+        self.sources.extend(other.sources);
+        self.evidence.extend(other.evidence);
+    }
 }
 
 /// Aggregated usage, sorted by key.
@@ -103,11 +127,13 @@ impl Usage {
         };
         let record = self.records.entry(key).or_insert_with(|| UsageRecord {
             count: 0,
+            inferred: 0,
             denied_count: 0,
             first_seen: event.time,
             last_seen: event.time,
             workloads: BTreeSet::new(),
             sources: BTreeSet::new(),
+            evidence: BTreeSet::new(),
         });
         match event.outcome {
             Outcome::Allowed => record.count += 1,
@@ -127,18 +153,18 @@ impl Usage {
     /// Fold another aggregate in (for per-file or per-thread partial aggregates).
     pub fn merge(&mut self, other: Usage) {
         for (key, theirs) in other.records {
-            match self.records.get_mut(&key) {
-                Some(ours) => {
-                    ours.count += theirs.count;
-                    ours.denied_count += theirs.denied_count;
-                    ours.first_seen = ours.first_seen.min(theirs.first_seen);
-                    ours.last_seen = ours.last_seen.max(theirs.last_seen);
-                    ours.workloads.extend(theirs.workloads);
-                    ours.sources.extend(theirs.sources);
-                }
-                None => {
-                    self.records.insert(key, theirs);
-                }
+            self.add_record(key, theirs);
+        }
+    }
+
+    /// Fold in a record a log reader aggregated itself (for readers that count in their own
+    /// structures, as the CloudTrail reader does): merged with [`UsageRecord::absorb`] when the
+    /// key is already present.
+    pub fn add_record(&mut self, key: UsageKey, record: UsageRecord) {
+        match self.records.get_mut(&key) {
+            Some(ours) => ours.absorb(record),
+            None => {
+                self.records.insert(key, record);
             }
         }
     }

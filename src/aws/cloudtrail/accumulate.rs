@@ -60,8 +60,11 @@ const S3_VERSIONED: &[(&str, &str)] = &[
     ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
 ];
 
+/// What a worker counts calls under, in interned ids: finer than the neutral
+/// [`crate::model::UsageKey`] (it keeps the session, the calling service, the outcome and the
+/// basis apart until the merge resolves them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct UsageKey {
+struct CallKey {
     identity: u32,
     action: u32,
     resource: u32,
@@ -142,7 +145,7 @@ struct Call<'c> {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     strings: Interner,
-    usage: FxHashMap<UsageKey, Stats>,
+    usage: FxHashMap<CallKey, Stats>,
     origins: FxHashMap<u32, Origin>,
     web_identity: FxHashMap<(u32, u32, u32, bool), Stats>,
     profile_passes: FxHashMap<(u32, u32), u64>,
@@ -299,7 +302,7 @@ impl Accumulator {
                 }
             }
             self.count(
-                UsageKey {
+                CallKey {
                     identity: identity_id,
                     action,
                     resource,
@@ -362,7 +365,7 @@ impl Accumulator {
         self.set_aside[reason as usize] += 1;
     }
 
-    fn count(&mut self, key: UsageKey, time: i64) {
+    fn count(&mut self, key: CallKey, time: i64) {
         self.usage
             .entry(key)
             .and_modify(|stats| stats.add(Stats::at(time)))
@@ -661,7 +664,7 @@ impl Accumulator {
         }
         for (action, resource, basis) in found {
             self.count(
-                UsageKey {
+                CallKey {
                     identity: call.identity,
                     action,
                     resource,
@@ -755,7 +758,7 @@ impl Accumulator {
         }
         let tr = |id: u32| translate[id as usize];
         for (key, stats) in other.usage {
-            let key = UsageKey {
+            let key = CallKey {
                 identity: tr(key.identity),
                 action: tr(key.action),
                 resource: tr(key.resource),

@@ -3,7 +3,9 @@
 //! through its own versioned view, and the neutral model maps them at merge time.
 
 use super::time::TimeWindow;
-use crate::model::{Coverage, Outcome};
+use crate::model::{
+    Coverage, IdentityId, Outcome, Permission, Provider, Usage, UsageKey, UsageRecord,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -105,6 +107,52 @@ impl CloudTrailUsage {
             }
             *rows = merged.into_values().collect();
         }
+    }
+}
+
+impl CloudTrailUsage {
+    /// The rows as provider-neutral usage: one record per (identity, action, resource), with
+    /// allowed calls (logged and inferred) in `count` and refused ones in `denied_count`.
+    /// Identities are `aws:<arn>`, permissions `aws:<service>:<Action>`, workloads the CI
+    /// workloads linked to the calls (issuer `https://<host>`). Records keep no sources: the
+    /// CloudTrail reader counts per key, not per file.
+    pub fn to_usage(&self) -> Usage {
+        let mut usage = Usage::new();
+        for (rows, denied) in [(&self.allowed, false), (&self.denied, true)] {
+            for row in rows {
+                let key = UsageKey {
+                    identity: IdentityId::new(Provider::Aws, &row.identity.arn),
+                    permission: Permission::new(Provider::Aws, row.action.clone()),
+                    resource: row.resource.clone(),
+                };
+                let (count, inferred, denied_count) = if denied {
+                    (0, 0, row.count())
+                } else {
+                    (row.count(), row.inferred, 0)
+                };
+                let record = UsageRecord {
+                    count,
+                    inferred,
+                    denied_count,
+                    first_seen: row.first_seen,
+                    last_seen: row.last_seen,
+                    workloads: row
+                        .workloads
+                        .iter()
+                        .map(|workload| {
+                            crate::model::CiWorkload::new(
+                                &format!("https://{}", workload.issuer),
+                                &workload.subject,
+                            )
+                        })
+                        .collect(),
+                    sources: BTreeSet::new(),
+                    evidence: row.evidence.clone(),
+                };
+                usage.add_record(key, record);
+            }
+        }
+        usage
     }
 }
 
@@ -414,6 +462,36 @@ mod tests {
                 .iter()
                 .any(|evidence| evidence.contains("is not in the inventory"))
         );
+    }
+
+    #[test]
+    fn cloudtrail_rows_become_neutral_usage_records() {
+        let deploy = "arn:aws:iam::111122223333:role/gha-deploy";
+        let mut allowed = pass(deploy, "arn:aws:iam::111122223333:role/app", 2, "implied");
+        allowed.logged = 3;
+        allowed.workloads.insert(CiWorkload {
+            issuer: "token.actions.githubusercontent.com".to_owned(),
+            subject: "repo:acme/web:ref:refs/heads/main".to_owned(),
+        });
+        let mut denied = pass(deploy, "arn:aws:iam::111122223333:role/app", 0, "denied");
+        denied.logged = 1;
+        let usage = CloudTrailUsage {
+            allowed: vec![allowed],
+            denied: vec![denied],
+            ..CloudTrailUsage::default()
+        }
+        .to_usage();
+        assert_eq!(usage.len(), 1);
+        let (key, record) = usage.iter().next().unwrap();
+        assert_eq!(key.identity.as_str(), format!("aws:{deploy}"));
+        assert_eq!(key.permission.to_string(), "aws:iam:PassRole");
+        assert_eq!(
+            (record.count, record.inferred, record.denied_count),
+            (5, 2, 1)
+        );
+        let workload = record.workloads.iter().next().unwrap();
+        assert_eq!(workload.subject, "repo:acme/web:ref:refs/heads/main");
+        assert_eq!(record.evidence.len(), 2);
     }
 
     #[test]
