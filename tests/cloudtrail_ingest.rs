@@ -418,3 +418,21 @@ fn the_access_key_that_signed_each_user_call_is_recorded() {
     assert_eq!(key.last_seen, at("2026-11-02T08:04:00Z"));
     assert!(!key.is_temporary());
 }
+
+#[test]
+fn a_cloudtrail_folder_is_a_usage_source_of_neutral_usage() {
+    use pipeleash::model::{Provider, UsageSource};
+    let source = pipeleash::aws::cloudtrail::CloudTrailDirectory { root: trail() };
+    assert_eq!(source.provider(), Provider::Aws);
+    let observed = source.read(None, None).unwrap();
+    let direct = ingest(TimeWindow::default());
+    assert_eq!(observed.usage, direct.to_usage());
+    assert_eq!(observed.coverage, direct.coverage);
+    assert!(!observed.usage.is_empty());
+    assert!(
+        observed
+            .usage
+            .iter()
+            .all(|(key, _)| key.identity.provider() == Provider::Aws)
+    );
+}

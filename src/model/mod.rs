@@ -6,6 +6,7 @@ mod finding;
 mod grant;
 mod identity;
 mod inventory;
+mod source;
 mod subject;
 mod trust;
 mod usage;
@@ -15,6 +16,7 @@ pub use finding::{Evidence, Finding};
 pub use grant::{Grant, GrantBody, GrantId};
 pub use identity::{Identity, IdentityId, IdentityIdError, IdentityKind};
 pub use inventory::{Container, Inventory, InventoryError};
+pub use source::{Collector, ObservedUsage, UsageSource};
 pub use subject::{
     Characters, Field, FieldRole, JudgedSubject, Position, PullRequests, SUBJECTS_TSV, Segment,
     SubjectConstraint, SubjectContext, SubjectGrammar, SubjectGrammarError, SubjectJudgment,

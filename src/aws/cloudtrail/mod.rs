@@ -102,6 +102,41 @@ pub fn ingest_directory(
     ingest_files_with(&listing.files, options, unreadable)
 }
 
+/// A folder of CloudTrail log files as a [`crate::model::UsageSource`]: every file under it
+/// at any depth, read as [`ingest_directory`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudTrailDirectory {
+    pub root: PathBuf,
+}
+
+impl crate::model::UsageSource for CloudTrailDirectory {
+    type Error = IngestError;
+
+    fn provider(&self) -> crate::model::Provider {
+        crate::model::Provider::Aws
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn read(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::model::ObservedUsage, IngestError> {
+        let options = IngestOptions {
+            window: TimeWindow { since, until },
+            progress: None,
+        };
+        let usage = ingest_directory(&self.root, &options)?;
+        Ok(crate::model::ObservedUsage {
+            usage: usage.to_usage(),
+            coverage: usage.coverage,
+        })
+    }
+}
+
 /// Reads the given log files (`.json.gz` or `.json`; the format is sniffed from the content).
 pub fn ingest_files(
     files: &[PathBuf],
