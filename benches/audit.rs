@@ -10,14 +10,16 @@
 use chrono::{DateTime, Duration, Utc};
 use pipeleash::aws::audit::audit;
 use pipeleash::aws::cloudtrail::{
-    CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind, TimeWindow, UsageRow,
+    CiWorkload, CloudTrailUsage, Identity, IdentityKind, TimeWindow, UsageRow,
 };
 use pipeleash::aws::inventory::{
     AttachedPolicy, AwsAccountInventory, AwsManagedPolicy, AwsRole, InlinePolicy, PolicyVersion,
 };
-use pipeleash::aws::minimize::{MinimizeOptions, Window};
+use pipeleash::aws::minimize::MinimizeOptions;
 use pipeleash::aws::normalize::normalize;
 use pipeleash::catalog::Catalog;
+use pipeleash::model::Coverage;
+use pipeleash::model::ObservationWindow;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -250,7 +252,7 @@ fn organisation() -> (Vec<AwsAccountInventory>, Vec<RoleUse>) {
     (inventories, used)
 }
 
-fn usage(used: &[RoleUse], window: Window) -> CloudTrailUsage {
+fn usage(used: &[RoleUse], window: ObservationWindow) -> CloudTrailUsage {
     let at = |days: i64| window.since + Duration::days(days);
     let mut allowed = Vec::new();
     for (arn, calls) in used {
@@ -288,7 +290,7 @@ fn usage(used: &[RoleUse], window: Window) -> CloudTrailUsage {
         },
         allowed,
         coverage: Coverage {
-            files_read: 100_000,
+            sources_read: 100_000,
             events_read: 50_000_000,
             events_in_window: 50_000_000,
             first_event: Some(at(0)),
@@ -318,7 +320,7 @@ fn main() {
     let until: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-25T00:00:00Z")
         .expect("a valid time")
         .with_timezone(&Utc);
-    let window = Window {
+    let window = ObservationWindow {
         since: until - Duration::days(90),
         until,
     };

@@ -3,9 +3,10 @@
 
 use pipeleash::aws::audit::audit;
 use pipeleash::aws::cloudtrail::{IngestOptions, TimeWindow, ingest_directory};
-use pipeleash::aws::minimize::{MinimizeOptions, Reason, Window};
+use pipeleash::aws::minimize::{MinimizeOptions, Reason};
 use pipeleash::aws::normalize::normalize;
 use pipeleash::catalog::Catalog;
+use pipeleash::model::ObservationWindow;
 use pipeleash::snapshot::Snapshot;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,8 +25,8 @@ fn time(text: &str) -> chrono::DateTime<chrono::Utc> {
     text.parse().unwrap()
 }
 
-fn window() -> Window {
-    Window {
+fn window() -> ObservationWindow {
+    ObservationWindow {
         since: time("2026-11-14T00:00:00Z"),
         until: time("2026-11-21T00:00:00Z"),
     }
@@ -77,7 +78,7 @@ fn every_used_action_is_kept_and_nothing_unused_unless_unobservable() {
     )
     .unwrap();
     assert_eq!(
-        usage.coverage.files_skipped.len(),
+        usage.coverage.sources_skipped.len(),
         1,
         "the planted corrupt file"
     );

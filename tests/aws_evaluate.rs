@@ -2,8 +2,8 @@
 //! invariants the minimizer relies on (deny never grants, boundaries never grant).
 
 use pipeleash::aws::{
-    CompiledPolicySet, Context, Decision, KnownPrincipal, NamedPolicy, Outcome, PolicyDocument,
-    PolicyKind, PolicySet, Request, Verdict, add_principal_keys, parse_policy,
+    CompiledPolicySet, Context, Decision, DecisionKind, KnownPrincipal, NamedPolicy,
+    PolicyDocument, PolicyKind, PolicySet, Request, Verdict, add_principal_keys, parse_policy,
 };
 use proptest::prelude::*;
 
@@ -112,7 +112,7 @@ fn with_context(mut request: Request, context: Context) -> Request {
 }
 
 /// Evaluates through both entry points and checks they agree with `expected`.
-fn check(request: &Request, policies: &Policies, expected: Outcome) -> Decision {
+fn check(request: &Request, policies: &Policies, expected: DecisionKind) -> Decision {
     let set = policies.set();
     let decision = pipeleash::aws::evaluate(request, &set);
     assert_eq!(
@@ -134,7 +134,7 @@ fn implicit_deny_without_any_allow() {
     let decision = check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &Policies::default(),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     assert!(decision.reasons.is_empty());
 }
@@ -148,7 +148,7 @@ fn identity_allow_grants_and_names_the_statement() {
     let decision = check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     assert_eq!(decision.reasons.len(), 1);
     assert_eq!(decision.reasons[0].statement, 2);
@@ -165,7 +165,7 @@ fn explicit_deny_wins_over_allow() {
     let decision = check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
     assert!(
         decision
@@ -192,7 +192,7 @@ fn deny_in_boundary_scp_or_session_wins() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &boundary,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
     let scp = Policies {
         scps: vec![vec![everything(), no_s3()]],
@@ -201,7 +201,7 @@ fn deny_in_boundary_scp_or_session_wins() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &scp,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
     let session = Policies {
         session: vec![everything(), no_s3()],
@@ -210,7 +210,7 @@ fn deny_in_boundary_scp_or_session_wins() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &session,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -224,12 +224,12 @@ fn boundary_intersects_with_identity_policies() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     let decision = check(
         &request("iam:CreateUser", "*"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     assert_eq!(
         decision.layers.boundary,
@@ -246,7 +246,7 @@ fn boundary_does_not_grant_by_itself() {
     check(
         &request("ec2:RunInstances", "*"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -265,17 +265,17 @@ fn scp_intersects_at_every_level() {
     check(
         &request("s3:PutObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("ec2:RunInstances", "*"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check(
         &request("iam:PassRole", ROLE_ARN),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -289,7 +289,7 @@ fn scp_level_without_policies_allows_nothing() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -309,13 +309,13 @@ fn scp_deny_with_condition() {
     check(
         &with_context(request("ec2:RunInstances", "*"), in_region),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     let elsewhere = Context::complete().with("aws:RequestedRegion", "us-east-1");
     check(
         &with_context(request("ec2:RunInstances", "*"), elsewhere),
         &policies,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -327,12 +327,12 @@ fn not_action_with_allow_grants_everything_else() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("IAM:CreateUser", "*"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -345,12 +345,12 @@ fn not_action_with_deny_denies_everything_else() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("s3:PutObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -365,12 +365,12 @@ fn not_resource_applies_to_other_resources() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("s3:GetObject", "arn:aws:s3:::secrets/key"),
         &policies,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -382,12 +382,12 @@ fn resource_wildcard_spans_arn_segments() {
     check(
         &request("s3:GetObject", "arn:aws:s3:::artifacts/a/b/c"),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("s3:GetObject", "arn:aws:s3:::artifacts"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     let any_region = Policies::identity([allow(
         r#""Action":"logs:*","Resource":"arn:aws:logs:*:log-group:/ci""#,
@@ -398,7 +398,7 @@ fn resource_wildcard_spans_arn_segments() {
             "arn:aws:logs:eu-west-1:111122223333:log-group:/ci",
         ),
         &any_region,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -410,7 +410,7 @@ fn resource_match_is_case_sensitive() {
     check(
         &request("s3:GetObject", "arn:aws:s3:::Artifacts/x"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -422,17 +422,17 @@ fn question_mark_matches_one_character() {
     check(
         &request("s3:GetObject", "arn:aws:s3:::bucket-a"),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("s3:GetObject", "arn:aws:s3:::bucket-ab"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check(
         &request("s3:GetObjectAcl", "arn:aws:s3:::bucket-a"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -442,12 +442,12 @@ fn actions_match_case_insensitively() {
     check(
         &request("s3:GetObjectTagging", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("S3:GETOBJECT", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -457,7 +457,7 @@ fn conditional_allow(condition: &str) -> Policies {
     ))])
 }
 
-fn check_condition(condition: &str, context: Context, expected: Outcome) {
+fn check_condition(condition: &str, context: Context, expected: DecisionKind) {
     check(
         &with_context(request("s3:GetObject", BUCKET_OBJECT), context),
         &conditional_allow(condition),
@@ -470,7 +470,7 @@ fn normal_operator_is_false_on_absent_key() {
     check_condition(
         r#""StringEquals":{"aws:PrincipalTag/team":"ci"}"#,
         Context::complete(),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -479,78 +479,82 @@ fn negated_operator_is_true_on_absent_key() {
     check_condition(
         r#""StringNotEquals":{"aws:PrincipalTag/team":"ci"}"#,
         Context::complete(),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
 #[test]
 fn if_exists_is_true_on_absent_key() {
     let condition = r#""StringEqualsIfExists":{"aws:PrincipalTag/team":"ci"}"#;
-    check_condition(condition, Context::complete(), Outcome::Allowed);
+    check_condition(condition, Context::complete(), DecisionKind::Allowed);
     check_condition(
         condition,
         Context::complete().with("aws:PrincipalTag/team", "web"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check_condition(
         condition,
         Context::complete().with("aws:principaltag/TEAM", "ci"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
 #[test]
 fn for_all_values_is_true_on_empty_or_absent_set() {
     let condition = r#""ForAllValues:StringEquals":{"aws:TagKeys":["team","env"]}"#;
-    check_condition(condition, Context::complete(), Outcome::Allowed);
+    check_condition(condition, Context::complete(), DecisionKind::Allowed);
     check_condition(
         condition,
         Context::complete().with_values("aws:TagKeys", Vec::<String>::new()),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check_condition(
         condition,
         Context::complete().with_values("aws:TagKeys", ["team", "env"]),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check_condition(
         condition,
         Context::complete().with_values("aws:TagKeys", ["team", "owner"]),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
 #[test]
 fn for_any_value_is_false_on_empty_or_absent_set() {
     let condition = r#""ForAnyValue:StringLike":{"aws:TagKeys":"ci-*"}"#;
-    check_condition(condition, Context::complete(), Outcome::ImplicitDeny);
+    check_condition(condition, Context::complete(), DecisionKind::ImplicitDeny);
     check_condition(
         condition,
         Context::complete().with_values("aws:TagKeys", Vec::<String>::new()),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check_condition(
         condition,
         Context::complete().with_values("aws:TagKeys", ["team", "ci-repo"]),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
 #[test]
 fn null_operator_tests_presence() {
     let must_be_absent = r#""Null":{"aws:TokenIssueTime":"true"}"#;
-    check_condition(must_be_absent, Context::complete(), Outcome::Allowed);
+    check_condition(must_be_absent, Context::complete(), DecisionKind::Allowed);
     check_condition(
         must_be_absent,
         Context::complete().with("aws:TokenIssueTime", "2024-01-01T00:00:00Z"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     let must_be_present = r#""Null":{"aws:TokenIssueTime":false}"#;
-    check_condition(must_be_present, Context::complete(), Outcome::ImplicitDeny);
+    check_condition(
+        must_be_present,
+        Context::complete(),
+        DecisionKind::ImplicitDeny,
+    );
     check_condition(
         must_be_present,
         Context::complete().with("aws:TokenIssueTime", "x"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -562,17 +566,17 @@ fn string_like_is_case_sensitive_with_wildcards() {
     check_condition(
         condition,
         subject("repo:acme/web:ref:refs/heads/main"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check_condition(
         condition,
         subject("repo:ACME/web:ref:refs/heads/main"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check_condition(
         condition,
         subject("repo:acme/web:ref:refs/heads/feature"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -582,13 +586,13 @@ fn string_equals_ignore_case() {
     check_condition(
         condition,
         Context::complete().with("aws:PrincipalTag/env", "PROD"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     let exact = r#""StringEquals":{"aws:PrincipalTag/env":"Prod"}"#;
     check_condition(
         exact,
         Context::complete().with("aws:PrincipalTag/env", "PROD"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -596,13 +600,13 @@ fn string_equals_ignore_case() {
 fn ip_address_matches_cidr_blocks() {
     let condition = r#""IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:db8::/32"]}"#;
     let from = |ip: &str| Context::complete().with("aws:SourceIp", ip);
-    check_condition(condition, from("203.0.113.77"), Outcome::Allowed);
-    check_condition(condition, from("2001:db8::1"), Outcome::Allowed);
-    check_condition(condition, from("198.51.100.1"), Outcome::ImplicitDeny);
+    check_condition(condition, from("203.0.113.77"), DecisionKind::Allowed);
+    check_condition(condition, from("2001:db8::1"), DecisionKind::Allowed);
+    check_condition(condition, from("198.51.100.1"), DecisionKind::ImplicitDeny);
     check_condition(
         r#""NotIpAddress":{"aws:SourceIp":"203.0.113.0/24"}"#,
         from("198.51.100.1"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -610,23 +614,27 @@ fn ip_address_matches_cidr_blocks() {
 fn date_less_than() {
     let condition = r#""DateLessThan":{"aws:CurrentTime":"2025-01-01T00:00:00Z"}"#;
     let at = |time: &str| Context::complete().with("aws:CurrentTime", time);
-    check_condition(condition, at("2024-12-31T23:59:59Z"), Outcome::Allowed);
-    check_condition(condition, at("2025-01-01T00:00:00Z"), Outcome::ImplicitDeny);
-    check_condition(condition, at("1700000000"), Outcome::Allowed);
+    check_condition(condition, at("2024-12-31T23:59:59Z"), DecisionKind::Allowed);
+    check_condition(
+        condition,
+        at("2025-01-01T00:00:00Z"),
+        DecisionKind::ImplicitDeny,
+    );
+    check_condition(condition, at("1700000000"), DecisionKind::Allowed);
 }
 
 #[test]
 fn numeric_comparisons() {
     let condition = r#""NumericLessThanEquals":{"s3:max-keys":"10"}"#;
     let keys = |count: &str| Context::complete().with("s3:max-keys", count);
-    check_condition(condition, keys("10"), Outcome::Allowed);
-    check_condition(condition, keys("9.5"), Outcome::Allowed);
-    check_condition(condition, keys("11"), Outcome::ImplicitDeny);
-    check_condition(condition, keys("many"), Outcome::ImplicitDeny);
+    check_condition(condition, keys("10"), DecisionKind::Allowed);
+    check_condition(condition, keys("9.5"), DecisionKind::Allowed);
+    check_condition(condition, keys("11"), DecisionKind::ImplicitDeny);
+    check_condition(condition, keys("many"), DecisionKind::ImplicitDeny);
     check_condition(
         r#""NumericGreaterThan":{"aws:MultiFactorAuthAge":3600}"#,
         Context::complete().with("aws:MultiFactorAuthAge", "7200"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -636,14 +644,14 @@ fn bool_operator() {
     check_condition(
         condition,
         Context::complete().with("aws:SecureTransport", "true"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check_condition(
         condition,
         Context::complete().with("aws:SecureTransport", "false"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
-    check_condition(condition, Context::complete(), Outcome::ImplicitDeny);
+    check_condition(condition, Context::complete(), DecisionKind::ImplicitDeny);
 }
 
 #[test]
@@ -653,24 +661,24 @@ fn arn_like_matches_component_wise() {
     check_condition(
         condition,
         source("arn:aws:sns:eu-west-1:111122223333:ci-topic"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check_condition(
         condition,
         source("arn:aws:sns:eu-west-1:444455556666:ci-topic"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     // `*` in the region part cannot absorb the account part.
     let short = r#""ArnLike":{"aws:SourceArn":"arn:aws:sns:*:ci-topic"}"#;
     check_condition(
         short,
         source("arn:aws:sns:eu-west-1:111122223333:ci-topic"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check_condition(
         r#""ArnNotEquals":{"aws:SourceArn":"arn:aws:sns:*:*:other"}"#,
         source("arn:aws:sns:eu-west-1:1:ci"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -686,14 +694,18 @@ fn multiple_keys_and_operators_are_anded_values_ored() {
     check_condition(
         condition,
         context("platform", "eu-west-1"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check_condition(
         condition,
         context("web", "eu-west-1"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
-    check_condition(condition, context("ci", "us-east-1"), Outcome::ImplicitDeny);
+    check_condition(
+        condition,
+        context("ci", "us-east-1"),
+        DecisionKind::ImplicitDeny,
+    );
 }
 
 #[test]
@@ -708,7 +720,7 @@ fn policy_variables_resolve_from_context() {
             as_user("alice"),
         ),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &with_context(
@@ -716,13 +728,13 @@ fn policy_variables_resolve_from_context() {
             as_user("alice"),
         ),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     // A missing variable makes the statement not match.
     check(
         &request("s3:GetObject", "arn:aws:s3:::home/alice/notes"),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -734,13 +746,13 @@ fn policy_variable_default_value() {
     check(
         &request("s3:GetObject", "arn:aws:s3:::teams/shared/x"),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     let tagged = Context::complete().with("aws:PrincipalTag/team", "ci");
     check(
         &with_context(request("s3:GetObject", "arn:aws:s3:::teams/ci/x"), tagged),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -756,7 +768,7 @@ fn escapes_are_literal_and_substituted_values_are_not_wildcards() {
             user("alice"),
         ),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &with_context(
@@ -764,12 +776,12 @@ fn escapes_are_literal_and_substituted_values_are_not_wildcards() {
             user("alice"),
         ),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check(
         &with_context(request("s3:GetObject", "arn:aws:s3:::b/*/bob"), user("*")),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -785,7 +797,7 @@ fn variables_are_literal_in_version_2008() {
             alice.clone(),
         ),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check(
         &with_context(
@@ -793,7 +805,7 @@ fn variables_are_literal_in_version_2008() {
             alice,
         ),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -803,19 +815,19 @@ fn variables_in_condition_values() {
     let context = Context::complete()
         .with("aws:username", "alice")
         .with("s3:prefix", "home/alice/");
-    check_condition(condition, context, Outcome::Allowed);
+    check_condition(condition, context, DecisionKind::Allowed);
     // Missing variable: a normal operator does not match…
     check_condition(
         condition,
         Context::complete().with("s3:prefix", "home/alice/"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     // …and an inverted one does: the value is not equal to the missing one.
     let negated = r#""StringNotEquals":{"s3:prefix":"home/${aws:username}/"}"#;
     check_condition(
         negated,
         Context::complete().with("s3:prefix", "x"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -834,13 +846,13 @@ fn same_account_resource_policy_grants_without_identity_policy() {
     let decision = check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     assert_eq!(decision.reasons[0].kind, PolicyKind::Resource);
     check(
         &request("s3:PutObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -855,7 +867,7 @@ fn resource_policy_for_other_principal_does_not_grant() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -869,7 +881,7 @@ fn resource_policy_naming_the_account_delegates_to_identity_policies() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &alone,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     let bare_account = Policies {
         resource: Some(bucket_policy(r#"{"AWS":"111122223333"}"#)),
@@ -878,7 +890,7 @@ fn resource_policy_naming_the_account_delegates_to_identity_policies() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &bare_account,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -893,7 +905,7 @@ fn boundary_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &to_role,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     let without_boundary = Policies {
         boundary: None,
@@ -902,7 +914,7 @@ fn boundary_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &without_boundary,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     let to_session = Policies {
         resource: Some(bucket_policy(&format!(r#"{{"AWS":"{SESSION_ARN}"}}"#))),
@@ -912,7 +924,7 @@ fn boundary_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &to_session,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -927,7 +939,7 @@ fn session_policy_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &to_role,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     let to_session = Policies {
         resource: Some(bucket_policy(&format!(r#"{{"AWS":"{SESSION_ARN}"}}"#))),
@@ -937,7 +949,7 @@ fn session_policy_limits_resource_grant_to_role_arn_but_not_to_session_arn() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &to_session,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -951,7 +963,7 @@ fn scp_limits_resource_policy_grants_too() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -968,7 +980,7 @@ fn resource_policy_deny_for_principal_wins() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -985,7 +997,7 @@ fn not_principal_deny_applies_to_principals_not_listed() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -1007,7 +1019,7 @@ fn cross_account_needs_both_identity_and_resource_policy() {
         resource: Some(resource.clone()),
         ..Policies::default()
     };
-    check(&cross_account("s3:GetObject"), &both, Outcome::Allowed);
+    check(&cross_account("s3:GetObject"), &both, DecisionKind::Allowed);
     let only_identity = Policies {
         identity: vec![identity],
         ..Policies::default()
@@ -1015,7 +1027,7 @@ fn cross_account_needs_both_identity_and_resource_policy() {
     let decision = check(
         &cross_account("s3:GetObject"),
         &only_identity,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     assert!(decision.layers.cross_account);
     let only_resource = Policies {
@@ -1025,7 +1037,7 @@ fn cross_account_needs_both_identity_and_resource_policy() {
     check(
         &cross_account("s3:GetObject"),
         &only_resource,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -1042,17 +1054,17 @@ fn session_policy_intersects_with_identity_policies() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("ec2:DescribeInstances", "*"),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     check(
         &request("s3:PutObject", BUCKET_OBJECT),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -1062,7 +1074,7 @@ fn partial_context_gives_conditional_naming_the_key() {
     let decision = check(
         &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
         &conditional_allow(condition),
-        Outcome::Conditional {
+        DecisionKind::Conditional {
             missing_keys: vec!["aws:PrincipalTag/team".into()],
         },
     );
@@ -1080,7 +1092,7 @@ fn partial_context_gives_conditional_naming_the_key() {
         check_condition(
             condition,
             Context::partial(),
-            Outcome::Conditional {
+            DecisionKind::Conditional {
                 missing_keys: vec!["k:a".into()],
             },
         );
@@ -1098,7 +1110,7 @@ fn partial_context_unknown_deny_makes_an_allow_conditional() {
     check(
         &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
         &policies,
-        Outcome::Conditional {
+        DecisionKind::Conditional {
             missing_keys: vec!["aws:MultiFactorAuthPresent".into()],
         },
     );
@@ -1111,7 +1123,7 @@ fn partial_context_stays_definite_when_the_key_cannot_matter() {
     check(
         &with_context(request("ec2:RunInstances", "*"), Context::partial()),
         &unrelated,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     // Another statement allows unconditionally.
     let mut policies = unrelated.clone();
@@ -1121,14 +1133,14 @@ fn partial_context_stays_definite_when_the_key_cannot_matter() {
     check(
         &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     // Keys that are present are used even in a partial context.
     let known = Context::partial().with("aws:PrincipalTag/team", "ci");
     check(
         &with_context(request("s3:GetObject", BUCKET_OBJECT), known),
         &unrelated,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     // A definite explicit deny wins over unknown allows.
     let mut denied = unrelated;
@@ -1138,7 +1150,7 @@ fn partial_context_stays_definite_when_the_key_cannot_matter() {
     check(
         &with_context(request("s3:GetObject", BUCKET_OBJECT), Context::partial()),
         &denied,
-        Outcome::ExplicitDeny,
+        DecisionKind::ExplicitDeny,
     );
 }
 
@@ -1153,7 +1165,7 @@ fn partial_context_missing_variable_is_conditional() {
             Context::partial(),
         ),
         &policies,
-        Outcome::Conditional {
+        DecisionKind::Conditional {
             missing_keys: vec!["aws:username".into()],
         },
     );
@@ -1162,7 +1174,7 @@ fn partial_context_missing_variable_is_conditional() {
 #[test]
 fn complete_context_is_definite() {
     let condition = r#""StringEquals":{"aws:PrincipalTag/team":"ci"}"#;
-    check_condition(condition, Context::complete(), Outcome::ImplicitDeny);
+    check_condition(condition, Context::complete(), DecisionKind::ImplicitDeny);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1381,7 +1393,7 @@ fn key_policy_naming_another_role_denies_despite_an_identity_allow() {
     let decision = check(
         &by(CI_DEPLOY_SESSION, "kms:Decrypt", KEY_ARN),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     assert_eq!(
         decision.layers.resource_policy_required,
@@ -1403,7 +1415,7 @@ fn trust_policy_naming_another_role_denies_despite_an_identity_allow() {
     check(
         &by(CI_DEPLOY_SESSION, "sts:AssumeRole", TARGET_ROLE),
         &policies,
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
 }
 
@@ -1431,30 +1443,34 @@ fn required_resource_policies_allow_only_by_naming_the_principal_or_its_account(
         let root = "arn:aws:iam::111122223333:root";
         let role = "arn:aws:iam::111122223333:role/ci-deploy";
         let cases = [
-            (resource_policy(root, action), true, Outcome::Allowed),
-            (resource_policy(root, action), false, Outcome::ImplicitDeny),
-            (resource_policy(role, action), false, Outcome::Allowed),
+            (resource_policy(root, action), true, DecisionKind::Allowed),
+            (
+                resource_policy(root, action),
+                false,
+                DecisionKind::ImplicitDeny,
+            ),
+            (resource_policy(role, action), false, DecisionKind::Allowed),
             (
                 resource_policy(CI_DEPLOY_SESSION, action),
                 false,
-                Outcome::Allowed,
+                DecisionKind::Allowed,
             ),
             (
                 resource_policy("arn:aws:iam::111122223333:role/admin", action),
                 true,
-                Outcome::ImplicitDeny,
+                DecisionKind::ImplicitDeny,
             ),
             (
                 resource_policy(root, "s3:GetObject"),
                 true,
-                Outcome::ImplicitDeny,
+                DecisionKind::ImplicitDeny,
             ),
             (
                 deny(&format!(
                     r#""Principal":{{"AWS":"{role}"}},"Action":"{action}","Resource":"*""#
                 )),
                 true,
-                Outcome::ExplicitDeny,
+                DecisionKind::ExplicitDeny,
             ),
         ];
         for (resource_policy, identity_too, expected) in cases {
@@ -1477,7 +1493,7 @@ fn other_resource_policies_do_not_need_to_name_the_principal() {
     check(
         &request("s3:GetObject", BUCKET_OBJECT),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     // A `kms:` action on something other than a key, and an `sts:` action on no role, are
     // not decided by a key or trust policy.
@@ -1526,20 +1542,20 @@ fn scp_carve_out_on_principal_arn_allows_a_session_of_the_role() {
     };
     let mut create = by(session, "iam:CreateRole", "*");
     create.context = principal_context(session, &known);
-    check(&create, &policies, Outcome::Allowed);
+    check(&create, &policies, DecisionKind::Allowed);
     // With a path the pattern does not cover, the session is denied.
     let known = KnownPrincipal {
         role_arn: Some("arn:aws:iam::111122223333:role/team/platform-admin".into()),
         unique_id: None,
     };
     create.context = principal_context(session, &known);
-    check(&create, &policies, Outcome::ExplicitDeny);
+    check(&create, &policies, DecisionKind::ExplicitDeny);
     // Without the path the key is unknown, not the session ARN: conditional.
     create.context = principal_context(session, &KnownPrincipal::default());
     check(
         &create,
         &policies,
-        Outcome::Conditional {
+        DecisionKind::Conditional {
             missing_keys: vec!["aws:PrincipalArn".into()],
         },
     );
@@ -1679,7 +1695,7 @@ fn unqualified_operator_on_a_multivalued_key_does_not_match() {
             check_condition(
                 &condition,
                 Context::complete().with_values("aws:TagKeys", values.clone()),
-                Outcome::ImplicitDeny,
+                DecisionKind::ImplicitDeny,
             );
         }
     }
@@ -1687,12 +1703,12 @@ fn unqualified_operator_on_a_multivalued_key_does_not_match() {
     check_condition(
         r#""StringEquals":{"custom:Labels":"a"}"#,
         Context::complete().with_values("custom:Labels", ["a", "b"]),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     check_condition(
         r#""StringEquals":{"custom:Label":"a"}"#,
         Context::complete().with("custom:Label", "a"),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
     assert!(pipeleash::aws::context::is_multivalued_key("AWS:TAGKEYS"));
     assert!(pipeleash::aws::context::is_multivalued_key(
@@ -1708,8 +1724,8 @@ fn unqualified_operator_on_a_multivalued_key_does_not_match() {
 fn if_exists_with_a_set_operator_follows_the_set_operator_on_a_missing_key() {
     for base in ["StringEquals", "StringNotEquals", "StringLike", "ArnLike"] {
         for (quantifier, expected) in [
-            ("ForAnyValue", Outcome::ImplicitDeny),
-            ("ForAllValues", Outcome::Allowed),
+            ("ForAnyValue", DecisionKind::ImplicitDeny),
+            ("ForAllValues", DecisionKind::Allowed),
         ] {
             for suffix in ["", "IfExists"] {
                 let condition =
@@ -1825,7 +1841,7 @@ fn multivalued_key_is_not_a_policy_variable() {
                 Context::complete().with_values("aws:TagKeys", values),
             ),
             &policies,
-            Outcome::ImplicitDeny,
+            DecisionKind::ImplicitDeny,
         );
     }
     check_condition(
@@ -1833,7 +1849,7 @@ fn multivalued_key_is_not_a_policy_variable() {
         Context::complete()
             .with("s3:prefix", "team")
             .with_values("aws:TagKeys", ["team"]),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
     // A default value stands in, as for an absent key.
     check_condition(
@@ -1841,7 +1857,7 @@ fn multivalued_key_is_not_a_policy_variable() {
         Context::complete()
             .with("s3:prefix", "none")
             .with_values("aws:TagKeys", ["team"]),
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -1861,44 +1877,44 @@ fn inverted_operators_match_an_unresolved_variable() {
     for (condition, expected) in [
         (
             r#""StringNotEquals":{"s3:prefix":"${aws:username}"}"#,
-            Outcome::Allowed,
+            DecisionKind::Allowed,
         ),
         (
             r#""StringNotEqualsIgnoreCase":{"s3:prefix":"${aws:username}"}"#,
-            Outcome::Allowed,
+            DecisionKind::Allowed,
         ),
         (
             r#""StringNotLike":{"s3:prefix":"home/${aws:username}/*"}"#,
-            Outcome::Allowed,
+            DecisionKind::Allowed,
         ),
         (
             r#""ArnNotEquals":{"aws:SourceArn":"arn:aws:s3:::${aws:username}"}"#,
-            Outcome::Allowed,
+            DecisionKind::Allowed,
         ),
         (
             r#""ArnNotLike":{"aws:SourceArn":"arn:aws:s3:::${aws:username}*"}"#,
-            Outcome::Allowed,
+            DecisionKind::Allowed,
         ),
         (
             r#""StringEquals":{"s3:prefix":"${aws:username}"}"#,
-            Outcome::ImplicitDeny,
+            DecisionKind::ImplicitDeny,
         ),
         (
             r#""StringLike":{"s3:prefix":"home/${aws:username}/*"}"#,
-            Outcome::ImplicitDeny,
+            DecisionKind::ImplicitDeny,
         ),
         (
             r#""ArnLike":{"aws:SourceArn":"arn:aws:s3:::${aws:username}*"}"#,
-            Outcome::ImplicitDeny,
+            DecisionKind::ImplicitDeny,
         ),
         // NOR over the values: another value that matches still makes it false.
         (
             r#""StringNotEquals":{"s3:prefix":["${aws:username}","home/alice/"]}"#,
-            Outcome::ImplicitDeny,
+            DecisionKind::ImplicitDeny,
         ),
         (
             r#""ForAnyValue:StringNotEquals":{"s3:prefix":"${aws:username}"}"#,
-            Outcome::Allowed,
+            DecisionKind::Allowed,
         ),
     ] {
         check_condition(condition, no_user(), expected);
@@ -1907,7 +1923,7 @@ fn inverted_operators_match_an_unresolved_variable() {
     check_condition(
         r#""StringNotEquals":{"s3:prefix":"${aws:username}"}"#,
         Context::partial().with("s3:prefix", "x"),
-        Outcome::Conditional {
+        DecisionKind::Conditional {
             missing_keys: vec!["aws:username".into()],
         },
     );
@@ -1919,7 +1935,7 @@ fn inverted_operators_match_an_unresolved_variable() {
     check(
         &request("s3:GetObject", "arn:aws:s3:::home/alice/x"),
         &policies,
-        Outcome::Allowed,
+        DecisionKind::Allowed,
     );
 }
 
@@ -1931,16 +1947,24 @@ fn inverted_operators_match_an_unresolved_variable() {
 fn fractional_seconds_in_dates_are_kept() {
     let condition = r#""DateLessThan":{"aws:CurrentTime":"2026-11-01T12:00:00.500Z"}"#;
     let at = |time: &str| Context::complete().with("aws:CurrentTime", time);
-    check_condition(condition, at("2026-11-01T12:00:00.250Z"), Outcome::Allowed);
+    check_condition(
+        condition,
+        at("2026-11-01T12:00:00.250Z"),
+        DecisionKind::Allowed,
+    );
     check_condition(
         condition,
         at("2026-11-01T12:00:00.750Z"),
-        Outcome::ImplicitDeny,
+        DecisionKind::ImplicitDeny,
     );
-    check_condition(condition, at("2026-11-01T12:00:00Z"), Outcome::Allowed);
+    check_condition(condition, at("2026-11-01T12:00:00Z"), DecisionKind::Allowed);
     let equals = r#""DateEquals":{"aws:CurrentTime":"2026-11-01T12:00:00.500Z"}"#;
-    check_condition(equals, at("2026-11-01T12:00:00Z"), Outcome::ImplicitDeny);
-    check_condition(equals, at("2026-11-01T12:00:00.5Z"), Outcome::Allowed);
+    check_condition(
+        equals,
+        at("2026-11-01T12:00:00Z"),
+        DecisionKind::ImplicitDeny,
+    );
+    check_condition(equals, at("2026-11-01T12:00:00.5Z"), DecisionKind::Allowed);
 }
 
 proptest! {

@@ -1,16 +1,18 @@
 //! Regression tests of `minimize`, one per guarantee, each named for what it guards.
 
 use chrono::{DateTime, TimeZone, Utc};
-use pipeleash::aws::coverage::{CoverageFacts, SkippedFile};
+use pipeleash::aws::coverage::CoverageFacts;
 use pipeleash::aws::minimize::risk_rank;
 use pipeleash::aws::minimize::{
     MANAGED_POLICY_LIMIT, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput,
-    Reason, UnusedActions, UsageRow, Warning, Window, minimize, policy_size, render_terraform,
+    Reason, UnusedActions, UsageRow, Warning, minimize, policy_size, render_terraform,
 };
 use pipeleash::aws::{
     Context, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate, parse_policy,
 };
 use pipeleash::catalog::{AccessLevel, Catalog};
+use pipeleash::model::ObservationWindow;
+use pipeleash::model::SkippedSource;
 use std::collections::BTreeSet;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/ci-deploy";
@@ -51,7 +53,7 @@ fn input(policies: Vec<PolicyInput>, usage: Vec<UsageRow>, facts: CoverageFacts)
         scps: Vec::new(),
         usage,
         coverage: facts,
-        window: Window {
+        window: ObservationWindow {
             since: time(1),
             until: time(31),
         },
@@ -504,10 +506,10 @@ fn used_call_the_policies_no_longer_allow_is_reported_not_added() {
 #[test]
 fn skipped_log_files_make_an_incomplete_window_warning() {
     let mut facts = facts_with_s3_data();
-    facts.skipped_files.push(SkippedFile {
-        path: "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/05/x.json.gz".into(),
-        reason: "truncated gzip stream".into(),
-    });
+    facts.skipped_files.push(SkippedSource::new(
+        "AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/05/x.json.gz",
+        "truncated gzip stream",
+    ));
     let input = input(
         vec![policy("deploy", ARTIFACTS)],
         vec![row("s3:GetObject", "arn:aws:s3:::artifacts/a", 1, 0)],

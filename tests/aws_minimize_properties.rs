@@ -9,12 +9,13 @@
 use chrono::{DateTime, TimeZone, Utc};
 use pipeleash::aws::coverage::CoverageFacts;
 use pipeleash::aws::minimize::{
-    MinimizeInput, MinimizeOptions, Minimized, PolicyInput, UsageRow, Window, minimize,
+    MinimizeInput, MinimizeOptions, Minimized, PolicyInput, UsageRow, minimize,
 };
 use pipeleash::aws::{
     Context, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate, parse_policy,
 };
 use pipeleash::catalog::Catalog;
+use pipeleash::model::ObservationWindow;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -159,7 +160,7 @@ fn input() -> impl Strategy<Value = MinimizeInput> {
                 scps: Vec::new(),
                 usage,
                 coverage,
-                window: Window {
+                window: ObservationWindow {
                     since: time(1),
                     until: time(28),
                 },

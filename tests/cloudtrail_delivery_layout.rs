@@ -99,7 +99,7 @@ fn delivery_layout_writes_one_file_per_account_region_and_five_minutes() {
 
     let usage = ingest_directory(&out.path().join("AWSLogs"), &IngestOptions::default()).unwrap();
     assert_eq!(usage.coverage.events_read, 2_600);
-    assert_eq!(usage.coverage.files_read, 3 * 288);
+    assert_eq!(usage.coverage.sources_read, 3 * 288);
 }
 
 #[test]

@@ -52,8 +52,8 @@ fn generated_set_has_the_asked_size_in_the_s3_layout() {
     assert_eq!(truth.files, 7);
     let usage = ingest_directory(&out.path().join("AWSLogs"), &IngestOptions::default()).unwrap();
     assert_eq!(usage.coverage.events_read, 5_000);
-    assert_eq!(usage.coverage.files_read, 7);
-    assert!(usage.coverage.files_skipped.is_empty());
+    assert_eq!(usage.coverage.sources_read, 7);
+    assert!(usage.coverage.sources_skipped.is_empty());
     for (name, _) in files(out.path()) {
         if name.ends_with(".json.gz") {
             let parts: Vec<&str> = name.split('/').collect();

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use pipeleash::aws::cloudtrail::{
-    CiWorkload, CloudTrailUsage, IngestOptions, Outcome, SetAsideReason, TimeWindow, UsageRow,
+    CiWorkload, CloudTrailUsage, IngestOptions, SetAsideReason, TimeWindow, UsageRow,
     ingest_directory,
 };
 use std::path::PathBuf;
@@ -56,12 +56,15 @@ fn corrupt_and_truncated_files_are_skipped_by_name_and_the_rest_counted() {
     let usage = ingest(TimeWindow::default());
     let skipped: Vec<String> = usage
         .coverage
-        .files_skipped
+        .sources_skipped
         .iter()
         .map(|file| {
             format!(
                 "{} {}",
-                file.path.file_name().unwrap().to_string_lossy(),
+                std::path::Path::new(&file.source)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy(),
                 file.reason
             )
         })
@@ -76,7 +79,7 @@ fn corrupt_and_truncated_files_are_skipped_by_name_and_the_rest_counted() {
         "{skipped:?}"
     );
     // The digest folder is not a log: 5 of the 7 log files are read.
-    assert_eq!(usage.coverage.files_read, 5);
+    assert_eq!(usage.coverage.sources_read, 5);
     assert_eq!(usage.coverage.events_read, 15 + 8 + 6 + 2 + 1);
     // The truncated file repeats the uncompressed one: nothing of it may be counted.
     assert_eq!(
@@ -145,7 +148,7 @@ fn denied_calls_are_kept_apart_from_use() {
     let refused = usage
         .web_identity_sessions
         .iter()
-        .find(|session| session.outcome == Outcome::Denied)
+        .find(|session| session.outcome == pipeleash::model::Outcome::Denied)
         .unwrap();
     assert_eq!(refused.workload.subject, "repo:acme/api:pull_request");
 }
@@ -341,7 +344,7 @@ fn since_and_until_prune_folders_and_filter_events() {
     ));
     // The October folder was never opened; the November 3 folder is opened (one day of slack)
     // but its events are filtered out.
-    assert_eq!(usage.coverage.files_read, 4);
+    assert_eq!(usage.coverage.sources_read, 4);
     assert_eq!(usage.coverage.first_event, Some(at("2026-11-01T10:00:00Z")));
     assert_eq!(usage.coverage.last_event, Some(at("2026-11-02T09:01:00Z")));
 }
@@ -414,4 +417,22 @@ fn the_access_key_that_signed_each_user_call_is_recorded() {
     assert_eq!(key.first_seen, at("2026-11-02T08:00:00Z"));
     assert_eq!(key.last_seen, at("2026-11-02T08:04:00Z"));
     assert!(!key.is_temporary());
+}
+
+#[test]
+fn a_cloudtrail_folder_is_a_usage_source_of_neutral_usage() {
+    use pipeleash::model::{Provider, UsageSource};
+    let source = pipeleash::aws::cloudtrail::CloudTrailDirectory { root: trail() };
+    assert_eq!(source.provider(), Provider::Aws);
+    let observed = source.read(None, None).unwrap();
+    let direct = ingest(TimeWindow::default());
+    assert_eq!(observed.usage, direct.to_usage());
+    assert_eq!(observed.coverage, direct.coverage);
+    assert!(!observed.usage.is_empty());
+    assert!(
+        observed
+            .usage
+            .iter()
+            .all(|(key, _)| key.identity.provider() == Provider::Aws)
+    );
 }

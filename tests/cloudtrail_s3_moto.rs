@@ -265,16 +265,16 @@ fn batches_and_folder_listing_give_the_local_result() {
     assert_eq!(from_s3.web_identity_sessions, local.web_identity_sessions);
     assert_eq!(from_s3.access_keys, local.access_keys);
     assert_eq!(from_s3.coverage.events_read, local.coverage.events_read);
-    assert_eq!(from_s3.coverage.files_read, local.coverage.files_read);
+    assert_eq!(from_s3.coverage.sources_read, local.coverage.sources_read);
     assert!(
         from_s3.allowed.iter().any(|row| !row.workloads.is_empty()),
         "sessions are linked to their workloads across batches"
     );
     let skipped: Vec<String> = from_s3
         .coverage
-        .files_skipped
+        .sources_skipped
         .iter()
-        .map(|file| file.path.display().to_string())
+        .map(|file| file.source.clone())
         .collect();
     assert_eq!(skipped.len(), 1, "{skipped:?}");
     assert!(

@@ -35,7 +35,12 @@ fn load() -> &'static Demo {
         let normalized = normalize(&snapshot.aws_inventories().unwrap());
         let usage =
             ingest_directory(&demo().join("cloudtrail"), &IngestOptions::default()).unwrap();
-        let findings = trust_findings(&normalized, Some(&usage), Catalog::aws().unwrap());
+        let findings = trust_findings(
+            &normalized,
+            Some(&usage),
+            Catalog::aws().unwrap(),
+            escalation_paths().unwrap(),
+        );
         Demo {
             normalized,
             usage,
@@ -162,7 +167,12 @@ fn unused_subjects_come_with_a_tightened_policy() {
 #[test]
 fn findings_are_sorted_and_deterministic() {
     let demo = load();
-    let again = trust_findings(&demo.normalized, Some(&demo.usage), Catalog::aws().unwrap());
+    let again = trust_findings(
+        &demo.normalized,
+        Some(&demo.usage),
+        Catalog::aws().unwrap(),
+        escalation_paths().unwrap(),
+    );
     assert_eq!(demo.findings, again);
     let mut sorted = demo.findings.clone();
     sorted.sort_by(|a, b| {

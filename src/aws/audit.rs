@@ -7,14 +7,15 @@
 //! and cannot disagree. Pure: the window is an argument, output is sorted.
 
 use super::cloudtrail::CloudTrailUsage;
-use super::coverage::{CoverageFacts, CoverageTable, EventClass, SkippedFile};
+use super::coverage::{CoverageFacts, CoverageTable, EventClass};
 use super::grant::{AwsAttachment, AwsPolicyGrant};
 use super::minimize::{
     MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason, UsageRow,
-    Window, minimize,
+    minimize,
 };
 use super::normalize::{NormalizeIssue, NormalizedAws};
 use crate::catalog::Catalog;
+use crate::model::ObservationWindow;
 use crate::model::{GrantBody, Identity, IdentityId, IdentityKind, Trust};
 use chrono::{DateTime, Utc};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
@@ -52,7 +53,7 @@ pub struct Counts {
 /// The audit of every AWS identity in an inventory.
 #[derive(Debug)]
 pub struct Audit {
-    pub window: Window,
+    pub window: ObservationWindow,
     pub identities: Vec<IdentityAudit>,
     /// What the ingested logs could show, shared by every identity.
     pub coverage: Option<CoverageFacts>,
@@ -95,7 +96,7 @@ fn identity_key(arn: &str) -> Option<IdentityKey> {
 /// What the ingested logs could show. Data events count as ingested for a service when any
 /// data-event call of that service is in the logs (a trail's data-event selectors may still
 /// cover only some of its resources; the coverage note says so).
-pub fn coverage_facts(usage: &CloudTrailUsage, window: Window) -> CoverageFacts {
+pub fn coverage_facts(usage: &CloudTrailUsage, window: ObservationWindow) -> CoverageFacts {
     let table = CoverageTable::aws().ok();
     let mut data_event_services = BTreeSet::new();
     let mut read_events_included = false;
@@ -143,15 +144,7 @@ pub fn coverage_facts(usage: &CloudTrailUsage, window: Window) -> CoverageFacts 
         read_events_included,
         // The CloudTrail reader infers these from the requests that need them.
         inferred_actions: ["iam:passrole".to_string()].into_iter().collect(),
-        skipped_files: usage
-            .coverage
-            .files_skipped
-            .iter()
-            .map(|skipped| SkippedFile {
-                path: skipped.path.display().to_string(),
-                reason: skipped.reason.clone(),
-            })
-            .collect(),
+        skipped_files: usage.coverage.sources_skipped.clone(),
     }
 }
 
@@ -199,7 +192,7 @@ pub fn minimize_input(
     identity: &IdentityId,
     usage: Vec<UsageRow>,
     coverage: CoverageFacts,
-    window: Window,
+    window: ObservationWindow,
 ) -> MinimizeInput {
     let mut identity_policies = Vec::new();
     let mut boundary = None;
@@ -282,7 +275,7 @@ fn counts(minimized: &Minimized) -> Counts {
 pub fn audit(
     normalized: &NormalizedAws,
     usage: Option<&CloudTrailUsage>,
-    window: Window,
+    window: ObservationWindow,
     catalog: &Catalog,
     options: &MinimizeOptions,
 ) -> Audit {

@@ -8,6 +8,7 @@
 //! embedded at build time; this module only parses and looks it up.
 
 use crate::catalog::AccessLevel;
+use crate::model::SkippedSource;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -238,13 +239,6 @@ impl Observability {
     }
 }
 
-/// A log file the ingester could not read, which leaves a hole in the window.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    pub path: String,
-    pub reason: String,
-}
-
 /// What one ingestion of audit logs covered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoverageFacts {
@@ -261,7 +255,7 @@ pub struct CoverageFacts {
     /// `RunInstances` with an instance profile, `CreateFunction` with a role…).
     pub inferred_actions: BTreeSet<String>,
     /// Log files skipped as corrupt or unreadable: the window is incomplete.
-    pub skipped_files: Vec<SkippedFile>,
+    pub skipped_files: Vec<SkippedSource>,
 }
 
 impl CoverageFacts {

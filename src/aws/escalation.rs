@@ -124,4 +124,45 @@ mod tests {
         let error = parse_escalation_paths("x\tiam:PassRole").unwrap_err();
         assert!(error.message.contains("4 tab-separated"));
     }
+
+    /// Every load of the table either propagates its error (`?`) or, in tests, panics: no
+    /// path falls back to an empty table, which would silently hide every escalation finding
+    /// (the trust checks once fell back to an empty table where the CLI failed).
+    #[test]
+    fn escalation_table_load_failures_are_never_silently_empty() {
+        fn walk(dir: &std::path::Path, files: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else if path.extension().is_some_and(|ext| ext == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for dir in ["src", "tests", "benches"] {
+            walk(&root.join(dir), &mut files);
+        }
+        let call = concat!("escalation_paths", "()");
+        let mut silent = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (at, _) in text.match_indices(call) {
+                let rest = &text[at + call.len()..];
+                let statement = &rest[..rest.find(';').unwrap_or(rest.len())];
+                let handled = statement.contains('?')
+                    || statement.trim_start().starts_with(".unwrap()")
+                    || statement.trim_start().starts_with(".expect(")
+                    || statement.trim_start().starts_with("-> Result")
+                    || statement.trim_start().starts_with(",")
+                    || statement.trim_start().starts_with("`");
+                if !handled {
+                    silent.push(format!("{}: {call}{statement}", file.display()));
+                }
+            }
+        }
+        assert!(silent.is_empty(), "{silent:#?}");
+    }
 }

@@ -182,9 +182,11 @@ pub struct StatementRef {
     pub effect: Effect,
 }
 
-/// The outcome of a decision.
+/// What an evaluation decided, with the detail an explanation needs. Not the `model::Outcome`
+/// of an observed call: this is a policy decision (IAM User Guide, "Policy evaluation logic",
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum DecisionKind {
     Allowed,
     ExplicitDeny,
     ImplicitDeny,
@@ -241,7 +243,7 @@ pub struct LayerSummary {
 /// A decision with the statements that made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub outcome: Outcome,
+    pub outcome: DecisionKind,
     /// For `Allowed`: the allow statements that apply; for `ExplicitDeny`: the deny
     /// statements that apply; for `Conditional`: the statements whose conditions are
     /// unknown; for `ImplicitDeny`: empty (see `layers`).
@@ -252,15 +254,15 @@ pub struct Decision {
 impl Decision {
     pub fn verdict(&self) -> Verdict {
         match self.outcome {
-            Outcome::Allowed => Verdict::Allowed,
-            Outcome::ExplicitDeny => Verdict::ExplicitDeny,
-            Outcome::ImplicitDeny => Verdict::ImplicitDeny,
-            Outcome::Conditional { .. } => Verdict::Conditional,
+            DecisionKind::Allowed => Verdict::Allowed,
+            DecisionKind::ExplicitDeny => Verdict::ExplicitDeny,
+            DecisionKind::ImplicitDeny => Verdict::ImplicitDeny,
+            DecisionKind::Conditional { .. } => Verdict::Conditional,
         }
     }
 
     pub fn is_allowed(&self) -> bool {
-        self.outcome == Outcome::Allowed
+        self.outcome == DecisionKind::Allowed
     }
 }
 
@@ -809,9 +811,9 @@ impl CompiledPolicySet {
         let evaluation = self.run(request, resource, &mut hits, true);
         let combined = combine(&evaluation.deny, &evaluation.allow);
         let outcome = match combined {
-            Combined::Allowed => Outcome::Allowed,
-            Combined::ExplicitDeny => Outcome::ExplicitDeny,
-            Combined::ImplicitDeny => Outcome::ImplicitDeny,
+            Combined::Allowed => DecisionKind::Allowed,
+            Combined::ExplicitDeny => DecisionKind::ExplicitDeny,
+            Combined::ImplicitDeny => DecisionKind::ImplicitDeny,
             Combined::Conditional => {
                 let mut missing_keys: Vec<String> = evaluation
                     .deny
@@ -822,7 +824,7 @@ impl CompiledPolicySet {
                     .collect();
                 missing_keys.sort_by_key(|key| key.to_ascii_lowercase());
                 missing_keys.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-                Outcome::Conditional { missing_keys }
+                DecisionKind::Conditional { missing_keys }
             }
         };
         let keep = |statement: &CompiledStatement, definite: bool| match combined {

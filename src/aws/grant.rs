@@ -5,7 +5,9 @@
 //! assignments they cannot be judged one by one, so the answer comes from the evaluator run
 //! over all of them together.
 
-use super::{Arn, CompiledPolicySet, Context, NamedPolicy, Outcome, PolicyDocument, PolicyKind};
+use super::{
+    Arn, CompiledPolicySet, Context, DecisionKind, NamedPolicy, PolicyDocument, PolicyKind,
+};
 use super::{KnownPrincipal, add_principal_keys};
 use super::{PolicySet, Request};
 use crate::access::{AccessAnswer, AccessDecision};
@@ -97,19 +99,19 @@ pub fn evaluate(
         .collect();
     let grants = deciding.into_iter().collect();
     match decision.outcome {
-        Outcome::Allowed => AccessAnswer {
+        DecisionKind::Allowed => AccessAnswer {
             decision: AccessDecision::Granted,
             grants,
         },
-        Outcome::ExplicitDeny => AccessAnswer {
+        DecisionKind::ExplicitDeny => AccessAnswer {
             decision: AccessDecision::Denied,
             grants,
         },
-        Outcome::ImplicitDeny => AccessAnswer {
+        DecisionKind::ImplicitDeny => AccessAnswer {
             decision: AccessDecision::NotGranted,
             grants: Vec::new(),
         },
-        Outcome::Conditional { missing_keys } => AccessAnswer {
+        DecisionKind::Conditional { missing_keys } => AccessAnswer {
             decision: AccessDecision::Conditional {
                 reason: format!(
                     "depends on request context keys {}",

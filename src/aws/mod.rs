@@ -32,8 +32,8 @@ pub use context::{
     add_principal_keys,
 };
 pub use eval::{
-    CompiledPolicy, CompiledPolicySet, Decision, LayerSummary, NamedPolicy, Outcome, PolicyKind,
-    PolicySet, Request, RequiredResourcePolicy, StatementRef, Verdict, evaluate,
+    CompiledPolicy, CompiledPolicySet, Decision, DecisionKind, LayerSummary, NamedPolicy,
+    PolicyKind, PolicySet, Request, RequiredResourcePolicy, StatementRef, Verdict, evaluate,
 };
 pub use pattern::Pattern;
 pub use policy::{

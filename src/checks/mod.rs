@@ -20,9 +20,9 @@ mod write_on_any_resource;
 
 use crate::aws::audit::IdentityAudit;
 use crate::aws::escalation::EscalationPath;
-use crate::aws::minimize::Window;
 use crate::aws::policy::{PolicyDocument, Statement};
 use crate::catalog::Catalog;
+use crate::model::ObservationWindow;
 use crate::model::{Finding, Severity};
 
 /// One policy document handed to the checks, with what they need to judge it.
@@ -51,16 +51,13 @@ impl PolicyUnderCheck<'_> {
 /// One audited identity handed to the identity checks.
 pub struct IdentityUnderCheck<'a> {
     pub audit: &'a IdentityAudit,
-    pub window: Window,
+    pub window: ObservationWindow,
 }
 
 impl IdentityUnderCheck<'_> {
     /// How findings name the identity: ``role `arn…` ``.
     pub fn subject(&self) -> String {
-        let kind = match self.audit.identity.kind {
-            crate::model::IdentityKind::AwsUser => "user",
-            _ => "role",
-        };
+        let kind = self.audit.identity.kind.label();
         format!("{kind} `{}`", self.audit.identity.id.native())
     }
 }

@@ -13,13 +13,14 @@ use crate::aws::cloudtrail::{
 use crate::aws::escalation::escalation_paths;
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
 use crate::aws::inventory::AwsAccountInventory;
-use crate::aws::minimize::{MinimizeOptions, Window};
+use crate::aws::minimize::MinimizeOptions;
 use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
 use crate::checks::{
     IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy, sort_findings,
 };
-use crate::model::{Finding, GrantBody, IdentityKind, Severity, Trust};
+use crate::model::ObservationWindow;
+use crate::model::{Finding, GrantBody, Severity, Trust};
 use crate::snapshot::Snapshot;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -68,7 +69,7 @@ pub struct Evidence {
     pub usage: Option<CloudTrailUsage>,
     /// Where the usage came from, for the report's header.
     pub usage_origin: Option<UsageOrigin>,
-    pub window: Window,
+    pub window: ObservationWindow,
     pub snapshot: PathBuf,
 }
 
@@ -149,22 +150,22 @@ impl EvidenceArgs {
     }
 
     /// The window `--since`/`--until` give, checked not to be empty.
-    fn window(&self, now: DateTime<Utc>) -> anyhow::Result<Window> {
+    fn window(&self, now: DateTime<Utc>) -> anyhow::Result<ObservationWindow> {
         let (since, until) = self.window.window_at(now)?;
-        Ok(Window { since, until })
+        Ok(ObservationWindow { since, until })
     }
 }
 
 /// The window stored usage was read for. Usage read without `--since`/`--until` covers the
 /// events it holds: from the first to just after the last.
-fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<Window> {
+fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<ObservationWindow> {
     let since = usage.window.since.or(usage.coverage.first_event);
     let until = usage.window.until.or(usage
         .coverage
         .last_event
         .map(|last| last + chrono::Duration::seconds(1)));
     match (since, until) {
-        (Some(since), Some(until)) if since < until => Ok(Window { since, until }),
+        (Some(since), Some(until)) if since < until => Ok(ObservationWindow { since, until }),
         _ => Err(InputError::wrap(format!(
             "the usage stored in snapshot `{}` names no window and holds no event, so it \
              cannot say what was unused; pass `--cloudtrail DIR` with `--since`/`--until`",
@@ -189,7 +190,7 @@ pub(super) fn ingest(
     };
     // No file at all is a wrong path or window, not an idle account: an active trail writes
     // files every few minutes. Reporting every permission unused from it would be wrong.
-    if usage.coverage.files_read == 0 && usage.coverage.files_skipped.is_empty() {
+    if usage.coverage.sources_read == 0 && usage.coverage.sources_skipped.is_empty() {
         let within = match (window.since, window.until) {
             (Some(since), Some(until)) => {
                 format!(" for {} .. {}", rfc3339(since), rfc3339(until))
@@ -236,7 +237,7 @@ fn ingest_local(
 }
 
 /// `--cloudtrail lookup-events`: the CloudTrail `LookupEvents` API of the configured region.
-pub(super) const LOOKUP_EVENTS: &str = "lookup-events";
+pub(super) use crate::aws::cloudtrail::lookup::LOOKUP_EVENTS;
 
 #[cfg(not(feature = "aws"))]
 fn ingest_remote(
@@ -257,10 +258,12 @@ fn ingest_remote(
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<CloudTrailUsage> {
-    use crate::aws::cloudtrail::{SkippedFile, ingest_files};
+    use crate::aws::cloudtrail::ingest_files;
+    use crate::aws::cloudtrail::lookup::lookup_records;
     use crate::aws::collect::lookup_events::{LookupEventsQuery, lookup_events};
     use crate::aws::collect::s3_logs::{BATCH_FILES, S3Location, ingest_s3, s3_client};
     use crate::aws::collect::{CollectOptions, load_sdk_config};
+    use crate::model::SkippedSource;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -288,27 +291,28 @@ fn ingest_remote(
         let outcome = runtime.block_on(lookup_events(&client, &query));
         let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
         let file = dir.path().join("lookup-events.json");
-        let records: Vec<serde_json::Value> = outcome
-            .events
-            .iter()
-            .filter_map(|event| serde_json::from_str(event).ok())
-            .collect();
+        let read = lookup_records(&outcome.events, outcome.events_without_record);
         std::fs::write(
             &file,
-            serde_json::to_vec(&serde_json::json!({ "Records": records }))?,
+            serde_json::to_vec(&serde_json::json!({ "Records": read.records }))?,
         )
         .context("cannot write the LookupEvents records")?;
         let mut usage = ingest_files(std::slice::from_ref(&file), &options)?;
-        usage
-            .coverage
-            .files_skipped
-            .retain(|skipped| skipped.path != file);
-        if let Some(error) = &outcome.error {
-            usage.coverage.files_skipped.push(SkippedFile {
-                path: PathBuf::from(LOOKUP_EVENTS),
-                reason: format!("stopped after {} page(s): {error}", outcome.pages),
-            });
+        // The temporary file is an implementation detail: name the source the user gave.
+        let temporary = file.display().to_string();
+        for skipped in &mut usage.coverage.sources_skipped {
+            if skipped.source == temporary {
+                skipped.source = LOOKUP_EVENTS.to_owned();
+            }
         }
+        usage.coverage.sources_skipped.extend(read.missing);
+        if let Some(error) = &outcome.error {
+            usage.coverage.sources_skipped.push(SkippedSource::new(
+                LOOKUP_EVENTS,
+                format!("stopped after {} page(s): {error}", outcome.pages),
+            ));
+        }
+        usage.coverage.sources_skipped.sort();
         return Ok(usage);
     }
     let location = S3Location::parse(text).map_err(InputError::wrap)?;
@@ -380,9 +384,12 @@ fn analyze_all<'a>(
 ) -> anyhow::Result<Vec<Analyzed<'a>>> {
     let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
     let mut trust: std::collections::BTreeMap<_, Vec<Finding>> = std::collections::BTreeMap::new();
-    for (identity, finding) in
-        crate::checks::trust::trust_findings(&evidence.normalized, evidence.usage.as_ref(), catalog)
-    {
+    for (identity, finding) in crate::checks::trust::trust_findings(
+        &evidence.normalized,
+        evidence.usage.as_ref(),
+        catalog,
+        paths,
+    ) {
         trust.entry(identity).or_default().push(finding);
     }
     let mut analyzed = Vec::new();
@@ -441,10 +448,7 @@ fn trust_summary(trusts: &[Trust]) -> String {
 }
 
 fn short_name(audit: &IdentityAudit) -> String {
-    let kind = match audit.identity.kind {
-        IdentityKind::AwsUser => "user",
-        _ => "role",
-    };
+    let kind = audit.identity.kind.label();
     format!("{kind}/{}", audit.identity.display_name)
 }
 
@@ -570,11 +574,10 @@ fn coverage_warnings(report: &Audit, evidence: &Evidence) -> Vec<String> {
                     usage.coverage.events_read
                 ));
             }
-            for skipped in &usage.coverage.files_skipped {
+            for skipped in &usage.coverage.sources_skipped {
                 warnings.push(format!(
                     "log file `{}` was skipped ({}): usage in the window may be missing",
-                    skipped.path.display(),
-                    skipped.reason
+                    skipped.source, skipped.reason
                 ));
             }
             if !usage.unknown_events.is_empty() {
@@ -625,8 +628,8 @@ fn print_tables(
         writeln!(
             out,
             "{origin}: {} file(s) read, {} skipped, {} event(s) in the window",
-            usage.coverage.files_read,
-            usage.coverage.files_skipped.len(),
+            usage.coverage.sources_read,
+            usage.coverage.sources_skipped.len(),
             usage.coverage.events_in_window
         )?;
     }
@@ -777,10 +780,7 @@ impl AnalysisV1 {
                     let minimized = audit.minimized.as_ref();
                     IdentityV1 {
                         identity: audit.identity.id.native().to_string(),
-                        kind: match audit.identity.kind {
-                            IdentityKind::AwsUser => "user",
-                            _ => "role",
-                        },
+                        kind: audit.identity.kind.label(),
                         account: audit.identity.container.clone(),
                         owner: audit.identity.owner.clone(),
                         trusted_by: trust_summary(&audit.trusts),

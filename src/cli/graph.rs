@@ -249,7 +249,7 @@ fn load(
         );
     }
     let catalog = Catalog::aws()?;
-    let paths = escalation_paths()?;
+    let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
     let graph = build_aws(&normalized, usage.as_ref(), catalog, paths);
     Ok((normalized, graph))
 }

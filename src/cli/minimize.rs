@@ -33,12 +33,14 @@
 use super::policy::read_policy;
 use super::time::{WindowArgs, parse_now};
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::coverage::{CoverageFacts, SkippedFile};
+use crate::aws::coverage::CoverageFacts;
 use crate::aws::minimize::{
     ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason,
-    SizeTarget, UnusedActions, UsageRow, Warning, Window, minimize, render_terraform,
+    SizeTarget, UnusedActions, UsageRow, Warning, minimize, render_terraform,
 };
 use crate::catalog::{AccessLevel, Catalog};
+use crate::model::ObservationWindow;
+use crate::model::SkippedSource;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -359,10 +361,7 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
             .coverage
             .skipped_files
             .into_iter()
-            .map(|skipped| SkippedFile {
-                path: skipped.path,
-                reason: skipped.reason,
-            })
+            .map(|skipped| SkippedSource::new(skipped.path, skipped.reason))
             .collect(),
     };
     let usage = file
@@ -416,7 +415,7 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
         scps,
         usage,
         coverage,
-        window: Window { since, until },
+        window: ObservationWindow { since, until },
     })
 }
 

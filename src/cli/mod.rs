@@ -98,6 +98,31 @@ pub enum Command {
     /// The snapshots of a local store: list them, show one, prune the oldest.
     #[command(subcommand)]
     Snapshots(snapshots::SnapshotsCommand),
+    /// A command whose cloud this build leaves out: it fails with an input error (exit 2)
+    /// that names the cargo feature, instead of clap's "unrecognized subcommand".
+    #[cfg(not(feature = "aws"))]
+    #[command(name = "collect", hide = true, disable_help_flag = true)]
+    CollectWithoutAws(FeatureOff),
+    #[cfg(not(feature = "aws"))]
+    #[command(name = "graph", hide = true, disable_help_flag = true)]
+    GraphWithoutAws(FeatureOff),
+}
+
+/// The arguments of a command built without its feature: taken as given, never read.
+#[cfg(not(feature = "aws"))]
+#[derive(Debug, clap::Args)]
+pub struct FeatureOff {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+/// The input error of a command whose feature this build leaves out.
+#[cfg(not(feature = "aws"))]
+fn feature_off(command: &str, feature: &str) -> anyhow::Error {
+    InputError::wrap(format!(
+        "`{command}` needs the `{feature}` cargo feature, and this build has none; rebuild \
+         with `cargo build --features {feature}`"
+    ))
 }
 
 /// How a command prints its result on stdout.
@@ -195,6 +220,10 @@ fn run(cli: Cli, config: Option<&crate::config::Config>) -> anyhow::Result<Exit>
         Command::Drift(args) => drift::run(args, &cli.global, &mut stdout),
         Command::Init(args) => init::run(args, &cli.global),
         Command::Snapshots(command) => snapshots::run(command, &cli.global, &mut stdout),
+        #[cfg(not(feature = "aws"))]
+        Command::CollectWithoutAws(_) => Err(feature_off("collect", "aws")),
+        #[cfg(not(feature = "aws"))]
+        Command::GraphWithoutAws(_) => Err(feature_off("graph", "aws")),
     }
 }
 

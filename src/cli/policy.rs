@@ -197,7 +197,7 @@ fn check(
         if crate::checks::trust::is_trust_policy(&document) {
             let text = std::fs::read_to_string(file).unwrap_or_default();
             findings.extend(crate::checks::trust::trust_document_findings(
-                &name, &text, catalog,
+                &name, &text, catalog, paths,
             ));
         }
         worst = findings

@@ -8,8 +8,8 @@ use crate::aws::context::is_multivalued_key;
 use crate::aws::eval::LayerResult;
 use crate::aws::policy::{Condition, Statement};
 use crate::aws::{
-    Arn, CompiledPolicy, CompiledPolicySet, Context, Decision, KnownPrincipal, LayerSummary,
-    NamedPolicy, OperatorBase, Outcome, PolicyDocument, PolicyKind, PolicySet, Request,
+    Arn, CompiledPolicy, CompiledPolicySet, Context, Decision, DecisionKind, KnownPrincipal,
+    LayerSummary, NamedPolicy, OperatorBase, PolicyDocument, PolicyKind, PolicySet, Request,
     RequiredResourcePolicy, add_principal_keys, parse_policy,
 };
 use serde::Serialize;
@@ -467,7 +467,7 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
     }
     let decision = compiled.evaluate(&request);
     // Say how to settle a decision that waits on a key derived from the principal.
-    if let Outcome::Conditional { missing_keys } = &decision.outcome {
+    if let DecisionKind::Conditional { missing_keys } = &decision.outcome {
         let waits_on = |key: &str| {
             missing_keys
                 .iter()
@@ -502,12 +502,12 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
     })
 }
 
-fn decision_name(outcome: &Outcome) -> &'static str {
+fn decision_name(outcome: &DecisionKind) -> &'static str {
     match outcome {
-        Outcome::Allowed => "allowed",
-        Outcome::ExplicitDeny => "explicitly denied",
-        Outcome::ImplicitDeny => "implicitly denied",
-        Outcome::Conditional { .. } => "conditional",
+        DecisionKind::Allowed => "allowed",
+        DecisionKind::ExplicitDeny => "explicitly denied",
+        DecisionKind::ImplicitDeny => "implicitly denied",
+        DecisionKind::Conditional { .. } => "conditional",
     }
 }
 
@@ -559,7 +559,7 @@ fn print_table(
         request.resource,
         request.principal_arn
     )?;
-    if let Outcome::Conditional { missing_keys } = &decision.outcome {
+    if let DecisionKind::Conditional { missing_keys } = &decision.outcome {
         writeln!(
             out,
             "depends on context keys that are absent or not known: {}",
@@ -655,10 +655,10 @@ impl SimulationV1 {
         SimulationV1 {
             version: 1,
             decision: match decision.outcome {
-                Outcome::Allowed => "allowed",
-                Outcome::ExplicitDeny => "explicitly-denied",
-                Outcome::ImplicitDeny => "implicitly-denied",
-                Outcome::Conditional { .. } => "conditional",
+                DecisionKind::Allowed => "allowed",
+                DecisionKind::ExplicitDeny => "explicitly-denied",
+                DecisionKind::ImplicitDeny => "implicitly-denied",
+                DecisionKind::Conditional { .. } => "conditional",
             },
             request: RequestV1 {
                 principal: request.principal_arn.clone(),
@@ -682,7 +682,7 @@ impl SimulationV1 {
                 .map(|(layer, result)| LayerV1 { layer, result })
                 .collect(),
             missing_context_keys: match &decision.outcome {
-                Outcome::Conditional { missing_keys } => missing_keys.clone(),
+                DecisionKind::Conditional { missing_keys } => missing_keys.clone(),
                 _ => Vec::new(),
             },
             cross_account: decision.layers.cross_account,

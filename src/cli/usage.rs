@@ -10,7 +10,8 @@
 
 use super::time::{WindowArgs, rfc3339};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
-use crate::aws::cloudtrail::{CloudTrailUsage, Outcome, Progress, TimeWindow, UsageRow};
+use crate::aws::cloudtrail::{CloudTrailUsage, Progress, TimeWindow, UsageRow};
+use crate::model::Outcome;
 use crate::snapshot::Snapshot;
 #[cfg(feature = "parquet")]
 use crate::snapshot::{SnapshotError, SnapshotWriter};
@@ -148,10 +149,10 @@ fn ingest(
             usage.coverage.events_read
         );
     }
-    if !global.quiet && !usage.coverage.files_skipped.is_empty() {
+    if !global.quiet && !usage.coverage.sources_skipped.is_empty() {
         eprintln!(
             "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",
-            usage.coverage.files_skipped.len()
+            usage.coverage.sources_skipped.len()
         );
     }
     Ok(usage)
@@ -415,13 +416,13 @@ impl UsageView {
                 until: usage.window.until.map(rfc3339),
             },
             coverage: CoverageView {
-                files_read: usage.coverage.files_read,
+                files_read: usage.coverage.sources_read,
                 files_skipped: usage
                     .coverage
-                    .files_skipped
+                    .sources_skipped
                     .iter()
                     .map(|file| SkippedView {
-                        file: file.path.display().to_string(),
+                        file: file.source.clone(),
                         reason: file.reason.clone(),
                     })
                     .collect(),
@@ -429,7 +430,7 @@ impl UsageView {
                 events_in_window: usage.coverage.events_in_window,
                 first_event: usage.coverage.first_event.map(rfc3339),
                 last_event: usage.coverage.last_event.map(rfc3339),
-                accounts: usage.coverage.accounts.clone(),
+                accounts: usage.coverage.containers.clone(),
             },
             identities: identities.into_values().collect(),
             web_identity_sessions: usage

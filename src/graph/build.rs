@@ -3,12 +3,13 @@
 
 use super::capability::{Allowance, IdentityPolicies};
 use super::{AccessGraph, Edge, IdentityNode, Node, WorkloadNode, issuer_host};
-use crate::aws::cloudtrail::{CloudTrailUsage, Outcome};
+use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::escalation::{EscalationPath, Reach};
 use crate::aws::normalize::NormalizedAws;
 use crate::aws::{Arn, CompiledPolicy, PolicyKind};
 use crate::catalog::Catalog;
 use crate::matching::{Case, glob_match};
+use crate::model::Outcome;
 use crate::model::{
     ClaimCondition, FederatedTrust, Identity, IdentityId, IdentityKind, PrincipalRef, Provider,
     Trust,
@@ -32,16 +33,42 @@ pub fn production_identity(identity: &Identity) -> bool {
 
 /// Builds the graph of AWS identities. `escalation_paths` is normally
 /// `crate::aws::escalation::escalation_paths()`.
+///
+/// The steps, in the order they add nodes and edges (the order fixes node indices, so it is
+/// part of the output): identities ([`add_identities`]), who can become each identity
+/// ([`add_trusts`]), what each identity can escalate to ([`add_escalations`]), what each
+/// statement grants ([`add_grants`]), and, when given, the usage seen in CloudTrail
+/// ([`add_usage`]).
 pub fn build_aws(
     normalized: &NormalizedAws,
     usage: Option<&CloudTrailUsage>,
     catalog: &Catalog,
     escalation_paths: &[EscalationPath],
 ) -> AccessGraph {
-    let inventory = &normalized.inventory;
     let mut graph = AccessGraph::default();
+    let identities = add_identities(&mut graph, normalized, catalog);
+    add_trusts(&mut graph, normalized, &identities);
+    add_escalations(&mut graph, normalized, &identities, escalation_paths);
+    add_grants(&mut graph, &identities);
+    if let Some(usage) = usage {
+        add_usage(&mut graph, &identities.nodes, usage);
+    }
+    graph
+}
 
-    // Identities first, in id order, each with its compiled policies.
+/// The AWS identities of the graph: their nodes and compiled policies, by id.
+struct Identities<'a> {
+    policies: BTreeMap<&'a IdentityId, IdentityPolicies<'a>>,
+    nodes: BTreeMap<&'a IdentityId, NodeIndex>,
+}
+
+/// Identities first, in id order, each with its compiled policies.
+fn add_identities<'a>(
+    graph: &mut AccessGraph,
+    normalized: &'a NormalizedAws,
+    catalog: &Catalog,
+) -> Identities<'a> {
+    let inventory = &normalized.inventory;
     let mut policies: BTreeMap<&IdentityId, IdentityPolicies<'_>> = BTreeMap::new();
     let mut identity_nodes: BTreeMap<&IdentityId, NodeIndex> = BTreeMap::new();
     for (id, identity) in &inventory.identities {
@@ -61,7 +88,16 @@ pub fn build_aws(
         identity_nodes.insert(id, graph.add_node(Node::Identity(Box::new(node))));
         policies.insert(id, compiled);
     }
+    Identities {
+        policies,
+        nodes: identity_nodes,
+    }
+}
 
+/// Who can become each identity: CI workloads, accounts, anyone, other identities.
+fn add_trusts(graph: &mut AccessGraph, normalized: &NormalizedAws, identities: &Identities<'_>) {
+    let inventory = &normalized.inventory;
+    let identity_nodes = &identities.nodes;
     // Trust policies, compiled once: a can-chain edge needs the target's trust policy to
     // allow the source principal.
     let trust_policies: BTreeMap<&IdentityId, CompiledPolicy> = normalized
@@ -74,8 +110,6 @@ pub fn build_aws(
             )
         })
         .collect();
-
-    // Who can become each identity.
     for (id, trusts) in &inventory.trusts {
         let trust_policy = trust_policies.get(id);
         let Some(&target) = identity_nodes.get(id) else {
@@ -83,48 +117,21 @@ pub fn build_aws(
         };
         for trust in trusts {
             match trust {
-                Trust::Federated(federated) => add_federated(&mut graph, target, federated),
+                Trust::Federated(federated) => add_federated(graph, target, federated),
                 Trust::Account {
                     id: account,
                     external_id_required,
-                } => {
-                    let source = graph.add_node(Node::Account {
-                        provider: Provider::Aws,
-                        id: account.clone(),
-                    });
-                    let conditions = if *external_id_required {
-                        vec!["`sts:ExternalId` is given".to_string()]
-                    } else {
-                        Vec::new()
-                    };
-                    graph.add_edge(
-                        source,
-                        target,
-                        Edge::CanAssume {
-                            trust: format!("trust admits account `{account}`"),
-                            conditions,
-                        },
-                    );
-                    for (source_id, &source) in &identity_nodes {
-                        let Some(source_policies) = policies.get(source_id) else {
-                            continue;
-                        };
-                        if *source_id != id && source_policies.account == *account {
-                            add_chain(
-                                &mut graph,
-                                Chain {
-                                    source_policies,
-                                    source,
-                                    target,
-                                    target_id: id,
-                                    trust: format!("trust admits account `{account}`"),
-                                    trust_policy,
-                                    trust_alone_suffices: false,
-                                },
-                            );
-                        }
-                    }
-                }
+                } => add_account_trust(
+                    graph,
+                    identities,
+                    TrustTarget {
+                        id,
+                        node: target,
+                        trust_policy,
+                    },
+                    account,
+                    *external_id_required,
+                ),
                 Trust::Anyone => {
                     let source = graph.add_node(Node::Anyone);
                     graph.add_edge(
@@ -136,72 +143,153 @@ pub fn build_aws(
                         },
                     );
                 }
-                Trust::Identity { from, .. } => {
-                    let matching: Vec<&IdentityId> = match from {
-                        PrincipalRef::Identity(source) => identity_nodes
-                            .keys()
-                            .copied()
-                            .filter(|candidate| *candidate == source)
-                            .collect(),
-                        PrincipalRef::Pattern(pattern) => identity_nodes
-                            .keys()
-                            .copied()
-                            .filter(|candidate| {
-                                glob_match(pattern, candidate.native(), Case::Sensitive)
-                            })
-                            .collect(),
-                    };
-                    if matching.is_empty() {
-                        // A principal outside the inventory: show it, it can still assume.
-                        let name = match from {
-                            PrincipalRef::Identity(source) => source.native().to_string(),
-                            PrincipalRef::Pattern(pattern) => pattern.clone(),
-                        };
-                        let source = graph.add_node(Node::Resource { name: name.clone() });
-                        graph.add_edge(
-                            source,
-                            target,
-                            Edge::CanAssume {
-                                trust: format!("trust admits `{name}`"),
-                                conditions: Vec::new(),
-                            },
-                        );
-                    }
-                    for source_id in matching {
-                        if source_id == id {
-                            continue;
-                        }
-                        let (Some(source_policies), Some(&source)) =
-                            (policies.get(source_id), identity_nodes.get(source_id))
-                        else {
-                            continue;
-                        };
-                        let same_account = policies
-                            .get(id)
-                            .is_some_and(|target| target.account == source_policies.account);
-                        add_chain(
-                            &mut graph,
-                            Chain {
-                                source_policies,
-                                source,
-                                target,
-                                target_id: id,
-                                trust: format!("trust admits `{}`", source_id.native()),
-                                trust_policy,
-                                // Without the trust policy document: within one account a
-                                // trust naming the principal is enough.
-                                trust_alone_suffices: same_account
-                                    && matches!(from, PrincipalRef::Identity(_)),
-                            },
-                        );
-                    }
-                }
+                Trust::Identity { from, .. } => add_identity_trust(
+                    graph,
+                    identities,
+                    TrustTarget {
+                        id,
+                        node: target,
+                        trust_policy,
+                    },
+                    from,
+                ),
                 Trust::Service { .. } | Trust::LongLivedKey { .. } => {}
             }
         }
     }
+}
 
-    // Roles a service can assume, by account: what `role` escalation paths can pass.
+/// The identity a trust admits principals to.
+#[derive(Clone, Copy)]
+struct TrustTarget<'t> {
+    id: &'t IdentityId,
+    node: NodeIndex,
+    trust_policy: Option<&'t CompiledPolicy>,
+}
+
+/// A trust of a whole account: the account can assume the identity, and so can each
+/// identity of that account whose policies allow it.
+fn add_account_trust(
+    graph: &mut AccessGraph,
+    identities: &Identities<'_>,
+    to: TrustTarget<'_>,
+    account: &str,
+    external_id_required: bool,
+) {
+    let (policies, identity_nodes) = (&identities.policies, &identities.nodes);
+    let (id, target, trust_policy) = (to.id, to.node, to.trust_policy);
+    let source = graph.add_node(Node::Account {
+        provider: Provider::Aws,
+        id: account.to_owned(),
+    });
+    let conditions = if external_id_required {
+        vec!["`sts:ExternalId` is given".to_string()]
+    } else {
+        Vec::new()
+    };
+    graph.add_edge(
+        source,
+        target,
+        Edge::CanAssume {
+            trust: format!("trust admits account `{account}`"),
+            conditions,
+        },
+    );
+    for (source_id, &source) in identity_nodes {
+        let Some(source_policies) = policies.get(source_id) else {
+            continue;
+        };
+        if *source_id != id && source_policies.account == account {
+            add_chain(
+                graph,
+                Chain {
+                    source_policies,
+                    source,
+                    target,
+                    target_id: id,
+                    trust: format!("trust admits account `{account}`"),
+                    trust_policy,
+                    trust_alone_suffices: false,
+                },
+            );
+        }
+    }
+}
+
+/// A trust of one identity or an ARN pattern: each matching identity of the inventory can
+/// chain into the target; a principal outside the inventory is shown as a resource node.
+fn add_identity_trust(
+    graph: &mut AccessGraph,
+    identities: &Identities<'_>,
+    to: TrustTarget<'_>,
+    from: &PrincipalRef,
+) {
+    let (policies, identity_nodes) = (&identities.policies, &identities.nodes);
+    let (id, target, trust_policy) = (to.id, to.node, to.trust_policy);
+    let matching: Vec<&IdentityId> = match from {
+        PrincipalRef::Identity(source) => identity_nodes
+            .keys()
+            .copied()
+            .filter(|candidate| *candidate == source)
+            .collect(),
+        PrincipalRef::Pattern(pattern) => identity_nodes
+            .keys()
+            .copied()
+            .filter(|candidate| glob_match(pattern, candidate.native(), Case::Sensitive))
+            .collect(),
+    };
+    if matching.is_empty() {
+        // A principal outside the inventory: show it, it can still assume.
+        let name = match from {
+            PrincipalRef::Identity(source) => source.native().to_string(),
+            PrincipalRef::Pattern(pattern) => pattern.clone(),
+        };
+        let source = graph.add_node(Node::Resource { name: name.clone() });
+        graph.add_edge(
+            source,
+            target,
+            Edge::CanAssume {
+                trust: format!("trust admits `{name}`"),
+                conditions: Vec::new(),
+            },
+        );
+    }
+    for source_id in matching {
+        if source_id == id {
+            continue;
+        }
+        let (Some(source_policies), Some(&source)) =
+            (policies.get(source_id), identity_nodes.get(source_id))
+        else {
+            continue;
+        };
+        let same_account = policies
+            .get(id)
+            .is_some_and(|target| target.account == source_policies.account);
+        add_chain(
+            graph,
+            Chain {
+                source_policies,
+                source,
+                target,
+                target_id: id,
+                trust: format!("trust admits `{}`", source_id.native()),
+                trust_policy,
+                // Without the trust policy document: within one account a
+                // trust naming the principal is enough.
+                trust_alone_suffices: same_account && matches!(from, PrincipalRef::Identity(_)),
+            },
+        );
+    }
+}
+
+/// Roles a service can assume, by account: what `role` escalation paths can pass.
+fn passable_roles<'a>(
+    normalized: &'a NormalizedAws,
+    identities: &'a Identities<'a>,
+) -> BTreeMap<&'a str, Vec<(&'a IdentityId, NodeIndex)>> {
+    let inventory = &normalized.inventory;
+    let (policies, identity_nodes) = (&identities.policies, &identities.nodes);
     let mut passable: BTreeMap<&str, Vec<(&IdentityId, NodeIndex)>> = BTreeMap::new();
     for (role_id, trusts) in &inventory.trusts {
         let service_trusted = trusts
@@ -219,8 +307,20 @@ pub fn build_aws(
         }
     }
 
-    // Escalation: what each identity can turn its grants into.
-    for (id, compiled) in &policies {
+    passable
+}
+
+/// Escalation: what each identity can turn its grants into (administrator, other users'
+/// credentials, roles it can pass to a service).
+fn add_escalations(
+    graph: &mut AccessGraph,
+    normalized: &NormalizedAws,
+    identities: &Identities<'_>,
+    escalation_paths: &[EscalationPath],
+) {
+    let passable = passable_roles(normalized, identities);
+    let (policies, identity_nodes) = (&identities.policies, &identities.nodes);
+    for (id, compiled) in policies {
         let Some(&source) = identity_nodes.get(id) else {
             continue;
         };
@@ -246,7 +346,7 @@ pub fn build_aws(
             name: "administrator".to_string(),
             container: compiled.account.clone(),
         };
-        if let Some(allowance) = identity_node(&graph, source).and_then(|node| node.administrator) {
+        if let Some(allowance) = identity_node(graph, source).and_then(|node| node.administrator) {
             let target = graph.add_node(admin());
             graph.add_edge(
                 source,
@@ -271,8 +371,8 @@ pub fn build_aws(
             );
         }
         if !credential_paths.is_empty() {
-            for (other_id, &other) in &identity_nodes {
-                let is_user = identity_node(&graph, other)
+            for (other_id, &other) in identity_nodes {
+                let is_user = identity_node(graph, other)
                     .is_some_and(|node| node.kind == IdentityKind::AwsUser);
                 let same_account = policies
                     .get(other_id)
@@ -294,12 +394,15 @@ pub fn build_aws(
                 .get(compiled.account.as_str())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            add_passed_roles(&mut graph, roles, compiled, source, &role_paths);
+            add_passed_roles(graph, roles, compiled, source, &role_paths);
         }
     }
+}
 
-    // Granted: what each statement allows, on what.
-    for (id, compiled) in &policies {
+/// Granted: what each statement allows, on what.
+fn add_grants(graph: &mut AccessGraph, identities: &Identities<'_>) {
+    let (policies, identity_nodes) = (&identities.policies, &identities.nodes);
+    for (id, compiled) in policies {
         let Some(&source) = identity_nodes.get(id) else {
             continue;
         };
@@ -327,11 +430,6 @@ pub fn build_aws(
             }
         }
     }
-
-    if let Some(usage) = usage {
-        add_usage(&mut graph, &identity_nodes, usage);
-    }
-    graph
 }
 
 fn identity_node(graph: &AccessGraph, index: NodeIndex) -> Option<&IdentityNode> {

@@ -103,6 +103,21 @@ impl IdentityKind {
     }
 }
 
+impl IdentityKind {
+    /// The short kind word output puts before an identity's name: `role`, `user`,
+    /// `service-account`, `service-principal`, `managed-identity`. The provider is left out:
+    /// output names it where it matters (the identity id carries it).
+    pub fn label(self) -> &'static str {
+        match self {
+            IdentityKind::AwsRole => "role",
+            IdentityKind::AwsUser => "user",
+            IdentityKind::GcpServiceAccount => "service-account",
+            IdentityKind::AzureServicePrincipal => "service-principal",
+            IdentityKind::AzureManagedIdentity => "managed-identity",
+        }
+    }
+}
+
 impl fmt::Display for IdentityKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -141,6 +156,20 @@ impl Identity {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_labels_name_every_kind_in_one_word() {
+        let kinds = [
+            (IdentityKind::AwsRole, "role"),
+            (IdentityKind::AwsUser, "user"),
+            (IdentityKind::GcpServiceAccount, "service-account"),
+            (IdentityKind::AzureServicePrincipal, "service-principal"),
+            (IdentityKind::AzureManagedIdentity, "managed-identity"),
+        ];
+        for (kind, label) in kinds {
+            assert_eq!(kind.label(), label, "{kind}");
+        }
+    }
 
     #[test]
     fn ids_round_trip_and_keep_their_provider() {

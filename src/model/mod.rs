@@ -6,6 +6,7 @@ mod finding;
 mod grant;
 mod identity;
 mod inventory;
+mod source;
 mod subject;
 mod trust;
 mod usage;
@@ -15,6 +16,7 @@ pub use finding::{Evidence, Finding};
 pub use grant::{Grant, GrantBody, GrantId};
 pub use identity::{Identity, IdentityId, IdentityIdError, IdentityKind};
 pub use inventory::{Container, Inventory, InventoryError};
+pub use source::{Collector, ObservedUsage, UsageSource};
 pub use subject::{
     Characters, Field, FieldRole, JudgedSubject, Position, PullRequests, SUBJECTS_TSV, Segment,
     SubjectConstraint, SubjectContext, SubjectGrammar, SubjectGrammarError, SubjectJudgment,
@@ -24,7 +26,10 @@ pub use subject::{
 pub use trust::{
     ClaimCondition, ClaimMatch, ClaimOperator, FederatedTrust, PrincipalRef, SetOperator, Trust,
 };
-pub use usage::{Outcome, Permission, Usage, UsageEvent, UsageKey, UsageRecord};
+pub use usage::{
+    Coverage, ObservationWindow, Outcome, Permission, SkippedSource, Usage, UsageEvent, UsageKey,
+    UsageRecord,
+};
 pub use workload::{
     CiIssuer, CiWorkload, GitHubContext, GitHubRepository, GitHubSubject, GitLabRefType,
     GitLabSubject, ISSUERS_TSV, IssuerRule, IssuerTableError, SubjectDetails, SubjectError,

@@ -73,14 +73,38 @@ pub struct UsageKey {
 /// sources — the evidence for keeping or dropping a permission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageRecord {
-    /// Calls the provider allowed.
+    /// Calls the provider allowed, including those that needed the permission without
+    /// logging it (see `inferred`).
     pub count: u64,
+    /// Of `count`, calls that needed the permission without a log record of their own (AWS
+    /// `iam:PassRole` when a role is handed to a service, a copy's source object): the log
+    /// reader inferred them from the request. Zero for events added one by one.
+    pub inferred: u64,
     /// Calls the provider denied; these show intent, not use, and are kept apart.
     pub denied_count: u64,
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub workloads: BTreeSet<CiWorkload>,
     pub sources: BTreeSet<String>,
+    /// How the calls reached the provider or why the permission was needed, when not simply
+    /// logged as the identity's own call (`via cloudformation.amazonaws.com`, `implied by
+    /// PutObject x-amz-acl`). Sorted; empty for events added one by one.
+    pub evidence: BTreeSet<String>,
+}
+
+impl UsageRecord {
+    /// Adds the calls of another record of the same key: counts add up, first/last seen are
+    /// min/max, sets are united.
+    pub fn absorb(&mut self, other: UsageRecord) {
+        self.count += other.count;
+        self.inferred += other.inferred;
+        self.denied_count += other.denied_count;
+        self.first_seen = self.first_seen.min(other.first_seen);
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.workloads.extend(other.workloads);
+        self.sources.extend(other.sources);
+        self.evidence.extend(other.evidence);
+    }
 }
 
 /// Aggregated usage, sorted by key.
@@ -103,11 +127,13 @@ impl Usage {
         };
         let record = self.records.entry(key).or_insert_with(|| UsageRecord {
             count: 0,
+            inferred: 0,
             denied_count: 0,
             first_seen: event.time,
             last_seen: event.time,
             workloads: BTreeSet::new(),
             sources: BTreeSet::new(),
+            evidence: BTreeSet::new(),
         });
         match event.outcome {
             Outcome::Allowed => record.count += 1,
@@ -127,18 +153,18 @@ impl Usage {
     /// Fold another aggregate in (for per-file or per-thread partial aggregates).
     pub fn merge(&mut self, other: Usage) {
         for (key, theirs) in other.records {
-            match self.records.get_mut(&key) {
-                Some(ours) => {
-                    ours.count += theirs.count;
-                    ours.denied_count += theirs.denied_count;
-                    ours.first_seen = ours.first_seen.min(theirs.first_seen);
-                    ours.last_seen = ours.last_seen.max(theirs.last_seen);
-                    ours.workloads.extend(theirs.workloads);
-                    ours.sources.extend(theirs.sources);
-                }
-                None => {
-                    self.records.insert(key, theirs);
-                }
+            self.add_record(key, theirs);
+        }
+    }
+
+    /// Fold in a record a log reader aggregated itself (for readers that count in their own
+    /// structures, as the CloudTrail reader does): merged with [`UsageRecord::absorb`] when the
+    /// key is already present.
+    pub fn add_record(&mut self, key: UsageKey, record: UsageRecord) {
+        match self.records.get_mut(&key) {
+            Some(ours) => ours.absorb(record),
+            None => {
+                self.records.insert(key, record);
             }
         }
     }
@@ -168,6 +194,83 @@ impl Usage {
 
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
+    }
+}
+
+/// The observation window `[since, until)`: usage is claimed for this span and no other.
+/// Findings about unused permissions and identities are only as good as the window; it is
+/// printed with every analysis. Both sides are closed instants, in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObservationWindow {
+    /// The first instant observed (inclusive).
+    pub since: DateTime<Utc>,
+    /// The instant just after the last one observed (exclusive).
+    pub until: DateTime<Utc>,
+}
+
+impl ObservationWindow {
+    /// Whether `time` falls inside the window.
+    pub fn contains(&self, time: DateTime<Utc>) -> bool {
+        self.since <= time && time < self.until
+    }
+}
+
+/// A log source (a file, a folder, an object URI, a query) that could not be read, or whose
+/// records could not all be read, and why: evidence is missing there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SkippedSource {
+    /// The path, URI or query name, as the user can find it again.
+    pub source: String,
+    /// What went wrong, lowercase, naming the thing in backticks where there is one.
+    pub reason: String,
+}
+
+impl SkippedSource {
+    pub fn new(source: impl Into<String>, reason: impl Into<String>) -> Self {
+        SkippedSource {
+            source: source.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What the logs could and could not show: the sources read and skipped, the records found
+/// and those in the window, and how many came from each container (AWS account, GCP project,
+/// Azure subscription). A container absent from `containers` had no logs read, so no call by
+/// its identities is no evidence of idleness.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Coverage {
+    /// Sources read whole (log files, objects, query results).
+    pub sources_read: u64,
+    /// Sources not read, or not read whole, with the reason: evidence is missing there.
+    pub sources_skipped: Vec<SkippedSource>,
+    /// Records found in the sources read.
+    pub events_read: u64,
+    /// Records whose time falls inside the window.
+    pub events_in_window: u64,
+    /// Earliest and latest record time inside the window.
+    pub first_event: Option<DateTime<Utc>>,
+    pub last_event: Option<DateTime<Utc>>,
+    /// Records in the window by the container whose log held them. Empty when the records
+    /// name no container (then nothing is known per container).
+    pub containers: BTreeMap<String, u64>,
+}
+
+impl Coverage {
+    /// Whether logs of `container` were read (records of it in the window), so that no call
+    /// by its identities means no use. False for every container when no record at all fell
+    /// in the window (logs of other dates are no evidence of idleness); true for every
+    /// container when records in the window named no container at all.
+    pub fn covers_container(&self, container: &str) -> bool {
+        if self.events_in_window == 0 {
+            return false;
+        }
+        self.containers.is_empty() || self.containers.contains_key(container)
+    }
+
+    /// Whether some evidence is known to be missing: a source was skipped.
+    pub fn is_incomplete(&self) -> bool {
+        !self.sources_skipped.is_empty()
     }
 }
 
@@ -232,6 +335,32 @@ mod tests {
         events[2..].iter().for_each(|e| right.add(e));
         left.merge(right);
         assert_eq!(left, whole);
+    }
+
+    #[test]
+    fn coverage_covers_a_container_only_when_its_logs_had_records_in_the_window() {
+        let mut coverage = Coverage::default();
+        assert!(!coverage.covers_container("111111111111"));
+        coverage.events_in_window = 3;
+        assert!(coverage.covers_container("111111111111"));
+        coverage.containers = [("222222222222".to_owned(), 3)].into();
+        assert!(!coverage.covers_container("111111111111"));
+        assert!(coverage.covers_container("222222222222"));
+        assert!(!coverage.is_incomplete());
+        coverage
+            .sources_skipped
+            .push(SkippedSource::new("a.json.gz", "not gzip"));
+        assert!(coverage.is_incomplete());
+    }
+
+    #[test]
+    fn observation_window_is_half_open() {
+        let window = ObservationWindow {
+            since: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            until: Utc.with_ymd_and_hms(2026, 1, 2, 0, 0, 0).unwrap(),
+        };
+        assert!(window.contains(window.since));
+        assert!(!window.contains(window.until));
     }
 
     #[test]

@@ -24,10 +24,10 @@
 
 use super::{Snapshot, SnapshotError, SnapshotWriter, Source, check_relative, io_error};
 use crate::aws::cloudtrail::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
-    InstanceProfilePass, Outcome, SetAsideReason, SkippedFile, TimeWindow, UnknownEvent, UsageRow,
-    WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
+    SetAsideReason, TimeWindow, UnknownEvent, UsageRow, WebIdentitySession,
 };
+use crate::model::{Coverage, Outcome, SkippedSource};
 use chrono::{DateTime, SecondsFormat, Utc};
 use polars::prelude::{
     Column, DataFrame, DataType, Int64Chunked, IntoColumn, ListBuilderTrait,
@@ -208,18 +208,18 @@ fn coverage_lines(usage: &CloudTrailUsage) -> Vec<String> {
     let mut lines = vec![format!(
         "aws cloudtrail usage: {} log file(s) read, {} skipped; {} event(s) read, {} in the window \
          (since {}, until {})",
-        coverage.files_read,
-        coverage.files_skipped.len(),
+        coverage.sources_read,
+        coverage.sources_skipped.len(),
         coverage.events_read,
         coverage.events_in_window,
         bound(usage.window.since),
         bound(usage.window.until),
     )];
-    if !coverage.files_skipped.is_empty() {
+    if !coverage.sources_skipped.is_empty() {
         lines.push(format!(
             "aws cloudtrail usage: {} log file(s) could not be read, so their events are missing; \
              `{SUMMARY_PATH}` lists them with the reason",
-            coverage.files_skipped.len()
+            coverage.sources_skipped.len()
         ));
     }
     if !usage.unknown_events.is_empty() {
@@ -610,12 +610,12 @@ impl SummaryV1 {
                 denied: usage.denied.len() as u64,
             },
             coverage: CoverageV1 {
-                files_read: coverage.files_read,
+                files_read: coverage.sources_read,
                 files_skipped: coverage
-                    .files_skipped
+                    .sources_skipped
                     .iter()
                     .map(|file| SkippedV1 {
-                        path: file.path.to_string_lossy().into_owned(),
+                        path: file.source.clone(),
                         reason: file.reason.clone(),
                     })
                     .collect(),
@@ -623,7 +623,7 @@ impl SummaryV1 {
                 events_in_window: coverage.events_in_window,
                 first_event: coverage.first_event.map(rfc3339),
                 last_event: coverage.last_event.map(rfc3339),
-                accounts: coverage.accounts.clone(),
+                accounts: coverage.containers.clone(),
             },
             unknown_events: usage
                 .unknown_events
@@ -783,21 +783,18 @@ impl SummaryV1 {
             set_aside,
             no_action_events: self.no_action_events,
             coverage: Coverage {
-                files_read: self.coverage.files_read,
-                files_skipped: self
+                sources_read: self.coverage.files_read,
+                sources_skipped: self
                     .coverage
                     .files_skipped
                     .into_iter()
-                    .map(|file| SkippedFile {
-                        path: PathBuf::from(file.path),
-                        reason: file.reason,
-                    })
+                    .map(|file| SkippedSource::new(file.path, file.reason))
                     .collect(),
                 events_read: self.coverage.events_read,
                 events_in_window: self.coverage.events_in_window,
                 first_event: optional_time(self.coverage.first_event, "coverage.first_event")?,
                 last_event: optional_time(self.coverage.last_event, "coverage.last_event")?,
-                accounts: self.coverage.accounts,
+                containers: self.coverage.accounts,
             },
         })
     }

@@ -13,10 +13,11 @@ use super::implied::{ImpliedPermissions, ResourceForm};
 use super::intern::{FxHashMap, Interner};
 use super::record::{Record, RequestParameters, UserIdentity};
 use super::report::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
-    InstanceProfilePass, Outcome, SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
+    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 use super::time::{TimeWindow, parse_event_time, to_datetime};
+use crate::model::{Coverage, Outcome, SkippedSource};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -59,8 +60,11 @@ const S3_VERSIONED: &[(&str, &str)] = &[
     ("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
 ];
 
+/// What a worker counts calls under, in interned ids: finer than the neutral
+/// [`crate::model::UsageKey`] (it keeps the session, the calling service, the outcome and the
+/// basis apart until the merge resolves them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct UsageKey {
+struct CallKey {
     identity: u32,
     action: u32,
     resource: u32,
@@ -141,7 +145,7 @@ struct Call<'c> {
 #[derive(Debug, Default)]
 pub struct Accumulator {
     strings: Interner,
-    usage: FxHashMap<UsageKey, Stats>,
+    usage: FxHashMap<CallKey, Stats>,
     origins: FxHashMap<u32, Origin>,
     web_identity: FxHashMap<(u32, u32, u32, bool), Stats>,
     profile_passes: FxHashMap<(u32, u32), u64>,
@@ -182,37 +186,14 @@ pub struct Tables<'t> {
 }
 
 impl Accumulator {
-    /// Counts one record.
+    /// Counts one record, in steps: place it in the window ([`Accumulator::admit`]),
+    /// attribute it to an identity, note the access key of a user, map it to IAM actions and
+    /// count them ([`Accumulator::count_actions`]), then infer the permissions its request
+    /// needed without logging them.
     pub fn add(&mut self, record: &Record<'_>, tables: Tables<'_>, window: &TimeWindow) {
-        self.events_read += 1;
-        let Some(time_text) = record.event_time.get() else {
-            self.set_aside(SetAsideReason::MissingFields);
+        let Some(time) = self.admit(record, window) else {
             return;
         };
-        // A time that does not parse says nothing about the window: the record is malformed,
-        // not outside it.
-        let Some(time) = parse_event_time(time_text) else {
-            self.set_aside(SetAsideReason::MalformedEventTime);
-            return;
-        };
-        if !window.contains_seconds(time) {
-            return;
-        }
-        self.events_in_window += 1;
-        if let Some(account) = record.recipient_account_id.get() {
-            let id = match self.last_account {
-                Some(id) if self.strings.get(id) == account => id,
-                _ => {
-                    let id = self.strings.intern(account);
-                    self.last_account = Some(id);
-                    id
-                }
-            };
-            *self.accounts.entry(id).or_insert(0) += 1;
-        }
-        self.first_event = Some(self.first_event.map_or(time, |first| first.min(time)));
-        self.last_event = Some(self.last_event.map_or(time, |last| last.max(time)));
-
         let (Some(source), Some(name), Some(identity)) = (
             record.event_source.get(),
             record.event_name.get(),
@@ -287,29 +268,16 @@ impl Accumulator {
         let resource = self.resource_for(record, source, name, parameters);
         let versioned = source == "s3.amazonaws.com"
             && parameters.is_some_and(|parameters| parameters.version_id.get().is_some());
-        for index in start..start + len {
-            let mut action = self.mapped_actions[index];
-            if versioned {
-                let plain = self.strings.get(action);
-                if let Some((_, with_version)) =
-                    S3_VERSIONED.iter().find(|(from, _)| *from == plain)
-                {
-                    action = self.strings.intern(with_version);
-                }
-            }
-            self.count(
-                UsageKey {
-                    identity: identity_id,
-                    action,
-                    resource,
-                    context,
-                    via,
-                    denied,
-                    basis: 0,
-                },
-                time,
-            );
-        }
+        let key = CallKey {
+            identity: identity_id,
+            action: 0,
+            resource,
+            context,
+            via,
+            denied,
+            basis: 0,
+        };
+        self.count_actions(key, start..start + len, versioned, time);
 
         if name == "AssumeRole" && source == "sts.amazonaws.com" && !denied && session != 0 {
             self.add_chained_session(record, session);
@@ -331,6 +299,66 @@ impl Accumulator {
                 };
                 self.infer(&call, parameters, tables.implied);
             }
+        }
+    }
+
+    /// Counts the record as read and returns its time (Unix seconds) when it falls in the
+    /// window, counting it there by the account whose trail logged it. A record without a
+    /// time, or with one that does not parse, is set aside as malformed: it says nothing
+    /// about the window, so it is not "outside" it.
+    #[inline]
+    fn admit(&mut self, record: &Record<'_>, window: &TimeWindow) -> Option<i64> {
+        self.events_read += 1;
+        let Some(time_text) = record.event_time.get() else {
+            self.set_aside(SetAsideReason::MissingFields);
+            return None;
+        };
+        let Some(time) = parse_event_time(time_text) else {
+            self.set_aside(SetAsideReason::MalformedEventTime);
+            return None;
+        };
+        if !window.contains_seconds(time) {
+            return None;
+        }
+        self.events_in_window += 1;
+        if let Some(account) = record.recipient_account_id.get() {
+            let id = match self.last_account {
+                Some(id) if self.strings.get(id) == account => id,
+                _ => {
+                    let id = self.strings.intern(account);
+                    self.last_account = Some(id);
+                    id
+                }
+            };
+            *self.accounts.entry(id).or_insert(0) += 1;
+        }
+        self.first_event = Some(self.first_event.map_or(time, |first| first.min(time)));
+        self.last_event = Some(self.last_event.map_or(time, |last| last.max(time)));
+        Some(time)
+    }
+
+    /// Counts a call under each of its mapped actions (`actions`, positions in the mapped
+    /// action list); `key` gives everything but the action. A request that addresses one S3
+    /// object version (`versioned`) needs the version form of the object actions.
+    #[inline]
+    fn count_actions(
+        &mut self,
+        key: CallKey,
+        actions: std::ops::Range<usize>,
+        versioned: bool,
+        time: i64,
+    ) {
+        for index in actions {
+            let mut action = self.mapped_actions[index];
+            if versioned {
+                let plain = self.strings.get(action);
+                if let Some((_, with_version)) =
+                    S3_VERSIONED.iter().find(|(from, _)| *from == plain)
+                {
+                    action = self.strings.intern(with_version);
+                }
+            }
+            self.count(CallKey { action, ..key }, time);
         }
     }
 
@@ -361,7 +389,7 @@ impl Accumulator {
         self.set_aside[reason as usize] += 1;
     }
 
-    fn count(&mut self, key: UsageKey, time: i64) {
+    fn count(&mut self, key: CallKey, time: i64) {
         self.usage
             .entry(key)
             .and_modify(|stats| stats.add(Stats::at(time)))
@@ -660,7 +688,7 @@ impl Accumulator {
         }
         for (action, resource, basis) in found {
             self.count(
-                UsageKey {
+                CallKey {
                     identity: call.identity,
                     action,
                     resource,
@@ -754,7 +782,7 @@ impl Accumulator {
         }
         let tr = |id: u32| translate[id as usize];
         for (key, stats) in other.usage {
-            let key = UsageKey {
+            let key = CallKey {
                 identity: tr(key.identity),
                 action: tr(key.action),
                 resource: tr(key.resource),
@@ -819,13 +847,56 @@ impl Accumulator {
         self.last_event = max_option(self.last_event, other.last_event);
     }
 
-    /// Resolves session keys to CI workloads and produces the sorted result.
+    /// Resolves session keys to CI workloads and produces the sorted result: the usage rows
+    /// ([`Accumulator::usage_rows`]), then the web identity sessions, instance profile
+    /// passes, access keys and unknown events, each sorted, then the coverage.
     pub fn finish(
         self,
         window: TimeWindow,
         files_read: u64,
-        mut skipped: Vec<super::report::SkippedFile>,
+        mut skipped: Vec<SkippedSource>,
     ) -> CloudTrailUsage {
+        let strings = &self.strings;
+        let (allowed, denied) = self.usage_rows();
+        let web_identity_sessions = self.web_identity_sessions();
+        let instance_profile_passes = self.instance_profile_passes();
+        let access_keys = self.access_keys();
+        let unknown_events = self.unknown_events();
+        let set_aside = SetAsideReason::ALL
+            .iter()
+            .filter(|reason| self.set_aside[**reason as usize] > 0)
+            .map(|reason| (*reason, self.set_aside[*reason as usize]))
+            .collect();
+        skipped.sort();
+        CloudTrailUsage {
+            window,
+            allowed,
+            denied,
+            web_identity_sessions,
+            instance_profile_passes,
+            access_keys,
+            unknown_events,
+            set_aside,
+            no_action_events: self.no_action,
+            coverage: Coverage {
+                sources_read: files_read,
+                sources_skipped: skipped,
+                events_read: self.events_read,
+                events_in_window: self.events_in_window,
+                first_event: self.first_event.map(to_datetime),
+                last_event: self.last_event.map(to_datetime),
+                containers: self
+                    .accounts
+                    .iter()
+                    .map(|(&account, &events)| (strings.get(account).to_owned(), events))
+                    .collect(),
+            },
+        }
+    }
+
+    /// The allowed and the denied rows, each sorted by identity, action and resource, with
+    /// session keys resolved to the CI workloads that obtained them (through role chains).
+    fn usage_rows(&self) -> (Vec<UsageRow>, Vec<UsageRow>) {
         let strings = &self.strings;
         let resolve = |key: u32| -> Option<CiWorkload> {
             let mut current = key;
@@ -913,6 +984,11 @@ impl Accumulator {
         allowed.sort_by(by_text);
         denied.sort_by(by_text);
 
+        (allowed, denied)
+    }
+
+    fn web_identity_sessions(&self) -> Vec<WebIdentitySession> {
+        let strings = &self.strings;
         let mut web_identity_sessions: Vec<WebIdentitySession> = self
             .web_identity
             .iter()
@@ -937,6 +1013,11 @@ impl Accumulator {
         web_identity_sessions.sort_by(|a, b| {
             (&a.role, &a.workload, a.outcome).cmp(&(&b.role, &b.workload, b.outcome))
         });
+        web_identity_sessions
+    }
+
+    fn instance_profile_passes(&self) -> Vec<InstanceProfilePass> {
+        let strings = &self.strings;
         let mut instance_profile_passes: Vec<InstanceProfilePass> = self
             .profile_passes
             .iter()
@@ -955,6 +1036,11 @@ impl Accumulator {
         instance_profile_passes.sort_by(|a, b| {
             (&a.identity, &a.instance_profile).cmp(&(&b.identity, &b.instance_profile))
         });
+        instance_profile_passes
+    }
+
+    fn access_keys(&self) -> Vec<AccessKeyUse> {
+        let strings = &self.strings;
         let mut access_keys: Vec<AccessKeyUse> = self
             .user_keys
             .iter()
@@ -968,6 +1054,11 @@ impl Accumulator {
             .collect();
         access_keys
             .sort_by(|a, b| (&a.user_arn, &a.access_key_id).cmp(&(&b.user_arn, &b.access_key_id)));
+        access_keys
+    }
+
+    fn unknown_events(&self) -> Vec<UnknownEvent> {
+        let strings = &self.strings;
         let mut unknown_events: Vec<UnknownEvent> = self
             .unknown
             .iter()
@@ -978,36 +1069,7 @@ impl Accumulator {
             })
             .collect();
         unknown_events.sort();
-        let set_aside = SetAsideReason::ALL
-            .iter()
-            .filter(|reason| self.set_aside[**reason as usize] > 0)
-            .map(|reason| (*reason, self.set_aside[*reason as usize]))
-            .collect();
-        skipped.sort();
-        CloudTrailUsage {
-            window,
-            allowed,
-            denied,
-            web_identity_sessions,
-            instance_profile_passes,
-            access_keys,
-            unknown_events,
-            set_aside,
-            no_action_events: self.no_action,
-            coverage: Coverage {
-                files_read,
-                files_skipped: skipped,
-                events_read: self.events_read,
-                events_in_window: self.events_in_window,
-                first_event: self.first_event.map(to_datetime),
-                last_event: self.last_event.map(to_datetime),
-                accounts: self
-                    .accounts
-                    .iter()
-                    .map(|(&account, &events)| (strings.get(account).to_owned(), events))
-                    .collect(),
-            },
-        }
+        unknown_events
     }
 }
 

@@ -18,6 +18,7 @@ pub mod event_map;
 pub mod generate;
 pub mod implied;
 mod intern;
+pub mod lookup;
 pub mod record;
 pub mod report;
 pub mod time;
@@ -26,13 +27,13 @@ pub mod walk;
 pub use event_map::{EventMap, EventMapError, Mapping};
 pub use implied::{ImpliedPermissions, ImpliedPermissionsError};
 pub use report::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Coverage, Identity, IdentityKind,
-    InstanceProfilePass, Outcome, SetAsideReason, SkippedFile, UnknownEvent, UsageRow,
-    WebIdentitySession,
+    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
+    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 pub use time::TimeWindow;
 pub use walk::{folder_may_hold_events, key_may_hold_events};
 
+use crate::model::SkippedSource;
 use accumulate::{Accumulator, Tables};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -91,12 +92,49 @@ pub fn ingest_directory(
     let unreadable = listing
         .unreadable
         .into_iter()
-        .map(|(path, reason)| SkippedFile {
-            path,
-            reason: format!("cannot list the folder: {reason}"),
+        .map(|(path, reason)| {
+            SkippedSource::new(
+                path.display().to_string(),
+                format!("cannot list the folder: {reason}"),
+            )
         })
         .collect();
     ingest_files_with(&listing.files, options, unreadable)
+}
+
+/// A folder of CloudTrail log files as a [`crate::model::UsageSource`]: every file under it
+/// at any depth, read as [`ingest_directory`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudTrailDirectory {
+    pub root: PathBuf,
+}
+
+impl crate::model::UsageSource for CloudTrailDirectory {
+    type Error = IngestError;
+
+    fn provider(&self) -> crate::model::Provider {
+        crate::model::Provider::Aws
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn read(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::model::ObservedUsage, IngestError> {
+        let options = IngestOptions {
+            window: TimeWindow { since, until },
+            progress: None,
+        };
+        let usage = ingest_directory(&self.root, &options)?;
+        Ok(crate::model::ObservedUsage {
+            usage: usage.to_usage(),
+            coverage: usage.coverage,
+        })
+    }
 }
 
 /// Reads the given log files (`.json.gz` or `.json`; the format is sniffed from the content).
@@ -110,7 +148,7 @@ pub fn ingest_files(
 fn ingest_files_with(
     files: &[PathBuf],
     options: &IngestOptions<'_>,
-    skipped: Vec<SkippedFile>,
+    skipped: Vec<SkippedSource>,
 ) -> Result<CloudTrailUsage, IngestError> {
     let mut ingestion = Ingestion::new(*options)?;
     for file in skipped {
@@ -155,7 +193,7 @@ impl<'a> Ingestion<'a> {
 
     /// [`Ingestion::read`] for local copies of files that live elsewhere: a file of this batch
     /// that cannot be read is listed under `name_of(path)` (its `s3://` URI, say) when given.
-    pub fn read_named(&mut self, files: &[PathBuf], name_of: impl Fn(&Path) -> Option<PathBuf>) {
+    pub fn read_named(&mut self, files: &[PathBuf], name_of: impl Fn(&Path) -> Option<String>) {
         let (tables, window, progress) = (self.tables, self.options.window, self.options.progress);
         // One worker per pool thread pulling file indexes from a shared counter: each thread
         // keeps a single map and a single set of buffers, and big and small files balance
@@ -174,15 +212,15 @@ impl<'a> Ingestion<'a> {
         });
         let mut batch = workers.into_iter().fold(Worker::default(), Worker::merge);
         for skipped in &mut batch.skipped {
-            if let Some(name) = name_of(&skipped.path) {
-                skipped.path = name;
+            if let Some(name) = name_of(Path::new(&skipped.source)) {
+                skipped.source = name;
             }
         }
         self.worker = std::mem::take(&mut self.worker).merge(batch);
     }
 
     /// Lists a file that could not be read at all (a failed download, an unlistable folder).
-    pub fn skip(&mut self, file: SkippedFile) {
+    pub fn skip(&mut self, file: SkippedSource) {
         self.worker.skipped.push(file);
     }
 
@@ -221,7 +259,7 @@ fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
 struct Worker {
     accumulator: Accumulator,
     files_read: u64,
-    skipped: Vec<SkippedFile>,
+    skipped: Vec<SkippedSource>,
     raw: Vec<u8>,
     decoded: Vec<u8>,
 }
@@ -241,10 +279,9 @@ impl Worker {
                     progress.events_done.fetch_add(events, Ordering::Relaxed);
                 }
             }
-            Err(reason) => self.skipped.push(SkippedFile {
-                path: path.to_path_buf(),
-                reason,
-            }),
+            Err(reason) => self
+                .skipped
+                .push(SkippedSource::new(path.display().to_string(), reason)),
         }
         if let Some(progress) = progress {
             progress.files_done.fetch_add(1, Ordering::Relaxed);

@@ -3,9 +3,11 @@
 //! through its own versioned view, and the neutral model maps them at merge time.
 
 use super::time::TimeWindow;
+use crate::model::{
+    Coverage, IdentityId, Outcome, Permission, Provider, Usage, UsageKey, UsageRecord,
+};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 /// Everything learnt from a set of CloudTrail log files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,10 +44,7 @@ impl CloudTrailUsage {
     /// window (logs of other dates are no evidence of idleness); true for every account when
     /// events in the window named no account at all.
     pub fn covers_account(&self, account: &str) -> bool {
-        if self.coverage.events_in_window == 0 {
-            return false;
-        }
-        self.coverage.accounts.is_empty() || self.coverage.accounts.contains_key(account)
+        self.coverage.covers_container(account)
     }
 
     /// Puts the roles of passed instance profiles in place of the profiles: every
@@ -111,6 +110,52 @@ impl CloudTrailUsage {
     }
 }
 
+impl CloudTrailUsage {
+    /// The rows as provider-neutral usage: one record per (identity, action, resource), with
+    /// allowed calls (logged and inferred) in `count` and refused ones in `denied_count`.
+    /// Identities are `aws:<arn>`, permissions `aws:<service>:<Action>`, workloads the CI
+    /// workloads linked to the calls (issuer `https://<host>`). Records keep no sources: the
+    /// CloudTrail reader counts per key, not per file.
+    pub fn to_usage(&self) -> Usage {
+        let mut usage = Usage::new();
+        for (rows, denied) in [(&self.allowed, false), (&self.denied, true)] {
+            for row in rows {
+                let key = UsageKey {
+                    identity: IdentityId::new(Provider::Aws, &row.identity.arn),
+                    permission: Permission::new(Provider::Aws, row.action.clone()),
+                    resource: row.resource.clone(),
+                };
+                let (count, inferred, denied_count) = if denied {
+                    (0, 0, row.count())
+                } else {
+                    (row.count(), row.inferred, 0)
+                };
+                let record = UsageRecord {
+                    count,
+                    inferred,
+                    denied_count,
+                    first_seen: row.first_seen,
+                    last_seen: row.last_seen,
+                    workloads: row
+                        .workloads
+                        .iter()
+                        .map(|workload| {
+                            crate::model::CiWorkload::new(
+                                &format!("https://{}", workload.issuer),
+                                &workload.subject,
+                            )
+                        })
+                        .collect(),
+                    sources: BTreeSet::new(),
+                    evidence: row.evidence.clone(),
+                };
+                usage.add_record(key, record);
+            }
+        }
+        usage
+    }
+}
+
 fn is_instance_profile_pass(row: &UsageRow) -> bool {
     row.action == "iam:PassRole" && row.resource.contains(":instance-profile/")
 }
@@ -131,32 +176,6 @@ fn profile_key(arn: &str) -> Option<(String, String)> {
         .rsplit('/')
         .next()?;
     (service == "iam" && !name.is_empty()).then(|| (account.to_owned(), name.to_owned()))
-}
-
-/// What the result is based on.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Coverage {
-    pub files_read: u64,
-    /// Files (or folders) that could not be read, with the reason: evidence is missing there.
-    pub files_skipped: Vec<SkippedFile>,
-    /// Records found in the files read.
-    pub events_read: u64,
-    /// Records whose `eventTime` falls inside the window.
-    pub events_in_window: u64,
-    /// Earliest and latest `eventTime` inside the window.
-    pub first_event: Option<DateTime<Utc>>,
-    pub last_event: Option<DateTime<Utc>>,
-    /// Events in the window by the account whose trail logged them (`recipientAccountId`).
-    /// An account missing here had no logs read: the use of its identities is unknown.
-    /// Empty when the records name no account (then nothing is known per account).
-    pub accounts: BTreeMap<String, u64>,
-}
-
-/// A log file that was not used, and why.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    pub path: PathBuf,
-    pub reason: String,
 }
 
 /// The principal a call is charged to.
@@ -252,13 +271,6 @@ impl UsageRow {
         self.unlinked_session_calls += other.unlinked_session_calls;
         self.evidence.extend(other.evidence);
     }
-}
-
-/// Whether a call got through authorization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Outcome {
-    Allowed,
-    Denied,
 }
 
 /// A CI workload assuming a role through web identity federation.
@@ -450,6 +462,36 @@ mod tests {
                 .iter()
                 .any(|evidence| evidence.contains("is not in the inventory"))
         );
+    }
+
+    #[test]
+    fn cloudtrail_rows_become_neutral_usage_records() {
+        let deploy = "arn:aws:iam::111122223333:role/gha-deploy";
+        let mut allowed = pass(deploy, "arn:aws:iam::111122223333:role/app", 2, "implied");
+        allowed.logged = 3;
+        allowed.workloads.insert(CiWorkload {
+            issuer: "token.actions.githubusercontent.com".to_owned(),
+            subject: "repo:acme/web:ref:refs/heads/main".to_owned(),
+        });
+        let mut denied = pass(deploy, "arn:aws:iam::111122223333:role/app", 0, "denied");
+        denied.logged = 1;
+        let usage = CloudTrailUsage {
+            allowed: vec![allowed],
+            denied: vec![denied],
+            ..CloudTrailUsage::default()
+        }
+        .to_usage();
+        assert_eq!(usage.len(), 1);
+        let (key, record) = usage.iter().next().unwrap();
+        assert_eq!(key.identity.as_str(), format!("aws:{deploy}"));
+        assert_eq!(key.permission.to_string(), "aws:iam:PassRole");
+        assert_eq!(
+            (record.count, record.inferred, record.denied_count),
+            (5, 2, 1)
+        );
+        let workload = record.workloads.iter().next().unwrap();
+        assert_eq!(workload.subject, "repo:acme/web:ref:refs/heads/main");
+        assert_eq!(record.evidence.len(), 2);
     }
 
     #[test]

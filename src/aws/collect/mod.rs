@@ -160,6 +160,27 @@ pub async fn collect_all(
     outcomes
 }
 
+/// The AWS collector as a [`crate::model::Collector`]: [`collect_all`] on its own runtime,
+/// with a loaded SDK configuration.
+pub struct AwsCollector {
+    pub config: SdkConfig,
+    pub options: CollectOptions,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl crate::model::Collector for AwsCollector {
+    type Outcome = AccountOutcome;
+
+    fn provider(&self) -> crate::model::Provider {
+        crate::model::Provider::Aws
+    }
+
+    fn collect(&self, collected_at: &str) -> Vec<AccountOutcome> {
+        self.runtime
+            .block_on(collect_all(&self.config, &self.options, collected_at))
+    }
+}
+
 /// The SDK configuration whose credentials act as `target`.
 pub async fn config_for(base: &SdkConfig, target: &CollectTarget) -> SdkConfig {
     match target {

@@ -8,57 +8,24 @@
 use super::inventory::*;
 use super::sdk_error::{Described, describe, is_access_denied};
 use aws_sdk_organizations::Client;
-use aws_sdk_organizations::types::{ParentType, PolicyType};
+use aws_sdk_organizations::types::{Organization, ParentType, PolicySummary, PolicyType};
 use std::collections::BTreeSet;
 
 /// How deep an organization can nest: the root plus five levels of OUs, plus slack. Bounds
 /// the parent walk so that a misbehaving endpoint cannot loop it forever.
 const MAX_DEPTH: usize = 10;
 
+/// Reads the service control policies that apply to the inventory's account, in steps: the
+/// organization ([`describe_organization`]), the account's parents up to the root, the
+/// SCP summaries ([`list_scp_summaries`]), then each policy's document and targets
+/// ([`policy_targets`]). What cannot be read is recorded in the inventory (skipped when the
+/// account is not allowed or in no organization, an error otherwise).
 pub(super) async fn collect_service_control_policies(
     client: &Client,
     page_size: Option<i32>,
     inventory: &mut AwsAccountInventory,
 ) {
-    let organization = match client.describe_organization().send().await {
-        Ok(output) => output.organization().cloned(),
-        Err(error) => {
-            let described = describe(&error);
-            let reason = match described.code.as_deref() {
-                Some("AWSOrganizationsNotInUseException") => format!(
-                    "the account is in no organization, so no service control policy applies ({})",
-                    described.reason
-                ),
-                code if is_access_denied(code) => format!(
-                    "cannot read the organization, service control policies are unknown: {}; \
-                     grant `organizations:DescribeOrganization`",
-                    described.reason
-                ),
-                _ => {
-                    record(
-                        inventory,
-                        false,
-                        "organizations:DescribeOrganization",
-                        None,
-                        described,
-                    );
-                    return;
-                }
-            };
-            record(
-                inventory,
-                true,
-                "organizations:DescribeOrganization",
-                None,
-                Described {
-                    reason,
-                    ..described
-                },
-            );
-            return;
-        }
-    };
-    let Some(organization) = organization else {
+    let Some(organization) = describe_organization(client, inventory).await else {
         return;
     };
 
@@ -76,27 +43,9 @@ pub(super) async fn collect_service_control_policies(
         parents: parents.clone(),
     });
 
-    let mut summaries = Vec::new();
-    let mut pages = client
-        .list_policies()
-        .filter(PolicyType::ServiceControlPolicy)
-        .set_max_results(page_size)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => summaries.extend(page.policies().iter().cloned()),
-            Err(error) => {
-                record_denied_as_skipped(
-                    inventory,
-                    "organizations:ListPolicies",
-                    None,
-                    describe(&error),
-                );
-                return;
-            }
-        }
-    }
+    let Some(summaries) = list_scp_summaries(client, page_size, inventory).await else {
+        return;
+    };
 
     let mut levels: BTreeSet<String> = parents.into_iter().collect();
     levels.insert(inventory.account_id.clone());
@@ -135,31 +84,7 @@ pub(super) async fn collect_service_control_policies(
                 continue;
             }
         };
-        let mut targets = Vec::new();
-        let mut pages = client
-            .list_targets_for_policy()
-            .policy_id(&id)
-            .set_max_results(page_size)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(page) => targets.extend(
-                    page.targets()
-                        .iter()
-                        .filter_map(|target| target.target_id().map(str::to_owned)),
-                ),
-                Err(error) => {
-                    record_denied_as_skipped(
-                        inventory,
-                        "organizations:ListTargetsForPolicy",
-                        Some(&id),
-                        describe(&error),
-                    );
-                    break;
-                }
-            }
-        }
+        let targets = policy_targets(client, &id, page_size, inventory).await;
         let applies_through = targets
             .iter()
             .filter(|target| levels.contains(*target))
@@ -177,6 +102,120 @@ pub(super) async fn collect_service_control_policies(
                 id,
             });
     }
+}
+
+/// The account's organization; `None` when there is none or it cannot be read (recorded as
+/// skipped for "no organization" and access denied, as an error otherwise).
+async fn describe_organization(
+    client: &Client,
+    inventory: &mut AwsAccountInventory,
+) -> Option<Organization> {
+    match client.describe_organization().send().await {
+        Ok(output) => output.organization().cloned(),
+        Err(error) => {
+            let described = describe(&error);
+            let reason = match described.code.as_deref() {
+                Some("AWSOrganizationsNotInUseException") => format!(
+                    "the account is in no organization, so no service control policy applies ({})",
+                    described.reason
+                ),
+                code if is_access_denied(code) => format!(
+                    "cannot read the organization, service control policies are unknown: {}; \
+                     grant `organizations:DescribeOrganization`",
+                    described.reason
+                ),
+                _ => {
+                    record(
+                        inventory,
+                        false,
+                        "organizations:DescribeOrganization",
+                        None,
+                        described,
+                    );
+                    return None;
+                }
+            };
+            record(
+                inventory,
+                true,
+                "organizations:DescribeOrganization",
+                None,
+                Described {
+                    reason,
+                    ..described
+                },
+            );
+            None
+        }
+    }
+}
+
+/// The summaries of every SCP of the organization; `None` (recorded) when they cannot all be
+/// listed.
+async fn list_scp_summaries(
+    client: &Client,
+    page_size: Option<i32>,
+    inventory: &mut AwsAccountInventory,
+) -> Option<Vec<PolicySummary>> {
+    let mut summaries = Vec::new();
+    let mut pages = client
+        .list_policies()
+        .filter(PolicyType::ServiceControlPolicy)
+        .set_max_results(page_size)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => summaries.extend(page.policies().iter().cloned()),
+            Err(error) => {
+                record_denied_as_skipped(
+                    inventory,
+                    "organizations:ListPolicies",
+                    None,
+                    describe(&error),
+                );
+                return None;
+            }
+        }
+    }
+
+    Some(summaries)
+}
+
+/// The targets (root, OU and account ids) an SCP is attached to; a page that cannot be
+/// read is recorded and ends the list.
+async fn policy_targets(
+    client: &Client,
+    id: &str,
+    page_size: Option<i32>,
+    inventory: &mut AwsAccountInventory,
+) -> Vec<String> {
+    let mut targets = Vec::new();
+    let mut pages = client
+        .list_targets_for_policy()
+        .policy_id(id)
+        .set_max_results(page_size)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => targets.extend(
+                page.targets()
+                    .iter()
+                    .filter_map(|target| target.target_id().map(str::to_owned)),
+            ),
+            Err(error) => {
+                record_denied_as_skipped(
+                    inventory,
+                    "organizations:ListTargetsForPolicy",
+                    Some(id),
+                    describe(&error),
+                );
+                break;
+            }
+        }
+    }
+    targets
 }
 
 /// The account's parents, nearest first, up to and including the root.

@@ -6,9 +6,10 @@
 //! used in another is still linked to its CI workload.
 
 use crate::aws::cloudtrail::{
-    CloudTrailUsage, IngestError, IngestOptions, Ingestion, SkippedFile, TimeWindow,
-    folder_may_hold_events, key_may_hold_events,
+    CloudTrailUsage, IngestError, IngestOptions, Ingestion, TimeWindow, folder_may_hold_events,
+    key_may_hold_events,
 };
+use crate::model::SkippedSource;
 use aws_config::SdkConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -214,10 +215,10 @@ pub fn ingest_s3(
     }
     let mut ingestion = Ingestion::new(options)?;
     for (folder, reason) in listing.unlisted {
-        ingestion.skip(SkippedFile {
-            path: PathBuf::from(folder),
-            reason: format!("cannot list the folder: {reason}"),
-        });
+        ingestion.skip(SkippedSource::new(
+            folder,
+            format!("cannot list the folder: {reason}"),
+        ));
     }
     let dir = tempfile::Builder::new()
         .prefix("pipeleash-cloudtrail-")
@@ -258,18 +259,15 @@ pub fn ingest_s3(
             })?;
         pending = batches.next().map(start);
         let mut files = Vec::new();
-        let mut names: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+        let mut names: BTreeMap<PathBuf, String> = BTreeMap::new();
         for (key, local, result) in fetched {
             match result {
                 Ok(()) => {
-                    names.insert(local.clone(), PathBuf::from(location.uri(&key)));
+                    names.insert(local.clone(), location.uri(&key));
                     files.push(local);
                 }
                 Err(reason) => {
-                    ingestion.skip(SkippedFile {
-                        path: PathBuf::from(location.uri(&key)),
-                        reason,
-                    });
+                    ingestion.skip(SkippedSource::new(location.uri(&key), reason));
                     if let Some(progress) = progress {
                         progress.files_done.fetch_add(1, Ordering::Relaxed);
                     }

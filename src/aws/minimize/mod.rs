@@ -37,12 +37,13 @@ pub use build::{INLINE_ROLE_AGGREGATE_LIMIT, MANAGED_POLICY_LIMIT, policy_size};
 pub use generalize::generalize;
 pub use render::render_terraform;
 
-use super::coverage::{CoverageFacts, CoverageTable, Observability, SkippedFile};
-use super::eval::{CompiledPolicySet, NamedPolicy, Outcome, PolicyKind, PolicySet, Request};
+use super::coverage::{CoverageFacts, CoverageTable, Observability};
+use super::eval::{CompiledPolicySet, DecisionKind, NamedPolicy, PolicyKind, PolicySet, Request};
 use super::policy::{ActionClause, PolicyDocument, Statement};
 use super::{Context, PolicyVersion};
 use crate::catalog::{AccessLevel, Action, Catalog};
 use crate::model::Effect;
+use crate::model::{ObservationWindow, SkippedSource};
 use actions::{ActionIndex, Runs};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -81,13 +82,6 @@ pub struct UsageRow {
     pub sources: Vec<String>,
 }
 
-/// The observation window: usage between `since` (inclusive) and `until` (exclusive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub since: DateTime<Utc>,
-    pub until: DateTime<Utc>,
-}
-
 /// Everything minimization needs about one identity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MinimizeInput {
@@ -102,7 +96,7 @@ pub struct MinimizeInput {
     pub scps: Vec<Vec<PolicyInput>>,
     pub usage: Vec<UsageRow>,
     pub coverage: CoverageFacts,
-    pub window: Window,
+    pub window: ObservationWindow,
 }
 
 /// Which IAM size quota the output must meet.
@@ -330,7 +324,7 @@ pub struct MissingPermission {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Warning {
     /// Log files were skipped: usage in the window may be missing.
-    IncompleteWindow { skipped: Vec<SkippedFile> },
+    IncompleteWindow { skipped: Vec<SkippedSource> },
     /// The logs do not cover the whole window.
     WindowNotCovered {
         window: (String, String),
@@ -356,7 +350,7 @@ impl fmt::Display for Warning {
                     skipped.len()
                 )?;
                 for file in skipped {
-                    write!(formatter, "\n  - `{}`: {}", file.path, file.reason)?;
+                    write!(formatter, "\n  - `{}`: {}", file.source, file.reason)?;
                 }
                 Ok(())
             }
@@ -418,7 +412,7 @@ pub struct Minimized {
     pub unused: Vec<UnusedActions>,
     pub missing_permissions: Vec<MissingPermission>,
     pub warnings: Vec<Warning>,
-    pub window: Window,
+    pub window: ObservationWindow,
     pub proof: Proof,
 }
 
@@ -653,36 +647,29 @@ pub(crate) fn statement_matches_action(statement: &Statement, action: &str) -> b
     }
 }
 
-/// Minimizes the identity's policies to what the usage and the coverage justify, and proves
-/// the result before returning it.
-pub fn minimize(
-    input: &MinimizeInput,
+/// What the usage rows say (step 2, first half): the decision of every action used or
+/// refused, the resources used per (action, granting statement), the actions used on a
+/// resource the log did not name, the permissions refused, and the requests the proof
+/// replays. Rows outside the window are counted in a warning.
+struct UsageJudgment {
+    decisions: BTreeMap<String, ActionDecision>,
+    used: BTreeMap<(String, Origin), BTreeSet<String>>,
+    unrecorded: BTreeSet<String>,
+    missing: Vec<MissingPermission>,
+    replay: Vec<(String, String, DecisionKind)>,
+}
+
+fn judge_usage(
+    originals: &Originals<'_>,
+    granted: &granted::Granted,
     catalog: &Catalog,
-    options: &MinimizeOptions,
-) -> Result<Minimized, MinimizeError> {
-    if input.identity_policies.is_empty() {
-        return Err(MinimizeError::NoIdentityPolicy);
-    }
-    if input.window.since >= input.window.until {
-        return Err(MinimizeError::EmptyWindow {
-            since: input.window.since.to_rfc3339(),
-            until: input.window.until.to_rfc3339(),
-        });
-    }
-    let table =
-        CoverageTable::aws().map_err(|error| MinimizeError::CoverageTable(error.to_string()))?;
-    let originals = Originals::new(input);
-    let mut warnings = coverage_warnings(input);
-    let index = ActionIndex::new(catalog);
-
-    // Step 1: what is granted at all.
-    let granted = granted::granted_actions(&originals, catalog, &index);
-
-    // Step 2: what to keep.
+    index: &ActionIndex<'_>,
+    warnings: &mut Vec<Warning>,
+) -> UsageJudgment {
+    let input = originals.input;
     let mut decisions: BTreeMap<String, ActionDecision> = BTreeMap::new();
-    let mut kept: Vec<Kept> = Vec::new();
     let mut missing = Vec::new();
-    let mut replay: Vec<(String, String, Outcome)> = Vec::new();
+    let mut replay: Vec<(String, String, DecisionKind)> = Vec::new();
     let mut outside = 0usize;
     let mut rows: Vec<&UsageRow> = input.usage.iter().collect();
     rows.sort_by(|a, b| {
@@ -716,10 +703,13 @@ pub fn minimize(
             .or_insert_with(|| new_decision(&action, catalog));
         let request = originals.request(&action, &row.resource);
         let outcome = originals.full.evaluate(&request).outcome;
-        let allowed_now = matches!(outcome, Outcome::Allowed | Outcome::Conditional { .. });
+        let allowed_now = matches!(
+            outcome,
+            DecisionKind::Allowed | DecisionKind::Conditional { .. }
+        );
         let resource_unnamed = row.resource == "*" && takes_resources(catalog, &action);
         if !allowed_now {
-            if resource_unnamed && granted.origins_of(&action, catalog, &index).is_some() {
+            if resource_unnamed && granted.origins_of(&action, catalog, index).is_some() {
                 // The log did not name the resource: the call happened, so keep the action
                 // where the policies grant it.
                 unrecorded.insert(action.clone());
@@ -745,7 +735,7 @@ pub fn minimize(
             continue;
         }
         add_used_evidence(decision, row);
-        for origin in origins_for(&originals, &request) {
+        for origin in origins_for(originals, &request) {
             used.entry((action.clone(), origin))
                 .or_default()
                 .insert(row.resource.clone());
@@ -755,14 +745,49 @@ pub fn minimize(
     if outside > 0 {
         warnings.push(Warning::OutsideWindow { rows: outside });
     }
-    for ((action, origin), resources) in used {
-        kept.push(Kept {
-            action,
-            origin,
-            resources: KeptResources::Used(resources),
-        });
+    if outside > 0 {
+        warnings.push(Warning::OutsideWindow { rows: outside });
     }
+    UsageJudgment {
+        decisions,
+        used,
+        unrecorded,
+        missing,
+        replay,
+    }
+}
 
+/// What [`judge_granted`] reads.
+struct GrantedJudge<'a, 'c> {
+    originals: &'a Originals<'a>,
+    granted: &'a granted::Granted,
+    catalog: &'c Catalog,
+    index: &'a ActionIndex<'c>,
+    table: &'a CoverageTable,
+    options: &'a MinimizeOptions,
+    /// Actions used on a resource the log did not name: kept where granted.
+    unrecorded: &'a BTreeSet<String>,
+}
+
+/// Every granted action (step 2, second half): an observable action without use or evidence
+/// joins its statements' group of unused actions; any other gets its decision completed
+/// (who grants it, whether the logs could show it) and is kept as granted when it cannot be
+/// judged. Returns the unused groups, ordered by their granting statements.
+fn judge_granted<'c>(
+    judge: &GrantedJudge<'_, 'c>,
+    decisions: &mut BTreeMap<String, ActionDecision>,
+    kept: &mut Vec<Kept>,
+) -> Vec<UnusedActions> {
+    let GrantedJudge {
+        originals,
+        granted,
+        catalog,
+        index,
+        table,
+        options: _,
+        unrecorded: _,
+    } = *judge;
+    let input = originals.input;
     let described: BTreeMap<Origin, StatementOrigin> = originals
         .statements
         .keys()
@@ -791,7 +816,7 @@ pub fn minimize(
             .clone()
     };
     let mut unused: BTreeMap<u32, UnusedBuilder<'_>> = BTreeMap::new();
-    let mut observable = ObservableByPosition::new(table, &input.coverage, catalog, &index);
+    let mut observable = ObservableByPosition::new(table, &input.coverage, catalog, index);
     let mut decided: Vec<u32> = decisions
         .keys()
         .filter_map(|action| index.position(catalog.action(action)?))
@@ -821,62 +846,135 @@ pub fn minimize(
             .entry(action.to_string())
             .or_insert_with(|| new_decision(action, catalog));
         decision.granted_by = describe_set(set);
-        let observability = if decision.access_level.is_none() && catalog.action(action).is_none() {
-            decision.reasons.push(Reason::NotInCatalog);
-            Observability::Unobservable {
-                reason: format!("`{action}` is not in the catalog, so its logging is unknown"),
-            }
-        } else {
-            table.observability(action, decision.access_level, &input.coverage)
-        };
-        let was_used = decision
-            .reasons
-            .iter()
-            .any(|reason| matches!(reason, Reason::Used(_)));
-        let keep_original = match observability {
-            Observability::Unobservable { reason } if !options.drop_unobservable => {
-                if !decision.reasons.contains(&Reason::NotInCatalog) {
-                    decision.reasons.push(Reason::Unobservable { reason });
-                }
-                true
-            }
-            Observability::Unobservable { reason } => {
-                if !was_used {
-                    decision
-                        .reasons
-                        .push(Reason::UnobservableDropped { reason });
-                }
-                false
-            }
-            Observability::Observable => false,
-        };
-        let keep_original = keep_original || unrecorded.contains(action);
-        if unrecorded.contains(action) {
-            decision.reasons.push(Reason::ResourceNotRecorded);
-        }
-        if keep_original {
-            for &origin in origins {
-                kept.push(Kept {
-                    action: action.to_string(),
-                    origin,
-                    resources: KeptResources::Original,
-                });
-            }
-        } else if !was_used
-            && !decision
-                .reasons
-                .iter()
-                .any(|reason| matches!(reason, Reason::UnobservableDropped { .. }))
-        {
-            decision.reasons.push(Reason::Unused);
-        }
+        decide_granted(judge, action, origins, decision, kept);
     }
     let mut unused: Vec<(u32, UnusedBuilder<'_>)> = unused.into_iter().collect();
     unused.sort_by(|(a, _), (b, _)| granted.origins(*a).cmp(granted.origins(*b)));
-    let unused: Vec<UnusedActions> = unused
+    unused
         .into_iter()
         .map(|(set, builder)| builder.finish(describe_set(set), index.len()))
+        .collect()
+}
+
+/// Completes the decision of one granted action that has use or evidence of its own, or that
+/// the logs could not show: whether it is unobservable (not in the catalog, or not logged
+/// under the coverage), and whether it is kept as granted (`origins` are its granting
+/// statements) or reported unused.
+fn decide_granted(
+    judge: &GrantedJudge<'_, '_>,
+    action: &str,
+    origins: &[Origin],
+    decision: &mut ActionDecision,
+    kept: &mut Vec<Kept>,
+) {
+    let (catalog, table, options, unrecorded) =
+        (judge.catalog, judge.table, judge.options, judge.unrecorded);
+    let input = judge.originals.input;
+    let observability = if decision.access_level.is_none() && catalog.action(action).is_none() {
+        decision.reasons.push(Reason::NotInCatalog);
+        Observability::Unobservable {
+            reason: format!("`{action}` is not in the catalog, so its logging is unknown"),
+        }
+    } else {
+        table.observability(action, decision.access_level, &input.coverage)
+    };
+    let was_used = decision
+        .reasons
+        .iter()
+        .any(|reason| matches!(reason, Reason::Used(_)));
+    let keep_original = match observability {
+        Observability::Unobservable { reason } if !options.drop_unobservable => {
+            if !decision.reasons.contains(&Reason::NotInCatalog) {
+                decision.reasons.push(Reason::Unobservable { reason });
+            }
+            true
+        }
+        Observability::Unobservable { reason } => {
+            if !was_used {
+                decision
+                    .reasons
+                    .push(Reason::UnobservableDropped { reason });
+            }
+            false
+        }
+        Observability::Observable => false,
+    };
+    let keep_original = keep_original || unrecorded.contains(action);
+    if unrecorded.contains(action) {
+        decision.reasons.push(Reason::ResourceNotRecorded);
+    }
+    if keep_original {
+        for &origin in origins {
+            kept.push(Kept {
+                action: action.to_string(),
+                origin,
+                resources: KeptResources::Original,
+            });
+        }
+    } else if !was_used
+        && !decision
+            .reasons
+            .iter()
+            .any(|reason| matches!(reason, Reason::UnobservableDropped { .. }))
+    {
+        decision.reasons.push(Reason::Unused);
+    }
+}
+
+/// Minimizes the identity's policies to what the usage and the coverage justify, and proves
+/// the result before returning it.
+pub fn minimize(
+    input: &MinimizeInput,
+    catalog: &Catalog,
+    options: &MinimizeOptions,
+) -> Result<Minimized, MinimizeError> {
+    if input.identity_policies.is_empty() {
+        return Err(MinimizeError::NoIdentityPolicy);
+    }
+    if input.window.since >= input.window.until {
+        return Err(MinimizeError::EmptyWindow {
+            since: input.window.since.to_rfc3339(),
+            until: input.window.until.to_rfc3339(),
+        });
+    }
+    let table =
+        CoverageTable::aws().map_err(|error| MinimizeError::CoverageTable(error.to_string()))?;
+    let originals = Originals::new(input);
+    let mut warnings = coverage_warnings(input);
+    let index = ActionIndex::new(catalog);
+
+    // Step 1: what is granted at all.
+    let granted = granted::granted_actions(&originals, catalog, &index);
+
+    // Step 2: what to keep: the usage rows, then every granted action.
+    let UsageJudgment {
+        mut decisions,
+        used,
+        unrecorded,
+        mut missing,
+        replay,
+    } = judge_usage(&originals, &granted, catalog, &index, &mut warnings);
+    let mut kept: Vec<Kept> = used
+        .into_iter()
+        .map(|((action, origin), resources)| Kept {
+            action,
+            origin,
+            resources: KeptResources::Used(resources),
+        })
         .collect();
+    let unused = judge_granted(
+        &GrantedJudge {
+            originals: &originals,
+            granted: &granted,
+            catalog,
+            index: &index,
+            table,
+            options,
+            unrecorded: &unrecorded,
+        },
+        &mut decisions,
+        &mut kept,
+    );
     let kept_actions: BTreeSet<&str> = kept.iter().map(|kept| kept.action.as_str()).collect();
     for decision in decisions.values_mut() {
         decision.kept = kept_actions.contains(decision.action.as_str());
@@ -1057,11 +1155,11 @@ fn origins_for(originals: &Originals<'_>, request: &Request) -> Vec<Origin> {
     let mut conditioned = Vec::new();
     for (&origin, set) in &originals.statements {
         match set.evaluate(request).outcome {
-            Outcome::Allowed => {
+            DecisionKind::Allowed => {
                 unconditioned.get_or_insert(origin);
             }
-            Outcome::Conditional { .. } => conditioned.push(origin),
-            Outcome::ExplicitDeny | Outcome::ImplicitDeny => {}
+            DecisionKind::Conditional { .. } => conditioned.push(origin),
+            DecisionKind::ExplicitDeny | DecisionKind::ImplicitDeny => {}
         }
     }
     match unconditioned {

@@ -25,24 +25,27 @@ use super::{
     MinimizeError, MinimizedPolicy, Origin, Originals, Proof, policy_set, statement_matches_action,
     variables_enabled,
 };
-use crate::aws::eval::{CompiledPolicySet, NamedPolicy, Outcome, PolicyKind};
+use crate::aws::eval::{CompiledPolicySet, DecisionKind, NamedPolicy, PolicyKind};
 use crate::aws::policy::{ActionClause, ResourceClause, Statement};
 use crate::model::Effect;
 
-fn describe(outcome: &Outcome) -> String {
+fn describe(outcome: &DecisionKind) -> String {
     match outcome {
-        Outcome::Allowed => "allowed".to_string(),
-        Outcome::ExplicitDeny => "explicitly denied".to_string(),
-        Outcome::ImplicitDeny => "implicitly denied".to_string(),
-        Outcome::Conditional { missing_keys } => {
+        DecisionKind::Allowed => "allowed".to_string(),
+        DecisionKind::ExplicitDeny => "explicitly denied".to_string(),
+        DecisionKind::ImplicitDeny => "implicitly denied".to_string(),
+        DecisionKind::Conditional { missing_keys } => {
             format!("conditional on `{}`", missing_keys.join("`, `"))
         }
     }
 }
 
-fn same_outcome(expected: &Outcome, found: &Outcome) -> bool {
+fn same_outcome(expected: &DecisionKind, found: &DecisionKind) -> bool {
     match (expected, found) {
-        (Outcome::Conditional { missing_keys: a }, Outcome::Conditional { missing_keys: b }) => {
+        (
+            DecisionKind::Conditional { missing_keys: a },
+            DecisionKind::Conditional { missing_keys: b },
+        ) => {
             let mut a = a.clone();
             let mut b = b.clone();
             a.sort();
@@ -57,7 +60,7 @@ fn same_outcome(expected: &Outcome, found: &Outcome) -> bool {
 pub(crate) fn prove(
     originals: &Originals<'_>,
     policies: &[MinimizedPolicy],
-    replay: &[(String, String, Outcome)],
+    replay: &[(String, String, DecisionKind)],
 ) -> Result<Proof, MinimizeError> {
     let mut proof = Proof::default();
     let input = originals.input;
@@ -131,7 +134,10 @@ pub(crate) fn prove(
                                 .allows_only
                                 .evaluate(&originals.request(action, &concrete))
                                 .outcome;
-                            if !matches!(outcome, Outcome::Allowed | Outcome::Conditional { .. }) {
+                            if !matches!(
+                                outcome,
+                                DecisionKind::Allowed | DecisionKind::Conditional { .. }
+                            ) {
                                 return Err(MinimizeError::Broadens {
                                     sid,
                                     action: action.clone(),
@@ -216,10 +222,11 @@ fn deny_is_original(originals: &Originals<'_>, deny: &Statement) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{MinimizeInput, PolicyInput, Window};
+    use super::super::{MinimizeInput, PolicyInput};
     use super::*;
     use crate::aws::coverage::CoverageFacts;
     use crate::aws::parse_policy;
+    use crate::model::ObservationWindow;
     use chrono::{TimeZone, Utc};
 
     fn input(original: &str) -> MinimizeInput {
@@ -235,7 +242,7 @@ mod tests {
             scps: Vec::new(),
             usage: Vec::new(),
             coverage: CoverageFacts::management_only(since, until),
-            window: Window { since, until },
+            window: ObservationWindow { since, until },
         }
     }
 

@@ -23,7 +23,7 @@ mod unused_access_key;
 mod unused_trusted_subject;
 
 use crate::aws::cloudtrail::CloudTrailUsage;
-use crate::aws::escalation::escalation_paths;
+use crate::aws::escalation::EscalationPath;
 use crate::aws::normalize::NormalizedAws;
 use crate::catalog::Catalog;
 use crate::graph::query::{GraphQuery, Start};
@@ -75,16 +75,17 @@ pub const TRUST_CHECKS: &[TrustCheck] = &[
 ];
 
 /// The trust findings of a normalized AWS inventory, with the identity each concerns; sorted
-/// by identity, then most severe first, then check id and subject.
+/// by identity, then most severe first, then check id and subject. `escalation_paths` is the
+/// privilege-escalation table the caller loaded with
+/// [`crate::aws::escalation::escalation_paths`]: a table that cannot be loaded is the
+/// caller's error to report, never an empty table (which would hide escalation findings).
 pub fn trust_findings(
     normalized: &NormalizedAws,
     usage: Option<&CloudTrailUsage>,
     catalog: &Catalog,
+    escalation_paths: &[EscalationPath],
 ) -> Vec<(IdentityId, Finding)> {
-    // A broken embedded table is caught by its tests; without it, escalation edges are
-    // absent and the other checks still run.
-    let paths = escalation_paths().unwrap_or(&[]);
-    let graph = build_aws(normalized, usage, catalog, paths);
+    let graph = build_aws(normalized, usage, catalog, escalation_paths);
     trust_findings_with_graph(normalized, usage, catalog, &graph)
 }
 
@@ -129,10 +130,7 @@ impl TrustUnderCheck<'_> {
         match self.identity(id) {
             Some(identity) => format!(
                 "{} `{}` in `{}`",
-                match identity.kind {
-                    crate::model::IdentityKind::AwsUser => "user",
-                    _ => "role",
-                },
+                identity.kind.label(),
                 identity.name,
                 identity.container
             ),
@@ -309,7 +307,14 @@ pub fn is_trust_policy(document: &crate::aws::policy::PolicyDocument) -> bool {
 /// access are those of a role that cannot write. The role's account is taken from an
 /// identity provider ARN of the document; without one, trusts of whole accounts are not
 /// judged (`external-account-without-external-id` needs to know which account is the role's).
-pub fn trust_document_findings(name: &str, text: &str, catalog: &Catalog) -> Vec<Finding> {
+///
+/// `escalation_paths` is the loaded privilege-escalation table, as for [`trust_findings`].
+pub fn trust_document_findings(
+    name: &str,
+    text: &str,
+    catalog: &Catalog,
+    escalation_paths: &[EscalationPath],
+) -> Vec<Finding> {
     use crate::aws::inventory::{AwsAccountInventory, AwsRole, INVENTORY_FORMAT_VERSION};
     let own_account = text.split("arn:aws").skip(1).find_map(|rest| {
         let (_, after) = rest.split_once(":iam::")?;
@@ -352,7 +357,7 @@ pub fn trust_document_findings(name: &str, text: &str, catalog: &Catalog) -> Vec
         skipped: Vec::new(),
     };
     let normalized = crate::aws::normalize::normalize(&[inventory]);
-    trust_findings(&normalized, None, catalog)
+    trust_findings(&normalized, None, catalog, escalation_paths)
         .into_iter()
         .map(|(_, finding)| finding)
         .filter(|finding| DOCUMENT_TRUST_CHECKS.contains(&finding.id))

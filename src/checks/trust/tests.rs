@@ -3,10 +3,12 @@
 //! condition operator that can hold `sub`, and every issuer with a subject grammar.
 
 use super::trust_findings;
-use crate::aws::cloudtrail::{CiWorkload, CloudTrailUsage, Outcome, WebIdentitySession};
+use crate::aws::cloudtrail::{CiWorkload, CloudTrailUsage, WebIdentitySession};
+use crate::aws::escalation::escalation_paths;
 use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::normalize::normalize;
 use crate::catalog::Catalog;
+use crate::model::Outcome;
 use crate::model::{Confidence, Finding, IdentityId, Severity};
 use serde_json::{Value, json};
 
@@ -87,7 +89,12 @@ fn run(
 ) -> Vec<(IdentityId, Finding)> {
     let normalized = normalize(accounts);
     assert!(normalized.issues.is_empty(), "{:?}", normalized.issues);
-    trust_findings(&normalized, usage, Catalog::aws().unwrap())
+    trust_findings(
+        &normalized,
+        usage,
+        Catalog::aws().unwrap(),
+        escalation_paths().unwrap(),
+    )
 }
 
 /// The findings with `id` for the single role of a one-role account.
@@ -445,10 +452,10 @@ fn usage_rows(arn: &str) -> CloudTrailUsage {
         .unwrap()
         .with_timezone(&chrono::Utc);
     let mut usage = CloudTrailUsage::default();
-    usage.coverage.files_read = 1;
+    usage.coverage.sources_read = 1;
     usage.coverage.events_read = 3;
     usage.coverage.events_in_window = 3;
-    usage.coverage.accounts = [(ACCOUNT.to_string(), 3)].into();
+    usage.coverage.containers = [(ACCOUNT.to_string(), 3)].into();
     usage.allowed.push(crate::aws::cloudtrail::UsageRow {
         identity: crate::aws::cloudtrail::Identity {
             arn: arn.to_string(),
@@ -498,11 +505,11 @@ fn long_lived_keys_used_and_unused() {
     // A key never used, and no call by it in logs that hold the account's events: unused
     // with high confidence.
     let empty = CloudTrailUsage {
-        coverage: crate::aws::cloudtrail::Coverage {
-            files_read: 1,
+        coverage: crate::model::Coverage {
+            sources_read: 1,
             events_read: 1,
             events_in_window: 1,
-            accounts: [(ACCOUNT.to_string(), 1)].into(),
+            containers: [(ACCOUNT.to_string(), 1)].into(),
             ..Default::default()
         },
         ..Default::default()
@@ -630,10 +637,10 @@ fn unused_trusted_subjects_get_a_tightened_policy() {
         last_seen: time,
     };
     let mut usage = CloudTrailUsage::default();
-    usage.coverage.files_read = 1;
+    usage.coverage.sources_read = 1;
     usage.coverage.events_read = 1;
     usage.coverage.events_in_window = 1;
-    usage.coverage.accounts = [(ACCOUNT.to_string(), 1)].into();
+    usage.coverage.containers = [(ACCOUNT.to_string(), 1)].into();
     usage
         .web_identity_sessions
         .push(session("repo:acme/web:ref:refs/heads/main"));

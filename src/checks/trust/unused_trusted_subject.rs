@@ -16,8 +16,8 @@
 //! when an unused subject is a wildcard, low otherwise.
 
 use super::{TrustUnderCheck, is_oidc};
-use crate::aws::cloudtrail::Outcome;
 use crate::graph::{issuer_host, principal_key};
+use crate::model::Outcome;
 use crate::model::{
     Confidence, Evidence, Finding, IdentityId, Severity, SubjectConstraint, SubjectPattern,
 };
@@ -29,7 +29,7 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
     let Some(usage) = check.usage else {
         return;
     };
-    if usage.coverage.files_read == 0 {
+    if usage.coverage.sources_read == 0 {
         return;
     }
     // Subjects seen per role and issuer host.
@@ -147,8 +147,8 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             source: "CloudTrail".into(),
             detail: format!(
                 "{} log file(s) read{window}, {} skipped",
-                usage.coverage.files_read,
-                usage.coverage.files_skipped.len()
+                usage.coverage.sources_read,
+                usage.coverage.sources_skipped.len()
             ),
         });
         findings.push((

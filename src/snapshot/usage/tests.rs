@@ -100,16 +100,16 @@ fn sample() -> CloudTrailUsage {
         .collect(),
         no_action_events: 8,
         coverage: Coverage {
-            files_read: 12,
-            files_skipped: vec![SkippedFile {
-                path: PathBuf::from("AWSLogs/1/CloudTrail/x.json.gz"),
-                reason: "invalid gzip data: unexpected end of file".to_owned(),
-            }],
+            sources_read: 12,
+            sources_skipped: vec![SkippedSource::new(
+                "AWSLogs/1/CloudTrail/x.json.gz",
+                "invalid gzip data: unexpected end of file",
+            )],
             events_read: 100,
             events_in_window: 90,
             first_event: Some(at(1)),
             last_event: Some(at(3_600)),
-            accounts: BTreeMap::from([("111111111111".to_owned(), 90)]),
+            containers: BTreeMap::from([("111111111111".to_owned(), 90)]),
         },
     }
 }
