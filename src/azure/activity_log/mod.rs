@@ -28,6 +28,7 @@
 pub mod coverage;
 pub mod generate;
 pub mod record;
+pub mod source;
 pub mod walk;
 
 pub use coverage::{ActivityLogCoverage, Observability};

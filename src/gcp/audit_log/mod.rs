@@ -24,6 +24,7 @@ pub mod generate;
 mod intern;
 pub mod record;
 pub mod report;
+pub mod source;
 pub mod walk;
 
 pub use coverage::{AccessType, LogRule, Observability, observability, rule_for};

@@ -20,7 +20,7 @@ use crate::model::{CiIssuer, Finding, Severity};
 /// A GCP check: its stable id, its highest severity and its function.
 pub struct GcpCheck {
     pub id: &'static str,
-    pub severity: Severity,
+    pub max_severity: Severity,
     pub run: fn(&GcpInventory, &mut Vec<Finding>),
     /// The file the check and its documentation live in.
     pub source: &'static str,
@@ -30,37 +30,37 @@ pub struct GcpCheck {
 pub const CHECKS: &[GcpCheck] = &[
     GcpCheck {
         id: basic_role_on_service_account::ID,
-        severity: Severity::High,
+        max_severity: Severity::High,
         run: basic_role_on_service_account::run,
         source: include_str!("basic_role_on_service_account.rs"),
     },
     GcpCheck {
         id: impersonation_at_container_level::ID,
-        severity: Severity::High,
+        max_severity: Severity::High,
         run: impersonation_at_container_level::run,
         source: include_str!("impersonation_at_container_level.rs"),
     },
     GcpCheck {
         id: user_managed_key::ID,
-        severity: Severity::Medium,
+        max_severity: Severity::Medium,
         run: user_managed_key::run,
         source: include_str!("user_managed_key.rs"),
     },
     GcpCheck {
         id: wif_condition_without_owner::ID,
-        severity: Severity::Critical,
+        max_severity: Severity::Critical,
         run: wif_condition_without_owner::run,
         source: include_str!("wif_condition_without_owner.rs"),
     },
     GcpCheck {
         id: wif_pool_wide_principal_set::ID,
-        severity: Severity::High,
+        max_severity: Severity::High,
         run: wif_pool_wide_principal_set::run,
         source: include_str!("wif_pool_wide_principal_set.rs"),
     },
     GcpCheck {
         id: wif_provider_without_condition::ID,
-        severity: Severity::Critical,
+        max_severity: Severity::Critical,
         run: wif_provider_without_condition::run,
         source: include_str!("wif_provider_without_condition.rs"),
     },
