@@ -6,7 +6,10 @@
 //! Built-in role definitions come from the embedded catalog `providers/azure/catalog/`
 //! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
+#[cfg(feature = "azure")]
+pub mod collect;
 mod evaluate;
+pub mod inventory;
 mod roles;
 mod scope;
 
