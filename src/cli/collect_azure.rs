@@ -182,7 +182,8 @@ mod enabled {
             })?),
             None => None,
         };
-        let transport = collect::http_transport(ca.as_deref()).map_err(input)?;
+        let transport =
+            collect::http_transport(ca.as_deref()).map_err(|error| input(error.to_string()))?;
 
         let env = |name: &str| std::env::var(name).ok();
         let settings = CredentialSettings {
@@ -195,7 +196,7 @@ mod enabled {
             CredentialArg::Auto => settings.chain(),
             named => settings.single(kind_of(named)),
         }
-        .map_err(input)?;
+        .map_err(|error| input(error.to_string()))?;
         if global.verbose {
             let names: Vec<_> = chain.kinds().iter().map(|kind| kind.name()).collect();
             eprintln!("credentials to try, in order: {}", names.join(", "));
