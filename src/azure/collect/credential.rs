@@ -146,7 +146,7 @@ impl CredentialSettings<'_> {
 
     fn client_options(&self) -> ClientOptions {
         let mut options = ClientOptions {
-            transport: self.transport.clone(),
+            transport: super::transport_or_default(self.transport.clone()),
             ..ClientOptions::default()
         };
         let host = self
@@ -213,7 +213,7 @@ impl CredentialSettings<'_> {
                     self.var("ACTIONS_ID_TOKEN_REQUEST_URL").unwrap_or_default(),
                     self.var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
                         .unwrap_or_default(),
-                    self.transport.clone(),
+                    super::transport_or_default(self.transport.clone()),
                 )
                 .map_err(|reason| CredentialError::Invalid {
                     kind: kind.name(),

@@ -90,6 +90,12 @@ pub fn http_transport(extra_root_pem: Option<&[u8]>) -> Result<Transport, Collec
     Ok(Transport::new(Arc::new(client)))
 }
 
+/// `transport`, else the default one of [`http_transport`]: azure_core's own default would
+/// build a reqwest client before any rustls crypto provider is installed, which panics.
+pub(crate) fn transport_or_default(transport: Option<Transport>) -> Option<Transport> {
+    transport.or_else(|| http_transport(None).ok())
+}
+
 /// Reads ARM and Graph with one credential.
 #[derive(Debug)]
 pub struct Collector {
@@ -103,6 +109,7 @@ impl Collector {
         transport: Option<Transport>,
         options: &CollectOptions,
     ) -> Self {
+        let transport = transport_or_default(transport);
         Self {
             arm: ApiClient::new(
                 options.arm_endpoint.clone(),
