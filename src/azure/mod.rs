@@ -7,7 +7,10 @@
 //! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
 pub mod activity_log;
+#[cfg(feature = "azure")]
+pub mod collect;
 mod evaluate;
+pub mod inventory;
 pub mod minimize;
 mod roles;
 mod scope;

@@ -28,6 +28,11 @@ pub enum CollectCommand {
     /// or more AWS accounts (read-only) and store them as a snapshot.
     #[command(after_help = AWS_EXIT_CODES)]
     Aws(AwsCollectArgs),
+    /// Read role assignments, role definitions, deny assignments, managed identities and
+    /// Microsoft Graph applications with their federated credentials (read-only) and store
+    /// them as a snapshot (needs the `azure` feature).
+    #[command(after_help = super::collect_azure::AZURE_EXIT_CODES)]
+    Azure(Box<super::collect_azure::AzureCollectArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +71,7 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     match command {
         CollectCommand::Aws(args) => run_aws(args, global, out),
+        CollectCommand::Azure(args) => super::collect_azure::run(*args, global, out),
     }
 }
 
