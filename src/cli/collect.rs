@@ -28,6 +28,11 @@ pub enum CollectCommand {
     /// or more AWS accounts (read-only) and store them as a snapshot.
     #[command(after_help = AWS_EXIT_CODES)]
     Aws(AwsCollectArgs),
+    /// Read the organization/folder/project hierarchy with its IAM policies, service accounts
+    /// with their keys and IAM policies, custom roles and Workload Identity pools of GCP
+    /// (read-only) and store them as a snapshot. Needs a build with the `gcp` feature.
+    #[command(after_help = super::collect_gcp::GCP_EXIT_CODES)]
+    Gcp(Box<super::collect_gcp::GcpCollectArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -66,6 +71,7 @@ pub fn run(
 ) -> anyhow::Result<Exit> {
     match command {
         CollectCommand::Aws(args) => run_aws(args, global, out),
+        CollectCommand::Gcp(args) => super::collect_gcp::run(*args, global, out),
     }
 }
 

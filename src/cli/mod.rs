@@ -6,6 +6,8 @@ mod catalog;
 mod checks;
 #[cfg(feature = "aws")]
 pub mod collect;
+#[cfg(feature = "aws")]
+mod collect_gcp;
 pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;

@@ -7,8 +7,11 @@
 //! pipeleash does not evaluate them: a binding with a condition makes the answer
 //! `Conditional`, naming the expression, so nothing is ever guessed.
 
+#[cfg(feature = "gcp")]
+pub mod collect;
 mod evaluate;
 mod hierarchy;
+pub mod inventory;
 mod roles;
 
 pub use evaluate::evaluate;
