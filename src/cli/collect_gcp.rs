@@ -111,7 +111,18 @@ pub fn run(
     _global: &GlobalArgs,
     _out: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let _ = (args.format, args.out, args.store);
+    // Read so that every flag is used in this build too.
+    let _ = (
+        args.organization,
+        args.folder,
+        args.projects,
+        args.credentials,
+        args.endpoint,
+        args.page_size,
+        args.out,
+        args.store,
+        args.format,
+    );
     Err(super::InputError::wrap(
         "this build of pipeleash lacks the `gcp` feature; rebuild with `cargo install \
          pipeleash --features gcp` (or `cargo build --features gcp`) to collect from GCP",

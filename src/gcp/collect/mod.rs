@@ -184,10 +184,12 @@ impl Clients {
             .endpoint
             .clone()
             .unwrap_or_else(|| IAM_ENDPOINT.to_owned());
-        let backoff = ExponentialBackoffBuilder::new()
-            .with_initial_delay(options.initial_backoff)
-            .with_maximum_delay(Duration::from_secs(60))
-            .clamp();
+        let backoff = || {
+            ExponentialBackoffBuilder::new()
+                .with_initial_delay(options.initial_backoff)
+                .with_maximum_delay(Duration::from_secs(60))
+                .clamp()
+        };
         let retry = || TooManyRequests::new(Aip194Strict).with_attempt_limit(MAX_ATTEMPTS);
         let client_error = |client: &'static str| {
             move |error: ApiError| GcpCollectError::Client {
@@ -201,7 +203,7 @@ impl Clients {
                     .with_endpoint($endpoint.clone())
                     .with_credentials(credentials.clone())
                     .with_retry_policy(retry())
-                    .with_backoff_policy(backoff.clone())
+                    .with_backoff_policy(backoff())
                     .build()
                     .await
                     .map_err(client_error($name))?
