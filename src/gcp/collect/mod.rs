@@ -192,7 +192,7 @@ impl Clients {
         };
         let retry = || TooManyRequests::new(Aip194Strict).with_attempt_limit(MAX_ATTEMPTS);
         let client_error = |client: &'static str| {
-            move |error: ApiError| GcpCollectError::Client {
+            move |error: google_cloud_gax::client_builder::Error| GcpCollectError::Client {
                 client,
                 reason: error.to_string(),
             }
