@@ -6,7 +6,7 @@
 
 use azure_rcgen as rcgen;
 use azure_tokio_rustls as tokio_rustls;
-use azure_wiremock as wiremock;
+use wiremock as wiremock;
 use pipeleash::azure::collect::client::RetryPolicy;
 use pipeleash::azure::collect::credential::{CredentialKind, CredentialSettings};
 use pipeleash::azure::collect::{self, CollectError, CollectOptions, Collector, Target};

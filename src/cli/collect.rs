@@ -33,6 +33,11 @@ pub enum CollectCommand {
     /// them as a snapshot (needs the `azure` feature).
     #[command(after_help = super::collect_azure::AZURE_EXIT_CODES)]
     Azure(Box<super::collect_azure::AzureCollectArgs>),
+    /// Read the organization/folder/project hierarchy with its IAM policies, service accounts
+    /// with their keys and IAM policies, custom roles and Workload Identity pools of GCP
+    /// (read-only) and store them as a snapshot. Needs a build with the `gcp` feature.
+    #[command(after_help = super::collect_gcp::GCP_EXIT_CODES)]
+    Gcp(Box<super::collect_gcp::GcpCollectArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +77,7 @@ pub fn run(
     match command {
         CollectCommand::Aws(args) => run_aws(args, global, out),
         CollectCommand::Azure(args) => super::collect_azure::run(*args, global, out),
+        CollectCommand::Gcp(args) => super::collect_gcp::run(*args, global, out),
     }
 }
 

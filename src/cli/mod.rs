@@ -8,6 +8,8 @@ mod checks;
 pub mod collect;
 #[cfg(feature = "aws")]
 mod collect_azure;
+#[cfg(feature = "aws")]
+mod collect_gcp;
 mod drift;
 pub mod generate;
 #[cfg(feature = "aws")]

@@ -9,6 +9,8 @@
 
 pub mod audit_log;
 pub mod checks;
+#[cfg(feature = "gcp")]
+pub mod collect;
 mod evaluate;
 mod hierarchy;
 pub mod inventory;

@@ -66,13 +66,13 @@ pub enum CollectError {
 /// server's). Redirects are not followed (ARM and Graph do not redirect reads).
 pub fn http_transport(extra_root_pem: Option<&[u8]>) -> Result<Transport, CollectError> {
     // Another part of the program may have installed the same provider already.
-    let _ = azure_rustls::crypto::ring::default_provider().install_default();
-    let mut builder = azure_reqwest::Client::builder()
-        .redirect(azure_reqwest::redirect::Policy::none())
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(30))
         .read_timeout(std::time::Duration::from_secs(120));
     if let Some(pem) = extra_root_pem {
-        let certificates = azure_reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
             CollectError::Transport(format!("the extra CA certificate is not PEM: {error}"))
         })?;
         if certificates.is_empty() {
