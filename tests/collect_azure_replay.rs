@@ -6,7 +6,6 @@
 
 use azure_rcgen as rcgen;
 use azure_tokio_rustls as tokio_rustls;
-use wiremock as wiremock;
 use pipeleash::azure::collect::client::RetryPolicy;
 use pipeleash::azure::collect::credential::{CredentialKind, CredentialSettings};
 use pipeleash::azure::collect::{self, CollectError, CollectOptions, Collector, Target};
@@ -15,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wiremock;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

@@ -73,7 +73,11 @@ mod tests {
             "identity": {"authorization": {"action": "Microsoft.Web/sites/write", "scope": "/subscriptions/S/resourceGroups/rg"},
                          "claims": {"oid": "11111111-2222-3333-4444-555555555555", "appid": "a"}},
             "properties": {"eventCategory": "Administrative"}}"#;
-        std::fs::write(dir.path().join("PT1H.json"), format!("{}\n", record.replace('\n', " "))).unwrap();
+        std::fs::write(
+            dir.path().join("PT1H.json"),
+            format!("{}\n", record.replace('\n', " ")),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("broken.json"), "{").unwrap();
         let source = ActivityLogFolder {
             path: dir.path().to_path_buf(),
