@@ -5,11 +5,11 @@ use super::usage::stored_usage;
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::inventory::AwsAccountInventory;
-use crate::aws::minimize::Window;
 use crate::aws::normalize::normalize;
 use crate::catalog::Catalog;
 use crate::drift::render::{DriftV1, SnapshotRef, lines, markdown};
 use crate::drift::{SnapshotFacts, compare};
+use crate::model::ObservationWindow as Window;
 use crate::model::Severity;
 use crate::snapshot::{Snapshot, Store};
 use anyhow::Context as _;
@@ -106,7 +106,9 @@ fn load(dir: &Path, catalog: &Catalog) -> anyhow::Result<(SnapshotFacts, Snapsho
     }
     let window = window(usage.as_ref(), created_at);
     let normalized = normalize(&inventories);
-    let facts = SnapshotFacts::build(&normalized, usage.as_ref(), window, catalog);
+    let paths = crate::aws::escalation::escalation_paths()
+        .context("cannot load the privilege-escalation table")?;
+    let facts = SnapshotFacts::build(&normalized, usage.as_ref(), window, catalog, paths);
     Ok((
         facts,
         SnapshotRef {

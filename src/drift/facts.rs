@@ -7,15 +7,16 @@
 
 use crate::aws::audit::{audit, usage_rows_of};
 use crate::aws::cloudtrail::CloudTrailUsage;
-use crate::aws::escalation::escalation_paths;
+use crate::aws::escalation::EscalationPath;
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
-use crate::aws::minimize::{MinimizeOptions, Window};
+use crate::aws::minimize::MinimizeOptions;
 use crate::aws::normalize::NormalizedAws;
 use crate::aws::policy::PolicyDocument;
 use crate::catalog::Catalog;
 use crate::checks::{
     IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy, sort_findings,
 };
+use crate::model::ObservationWindow as Window;
 use crate::model::{Finding, GrantBody, IdentityKind, Severity, Trust};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,12 +69,14 @@ pub fn attachment_name(attachment: AwsAttachment) -> String {
 impl SnapshotFacts {
     /// Reduces a normalized snapshot (and its usage over `window`) to facts, running the same
     /// checks as `pipeleash audit`. Without usage nothing is minimized and only inventory
-    /// checks speak.
+    /// checks speak. `paths` is the privilege-escalation table the caller loaded (a table that
+    /// cannot be loaded is the caller's error, never an empty table).
     pub fn build(
         normalized: &NormalizedAws,
         usage: Option<&CloudTrailUsage>,
         window: Window,
         catalog: &Catalog,
+        paths: &[EscalationPath],
     ) -> SnapshotFacts {
         let report = audit(
             normalized,
@@ -82,10 +85,9 @@ impl SnapshotFacts {
             catalog,
             &MinimizeOptions::default(),
         );
-        // A broken embedded table is caught by its tests; without it the other checks run.
-        let paths = escalation_paths().unwrap_or(&[]);
         let mut trust_findings: BTreeMap<_, Vec<Finding>> = BTreeMap::new();
-        for (identity, finding) in crate::checks::trust::trust_findings(normalized, usage, catalog)
+        for (identity, finding) in
+            crate::checks::trust::trust_findings(normalized, usage, catalog, paths)
         {
             trust_findings.entry(identity).or_default().push(finding);
         }
