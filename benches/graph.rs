@@ -81,7 +81,7 @@ fn organisation() -> NormalizedAws {
             container: account.clone(),
             tags: BTreeMap::from([(
                 "environment".to_string(),
-                if account_index % 2 == 0 {
+                if account_index.is_multiple_of(2) {
                     "production"
                 } else {
                     "staging"

@@ -540,10 +540,10 @@ struct Subject<'r> {
 impl CompiledStatement {
     /// Does the statement apply to the request, ignoring `Principal`?
     fn applies<'p>(&'p self, subject: &Subject<'_>) -> Truth<'p> {
-        if let Some(services) = &self.services {
-            if !services.contains(&subject.action_service) {
-                return Truth::False;
-            }
+        if let Some(services) = &self.services
+            && !services.contains(&subject.action_service)
+        {
+            return Truth::False;
         }
         let action_listed = self
             .actions

@@ -121,10 +121,10 @@ fn classify(mut tokens: Vec<Token>) -> Shape {
     if let Some(bytes) = literal_bytes(&tokens) {
         return Shape::Exact(bytes);
     }
-    if let Some((Token::AnyRun, head)) = tokens.split_last() {
-        if let Some(bytes) = literal_bytes(head) {
-            return Shape::Prefix(bytes);
-        }
+    if let Some((Token::AnyRun, head)) = tokens.split_last()
+        && let Some(bytes) = literal_bytes(head)
+    {
+        return Shape::Prefix(bytes);
     }
     Shape::General(tokens.into_boxed_slice())
 }

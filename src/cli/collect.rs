@@ -83,13 +83,13 @@ pub fn run(
 
 fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     // Refuse before any network work rather than after a long collection.
-    if let Some(dir) = &args.out {
-        if dir.exists() {
-            return Err(super::InputError::wrap(format!(
-                "`{}` already exists; pass a new directory to `--out` or use `--store`",
-                dir.display()
-            )));
-        }
+    if let Some(dir) = &args.out
+        && dir.exists()
+    {
+        return Err(super::InputError::wrap(format!(
+            "`{}` already exists; pass a new directory to `--out` or use `--store`",
+            dir.display()
+        )));
     }
     let now = Utc::now();
     let collected_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);

@@ -134,13 +134,13 @@ mod enabled {
         out: &mut dyn Write,
     ) -> anyhow::Result<Exit> {
         let input = super::super::InputError::wrap;
-        if let Some(dir) = &args.out {
-            if dir.exists() {
-                return Err(input(format!(
-                    "`{}` already exists; pass a new directory to `--out` or use `--store`",
-                    dir.display()
-                )));
-            }
+        if let Some(dir) = &args.out
+            && dir.exists()
+        {
+            return Err(input(format!(
+                "`{}` already exists; pass a new directory to `--out` or use `--store`",
+                dir.display()
+            )));
         }
         let target = match &args.management_group {
             Some(name) => {
@@ -226,10 +226,10 @@ mod enabled {
             }
             Err(error) => return Err(anyhow::Error::new(error)),
         };
-        if global.verbose {
-            if let Some(kind) = chain.chosen() {
-                eprintln!("signed in with the `{}` credential", kind.name());
-            }
+        if global.verbose
+            && let Some(kind) = chain.chosen()
+        {
+            eprintln!("signed in with the `{}` credential", kind.name());
         }
         for issue in &inventory.errors {
             eprintln!(

@@ -284,16 +284,16 @@ fn check_principal(text: &str, arn: &Arn<'_>) -> anyhow::Result<()> {
             arn.account
         )));
     }
-    if arn.service == "sts" {
-        if let Some(rest) = arn.resource.strip_prefix("assumed-role/") {
-            let mut parts = rest.splitn(2, '/');
-            let role = parts.next().unwrap_or_default();
-            let session = parts.next().unwrap_or_default();
-            if role.is_empty() || session.is_empty() {
-                return Err(InputError::wrap(format!(
-                    "`--principal {text}`: a role session ARN needs the role and the session name, `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`"
-                )));
-            }
+    if arn.service == "sts"
+        && let Some(rest) = arn.resource.strip_prefix("assumed-role/")
+    {
+        let mut parts = rest.splitn(2, '/');
+        let role = parts.next().unwrap_or_default();
+        let session = parts.next().unwrap_or_default();
+        if role.is_empty() || session.is_empty() {
+            return Err(InputError::wrap(format!(
+                "`--principal {text}`: a role session ARN needs the role and the session name, `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`"
+            )));
         }
     }
     Ok(())
@@ -329,12 +329,12 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         ))
     })?;
     check_principal(&args.principal, &principal)?;
-    if let Some(account) = &args.resource_account {
-        if !is_account_id(account) {
-            return Err(InputError::wrap(format!(
-                "`--resource-account {account}` is not an AWS account id: give its 12 digits, e.g. `111122223333`"
-            )));
-        }
+    if let Some(account) = &args.resource_account
+        && !is_account_id(account)
+    {
+        return Err(InputError::wrap(format!(
+            "`--resource-account {account}` is not an AWS account id: give its 12 digits, e.g. `111122223333`"
+        )));
     }
     let principal_account = principal.account.to_string();
     let mut notes = Vec::new();

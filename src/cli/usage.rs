@@ -257,7 +257,7 @@ pub(super) fn report_progress(progress: &Progress, done: &AtomicBool) {
         std::thread::sleep(std::time::Duration::from_millis(50));
         ticks += 1;
         // Quick runs print nothing.
-        if ticks % 10 != 0 {
+        if !ticks.is_multiple_of(10) {
             continue;
         }
         eprint!(

@@ -103,7 +103,7 @@ fn report_progress(progress: &Progress, done: &AtomicBool) {
     while !done.load(Ordering::Relaxed) {
         std::thread::sleep(std::time::Duration::from_millis(50));
         ticks += 1;
-        if ticks % 10 == 0 {
+        if ticks.is_multiple_of(10) {
             eprint!("{}", line());
             printed = true;
         }

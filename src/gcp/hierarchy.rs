@@ -63,7 +63,7 @@ fn implied_parent(resource: &str) -> Option<String> {
     let segments: Vec<&str> = path.split('/').collect();
     // A full resource name is `collection/id` pairs; its parent drops the last pair, and the
     // project pair stands for the project itself (`projects/<id>`).
-    if segments.len() < 4 || segments.len() % 2 != 0 {
+    if segments.len() < 4 || !segments.len().is_multiple_of(2) {
         return None;
     }
     let parent = &segments[..segments.len() - 2];
@@ -78,7 +78,7 @@ fn implied_parent(resource: &str) -> Option<String> {
 fn implied_relative_parent(resource: &str) -> Option<String> {
     let segments: Vec<&str> = resource.split('/').collect();
     if segments.len() < 4
-        || segments.len() % 2 != 0
+        || !segments.len().is_multiple_of(2)
         || !matches!(segments[0], "projects" | "folders" | "organizations")
         || segments.iter().any(|segment| segment.is_empty())
     {

@@ -447,11 +447,11 @@ impl<'a> GraphQuery<'a> {
 /// `repository` or `repository_owner` are judged instead of failing for lack of the claim.
 pub fn derived_claims(workload: &CiWorkload) -> BTreeMap<String, String> {
     let mut claims = BTreeMap::new();
-    if let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details() {
-        if let Some(repository) = subject.repository {
-            claims.insert("repository".to_string(), repository.full_name());
-            claims.insert("repository_owner".to_string(), repository.owner.clone());
-        }
+    if let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details()
+        && let Some(repository) = subject.repository
+    {
+        claims.insert("repository".to_string(), repository.full_name());
+        claims.insert("repository_owner".to_string(), repository.owner.clone());
     }
     claims
 }

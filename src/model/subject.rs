@@ -1066,10 +1066,10 @@ impl Product<'_> {
         }
         if let Some(field) = field {
             let definition = &self.grammar.fields[field];
-            if let Some((c, _)) = pinned {
-                if !definition.characters.admits(c) {
-                    return None;
-                }
+            if let Some((c, _)) = pinned
+                && !definition.characters.admits(c)
+            {
+                return None;
             }
             let wildcard = !pattern_literal;
             next.touched = state.touched || wildcard;

@@ -234,15 +234,15 @@ impl Accumulator {
         };
         // Any authenticated call by a user, even one that needs no action or was denied,
         // shows which of its keys is live.
-        if identity.kind.get() == Some("IAMUser") {
-            if let Some(key) = identity.access_key_id.get() {
-                let user = self.strings.intern(&principal);
-                let key = self.strings.intern(key);
-                self.user_keys
-                    .entry((user, key))
-                    .and_modify(|stats| stats.add(Stats::at(time)))
-                    .or_insert(Stats::at(time));
-            }
+        if identity.kind.get() == Some("IAMUser")
+            && let Some(key) = identity.access_key_id.get()
+        {
+            let user = self.strings.intern(&principal);
+            let key = self.strings.intern(key);
+            self.user_keys
+                .entry((user, key))
+                .and_modify(|stats| stats.add(Stats::at(time)))
+                .or_insert(Stats::at(time));
         }
 
         let source_id = self.strings.intern(source);
@@ -283,22 +283,21 @@ impl Accumulator {
             self.add_chained_session(record, session);
         }
         // A refused call says nothing of how far its authorization got.
-        if !denied {
-            if let Some(parameters) = parameters.filter(|parameters| !parameters.values.is_empty())
-            {
-                let call = Call {
-                    record,
-                    source,
-                    name,
-                    identity: identity_id,
-                    caller_account: account_of(&principal),
-                    context,
-                    via,
-                    resource,
-                    time,
-                };
-                self.infer(&call, parameters, tables.implied);
-            }
+        if !denied
+            && let Some(parameters) = parameters.filter(|parameters| !parameters.values.is_empty())
+        {
+            let call = Call {
+                record,
+                source,
+                name,
+                identity: identity_id,
+                caller_account: account_of(&principal),
+                context,
+                via,
+                resource,
+                time,
+            };
+            self.infer(&call, parameters, tables.implied);
         }
     }
 
@@ -612,12 +611,11 @@ impl Accumulator {
                     ResourceForm::Value => self.strings.intern(value),
                     ResourceForm::CopySource => {
                         let (object, versioned) = parse_copy_source(value);
-                        if versioned {
-                            if let Some((_, with_version)) =
+                        if versioned
+                            && let Some((_, with_version)) =
                                 S3_VERSIONED.iter().find(|(from, _)| *from == permission)
-                            {
-                                permission = *with_version;
-                            }
+                        {
+                            permission = *with_version;
                         }
                         self.build(|out| write!(out, "arn:{partition}:s3:::{object}"))
                     }

@@ -46,10 +46,10 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
                     continue;
                 }
                 let child = level.descend(&name);
-                if let Some((first, last)) = child.days() {
-                    if !window.may_overlap_days(first, last) {
-                        continue;
-                    }
+                if let Some((first, last)) = child.days()
+                    && !window.may_overlap_days(first, last)
+                {
+                    continue;
                 }
                 match std::fs::read_dir(&path) {
                     Ok(entries) => pending.push((path, child, entries)),

@@ -288,25 +288,25 @@ fn first_action(statement: &Statement) -> String {
 
 /// Halves a statement that is too large alone: its resources first, then its actions.
 fn halve(statement: &Statement) -> Option<(Statement, Statement)> {
-    if let Some(ResourceClause::Resource(list)) = &statement.resource {
-        if list.len() > 1 {
-            let (left, right) = list.split_at(list.len() / 2);
-            let mut a = statement.clone();
-            let mut b = statement.clone();
-            a.resource = Some(ResourceClause::Resource(left.to_vec()));
-            b.resource = Some(ResourceClause::Resource(right.to_vec()));
-            return Some((a, b));
-        }
+    if let Some(ResourceClause::Resource(list)) = &statement.resource
+        && list.len() > 1
+    {
+        let (left, right) = list.split_at(list.len() / 2);
+        let mut a = statement.clone();
+        let mut b = statement.clone();
+        a.resource = Some(ResourceClause::Resource(left.to_vec()));
+        b.resource = Some(ResourceClause::Resource(right.to_vec()));
+        return Some((a, b));
     }
-    if let ActionClause::Action(list) = &statement.action {
-        if list.len() > 1 {
-            let (left, right) = list.split_at(list.len() / 2);
-            let mut a = statement.clone();
-            let mut b = statement.clone();
-            a.action = ActionClause::Action(left.to_vec());
-            b.action = ActionClause::Action(right.to_vec());
-            return Some((a, b));
-        }
+    if let ActionClause::Action(list) = &statement.action
+        && list.len() > 1
+    {
+        let (left, right) = list.split_at(list.len() / 2);
+        let mut a = statement.clone();
+        let mut b = statement.clone();
+        a.action = ActionClause::Action(left.to_vec());
+        b.action = ActionClause::Action(right.to_vec());
+        return Some((a, b));
     }
     None
 }

@@ -382,17 +382,17 @@ pub(crate) fn representative(pattern: &str, partition: &str, account: &str) -> S
     let mut out = String::with_capacity(pattern.len() + FILLER.len());
     let mut rest = pattern;
     while let Some(c) = rest.chars().next() {
-        if let Some(after) = rest.strip_prefix("${") {
-            if let Some(end) = after.find('}') {
-                let name = &after[..end];
-                out.push_str(match name {
-                    "Partition" => partition,
-                    "Account" => account,
-                    _ => FILLER,
-                });
-                rest = &after[end + 1..];
-                continue;
-            }
+        if let Some(after) = rest.strip_prefix("${")
+            && let Some(end) = after.find('}')
+        {
+            let name = &after[..end];
+            out.push_str(match name {
+                "Partition" => partition,
+                "Account" => account,
+                _ => FILLER,
+            });
+            rest = &after[end + 1..];
+            continue;
         }
         match c {
             '*' => out.push_str(FILLER),
