@@ -33,6 +33,20 @@ pub enum AccessDecision {
     Unknown { reason: String },
 }
 
+impl AccessDecision {
+    /// How much a decision lets through, for comparing a grant before and after a change:
+    /// granted 3, conditional 2, unknown 1, denied or not granted 0. A minimized grant must be
+    /// at least as permissive for every call it must keep, and no more at its own scope.
+    pub fn permissiveness(&self) -> u8 {
+        match self {
+            AccessDecision::Granted => 3,
+            AccessDecision::Conditional { .. } => 2,
+            AccessDecision::Unknown { .. } => 1,
+            AccessDecision::Denied | AccessDecision::NotGranted => 0,
+        }
+    }
+}
+
 /// A question that cannot be asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {

@@ -16,6 +16,7 @@ pub mod config;
 pub mod drift;
 pub mod gcp;
 pub mod graph;
+mod intern;
 pub mod matching;
 pub mod model;
 pub mod snapshot;

@@ -10,13 +10,13 @@
 
 use super::event_map::{EventMap, Mapping};
 use super::implied::{ImpliedPermissions, ResourceForm};
-use super::intern::{FxHashMap, Interner};
 use super::record::{Record, RequestParameters, UserIdentity};
 use super::report::{
     AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
     SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 use super::time::{TimeWindow, parse_event_time, to_datetime};
+use crate::intern::{FxHashMap, Interner};
 use crate::model::{Coverage, Outcome, SkippedSource};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};

@@ -17,7 +17,7 @@ mod accumulate;
 pub mod event_map;
 pub mod generate;
 pub mod implied;
-mod intern;
+
 pub mod lookup;
 pub mod record;
 pub mod report;

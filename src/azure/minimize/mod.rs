@@ -471,15 +471,6 @@ fn keep_unobservable(
     result.unobservable_kept.dedup();
 }
 
-fn rank(decision: &AccessDecision) -> u8 {
-    match decision {
-        AccessDecision::Granted => 3,
-        AccessDecision::Conditional { .. } => 2,
-        AccessDecision::Unknown { .. } => 1,
-        AccessDecision::Denied | AccessDecision::NotGranted => 0,
-    }
-}
-
 /// The inventory with the identity's assignments replaced by the proposed ones.
 pub fn replaced_inventory(
     inventory: &Inventory,
@@ -558,7 +549,7 @@ fn prove(
                     )?
                     .decision;
                     let required = if assignment.condition.is_some() { 2 } else { 3 };
-                    if rank(&before) < required {
+                    if before.permissiveness() < required {
                         return Err(failed(
                             "never broaden",
                             operation,
@@ -601,7 +592,7 @@ fn prove(
         for scope in scopes.keys() {
             let before = evaluate(inventory, identity, operation, Plane::Control, scope)?.decision;
             let now = evaluate(&after, identity, operation, Plane::Control, scope)?.decision;
-            if rank(&now) < rank(&before) {
+            if now.permissiveness() < before.permissiveness() {
                 return Err(failed(
                     "never drop",
                     operation,

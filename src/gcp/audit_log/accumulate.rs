@@ -21,11 +21,11 @@
 //!   means the call was not refused and the element counts as used
 //!   ([`Coverage::granted_unstated`]): when unsure, a permission is kept.
 
-use super::intern::{FxHashMap, Interner};
 use super::record::{LogEntry, LogType, federated_subject, parse_timestamp};
 use super::report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
 use crate::aws::cloudtrail::TimeWindow;
 use crate::aws::cloudtrail::time::to_datetime;
+use crate::intern::{FxHashMap, Interner};
 use crate::model::{CiWorkload, IdentityId, Outcome, Permission, Provider, Usage, UsageEvent};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};

@@ -21,7 +21,7 @@
 mod accumulate;
 pub mod coverage;
 pub mod generate;
-mod intern;
+
 pub mod record;
 pub mod report;
 pub mod source;

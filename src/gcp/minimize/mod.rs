@@ -609,17 +609,6 @@ fn describe(decision: &AccessDecision) -> String {
     }
 }
 
-/// How permissive a decision is: a new grant must be at least as permissive for every use,
-/// and no more permissive than the old one at its own scope.
-fn rank(decision: &AccessDecision) -> u8 {
-    match decision {
-        AccessDecision::Granted => 3,
-        AccessDecision::Conditional { .. } => 2,
-        AccessDecision::Unknown { .. } => 1,
-        AccessDecision::Denied | AccessDecision::NotGranted => 0,
-    }
-}
-
 /// Step 4: both proofs, by the grant engine on the inventory before and after.
 ///
 /// *Never broaden*: each permission of each proposed binding is granted to the identity today
@@ -650,7 +639,7 @@ pub fn prove(
         for permission in &minimization.roles[binding.role].permissions {
             let before = evaluate(inventory, identity, permission, &binding.scope)?.decision;
             let required = if binding.condition.is_some() { 2 } else { 3 };
-            if rank(&before) < required {
+            if before.permissiveness() < required {
                 let granted_as = if required == 3 {
                     "granted"
                 } else {
@@ -671,7 +660,7 @@ pub fn prove(
         for resource in resources.keys() {
             let before = evaluate(inventory, identity, permission, resource)?.decision;
             let now = evaluate(&after, identity, permission, resource)?.decision;
-            if rank(&now) < rank(&before) {
+            if now.permissiveness() < before.permissiveness() {
                 return Err(failed(
                     "never drop",
                     permission,

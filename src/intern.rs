@@ -1,5 +1,5 @@
 //! Small building blocks for the hot loop: a fast non-cryptographic hasher (keys are our own
-//! interned ids and AWS names, not attacker-chosen collisions worth SipHash's cost) and a
+//! interned ids and log names, not attacker-chosen collisions worth SipHash's cost) and a
 //! string interner, so that per-thread aggregation keys are a few `u32`s and a repeated
 //! string costs a lookup, not an allocation.
 
