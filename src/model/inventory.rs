@@ -76,6 +76,17 @@ impl Inventory {
         Ok(())
     }
 
+    /// Keep only the grants for which `keep` is true (how a proposed change is tried on a copy
+    /// of the inventory: the grants it replaces are removed, its own added).
+    pub fn retain_grants(&mut self, keep: impl Fn(&Grant) -> bool) {
+        self.grants.retain(|_, grant| keep(grant));
+        let grants = &self.grants;
+        for ids in self.grants_by_identity.values_mut() {
+            ids.retain(|id| grants.contains_key(id));
+        }
+        self.grants_by_identity.retain(|_, ids| !ids.is_empty());
+    }
+
     pub fn grant(&self, id: &GrantId) -> Option<&Grant> {
         self.grants.get(id)
     }

@@ -476,19 +476,10 @@ pub fn replaced_inventory(
     inventory: &Inventory,
     minimization: &AzureMinimization,
 ) -> Result<Inventory, AzureMinimizeError> {
-    let mut after = Inventory::new();
-    for subject in inventory.identities.values() {
-        after.add_identity(subject.clone());
-    }
-    after.azure_hierarchy = inventory.azure_hierarchy.clone();
-    after.azure_role_definitions = inventory.azure_role_definitions.clone();
-    for grant in inventory.grants() {
-        let replaced =
-            grant.identity == minimization.identity && matches!(grant.body, GrantBody::Azure(_));
-        if !replaced {
-            after.add_grant(grant.clone())?;
-        }
-    }
+    let mut after = inventory.clone();
+    after.retain_grants(|grant| {
+        grant.identity != minimization.identity || !matches!(grant.body, GrantBody::Azure(_))
+    });
     for (position, role) in minimization.roles.iter().enumerate() {
         let id = format!("00000000-0000-4000-8000-{position:012}");
         after.azure_role_definitions.insert(

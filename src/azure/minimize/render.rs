@@ -7,23 +7,13 @@
 //! written with the `hcl-rs` crate.
 
 use super::{AzureMinimization, RoleKind};
+use crate::gcp::minimize::render::shell;
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
 use serde_json::{Value, json};
 
 /// The version of the JSON view; bumped on an incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
-
-fn shell(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
 
 /// The JSON view of a minimization.
 pub fn render_json(minimization: &AzureMinimization) -> Value {

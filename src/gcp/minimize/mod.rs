@@ -34,7 +34,7 @@
 // happens at most once per run, so the error's size costs nothing.
 #![allow(clippy::result_large_err)]
 
-mod render;
+pub(crate) mod render;
 
 pub use render::{
     FORMAT_VERSION, TerraformBinding, TerraformError, parse_terraform, render_json,
@@ -560,19 +560,10 @@ fn replaced_inventory(
     inventory: &Inventory,
     minimization: &GcpMinimization,
 ) -> Result<Inventory, GcpMinimizeError> {
-    let mut after = Inventory::new();
-    for subject in inventory.identities.values() {
-        after.add_identity(subject.clone());
-    }
-    after.gcp_hierarchy = inventory.gcp_hierarchy.clone();
-    after.gcp_roles = inventory.gcp_roles.clone();
-    for grant in inventory.grants() {
-        let replaced =
-            grant.identity == minimization.identity && matches!(grant.body, GrantBody::Gcp(_));
-        if !replaced {
-            after.add_grant(grant.clone())?;
-        }
-    }
+    let mut after = inventory.clone();
+    after.retain_grants(|grant| {
+        grant.identity != minimization.identity || !matches!(grant.body, GrantBody::Gcp(_))
+    });
     for role in &minimization.roles {
         after.gcp_roles.insert(
             role.name(),

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 /// The version of the JSON view; bumped on an incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// A single-quoted shell word.
-fn shell(word: &str) -> String {
+/// A word as a POSIX shell reads it: as is when safe, else single-quoted.
+pub(crate) fn shell(word: &str) -> String {
     if !word.is_empty()
         && word
             .chars()
