@@ -7,6 +7,7 @@
 //! See `docs/ARCHITECTURE.md` for the code map.
 
 pub mod access;
+pub mod analysis;
 pub mod aws;
 pub mod azure;
 pub mod catalog;

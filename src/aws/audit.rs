@@ -35,20 +35,8 @@ pub struct IdentityAudit {
     pub counts: Counts,
 }
 
-/// The identity's actions by what the evidence says about them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    /// Actions the current policies grant (on some resource).
-    pub granted: usize,
-    /// Granted actions with allowed calls in the window.
-    pub used: usize,
-    /// Granted, observable, never called in the window.
-    pub unused: usize,
-    /// Granted, but the ingested logs could not have shown a call.
-    pub unobservable: usize,
-    /// Distinct actions whose calls were denied.
-    pub denied: usize,
-}
+/// The identity's actions by what the evidence says about them (the neutral counts).
+pub use crate::analysis::Counts;
 
 /// The audit of every AWS identity in an inventory.
 #[derive(Debug)]
