@@ -9,7 +9,7 @@
 //!
 //! Pure: inputs are arguments, the window and `now` are given, output is sorted.
 
-use crate::model::{Finding, Identity, ObservationWindow, Provider, Trust};
+use crate::model::{Finding, Identity, IdentityId, ObservationWindow, Provider, Trust};
 use chrono::{DateTime, Utc};
 
 /// An identity's permissions by what the evidence says about them. Units are distinct
@@ -87,6 +87,35 @@ impl Analysis {
                     .map(move |finding| (Some(identity), finding))
             })
             .chain(self.findings.iter().map(|finding| (None, finding)))
+    }
+
+    /// Files each finding under the identity it names (or with the provider-level findings
+    /// when it names none, or one this analysis does not hold), then sorts every list most
+    /// severe first and drops exact duplicates.
+    pub fn attach_findings(
+        &mut self,
+        findings: impl IntoIterator<Item = (Option<IdentityId>, Finding)>,
+    ) {
+        for (identity, finding) in findings {
+            let slot = identity.and_then(|id| {
+                self.identities
+                    .iter_mut()
+                    .find(|analysis| analysis.identity.id == id)
+            });
+            match slot {
+                Some(analysis) => analysis.findings.push(finding),
+                None => self.findings.push(finding),
+            }
+        }
+        for list in self
+            .identities
+            .iter_mut()
+            .map(|analysis| &mut analysis.findings)
+            .chain(std::iter::once(&mut self.findings))
+        {
+            crate::checks::sort_findings(list);
+            list.dedup();
+        }
     }
 }
 
