@@ -49,6 +49,11 @@ pub struct IdentityAnalysis {
     pub identity: Identity,
     /// Who can become the identity (federated workloads, impersonators, keys).
     pub trusts: Vec<Trust>,
+    /// A grant of the identity could not be read (a denied call while collecting): what it
+    /// is granted is a lower bound.
+    pub incomplete: bool,
+    /// When the provider last saw the identity used, from the inventory, if it records it.
+    pub last_used: Option<DateTime<Utc>>,
     /// `None`: the use of this identity is unknown (no logs were read for its container),
     /// so nothing is called unused and nothing is minimized.
     pub counts: Option<Counts>,
@@ -64,6 +69,10 @@ pub struct IdentityAnalysis {
 pub struct Analysis {
     pub provider: Provider,
     pub window: ObservationWindow,
+    /// Where the usage came from (`GCP audit logs `./sink``), `None` without logs.
+    pub usage: Option<String>,
+    /// One line on what was read: sources read and skipped, records in the window.
+    pub usage_summary: Option<String>,
     /// Sorted by identity id.
     pub identities: Vec<IdentityAnalysis>,
     /// Findings about no single identity (a Workload Identity provider, a federated credential
