@@ -135,3 +135,23 @@ pub struct Options {
     pub propose: bool,
     pub now: DateTime<Utc>,
 }
+
+/// The evidence of one cloud, as the command line loaded it.
+pub enum Evidence<'a> {
+    Gcp(crate::gcp::analysis::GcpEvidence<'a>),
+    Azure(crate::azure::analysis::AzureEvidence<'a>),
+}
+
+/// Analyzes one cloud's evidence over `window`. Errors are failures to analyze at all (an
+/// embedded table that does not load); what stops one identity's proposal is reported on
+/// that identity.
+pub fn analyze(
+    evidence: &Evidence<'_>,
+    window: ObservationWindow,
+    options: Options,
+) -> anyhow::Result<Analysis> {
+    match evidence {
+        Evidence::Gcp(evidence) => crate::gcp::analysis::analyze(evidence, window, options),
+        Evidence::Azure(evidence) => crate::azure::analysis::analyze(evidence, window, options),
+    }
+}

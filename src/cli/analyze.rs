@@ -32,9 +32,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvidenceArgs {
     /// A snapshot directory written by `pipeleash collect` (its `manifest.json` and
-    /// `inventory/`).
-    #[arg(long, value_name = "DIR")]
-    pub snapshot: PathBuf,
+    /// `inventory/`). Repeat it to read several (one per cloud, say): their AWS, GCP and Azure
+    /// inventories are analyzed together.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub snapshot: Vec<PathBuf>,
     /// CloudTrail: a local directory holding `AWSLogs/…` (or any folder of `.json.gz` /
     /// `.json` CloudTrail files), an S3 location `s3://bucket/prefix` (listed folder by folder
     /// within the window, read in batches through a temporary directory), or `lookup-events`
@@ -44,6 +45,17 @@ pub struct EvidenceArgs {
     /// for its inventory only.
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
     pub cloudtrail: Option<PathBuf>,
+    /// GCP Cloud Audit Logs for the snapshots' GCP inventories: a local copy of a Cloud
+    /// Logging sink's bucket (`cloudaudit.googleapis.com/…`) or `gcloud logging read
+    /// --format=json` output. Without it, GCP identities are analyzed for their inventory only.
+    #[arg(long, value_name = "PATH")]
+    pub gcp_audit_logs: Option<PathBuf>,
+    /// The Azure Activity Log for the snapshots' Azure inventories: a local copy of a
+    /// diagnostic setting's storage export (`insights-activity-logs/…`) or `az monitor
+    /// activity-log list` output. Without it, Azure identities are analyzed for their
+    /// inventory only.
+    #[arg(long, value_name = "PATH")]
+    pub azure_activity_logs: Option<PathBuf>,
     #[command(flatten)]
     pub window: WindowArgs,
     #[command(flatten)]
@@ -65,12 +77,19 @@ pub struct AwsSourceArgs {
 
 /// The inventory and usage an analysis works on, loaded once.
 pub struct Evidence {
+    /// Whether any snapshot holds an AWS inventory (else the AWS part is left out).
+    pub has_aws: bool,
     pub normalized: NormalizedAws,
     pub usage: Option<CloudTrailUsage>,
     /// Where the usage came from, for the report's header.
     pub usage_origin: Option<UsageOrigin>,
     pub window: ObservationWindow,
+    /// The snapshots read, in the order given.
+    pub snapshots: Vec<PathBuf>,
+    /// The snapshot the AWS inventories came from (the first one holding any).
     pub snapshot: PathBuf,
+    /// GCP and Azure inventories and logs.
+    pub clouds: super::clouds::CloudEvidence,
 }
 
 /// Where an analysis's usage came from.
@@ -96,16 +115,31 @@ impl EvidenceArgs {
     /// with a progress counter) or else from the snapshot.
     pub fn load(&self, global: &GlobalArgs) -> anyhow::Result<Evidence> {
         let now = parse_now(self.window.now.as_deref())?;
-        let snapshot = Snapshot::open(&self.snapshot).map_err(InputError::wrap)?;
-        let inventories = snapshot.aws_inventories().map_err(InputError::wrap)?;
-        if inventories.is_empty() {
-            return Err(InputError::wrap(format!(
-                "snapshot `{}` holds no AWS account inventory; run `pipeleash collect aws` first",
-                self.snapshot.display()
-            )));
+        let snapshots = self
+            .snapshot
+            .iter()
+            .map(|dir| Snapshot::open(dir).map_err(InputError::wrap))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut inventories = Vec::new();
+        let mut aws_snapshot = None;
+        for snapshot in &snapshots {
+            let found = snapshot.aws_inventories().map_err(InputError::wrap)?;
+            if !found.is_empty() && aws_snapshot.is_none() {
+                aws_snapshot = Some(snapshot);
+            }
+            inventories.extend(found);
         }
-        let (mut usage, usage_origin, window) = match &self.cloudtrail {
-            Some(path) => {
+        let first = self.snapshot.first().cloned().unwrap_or_default();
+        let (mut usage, usage_origin, window) = match (aws_snapshot, &self.cloudtrail) {
+            (None, Some(path)) => {
+                return Err(InputError::wrap(format!(
+                    "`--cloudtrail {}` was given, but no snapshot holds an AWS account inventory; \
+                     run `pipeleash collect aws` first",
+                    path.display()
+                )));
+            }
+            (None, None) => (None, None, self.window(now)?),
+            (Some(_), Some(path)) => {
                 let window = self.window(now)?;
                 let read_for = TimeWindow {
                     since: Some(window.since),
@@ -118,17 +152,17 @@ impl EvidenceArgs {
                     window,
                 )
             }
-            None => match stored_usage(&snapshot)? {
+            (Some(snapshot), None) => match stored_usage(snapshot)? {
                 Some(usage) => {
                     if self.window.since.is_some() || self.window.until.is_some() {
                         return Err(InputError::wrap(format!(
                             "snapshot `{}` holds usage already aggregated over its own window, \
                              which `--since`/`--until` cannot change: drop them, or pass \
                              `--cloudtrail DIR` to read the logs again",
-                            self.snapshot.display()
+                            snapshot.dir().display()
                         )));
                     }
-                    let window = stored_window(&usage, &self.snapshot)?;
+                    let window = stored_window(&usage, snapshot.dir())?;
                     (Some(usage), Some(UsageOrigin::Snapshot), window)
                 }
                 None => (None, None, self.window(now)?),
@@ -140,12 +174,27 @@ impl EvidenceArgs {
                 &inventories,
             ));
         }
+        let clouds = super::clouds::CloudEvidence::load(
+            &snapshots,
+            self.gcp_audit_logs.as_deref(),
+            self.azure_activity_logs.as_deref(),
+            window,
+        )?;
+        if inventories.is_empty() && clouds.is_empty() {
+            return Err(InputError::wrap(format!(
+                "snapshot `{}` holds no inventory of any cloud; run `pipeleash collect aws|gcp|azure` first",
+                first.display()
+            )));
+        }
         Ok(Evidence {
+            has_aws: !inventories.is_empty(),
             normalized: normalize(&inventories),
             usage,
             usage_origin,
             window,
-            snapshot: self.snapshot.clone(),
+            snapshot: aws_snapshot.map_or(first, |snapshot| snapshot.dir().to_path_buf()),
+            snapshots: self.snapshot.clone(),
+            clouds,
         })
     }
 
@@ -427,7 +476,7 @@ fn analyze_all<'a>(
     Ok(analyzed)
 }
 
-fn trust_summary(trusts: &[Trust]) -> String {
+pub(super) fn trust_summary(trusts: &[Trust]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for trust in trusts {
         let part = match trust {
@@ -492,11 +541,45 @@ fn run(
         &MinimizeOptions::default(),
     );
     let mut analyzed = analyze_all(&report, &evidence, catalog)?;
+    let now = parse_now(args.evidence.window.now.as_deref())?;
+    let mut clouds = evidence.clouds.analyze(
+        evidence.window,
+        crate::analysis::Options {
+            propose: with_policies,
+            now,
+        },
+    )?;
     if !args.suppressions.is_empty() {
-        let today = parse_now(args.evidence.window.now.as_deref())?.date_naive();
+        let today = now.date_naive();
+        // Findings about no single identity are matched by what they are about (a Workload
+        // Identity provider's name, say), grouped per cloud.
+        let mut provider_level: Vec<(usize, String, Vec<Finding>)> = Vec::new();
+        for (index, cloud) in clouds.iter_mut().enumerate() {
+            for finding in std::mem::take(&mut cloud.findings) {
+                let name = super::clouds::subject_name(&finding).to_string();
+                match provider_level
+                    .iter_mut()
+                    .find(|(at, key, _)| *at == index && *key == name)
+                {
+                    Some((_, _, list)) => list.push(finding),
+                    None => provider_level.push((index, name, vec![finding])),
+                }
+            }
+        }
         let mut lists: Vec<(&str, &mut Vec<Finding>)> = analyzed
             .iter_mut()
             .map(|one| (one.audit.identity.id.native(), &mut one.findings))
+            .chain(clouds.iter_mut().flat_map(|cloud| {
+                cloud
+                    .identities
+                    .iter_mut()
+                    .map(|one| (one.identity.id.native(), &mut one.findings))
+            }))
+            .chain(
+                provider_level
+                    .iter_mut()
+                    .map(|(_, name, list)| (name.as_str(), list)),
+            )
             .collect();
         for stale in crate::config::apply_suppressions(&args.suppressions, today, &mut lists) {
             eprintln!(
@@ -507,47 +590,89 @@ fn run(
         analyzed
             .iter_mut()
             .for_each(|one| sort_findings(&mut one.findings));
+        // Provider-level findings go back to their cloud (each cloud's names are its own).
+        for (index, _, list) in provider_level {
+            clouds[index].findings.extend(list);
+        }
+        for cloud in &mut clouds {
+            cloud.attach_findings(Vec::new());
+        }
     }
-    let worst = analyzed
-        .iter()
-        .flat_map(|identity| identity.findings.iter().map(|finding| finding.severity))
-        .max();
+    let severities = || {
+        analyzed
+            .iter()
+            .flat_map(|identity| identity.findings.iter().map(|finding| finding.severity))
+            .chain(clouds.iter().flat_map(|cloud| {
+                cloud
+                    .all_findings()
+                    .map(|(_, finding)| finding.severity)
+                    .collect::<Vec<_>>()
+            }))
+    };
+    let worst = severities().max();
     match args.format {
         AnalysisFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut *out,
-                &AnalysisV1::new(&report, &analyzed, &evidence, with_policies),
-            )?;
+            let mut view = AnalysisV1::new(&report, &analyzed, &evidence, with_policies);
+            view.clouds = clouds
+                .iter()
+                .map(|cloud| super::clouds::CloudV1::new(cloud, with_policies))
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &view)?;
             writeln!(out)?;
         }
-        AnalysisFormat::Table => print_tables(&report, &analyzed, &evidence, with_policies, out)?,
+        AnalysisFormat::Table => {
+            print_tables(&report, &analyzed, &evidence, with_policies, out)?;
+            for cloud in &clouds {
+                super::clouds::print_table(cloud, with_policies, out)?;
+            }
+        }
         AnalysisFormat::Sarif => {
-            let located: Vec<Located<'_>> = analyzed
+            let base = evidence.snapshot.display().to_string();
+            let mut located: Vec<Located<'_>> = analyzed
                 .iter()
                 .flat_map(|one| {
                     one.findings.iter().map(|finding| Located {
                         identity: one.audit.identity.id.native(),
-                        account: &one.audit.identity.container,
+                        artifact: format!(
+                            "{}/inventory/aws-{}.json",
+                            base.trim_end_matches('/'),
+                            one.audit.identity.container
+                        ),
                         finding,
                     })
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &sarif_log(&located, &evidence.snapshot))?;
+            for cloud in &clouds {
+                located.extend(super::clouds::located(
+                    cloud,
+                    &evidence.clouds.artifact(cloud.provider),
+                ));
+            }
+            serde_json::to_writer_pretty(&mut *out, &sarif_log(&located))?;
             writeln!(out)?;
         }
     }
     if !global.quiet {
-        for warning in coverage_warnings(&report, &evidence) {
-            eprintln!("warning: {warning}");
+        if evidence.has_aws {
+            for warning in coverage_warnings(&report, &evidence) {
+                eprintln!("warning: {warning}");
+            }
+        }
+        for cloud in &clouds {
+            for note in &cloud.coverage {
+                eprintln!("note: {}: {note}", cloud.provider);
+            }
         }
         eprintln!(
             "{}",
             summary_line(
                 if with_policies { "audit" } else { "analyze" },
-                analyzed.len(),
-                analyzed
-                    .iter()
-                    .flat_map(|one| one.findings.iter().map(|f| f.severity)),
+                analyzed.len()
+                    + clouds
+                        .iter()
+                        .map(|cloud| cloud.identities.len())
+                        .sum::<usize>(),
+                severities(),
                 worst.is_some_and(|severity| severity >= args.fail_on),
             )
         );
@@ -619,11 +744,19 @@ fn print_tables(
 ) -> anyhow::Result<()> {
     writeln!(
         out,
-        "window {} .. {}; snapshot `{}`",
+        "window {} .. {}; snapshot {}",
         report.window.since.format("%Y-%m-%d %H:%M"),
         report.window.until.format("%Y-%m-%d %H:%M"),
-        evidence.snapshot.display()
+        evidence
+            .snapshots
+            .iter()
+            .map(|dir| format!("`{}`", dir.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
     )?;
+    if !evidence.has_aws {
+        return Ok(());
+    }
     if let (Some(usage), Some(origin)) = (&evidence.usage, &evidence.usage_origin) {
         writeln!(
             out,
@@ -723,7 +856,11 @@ struct AnalysisV1 {
     /// Where the usage came from; `null` when there was none.
     usage: Option<String>,
     coverage: Vec<String>,
+    /// AWS identities (the first cloud of version 1).
     identities: Vec<IdentityV1>,
+    /// GCP and Azure, each with the same per-identity shape; left out when neither is given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    clouds: Vec<super::clouds::CloudV1>,
 }
 
 #[derive(Serialize)]
@@ -772,7 +909,12 @@ impl AnalysisV1 {
                 until: rfc3339(report.window.until),
             },
             usage: evidence.usage_origin.as_ref().map(ToString::to_string),
-            coverage: coverage_warnings(report, evidence),
+            coverage: if evidence.has_aws {
+                coverage_warnings(report, evidence)
+            } else {
+                Vec::new()
+            },
+            clouds: Vec::new(),
             identities: analyzed
                 .iter()
                 .map(|identity| {

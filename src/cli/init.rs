@@ -92,28 +92,29 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
     };
     let config = load_config(&path)?;
     let mut out = argv.clone();
+    if !has_flag(&argv, "--snapshot") {
+        let latest =
+            latest_per_cloud(&Store::new(&config.store).list().map_err(InputError::wrap)?)?;
+        if latest.is_empty() {
+            return Err(InputError::wrap(format!(
+                "`{}`: the store `{}` holds no snapshot; run `pipeleash collect aws --out {}/…` \
+                 first, or pass `--snapshot DIR`",
+                path.display(),
+                config.store.display(),
+                config.store.display()
+            )));
+        }
+        for dir in latest {
+            out.push(OsString::from("--snapshot"));
+            out.push(dir.into_os_string());
+        }
+    }
     let mut add = |flag: &str, value: &str| {
         if !has_flag(&argv, flag) {
             out.push(OsString::from(flag));
             out.push(OsString::from(value));
         }
     };
-    if !has_flag(&argv, "--snapshot") {
-        let latest = Store::new(&config.store)
-            .list()
-            .map_err(InputError::wrap)?
-            .pop()
-            .ok_or_else(|| {
-                InputError::wrap(format!(
-                    "`{}`: the store `{}` holds no snapshot; run `pipeleash collect aws --out {}/…` \
-                     first, or pass `--snapshot DIR`",
-                    path.display(),
-                    config.store.display(),
-                    config.store.display()
-                ))
-            })?;
-        add("--snapshot", &latest.to_string_lossy());
-    }
     if let Some(aws) = &config.aws {
         if let Some(cloudtrail) = &aws.cloudtrail {
             add("--cloudtrail", cloudtrail);
@@ -125,12 +126,22 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
             add("--region", region);
         }
     }
+    if let Some(logs) = &config.gcp_audit_logs {
+        add("--gcp-audit-logs", logs);
+    }
+    if let Some(logs) = &config.azure_activity_logs {
+        add("--azure-activity-logs", logs);
+    }
     // The window applies to logs read now; usage stored in a snapshot keeps its own.
-    let reads_logs = has_flag(&argv, "--cloudtrail")
+    let reads_logs = ["--cloudtrail", "--gcp-audit-logs", "--azure-activity-logs"]
+        .iter()
+        .any(|flag| has_flag(&argv, flag))
         || config
             .aws
             .as_ref()
-            .is_some_and(|aws| aws.cloudtrail.is_some());
+            .is_some_and(|aws| aws.cloudtrail.is_some())
+        || config.gcp_audit_logs.is_some()
+        || config.azure_activity_logs.is_some();
     if reads_logs {
         if let Some(since) = &config.since {
             add("--since", since);
@@ -148,32 +159,72 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
     Ok((out, Some(config)))
 }
 
-/// Checks that the snapshot covers every account `[aws] accounts` names.
-pub fn check_scope(config: &Config, snapshot: &Path) -> anyhow::Result<()> {
+/// The newest snapshot of the store (listed oldest first) holding each cloud's inventory,
+/// each named once: every cloud is collected into a snapshot of its own, so the audit reads
+/// the latest of each. A store whose snapshots hold no inventory gives its newest snapshot.
+fn latest_per_cloud(listed: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut chosen: Vec<PathBuf> = Vec::new();
+    let mut wanted = vec!["aws", "gcp", "azure"];
+    for dir in listed.iter().rev() {
+        if wanted.is_empty() {
+            break;
+        }
+        let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
+        let before = wanted.len();
+        wanted.retain(|provider| {
+            !snapshot
+                .manifest()
+                .sources
+                .iter()
+                .any(|source| source.provider == *provider && source.kind.ends_with("inventory"))
+        });
+        if wanted.len() < before {
+            chosen.push(dir.clone());
+        }
+    }
+    if chosen.is_empty()
+        && let Some(newest) = listed.last()
+    {
+        chosen.push(newest.clone());
+    }
+    chosen.sort();
+    Ok(chosen)
+}
+
+/// Checks that the snapshots cover every account `[aws] accounts` names.
+pub fn check_scope(config: &Config, snapshots: &[PathBuf]) -> anyhow::Result<()> {
     let Some(aws) = &config.aws else {
         return Ok(());
     };
-    let snapshot = Snapshot::open(snapshot).map_err(InputError::wrap)?;
-    let present: Vec<&str> = snapshot
-        .manifest()
-        .sources
-        .iter()
-        .filter(|source| source.provider == "aws" && source.kind == "account-inventory")
-        .map(|source| source.id.as_str())
-        .collect();
+    let mut present: Vec<String> = Vec::new();
+    for dir in snapshots {
+        let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
+        present.extend(
+            snapshot
+                .manifest()
+                .sources
+                .iter()
+                .filter(|source| source.provider == "aws" && source.kind == "account-inventory")
+                .map(|source| source.id.clone()),
+        );
+    }
     let missing: Vec<&str> = aws
         .accounts
         .iter()
         .map(String::as_str)
-        .filter(|account| !present.contains(account))
+        .filter(|account| !present.iter().any(|id| id == account))
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
         Err(InputError::wrap(format!(
-            "snapshot `{}` holds no inventory of account(s) {} that `[aws] accounts` puts in scope; \
+            "snapshot {} holds no inventory of account(s) {} that `[aws] accounts` puts in scope; \
              collect them (`pipeleash collect aws`) or remove them from the configuration",
-            snapshot.dir().display(),
+            snapshots
+                .iter()
+                .map(|dir| format!("`{}`", dir.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
             missing.join(", ")
         )))
     }

@@ -251,7 +251,9 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
         return Err(InputError::wrap("give an identity and `--snapshot DIR`"));
     };
     let evidence = super::analyze::EvidenceArgs {
-        snapshot: snapshot.clone(),
+        snapshot: vec![snapshot.clone()],
+        gcp_audit_logs: None,
+        azure_activity_logs: None,
         cloudtrail: args.cloudtrail.clone(),
         window: args.window.clone(),
         aws: args.aws.clone(),

@@ -4,6 +4,7 @@
 mod analyze;
 mod catalog;
 mod checks;
+mod clouds;
 #[cfg(feature = "aws")]
 pub mod collect;
 #[cfg(feature = "aws")]

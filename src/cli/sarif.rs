@@ -4,14 +4,14 @@
 //! SARIF reference: <https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html>. A
 //! finding is about a cloud identity, not a line of code: each result names the identity as
 //! a logical location (its ARN) and, as the physical location code scanning requires, the
-//! snapshot file the identity was read from (`inventory/aws-<account>.json`).
+//! snapshot file the identity was read from (`<snapshot>/inventory/aws-<account>.json`,
+//! `…/inventory/gcp-<scope>.json`, `…/inventory/azure-<tenant>.json`).
 
 use crate::checks::all_check_docs;
 use crate::model::{Finding, Severity};
 use clap::ValueEnum;
 use serde_sarif::sarif;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// How `analyze` and `audit` print their report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -26,10 +26,12 @@ pub enum AnalysisFormat {
 
 /// One finding with the identity it is about.
 pub struct Located<'a> {
-    /// The identity's ARN.
+    /// The identity's native id (an ARN, a service account's email, an object id), or for a
+    /// finding about no single identity, what it is about.
     pub identity: &'a str,
-    /// Its account: the snapshot file is `inventory/aws-<account>.json`.
-    pub account: &'a str,
+    /// The snapshot file the identity was read from, e.g.
+    /// `snap/inventory/aws-111122223333.json`.
+    pub artifact: String,
     pub finding: &'a Finding,
 }
 
@@ -61,7 +63,7 @@ fn summary(markdown: &str) -> String {
 
 /// The findings as a SARIF log with one run. Rules are the checks that found something,
 /// sorted by id; results keep the given order.
-pub fn sarif_log(findings: &[Located<'_>], snapshot: &Path) -> sarif::Sarif {
+pub fn sarif_log(findings: &[Located<'_>]) -> sarif::Sarif {
     let docs: BTreeMap<&str, String> = all_check_docs()
         .into_iter()
         .map(|doc| (doc.id, summary(&doc.markdown)))
@@ -85,16 +87,11 @@ pub fn sarif_log(findings: &[Located<'_>], snapshot: &Path) -> sarif::Sarif {
                 .build()
         })
         .collect();
-    let base = snapshot.to_string_lossy().replace('\\', "/");
     let results: Vec<sarif::Result> = findings
         .iter()
         .map(|located| {
             let finding = located.finding;
-            let uri = format!(
-                "{}/inventory/aws-{}.json",
-                base.trim_end_matches('/'),
-                located.account
-            );
+            let uri = located.artifact.replace('\\', "/");
             let location = sarif::Location::builder()
                 .physical_location(
                     sarif::PhysicalLocation::builder()
@@ -213,16 +210,16 @@ mod tests {
         let located = [
             Located {
                 identity: "arn:aws:iam::1:role/ci",
-                account: "111122223333",
+                artifact: "snap/inventory/aws-111122223333.json".into(),
                 finding: &high,
             },
             Located {
                 identity: "arn:aws:iam::1:role/ci",
-                account: "111122223333",
+                artifact: "snap/inventory/aws-111122223333.json".into(),
                 finding: &low,
             },
         ];
-        let log = serde_json::to_value(sarif_log(&located, Path::new("snap"))).expect("json");
+        let log = serde_json::to_value(sarif_log(&located)).expect("json");
         assert_eq!(log["version"], "2.1.0");
         let run = &log["runs"][0];
         assert_eq!(run["tool"]["driver"]["name"], "pipeleash");

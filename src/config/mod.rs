@@ -62,6 +62,10 @@ pub struct Config {
     /// Where the report is written instead of stdout.
     pub output: Option<PathBuf>,
     pub aws: Option<AwsConfig>,
+    /// `[gcp] audit_logs`: `--gcp-audit-logs`.
+    pub gcp_audit_logs: Option<String>,
+    /// `[azure] activity_logs`: `--azure-activity-logs`.
+    pub azure_activity_logs: Option<String>,
     pub suppressions: Vec<Suppression>,
 }
 
@@ -112,8 +116,8 @@ struct RawConfig {
     #[serde(default)]
     report: RawReport,
     aws: Option<RawAws>,
-    gcp: Option<Spanned<toml::Table>>,
-    azure: Option<Spanned<toml::Table>>,
+    gcp: Option<RawGcp>,
+    azure: Option<RawAzure>,
     #[serde(default)]
     suppress: Vec<RawSuppression>,
 }
@@ -148,6 +152,18 @@ struct RawAws {
     cloudtrail: Option<String>,
     profile: Option<String>,
     region: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGcp {
+    audit_logs: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAzure {
+    activity_logs: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,18 +204,6 @@ pub fn parse(
         key: key.to_string(),
         message,
     };
-    for (section, table) in [("gcp", &raw.gcp), ("azure", &raw.azure)] {
-        if let Some(table) = table {
-            return Err(invalid(
-                table.span(),
-                section,
-                format!(
-                    "`[{section}]` is not supported by this build yet: only `[aws]` is audited; \
-                     remove the section"
-                ),
-            ));
-        }
-    }
     let keep = match &raw.store.keep {
         None => None,
         Some(keep) if *keep.get_ref() >= 1 => Some(
@@ -320,6 +324,8 @@ pub fn parse(
         format,
         output: raw.report.path.map(PathBuf::from),
         aws,
+        gcp_audit_logs: raw.gcp.and_then(|gcp| gcp.audit_logs),
+        azure_activity_logs: raw.azure.and_then(|azure| azure.activity_logs),
         suppressions,
     })
 }

@@ -460,18 +460,62 @@ impl Snapshot {
     pub fn aws_inventories(
         &self,
     ) -> Result<Vec<crate::aws::inventory::AwsAccountInventory>, SnapshotError> {
-        use crate::aws::inventory::{AwsAccountInventory, INVENTORY_FORMAT_VERSION};
+        use crate::aws::inventory::INVENTORY_FORMAT_VERSION;
+        self.inventories_of(
+            "aws",
+            "account-inventory",
+            INVENTORY_FORMAT_VERSION,
+            |raw: &crate::aws::inventory::AwsAccountInventory| raw.format_version,
+        )
+    }
+
+    /// Reads every GCP inventory (`collect gcp`) the manifest lists, in manifest order.
+    pub fn gcp_inventories(
+        &self,
+    ) -> Result<Vec<crate::gcp::inventory::GcpInventory>, SnapshotError> {
+        use crate::gcp::inventory::{GCP_INVENTORY_FORMAT_VERSION, GCP_INVENTORY_KIND};
+        self.inventories_of(
+            "gcp",
+            GCP_INVENTORY_KIND,
+            GCP_INVENTORY_FORMAT_VERSION,
+            |raw: &crate::gcp::inventory::GcpInventory| raw.format_version,
+        )
+    }
+
+    /// Reads every Azure inventory (`collect azure`) the manifest lists, in manifest order.
+    pub fn azure_inventories(
+        &self,
+    ) -> Result<Vec<crate::azure::inventory::AzureInventory>, SnapshotError> {
+        use crate::azure::inventory::{INVENTORY_FORMAT_VERSION, INVENTORY_KIND};
+        self.inventories_of(
+            "azure",
+            INVENTORY_KIND,
+            INVENTORY_FORMAT_VERSION,
+            |raw: &crate::azure::inventory::AzureInventory| raw.format_version,
+        )
+    }
+
+    /// The sources of one provider and kind, parsed, refusing a newer format than this build
+    /// reads.
+    fn inventories_of<T: DeserializeOwned>(
+        &self,
+        provider: &str,
+        kind: &str,
+        supported: u32,
+        version: impl Fn(&T) -> u32,
+    ) -> Result<Vec<T>, SnapshotError> {
         let mut inventories = Vec::new();
         for source in &self.manifest.sources {
-            if source.provider != "aws" || source.kind != "account-inventory" {
+            if source.provider != provider || source.kind != kind {
                 continue;
             }
-            let inventory: AwsAccountInventory = self.read_json(Path::new(&source.path))?;
-            if inventory.format_version > INVENTORY_FORMAT_VERSION {
+            let inventory: T = self.read_json(Path::new(&source.path))?;
+            let found = version(&inventory);
+            if found > supported {
                 return Err(SnapshotError::UnsupportedVersion {
                     path: self.dir.join(&source.path),
-                    found: inventory.format_version,
-                    supported: INVENTORY_FORMAT_VERSION,
+                    found,
+                    supported,
                 });
             }
             inventories.push(inventory);

@@ -1,0 +1,412 @@
+//! The GCP and Azure parts of `analyze` and `audit`: their inventories from the snapshots,
+//! their logs from `--gcp-audit-logs` / `--azure-activity-logs`, one neutral
+//! [`Analysis`] each (through [`crate::analysis::analyze`]), and how an analysis prints as a
+//! table, JSON and SARIF locations.
+
+use super::sarif::Located;
+use super::time::rfc3339;
+use super::{InputError, new_table};
+use crate::analysis::{self, Analysis, Counts, IdentityAnalysis};
+use crate::aws::cloudtrail::TimeWindow;
+use crate::azure::activity_log::{self, ActivityLogUsage};
+use crate::azure::analysis::AzureEvidence;
+use crate::azure::inventory::AzureInventory;
+use crate::gcp::analysis::GcpEvidence;
+use crate::gcp::audit_log::{self, AuditLogUsage};
+use crate::gcp::inventory::GcpInventory;
+use crate::model::{Finding, ObservationWindow, Provider};
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The GCP inventories of the snapshots and the audit logs read for the window.
+pub struct GcpLoaded {
+    pub inventories: Vec<GcpInventory>,
+    pub usage: Option<AuditLogUsage>,
+    pub logs: Option<PathBuf>,
+    /// The snapshot file findings point at (SARIF).
+    pub artifact: String,
+}
+
+/// The Azure inventories of the snapshots and the Activity Log read for the window.
+pub struct AzureLoaded {
+    pub inventories: Vec<AzureInventory>,
+    pub usage: Option<ActivityLogUsage>,
+    pub logs: Option<PathBuf>,
+    pub artifact: String,
+}
+
+/// Everything but AWS that an analysis reads.
+#[derive(Default)]
+pub struct CloudEvidence {
+    pub gcp: Option<GcpLoaded>,
+    pub azure: Option<AzureLoaded>,
+}
+
+/// The path of the first manifest source of `provider` and `kind`, inside its snapshot.
+fn artifact(snapshot: &Snapshot, provider: &str) -> String {
+    snapshot
+        .manifest()
+        .sources
+        .iter()
+        .find(|source| source.provider == provider && source.kind.ends_with("inventory"))
+        .map(|source| {
+            format!(
+                "{}/{}",
+                snapshot.dir().display().to_string().trim_end_matches('/'),
+                source.path
+            )
+        })
+        .unwrap_or_else(|| snapshot.dir().display().to_string())
+}
+
+impl CloudEvidence {
+    /// Reads the GCP and Azure inventories of `snapshots` and, for the clouds that have one,
+    /// the logs given for `window`. Logs given for a cloud no snapshot holds are an input
+    /// error (they could only be reported as usage of unknown identities).
+    pub fn load(
+        snapshots: &[Snapshot],
+        gcp_logs: Option<&Path>,
+        azure_logs: Option<&Path>,
+        window: ObservationWindow,
+    ) -> anyhow::Result<CloudEvidence> {
+        let mut evidence = CloudEvidence::default();
+        let mut gcp = Vec::new();
+        let mut gcp_artifact = None;
+        let mut azure = Vec::new();
+        let mut azure_artifact = None;
+        for snapshot in snapshots {
+            let found = snapshot.gcp_inventories().map_err(InputError::wrap)?;
+            if !found.is_empty() {
+                gcp_artifact.get_or_insert_with(|| artifact(snapshot, "gcp"));
+            }
+            gcp.extend(found);
+            let found = snapshot.azure_inventories().map_err(InputError::wrap)?;
+            if !found.is_empty() {
+                azure_artifact.get_or_insert_with(|| artifact(snapshot, "azure"));
+            }
+            azure.extend(found);
+        }
+        let read_for = TimeWindow {
+            since: Some(window.since),
+            until: Some(window.until),
+        };
+        match (gcp_artifact, gcp_logs) {
+            (Some(artifact), logs) => {
+                let usage = logs
+                    .map(|path| audit_log::ingest_path(path, read_for).map_err(InputError::wrap))
+                    .transpose()?;
+                evidence.gcp = Some(GcpLoaded {
+                    inventories: gcp,
+                    usage,
+                    logs: logs.map(Path::to_path_buf),
+                    artifact,
+                });
+            }
+            (None, Some(path)) => return Err(no_inventory("GCP", "--gcp-audit-logs", path, "gcp")),
+            (None, None) => {}
+        }
+        match (azure_artifact, azure_logs) {
+            (Some(artifact), logs) => {
+                let usage = logs
+                    .map(|path| {
+                        activity_log::read_path(
+                            path,
+                            activity_log::Window {
+                                since: read_for.since,
+                                until: read_for.until,
+                            },
+                            None,
+                        )
+                        .map_err(InputError::wrap)
+                    })
+                    .transpose()?;
+                evidence.azure = Some(AzureLoaded {
+                    inventories: azure,
+                    usage,
+                    logs: logs.map(Path::to_path_buf),
+                    artifact,
+                });
+            }
+            (None, Some(path)) => {
+                return Err(no_inventory(
+                    "Azure",
+                    "--azure-activity-logs",
+                    path,
+                    "azure",
+                ));
+            }
+            (None, None) => {}
+        }
+        Ok(evidence)
+    }
+
+    /// Whether any snapshot held a GCP or Azure inventory.
+    pub fn is_empty(&self) -> bool {
+        self.gcp.is_none() && self.azure.is_none()
+    }
+
+    /// One analysis per cloud present, GCP then Azure.
+    pub fn analyze(
+        &self,
+        window: ObservationWindow,
+        options: analysis::Options,
+    ) -> anyhow::Result<Vec<Analysis>> {
+        let mut analyses = Vec::new();
+        if let Some(gcp) = &self.gcp {
+            let evidence = analysis::Evidence::Gcp(GcpEvidence {
+                inventories: &gcp.inventories,
+                usage: gcp.usage.as_ref(),
+            });
+            analyses.push(analysis::analyze(&evidence, window, options)?);
+        }
+        if let Some(azure) = &self.azure {
+            let evidence = analysis::Evidence::Azure(AzureEvidence {
+                inventories: &azure.inventories,
+                usage: azure.usage.as_ref(),
+            });
+            analyses.push(analysis::analyze(&evidence, window, options)?);
+        }
+        Ok(analyses)
+    }
+
+    /// The snapshot file the findings of `provider` point at.
+    pub fn artifact(&self, provider: Provider) -> String {
+        match provider {
+            Provider::Gcp => self.gcp.as_ref().map(|gcp| gcp.artifact.clone()),
+            Provider::Azure => self.azure.as_ref().map(|azure| azure.artifact.clone()),
+            Provider::Aws => None,
+        }
+        .unwrap_or_default()
+    }
+}
+
+fn no_inventory(cloud: &str, flag: &str, path: &Path, collect: &str) -> anyhow::Error {
+    InputError::wrap(format!(
+        "`{flag} {}` was given, but no snapshot holds a {cloud} inventory, so nobody's use could \
+         be judged; collect one (`pipeleash collect {collect} … --out DIR`) and add \
+         `--snapshot DIR`",
+        path.display()
+    ))
+}
+
+/// The column naming where an identity lives.
+fn container_heading(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Aws => "account",
+        Provider::Gcp => "project",
+        Provider::Azure => "scope",
+    }
+}
+
+/// How an identity is named in the tables: a GCP service account by its email, others by
+/// kind and display name.
+pub fn short_name(identity: &IdentityAnalysis) -> String {
+    match identity.identity.id.provider() {
+        Provider::Gcp => identity.identity.id.native().to_string(),
+        _ => format!(
+            "{}/{}",
+            identity.identity.kind.label(),
+            identity.identity.display_name
+        ),
+    }
+}
+
+fn count(counts: Option<&Counts>, value: impl Fn(&Counts) -> usize) -> String {
+    counts.map_or_else(|| "-".to_string(), |counts| value(counts).to_string())
+}
+
+/// Prints one cloud's analysis: a header line, the identities, the findings and (for
+/// `audit`) the proven proposals.
+pub fn print_table(
+    analysis: &Analysis,
+    with_proposals: bool,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    writeln!(out)?;
+    match (&analysis.usage, &analysis.usage_summary) {
+        (Some(origin), Some(summary)) => {
+            writeln!(out, "{}: {origin}: {summary}", analysis.provider)?
+        }
+        (Some(origin), None) => writeln!(out, "{}: {origin}", analysis.provider)?,
+        _ => writeln!(
+            out,
+            "{}: no logs given: used and unused permissions are unknown",
+            analysis.provider
+        )?,
+    }
+    let mut table = new_table([
+        "identity",
+        container_heading(analysis.provider),
+        "trusted by",
+        "granted",
+        "used",
+        "unused",
+        "unobservable",
+        "denied",
+        "findings",
+    ]);
+    for identity in &analysis.identities {
+        let counts = identity.counts.as_ref();
+        let worst = identity
+            .findings
+            .iter()
+            .map(|finding| finding.severity)
+            .max();
+        table.add_row([
+            short_name(identity),
+            identity.identity.container.clone(),
+            super::analyze::trust_summary(&identity.trusts),
+            count(counts, |c| c.granted),
+            count(counts, |c| c.used),
+            count(counts, |c| c.unused),
+            count(counts, |c| c.unobservable),
+            count(counts, |c| c.denied),
+            match worst {
+                Some(severity) => format!("{} ({severity})", identity.findings.len()),
+                None => "0".into(),
+            },
+        ]);
+    }
+    writeln!(out, "{table}")?;
+    let mut findings = new_table(["severity", "check", "identity", "finding"]);
+    let mut rows = 0;
+    for (identity, finding) in analysis.all_findings() {
+        findings.add_row([
+            finding.severity.to_string(),
+            finding.id.to_string(),
+            identity.map_or_else(|| "-".to_string(), short_name),
+            match identity {
+                Some(_) => finding.message.clone(),
+                None => format!("{}: {}", finding.subject, finding.message),
+            },
+        ]);
+        rows += 1;
+    }
+    if rows > 0 {
+        writeln!(out, "{findings}")?;
+    }
+    if with_proposals {
+        for identity in &analysis.identities {
+            match &identity.proposal {
+                Some(Ok(proposal)) => {
+                    writeln!(
+                        out,
+                        "\nminimized grant for `{}` (proven: {} granted-today pair(s), {} used \
+                         pair(s) still allowed):",
+                        identity.identity.id.native(),
+                        proposal.proof_never_broaden,
+                        proposal.proof_never_drop
+                    )?;
+                    for line in &proposal.summary {
+                        writeln!(out, "  {line}")?;
+                    }
+                    writeln!(out, "{}", serde_json::to_string_pretty(&proposal.json)?)?;
+                }
+                Some(Err(error)) => writeln!(
+                    out,
+                    "\nno minimized grant for `{}`: {error}",
+                    identity.identity.id.native()
+                )?,
+                None => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One cloud in the `--format json` output of `analyze`/`audit` (inside version 1's `clouds`).
+#[derive(Serialize)]
+pub struct CloudV1 {
+    provider: Provider,
+    /// Where the usage came from; `null` without logs.
+    usage: Option<String>,
+    usage_summary: Option<String>,
+    coverage: Vec<String>,
+    identities: Vec<CloudIdentityV1>,
+    /// Findings about no single identity.
+    findings: Vec<super::policy::FindingV1>,
+    usage_of_unknown_identities: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct CloudIdentityV1 {
+    identity: String,
+    kind: &'static str,
+    display_name: String,
+    container: String,
+    owner: Option<String>,
+    trusted_by: String,
+    incomplete: bool,
+    last_used: Option<String>,
+    /// `null` when the identity's use is unknown.
+    counts: Option<Counts>,
+    minimize_error: Option<String>,
+    findings: Vec<super::policy::FindingV1>,
+    /// The proven smallest grant in the provider's own shape (`audit` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    minimized: Option<serde_json::Value>,
+}
+
+impl CloudV1 {
+    pub fn new(analysis: &Analysis, with_proposals: bool) -> CloudV1 {
+        CloudV1 {
+            provider: analysis.provider,
+            usage: analysis.usage.clone(),
+            usage_summary: analysis.usage_summary.clone(),
+            coverage: analysis.coverage.clone(),
+            identities: analysis
+                .identities
+                .iter()
+                .map(|identity| CloudIdentityV1 {
+                    identity: identity.identity.id.native().to_string(),
+                    kind: identity.identity.kind.label(),
+                    display_name: identity.identity.display_name.clone(),
+                    container: identity.identity.container.clone(),
+                    owner: identity.identity.owner.clone(),
+                    trusted_by: super::analyze::trust_summary(&identity.trusts),
+                    incomplete: identity.incomplete,
+                    last_used: identity.last_used.map(rfc3339),
+                    counts: identity.counts,
+                    minimize_error: match &identity.proposal {
+                        Some(Err(error)) => Some(error.clone()),
+                        _ => None,
+                    },
+                    findings: identity.findings.iter().map(Into::into).collect(),
+                    minimized: match &identity.proposal {
+                        Some(Ok(proposal)) if with_proposals => Some(proposal.json.clone()),
+                        _ => None,
+                    },
+                })
+                .collect(),
+            findings: analysis.findings.iter().map(Into::into).collect(),
+            usage_of_unknown_identities: analysis.usage_of_unknown_identities.clone(),
+        }
+    }
+}
+
+/// Every finding of `analysis` with where it points, for SARIF.
+pub fn located<'a>(analysis: &'a Analysis, artifact: &str) -> Vec<Located<'a>> {
+    analysis
+        .all_findings()
+        .map(|(identity, finding)| Located {
+            identity: match identity {
+                Some(identity) => identity.identity.id.native(),
+                None => subject_name(finding),
+            },
+            artifact: artifact.to_string(),
+            finding,
+        })
+        .collect()
+}
+
+/// What a finding about no single identity is about: the name in backticks of its subject
+/// (``WIF provider `projects/1/…/providers/github` `` → `projects/1/…/providers/github`), or
+/// the whole subject.
+pub fn subject_name(finding: &Finding) -> &str {
+    let subject = finding.subject.as_str();
+    subject
+        .split_once('`')
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map_or(subject, |(name, _)| name)
+}
