@@ -8,6 +8,7 @@
 
 mod basic_role_on_service_account;
 mod impersonation_at_container_level;
+mod pull_request_reaches_set_iam_policy;
 mod user_managed_key;
 mod wif_condition_without_owner;
 mod wif_pool_wide_principal_set;
@@ -39,6 +40,12 @@ pub const CHECKS: &[GcpCheck] = &[
         max_severity: Severity::High,
         run: impersonation_at_container_level::run,
         source: include_str!("impersonation_at_container_level.rs"),
+    },
+    GcpCheck {
+        id: pull_request_reaches_set_iam_policy::ID,
+        max_severity: Severity::Critical,
+        run: pull_request_reaches_set_iam_policy::run,
+        source: include_str!("pull_request_reaches_set_iam_policy.rs"),
     },
     GcpCheck {
         id: user_managed_key::ID,

@@ -264,3 +264,64 @@ fn every_check_documents_itself() {
         );
     }
 }
+
+fn project_admin_for_ci() -> Value {
+    json!([{"role": "roles/resourcemanager.projectIamAdmin",
+            "members": ["serviceAccount:ci@app.iam.gserviceaccount.com"]}])
+}
+
+#[test]
+fn a_repository_principal_set_without_an_event_or_ref_pin_lets_pull_requests_set_iam_policy() {
+    let owner_only = gcp_findings(&inventory(
+        vec![provider(
+            GITHUB,
+            Some("assertion.repository_owner == 'acme'"),
+        )],
+        repo_grant(),
+        project_admin_for_ci(),
+    ));
+    assert_eq!(
+        ids(&owner_only, "gcp-pull-request-reaches-set-iam-policy"),
+        vec![(
+            Severity::Critical,
+            "service account `ci@app.iam.gserviceaccount.com`".to_string()
+        )]
+    );
+    // A pull-request subject named outright is the same kind.
+    let subject = gcp_findings(&inventory(
+        vec![provider(
+            GITHUB,
+            Some("assertion.repository_owner == 'acme'"),
+        )],
+        json!([{"role": "roles/iam.workloadIdentityUser",
+                "members": [format!("principal://iam.googleapis.com/{POOL}/subject/repo:acme/web:pull_request")]}]),
+        project_admin_for_ci(),
+    ));
+    assert_eq!(
+        ids(&subject, "gcp-pull-request-reaches-set-iam-policy").len(),
+        1
+    );
+}
+
+#[test]
+fn pinning_the_ref_or_holding_no_set_iam_policy_is_not_flagged() {
+    let pinned = gcp_findings(&inventory(
+        vec![provider(
+            GITHUB,
+            Some("assertion.repository_owner == 'acme' && assertion.ref == 'refs/heads/main'"),
+        )],
+        repo_grant(),
+        project_admin_for_ci(),
+    ));
+    assert!(ids(&pinned, "gcp-pull-request-reaches-set-iam-policy").is_empty());
+    let viewer = gcp_findings(&inventory(
+        vec![provider(
+            GITHUB,
+            Some("assertion.repository_owner == 'acme'"),
+        )],
+        repo_grant(),
+        json!([{"role": "roles/viewer",
+                "members": ["serviceAccount:ci@app.iam.gserviceaccount.com"]}]),
+    ));
+    assert!(ids(&viewer, "gcp-pull-request-reaches-set-iam-policy").is_empty());
+}
