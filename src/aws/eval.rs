@@ -863,6 +863,9 @@ impl CompiledPolicySet {
         }
     }
 
+    /// Decides `request` in the order of AWS's evaluation logic
+    /// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>):
+    /// the principal-side layers, then the resource policy, then how they combine.
     fn run<'p, R: Recorder<'p>>(
         &'p self,
         request: &Request,
@@ -870,11 +873,41 @@ impl CompiledPolicySet {
         recorder: &mut R,
         keep_layers: bool,
     ) -> Evaluation<'p> {
+        let subject = Self::subject(request, self.boundary.is_some());
+        let mut layers = self.principal_layers(&subject, recorder, keep_layers);
+        let resource =
+            resource_policy.map(|policy| evaluate_resource_policy(policy, &subject, recorder));
+        let required = if resource_policy.is_some() || keep_layers {
+            RequiredResourcePolicy::of(&request.action, &request.resource)
+        } else {
+            None
+        };
+        let cross_account = request
+            .resource_account
+            .as_deref()
+            .is_some_and(|account| account != request.principal_account);
+        let (allow, resource_summary) =
+            layers.combine(resource, required.is_some(), cross_account, keep_layers);
+        Evaluation {
+            deny: layers.deny,
+            allow,
+            identity: layers.identity,
+            boundary: layers.boundary,
+            scps: layers.scp_levels,
+            session: layers.session,
+            resource: resource_summary,
+            cross_account,
+            required,
+        }
+    }
+
+    /// The request as the statements match it.
+    fn subject(request: &Request, has_boundary: bool) -> Subject<'_> {
         let service = request
             .action
             .split_once(':')
             .map_or(request.action.as_str(), |(service, _)| service);
-        let subject = Subject {
+        Subject {
             action: &request.action,
             action_service: service_hash(service),
             resource: &request.resource,
@@ -884,19 +917,28 @@ impl CompiledPolicySet {
                 account: &request.principal_account,
                 parsed: Arn::parse(&request.principal_arn),
             },
-            has_boundary: self.boundary.is_some(),
-        };
-        let mut deny = Truth::False;
+            has_boundary,
+        }
+    }
 
+    /// The identity policies, the permission boundary, each SCP level and the session
+    /// policies, with every explicit deny among them.
+    fn principal_layers<'p, R: Recorder<'p>>(
+        &'p self,
+        subject: &Subject<'_>,
+        recorder: &mut R,
+        keep_layers: bool,
+    ) -> PrincipalLayers<'p> {
+        let mut deny = Truth::False;
         let mut identity = Truth::False;
         for policy in &self.identity {
-            let (policy_deny, policy_allow) = evaluate_policy(policy, &subject, recorder);
+            let (policy_deny, policy_allow) = evaluate_policy(policy, subject, recorder);
             deny = deny.or(policy_deny);
             identity = identity.or(policy_allow);
         }
 
         let boundary = self.boundary.as_ref().map(|policy| {
-            let (policy_deny, policy_allow) = evaluate_policy(policy, &subject, recorder);
+            let (policy_deny, policy_allow) = evaluate_policy(policy, subject, recorder);
             deny = std::mem::replace(&mut deny, Truth::False).or(policy_deny);
             policy_allow
         });
@@ -906,7 +948,7 @@ impl CompiledPolicySet {
         for level in &self.scps {
             let mut level_allow = Truth::False;
             for policy in level {
-                let (policy_deny, policy_allow) = evaluate_policy(policy, &subject, recorder);
+                let (policy_deny, policy_allow) = evaluate_policy(policy, subject, recorder);
                 deny = deny.or(policy_deny);
                 level_allow = level_allow.or(policy_allow);
             }
@@ -919,40 +961,65 @@ impl CompiledPolicySet {
         let session = (!self.session.is_empty()).then(|| {
             let mut session_allow = Truth::False;
             for policy in &self.session {
-                let (policy_deny, policy_allow) = evaluate_policy(policy, &subject, recorder);
+                let (policy_deny, policy_allow) = evaluate_policy(policy, subject, recorder);
                 deny = std::mem::replace(&mut deny, Truth::False).or(policy_deny);
                 session_allow = session_allow.or(policy_allow);
             }
             session_allow
         });
+        PrincipalLayers {
+            deny,
+            identity,
+            boundary,
+            scp_levels,
+            scp_allow,
+            session,
+        }
+    }
+}
 
-        let resource =
-            resource_policy.map(|policy| evaluate_resource_policy(policy, &subject, recorder));
-        let required = if resource_policy.is_some() || keep_layers {
-            RequiredResourcePolicy::of(&request.action, &request.resource)
-        } else {
-            None
-        };
+/// What the principal-side policies say about one request.
+struct PrincipalLayers<'p> {
+    /// Explicit denies of every layer so far.
+    deny: Truth<'p>,
+    identity: Truth<'p>,
+    boundary: Option<Truth<'p>>,
+    /// Each SCP level's allow, kept only when the layers are reported.
+    scp_levels: Vec<Truth<'p>>,
+    /// Every SCP level allows.
+    scp_allow: Truth<'p>,
+    session: Option<Truth<'p>>,
+}
 
-        let cross_account = request
-            .resource_account
-            .as_deref()
-            .is_some_and(|account| account != request.principal_account);
-        let caps = |truth: Truth<'p>| -> Truth<'p> {
-            let truth = match &boundary {
-                Some(boundary) => truth.and(boundary.clone()),
-                None => truth,
-            };
-            match &session {
-                Some(session) => truth.and(session.clone()),
-                None => truth,
-            }
+impl<'p> PrincipalLayers<'p> {
+    /// `truth` capped by the permission boundary and the session policies, which limit what
+    /// the identity side can allow.
+    fn caps(&self, truth: Truth<'p>) -> Truth<'p> {
+        let truth = match &self.boundary {
+            Some(boundary) => truth.and(boundary.clone()),
+            None => truth,
         };
-        let (allow, resource_summary) = match resource {
+        match &self.session {
+            Some(session) => truth.and(session.clone()),
+            None => truth,
+        }
+    }
+
+    /// The allow of the whole request with the resource policy's verdict, adding its denies;
+    /// and the resource layer's summary when the layers are reported.
+    fn combine(
+        &mut self,
+        resource: Option<ResourceVerdict<'p>>,
+        required: bool,
+        cross_account: bool,
+        keep_layers: bool,
+    ) -> (Truth<'p>, Option<Truth<'p>>) {
+        let identity = self.identity.clone();
+        match resource {
             None if cross_account => (Truth::False, None),
-            None => (scp_allow.and(caps(identity.clone())), None),
+            None => (self.scp_allow.clone().and(self.caps(identity)), None),
             Some(verdict) => {
-                deny = deny.or(verdict.deny);
+                self.deny = std::mem::replace(&mut self.deny, Truth::False).or(verdict.deny);
                 let summary = keep_layers.then(|| {
                     verdict
                         .direct
@@ -962,29 +1029,21 @@ impl CompiledPolicySet {
                 });
                 let allow = if cross_account {
                     let resource_side = verdict.direct.or(verdict.role).or(verdict.account);
-                    scp_allow.and(caps(identity.clone())).and(resource_side)
-                } else if required.is_some() {
+                    self.scp_allow
+                        .clone()
+                        .and(self.caps(identity))
+                        .and(resource_side)
+                } else if required {
                     // The key or trust policy must itself allow: the identity policies grant
                     // only through a statement naming the account.
-                    let capped = caps(identity.clone().and(verdict.account).or(verdict.role));
-                    scp_allow.and(capped.or(verdict.direct))
+                    let capped = self.caps(identity.and(verdict.account).or(verdict.role));
+                    self.scp_allow.clone().and(capped.or(verdict.direct))
                 } else {
-                    let capped = caps(identity.clone().or(verdict.role));
-                    scp_allow.and(capped.or(verdict.direct))
+                    let capped = self.caps(identity.or(verdict.role));
+                    self.scp_allow.clone().and(capped.or(verdict.direct))
                 };
                 (allow, summary)
             }
-        };
-        Evaluation {
-            deny,
-            allow,
-            identity,
-            boundary,
-            scps: scp_levels,
-            session,
-            resource: resource_summary,
-            cross_account,
-            required,
         }
     }
 }
