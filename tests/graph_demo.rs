@@ -282,7 +282,7 @@ fn cli(command: GraphCommand) -> (i32, String) {
 
 fn input(format: pipeleash::cli::graph::GraphFormat) -> pipeleash::cli::graph::GraphInput {
     pipeleash::cli::graph::GraphInput {
-        snapshot: demo().join("snapshot"),
+        snapshot: vec![demo().join("snapshot")],
         cloudtrail: Some(demo().join("cloudtrail")),
         since: None,
         aws: Default::default(),

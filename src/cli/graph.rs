@@ -33,9 +33,10 @@ pub enum GraphFormat {
 /// Where the graph comes from.
 #[derive(Debug, Clone, clap::Args)]
 pub struct GraphInput {
-    /// A snapshot directory written by `pipeleash collect` (holds `manifest.json`).
-    #[arg(long, value_name = "DIR")]
-    pub snapshot: PathBuf,
+    /// A snapshot directory written by `pipeleash collect` (holds `manifest.json`). Repeat it
+    /// to join several (one per cloud): AWS, GCP and Azure identities share one graph.
+    #[arg(long, value_name = "DIR", required = true)]
+    pub snapshot: Vec<PathBuf>,
     /// CloudTrail, for `used` edges and observed workloads: a local directory of log files,
     /// `s3://bucket/prefix`, or `lookup-events`. Without it, the usage the snapshot holds (if
     /// any) is used.
@@ -239,10 +240,37 @@ fn load(
     global: &GlobalArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(NormalizedAws, AccessGraph)> {
-    let snapshot = crate::snapshot::Snapshot::open(&input.snapshot).map_err(InputError::wrap)?;
-    let accounts = snapshot.aws_inventories().map_err(InputError::wrap)?;
-    let normalized = normalize(&accounts);
-    let mut usage = read_usage(input, &snapshot, global, now)?;
+    let snapshots = input
+        .snapshot
+        .iter()
+        .map(|dir| crate::snapshot::Snapshot::open(dir).map_err(InputError::wrap))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut accounts = Vec::new();
+    let mut usage_snapshot = None;
+    for snapshot in &snapshots {
+        let found = snapshot.aws_inventories().map_err(InputError::wrap)?;
+        if !found.is_empty() && usage_snapshot.is_none() {
+            usage_snapshot = Some(snapshot);
+        }
+        accounts.extend(found);
+    }
+    let mut normalized = normalize(&accounts);
+    // GCP and Azure identities join the same inventory, so queries cross clouds.
+    for snapshot in &snapshots {
+        for raw in snapshot.gcp_inventories().map_err(InputError::wrap)? {
+            crate::gcp::normalize::normalize_into(&mut normalized.inventory, &raw)
+                .map_err(InputError::wrap)?;
+        }
+    }
+    let mut usage = match usage_snapshot {
+        Some(snapshot) => read_usage(input, snapshot, global, now)?,
+        None if input.cloudtrail.is_some() => {
+            return Err(InputError::wrap(
+                "`--cloudtrail` was given, but no snapshot holds an AWS account inventory; run                  `pipeleash collect aws` first",
+            ));
+        }
+        None => None,
+    };
     if let Some(usage) = &mut usage {
         usage.resolve_instance_profiles(
             &crate::aws::inventory::AwsAccountInventory::instance_profile_roles(&accounts),
@@ -250,7 +278,8 @@ fn load(
     }
     let catalog = Catalog::aws()?;
     let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
-    let graph = build_aws(&normalized, usage.as_ref(), catalog, paths);
+    let mut graph = build_aws(&normalized, usage.as_ref(), catalog, paths);
+    crate::graph::cloud::add_gcp_and_azure(&mut graph, &normalized.inventory);
     Ok((normalized, graph))
 }
 

@@ -458,7 +458,7 @@ pub fn render_condition(condition: &ClaimCondition) -> String {
     condition.to_string()
 }
 
-fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTrust) {
+pub(super) fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTrust) {
     let issuer_url = format!("https://{}", issuer_host(&trust.issuer));
     let issuer = crate::model::CiIssuer::from_issuer_url(&issuer_url);
     let conditions: Vec<String> = trust.conditions.iter().map(render_condition).collect();

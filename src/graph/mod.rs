@@ -2,9 +2,10 @@
 //! identity can chain to or escalate to, what it is granted and what it used.
 //!
 //! Nodes and edges are provider-neutral ([`Node`], [`Edge`]); the AWS builder in [`build`]
-//! fills them from a normalized inventory, optional CloudTrail usage and the catalog. GCP
-//! impersonation and Azure federated credentials become the same `can-assume`/`can-chain`
-//! edges when their builders exist. Building is pure and deterministic: nodes are added in
+//! fills them from a normalized inventory, optional CloudTrail usage and the catalog; [`cloud`]
+//! adds GCP and Azure identities to the same graph (Workload Identity Federation and federated
+//! credentials as `can-assume`, impersonation as `can-chain`, IAM-policy rights as
+//! `can-escalate`), so queries cross clouds. Building is pure and deterministic: nodes are added in
 //! sorted order, so node indexes, traversal order and output are the same on every run.
 //!
 //! [`query`] answers `who-can`, `reach` and `paths`; [`saved`] reads the declarative saved
@@ -12,6 +13,7 @@
 
 pub mod build;
 pub mod capability;
+pub mod cloud;
 pub mod query;
 pub mod render;
 pub mod saved;

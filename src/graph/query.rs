@@ -9,7 +9,7 @@
 use super::capability::{Allowance, IdentityPolicies};
 use super::{AccessGraph, Edge, EdgeKind, Node};
 use crate::matching::{Case, glob_match};
-use crate::model::{CiWorkload, ClaimMatch, IdentityId, Inventory};
+use crate::model::{CiWorkload, ClaimMatch, IdentityId, Inventory, Provider};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -173,12 +173,21 @@ impl<'a> GraphQuery<'a> {
 
     /// An identity named by id, ARN or unique display name.
     fn identity_index(&self, spec: &str) -> Result<Option<NodeIndex>, QueryError> {
-        let as_id = if spec.starts_with("aws:") || spec.starts_with("gcp:") {
-            spec.to_string()
+        let prefixed = ["aws:", "gcp:", "azure:"]
+            .iter()
+            .any(|prefix| spec.starts_with(prefix));
+        let candidates = if prefixed {
+            vec![spec.to_string()]
         } else {
-            format!("aws:{spec}")
+            // A GCP service account's email is its id (lower case); an Azure identity's id is
+            // its object id.
+            vec![
+                format!("aws:{spec}"),
+                format!("gcp:{}", spec.to_ascii_lowercase()),
+                format!("azure:{}", spec.to_ascii_lowercase()),
+            ]
         };
-        if let Some(index) = self.graph.node_index(&as_id) {
+        if let Some(index) = candidates.iter().find_map(|id| self.graph.node_index(id)) {
             return Ok(Some(index));
         }
         let named: Vec<NodeIndex> = self
@@ -292,6 +301,16 @@ impl<'a> GraphQuery<'a> {
     /// administrator access in the resource's account.
     fn performs(&self, node: NodeIndex, action: &str, resource: Option<&str>) -> Option<Hop> {
         match self.graph.node(node) {
+            Node::Identity(identity) if identity.id.provider() != Provider::Aws => {
+                let (allowance, on, _) =
+                    super::cloud::decide(self.inventory, &identity.id, action, resource)?;
+                Some(Hop {
+                    from: identity.id.to_string(),
+                    to: format!("action:{action}"),
+                    kind: EdgeKind::Granted,
+                    explanation: format!("`{action}` on `{on}` {}", allowance.as_str()),
+                })
+            }
             Node::Identity(identity) => {
                 let policies = IdentityPolicies::new(self.inventory, &identity.id);
                 let (allowance, on) = match resource {
@@ -306,10 +325,7 @@ impl<'a> GraphQuery<'a> {
                 })
             }
             Node::PermissionSet { name, container } => {
-                let in_account = resource.is_none_or(|resource| {
-                    crate::aws::Arn::parse(resource)
-                        .is_none_or(|arn| arn.account.is_empty() || arn.account == container)
-                });
+                let in_account = in_container(self.inventory, container, action, resource);
                 in_account.then(|| Hop {
                     from: format!("{name}@{container}"),
                     to: format!("action:{action}"),
@@ -326,6 +342,22 @@ impl<'a> GraphQuery<'a> {
     pub fn who_can(&self, action: &str, resource: Option<&str>) -> Vec<WhoCan> {
         let mut rows: BTreeMap<IdentityId, WhoCan> = BTreeMap::new();
         for (index, identity) in self.graph.identities() {
+            if identity.id.provider() != Provider::Aws {
+                if let Some((allowance, _, how)) =
+                    super::cloud::decide(self.inventory, &identity.id, action, resource)
+                {
+                    rows.insert(
+                        identity.id.clone(),
+                        WhoCan {
+                            identity: identity.id.clone(),
+                            allowance,
+                            how,
+                            reachable_from: Vec::new(),
+                        },
+                    );
+                }
+                continue;
+            }
             // Structural pre-filter over the granted edges: only identities with a statement
             // naming the action (and resource) are handed to the evaluator.
             let mut how = Vec::new();
@@ -378,11 +410,7 @@ impl<'a> GraphQuery<'a> {
             let Node::PermissionSet { container, .. } = node else {
                 continue;
             };
-            let in_account = resource.is_none_or(|resource| {
-                crate::aws::Arn::parse(resource)
-                    .is_none_or(|arn| arn.account.is_empty() || arn.account == container)
-            });
-            if !in_account {
+            if !in_container(self.inventory, container, action, resource) {
                 continue;
             }
             for (source, edge) in self.graph.in_edges(index) {
@@ -454,4 +482,35 @@ pub fn derived_claims(workload: &CiWorkload) -> BTreeMap<String, String> {
         claims.insert("repository_owner".to_string(), repository.owner.clone());
     }
     claims
+}
+
+/// Whether administrator access in `container` gives `action` (on `resource`): the action is
+/// of the container's cloud, and the resource, when given, is inside it (an AWS ARN of that
+/// account; a GCP or Azure resource name under that scope).
+fn in_container(
+    inventory: &Inventory,
+    container: &str,
+    action: &str,
+    resource: Option<&str>,
+) -> bool {
+    let provider = super::cloud::container_provider(container);
+    if super::cloud::permission_provider(action) != provider {
+        return false;
+    }
+    resource.is_none_or(|resource| match provider {
+        Provider::Aws => crate::aws::Arn::parse(resource)
+            .is_none_or(|arn| arn.account.is_empty() || arn.account == container),
+        Provider::Gcp => inventory
+            .gcp_hierarchy
+            .ancestry(resource)
+            .iter()
+            .any(|ancestor| ancestor == container),
+        Provider::Azure => {
+            let (scope, target) = (
+                crate::azure::AzureScope::new(container),
+                crate::azure::AzureScope::new(resource),
+            );
+            inventory.azure_hierarchy.covers(&scope, &target)
+        }
+    })
 }
