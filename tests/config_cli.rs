@@ -271,3 +271,111 @@ fn sarif_from_the_configuration_and_a_summary_line_on_stderr() {
     );
     assert!(!stderr(&quiet).contains("pipeleash audit: "));
 }
+
+/// A store holding the demo snapshot twice, the later one changed by `change` (applied to
+/// the inventory of account 210987654321).
+fn store_of_two(root: &Path, change: impl Fn(&mut Value)) {
+    for (name, changed) in [("20261121T040851Z", false), ("20261122T040851Z", true)] {
+        let target = root.join("store").join(name);
+        std::fs::create_dir_all(target.join("inventory")).unwrap();
+        for file in [
+            "manifest.json",
+            "inventory/aws-210987654321.json",
+            "inventory/aws-345678901234.json",
+        ] {
+            std::fs::copy(demo_snapshot().join(file), target.join(file)).unwrap();
+        }
+        if changed {
+            let path = target.join("inventory/aws-210987654321.json");
+            let mut inventory: Value =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            change(&mut inventory);
+            std::fs::write(&path, serde_json::to_vec(&inventory).unwrap()).unwrap();
+        }
+    }
+    write_config(
+        root,
+        "[store]\npath = \"store\"\n[report]\nformat = \"json\"\n",
+    );
+}
+
+#[test]
+fn every_audit_of_a_store_reports_drift_since_the_previous_snapshot() {
+    let unchanged = tempfile::tempdir().unwrap();
+    store_of_two(unchanged.path(), |_| {});
+    let output = run(
+        unchanged.path(),
+        &["audit", "--config", "pipeleash.toml", "--now", "2026-11-22"],
+    );
+    assert!(
+        output.status.code().is_some_and(|code| code < 2),
+        "{}",
+        stderr(&output)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["drift"]["identities"], serde_json::json!([]));
+    assert!(
+        stderr(&output).contains("drift: 0 identities changed"),
+        "{}",
+        stderr(&output)
+    );
+
+    let deleted = tempfile::tempdir().unwrap();
+    let mut removed = String::new();
+    store_of_two(deleted.path(), |inventory| {
+        inventory["roles"].as_array_mut().unwrap().remove(0);
+    });
+    {
+        let inventory: Value = serde_json::from_slice(
+            &std::fs::read(demo_snapshot().join("inventory/aws-210987654321.json")).unwrap(),
+        )
+        .unwrap();
+        removed.push_str(inventory["roles"][0]["arn"].as_str().unwrap());
+    }
+    let output = run(
+        deleted.path(),
+        &["audit", "--config", "pipeleash.toml", "--now", "2026-11-22"],
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let changed: Vec<(&str, &str)> = report["drift"]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|identity| {
+            (
+                identity["identity"].as_str().unwrap(),
+                identity["change"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(changed, vec![(removed.as_str(), "removed")], "{report:#}");
+}
+
+#[test]
+fn a_damaged_previous_snapshot_costs_the_drift_not_the_audit() {
+    let temp = tempfile::tempdir().unwrap();
+    store_of_two(temp.path(), |_| {});
+    std::fs::write(
+        temp.path()
+            .join("store/20261121T040851Z/inventory/aws-210987654321.json"),
+        "{ not json",
+    )
+    .unwrap();
+    let output = run(
+        temp.path(),
+        &["audit", "--config", "pipeleash.toml", "--now", "2026-11-22"],
+    );
+    assert!(
+        output.status.code().is_some_and(|code| code < 2),
+        "{}",
+        stderr(&output)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(!report["identities"].as_array().unwrap().is_empty());
+    assert!(report.get("drift").is_none());
+    assert!(
+        stderr(&output).contains("cannot compare with the previous snapshot"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -417,6 +417,10 @@ pub struct AnalyzeArgs {
     /// The configuration's suppressions (not a flag).
     #[arg(skip)]
     pub suppressions: Vec<crate::config::Suppression>,
+    /// The store's snapshot before the audited one, to report drift against (set by
+    /// `audit --config` from the store; not a flag).
+    #[arg(skip)]
+    pub previous: Option<PathBuf>,
 }
 
 /// One identity's analysis with its findings, ready to print.
@@ -610,9 +614,29 @@ fn run(
             }))
     };
     let worst = severities().max();
+    // A previous snapshot that cannot be compared costs the drift section, never the audit.
+    let drift = match &args.previous {
+        Some(previous) if evidence.has_aws => {
+            match super::drift::drift_between(previous, &evidence.snapshot) {
+                Ok(drift) => Some(drift),
+                Err(error) => {
+                    eprintln!(
+                        "warning: cannot compare with the previous snapshot `{}` ({error:#}); \
+                         drift is not reported",
+                        previous.display()
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     match args.format {
         AnalysisFormat::Json => {
             let mut view = AnalysisV1::new(&report, &analyzed, &evidence, with_policies);
+            view.drift = drift
+                .as_ref()
+                .map(|(drift, from, to)| crate::drift::render::DriftV1::new(drift, from, to));
             view.clouds = clouds
                 .iter()
                 .map(|cloud| super::clouds::CloudV1::new(cloud, with_policies))
@@ -624,6 +648,10 @@ fn run(
             print_tables(&report, &analyzed, &evidence, with_policies, out)?;
             for cloud in &clouds {
                 super::clouds::print_table(cloud, with_policies, out)?;
+            }
+            if let Some((drift, from, to)) = &drift {
+                writeln!(out)?;
+                super::drift::write_table(drift, from, to, out)?;
             }
         }
         AnalysisFormat::Sarif => {
@@ -662,6 +690,9 @@ fn run(
             for note in &cloud.coverage {
                 eprintln!("note: {}: {note}", cloud.provider);
             }
+        }
+        if let Some((drift, _, _)) = &drift {
+            eprintln!("{}", super::drift::summary(drift));
         }
         eprintln!(
             "{}",
@@ -850,7 +881,7 @@ fn print_tables(
 
 /// The `--format json` shape of `analyze`/`audit`: version 1, frozen.
 #[derive(Serialize)]
-struct AnalysisV1 {
+struct AnalysisV1<'a> {
     version: u32,
     window: WindowV1,
     /// Where the usage came from; `null` when there was none.
@@ -861,6 +892,10 @@ struct AnalysisV1 {
     /// GCP and Azure, each with the same per-identity shape; left out when neither is given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     clouds: Vec<super::clouds::CloudV1>,
+    /// What changed since the store's previous snapshot (`audit --config` with a store of two
+    /// or more); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift: Option<crate::drift::render::DriftV1<'a>>,
 }
 
 #[derive(Serialize)]
@@ -895,7 +930,7 @@ struct CountsV1 {
     denied: usize,
 }
 
-impl AnalysisV1 {
+impl<'a> AnalysisV1<'a> {
     fn new(
         report: &Audit,
         analyzed: &[Analyzed<'_>],
@@ -915,6 +950,7 @@ impl AnalysisV1 {
                 Vec::new()
             },
             clouds: Vec::new(),
+            drift: None,
             identities: analyzed
                 .iter()
                 .map(|identity| {

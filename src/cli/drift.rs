@@ -139,64 +139,86 @@ fn window(usage: Option<&CloudTrailUsage>, created_at: DateTime<Utc>) -> Window 
     }
 }
 
+/// The drift from the snapshot `from` to `to`, with how each is named in the report.
+pub(super) fn drift_between(
+    from_dir: &Path,
+    to_dir: &Path,
+) -> anyhow::Result<(crate::drift::Drift, SnapshotRef, SnapshotRef)> {
+    let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
+    let (from_facts, from) = load(from_dir, catalog)?;
+    let (to_facts, to) = load(to_dir, catalog)?;
+    Ok((compare(&from_facts, &to_facts, catalog), from, to))
+}
+
+/// The drift as a table, after a line naming both snapshots.
+pub(super) fn write_table(
+    drift: &crate::drift::Drift,
+    from: &SnapshotRef,
+    to: &SnapshotRef,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    writeln!(
+        out,
+        "drift from `{}` ({}) to `{}` ({})",
+        from.path, from.created_at, to.path, to.created_at
+    )?;
+    if drift.identities.is_empty() {
+        writeln!(out, "no drift")?;
+    } else {
+        let mut table = super::new_table(["severity", "identity", "change", "detail"]);
+        for identity in &drift.identities {
+            for (severity, what, detail) in lines(identity) {
+                table.add_row([
+                    severity.to_string(),
+                    format!("{}/{}", identity.kind, short(&identity.identity)),
+                    what.to_string(),
+                    detail,
+                ]);
+            }
+        }
+        writeln!(out, "{table}")?;
+    }
+    Ok(())
+}
+
+/// The one-line summary of a drift on stderr.
+pub(super) fn summary(drift: &crate::drift::Drift) -> String {
+    let severity = drift
+        .severity()
+        .map_or_else(|| "none".to_string(), |severity| severity.to_string());
+    format!(
+        "drift: {} identit{} changed, worst severity {severity}{}",
+        drift.identities.len(),
+        if drift.identities.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        if drift.usage_compared {
+            ""
+        } else {
+            "; usage not compared (a snapshot holds none)"
+        }
+    )
+}
+
 pub fn run(
     args: DriftArgs,
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
     let (from_dir, to_dir) = pick(&args)?;
-    let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
-    let (from_facts, from) = load(&from_dir, catalog)?;
-    let (to_facts, to) = load(&to_dir, catalog)?;
-    let drift = compare(&from_facts, &to_facts, catalog);
+    let (drift, from, to) = drift_between(&from_dir, &to_dir)?;
     match args.format {
         DriftFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &DriftV1::new(&drift, &from, &to))?;
             writeln!(out)?;
         }
         DriftFormat::Markdown => write!(out, "{}", markdown(&drift, &from, &to))?,
-        DriftFormat::Table => {
-            writeln!(
-                out,
-                "drift from `{}` ({}) to `{}` ({})",
-                from.path, from.created_at, to.path, to.created_at
-            )?;
-            if drift.identities.is_empty() {
-                writeln!(out, "no drift")?;
-            } else {
-                let mut table = super::new_table(["severity", "identity", "change", "detail"]);
-                for identity in &drift.identities {
-                    for (severity, what, detail) in lines(identity) {
-                        table.add_row([
-                            severity.to_string(),
-                            format!("{}/{}", identity.kind, short(&identity.identity)),
-                            what.to_string(),
-                            detail,
-                        ]);
-                    }
-                }
-                writeln!(out, "{table}")?;
-            }
-        }
+        DriftFormat::Table => write_table(&drift, &from, &to, out)?,
     }
     if !global.quiet {
-        let severity = drift
-            .severity()
-            .map_or_else(|| "none".to_string(), |severity| severity.to_string());
-        eprintln!(
-            "drift: {} identit{} changed, worst severity {severity}{}",
-            drift.identities.len(),
-            if drift.identities.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            },
-            if drift.usage_compared {
-                ""
-            } else {
-                "; usage not compared (a snapshot holds none)"
-            }
-        );
+        eprintln!("{}", summary(&drift));
     }
     Ok(match drift.severity() {
         Some(severity) if severity >= args.fail_on => Exit::Findings,

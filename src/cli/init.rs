@@ -191,6 +191,58 @@ fn latest_per_cloud(listed: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(chosen)
 }
 
+/// Whether a snapshot directory holds an AWS account inventory.
+fn holds_aws(dir: &Path) -> anyhow::Result<bool> {
+    let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
+    Ok(snapshot
+        .manifest()
+        .sources
+        .iter()
+        .any(|source| source.provider == "aws" && source.kind == "account-inventory"))
+}
+
+/// The store's newest AWS snapshot older than the audited one (the first of `snapshots`
+/// holding AWS), for the drift every audit reports; `None` when the audited snapshot is not
+/// in the store or none came before it.
+fn previous_aws_snapshot(
+    config: &Config,
+    snapshots: &[PathBuf],
+) -> anyhow::Result<Option<PathBuf>> {
+    let mut audited = None;
+    for dir in snapshots {
+        if holds_aws(dir)? {
+            audited = Some(dir);
+            break;
+        }
+    }
+    let Some(audited) = audited else {
+        return Ok(None);
+    };
+    let listed = Store::new(&config.store).list().map_err(InputError::wrap)?;
+    let canonical = |dir: &Path| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let audited_canonical = canonical(audited);
+    let Some(position) = listed
+        .iter()
+        .position(|dir| canonical(dir) == audited_canonical)
+    else {
+        return Ok(None);
+    };
+    for dir in listed[..position].iter().rev() {
+        // A snapshot that cannot be read is skipped, and said so: drift is reported against
+        // the newest readable one.
+        match holds_aws(dir) {
+            Ok(true) => return Ok(Some(dir.clone())),
+            Ok(false) => {}
+            Err(error) => eprintln!(
+                "warning: snapshot `{}` cannot be read ({error:#}); drift is reported against an \
+                 earlier one",
+                dir.display()
+            ),
+        }
+    }
+    Ok(None)
+}
+
 /// Checks that the snapshots cover every account `[aws] accounts` names.
 pub fn check_scope(config: &Config, snapshots: &[PathBuf]) -> anyhow::Result<()> {
     let Some(aws) = &config.aws else {
@@ -242,6 +294,9 @@ pub fn run_analysis(
     if let Some(config) = config {
         check_scope(config, &args.evidence.snapshot)?;
         args.suppressions = config.suppressions.clone();
+        if with_policies {
+            args.previous = previous_aws_snapshot(config, &args.evidence.snapshot)?;
+        }
     }
     with_output(config, stdout, |out| {
         if with_policies {
