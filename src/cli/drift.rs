@@ -7,6 +7,7 @@ use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::normalize::normalize;
 use crate::catalog::Catalog;
+use crate::drift::iac::{IacDifference, compare as compare_iac, parse_terraform};
 use crate::drift::render::{DriftV1, SnapshotRef, lines, markdown};
 use crate::drift::{SnapshotFacts, compare};
 use crate::model::ObservationWindow as Window;
@@ -44,6 +45,12 @@ pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DriftFormat::Table)]
     pub format: DriftFormat,
+    /// Compare infrastructure as code with live instead: the output of `terraform show -json`
+    /// (a state) or `terraform show -json PLANFILE` (a plan), against the snapshot `--to` (or
+    /// the latest of `--store`). Reports roles live but not in code, in code but not live,
+    /// and trust, inline or attached policies that differ (console edits).
+    #[arg(long, value_name = "FILE", conflicts_with = "from")]
+    pub iac: Option<PathBuf>,
 }
 
 /// The two snapshots to compare, from the flags.
@@ -207,6 +214,9 @@ pub fn run(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
+    if let Some(iac) = &args.iac {
+        return run_iac(iac, &args, global, out);
+    }
     let (from_dir, to_dir) = pick(&args)?;
     let (drift, from, to) = drift_between(&from_dir, &to_dir)?;
     match args.format {
@@ -231,4 +241,137 @@ fn short(arn: &str) -> String {
     let account = arn.split(':').nth(4).unwrap_or("");
     let name = arn.rsplit('/').next().unwrap_or(arn);
     format!("{account}:{name}")
+}
+
+/// How much a difference between code and live matters: a grant or trust changed outside the
+/// code is `high` (an unreviewed change of who can do what), a role outside the code
+/// `medium`, code not applied `low`.
+fn iac_severity(difference: &IacDifference) -> Severity {
+    match difference {
+        IacDifference::TrustPolicyDiffers { .. }
+        | IacDifference::InlinePolicyDiffers { .. }
+        | IacDifference::InlinePolicyOnlyLive { .. }
+        | IacDifference::AttachedOnlyLive { .. } => Severity::High,
+        IacDifference::NotInCode { .. } => Severity::Medium,
+        IacDifference::NotLive { .. }
+        | IacDifference::InlinePolicyOnlyInCode { .. }
+        | IacDifference::AttachedOnlyInCode { .. } => Severity::Low,
+    }
+}
+
+/// `drift --iac FILE`: the Terraform code against the live snapshot.
+fn run_iac(
+    iac: &Path,
+    args: &DriftArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    let live_dir = match (&args.to, &args.store) {
+        (Some(to), _) => to.clone(),
+        (None, Some(store)) => Store::new(store)
+            .list()
+            .map_err(InputError::wrap)?
+            .pop()
+            .ok_or_else(|| {
+                InputError::wrap(format!("store `{}` holds no snapshot", store.display()))
+            })?,
+        (None, None) => {
+            return Err(InputError::wrap(
+                "`drift --iac FILE` compares the code with a snapshot: give `--to SNAP` or `--store DIR`",
+            ));
+        }
+    };
+    let text = std::fs::read_to_string(iac)
+        .map_err(|error| InputError::wrap(format!("cannot read `{}`: {error}", iac.display())))?;
+    let code = parse_terraform(&text)
+        .map_err(|error| InputError::wrap(format!("`{}` {error}", iac.display())))?;
+    let snapshot = Snapshot::open(&live_dir).map_err(InputError::wrap)?;
+    let live = snapshot.aws_inventories().map_err(InputError::wrap)?;
+    if live.is_empty() {
+        return Err(InputError::wrap(format!(
+            "snapshot `{}` holds no AWS account inventory; run `pipeleash collect aws` first",
+            live_dir.display()
+        )));
+    }
+    let differences = compare_iac(&code, &live);
+    let mut rows: Vec<(Severity, &IacDifference)> = differences
+        .iter()
+        .map(|difference| (iac_severity(difference), difference))
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    match args.format {
+        DriftFormat::Json => {
+            let view = serde_json::json!({
+                "format_version": 1,
+                "kind": "iac-drift",
+                "code": iac.display().to_string(),
+                "live": live_dir.display().to_string(),
+                "roles_in_code": code.len(),
+                "differences": rows.iter().map(|(severity, difference)| serde_json::json!({
+                    "kind": difference.kind(),
+                    "severity": severity,
+                    "role": difference.role(),
+                    "detail": difference.detail(),
+                })).collect::<Vec<_>>(),
+            });
+            serde_json::to_writer_pretty(&mut *out, &view)?;
+            writeln!(out)?;
+        }
+        DriftFormat::Markdown => {
+            writeln!(
+                out,
+                "# Code against live\n\n`{}` ({} role(s)) against snapshot `{}`.\n",
+                iac.display(),
+                code.len(),
+                live_dir.display()
+            )?;
+            if rows.is_empty() {
+                writeln!(out, "No difference.")?;
+            }
+            for (severity, difference) in &rows {
+                writeln!(
+                    out,
+                    "- **{severity}** `{}` ({}): {}",
+                    difference.role(),
+                    difference.kind(),
+                    difference.detail()
+                )?;
+            }
+        }
+        DriftFormat::Table => {
+            writeln!(
+                out,
+                "code `{}` ({} role(s)) against live `{}`",
+                iac.display(),
+                code.len(),
+                live_dir.display()
+            )?;
+            if rows.is_empty() {
+                writeln!(out, "no difference")?;
+            } else {
+                let mut table = super::new_table(["severity", "role", "difference", "detail"]);
+                for (severity, difference) in &rows {
+                    table.add_row([
+                        severity.to_string(),
+                        difference.role().to_string(),
+                        difference.kind().to_string(),
+                        difference.detail(),
+                    ]);
+                }
+                writeln!(out, "{table}")?;
+            }
+        }
+    }
+    let worst = rows.iter().map(|(severity, _)| *severity).max();
+    if !global.quiet {
+        eprintln!(
+            "drift --iac: {} difference(s) between {} role(s) in code and the live snapshot",
+            rows.len(),
+            code.len()
+        );
+    }
+    Ok(match worst {
+        Some(severity) if severity >= args.fail_on => Exit::Findings,
+        _ => Exit::Clean,
+    })
 }

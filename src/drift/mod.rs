@@ -13,6 +13,7 @@
 
 pub mod facts;
 pub mod grants;
+pub mod iac;
 pub mod render;
 pub mod trust;
 
