@@ -7,6 +7,7 @@
 //! pipeleash does not evaluate them: a binding with a condition makes the answer
 //! `Conditional`, naming the expression, so nothing is ever guessed.
 
+pub mod analysis;
 pub mod audit_log;
 pub mod checks;
 #[cfg(feature = "gcp")]
