@@ -271,7 +271,14 @@ pub fn print_table(
     writeln!(out, "{table}")?;
     let mut findings = new_table(["severity", "check", "identity", "finding"]);
     let mut rows = 0;
-    for (identity, finding) in analysis.all_findings() {
+    let mut listed: Vec<(Option<&IdentityAnalysis>, &Finding)> = analysis.all_findings().collect();
+    listed.sort_by(|a, b| {
+        b.1.severity
+            .cmp(&a.1.severity)
+            .then_with(|| a.1.id.cmp(b.1.id))
+            .then_with(|| a.0.map(short_name).cmp(&b.0.map(short_name)))
+    });
+    for (identity, finding) in listed {
         findings.add_row([
             finding.severity.to_string(),
             finding.id.to_string(),

@@ -1,14 +1,462 @@
-//! PLACEHOLDER (not committed)
-use crate::gcp::audit_log::AuditLogUsage;
-use crate::gcp::inventory::GcpInventory;
+//! The GCP analysis in the neutral shape ([`crate::analysis::Analysis`]): per service account,
+//! who can become it ([`crate::gcp::normalize`]'s trusts), how many permissions its bindings
+//! grant, used, did not use, could not be observed and was denied (from Cloud Audit Logs),
+//! its findings ([`crate::gcp::checks::gcp_identity_findings`]) and, on request, the proven
+//! smallest grant ([`crate::gcp::minimize::minimize`]).
+//!
+//! Rules:
+//! - *Granted* is every distinct permission the account's bindings give (organization,
+//!   folders, projects), roles expanded from the inventory's custom roles or the embedded
+//!   catalog of predefined roles; a role in neither is counted as granting nothing known and
+//!   said in `coverage`.
+//! - *Used* is a granted permission with at least one allowed call in the window; denied calls
+//!   never count as use. *Unobservable* is a granted permission without calls whose calls
+//!   are written to Data Access audit logs of a service none were read for
+//!   ([`crate::gcp::audit_log::observability`]); *unused* is the rest.
+//! - Counts exist only when the logs read can speak for the account's project. The audit log
+//!   reader does not keep the project each entry was logged in (its `logName`), so a project
+//!   counts as covered when a call in the window (of any principal) names one of its resources
+//!   (`projects/<id or number>/…`, `//service.googleapis.com/projects/…`); the account's
+//!   counts are `None` otherwise, and `coverage` says which projects were covered and how
+//!   that was decided. Without logs, every count is `None`.
+//!
+//! Pure: the inventories and the usage are arguments, the output is sorted.
+
+use super::audit_log::{AuditLogUsage, Observability, observability};
+use super::inventory::GcpInventory;
+use super::minimize::{GcpMinimizeOptions, minimize, render_json};
+use super::normalize::normalize_into;
+use crate::analysis::{Analysis, Counts, IdentityAnalysis, Options, Proposal};
+use crate::catalog::gcp::GcpRoleCatalog;
+use crate::model::{GrantBody, IdentityId, Inventory, ObservationWindow, Provider};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What a GCP analysis reads: the snapshot's GCP inventories (one per collected scope) and,
+/// when logs were read, their usage.
+#[derive(Debug, Clone, Copy)]
 pub struct GcpEvidence<'a> {
     pub inventories: &'a [GcpInventory],
     pub usage: Option<&'a AuditLogUsage>,
 }
+
+/// Analyse every service account of `evidence` over `window`.
+///
+/// Errors: two inventories holding the same binding (the same scope collected twice), or the
+/// embedded role catalog failing to load (a build defect). A service account that cannot be
+/// minimized is not an error: its proposal holds the reason.
 pub fn analyze(
-    _evidence: &GcpEvidence<'_>,
-    _window: crate::model::ObservationWindow,
-    _options: crate::analysis::Options,
-) -> anyhow::Result<crate::analysis::Analysis> {
-    anyhow::bail!("placeholder")
+    evidence: &GcpEvidence<'_>,
+    window: ObservationWindow,
+    options: Options,
+) -> anyhow::Result<Analysis> {
+    let mut inventory = Inventory::new();
+    for raw in evidence.inventories {
+        normalize_into(&mut inventory, raw)?;
+    }
+    let catalog = GcpRoleCatalog::embedded().map_err(|error| anyhow::anyhow!("{error}"))?;
+    let numbers = project_numbers(evidence.inventories);
+    let covered = evidence
+        .usage
+        .map(|usage| covered_projects(usage, &numbers))
+        .unwrap_or_default();
+    let mut unknown_roles: BTreeSet<String> = BTreeSet::new();
+    let mut identities = Vec::new();
+    for (id, identity) in &inventory.identities {
+        if id.provider() != Provider::Gcp {
+            continue;
+        }
+        let granted = granted_permissions(&inventory, catalog, id, &mut unknown_roles);
+        let project = identity.container.as_str();
+        let counts = evidence
+            .usage
+            .filter(|usage| usage.coverage.entries_in_window > 0 && covered.contains(project))
+            .map(|usage| counts_of(usage, id, &granted));
+        let proposal = match (&counts, evidence.usage) {
+            (Some(counts), Some(usage)) if options.propose && counts.unused > 0 => {
+                Some(propose(&inventory, id, usage))
+            }
+            _ => None,
+        };
+        identities.push(IdentityAnalysis {
+            identity: identity.clone(),
+            trusts: inventory.trusts.get(id).cloned().unwrap_or_default(),
+            incomplete: is_incomplete(evidence.inventories, id, project, &numbers),
+            last_used: None,
+            counts,
+            findings: Vec::new(),
+            proposal,
+        });
+    }
+    let mut analysis = Analysis {
+        provider: Provider::Gcp,
+        window,
+        usage: evidence.usage.map(|_| "GCP Cloud Audit Logs".to_string()),
+        usage_summary: evidence.usage.map(summary),
+        identities,
+        findings: Vec::new(),
+        coverage: Vec::new(),
+        usage_of_unknown_identities: Vec::new(),
+    };
+    for raw in evidence.inventories {
+        analysis.attach_findings(super::checks::gcp_identity_findings(raw));
+    }
+    if let Some(usage) = evidence.usage {
+        analysis.coverage = coverage_sentences(usage, &inventory, &covered);
+        let known: BTreeSet<&IdentityId> = inventory.identities.keys().collect();
+        let unknown: BTreeSet<String> = usage
+            .usage
+            .iter()
+            .map(|(key, _)| &key.identity)
+            .filter(|id| !known.contains(id))
+            .map(|id| id.native().to_string())
+            .collect();
+        analysis.usage_of_unknown_identities = unknown.into_iter().collect();
+    }
+    if !unknown_roles.is_empty() {
+        analysis.coverage.push(format!(
+            "{} role(s) bound to service accounts are neither collected custom roles nor in the \
+             embedded catalog, so what they grant is not counted: {}; collect the custom roles \
+             or update the catalog (`pipeleash catalog import gcp`)",
+            unknown_roles.len(),
+            join_ticked(&unknown_roles)
+        ));
+    }
+    Ok(analysis)
+}
+
+/// `projects/<number>` → project id, for every project of the inventories.
+fn project_numbers(inventories: &[GcpInventory]) -> BTreeMap<String, String> {
+    inventories
+        .iter()
+        .flat_map(|raw| raw.projects.iter())
+        .map(|project| {
+            let number = project
+                .name
+                .strip_prefix("projects/")
+                .unwrap_or(&project.name);
+            (number.to_string(), project.project_id.clone())
+        })
+        .collect()
+}
+
+/// The projects (`projects/<id>`) named by the resource of some call in the window.
+fn covered_projects(usage: &AuditLogUsage, numbers: &BTreeMap<String, String>) -> BTreeSet<String> {
+    let mut covered = BTreeSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for (key, _) in usage.usage.iter() {
+        if !seen.insert(key.resource.as_str()) {
+            continue;
+        }
+        if let Some(project) = project_of_resource(&key.resource) {
+            let id = numbers.get(project).map_or(project, String::as_str);
+            covered.insert(format!("projects/{id}"));
+        }
+    }
+    covered
+}
+
+/// The project segment of a resource name (`projects/acme/…`,
+/// `//run.googleapis.com/projects/acme/…`), `None` for `projects/_` and `projects/-`.
+fn project_of_resource(resource: &str) -> Option<&str> {
+    let start = if resource.starts_with("projects/") {
+        0
+    } else {
+        resource.find("/projects/")? + 1
+    };
+    let rest = &resource[start + "projects/".len()..];
+    let project = rest.split('/').next()?;
+    (!project.is_empty() && project != "_" && project != "-").then_some(project)
+}
+
+/// Every distinct permission the identity's bindings give.
+fn granted_permissions(
+    inventory: &Inventory,
+    catalog: &GcpRoleCatalog,
+    id: &IdentityId,
+    unknown_roles: &mut BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut granted = BTreeSet::new();
+    for grant in inventory.grants_for(id) {
+        let GrantBody::Gcp(binding) = &grant.body else {
+            continue;
+        };
+        if let Some(role) = inventory.gcp_roles.get(&binding.role) {
+            if role.stage.grants() {
+                granted.extend(role.permissions.iter().cloned());
+            }
+        } else if let Some(role) = catalog.role(&binding.role) {
+            if role.stage.grants() {
+                granted.extend(catalog.permissions_of(role).map(str::to_string));
+            }
+        } else {
+            unknown_roles.insert(binding.role.clone());
+        }
+    }
+    granted
+}
+
+/// The identity's counts against what it is granted.
+fn counts_of(usage: &AuditLogUsage, id: &IdentityId, granted: &BTreeSet<String>) -> Counts {
+    let mut allowed: BTreeSet<&str> = BTreeSet::new();
+    let mut denied: BTreeSet<&str> = BTreeSet::new();
+    for (key, record) in usage.usage.for_identity(id) {
+        if key.permission.provider != Provider::Gcp {
+            continue;
+        }
+        if record.count > 0 {
+            allowed.insert(&key.permission.action);
+        }
+        if record.denied_count > 0 {
+            denied.insert(&key.permission.action);
+        }
+    }
+    let mut counts = Counts {
+        granted: granted.len(),
+        denied: denied.len(),
+        ..Counts::default()
+    };
+    for permission in granted {
+        if allowed.contains(permission.as_str()) {
+            counts.used += 1;
+        } else if observability(permission, &usage.coverage) == Observability::Observable {
+            counts.unused += 1;
+        } else {
+            counts.unobservable += 1;
+        }
+    }
+    counts
+}
+
+/// The proven smallest grant of `id`, or why there is none.
+fn propose(
+    inventory: &Inventory,
+    id: &IdentityId,
+    usage: &AuditLogUsage,
+) -> Result<Proposal, String> {
+    let observe = |permission: &str| observability(permission, &usage.coverage);
+    let minimization = minimize(
+        inventory,
+        id,
+        &usage.usage,
+        &observe,
+        &GcpMinimizeOptions::default(),
+    )
+    .map_err(|error| error.to_string())?;
+    let summary = minimization
+        .bindings
+        .iter()
+        .map(|binding| {
+            let role = &minimization.roles[binding.role];
+            format!(
+                "custom role `{}` ({} permission(s)) bound on `{}`{}",
+                role.name(),
+                role.permissions.len(),
+                binding.scope,
+                binding
+                    .condition
+                    .as_ref()
+                    .map(|condition| format!(" if `{}`", condition.expression))
+                    .unwrap_or_default()
+            )
+        })
+        .chain(
+            minimization
+                .replaced
+                .iter()
+                .map(|replaced| format!("replaces `{}` on `{}`", replaced.role, replaced.resource)),
+        )
+        .collect();
+    Ok(Proposal {
+        json: render_json(&minimization),
+        summary,
+        proof_never_broaden: minimization.proof.never_broaden,
+        proof_never_drop: minimization.proof.never_drop,
+    })
+}
+
+/// Whether a call the account's grants depend on failed while collecting: its own IAM
+/// policy, or that of its project or an ancestor.
+fn is_incomplete(
+    inventories: &[GcpInventory],
+    id: &IdentityId,
+    project: &str,
+    numbers: &BTreeMap<String, String>,
+) -> bool {
+    let project_id = project.strip_prefix("projects/").unwrap_or(project);
+    inventories.iter().any(|raw| {
+        let mut places: BTreeSet<String> = BTreeSet::new();
+        places.insert(project.to_string());
+        for (number, pid) in numbers {
+            if pid == project_id {
+                places.insert(format!("projects/{number}"));
+            }
+        }
+        let mut parent = raw
+            .projects
+            .iter()
+            .find(|p| p.project_id == project_id)
+            .map(|p| p.parent.clone())
+            .unwrap_or_default();
+        while !parent.is_empty() && places.insert(parent.clone()) {
+            parent = raw
+                .folders
+                .iter()
+                .find(|folder| folder.name == parent)
+                .map(|folder| folder.parent.clone())
+                .unwrap_or_default();
+        }
+        raw.errors.iter().any(|issue| {
+            places.contains(&issue.target)
+                || issue
+                    .target
+                    .ends_with(&format!("/serviceAccounts/{}", id.native()))
+                || issue.target.eq_ignore_ascii_case(id.native())
+        })
+    })
+}
+
+/// One line on what was read.
+fn summary(usage: &AuditLogUsage) -> String {
+    let coverage = &usage.coverage;
+    let span = match (coverage.first_entry, coverage.last_entry) {
+        (Some(first), Some(last)) => format!(
+            ", from {} to {}",
+            first.format("%Y-%m-%dT%H:%M:%SZ"),
+            last.format("%Y-%m-%dT%H:%M:%SZ")
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{} file(s) read, {} skipped; {} entries read, {} in the window{span}",
+        coverage.files_read,
+        coverage.files_skipped.len(),
+        coverage.entries_read,
+        coverage.entries_in_window
+    )
+}
+
+/// What the logs read could and could not show, one sentence each.
+fn coverage_sentences(
+    usage: &AuditLogUsage,
+    inventory: &Inventory,
+    covered: &BTreeSet<String>,
+) -> Vec<String> {
+    let coverage = &usage.coverage;
+    let mut sentences = Vec::new();
+    if coverage.entries_in_window == 0 {
+        sentences.push(
+            "no audit log entry fell in the window: nothing is known of use, so no permission \
+             is called unused"
+                .to_string(),
+        );
+    }
+    if coverage.data_access_present() {
+        sentences.push(format!(
+            "Data Access audit logs were read for {}; data-plane and metadata-read permissions \
+             of other services are unobservable, not unused",
+            join_ticked(&coverage.data_access_services)
+        ));
+    } else {
+        sentences.push(
+            "no Data Access audit log entry was read: data-plane and metadata-read permissions \
+             are unobservable, not unused (https://cloud.google.com/logging/docs/audit#data-access)"
+                .to_string(),
+        );
+    }
+    for file in &coverage.files_skipped {
+        sentences.push(format!(
+            "`{}` could not be read ({}): permissions used only in it would look unused",
+            file.file, file.reason
+        ));
+    }
+    for (reason, count) in &coverage.set_aside {
+        let why = match reason {
+            super::audit_log::SetAsideReason::NotAnAuditLog => "not audit log entries",
+            super::audit_log::SetAsideReason::NoPrincipal => {
+                "no principal named (System Event entries, Google systems)"
+            }
+            super::audit_log::SetAsideReason::NoAuthorizationInfo => {
+                "no `authorizationInfo[]`: no permission was checked"
+            }
+            super::audit_log::SetAsideReason::NoPermission => {
+                "an `authorizationInfo[]` element names no permission"
+            }
+            super::audit_log::SetAsideReason::MissingTimestamp => {
+                "no `timestamp`: evidence is missing"
+            }
+            super::audit_log::SetAsideReason::MalformedTimestamp => {
+                "a `timestamp` that is not RFC 3339: evidence is missing"
+            }
+        };
+        sentences.push(format!(
+            "{count} entr{} set aside as `{}`: {why}",
+            if *count == 1 { "y" } else { "ies" },
+            reason.as_str()
+        ));
+    }
+    if coverage.granted_unstated > 0 {
+        sentences.push(format!(
+            "{} permission check(s) without `granted` in calls that were not refused were \
+             counted as used",
+            coverage.granted_unstated
+        ));
+    }
+    let projects: BTreeSet<&str> = inventory
+        .identities
+        .values()
+        .filter(|identity| identity.id.provider() == Provider::Gcp)
+        .map(|identity| identity.container.as_str())
+        .collect();
+    let (seen, unseen): (Vec<&str>, Vec<&str>) = projects
+        .into_iter()
+        .partition(|project| covered.contains(*project));
+    sentences.push(format!(
+        "the audit log reader does not keep each entry's project, so a project counts as \
+         covered when a call in the window names one of its resources: covered {}{}",
+        if seen.is_empty() {
+            "none".to_string()
+        } else {
+            join_ticked(&seen)
+        },
+        if unseen.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; no call names {}, so the use of their service accounts is unknown",
+                join_ticked(&unseen)
+            )
+        }
+    ));
+    sentences
+}
+
+fn join_ticked<T: AsRef<str>>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|item| format!("`{}`", item.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_of_resource_reads_relative_and_full_names_and_skips_placeholders() {
+        assert_eq!(
+            project_of_resource("projects/acme/locations/eu/services/web"),
+            Some("acme")
+        );
+        assert_eq!(
+            project_of_resource("//run.googleapis.com/projects/acme/locations/eu"),
+            Some("acme")
+        );
+        assert_eq!(project_of_resource("projects/_/buckets/b/objects/o"), None);
+        assert_eq!(
+            project_of_resource("projects/-/serviceAccounts/a@b.iam.gserviceaccount.com"),
+            None
+        );
+        assert_eq!(project_of_resource("organizations/1"), None);
+    }
 }

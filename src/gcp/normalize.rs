@@ -10,15 +10,29 @@
 //! - Only `serviceAccount:<email>` members of a collected service account become grants.
 //!   Group, domain and `principalSet://` members are not expanded (group membership is not
 //!   collected); the minimizer reports permissions such a member gives as granted elsewhere.
+//! - Trusts (who can become each service account, [`service_account_trusts`]): members of
+//!   its own IAM policy, or of the policy of its project, folders or organization, holding a
+//!   role that yields its credentials or lets them act as it ([`BECOME_ROLES`]). A
+//!   `principal://` or `principalSet://` member of a Workload Identity pool is a federated
+//!   trust per active provider of that pool, its issuer and audiences from the provider, the
+//!   member's attribute as a claim condition and the provider's `attributeCondition` as an
+//!   expression; any other member is an identity trust. An enabled user-managed key is a
+//!   long-lived key trust
+//!   (<https://cloud.google.com/iam/docs/service-account-permissions>,
+//!   <https://cloud.google.com/iam/docs/principal-identifiers>,
+//!   <https://cloud.google.com/iam/docs/workload-identity-federation#impersonation>).
 //! - Custom roles marked deleted grant nothing
 //!   (<https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role>) and are
 //!   left out, so a binding to one is an unknown role, not a grant.
 
-use super::inventory::{GcpIamPolicy, GcpInventory};
+use super::inventory::{
+    GcpIamPolicy, GcpInventory, GcpKeyType, GcpPolicyBinding, GcpServiceAccount,
+    GcpWorkloadIdentityProvider,
+};
 use super::{GcpBinding, GcpCondition, GcpRole, RoleStage};
 use crate::model::{
-    Container, Grant, GrantBody, GrantId, Identity, IdentityId, IdentityKind, Inventory,
-    InventoryError, Provider,
+    ClaimCondition, ClaimOperator, Container, FederatedTrust, Grant, GrantBody, GrantId, Identity,
+    IdentityId, IdentityKind, Inventory, InventoryError, PrincipalRef, Provider, Trust,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -80,6 +94,12 @@ pub fn normalize_into(inventory: &mut Inventory, raw: &GcpInventory) -> Result<(
             owner: None,
         });
     }
+    for account in &raw.service_accounts {
+        let id = IdentityId::new(Provider::Gcp, &account.email.to_ascii_lowercase());
+        for trust in service_account_trusts(raw, account) {
+            inventory.add_trust(id.clone(), trust);
+        }
+    }
     for role in &raw.custom_roles {
         if role.deleted {
             continue;
@@ -123,6 +143,258 @@ pub fn normalize_into(inventory: &mut Inventory, raw: &GcpInventory) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Roles whose holders can become a service account: obtain its access or ID tokens, create
+/// its keys, or attach it to a resource they run code on
+/// (<https://cloud.google.com/iam/docs/service-account-permissions>,
+/// <https://cloud.google.com/iam/docs/workload-identity-federation#impersonation>).
+pub const BECOME_ROLES: &[&str] = &[
+    "roles/iam.serviceAccountKeyAdmin",
+    "roles/iam.serviceAccountOpenIdTokenCreator",
+    "roles/iam.serviceAccountTokenCreator",
+    "roles/iam.serviceAccountUser",
+    "roles/iam.workloadIdentityUser",
+];
+
+/// Who can become `account`, sorted: federated workloads and other principals named by its
+/// own IAM policy or inherited from its project, folders and organization, and its enabled
+/// user-managed keys.
+pub fn service_account_trusts(raw: &GcpInventory, account: &GcpServiceAccount) -> Vec<Trust> {
+    let mut trusts = Vec::new();
+    let own = account
+        .iam_policy
+        .iter()
+        .map(|policy| (format!("service account `{}`", account.email), policy));
+    let inherited = ancestry(raw, &account.project_id)
+        .into_iter()
+        .filter_map(|name| {
+            raw.policy_of(&name)
+                .map(|policy| (format!("`{name}`"), policy))
+        });
+    for (place, policy) in own.chain(inherited) {
+        for binding in &policy.bindings {
+            if !BECOME_ROLES.contains(&binding.role.as_str()) {
+                continue;
+            }
+            for member in &binding.members {
+                member_trusts(raw, &place, binding, member, &mut trusts);
+            }
+        }
+    }
+    for key in account.keys.iter().flatten() {
+        if key.key_type != GcpKeyType::UserManaged || key.disabled {
+            continue;
+        }
+        trusts.push(Trust::LongLivedKey {
+            key_id: key.name.rsplit('/').next().unwrap_or(&key.name).to_string(),
+            created: key
+                .valid_after_time
+                .as_deref()
+                .and_then(|time| chrono::DateTime::parse_from_rfc3339(time).ok())
+                .map(|time| time.with_timezone(&chrono::Utc)),
+            last_used: None,
+        });
+    }
+    trusts.sort();
+    trusts.dedup();
+    trusts
+}
+
+/// The project (by id), then each folder and organization above it, nearest first.
+fn ancestry(raw: &GcpInventory, project_id: &str) -> Vec<String> {
+    let mut chain = vec![format!("projects/{project_id}")];
+    let mut parent = raw
+        .projects
+        .iter()
+        .find(|project| project.project_id == project_id)
+        .map(|project| project.parent.clone())
+        .unwrap_or_default();
+    while !parent.is_empty() && !chain.contains(&parent) && chain.len() < 64 {
+        chain.push(parent.clone());
+        parent = raw
+            .folders
+            .iter()
+            .find(|folder| folder.name == parent)
+            .map(|folder| folder.parent.clone())
+            .unwrap_or_default();
+    }
+    chain
+}
+
+/// The trusts one member of a become-role binding gives.
+fn member_trusts(
+    raw: &GcpInventory,
+    place: &str,
+    binding: &GcpPolicyBinding,
+    member: &str,
+    trusts: &mut Vec<Trust>,
+) {
+    let iam_condition = binding.condition.as_ref().map(|condition| {
+        ClaimCondition::new(
+            "iam.condition",
+            ClaimOperator::Expression,
+            vec![condition.expression.clone()],
+        )
+    });
+    let Some(federated) = FederatedMember::parse(member) else {
+        let from = match member.strip_prefix("serviceAccount:") {
+            Some(email)
+                if raw
+                    .service_accounts
+                    .iter()
+                    .any(|account| account.email.eq_ignore_ascii_case(email)) =>
+            {
+                PrincipalRef::Identity(IdentityId::new(Provider::Gcp, &email.to_ascii_lowercase()))
+            }
+            _ => PrincipalRef::Pattern(member.to_string()),
+        };
+        trusts.push(Trust::Identity {
+            from,
+            conditions: iam_condition.into_iter().collect(),
+        });
+        return;
+    };
+    let providers: Vec<&GcpWorkloadIdentityProvider> = raw
+        .workload_identity_pools
+        .iter()
+        .filter(|pool| pool.name == federated.pool && !pool.disabled && pool.state != "DELETED")
+        .flat_map(|pool| pool.providers.iter().flatten())
+        .filter(|provider| !provider.disabled && provider.state != "DELETED")
+        .collect();
+    let mut issued = false;
+    for provider in providers {
+        let Some(oidc) = &provider.oidc else {
+            continue;
+        };
+        let mut conditions: Vec<ClaimCondition> =
+            federated.claim_condition(provider).into_iter().collect();
+        if let Some(expression) = provider
+            .attribute_condition
+            .as_deref()
+            .map(str::trim)
+            .filter(|expression| !expression.is_empty())
+        {
+            conditions.push(ClaimCondition::new(
+                "attributeCondition",
+                ClaimOperator::Expression,
+                vec![expression.to_string()],
+            ));
+        }
+        conditions.extend(iam_condition.clone());
+        // An empty list means the provider's own resource name, with or without `https:`
+        // (<https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools.providers#oidc>).
+        let audiences = if oidc.allowed_audiences.is_empty() {
+            vec![
+                format!("//iam.googleapis.com/{}", provider.name),
+                format!("https://iam.googleapis.com/{}", provider.name),
+            ]
+        } else {
+            oidc.allowed_audiences.clone()
+        };
+        trusts.push(Trust::Federated(FederatedTrust {
+            issuer: oidc.issuer_uri.clone(),
+            audiences,
+            conditions,
+            source: format!(
+                "WIF provider `{}`; `{}` to `{member}` on {place}",
+                provider.name, binding.role
+            ),
+        }));
+        issued = true;
+    }
+    if !issued {
+        // The pool, or an OIDC provider of it, is not in the inventory: who it admits is
+        // unknown, so the member is kept as written.
+        trusts.push(Trust::Identity {
+            from: PrincipalRef::Pattern(member.to_string()),
+            conditions: iam_condition.into_iter().collect(),
+        });
+    }
+}
+
+/// A `principal://` or `principalSet://` member of a Workload Identity pool
+/// (<https://cloud.google.com/iam/docs/principal-identifiers>).
+struct FederatedMember<'a> {
+    /// `projects/N/locations/global/workloadIdentityPools/P`.
+    pool: &'a str,
+    selector: Selector<'a>,
+}
+
+enum Selector<'a> {
+    /// `principal://…/subject/S`: `google.subject == S`.
+    Subject(&'a str),
+    /// `principalSet://…/group/G`: `G in google.groups`.
+    Group(&'a str),
+    /// `principalSet://…/attribute.A/V`: `attribute.A == V`.
+    Attribute(&'a str, &'a str),
+    /// `principalSet://…/*`: every identity of the pool.
+    All,
+}
+
+impl<'a> FederatedMember<'a> {
+    fn parse(member: &'a str) -> Option<FederatedMember<'a>> {
+        if let Some(rest) = member.strip_prefix("principal://iam.googleapis.com/") {
+            let (pool, subject) = rest.split_once("/subject/")?;
+            return Some(FederatedMember {
+                pool,
+                selector: Selector::Subject(subject),
+            });
+        }
+        let rest = member.strip_prefix("principalSet://iam.googleapis.com/")?;
+        if let Some(pool) = rest.strip_suffix("/*") {
+            return Some(FederatedMember {
+                pool,
+                selector: Selector::All,
+            });
+        }
+        if let Some((pool, group)) = rest.split_once("/group/") {
+            return Some(FederatedMember {
+                pool,
+                selector: Selector::Group(group),
+            });
+        }
+        let (pool, attribute) = rest.split_once("/attribute.")?;
+        let (name, value) = attribute.split_once('/')?;
+        Some(FederatedMember {
+            pool,
+            selector: Selector::Attribute(name, value),
+        })
+    }
+
+    /// The condition the member puts on a token of `provider`: on the token's own claim when
+    /// the provider maps the attribute from one claim (`assertion.repository`), otherwise on
+    /// the mapping's expression.
+    fn claim_condition(&self, provider: &GcpWorkloadIdentityProvider) -> Option<ClaimCondition> {
+        let (attribute, value) = match self.selector {
+            Selector::All => return None,
+            Selector::Subject(subject) => ("google.subject".to_string(), subject),
+            Selector::Group(group) => ("google.groups".to_string(), group),
+            Selector::Attribute(name, value) => (format!("attribute.{name}"), value),
+        };
+        let mapping = provider.attribute_mapping.get(&attribute).map(|m| m.trim());
+        let claim = mapping
+            .and_then(|m| m.strip_prefix("assertion."))
+            .filter(|claim| claim.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        Some(match (claim, &self.selector) {
+            (Some(claim), Selector::Group(_)) => ClaimCondition::new(
+                claim,
+                ClaimOperator::Expression,
+                vec![format!("'{value}' in assertion.{claim}")],
+            ),
+            (Some(claim), _) => {
+                ClaimCondition::new(claim, ClaimOperator::Equals, vec![value.to_string()])
+            }
+            (None, _) => ClaimCondition::new(
+                &attribute,
+                ClaimOperator::Expression,
+                vec![format!(
+                    "{} == '{value}'",
+                    mapping.unwrap_or("(attribute not mapped by the provider)")
+                )],
+            ),
+        })
+    }
 }
 
 /// The IAM policy of each organization, folder and project, with the resource it is
@@ -229,5 +501,146 @@ mod tests {
             inventory.gcp_hierarchy.ancestry("projects/app"),
             vec!["projects/app", "folders/1", "organizations/9"]
         );
+    }
+
+    const TRUSTS: &str = r#"{
+      "format_version": 1, "scope": ["organizations/9"], "collected_at": "2026-11-29T00:00:00Z",
+      "organizations": [{"name": "organizations/9", "iam_policy": {"bindings": [
+        {"role": "roles/iam.serviceAccountUser", "members": ["group:ops@example.com"]}]}}],
+      "folders": [{"name": "folders/1", "parent": "organizations/9", "iam_policy": {"bindings": [
+        {"role": "roles/iam.serviceAccountTokenCreator", "members": ["serviceAccount:other@app.iam.gserviceaccount.com"],
+         "condition": {"title": "t", "expression": "request.time < timestamp('2027-01-01T00:00:00Z')"}}]}}],
+      "projects": [{"name": "projects/4151", "project_id": "app", "parent": "folders/1",
+        "iam_policy": {"bindings": [{"role": "roles/viewer", "members": ["user:a@example.com"]}]}}],
+      "service_accounts": [
+        {"name": "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com", "project_id": "app",
+         "email": "ci@app.iam.gserviceaccount.com",
+         "keys": [
+           {"name": "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com/keys/k1", "key_type": "USER_MANAGED",
+            "valid_after_time": "2025-01-02T03:04:05Z"},
+           {"name": "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com/keys/k2", "key_type": "USER_MANAGED", "disabled": true},
+           {"name": "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com/keys/k3", "key_type": "SYSTEM_MANAGED"}],
+         "iam_policy": {"bindings": [
+           {"role": "roles/iam.workloadIdentityUser", "members": [
+             "principalSet://iam.googleapis.com/projects/4151/locations/global/workloadIdentityPools/gh/attribute.repository/acme/web",
+             "principalSet://iam.googleapis.com/projects/4151/locations/global/workloadIdentityPools/gh/attribute.env/prod",
+             "principal://iam.googleapis.com/projects/4151/locations/global/workloadIdentityPools/gh/subject/repo:acme/web:ref:refs/heads/main",
+             "principalSet://iam.googleapis.com/projects/999/locations/global/workloadIdentityPools/elsewhere/*"]},
+           {"role": "roles/storage.admin", "members": ["user:b@example.com"]}]}},
+        {"name": "projects/app/serviceAccounts/other@app.iam.gserviceaccount.com", "project_id": "app",
+         "email": "other@app.iam.gserviceaccount.com"}],
+      "workload_identity_pools": [{"name": "projects/4151/locations/global/workloadIdentityPools/gh", "state": "ACTIVE",
+        "providers": [{"name": "projects/4151/locations/global/workloadIdentityPools/gh/providers/actions",
+          "state": "ACTIVE", "protocol": "oidc",
+          "attribute_mapping": {"google.subject": "assertion.sub", "attribute.repository": "assertion.repository",
+                                "attribute.env": "assertion.environment == 'prod' ? 'prod' : 'other'"},
+          "attribute_condition": "assertion.repository_owner == 'acme'",
+          "oidc": {"issuer_uri": "https://token.actions.githubusercontent.com"}}]}]
+    }"#;
+
+    fn trusts_of_ci() -> Vec<Trust> {
+        let raw: GcpInventory = serde_json::from_str(TRUSTS).unwrap();
+        let mut inventory = Inventory::new();
+        normalize_into(&mut inventory, &raw).unwrap();
+        inventory.trusts[&IdentityId::new(Provider::Gcp, "ci@app.iam.gserviceaccount.com")].clone()
+    }
+
+    fn federated(trusts: &[Trust]) -> Vec<&FederatedTrust> {
+        trusts
+            .iter()
+            .filter_map(|trust| match trust {
+                Trust::Federated(federated) => Some(federated),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn workload_identity_members_become_federated_trusts_with_the_providers_issuer_and_condition() {
+        let trusts = trusts_of_ci();
+        let federated = federated(&trusts);
+        assert_eq!(federated.len(), 3, "{federated:#?}");
+        let owner = ClaimCondition::new(
+            "attributeCondition",
+            ClaimOperator::Expression,
+            vec!["assertion.repository_owner == 'acme'".to_string()],
+        );
+        for trust in &federated {
+            assert_eq!(trust.issuer, "https://token.actions.githubusercontent.com");
+            assert!(trust.conditions.contains(&owner), "{trust:#?}");
+            // The default audience: the provider's own resource name.
+            assert!(trust.audiences[1].starts_with("https://iam.googleapis.com/projects/4151/"));
+        }
+        let has =
+            |condition: ClaimCondition| federated.iter().any(|t| t.conditions.contains(&condition));
+        assert!(has(ClaimCondition::new(
+            "repository",
+            ClaimOperator::Equals,
+            vec!["acme/web".into()]
+        )));
+        assert!(has(ClaimCondition::new(
+            "sub",
+            ClaimOperator::Equals,
+            vec!["repo:acme/web:ref:refs/heads/main".into()]
+        )));
+        // An attribute mapped by an expression is compared through that expression.
+        assert!(has(ClaimCondition::new(
+            "attribute.env",
+            ClaimOperator::Expression,
+            vec!["assertion.environment == 'prod' ? 'prod' : 'other' == 'prod'".into()]
+        )));
+    }
+
+    #[test]
+    fn a_member_of_a_pool_not_collected_is_kept_as_written() {
+        let trusts = trusts_of_ci();
+        assert!(trusts.contains(&Trust::Identity {
+            from: PrincipalRef::Pattern(
+                "principalSet://iam.googleapis.com/projects/999/locations/global/workloadIdentityPools/elsewhere/*"
+                    .into()
+            ),
+            conditions: vec![],
+        }));
+    }
+
+    #[test]
+    fn impersonators_are_inherited_from_folders_and_the_organization_with_their_condition() {
+        let trusts = trusts_of_ci();
+        assert!(trusts.contains(&Trust::Identity {
+            from: PrincipalRef::Identity(IdentityId::new(
+                Provider::Gcp,
+                "other@app.iam.gserviceaccount.com"
+            )),
+            conditions: vec![ClaimCondition::new(
+                "iam.condition",
+                ClaimOperator::Expression,
+                vec!["request.time < timestamp('2027-01-01T00:00:00Z')".into()]
+            )],
+        }));
+        assert!(trusts.contains(&Trust::Identity {
+            from: PrincipalRef::Pattern("group:ops@example.com".into()),
+            conditions: vec![],
+        }));
+        // Roles that do not let anyone become the account are not trusts.
+        assert!(!trusts.iter().any(|trust| matches!(trust,
+            Trust::Identity { from: PrincipalRef::Pattern(p), .. } if p.starts_with("user:"))));
+    }
+
+    #[test]
+    fn only_enabled_user_managed_keys_are_long_lived_key_trusts() {
+        let trusts = trusts_of_ci();
+        let keys: Vec<&Trust> = trusts
+            .iter()
+            .filter(|trust| matches!(trust, Trust::LongLivedKey { .. }))
+            .collect();
+        assert_eq!(keys.len(), 1);
+        let Trust::LongLivedKey {
+            key_id, created, ..
+        } = keys[0]
+        else {
+            unreachable!()
+        };
+        assert_eq!(key_id, "k1");
+        assert_eq!(created.unwrap().to_rfc3339(), "2025-01-02T03:04:05+00:00");
     }
 }

@@ -4,7 +4,8 @@
 //! each service account's own IAM policy (who may act as it), keys and the bindings of the
 //! hierarchy.
 //!
-//! Entry point: [`gcp_findings`], sorted and deterministic.
+//! Entry points: [`gcp_findings`], sorted and deterministic, and [`gcp_identity_findings`],
+//! each finding with the service account it concerns.
 
 mod basic_role_on_service_account;
 mod impersonation_at_container_level;
@@ -16,7 +17,7 @@ mod wif_provider_without_condition;
 
 use super::inventory::{GcpInventory, GcpWorkloadIdentityProvider};
 use crate::graph::subject::shared_issuer;
-use crate::model::{CiIssuer, Finding, Severity};
+use crate::model::{CiIssuer, Finding, IdentityId, Provider, Severity};
 
 /// A GCP check: its stable id, its highest severity and its function.
 pub struct GcpCheck {
@@ -82,6 +83,47 @@ pub fn gcp_findings(inventory: &GcpInventory) -> Vec<Finding> {
     findings.sort();
     findings.dedup();
     findings
+}
+
+/// Every finding of every GCP check on `inventory`, with the service account it concerns:
+/// the account a finding's subject names (`service account `<email>``); for a Workload
+/// Identity provider's finding, one copy per service account whose own IAM policy opens it
+/// to the provider's pool, or `None` when no account is open to it. Sorted.
+pub fn gcp_identity_findings(inventory: &GcpInventory) -> Vec<(Option<IdentityId>, Finding)> {
+    let mut attributed = Vec::new();
+    for finding in gcp_findings(inventory) {
+        if let Some(email) = finding
+            .subject
+            .strip_prefix("service account `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            let id = IdentityId::new(Provider::Gcp, &email.to_ascii_lowercase());
+            attributed.push((Some(id), finding));
+            continue;
+        }
+        let provider = finding
+            .subject
+            .strip_prefix("WIF provider `")
+            .and_then(|rest| rest.strip_suffix('`'));
+        let mut accounts: Vec<IdentityId> = provider
+            .map(|provider| {
+                accounts_open_to_pool(inventory, pool_of(provider))
+                    .map(|(email, _, _)| {
+                        IdentityId::new(Provider::Gcp, &email.to_ascii_lowercase())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        accounts.sort();
+        accounts.dedup();
+        if accounts.is_empty() {
+            attributed.push((None, finding));
+        } else {
+            attributed.extend(accounts.into_iter().map(|id| (Some(id), finding.clone())));
+        }
+    }
+    attributed.sort();
+    attributed
 }
 
 /// The pool a provider belongs to: `projects/N/locations/global/workloadIdentityPools/P`.
