@@ -183,6 +183,13 @@ fn with_subject_patterns(trust: &FederatedTrust) -> FederatedTrust {
     let mut trust = trust.clone();
     let mut conditions = Vec::new();
     for condition in &trust.conditions {
+        if condition.operator == ClaimOperator::Expression
+            && condition.claim == "attributeCondition"
+            && let Some(simple) = condition.values.first().and_then(|text| simple_cel(text))
+        {
+            conditions.extend(simple);
+            continue;
+        }
         let claim = condition
             .claim
             .trim_start_matches("attribute.")
@@ -209,6 +216,63 @@ fn with_subject_patterns(trust: &FederatedTrust) -> FederatedTrust {
     }
     trust.conditions = conditions;
     trust
+}
+
+/// A Workload Identity provider's attribute condition written as claim conditions, when it is
+/// a conjunction of `assertion.CLAIM == 'value'` and `assertion.CLAIM.startsWith('prefix')`
+/// tests (the forms Google's examples use:
+/// <https://cloud.google.com/iam/docs/workload-identity-federation-with-deployment-pipelines#conditions>);
+/// `None` for anything else, which then stays an expression pipeleash does not evaluate.
+fn simple_cel(expression: &str) -> Option<Vec<ClaimCondition>> {
+    let mut conditions = Vec::new();
+    for part in expression.split("&&") {
+        let mut part = part.trim();
+        while let Some(inner) = part
+            .strip_prefix('(')
+            .and_then(|rest| rest.strip_suffix(')'))
+        {
+            part = inner.trim();
+        }
+        let quoted = |text: &str| -> Option<String> {
+            let text = text.trim();
+            let inner = text
+                .strip_prefix('\'')
+                .and_then(|rest| rest.strip_suffix('\''))
+                .or_else(|| {
+                    text.strip_prefix('"')
+                        .and_then(|rest| rest.strip_suffix('"'))
+                })?;
+            (!inner.contains(['\'', '"', '*'])).then(|| inner.to_string())
+        };
+        let claim_name = |text: &str| -> Option<String> {
+            let name = text.trim().strip_prefix("assertion.")?;
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                .then(|| name.to_string())
+        };
+        if let Some((left, right)) = part.split_once("==") {
+            let (claim, value) = match (claim_name(left), quoted(right)) {
+                (Some(claim), Some(value)) => (claim, value),
+                _ => (claim_name(right)?, quoted(left)?),
+            };
+            conditions.push(ClaimCondition::new(
+                &claim,
+                ClaimOperator::Equals,
+                vec![value],
+            ));
+        } else if let Some((left, right)) = part.split_once(".startsWith(") {
+            let claim = claim_name(left)?;
+            let prefix = quoted(right.strip_suffix(')')?)?;
+            conditions.push(ClaimCondition::new(
+                &claim,
+                ClaimOperator::Like,
+                vec![format!("{prefix}*")],
+            ));
+        } else {
+            return None;
+        }
+    }
+    (!conditions.is_empty()).then_some(conditions)
 }
 
 /// A `granted` edge per binding or assignment to its scope, and a `can-escalate` edge to the
@@ -441,6 +505,24 @@ mod tests {
             "{reached:?}"
         );
         assert!(query.resolve("repo:other/web:pull_request").is_err());
+    }
+
+    #[test]
+    fn simple_attribute_conditions_become_claim_conditions_and_others_stay_expressions() {
+        let owner = simple_cel(
+            "assertion.repository_owner == 'acme' && assertion.ref.startsWith('refs/heads/')",
+        )
+        .expect("simple");
+        assert_eq!(owner.len(), 2);
+        assert_eq!(owner[0].claim, "repository_owner");
+        assert_eq!(owner[1].operator, ClaimOperator::Like);
+        for other in [
+            "assertion.repository_owner == 'acme' || assertion.actor == 'bot'",
+            "assertion.repository in ['acme/web']",
+            "",
+        ] {
+            assert!(simple_cel(other).is_none(), "{other}");
+        }
     }
 
     #[test]
