@@ -308,7 +308,12 @@ pub fn print_table(
                     for line in &proposal.summary {
                         writeln!(out, "  {line}")?;
                     }
-                    writeln!(out, "{}", serde_json::to_string_pretty(&proposal.json)?)?;
+                    writeln!(
+                        out,
+                        "  (the definitions and the commands that apply them: `--format json`, or \
+                         `pipeleash minimize {}` with `--format terraform`)",
+                        identity.identity.id.native()
+                    )?;
                 }
                 Some(Err(error)) => writeln!(
                     out,
