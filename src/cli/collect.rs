@@ -5,6 +5,7 @@
 //! written. Calls that failed inside an account are listed in its inventory and counted in the
 //! table, but do not change the exit code: the snapshot says what it is missing.
 
+use super::progress::Steps;
 use super::{Exit, GlobalArgs, OutputFormat};
 use crate::aws::collect::{self, AccountOutcome, CollectOptions};
 use crate::snapshot::{ManifestIssue, SnapshotWriter, Store};
@@ -104,10 +105,15 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         .enable_all()
         .build()
         .context("cannot start the async runtime for the AWS clients")?;
+    let count = options.assume_roles.len().max(1) as u64;
+    let steps = Steps::new(global.quiet, "aws: ", None, Some(count));
     let outcomes = runtime.block_on(async {
         let config = collect::load_sdk_config(&options).await;
-        collect::collect_all(&config, &options, &collected_at).await
+        let starting =
+            |target: &collect::CollectTarget, _: usize, _: usize| steps.step(&target.to_string());
+        collect::collect_all_reporting(&config, &options, &collected_at, &starting).await
     });
+    drop(steps);
 
     let failed = outcomes
         .iter()

@@ -5,6 +5,7 @@
 //! Exit code 3 when a call failed (a 403 on one subscription, say): the snapshot is still
 //! written, with the failures in the inventory's `errors` and the manifest's `errors`.
 
+use super::progress::Steps;
 use super::{Exit, GlobalArgs, OutputFormat};
 use std::io::Write;
 use std::path::PathBuf;
@@ -210,13 +211,10 @@ mod enabled {
             .build()
             .context("cannot start the async runtime for the Azure clients")?;
         let collector = Collector::new(chain.clone(), Some(transport), &options);
-        let quiet = global.quiet;
-        let progress = move |line: &str| {
-            if !quiet {
-                eprintln!("collecting {line}");
-            }
-        };
+        let steps = Steps::new(global.quiet, "azure: ", Some("collecting "), None);
+        let progress = |line: &str| steps.step(line);
         let result = runtime.block_on(collector.collect(&options, &collected_at, &progress));
+        drop(steps);
         let inventory = match result {
             Ok(inventory) => inventory,
             Err(CollectError::Credential(message)) => {

@@ -6,6 +6,7 @@
 //! the manifest's `errors`, and do not change the exit code: the snapshot says what it is
 //! missing. Exit code 3 when there are no usable credentials or nothing at all could be read.
 
+use super::progress::Steps;
 use super::{Exit, GlobalArgs, OutputFormat};
 use std::io::Write;
 use std::path::PathBuf;
@@ -177,11 +178,8 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         initial_backoff: Duration::from_secs(1),
     };
     let quiet = global.quiet;
-    let progress = move |line: String| {
-        if !quiet {
-            eprintln!("gcp: {line}");
-        }
-    };
+    let steps = Steps::new(quiet, "gcp: ", Some("gcp: "), None);
+    let progress = |line: String| steps.step(&line);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -190,10 +188,12 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         match runtime.block_on(collect::collect(&options, collected_at, &progress)) {
             Ok(inventory) => inventory,
             Err(error) => {
+                drop(steps);
                 eprintln!("error: {error}");
                 return Ok(Exit::Runtime);
             }
         };
+    drop(steps);
     for issue in &inventory.errors {
         if !quiet {
             eprintln!(

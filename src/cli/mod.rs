@@ -19,6 +19,7 @@ mod init;
 mod minimize;
 mod minimize_gcp;
 mod policy;
+mod progress;
 mod sarif;
 mod simulate;
 mod snapshots;

@@ -249,33 +249,22 @@ fn store_usage(
     match *target {}
 }
 
-/// A simple counter on stderr, redrawn a few times a second while files are read.
+/// The progress of a CloudTrail reading on stderr until `done` is set (a bar on a terminal,
+/// the plain line otherwise); run on its own thread, only when not `--quiet`.
 pub(super) fn report_progress(progress: &Progress, done: &AtomicBool) {
-    let mut printed = false;
-    let mut ticks = 0u32;
-    while !done.load(Ordering::Relaxed) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        ticks += 1;
-        // Quick runs print nothing.
-        if !ticks.is_multiple_of(10) {
-            continue;
-        }
-        eprint!(
-            "\rreading CloudTrail: {}/{} files, {} events",
-            progress.files_done.load(Ordering::Relaxed),
-            progress.files_total.load(Ordering::Relaxed),
-            progress.events_done.load(Ordering::Relaxed)
-        );
-        printed = true;
-    }
-    if printed {
-        eprintln!(
-            "\rreading CloudTrail: {}/{} files, {} events",
-            progress.files_done.load(Ordering::Relaxed),
-            progress.files_total.load(Ordering::Relaxed),
-            progress.events_done.load(Ordering::Relaxed)
-        );
-    }
+    super::progress::watch(
+        super::progress::Display::for_stderr(false),
+        super::progress::Reading {
+            what: "reading CloudTrail",
+            records: "events",
+        },
+        &|| super::progress::Counts {
+            files_done: progress.files_done.load(Ordering::Relaxed),
+            files_total: progress.files_total.load(Ordering::Relaxed),
+            records: progress.events_done.load(Ordering::Relaxed),
+        },
+        done,
+    );
 }
 
 /// The frozen JSON shape of `pipeleash usage` (version 1).

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 /// Runs `usage --azure-activity-logs PATH` as if it were `now`.
 pub fn run(
@@ -51,18 +51,22 @@ pub fn run(
     Ok(Exit::Clean)
 }
 
-/// Reads the path, with a progress counter on stderr for long reads.
+/// Reads the path, with progress on stderr for long reads.
 fn ingest(path: &Path, window: Window, global: &GlobalArgs) -> anyhow::Result<ActivityLogUsage> {
     let progress = Progress::default();
-    let done = AtomicBool::new(false);
-    let result = std::thread::scope(|scope| {
-        if !global.quiet {
-            scope.spawn(|| report_progress(&progress, &done));
-        }
-        let result = read_path(path, window, Some(&progress));
-        done.store(true, Ordering::Relaxed);
-        result
-    });
+    let result = super::progress::while_reading(
+        super::progress::Reading {
+            what: "reading Activity Log",
+            records: "records",
+        },
+        global.quiet,
+        || super::progress::Counts {
+            files_done: progress.files_done.load(Ordering::Relaxed),
+            files_total: progress.files_total.load(Ordering::Relaxed),
+            records: progress.records_done.load(Ordering::Relaxed),
+        },
+        || read_path(path, window, Some(&progress)),
+    );
     let usage = result.map_err(|error| match error {
         ActivityLogError::Root { .. } | ActivityLogError::NoLogFiles { .. } => {
             InputError::wrap(error)
@@ -87,30 +91,6 @@ fn ingest(path: &Path, window: Window, global: &GlobalArgs) -> anyhow::Result<Ac
         }
     }
     Ok(usage)
-}
-
-fn report_progress(progress: &Progress, done: &AtomicBool) {
-    let mut ticks = 0u32;
-    let mut printed = false;
-    let line = || {
-        format!(
-            "\rreading Activity Log: {}/{} files, {} records",
-            progress.files_done.load(Ordering::Relaxed),
-            progress.files_total.load(Ordering::Relaxed),
-            progress.records_done.load(Ordering::Relaxed)
-        )
-    };
-    while !done.load(Ordering::Relaxed) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        ticks += 1;
-        if ticks.is_multiple_of(10) {
-            eprint!("{}", line());
-            printed = true;
-        }
-    }
-    if printed {
-        eprintln!("{}", line());
-    }
 }
 
 /// The frozen JSON shape (format version 1).

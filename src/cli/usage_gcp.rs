@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 /// Reads the audit logs at `path` within the window of `--since`/`--until` and prints the
 /// usage.
@@ -33,7 +34,21 @@ pub fn run(
     if let (Some(since), Some(until)) = (window.since, window.until) {
         window_args.check_not_empty(since, until)?;
     }
-    let usage = audit_log::ingest_path(path, window).map_err(InputError::wrap)?;
+    let progress = audit_log::Progress::default();
+    let usage = super::progress::while_reading(
+        super::progress::Reading {
+            what: "reading audit logs",
+            records: "entries",
+        },
+        global.quiet,
+        || super::progress::Counts {
+            files_done: progress.files_done.load(Ordering::Relaxed),
+            files_total: progress.files_total.load(Ordering::Relaxed),
+            records: progress.entries_done.load(Ordering::Relaxed),
+        },
+        || audit_log::ingest_path_with_progress(path, window, Some(&progress)),
+    )
+    .map_err(InputError::wrap)?;
     if !global.quiet {
         warn(&usage);
     }

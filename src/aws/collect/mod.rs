@@ -141,6 +141,17 @@ pub async fn collect_all(
     options: &CollectOptions,
     collected_at: &str,
 ) -> Vec<AccountOutcome> {
+    collect_all_reporting(base, options, collected_at, &|_, _, _| {}).await
+}
+
+/// [`collect_all`], calling `starting(target, index, count)` before each account (0-based
+/// `index` of `count`), for a progress display.
+pub async fn collect_all_reporting(
+    base: &SdkConfig,
+    options: &CollectOptions,
+    collected_at: &str,
+    starting: &(dyn Fn(&CollectTarget, usize, usize) + Sync),
+) -> Vec<AccountOutcome> {
     let targets: Vec<CollectTarget> = if options.assume_roles.is_empty() {
         vec![CollectTarget::Caller]
     } else {
@@ -151,8 +162,10 @@ pub async fn collect_all(
             .map(CollectTarget::AssumeRole)
             .collect()
     };
-    let mut outcomes = Vec::with_capacity(targets.len());
-    for target in targets {
+    let count = targets.len();
+    let mut outcomes = Vec::with_capacity(count);
+    for (index, target) in targets.into_iter().enumerate() {
+        starting(&target, index, count);
         let config = config_for(base, &target).await;
         let result = collect_account(&config, &target, options, collected_at).await;
         outcomes.push(AccountOutcome { target, result });

@@ -90,6 +90,11 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// Entries staged so far (of the file being read).
+    pub fn entries_read(&self) -> u64 {
+        self.entries_read
+    }
+
     fn set_aside(&mut self, reason: SetAsideReason) {
         self.set_aside[reason.index()] += 1;
     }

@@ -35,7 +35,7 @@ use crate::aws::cloudtrail::TimeWindow;
 use accumulate::{Accumulator, Partial, Staging};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// What stops ingestion as a whole (a single bad file never does).
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +63,27 @@ pub enum IngestError {
 /// it holds no log file at all (whatever the window). Files that cannot be read are listed in
 /// the result's coverage, never an error.
 pub fn ingest_path(path: &Path, window: TimeWindow) -> Result<AuditLogUsage, IngestError> {
+    ingest_path_with_progress(path, window, None)
+}
+
+/// Counters a caller can watch from another thread while [`ingest_path_with_progress`] reads
+/// (a progress bar); they never change the result.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Files listed in the window, set once listing is done.
+    pub files_total: AtomicU64,
+    /// Files finished (read or skipped).
+    pub files_done: AtomicU64,
+    /// Entries parsed so far, counted when their file is finished.
+    pub entries_done: AtomicU64,
+}
+
+/// [`ingest_path`], updating `progress` as files are read.
+pub fn ingest_path_with_progress(
+    path: &Path,
+    window: TimeWindow,
+    progress: Option<&Progress>,
+) -> Result<AuditLogUsage, IngestError> {
     let root_error = |source| IngestError::Root {
         path: path.to_path_buf(),
         source,
@@ -83,7 +104,12 @@ pub fn ingest_path(path: &Path, window: TimeWindow) -> Result<AuditLogUsage, Ing
             reason: format!("cannot list the folder: {reason}"),
         });
     }
-    ingestion.read_files(&listing.files);
+    if let Some(progress) = progress {
+        progress
+            .files_total
+            .store(listing.files.len() as u64, Ordering::Relaxed);
+    }
+    ingestion.read_files_with_progress(&listing.files, progress);
     Ok(ingestion.finish())
 }
 
@@ -133,6 +159,11 @@ impl Ingestion {
 
     /// Reads log files in parallel (one worker per thread of the rayon pool).
     pub fn read_files(&mut self, files: &[PathBuf]) {
+        self.read_files_with_progress(files, None);
+    }
+
+    /// [`Ingestion::read_files`], counting finished files and their entries in `progress`.
+    pub fn read_files_with_progress(&mut self, files: &[PathBuf], progress: Option<&Progress>) {
         let window = self.window;
         let next = AtomicUsize::new(0);
         let partials = rayon::broadcast(|_| {
@@ -156,6 +187,12 @@ impl Ingestion {
                             &mut line,
                         )
                     });
+                if let Some(progress) = progress {
+                    progress
+                        .entries_done
+                        .fetch_add(staging.entries_read(), Ordering::Relaxed);
+                    progress.files_done.fetch_add(1, Ordering::Relaxed);
+                }
                 match result {
                     Ok(()) => accumulator.commit(&mut staging, &name),
                     Err(reason) => {
