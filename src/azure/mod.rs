@@ -7,6 +7,7 @@
 //! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
 pub mod activity_log;
+pub mod checks;
 #[cfg(feature = "azure")]
 pub mod collect;
 mod evaluate;
