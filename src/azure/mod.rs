@@ -8,6 +8,7 @@
 
 pub mod activity_log;
 pub mod analysis;
+pub mod checks;
 #[cfg(feature = "azure")]
 pub mod collect;
 mod evaluate;

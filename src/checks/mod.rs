@@ -172,6 +172,11 @@ pub fn all_check_docs() -> Vec<CheckDoc> {
                 .iter()
                 .map(|check| doc_of(check.id, check.max_severity, check.source)),
         )
+        .chain(
+            crate::azure::checks::CHECKS
+                .iter()
+                .map(|check| doc_of(check.id, check.max_severity, check.source)),
+        )
         .collect();
     docs.sort_by(|a, b| a.id.cmp(b.id));
     docs
@@ -198,7 +203,7 @@ fn doc_of(id: &'static str, max_severity: Severity, source: &'static str) -> Che
 pub fn checks_markdown() -> String {
     let mut page = String::from(
         "# pipeleash checks\n\n\
-         Generated from the doc comment of each check's source file (`src/checks/`, `src/gcp/checks/`); \
+         Generated from the doc comment of each check's source file (`src/checks/`, `src/gcp/checks/`, `src/azure/checks/`); \
          regenerate with `pipeleash checks --format markdown > docs/checks.md`.\n",
     );
     for doc in all_check_docs() {
