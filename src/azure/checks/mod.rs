@@ -399,7 +399,7 @@ fn write_probes(entry: &str) -> Vec<String> {
         probes
     } else if VERBS
         .iter()
-        .any(|verb| last.eq_ignore_ascii_case(verb) || last.to_ascii_lowercase().ends_with(verb))
+        .any(|verb| last.to_ascii_lowercase().ends_with(verb))
     {
         vec![filled]
     } else {

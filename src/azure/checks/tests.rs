@@ -43,7 +43,7 @@ fn managed_identity(credentials: Vec<Value>) -> Value {
         .collect();
     json!({"id": id, "name": "ci",
            "properties": {"principalId": MI_PRINCIPAL, "clientId": "dddddddd-0000-0000-0000-000000000004"},
-           "federated_identity_credentials": credentials})
+           "federatedIdentityCredentials": credentials})
 }
 
 fn github_subject(subject: &str) -> Value {

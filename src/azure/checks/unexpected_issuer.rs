@@ -188,7 +188,7 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
                     let issuer_words = match (&issuer, cloud) {
                         (CiIssuer::Other(_), Some(cloud)) => cloud.label().to_string(),
                         (CiIssuer::Other(_), None) => "an issuer pipeleash does not know".into(),
-                        (known, _) => format!("{known}"),
+                        (known, _) => known.to_string(),
                     };
                     push(
                         Severity::High,
