@@ -6,6 +6,7 @@
 //! the manifest's `errors`, and do not change the exit code: the snapshot says what it is
 //! missing. Exit code 3 when there are no usable credentials or nothing at all could be read.
 
+#[cfg(feature = "gcp")]
 use super::progress::Steps;
 use super::{Exit, GlobalArgs, OutputFormat};
 use std::io::Write;
