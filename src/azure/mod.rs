@@ -7,11 +7,13 @@
 //! (every built-in role, see `crate::catalog::azure`); custom ones from the inventory.
 
 pub mod activity_log;
+pub mod analysis;
 #[cfg(feature = "azure")]
 pub mod collect;
 mod evaluate;
 pub mod inventory;
 pub mod minimize;
+pub mod normalize;
 mod roles;
 mod scope;
 
