@@ -14,6 +14,7 @@ pub mod collect;
 mod evaluate;
 pub mod inventory;
 pub mod minimize;
+pub mod normalize;
 mod roles;
 mod scope;
 

@@ -84,7 +84,8 @@ Exit codes: 0 printed a proven policy; 2 bad input; 3 the proof failed (nothing 
 #[command(after_help = USAGE_FILE_SHAPE)]
 pub struct MinimizeArgs {
     /// The identity to minimize, from `--snapshot`: its ARN, or its name when that is unique
-    /// across the snapshot's accounts (`gha-deploy-web`).
+    /// across the snapshot's accounts (`gha-deploy-web`); a GCP service account's email; an
+    /// Azure service principal's or managed identity's object id or display name.
     #[arg(value_name = "IDENTITY", requires = "snapshot")]
     pub identity: Option<String>,
     /// A snapshot written by `pipeleash collect aws`: the identity's policies, boundary and
@@ -110,6 +111,17 @@ pub struct MinimizeArgs {
         conflicts_with = "cloudtrail"
     )]
     pub gcp_audit_logs: Option<PathBuf>,
+    /// The Activity Log to read an Azure service principal's or managed identity's usage
+    /// from, with `--snapshot` (one written by `pipeleash collect azure`): a copy of the
+    /// `insights-activity-logs` container or `az monitor activity-log list` output. The
+    /// identity is then its object id or display name.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "snapshot",
+        conflicts_with_all = ["cloudtrail", "gcp_audit_logs"]
+    )]
+    pub azure_activity_logs: Option<PathBuf>,
     /// An identity policy of the identity (inline or managed); repeat for several. These are
     /// the policies the result replaces. (File mode, without `--snapshot`.)
     #[arg(
@@ -422,6 +434,15 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
 }
 
 pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    if args.azure_activity_logs.is_some()
+        || args
+            .identity
+            .as_deref()
+            .is_some_and(super::minimize_azure::is_object_id)
+    {
+        let now = super::time::parse_now(args.window.now.as_deref())?;
+        return super::minimize_azure::run(&args, global, out, now);
+    }
     if args.gcp_audit_logs.is_some()
         || args
             .identity

@@ -17,6 +17,7 @@ pub mod generate;
 pub mod graph;
 mod init;
 mod minimize;
+mod minimize_azure;
 mod minimize_gcp;
 mod policy;
 mod progress;
