@@ -24,8 +24,8 @@
 //! holds no operation at all in the logs read (the logs of that subscription were most
 //! likely not read): nothing is called unused without evidence.
 //!
-//! Findings are left empty; the Azure trust checks attach theirs with
-//! [`Analysis::attach_findings`].
+//! Findings are the Azure trust checks' ([`crate::azure::checks::azure_findings`], judged at
+//! `options.now`), filed under the identity each concerns.
 
 use super::activity_log::{ActivityLogCoverage, ActivityLogUsage, Observability};
 use super::inventory::AzureInventory;
@@ -123,7 +123,7 @@ pub fn analyze(
         ),
         None => (Vec::new(), Vec::new()),
     };
-    Ok(Analysis {
+    let mut analysis = Analysis {
         provider: Provider::Azure,
         window,
         usage: evidence.usage.map(usage_origin),
@@ -140,7 +140,11 @@ pub fn analyze(
         findings: Vec::new(),
         coverage,
         usage_of_unknown_identities,
-    })
+    };
+    for raw in evidence.inventories {
+        analysis.attach_findings(super::checks::azure_findings(raw, options.now));
+    }
+    Ok(analysis)
 }
 
 /// Where the usage came from: `Azure Activity Log `<root>`` with the folders above the

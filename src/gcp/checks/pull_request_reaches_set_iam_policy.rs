@@ -1,6 +1,10 @@
 //! **What it finds:** a service account that a pull-request workflow can act as (through
-//! Workload Identity Federation) and that holds a `*.setIamPolicy` permission on a project,
-//! folder or organization.
+//! Workload Identity Federation) and that may rewrite the IAM policy of a project, folder or
+//! organization (`resourcemanager.{projects,folders,organizations}.setIamPolicy`) or of service
+//! accounts (`iam.serviceAccounts.setIamPolicy`: it can grant itself the right to act as any
+//! of them), bound on a project, folder or organization. Resource-level rights such as
+//! `storage.buckets.setIamPolicy` are not counted here: they rewrite one service's resources,
+//! not who can do anything in the container.
 //!
 //! **Why it matters:** `setIamPolicy` rewrites who may do anything on the resource: a pull
 //! request, which anyone with write access to a branch (or, with `pull_request_target`, any
@@ -90,8 +94,9 @@ pub fn run(inventory: &GcpInventory, findings: &mut Vec<Finding>) {
                     subject: format!("service account `{}`", account.email),
                     message: format!(
                         "a pull-request workflow can act as the service account, which may \
-                         change the IAM policy of `{container}` (`{}`)",
-                        binding.role
+                         rewrite IAM policies through `{}` on `{container}` ({})",
+                        binding.role,
+                        permissions.join(", ")
                     ),
                     evidence,
                     remediation: "bind a read-only service account for pull requests and \
@@ -103,7 +108,21 @@ pub fn run(inventory: &GcpInventory, findings: &mut Vec<Finding>) {
     }
 }
 
-/// The `*.setIamPolicy` permissions `role` holds, sorted; unknown roles hold none here (the
+/// The permissions that rewrite who may do anything in a container, or who may act as its
+/// service accounts
+/// (<https://cloud.google.com/iam/docs/service-account-permissions#impersonation-permissions>).
+const ESCALATING: &[&str] = &[
+    "resourcemanager.projects.setIamPolicy",
+    "resourcemanager.folders.setIamPolicy",
+    "resourcemanager.organizations.setIamPolicy",
+    "iam.serviceAccounts.setIamPolicy",
+];
+
+fn escalates(permission: &str) -> bool {
+    ESCALATING.contains(&permission)
+}
+
+/// The escalating permissions `role` holds, sorted; unknown roles hold none here (the
 /// minimizer reports them).
 fn set_iam_policy_permissions(
     inventory: &GcpInventory,
@@ -118,7 +137,7 @@ fn set_iam_policy_permissions(
         Some(custom) => custom
             .included_permissions
             .iter()
-            .filter(|permission| permission.ends_with(".setIamPolicy"))
+            .filter(|permission| escalates(permission))
             .cloned()
             .collect(),
         None => catalog
@@ -127,7 +146,7 @@ fn set_iam_policy_permissions(
                 Some(
                     catalog
                         .permissions_of(predefined)
-                        .filter(|permission| permission.ends_with(".setIamPolicy"))
+                        .filter(|permission| escalates(permission))
                         .map(str::to_string)
                         .collect(),
                 )
