@@ -58,7 +58,11 @@ fn inventories() -> Vec<GcpInventory> {
         .sources
         .iter()
         .filter(|source| source.provider == "gcp" && source.kind == GCP_INVENTORY_KIND)
-        .map(|source| snapshot.read_json(Path::new(&source.path)).expect("inventory"))
+        .map(|source| {
+            snapshot
+                .read_json(Path::new(&source.path))
+                .expect("inventory")
+        })
         .collect()
 }
 
@@ -118,7 +122,10 @@ fn every_planted_unsafe_trust_is_found_under_its_service_account_and_no_safe_one
             .iter()
             .map(|finding| finding.id)
             .collect();
-        assert!(ids.contains(check), "`{email}` should have `{check}`: {ids:?}");
+        assert!(
+            ids.contains(check),
+            "`{email}` should have `{check}`: {ids:?}"
+        );
     }
     for email in SAFE {
         let findings = &identity(&analysis, email).findings;
@@ -138,7 +145,11 @@ fn every_planted_unsafe_trust_is_found_under_its_service_account_and_no_safe_one
             .collect();
         assert_eq!(flagged, expected, "`{check}`");
     }
-    let ids: Vec<&str> = analysis.identities.iter().map(|i| i.identity.id.as_str()).collect();
+    let ids: Vec<&str> = analysis
+        .identities
+        .iter()
+        .map(|i| i.identity.id.as_str())
+        .collect();
     let mut sorted = ids.clone();
     sorted.sort();
     assert_eq!(ids, sorted, "identities are sorted by id");
@@ -165,12 +176,21 @@ fn trusts_say_who_can_become_each_service_account() {
     assert!(web[0].conditions.iter().any(|c| c.claim == "repository"
         && c.operator == ClaimOperator::Equals
         && c.values == ["acme/web"]));
-    assert!(web[0].conditions.iter().any(|c| c.operator == ClaimOperator::Expression
-        && c.values == ["assertion.repository_owner == 'acme'"]));
+    assert!(
+        web[0]
+            .conditions
+            .iter()
+            .any(|c| c.operator == ClaimOperator::Expression
+                && c.values == ["assertion.repository_owner == 'acme'"])
+    );
     // `principal://…/subject/…`: the `sub` claim.
     let assets = federated("web-assets@acme-web.iam.gserviceaccount.com");
-    assert!(assets[0].conditions.iter().any(|c| c.claim == "sub"
-        && c.values == ["repo:acme/web:ref:refs/heads/main"]));
+    assert!(
+        assets[0]
+            .conditions
+            .iter()
+            .any(|c| c.claim == "sub" && c.values == ["repo:acme/web:ref:refs/heads/main"])
+    );
     // Unsafe: no attribute condition at all.
     let legacy = federated("legacy-deployer@acme-web.iam.gserviceaccount.com");
     assert!(
@@ -249,7 +269,10 @@ fn every_proposal_is_proven_and_keeps_every_used_permission_and_no_denied_one() 
     for identity in &analysis.identities {
         let email = identity.identity.id.native();
         let Some(counts) = identity.counts else {
-            assert!(identity.proposal.is_none(), "`{email}`: no counts, no proposal");
+            assert!(
+                identity.proposal.is_none(),
+                "`{email}`: no counts, no proposal"
+            );
             continue;
         };
         assert_eq!(
@@ -261,7 +284,10 @@ fn every_proposal_is_proven_and_keeps_every_used_permission_and_no_denied_one() 
         assert!(counts.used <= allowed.len(), "`{email}`: {counts:?}");
         assert!(counts.denied >= denied_only.len());
         let Some(proposal) = &identity.proposal else {
-            assert_eq!(counts.unused, 0, "`{email}` has unused permissions: propose");
+            assert_eq!(
+                counts.unused, 0,
+                "`{email}` has unused permissions: propose"
+            );
             continue;
         };
         let proposal = proposal
@@ -342,13 +368,9 @@ fn the_corrupt_file_and_the_unlogged_project_are_in_the_coverage() {
         "{:#?}",
         analysis.coverage
     );
-    assert!(
-        analysis
-            .coverage
-            .iter()
-            .any(|sentence| sentence.contains("`projects/acme-sandbox`")
-                && sentence.contains("unknown"))
-    );
+    assert!(analysis.coverage.iter().any(
+        |sentence| sentence.contains("`projects/acme-sandbox`") && sentence.contains("unknown")
+    ));
     assert!(
         analysis
             .coverage
@@ -393,7 +415,12 @@ fn without_logs_nothing_is_counted_and_findings_remain() {
         },
     )
     .expect("analysis");
-    assert!(analysis.identities.iter().all(|i| i.counts.is_none() && i.proposal.is_none()));
+    assert!(
+        analysis
+            .identities
+            .iter()
+            .all(|i| i.counts.is_none() && i.proposal.is_none())
+    );
     assert!(analysis.coverage.is_empty());
     assert_eq!(analysis.all_findings().count() >= PLANTED.len(), true);
 }

@@ -31,8 +31,8 @@ use super::inventory::{
 };
 use super::{GcpBinding, GcpCondition, GcpRole, RoleStage};
 use crate::model::{
-    ClaimCondition, ClaimOperator, Container, FederatedTrust, Grant, GrantBody, GrantId,
-    Identity, IdentityId, IdentityKind, Inventory, InventoryError, PrincipalRef, Provider, Trust,
+    ClaimCondition, ClaimOperator, Container, FederatedTrust, Grant, GrantBody, GrantId, Identity,
+    IdentityId, IdentityKind, Inventory, InventoryError, PrincipalRef, Provider, Trust,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -168,7 +168,10 @@ pub fn service_account_trusts(raw: &GcpInventory, account: &GcpServiceAccount) -
         .map(|policy| (format!("service account `{}`", account.email), policy));
     let inherited = ancestry(raw, &account.project_id)
         .into_iter()
-        .filter_map(|name| raw.policy_of(&name).map(|policy| (format!("`{name}`"), policy)));
+        .filter_map(|name| {
+            raw.policy_of(&name)
+                .map(|policy| (format!("`{name}`"), policy))
+        });
     for (place, policy) in own.chain(inherited) {
         for binding in &policy.bindings {
             if !BECOME_ROLES.contains(&binding.role.as_str()) {
@@ -242,10 +245,7 @@ fn member_trusts(
                     .iter()
                     .any(|account| account.email.eq_ignore_ascii_case(email)) =>
             {
-                PrincipalRef::Identity(IdentityId::new(
-                    Provider::Gcp,
-                    &email.to_ascii_lowercase(),
-                ))
+                PrincipalRef::Identity(IdentityId::new(Provider::Gcp, &email.to_ascii_lowercase()))
             }
             _ => PrincipalRef::Pattern(member.to_string()),
         };
@@ -382,7 +382,9 @@ impl<'a> FederatedMember<'a> {
                 ClaimOperator::Expression,
                 vec![format!("'{value}' in assertion.{claim}")],
             ),
-            (Some(claim), _) => ClaimCondition::new(claim, ClaimOperator::Equals, vec![value.to_string()]),
+            (Some(claim), _) => {
+                ClaimCondition::new(claim, ClaimOperator::Equals, vec![value.to_string()])
+            }
             (None, _) => ClaimCondition::new(
                 &attribute,
                 ClaimOperator::Expression,
@@ -569,8 +571,13 @@ mod tests {
             // The default audience: the provider's own resource name.
             assert!(trust.audiences[1].starts_with("https://iam.googleapis.com/projects/4151/"));
         }
-        let has = |condition: ClaimCondition| federated.iter().any(|t| t.conditions.contains(&condition));
-        assert!(has(ClaimCondition::new("repository", ClaimOperator::Equals, vec!["acme/web".into()])));
+        let has =
+            |condition: ClaimCondition| federated.iter().any(|t| t.conditions.contains(&condition));
+        assert!(has(ClaimCondition::new(
+            "repository",
+            ClaimOperator::Equals,
+            vec!["acme/web".into()]
+        )));
         assert!(has(ClaimCondition::new(
             "sub",
             ClaimOperator::Equals,
@@ -600,7 +607,10 @@ mod tests {
     fn impersonators_are_inherited_from_folders_and_the_organization_with_their_condition() {
         let trusts = trusts_of_ci();
         assert!(trusts.contains(&Trust::Identity {
-            from: PrincipalRef::Identity(IdentityId::new(Provider::Gcp, "other@app.iam.gserviceaccount.com")),
+            from: PrincipalRef::Identity(IdentityId::new(
+                Provider::Gcp,
+                "other@app.iam.gserviceaccount.com"
+            )),
             conditions: vec![ClaimCondition::new(
                 "iam.condition",
                 ClaimOperator::Expression,
@@ -624,11 +634,13 @@ mod tests {
             .filter(|trust| matches!(trust, Trust::LongLivedKey { .. }))
             .collect();
         assert_eq!(keys.len(), 1);
-        let Trust::LongLivedKey { key_id, created, .. } = keys[0] else {
+        let Trust::LongLivedKey {
+            key_id, created, ..
+        } = keys[0]
+        else {
             unreachable!()
         };
         assert_eq!(key_id, "k1");
         assert_eq!(created.unwrap().to_rfc3339(), "2025-01-02T03:04:05+00:00");
     }
-
 }
