@@ -459,4 +459,105 @@ mod tests {
         );
         assert_eq!(project_of_resource("organizations/1"), None);
     }
+
+    const RAW: &str = r#"{
+      "format_version": 1, "scope": ["projects/app"], "collected_at": "2026-11-29T00:00:00Z",
+      "projects": [{"name": "projects/4151", "project_id": "app", "iam_policy": {"bindings": [
+        {"role": "roles/editor", "members": ["serviceAccount:gone@elsewhere.iam.gserviceaccount.com"]},
+        {"role": "roles/run.developer", "members": ["serviceAccount:ci@app.iam.gserviceaccount.com"]}]}}],
+      "service_accounts": [{"name": "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com",
+        "project_id": "app", "email": "ci@app.iam.gserviceaccount.com"}],
+      "workload_identity_pools": [{"name": "projects/4151/locations/global/workloadIdentityPools/gh",
+        "state": "ACTIVE", "providers": [{"name": "projects/4151/locations/global/workloadIdentityPools/gh/providers/a",
+          "state": "ACTIVE", "protocol": "oidc",
+          "oidc": {"issuer_uri": "https://token.actions.githubusercontent.com"}}]}]
+    }"#;
+
+    fn window() -> ObservationWindow {
+        use chrono::TimeZone;
+        ObservationWindow {
+            since: chrono::Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            until: chrono::Utc.with_ymd_and_hms(2026, 11, 8, 0, 0, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn findings_about_no_collected_service_account_stay_at_the_provider_level() {
+        let raw: GcpInventory = serde_json::from_str(RAW).unwrap();
+        let inventories = [raw];
+        let options = Options {
+            propose: true,
+            now: window().until,
+        };
+        let evidence = GcpEvidence {
+            inventories: &inventories,
+            usage: None,
+        };
+        let analysis = analyze(&evidence, window(), options).unwrap();
+        assert_eq!(analysis.identities.len(), 1);
+        let ci = &analysis.identities[0];
+        assert!(ci.findings.is_empty() && ci.counts.is_none() && ci.proposal.is_none());
+        let ids: Vec<&str> = analysis.findings.iter().map(|f| f.id).collect();
+        // A provider no account is open to, and a basic role of an account not collected.
+        assert!(
+            ids.contains(&"gcp-wif-provider-without-condition"),
+            "{ids:?}"
+        );
+        assert!(
+            ids.contains(&"gcp-basic-role-on-service-account"),
+            "{ids:?}"
+        );
+        assert!(analysis.coverage.is_empty() && analysis.usage.is_none());
+    }
+
+    #[test]
+    fn an_account_whose_project_no_call_names_has_no_counts() {
+        use crate::model::{Outcome, Permission, UsageEvent};
+        let raw: GcpInventory = serde_json::from_str(RAW).unwrap();
+        let inventories = [raw];
+        let mut usage = AuditLogUsage::default();
+        usage.coverage.entries_in_window = 1;
+        usage.usage.add(&UsageEvent {
+            identity: IdentityId::new(Provider::Gcp, "ci@app.iam.gserviceaccount.com"),
+            permission: Permission::new(Provider::Gcp, "run.services.update"),
+            resource: "projects/other/locations/eu/services/web".to_string(),
+            time: window().since,
+            outcome: Outcome::Allowed,
+            workload: None,
+            source: "log.json".to_string(),
+        });
+        let options = Options {
+            propose: false,
+            now: window().until,
+        };
+        let evidence = GcpEvidence {
+            inventories: &inventories,
+            usage: Some(&usage),
+        };
+        let analysis = analyze(&evidence, window(), options).unwrap();
+        assert_eq!(analysis.identities[0].counts, None);
+        // Named by its number, the project is covered.
+        usage.usage.add(&UsageEvent {
+            identity: IdentityId::new(Provider::Gcp, "ci@app.iam.gserviceaccount.com"),
+            permission: Permission::new(Provider::Gcp, "run.services.update"),
+            resource: "projects/4151/locations/eu/services/web".to_string(),
+            time: window().since,
+            outcome: Outcome::Denied,
+            workload: None,
+            source: "log.json".to_string(),
+        });
+        let evidence = GcpEvidence {
+            inventories: &inventories,
+            usage: Some(&usage),
+        };
+        let analysis = analyze(&evidence, window(), options).unwrap();
+        let counts = analysis.identities[0].counts.expect("counts");
+        assert_eq!(counts.used, 1);
+        assert_eq!(counts.denied, 1);
+        assert!(counts.granted > 1);
+        assert_eq!(
+            counts.granted,
+            counts.used + counts.unused + counts.unobservable
+        );
+    }
 }
