@@ -261,6 +261,10 @@ fn load(
             crate::gcp::normalize::normalize_into(&mut normalized.inventory, &raw)
                 .map_err(InputError::wrap)?;
         }
+        for raw in snapshot.azure_inventories().map_err(InputError::wrap)? {
+            crate::azure::normalize::normalize_into(&mut normalized.inventory, &raw)
+                .map_err(InputError::wrap)?;
+        }
     }
     let mut usage = match usage_snapshot {
         Some(snapshot) => read_usage(input, snapshot, global, now)?,

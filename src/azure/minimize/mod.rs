@@ -378,28 +378,49 @@ fn numbered(base: &str, position: usize) -> String {
     }
 }
 
-/// The part of a granted pattern a rule covers, as one pattern that contains it; `None` when
-/// they cannot overlap. Exact when the granted pattern ends in `*` or the rule starts with
-/// one; otherwise the granted pattern itself (a superset: keeping more is safe).
-fn narrowed(granted: &str, rule: &str) -> Option<String> {
+/// The part of a granted pattern a rule covers, as patterns whose union contains it; empty
+/// when they cannot overlap. Exact when the granted pattern ends in `*` and the rule starts
+/// with one: `A*` ∩ `*B` is `A*B` plus each operation where `B` overlaps the end of `A`
+/// (`Microsoft.Resources/deployments/*` ∩ `*/read` holds
+/// `Microsoft.Resources/deployments/read`, which `…/deployments/*/read` does not match);
+/// otherwise the granted pattern itself (a superset: keeping more is safe).
+fn narrowed(granted: &str, rule: &str) -> Vec<String> {
     if !granted.contains('*') {
-        return operation_matches(rule, granted).then(|| granted.to_string());
+        return if operation_matches(rule, granted) {
+            vec![granted.to_string()]
+        } else {
+            Vec::new()
+        };
     }
     if !rule.contains('*') {
-        return operation_matches(granted, rule).then(|| rule.to_string());
+        return if operation_matches(granted, rule) {
+            vec![rule.to_string()]
+        } else {
+            Vec::new()
+        };
     }
     if pattern_covers(rule, granted, Case::Insensitive) {
-        return Some(granted.to_string());
+        return vec![granted.to_string()];
     }
     if pattern_covers(granted, rule, Case::Insensitive) {
-        return Some(rule.to_string());
+        return vec![rule.to_string()];
     }
     if let (Some(prefix), Some(suffix)) = (granted.strip_suffix('*'), rule.strip_prefix('*'))
         && !prefix.contains('*')
+        && !suffix.contains('*')
     {
-        return Some(format!("{prefix}*{suffix}"));
+        let mut patterns = vec![format!("{prefix}*{suffix}")];
+        let (lower_prefix, lower_suffix) =
+            (prefix.to_ascii_lowercase(), suffix.to_ascii_lowercase());
+        for overlap in 1..=prefix.len().min(suffix.len()) {
+            if suffix.is_char_boundary(overlap) && lower_prefix.ends_with(&lower_suffix[..overlap])
+            {
+                patterns.push(format!("{prefix}{}", &suffix[overlap..]));
+            }
+        }
+        return patterns;
     }
-    Some(granted.to_string())
+    vec![granted.to_string()]
 }
 
 /// Step 3: what the logs cannot show, per original permissions block.
@@ -414,7 +435,7 @@ fn keep_unobservable(
             let mut actions = Vec::new();
             for granted in &block.actions {
                 for rule in unobservable.iter().filter(|r| r.plane == Plane::Control) {
-                    if let Some(kept) = narrowed(granted, &rule.pattern) {
+                    for kept in narrowed(granted, &rule.pattern) {
                         result
                             .unobservable_kept
                             .push((kept.clone(), rule.reason.clone()));

@@ -255,29 +255,63 @@ fn a_role_that_grants_more_than_today_fails_the_proof() {
 #[test]
 fn narrowing_a_granted_pattern_to_a_rule() {
     for (granted, rule, expected) in [
-        ("*", "*/read", Some("*/read")),
+        ("*", "*/read", vec!["*/read"]),
         (
             "Microsoft.Storage/*",
             "*/read",
-            Some("Microsoft.Storage/*/read"),
+            vec!["Microsoft.Storage/*/read", "Microsoft.Storage/read"],
         ),
         (
             "Microsoft.Web/sites/read",
             "*/read",
-            Some("Microsoft.Web/sites/read"),
+            vec!["Microsoft.Web/sites/read"],
         ),
-        ("Microsoft.Web/sites/write", "*/read", None),
+        ("Microsoft.Web/sites/write", "*/read", vec![]),
         (
             "Microsoft.Web/*/config/*",
             "*/read",
-            Some("Microsoft.Web/*/config/*"),
+            vec!["Microsoft.Web/*/config/*"],
         ),
     ] {
-        assert_eq!(
-            narrowed(granted, rule).as_deref(),
-            expected,
-            "{granted} ∩ {rule}"
+        assert_eq!(narrowed(granted, rule), expected, "{granted} ∩ {rule}");
+    }
+}
+
+/// A read directly under the granted prefix (`…/deployments/read`) is in the intersection of
+/// `…/deployments/*` and `*/read` but not in `…/deployments/*/read`: it must be kept, or the
+/// minimized role would drop a read the Activity Log could never have shown.
+#[test]
+fn narrowing_keeps_the_operations_where_the_rule_overlaps_the_granted_prefix() {
+    for (granted, rule, operation) in [
+        (
+            "Microsoft.Resources/deployments/*",
+            "*/read",
+            "Microsoft.Resources/deployments/read",
+        ),
+        (
+            "Microsoft.Web/sites/*",
+            "*/read",
+            "Microsoft.Web/sites/read",
+        ),
+        (
+            "Microsoft.KeyVault/vaults/*",
+            "*/action",
+            "Microsoft.KeyVault/vaults/action",
+        ),
+    ] {
+        let kept = narrowed(granted, rule);
+        assert!(
+            kept.iter()
+                .any(|pattern| operation_matches(pattern, operation)),
+            "{granted} ∩ {rule} = {kept:?} must keep {operation}"
         );
+        for pattern in &kept {
+            assert!(
+                pattern_covers(granted, pattern, Case::Insensitive)
+                    || operation_matches(granted, pattern),
+                "{pattern} must stay inside {granted}"
+            );
+        }
     }
 }
 
