@@ -236,3 +236,75 @@ fn bad_inputs_are_input_errors_naming_what_to_do() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("collect gcp"));
 }
+
+/// An account whose project no logged call names has unknown use: minimizing it would remove
+/// everything it holds (the demo's `sandbox-ci`, and `web-deployer` given only another
+/// project's logs).
+#[test]
+fn an_account_whose_project_the_logs_do_not_cover_is_refused() {
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/gcp-demo");
+    let snapshot = demo.join("snapshot");
+    let logs = demo.join("audit-logs");
+    for account in [
+        "sandbox-ci@acme-sandbox.iam.gserviceaccount.com",
+        "web-deployer@acme-web.iam.gserviceaccount.com",
+    ] {
+        let only_data = tempfile::tempdir().unwrap();
+        // The data project's entries only, as `gcloud logging read` would print them.
+        let mut entries = Vec::new();
+        for file in walk(&logs.join("cloudaudit.googleapis.com")) {
+            for line in std::fs::read_to_string(&file).unwrap_or_default().lines() {
+                if line.contains("projects/acme-data")
+                    && serde_json::from_str::<Value>(line).is_ok()
+                {
+                    entries.push(serde_json::from_str::<Value>(line).unwrap());
+                }
+            }
+        }
+        let only = only_data.path().join("entries.json");
+        std::fs::write(&only, serde_json::to_vec(&entries).unwrap()).unwrap();
+        let source = if account.starts_with("sandbox") {
+            logs.clone()
+        } else {
+            only
+        };
+        let output = pipeleash(&[
+            "minimize",
+            account,
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            "--gcp-audit-logs",
+            source.to_str().unwrap(),
+            "--since",
+            "2026-11-14",
+            "--until",
+            "2026-11-20",
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{account}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(output.stdout.is_empty());
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("its use is unknown"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}

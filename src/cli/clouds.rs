@@ -75,13 +75,40 @@ impl CloudEvidence {
         let mut gcp_artifact = None;
         let mut azure = Vec::new();
         let mut azure_artifact = None;
+        // Which snapshot each scope came from: the same organization or tenant given twice
+        // is an input error naming both, not a clash deep in the analysis.
+        let mut seen: Vec<(String, PathBuf)> = Vec::new();
+        let mut once = |scope: String, dir: &Path| -> anyhow::Result<()> {
+            if let Some((_, first)) = seen.iter().find(|(known, _)| *known == scope) {
+                return Err(InputError::wrap(format!(
+                    "snapshots `{}` and `{}` both hold the inventory of {scope}; give one of \
+                     them (the latest)",
+                    first.display(),
+                    dir.display()
+                )));
+            }
+            seen.push((scope, dir.to_path_buf()));
+            Ok(())
+        };
         for snapshot in snapshots {
             let found = snapshot.gcp_inventories().map_err(InputError::wrap)?;
+            for raw in &found {
+                once(format!("GCP `{}`", raw.scope.join(", ")), snapshot.dir())?;
+            }
             if !found.is_empty() {
                 gcp_artifact.get_or_insert_with(|| artifact(snapshot, "gcp"));
             }
             gcp.extend(found);
             let found = snapshot.azure_inventories().map_err(InputError::wrap)?;
+            for raw in &found {
+                once(
+                    format!(
+                        "Azure tenant `{}`",
+                        raw.tenant_id.as_deref().unwrap_or("(unknown)")
+                    ),
+                    snapshot.dir(),
+                )?;
+            }
             if !found.is_empty() {
                 azure_artifact.get_or_insert_with(|| artifact(snapshot, "azure"));
             }
@@ -94,7 +121,24 @@ impl CloudEvidence {
         match (gcp_artifact, gcp_logs) {
             (Some(artifact), logs) => {
                 let usage = logs
-                    .map(|path| audit_log::ingest_path(path, read_for).map_err(InputError::wrap))
+                    .map(|path| {
+                        let usage =
+                            audit_log::ingest_path(path, read_for).map_err(InputError::wrap)?;
+                        if usage.coverage.entries_in_window == 0 {
+                            // As for CloudTrail: a window in which nothing could be seen is
+                            // no evidence of anything unused.
+                            return Err(InputError::wrap(format!(
+                                "the GCP audit logs at `{}` hold no usable entry in the window \
+                                 ({} entries read, {} file(s) unreadable): check the path \
+                                 (a sink's `cloudaudit.googleapis.com/…` copy or `gcloud logging \
+                                 read --format=json` output) and `--since`/`--until`",
+                                path.display(),
+                                usage.coverage.entries_read,
+                                usage.coverage.files_skipped.len()
+                            )));
+                        }
+                        Ok(usage)
+                    })
                     .transpose()?;
                 evidence.gcp = Some(GcpLoaded {
                     inventories: gcp,
@@ -119,6 +163,21 @@ impl CloudEvidence {
                             None,
                         )
                         .map_err(InputError::wrap)
+                        .and_then(|usage| {
+                            if usage.coverage.operations == 0 {
+                                return Err(InputError::wrap(format!(
+                                    "the Azure Activity Log at `{}` holds no operation of an \
+                                     identity in the window ({} record(s) read, {} file(s) \
+                                     unreadable): check the path (a storage export's \
+                                     `insights-activity-logs/…` copy or `az monitor \
+                                     activity-log list` output) and `--since`/`--until`",
+                                    path.display(),
+                                    usage.coverage.records_read,
+                                    usage.coverage.files_skipped.len()
+                                )));
+                            }
+                            Ok(usage)
+                        })
                     })
                     .transpose()?;
                 evidence.azure = Some(AzureLoaded {

@@ -11,7 +11,7 @@ use super::minimize::{MinimizeArgs, MinimizeFormat};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::cloudtrail::TimeWindow;
 use crate::gcp::audit_log::{self, observability};
-use crate::gcp::inventory::{GCP_INVENTORY_KIND, GcpInventory};
+use crate::gcp::inventory::GcpInventory;
 use crate::gcp::minimize::{
     GcpMinimizeError, GcpMinimizeOptions, minimize, prove_terraform, render_json, render_terraform,
 };
@@ -32,22 +32,11 @@ pub fn is_service_account(identity: &str) -> bool {
             .ends_with(".gserviceaccount.com")
 }
 
-/// Every GCP inventory of the snapshot, normalized into one inventory.
-fn load_inventory(dir: &Path) -> anyhow::Result<Inventory> {
+/// Every GCP inventory of the snapshot, as collected and normalized into one inventory.
+fn load_inventory(dir: &Path) -> anyhow::Result<(Vec<GcpInventory>, Inventory)> {
     let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
-    let mut inventory = Inventory::new();
-    let mut found = 0;
-    for source in &snapshot.manifest().sources {
-        if source.provider != "gcp" || source.kind != GCP_INVENTORY_KIND {
-            continue;
-        }
-        let raw: GcpInventory = snapshot
-            .read_json(Path::new(&source.path))
-            .map_err(InputError::wrap)?;
-        normalize_into(&mut inventory, &raw).map_err(InputError::wrap)?;
-        found += 1;
-    }
-    if found == 0 {
+    let raw = snapshot.gcp_inventories().map_err(InputError::wrap)?;
+    if raw.is_empty() {
         return Err(InputError::wrap(format!(
             "snapshot `{}` holds no GCP inventory; collect one with `pipeleash collect gcp \
              --organization ID --out {}`",
@@ -55,7 +44,11 @@ fn load_inventory(dir: &Path) -> anyhow::Result<Inventory> {
             dir.parent().unwrap_or(dir).display()
         )));
     }
-    Ok(inventory)
+    let mut inventory = Inventory::new();
+    for one in &raw {
+        normalize_into(&mut inventory, one).map_err(InputError::wrap)?;
+    }
+    Ok((raw, inventory))
 }
 
 /// Runs `minimize` for a GCP service account as if it were `now`.
@@ -77,7 +70,7 @@ pub fn run(
              a Cloud Logging sink's bucket, or `gcloud logging read --format=json` output)"
         )));
     };
-    let inventory = load_inventory(snapshot)?;
+    let (raw, inventory) = load_inventory(snapshot)?;
     let identity = IdentityId::new(Provider::Gcp, &identity_name.to_ascii_lowercase());
     let since = args.window.since_at(now)?;
     let until = args.window.until_at(now)?;
@@ -96,6 +89,30 @@ pub fn run(
             logs.display(),
             coverage.entries_read
         )));
+    }
+    // Never minimize an account whose project's logs were not read: every permission would
+    // look unused.
+    if let Some(account) = inventory.identities.get(&identity) {
+        let covered = crate::gcp::analysis::projects_covered(&raw, &usage);
+        if !covered.contains(&account.container) {
+            return Err(InputError::wrap(format!(
+                "no call in the audit logs at `{}` names a resource of `{}`, the project of \
+                 `{identity_name}`, in the window: its logs were most likely not read, so its \
+                 use is unknown and nothing can be removed; add that project's audit logs \
+                 (projects covered: {})",
+                logs.display(),
+                account.container,
+                if covered.is_empty() {
+                    "none".to_string()
+                } else {
+                    covered
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
+        }
     }
     if !coverage.files_skipped.is_empty() {
         // Printed even with `--quiet`: missing evidence can make the result unsafe.

@@ -66,15 +66,25 @@ pub fn analyze(
             continue;
         }
         let granted = granted_permissions(&inventory, catalog, id, &mut unknown_roles);
+        let unknown_here = unknown_roles_of(&inventory, catalog, id);
         let project = identity.container.as_str();
+        // A role whose permissions are unknown leaves what the account is granted unknown:
+        // no counts, and the proposal says why.
         let counts = evidence
             .usage
             .filter(|usage| usage.coverage.entries_in_window > 0 && covered.contains(project))
+            .filter(|_| unknown_here.is_empty())
             .map(|usage| counts_of(usage, id, &granted));
         let proposal = match (&counts, evidence.usage) {
             (Some(counts), Some(usage)) if options.propose && counts.unused > 0 => {
                 Some(propose(&inventory, id, usage))
             }
+            (None, Some(_)) if options.propose && !unknown_here.is_empty() => Some(Err(format!(
+                "bound to a role that is neither a collected custom role nor in the embedded \
+                 catalog ({}): what it grants is unknown, so nothing is counted or removed; \
+                 collect the custom roles or update the catalog (`pipeleash catalog import gcp`)",
+                unknown_here.join(", ")
+            ))),
             _ => None,
         };
         identities.push(IdentityAnalysis {
@@ -139,6 +149,13 @@ fn project_numbers(inventories: &[GcpInventory]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The projects (`projects/<id>`) some call in the window names a resource of: the projects
+/// whose logs were read, as far as the reader can tell (it does not keep each entry's
+/// project). `minimize` refuses an account whose project is not among them.
+pub fn projects_covered(inventories: &[GcpInventory], usage: &AuditLogUsage) -> BTreeSet<String> {
+    covered_projects(usage, &project_numbers(inventories))
+}
+
 /// The projects (`projects/<id>`) named by the resource of some call in the window.
 fn covered_projects(usage: &AuditLogUsage, numbers: &BTreeMap<String, String>) -> BTreeSet<String> {
     let mut covered = BTreeSet::new();
@@ -166,6 +183,29 @@ fn project_of_resource(resource: &str) -> Option<&str> {
     let rest = &resource[start + "projects/".len()..];
     let project = rest.split('/').next()?;
     (!project.is_empty() && project != "_" && project != "-").then_some(project)
+}
+
+/// The roles bound to the identity that neither the inventory nor the catalog knows, quoted.
+fn unknown_roles_of(
+    inventory: &Inventory,
+    catalog: &GcpRoleCatalog,
+    id: &IdentityId,
+) -> Vec<String> {
+    let mut roles: Vec<String> = inventory
+        .grants_for(id)
+        .filter_map(|grant| match &grant.body {
+            GrantBody::Gcp(binding)
+                if !inventory.gcp_roles.contains_key(&binding.role)
+                    && catalog.role(&binding.role).is_none() =>
+            {
+                Some(format!("`{}`", binding.role))
+            }
+            _ => None,
+        })
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
 }
 
 /// Every distinct permission the identity's bindings give.

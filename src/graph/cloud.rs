@@ -5,7 +5,7 @@
 //! - GCP: a Workload Identity Federation trust (`principalSet://…/attribute.repository/acme/web`
 //!   or `principal://…/subject/…`) becomes a `can-assume` edge from the workload; a member that
 //!   may impersonate a service account (`roles/iam.serviceAccountTokenCreator`,
-//!   `serviceAccountUser`, `workloadIdentityUser`) a `can-chain` edge
+//!   `serviceAccountUser`, `workloadIdentityUser`) a `can-assume` edge from that identity
 //!   (<https://cloud.google.com/iam/docs/service-account-impersonation>); holding
 //!   `*.setIamPolicy` on a project, folder or organization a `can-escalate` edge to
 //!   administrator access there, since the holder can grant itself any role
@@ -125,16 +125,14 @@ fn add_trust(
             };
             match source {
                 Some(source) if source != target => {
+                    // The target's own IAM policy admits the source: no policy of the source
+                    // has to allow it, unlike AWS role chaining.
                     graph.add_edge(
                         source,
                         target,
-                        Edge::CanChain {
-                            trust: format!("`{name}` may act as it"),
-                            allowance: if conditions.is_empty() {
-                                Allowance::Allowed
-                            } else {
-                                Allowance::Conditional
-                            },
+                        Edge::CanAssume {
+                            trust: format!("its IAM policy lets `{name}` act as it"),
+                            conditions: conditions.iter().map(ToString::to_string).collect(),
                         },
                     );
                 }

@@ -4,7 +4,7 @@
 //! Nodes and edges are provider-neutral ([`Node`], [`Edge`]); the AWS builder in [`build`]
 //! fills them from a normalized inventory, optional CloudTrail usage and the catalog; [`cloud`]
 //! adds GCP and Azure identities to the same graph (Workload Identity Federation and federated
-//! credentials as `can-assume`, impersonation as `can-chain`, IAM-policy rights as
+//! credentials as `can-assume`, impersonation as `can-assume`, IAM-policy rights as
 //! `can-escalate`), so queries cross clouds. Building is pure and deterministic: nodes are added in
 //! sorted order, so node indexes, traversal order and output are the same on every run.
 //!

@@ -1,0 +1,155 @@
+//! `analyze`/`audit` over GCP and Azure snapshots: the bad inputs a nightly job can meet are
+//! input errors (exit 2) that name the input, never a report that quietly lost its evidence.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures")
+}
+
+fn pipeleash(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pipeleash"))
+        .args(args)
+        .output()
+        .expect("runs")
+}
+
+fn path(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const WINDOW: [&str; 4] = ["--since", "2026-11-14", "--until", "2026-11-20"];
+
+#[test]
+fn logs_holding_nothing_usable_are_an_input_error_for_gcp_and_azure() {
+    let temp = tempfile::tempdir().unwrap();
+    let garbage = temp.path().join("entries.json");
+    std::fs::write(&garbage, "this is not a log").unwrap();
+    let gcp = fixtures().join("gcp-demo/snapshot");
+    let output = pipeleash(
+        &[
+            &[
+                "audit",
+                "--snapshot",
+                path(&gcp),
+                "--gcp-audit-logs",
+                path(&garbage),
+            ][..],
+            &WINDOW[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("entries.json"),
+        "{}",
+        stderr(&output)
+    );
+    // GCP logs given as the Azure Activity Log: every record lacks Azure's caller claims.
+    let azure = fixtures().join("azure-demo/snapshot");
+    let output = pipeleash(
+        &[
+            &[
+                "audit",
+                "--snapshot",
+                path(&azure),
+                "--azure-activity-logs",
+                path(&fixtures().join("gcp-demo/audit-logs")),
+            ][..],
+            &WINDOW[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("no operation"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn the_same_organization_or_tenant_given_twice_is_an_input_error_naming_both() {
+    let temp = tempfile::tempdir().unwrap();
+    for demo in ["gcp-demo", "azure-demo"] {
+        let copy = temp.path().join(demo);
+        copy_dir(&fixtures().join(demo).join("snapshot"), &copy);
+        let output = pipeleash(&[
+            "analyze",
+            "--snapshot",
+            path(&fixtures().join(demo).join("snapshot")),
+            "--snapshot",
+            path(&copy),
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{demo}: {}", stderr(&output));
+        assert!(stderr(&output).contains("both hold"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn a_role_nobody_knows_leaves_the_accounts_use_unknown_instead_of_granting_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let copy = temp.path().join("snapshot");
+    copy_dir(&fixtures().join("gcp-demo/snapshot"), &copy);
+    let inventory = std::fs::read_dir(copy.join("inventory"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    assert!(text.contains("roles/run.developer"));
+    std::fs::write(
+        &inventory,
+        text.replace("roles/run.developer", "roles/run.developr"),
+    )
+    .unwrap();
+    let output = pipeleash(
+        &[
+            &[
+                "audit",
+                "--snapshot",
+                path(&copy),
+                "--gcp-audit-logs",
+                path(&fixtures().join("gcp-demo/audit-logs")),
+                "--format",
+                "json",
+            ][..],
+            &WINDOW[..],
+        ]
+        .concat(),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let holders: Vec<&serde_json::Value> = report["clouds"][0]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|identity| {
+            identity["minimize_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("roles/run.developr"))
+        })
+        .collect();
+    assert!(!holders.is_empty(), "{report:#}");
+    for identity in holders {
+        assert!(identity["counts"].is_null(), "{identity:#}");
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
