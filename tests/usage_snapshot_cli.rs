@@ -231,7 +231,7 @@ fn snapshot_errors_name_the_file_and_what_to_do() {
         "--snapshot",
         "/nonexistent/snapshot",
     ]));
-    assert!(stderr.contains("is not a snapshot"), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
 }
 
 /// `analyze`, `audit`, `minimize` and `graph` without `--cloudtrail` take the usage the

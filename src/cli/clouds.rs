@@ -242,7 +242,7 @@ impl CloudEvidence {
 
 fn no_inventory(cloud: &str, flag: &str, path: &Path, collect: &str) -> anyhow::Error {
     InputError::wrap(format!(
-        "`{flag} {}` was given, but no snapshot holds a {cloud} inventory, so nobody's use could \
+        "`{flag} {}` was given, but no snapshot holds an inventory of {cloud}, so nobody's use could \
          be judged; collect one (`pipeleash collect {collect} … --out DIR`) and add \
          `--snapshot DIR`",
         path.display()

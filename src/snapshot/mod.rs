@@ -57,6 +57,10 @@ pub enum SnapshotError {
     )]
     NotASnapshot { path: PathBuf },
     #[error(
+        "snapshot `{path}` does not exist; check the path (`pipeleash snapshots list --store DIR` lists a store's snapshots)"
+    )]
+    Missing { path: PathBuf },
+    #[error(
         "`{path}` is an unfinished snapshot (a writer stopped before committing it); delete it"
     )]
     Unfinished { path: PathBuf },
@@ -419,6 +423,11 @@ impl Snapshot {
             .is_some_and(|name| name.to_string_lossy().starts_with(".tmp-"));
         if unfinished {
             return Err(SnapshotError::Unfinished {
+                path: dir.to_path_buf(),
+            });
+        }
+        if !dir.exists() {
+            return Err(SnapshotError::Missing {
                 path: dir.to_path_buf(),
             });
         }
