@@ -271,6 +271,18 @@ pub fn short_name(identity: &IdentityAnalysis) -> String {
     }
 }
 
+/// An identity as a heading names it: its id, with its display name when the id alone says
+/// nothing to a reader (an Azure object id).
+fn named(identity: &IdentityAnalysis) -> String {
+    let id = identity.identity.id.native();
+    let name = &identity.identity.display_name;
+    if name.is_empty() || name == id || identity.identity.id.provider() == Provider::Gcp {
+        format!("`{id}`")
+    } else {
+        format!("`{}` ({id})", identity.identity.display_name)
+    }
+}
+
 fn count(counts: Option<&Counts>, value: impl Fn(&Counts) -> usize) -> String {
     counts.map_or_else(|| "-".to_string(), |counts| value(counts).to_string())
 }
@@ -358,9 +370,9 @@ pub fn print_table(
                 Some(Ok(proposal)) => {
                     writeln!(
                         out,
-                        "\nminimized grant for `{}` (proven: {} granted-today pair(s), {} used \
+                        "\nminimized grant for {} (proven: {} granted-today pair(s), {} used \
                          pair(s) still allowed):",
-                        identity.identity.id.native(),
+                        named(identity),
                         proposal.proof_never_broaden,
                         proposal.proof_never_drop
                     )?;
@@ -374,11 +386,9 @@ pub fn print_table(
                         identity.identity.id.native()
                     )?;
                 }
-                Some(Err(error)) => writeln!(
-                    out,
-                    "\nno minimized grant for `{}`: {error}",
-                    identity.identity.id.native()
-                )?,
+                Some(Err(error)) => {
+                    writeln!(out, "\nno minimized grant for {}: {error}", named(identity))?
+                }
                 None => {}
             }
         }
