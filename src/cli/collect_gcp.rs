@@ -142,22 +142,22 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
     use std::time::Duration;
 
     // Refuse before any network work rather than after a long collection.
-    if let Some(dir) = &args.out {
-        if dir.exists() {
-            return Err(super::InputError::wrap(format!(
-                "`{}` already exists; pass a new directory to `--out` or use `--store`",
-                dir.display()
-            )));
-        }
+    if let Some(dir) = &args.out
+        && dir.exists()
+    {
+        return Err(super::InputError::wrap(format!(
+            "`{}` already exists; pass a new directory to `--out` or use `--store`",
+            dir.display()
+        )));
     }
-    if let Some(path) = &args.credentials {
-        if !path.is_file() {
-            return Err(super::InputError::wrap(format!(
-                "credentials file `{}` does not exist; pass a service-account key or \
-                 external-account file to `--credentials`",
-                path.display()
-            )));
-        }
+    if let Some(path) = &args.credentials
+        && !path.is_file()
+    {
+        return Err(super::InputError::wrap(format!(
+            "credentials file `{}` does not exist; pass a service-account key or \
+             external-account file to `--credentials`",
+            path.display()
+        )));
     }
     let scope = match (args.organization, args.folder) {
         (Some(id), _) => Scope::Organization(id),
