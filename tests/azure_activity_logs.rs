@@ -4,9 +4,9 @@
 
 use pipeleash::azure::activity_log::generate::{GenerateOptions, GroundTruth, generate};
 use pipeleash::azure::activity_log::{
-    ActivityLogError, ActivityLogUsage, Ingestion, SetAsideReason, Window, read_path,
+    ActivityLogError, ActivityLogUsage, Ingestion, SetAsideReason, read_path,
 };
-use pipeleash::model::{IdentityId, Permission, Provider, UsageKey};
+use pipeleash::model::{IdentityId, Permission, Provider, TimeWindow, UsageKey};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -89,7 +89,7 @@ fn write_blob(root: &Path, hour: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn read_bytes(inputs: &[(&str, Vec<u8>)]) -> ActivityLogUsage {
-    let mut ingestion = Ingestion::new(Window::default());
+    let mut ingestion = Ingestion::new(TimeWindow::default());
     for (name, bytes) in inputs {
         ingestion.add_bytes(name, bytes);
     }
@@ -133,7 +133,7 @@ fn used_actions_per_principal_have_precision_and_recall_one_against_ground_truth
     let truth = generate(out.path(), &options(20_000, 11, 3)).unwrap();
     let usage = read_path(
         &out.path().join("insights-activity-logs"),
-        Window::default(),
+        TimeWindow::default(),
         None,
     )
     .unwrap();
@@ -164,7 +164,7 @@ fn used_actions_per_principal_have_precision_and_recall_one_against_ground_truth
 fn operation_counts_per_scope_match_ground_truth_so_start_and_success_count_once() {
     let out = tempfile::tempdir().unwrap();
     let truth = generate(out.path(), &options(12_000, 5, 2)).unwrap();
-    let usage = read_path(out.path(), Window::default(), None).unwrap();
+    let usage = read_path(out.path(), TimeWindow::default(), None).unwrap();
     let mut expected: BTreeMap<(String, String, String), (u64, u64)> = BTreeMap::new();
     for principal in &truth.principals {
         for (action, scopes) in &principal.used {
@@ -221,7 +221,7 @@ fn operation_counts_per_scope_match_ground_truth_so_start_and_success_count_once
 fn denied_actions_are_never_used() {
     let out = tempfile::tempdir().unwrap();
     let truth = generate(out.path(), &options(8_000, 21, 1)).unwrap();
-    let usage = read_path(out.path(), Window::default(), None).unwrap();
+    let usage = read_path(out.path(), TimeWindow::default(), None).unwrap();
     let found = used_by_principal(&usage);
     let mut denied_only = 0;
     for principal in &truth.principals {
@@ -253,7 +253,7 @@ fn same_seed_gives_byte_identical_sets_and_gzip_reads_the_same() {
     assert_eq!(truth_a, truth_b);
     // Everything but the sources, which name the directories.
     let listing = |root: &Path| {
-        let usage = read_path(root, Window::default(), None).unwrap();
+        let usage = read_path(root, TimeWindow::default(), None).unwrap();
         let records: Vec<(UsageKey, u64, u64, String, String)> = usage
             .usage
             .iter()
@@ -388,7 +388,7 @@ fn start_and_success_in_two_hourly_blobs_count_once_in_any_order() {
     let root = tempfile::tempdir().unwrap();
     write_blob(root.path(), "2026-10-01T10", &start);
     write_blob(root.path(), "2026-10-01T11", &end);
-    let usage = read_path(root.path(), Window::default(), None).unwrap();
+    let usage = read_path(root.path(), TimeWindow::default(), None).unwrap();
     assert_eq!(counts(&usage, action), (1, 0));
     assert_eq!(usage.coverage.duplicates_merged, 1);
 }
@@ -631,7 +631,7 @@ fn a_corrupt_or_truncated_blob_is_named_skipped_and_contributes_nothing() {
     let gz_dir = dir.join("h=12/m=00");
     std::fs::create_dir_all(&gz_dir).unwrap();
     std::fs::write(gz_dir.join("PT1H.json.gz"), [0x1f, 0x8b, 0x08, 0x00, 0x01]).unwrap();
-    let usage = read_path(root.path(), Window::default(), None).unwrap();
+    let usage = read_path(root.path(), TimeWindow::default(), None).unwrap();
     assert_eq!(counts(&usage, action), (1, 0));
     assert_eq!(usage.coverage.files_read, 1);
     let skipped: Vec<&str> = usage
@@ -669,7 +669,7 @@ fn folders_outside_the_window_are_never_opened() {
     // Corrupt blobs outside the window: opening one would list it as skipped.
     write_blob(root.path(), "2026-09-20T10", b"{not json");
     write_blob(root.path(), "2026-10-09T10", b"{not json");
-    let window = Window {
+    let window = TimeWindow {
         since: Some(at("2026-10-04T00:00:00Z")),
         until: Some(at("2026-10-06T00:00:00Z")),
     };
@@ -683,7 +683,7 @@ fn folders_outside_the_window_are_never_opened() {
     assert!(usage.coverage.folders_pruned >= 2);
     assert_eq!(counts(&usage, action), (1, 0));
     // Without a window both are opened, and reported.
-    let everything = read_path(root.path(), Window::default(), None).unwrap();
+    let everything = read_path(root.path(), TimeWindow::default(), None).unwrap();
     assert_eq!(everything.coverage.files_skipped.len(), 2);
 }
 
@@ -694,7 +694,7 @@ fn records_outside_the_window_are_not_counted() {
         storage_record("2026-10-01T09:59:59Z", "Success", "c0", action, "OK", None),
         storage_record("2026-10-01T10:00:00Z", "Success", "c1", action, "OK", None),
     ]);
-    let mut ingestion = Ingestion::new(Window {
+    let mut ingestion = Ingestion::new(TimeWindow {
         since: Some(at("2026-10-01T10:00:00Z")),
         until: None,
     });
@@ -762,7 +762,7 @@ fn az_monitor_activity_log_list_output_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("activity.json");
     std::fs::write(&file, az_list_output()).unwrap();
-    let usage = read_path(&file, Window::default(), None).unwrap();
+    let usage = read_path(&file, TimeWindow::default(), None).unwrap();
     assert_eq!(counts(&usage, "Microsoft.Web/sites/write"), (1, 0));
     assert_eq!(counts(&usage, "Microsoft.Web/sites/restart/action"), (0, 1));
     assert_eq!(usage.coverage.duplicates_merged, 1);
@@ -783,14 +783,14 @@ fn az_monitor_activity_log_list_output_is_read() {
 fn a_path_with_no_log_files_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
-    let error = read_path(dir.path(), Window::default(), None).unwrap_err();
+    let error = read_path(dir.path(), TimeWindow::default(), None).unwrap_err();
     assert!(matches!(error, ActivityLogError::NoLogFiles { .. }));
     assert!(
         error
             .to_string()
             .contains(&dir.path().display().to_string())
     );
-    let missing = read_path(&dir.path().join("nope"), Window::default(), None).unwrap_err();
+    let missing = read_path(&dir.path().join("nope"), TimeWindow::default(), None).unwrap_err();
     assert!(matches!(missing, ActivityLogError::Root { .. }));
 }
 

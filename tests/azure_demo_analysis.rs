@@ -5,9 +5,10 @@
 
 use chrono::{TimeZone, Utc};
 use pipeleash::analysis::{Analysis, Options};
-use pipeleash::azure::activity_log::{ActivityLogUsage, Window, read_path};
+use pipeleash::azure::activity_log::{ActivityLogUsage, read_path};
 use pipeleash::azure::analysis::{AzureEvidence, analyze};
 use pipeleash::azure::inventory::AzureInventory;
+use pipeleash::model::TimeWindow;
 use pipeleash::model::{IdentityId, ObservationWindow, Provider};
 use pipeleash::snapshot::Snapshot;
 use serde::Deserialize;
@@ -58,7 +59,7 @@ fn usage() -> ActivityLogUsage {
     let (since, until) = window();
     read_path(
         &demo().join("activity-log"),
-        Window {
+        TimeWindow {
             since: Some(since),
             until: Some(until),
         },

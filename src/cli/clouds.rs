@@ -154,30 +154,23 @@ impl CloudEvidence {
             (Some(artifact), logs) => {
                 let usage = logs
                     .map(|path| {
-                        activity_log::read_path(
-                            path,
-                            activity_log::Window {
-                                since: read_for.since,
-                                until: read_for.until,
-                            },
-                            None,
-                        )
-                        .map_err(InputError::wrap)
-                        .and_then(|usage| {
-                            if usage.coverage.operations == 0 {
-                                return Err(InputError::wrap(format!(
-                                    "the Azure Activity Log at `{}` holds no operation of an \
+                        activity_log::read_path(path, read_for, None)
+                            .map_err(InputError::wrap)
+                            .and_then(|usage| {
+                                if usage.coverage.operations == 0 {
+                                    return Err(InputError::wrap(format!(
+                                        "the Azure Activity Log at `{}` holds no operation of an \
                                      identity in the window ({} record(s) read, {} file(s) \
                                      unreadable): check the path (a storage export's \
                                      `insights-activity-logs/…` copy or `az monitor \
                                      activity-log list` output) and `--since`/`--until`",
-                                    path.display(),
-                                    usage.coverage.records_read,
-                                    usage.coverage.files_skipped.len()
-                                )));
-                            }
-                            Ok(usage)
-                        })
+                                        path.display(),
+                                        usage.coverage.records_read,
+                                        usage.coverage.files_skipped.len()
+                                    )));
+                                }
+                                Ok(usage)
+                            })
                     })
                     .transpose()?;
                 evidence.azure = Some(AzureLoaded {

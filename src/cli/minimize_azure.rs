@@ -12,7 +12,7 @@
 
 use super::minimize::{MinimizeArgs, MinimizeFormat};
 use super::{Exit, GlobalArgs, InputError};
-use crate::azure::activity_log::{ActivityLogCoverage, Window, read_path};
+use crate::azure::activity_log::{ActivityLogCoverage, read_path};
 use crate::azure::analysis::{covered_subscriptions, reached_subscriptions, unobservable_rules};
 use crate::azure::inventory::{AzureInventory, INVENTORY_KIND};
 use crate::azure::minimize::{
@@ -21,6 +21,7 @@ use crate::azure::minimize::{
 };
 use crate::azure::normalize::{identity_id, normalize_into};
 use crate::azure::{AzurePermissionBlock, Plane, evaluate};
+use crate::model::TimeWindow;
 use crate::model::{IdentityId, IdentityKind, Inventory};
 use crate::snapshot::Snapshot;
 use anyhow::Context;
@@ -134,7 +135,7 @@ pub fn run(
     };
     let inventory = load_inventory(snapshot)?;
     let identity = resolve(&inventory, identity_name)?;
-    let window = Window {
+    let window = TimeWindow {
         since: args.window.since_at(now)?,
         until: args.window.until_at(now)?,
     };
@@ -432,7 +433,7 @@ mod tests {
     fn demo_minimization() -> (Inventory, AzureMinimization) {
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/azure-demo");
         let inventory = load_inventory(&demo.join("snapshot")).unwrap();
-        let usage = read_path(&demo.join("activity-log"), Window::default(), None).unwrap();
+        let usage = read_path(&demo.join("activity-log"), TimeWindow::default(), None).unwrap();
         let table = ActivityLogCoverage::embedded().unwrap();
         let identity = resolve(&inventory, "gha-web-deploy").unwrap();
         let result = minimize(

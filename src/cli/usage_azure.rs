@@ -10,9 +10,9 @@ use super::usage::UsageArgs;
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::azure::activity_log::generate::{GROUND_TRUTH_FILE, GenerateOptions, generate};
 use crate::azure::activity_log::{
-    ActivityLogCoverage, ActivityLogError, ActivityLogUsage, Progress, Window, read_path,
+    ActivityLogCoverage, ActivityLogError, ActivityLogUsage, Progress, read_path,
 };
-use crate::model::{IdentityId, UsageKey, UsageRecord};
+use crate::model::{IdentityId, TimeWindow, UsageKey, UsageRecord};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub fn run(
     out: &mut dyn std::io::Write,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Exit> {
-    let window = Window {
+    let window = TimeWindow {
         since: args.window.since_at(now)?,
         until: args.window.until_at(now)?,
     };
@@ -52,7 +52,11 @@ pub fn run(
 }
 
 /// Reads the path, with progress on stderr for long reads.
-fn ingest(path: &Path, window: Window, global: &GlobalArgs) -> anyhow::Result<ActivityLogUsage> {
+fn ingest(
+    path: &Path,
+    window: TimeWindow,
+    global: &GlobalArgs,
+) -> anyhow::Result<ActivityLogUsage> {
     let progress = Progress::default();
     let result = super::progress::while_reading(
         super::progress::Reading {

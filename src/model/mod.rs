@@ -27,8 +27,8 @@ pub use trust::{
     ClaimCondition, ClaimMatch, ClaimOperator, FederatedTrust, PrincipalRef, SetOperator, Trust,
 };
 pub use usage::{
-    Coverage, ObservationWindow, Outcome, Permission, SkippedSource, Usage, UsageEvent, UsageKey,
-    UsageRecord,
+    Coverage, ObservationWindow, Outcome, Permission, SkippedSource, TimeWindow, Usage, UsageEvent,
+    UsageKey, UsageRecord,
 };
 pub use workload::{
     CiIssuer, CiWorkload, GitHubContext, GitHubRepository, GitHubSubject, GitLabRefType,

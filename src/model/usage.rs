@@ -215,6 +215,52 @@ impl ObservationWindow {
     }
 }
 
+/// The span a log reader reads for: half-open `[since, until)`, either side open (`usage`
+/// without `--since` reads everything found). An analysis turns it into an
+/// [`ObservationWindow`] once both sides are known. One type for every cloud's reader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl TimeWindow {
+    /// Whether a record at `seconds` (Unix time) is inside the window.
+    pub fn contains_seconds(&self, seconds: i64) -> bool {
+        self.since.is_none_or(|since| seconds >= since.timestamp())
+            && self.until.is_none_or(|until| seconds < until.timestamp())
+    }
+
+    /// Whether a record at `micros` (Unix microseconds) is inside the window.
+    pub fn contains_micros(&self, micros: i64) -> bool {
+        self.since
+            .is_none_or(|since| micros >= since.timestamp_micros())
+            && self
+                .until
+                .is_none_or(|until| micros < until.timestamp_micros())
+    }
+
+    /// Whether a folder of records stamped `[start, end)`, widened by `slack` on each side
+    /// (records land in a later folder than their time), can hold a record in the window.
+    pub fn may_overlap(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        slack: chrono::Duration,
+    ) -> bool {
+        let (start, end) = (start - slack, end + slack);
+        self.since.is_none_or(|since| since < end) && self.until.is_none_or(|until| until > start)
+    }
+
+    /// Whether any record of the date folders `[first, last]` can be inside the window, with
+    /// one day of slack on each side: a folder's date is its delivery date, not every record's.
+    pub fn may_overlap_days(&self, first: chrono::NaiveDate, last: chrono::NaiveDate) -> bool {
+        let midnight = |date: chrono::NaiveDate| date.and_time(chrono::NaiveTime::MIN).and_utc();
+        let end = last.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, midnight);
+        self.may_overlap(midnight(first), end, chrono::Duration::days(1))
+    }
+}
+
 /// A log source (a file, a folder, an object URI, a query) that could not be read, or whose
 /// records could not all be read, and why: evidence is missing there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

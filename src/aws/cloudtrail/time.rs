@@ -1,42 +1,9 @@
 //! Event times and the observation window. Times are kept as Unix seconds inside the hot loop
 //! (CloudTrail has second precision) and become `chrono` values only in the result.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-/// The half-open observation window `[since, until)`; `None` leaves a side open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct TimeWindow {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-}
-
-impl TimeWindow {
-    /// Whether an event at `seconds` (Unix time) is inside the window.
-    pub fn contains_seconds(&self, seconds: i64) -> bool {
-        self.since.is_none_or(|since| seconds >= since.timestamp())
-            && self.until.is_none_or(|until| seconds < until.timestamp())
-    }
-
-    /// Whether any event of the days `[first, last]` can be inside the window. One day of slack
-    /// on each side, because a file's date folder is its delivery date, not every event's.
-    pub fn may_overlap_days(&self, first: NaiveDate, last: NaiveDate) -> bool {
-        let start = days_since_epoch(first) - 1;
-        let end = days_since_epoch(last) + 2; // exclusive, in days
-        self.since
-            .is_none_or(|since| since.timestamp() < end * 86_400)
-            && self
-                .until
-                .is_none_or(|until| until.timestamp() > start * 86_400)
-    }
-}
-
-fn days_since_epoch(date: NaiveDate) -> i64 {
-    civil_days(
-        i64::from(chrono::Datelike::year(&date)),
-        chrono::Datelike::month(&date),
-        chrono::Datelike::day(&date),
-    )
-}
+pub use crate::model::TimeWindow;
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn civil_days(year: i64, month: u32, day: u32) -> i64 {
@@ -130,7 +97,7 @@ mod tests {
         };
         assert!(window.contains_seconds(at("2026-11-02T00:00:00Z").timestamp()));
         assert!(!window.contains_seconds(at("2026-11-04T00:00:00Z").timestamp()));
-        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
         assert!(window.may_overlap_days(day(1), day(1)));
         assert!(!window.may_overlap_days(day(1).pred_opt().unwrap(), day(1).pred_opt().unwrap()));
         assert!(window.may_overlap_days(day(4), day(4)));

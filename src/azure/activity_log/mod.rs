@@ -34,40 +34,15 @@ pub mod walk;
 pub use coverage::{ActivityLogCoverage, Observability};
 pub use record::{PrincipalKind, SetAsideReason};
 
-use crate::model::{IdentityId, Outcome, Permission, Provider, Usage, UsageEvent, UsageKey};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use crate::model::{
+    IdentityId, Outcome, Permission, Provider, TimeWindow, Usage, UsageEvent, UsageKey,
+};
+use chrono::{DateTime, TimeZone, Utc};
 use record::{Classified, Phase, RawRecord, RawWrapper, Verdict};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// The half-open observation window `[since, until)`; `None` leaves a side open.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Window {
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-}
-
-impl Window {
-    /// Whether a record at `micros` (Unix microseconds) is inside the window.
-    pub fn contains_micros(&self, micros: i64) -> bool {
-        self.since
-            .is_none_or(|since| micros >= since.timestamp_micros())
-            && self
-                .until
-                .is_none_or(|until| micros < until.timestamp_micros())
-    }
-
-    /// Whether a partition folder spanning `[start, end)` (UTC) can hold records in the
-    /// window. One hour of slack each side, as a record written at the end of an hour can land
-    /// in the next hour's blob.
-    pub fn may_overlap(&self, start: NaiveDateTime, end: NaiveDateTime) -> bool {
-        let slack = chrono::Duration::hours(1);
-        let (start, end) = ((start - slack).and_utc(), (end + slack).and_utc());
-        self.since.is_none_or(|since| since < end) && self.until.is_none_or(|until| until > start)
-    }
-}
 
 /// What stops a read as a whole (a single bad file never does).
 #[derive(Debug, thiserror::Error)]
@@ -135,7 +110,7 @@ pub struct PrincipalEvidence {
 pub struct ActivityLogUsage {
     /// Per principal × permission × scope: operations allowed and denied.
     pub usage: Usage,
-    pub window: Window,
+    pub window: TimeWindow,
     pub coverage: Coverage,
     pub principals: BTreeMap<IdentityId, PrincipalEvidence>,
     /// Why a key is counted as used when the log does not show a plain success (a failure
@@ -155,7 +130,7 @@ pub struct Progress {
 /// layout, or one file) within `window`, in parallel.
 pub fn read_path(
     path: &Path,
-    window: Window,
+    window: TimeWindow,
     progress: Option<&Progress>,
 ) -> Result<ActivityLogUsage, ActivityLogError> {
     let listing = walk::list_log_files(path, &window).map_err(|source| ActivityLogError::Root {
@@ -182,12 +157,12 @@ pub fn read_path(
 /// An ingestion fed with files or bytes; [`Ingestion::finish`] pairs the operations whose
 /// records came in different inputs and gives the sorted result.
 pub struct Ingestion {
-    window: Window,
+    window: TimeWindow,
     accumulator: Accumulator,
 }
 
 impl Ingestion {
-    pub fn new(window: Window) -> Ingestion {
+    pub fn new(window: TimeWindow) -> Ingestion {
         Ingestion {
             window,
             accumulator: Accumulator::default(),
@@ -284,7 +259,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn read(&mut self, path: &Path, window: &Window, progress: Option<&Progress>) {
+    fn read(&mut self, path: &Path, window: &TimeWindow, progress: Option<&Progress>) {
         let name = path.display().to_string();
         let result = std::fs::File::open(path)
             .and_then(|mut file| {
@@ -472,7 +447,7 @@ impl Accumulator {
         raw: &[u8],
         decoded: &mut Vec<u8>,
         source: &str,
-        window: &Window,
+        window: &TimeWindow,
     ) -> Result<u64, String> {
         let bytes: &[u8] = if raw.starts_with(&[0x1f, 0x8b]) {
             decoded.clear();

@@ -1,6 +1,6 @@
 //! The Activity Log reader behind the neutral log-source seam ([`UsageSource`]).
 
-use super::{ActivityLogError, ActivityLogUsage, Window, read_path};
+use super::{ActivityLogError, ActivityLogUsage, TimeWindow, read_path};
 use crate::model::{Coverage, ObservedUsage, Provider, SkippedSource, UsageSource};
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
@@ -51,7 +51,7 @@ impl UsageSource for ActivityLogFolder {
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
     ) -> Result<ObservedUsage, ActivityLogError> {
-        let read = read_path(&self.path, Window { since, until }, None)?;
+        let read = read_path(&self.path, TimeWindow { since, until }, None)?;
         let coverage = read.neutral_coverage();
         Ok(ObservedUsage {
             usage: read.usage,

@@ -6,7 +6,7 @@
 //! (<https://learn.microsoft.com/en-us/azure/azure-monitor/essentials/diagnostic-settings>):
 //! blobs are named by resource id and by the hour the records fall in.
 
-use super::Window;
+use super::TimeWindow;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::path::{Path, PathBuf};
 
@@ -21,7 +21,7 @@ pub struct Listing {
 
 /// Lists `.json` and `.json.gz` files under `root` (any depth), sorted by the bytes of their
 /// paths. A `root` that is a file is listed as itself.
-pub fn list_log_files(root: &Path, window: &Window) -> std::io::Result<Listing> {
+pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listing> {
     let mut listing = Listing::default();
     if std::fs::metadata(root)?.is_file() {
         listing.files.push(root.to_path_buf());
@@ -50,7 +50,8 @@ pub fn list_log_files(root: &Path, window: &Window) -> std::io::Result<Listing> 
             if file_type.is_dir() {
                 let child = partition.descend(&name);
                 if let Some((start, end)) = child.span()
-                    && !window.may_overlap(start, end)
+                    // A record written at the end of an hour can land in the next hour's blob.
+                    && !window.may_overlap(start.and_utc(), end.and_utc(), chrono::Duration::hours(1))
                 {
                     listing.folders_pruned += 1;
                     continue;
@@ -143,7 +144,7 @@ mod tests {
     use super::*;
     use chrono::{DateTime, Utc};
 
-    fn window(since: &str, until: &str) -> Window {
+    fn window(since: &str, until: &str) -> TimeWindow {
         let at = |text: &str| {
             Some(
                 DateTime::parse_from_rfc3339(text)
@@ -151,7 +152,7 @@ mod tests {
                     .with_timezone(&Utc),
             )
         };
-        Window {
+        TimeWindow {
             since: at(since),
             until: at(until),
         }
