@@ -1,6 +1,7 @@
-//! `pipeleash analyze` and `pipeleash audit`: every AWS identity of a snapshot against the
-//! usage in CloudTrail — granted, used, unused, unobservable, denied — with findings, the
-//! coverage of the evidence, and (for `audit`) the proven minimized policies.
+//! `pipeleash analyze` and `pipeleash audit`: every identity of the snapshots against the
+//! usage in the logs — granted, used, unused, unobservable, denied — with findings, the
+//! coverage of the evidence, and (for `audit`) the proven minimized grants. AWS is analyzed
+//! here through `aws::audit`; GCP and Azure through `analysis::analyze` (see `clouds.rs`).
 
 use super::sarif::{AnalysisFormat, Located, sarif_log, summary_line};
 use super::time::{WindowArgs, parse_now, rfc3339};

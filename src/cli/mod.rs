@@ -65,9 +65,10 @@ pub enum Command {
     /// Lint AWS policy documents, or decide a request against a set of them.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
-    /// Per identity of a snapshot: who can become it, what it is granted, what it used in
-    /// the window (CloudTrail), what it did not use, what the logs could not show, and
-    /// findings. Exit code 1 when a finding is at or above `--fail-on`.
+    /// Per identity of the snapshots (AWS, GCP, Azure): who can become it, what it is granted,
+    /// what it used in the window (CloudTrail, Cloud Audit Logs, Activity Log), what it did
+    /// not use, what the logs could not show, and findings. Exit code 1 when a finding is at or
+    /// above `--fail-on`.
     Analyze(Box<analyze::AnalyzeArgs>),
     /// The scheduled audit: `analyze`, plus the proven minimized policy of every identity
     /// that holds unused permissions.
@@ -88,10 +89,11 @@ pub enum Command {
     #[cfg(feature = "aws")]
     #[command(subcommand)]
     Collect(collect::CollectCommand),
-    /// Compute the smallest AWS identity policy that still allows everything the identity
-    /// used in the window (plus what the logs could not show), prove it never broadens and
-    /// never drops a used call, and print it as IAM JSON or Terraform. Exit code 3 when the
-    /// proof fails (nothing is printed then).
+    /// Compute the smallest grant that still allows everything one identity used in the
+    /// window (plus what the logs could not show): an AWS identity policy, GCP custom roles
+    /// and bindings, or an Azure custom role definition and assignment. Prove it never
+    /// broadens and never drops a used call, and print it as JSON or Terraform. Exit code 3
+    /// when the proof fails (nothing is printed then).
     Minimize(Box<minimize::MinimizeArgs>),
     /// The access graph of CI identities: who can do what, what a workload reaches, and how.
     #[cfg(feature = "aws")]
