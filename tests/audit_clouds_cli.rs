@@ -153,3 +153,26 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A misspelt permission answers with every wildcard grant, which reads like a finding: the
+/// answer says the permission is unknown (AWS and GCP catalogs).
+#[test]
+fn who_can_notes_a_permission_no_catalog_knows() {
+    let aws = fixtures().join("demo/snapshot");
+    let gcp = fixtures().join("gcp-demo/snapshot");
+    for (permission, snapshot, unknown) in [
+        ("iam:PutRolePolicyy", &aws, true),
+        ("iam:PutRolePolicy", &aws, false),
+        ("resourcemanager.projects.setIamPolicyy", &gcp, true),
+        ("resourcemanager.projects.setIamPolicy", &gcp, false),
+    ] {
+        let output = pipeleash(&["graph", "who-can", permission, "--snapshot", path(snapshot)]);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        assert_eq!(
+            stderr(&output).contains("note:"),
+            unknown,
+            "{permission}: {}",
+            stderr(&output)
+        );
+    }
+}

@@ -120,6 +120,11 @@ pub fn run_at(
     match command {
         GraphCommand::List { dir } => list(&dir, out),
         GraphCommand::WhoCan { action, on, input } => {
+            if !global.quiet
+                && let Some(note) = unknown_permission_note(&action)
+            {
+                eprintln!("note: {note}");
+            }
             let (normalized, graph) = load(&input, global, now)?;
             let query = GraphQuery::new(&graph, &normalized.inventory);
             let rows = query.who_can(&action, on.as_deref());
@@ -350,4 +355,31 @@ fn write_diagram(
     };
     write!(out, "{text}")?;
     Ok(())
+}
+
+/// A note when `permission` is in no embedded catalog of its cloud (a typo answers with every
+/// wildcard grant, which reads like a real finding). Azure operations are not enumerated by
+/// any catalog, so they are not checked.
+fn unknown_permission_note(permission: &str) -> Option<String> {
+    match crate::graph::cloud::permission_provider(permission) {
+        crate::model::Provider::Aws => {
+            let catalog = Catalog::aws().ok()?;
+            catalog.action(permission).is_none().then(|| {
+                format!(
+                    "`{permission}` is not an action of the AWS catalog (`pipeleash catalog expand \
+                     'SERVICE:*'` lists them); only wildcard grants can match it"
+                )
+            })
+        }
+        crate::model::Provider::Gcp => {
+            let catalog = crate::catalog::gcp::GcpRoleCatalog::embedded().ok()?;
+            (!catalog.knows_permission(permission)).then(|| {
+                format!(
+                    "no GCP predefined role holds `{permission}` (`pipeleash catalog expand \
+                     --provider gcp 'SERVICE.*'` lists them); only custom roles can grant it"
+                )
+            })
+        }
+        crate::model::Provider::Azure => None,
+    }
 }
