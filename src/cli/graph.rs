@@ -129,7 +129,7 @@ pub fn run_at(
             let query = GraphQuery::new(&graph, &normalized.inventory);
             let rows = query.who_can(&action, on.as_deref());
             match input.format {
-                GraphFormat::Table => writeln!(out, "{}", render::who_can_table(&rows))?,
+                GraphFormat::Table => writeln!(out, "{}", render::who_can_table(&rows, &graph))?,
                 GraphFormat::Json => writeln!(
                     out,
                     "{}",

@@ -71,11 +71,18 @@ pub fn who_can_json(
 }
 
 /// `graph who-can` as a table.
-pub fn who_can_table(rows: &[WhoCan]) -> String {
+pub fn who_can_table(rows: &[WhoCan], graph: &super::AccessGraph) -> String {
     let mut table = crate::cli::new_table(["identity", "decision", "how", "who can become it"]);
     for row in rows {
+        // An Azure object id says nothing to a reader: its display name follows.
+        let name = (row.identity.provider() == crate::model::Provider::Azure)
+            .then(|| graph.node_index(row.identity.as_str()))
+            .flatten()
+            .and_then(|index| graph.node(index).as_identity())
+            .map(|identity| format!("\n({})", identity.name))
+            .unwrap_or_default();
         table.add_row([
-            row.identity.to_string(),
+            format!("{}{name}", row.identity),
             row.allowance.as_str().to_string(),
             row.how.join("\n"),
             row.reachable_from.join("\n"),
