@@ -46,15 +46,12 @@ pub struct CloudEvidence {
 /// The path of the first manifest source of `provider` and `kind`, inside its snapshot.
 fn artifact(snapshot: &Snapshot, provider: &str) -> String {
     snapshot
-        .manifest()
-        .sources
-        .iter()
-        .find(|source| source.provider == provider && source.kind.ends_with("inventory"))
-        .map(|source| {
+        .inventory_path(provider)
+        .map(|path| {
             format!(
                 "{}/{}",
                 snapshot.dir().display().to_string().trim_end_matches('/'),
-                source.path
+                path
             )
         })
         .unwrap_or_else(|| snapshot.dir().display().to_string())

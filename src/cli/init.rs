@@ -171,13 +171,7 @@ fn latest_per_cloud(listed: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         }
         let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
         let before = wanted.len();
-        wanted.retain(|provider| {
-            !snapshot
-                .manifest()
-                .sources
-                .iter()
-                .any(|source| source.provider == *provider && source.kind.ends_with("inventory"))
-        });
+        wanted.retain(|provider| snapshot.inventory_path(provider).is_none());
         if wanted.len() < before {
             chosen.push(dir.clone());
         }
@@ -194,11 +188,7 @@ fn latest_per_cloud(listed: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 /// Whether a snapshot directory holds an AWS account inventory.
 fn holds_aws(dir: &Path) -> anyhow::Result<bool> {
     let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
-    Ok(snapshot
-        .manifest()
-        .sources
-        .iter()
-        .any(|source| source.provider == "aws" && source.kind == "account-inventory"))
+    Ok(snapshot.inventory_path("aws").is_some())
 }
 
 /// The store's newest AWS snapshot older than the audited one (the first of `snapshots`

@@ -65,8 +65,8 @@ pub fn analyze(
         if id.provider() != Provider::Gcp {
             continue;
         }
-        let granted = granted_permissions(&inventory, catalog, id, &mut unknown_roles);
-        let unknown_here = unknown_roles_of(&inventory, catalog, id);
+        let (granted, unknown_here) = granted_permissions(&inventory, catalog, id);
+        unknown_roles.extend(unknown_here.iter().cloned());
         let project = identity.container.as_str();
         // A role whose permissions are unknown leaves what the account is granted unknown:
         // no counts, and the proposal says why.
@@ -83,7 +83,7 @@ pub fn analyze(
                 "bound to a role that is neither a collected custom role nor in the embedded \
                  catalog ({}): what it grants is unknown, so nothing is counted or removed; \
                  collect the custom roles or update the catalog (`pipeleash catalog import gcp`)",
-                unknown_here.join(", ")
+                join_ticked(&unknown_here)
             ))),
             _ => None,
         };
@@ -185,37 +185,15 @@ fn project_of_resource(resource: &str) -> Option<&str> {
     (!project.is_empty() && project != "_" && project != "-").then_some(project)
 }
 
-/// The roles bound to the identity that neither the inventory nor the catalog knows, quoted.
-fn unknown_roles_of(
-    inventory: &Inventory,
-    catalog: &GcpRoleCatalog,
-    id: &IdentityId,
-) -> Vec<String> {
-    let mut roles: Vec<String> = inventory
-        .grants_for(id)
-        .filter_map(|grant| match &grant.body {
-            GrantBody::Gcp(binding)
-                if !inventory.gcp_roles.contains_key(&binding.role)
-                    && catalog.role(&binding.role).is_none() =>
-            {
-                Some(format!("`{}`", binding.role))
-            }
-            _ => None,
-        })
-        .collect();
-    roles.sort();
-    roles.dedup();
-    roles
-}
-
-/// Every distinct permission the identity's bindings give.
+/// Every distinct permission the identity's bindings give, and the roles bound to it that
+/// neither the inventory nor the catalog knows (what they grant is unknown).
 fn granted_permissions(
     inventory: &Inventory,
     catalog: &GcpRoleCatalog,
     id: &IdentityId,
-    unknown_roles: &mut BTreeSet<String>,
-) -> BTreeSet<String> {
+) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut granted = BTreeSet::new();
+    let mut unknown_roles = BTreeSet::new();
     for grant in inventory.grants_for(id) {
         let GrantBody::Gcp(binding) = &grant.body else {
             continue;
@@ -232,7 +210,7 @@ fn granted_permissions(
             unknown_roles.insert(binding.role.clone());
         }
     }
-    granted
+    (granted, unknown_roles)
 }
 
 /// The identity's counts against what it is granted.

@@ -478,6 +478,16 @@ impl Snapshot {
         )
     }
 
+    /// The path (inside the snapshot) of the first inventory of `provider` (`aws`, `gcp`,
+    /// `azure`) the manifest lists, if any.
+    pub fn inventory_path(&self, provider: &str) -> Option<&str> {
+        self.manifest
+            .sources
+            .iter()
+            .find(|source| source.provider == provider && source.kind.ends_with("inventory"))
+            .map(|source| source.path.as_str())
+    }
+
     /// Reads every GCP inventory (`collect gcp`) the manifest lists, in manifest order.
     pub fn gcp_inventories(
         &self,
