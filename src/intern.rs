@@ -63,7 +63,7 @@ impl Hasher for FxHasher {
 pub type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Strings to dense ids and back. Id 0 is always the empty string, used for "absent".
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Interner {
     ids: FxHashMap<Box<str>, u32>,
     strings: Vec<Box<str>>,

@@ -339,3 +339,90 @@ fn the_trail_bucket_is_read_with_the_named_profile() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("cannot list"), "{stderr}");
 }
+
+#[test]
+fn an_incremental_read_of_the_bucket_downloads_only_new_objects_and_equals_a_full_read() {
+    use pipeleash::aws::cloudtrail::{IngestOptions, Ingestion, ReadState, TimeWindow};
+    use pipeleash::aws::collect::s3_logs::{S3Location, ingest_s3, read_s3, s3_client};
+
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(upload(&moto.endpoint));
+    let config = runtime.block_on(support::sdk_config(&moto.endpoint));
+    let client = s3_client(&config);
+    // Day 1 sees the bucket without the files of 2026-11-20: take them out for now.
+    let root = demo().join("cloudtrail");
+    let mut late = Vec::new();
+    files_under(&root, &mut late);
+    late.retain(|file| file.to_string_lossy().contains("/2026/11/20/"));
+    assert!(!late.is_empty());
+    let key_of = |file: &Path| {
+        format!(
+            "{PREFIX}/{}",
+            file.strip_prefix(&root).unwrap().to_string_lossy()
+        )
+    };
+    for file in &late {
+        runtime
+            .block_on(
+                client
+                    .delete_object()
+                    .bucket(BUCKET)
+                    .key(key_of(file))
+                    .send(),
+            )
+            .unwrap();
+    }
+    let at = |text: &str| {
+        Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        )
+    };
+    let window = TimeWindow {
+        since: at("2026-11-14T00:00:00Z"),
+        until: at("2026-11-22T00:00:00Z"),
+    };
+    let options = IngestOptions {
+        window,
+        progress: None,
+    };
+    let uri = format!("s3://{BUCKET}/{PREFIX}/");
+    let location = S3Location::parse(&uri).unwrap();
+    let first = Ingestion::resume(options, &uri, None).unwrap();
+    let mut first_listed = 0;
+    let first = read_s3(&runtime, &client, &location, first, 3, |listing| {
+        first_listed = listing.keys.len();
+    })
+    .unwrap();
+    let (_, state) = first.finish_with_state();
+    let stored = state.unwrap().to_bytes();
+
+    for file in &late {
+        runtime
+            .block_on(
+                client
+                    .put_object()
+                    .bucket(BUCKET)
+                    .key(key_of(file))
+                    .body(std::fs::read(file).unwrap().into())
+                    .send(),
+            )
+            .unwrap();
+    }
+    let second =
+        Ingestion::resume(options, &uri, Some(ReadState::from_bytes(&stored).unwrap())).unwrap();
+    let (mut to_read, mut already) = (0, 0);
+    let second = read_s3(&runtime, &client, &location, second, 3, |listing| {
+        to_read = listing.keys.len();
+        already = listing.already_read;
+    })
+    .unwrap();
+    let (usage, _) = second.finish_with_state();
+    // The new objects, and the corrupt one again (it was never read whole).
+    assert_eq!(to_read, late.len() + 1);
+    assert_eq!(already + to_read, first_listed + late.len());
+    let full = ingest_s3(&runtime, &client, &location, options, 3, |_| {}).unwrap();
+    assert_eq!(usage, full);
+}

@@ -9,7 +9,8 @@ use super::usage::{report_progress, stored_usage};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::audit::{Audit, IdentityAudit, audit};
 use crate::aws::cloudtrail::{
-    CloudTrailUsage, IngestError, IngestOptions, Progress, TimeWindow, ingest_directory,
+    CloudTrailUsage, IngestError, IngestOptions, Progress, ReadState, TimeWindow, ingest_directory,
+    ingest_directory_incremental,
 };
 use crate::aws::escalation::escalation_paths;
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
@@ -74,6 +75,13 @@ pub struct AwsSourceArgs {
     /// that region's events); otherwise `AWS_REGION` or the profile's.
     #[arg(long)]
     pub region: Option<String>,
+    /// With `--cloudtrail` (a directory or `s3://…`) and a snapshot in a store: read only the
+    /// log files that no earlier read stored in that store has read, continue its stored
+    /// aggregate, and store this read's usage and state in the snapshot (unless it holds
+    /// usage already). The window is widened to whole UTC days. The result equals reading
+    /// every file of the window.
+    #[arg(long)]
+    pub incremental: bool,
 }
 
 /// The inventory and usage an analysis works on, loaded once.
@@ -140,18 +148,28 @@ impl EvidenceArgs {
                 )));
             }
             (None, None) => (None, None, self.window(now)?),
-            (Some(_), Some(path)) => {
+            (Some(snapshot), Some(path)) => {
                 let window = self.window(now)?;
                 let read_for = TimeWindow {
                     since: Some(window.since),
                     until: Some(window.until),
                 };
-                let usage = ingest(path, &self.aws, read_for, global)?;
+                let usage = if self.aws.incremental {
+                    read_incremental(path, &self.aws, read_for, snapshot, global)?
+                } else {
+                    ingest(path, &self.aws, read_for, global)?
+                };
                 (
                     Some(usage),
                     Some(UsageOrigin::CloudTrail(path.clone())),
                     window,
                 )
+            }
+            (Some(_), None) if self.aws.incremental => {
+                return Err(InputError::wrap(
+                    "`--incremental` continues a read of log files: give `--cloudtrail DIR` or \
+                     `--cloudtrail s3://…` too",
+                ));
             }
             (Some(snapshot), None) => match stored_usage(snapshot)? {
                 Some(usage) => {
@@ -206,6 +224,33 @@ impl EvidenceArgs {
     }
 }
 
+/// `--incremental`: continues the store's last read of `path` and stores this one.
+#[cfg(feature = "parquet")]
+pub(super) fn read_incremental(
+    path: &Path,
+    aws: &AwsSourceArgs,
+    window: TimeWindow,
+    snapshot: &Snapshot,
+    global: &GlobalArgs,
+) -> anyhow::Result<CloudTrailUsage> {
+    super::incremental::read_and_store(path, aws, window, snapshot, global)
+}
+
+/// Without the Parquet writer nothing can be stored for the next read.
+#[cfg(not(feature = "parquet"))]
+pub(super) fn read_incremental(
+    _: &Path,
+    _: &AwsSourceArgs,
+    _: TimeWindow,
+    _: &Snapshot,
+    _: &GlobalArgs,
+) -> anyhow::Result<CloudTrailUsage> {
+    Err(InputError::wrap(
+        "`--incremental` stores aggregated usage in the snapshot, and this build has no \
+         `parquet` feature; rebuild with it, or drop `--incremental`",
+    ))
+}
+
 /// The window stored usage was read for. Usage read without `--since`/`--until` covers the
 /// events it holds: from the first to just after the last.
 fn stored_window(usage: &CloudTrailUsage, snapshot: &Path) -> anyhow::Result<ObservationWindow> {
@@ -232,11 +277,33 @@ pub(super) fn ingest(
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<CloudTrailUsage> {
+    Ok(ingest_from(path, aws, window, global, None)?.0)
+}
+
+/// What an incremental read leaves besides the usage.
+pub(super) struct Continued {
+    /// The state for the next read.
+    pub state: ReadState,
+    /// Log files of the window's folders found, and of those the files read now.
+    pub files_listed: u64,
+    pub files_new: u64,
+}
+
+/// [`ingest`], incremental when `resume` is given: `Some(previous)` continues the state an
+/// earlier read of the same source left (`None` inside: the first read), reading only the files
+/// it has not read; the window must then be whole UTC days.
+pub(super) fn ingest_from(
+    path: &Path,
+    aws: &AwsSourceArgs,
+    window: TimeWindow,
+    global: &GlobalArgs,
+    resume: Option<Option<ReadState>>,
+) -> anyhow::Result<(CloudTrailUsage, Option<Continued>)> {
     let text = path.to_string_lossy();
-    let usage = if text.starts_with("s3://") || text == LOOKUP_EVENTS {
-        ingest_remote(&text, aws, window, global)?
+    let (usage, continued) = if text.starts_with("s3://") || text == LOOKUP_EVENTS {
+        ingest_remote(&text, aws, window, global, resume)?
     } else {
-        ingest_local(path, window, global)?
+        ingest_local(path, window, global, resume)?
     };
     // No file at all is a wrong path or window, not an idle account: an active trail writes
     // files every few minutes. Reporting every permission unused from it would be wrong.
@@ -254,7 +321,7 @@ pub(super) fn ingest(
              that holds the trail's `AWSLogs/…` (or its log files), and check `--since`/`--until`"
         )));
     }
-    Ok(usage)
+    Ok((usage, continued))
 }
 
 /// A local directory of log files, with a progress counter on stderr.
@@ -262,26 +329,41 @@ fn ingest_local(
     path: &Path,
     window: TimeWindow,
     global: &GlobalArgs,
-) -> anyhow::Result<CloudTrailUsage> {
+    resume: Option<Option<ReadState>>,
+) -> anyhow::Result<(CloudTrailUsage, Option<Continued>)> {
     let progress = Progress::default();
     let done = AtomicBool::new(false);
+    let options = IngestOptions {
+        window,
+        progress: Some(&progress),
+    };
     let result = std::thread::scope(|scope| {
         if !global.quiet {
             scope.spawn(|| report_progress(&progress, &done));
         }
-        let result = ingest_directory(
-            path,
-            &IngestOptions {
-                window,
-                progress: Some(&progress),
-            },
-        );
+        let result = match resume {
+            None => ingest_directory(path, &options).map(|usage| (usage, None)),
+            Some(previous) => {
+                ingest_directory_incremental(path, &path.to_string_lossy(), &options, previous).map(
+                    |(usage, read)| {
+                        let continued = Continued {
+                            state: read.state,
+                            files_listed: read.files_listed,
+                            files_new: read.files_new,
+                        };
+                        (usage, Some(continued))
+                    },
+                )
+            }
+        };
         done.store(true, Ordering::Relaxed);
         result
     });
     match result {
-        Ok(usage) => Ok(usage),
-        Err(error @ IngestError::Root { .. }) => Err(InputError::wrap(error)),
+        Ok(read) => Ok(read),
+        Err(error @ (IngestError::Root { .. } | IngestError::OtherSource { .. })) => {
+            Err(InputError::wrap(error))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -295,7 +377,8 @@ fn ingest_remote(
     _: &AwsSourceArgs,
     _: TimeWindow,
     _: &GlobalArgs,
-) -> anyhow::Result<CloudTrailUsage> {
+    _: Option<Option<ReadState>>,
+) -> anyhow::Result<(CloudTrailUsage, Option<Continued>)> {
     Err(InputError::wrap(format!(
         "reading `{text}` needs the AWS SDK, and this build has no `aws` feature; sync the logs to a local directory instead"
     )))
@@ -307,11 +390,13 @@ fn ingest_remote(
     aws: &AwsSourceArgs,
     window: TimeWindow,
     global: &GlobalArgs,
-) -> anyhow::Result<CloudTrailUsage> {
+    resume: Option<Option<ReadState>>,
+) -> anyhow::Result<(CloudTrailUsage, Option<Continued>)> {
+    use crate::aws::cloudtrail::Ingestion;
     use crate::aws::cloudtrail::ingest_files;
     use crate::aws::cloudtrail::lookup::lookup_records;
     use crate::aws::collect::lookup_events::{LookupEventsQuery, lookup_events};
-    use crate::aws::collect::s3_logs::{BATCH_FILES, S3Location, ingest_s3, s3_client};
+    use crate::aws::collect::s3_logs::{BATCH_FILES, S3Location, read_s3, s3_client};
     use crate::aws::collect::{CollectOptions, load_sdk_config};
     use crate::model::SkippedSource;
 
@@ -329,6 +414,12 @@ fn ingest_remote(
         progress: None,
     };
     if text == LOOKUP_EVENTS {
+        if resume.is_some() {
+            return Err(InputError::wrap(
+                "`--incremental` reads a directory or `s3://` prefix of log files; `lookup-events` \
+                 has no files to remember: drop `--incremental`",
+            ));
+        }
         let client = aws_sdk_cloudtrail::Client::new(&config);
         let query = LookupEventsQuery {
             start_time: window.since.map(|time| time.timestamp()),
@@ -363,7 +454,7 @@ fn ingest_remote(
             ));
         }
         usage.coverage.sources_skipped.sort();
-        return Ok(usage);
+        return Ok((usage, None));
     }
     let location = S3Location::parse(text).map_err(InputError::wrap)?;
     if !global.quiet {
@@ -372,21 +463,37 @@ fn ingest_remote(
     let client = s3_client(&config);
     let progress = Progress::default();
     let done = AtomicBool::new(false);
+    let options = IngestOptions {
+        window,
+        progress: Some(&progress),
+    };
+    let incremental = resume.is_some();
+    let ingestion = match resume {
+        None => Ingestion::new(options)?,
+        Some(previous) => Ingestion::resume(options, text, previous).map_err(InputError::wrap)?,
+    };
+    let mut counts = (0u64, 0u64);
     let result = std::thread::scope(|scope| {
-        let result = ingest_s3(
+        let result = read_s3(
             &runtime,
             &client,
             &location,
-            IngestOptions {
-                window,
-                progress: Some(&progress),
-            },
+            ingestion,
             BATCH_FILES,
             |listing| {
+                counts = (
+                    (listing.keys.len() + listing.already_read) as u64,
+                    listing.keys.len() as u64,
+                );
                 if !global.quiet {
+                    let already = if incremental {
+                        format!(" ({} read before)", listing.already_read)
+                    } else {
+                        String::new()
+                    };
                     eprintln!(
-                        "{} log file(s) in the window among {} object(s) in {} folder(s) listed; \
-                         downloading and reading them",
+                        "{} log file(s) to read in the window{already} among {} object(s) in {} \
+                         folder(s) listed; downloading and reading them",
                         listing.keys.len(),
                         listing.objects_listed,
                         listing.folders_listed
@@ -398,7 +505,13 @@ fn ingest_remote(
         done.store(true, Ordering::Relaxed);
         result
     });
-    Ok(result?)
+    let (usage, state) = result?.finish_with_state();
+    let continued = state.map(|state| Continued {
+        state,
+        files_listed: counts.0,
+        files_new: counts.1,
+    });
+    Ok((usage, continued))
 }
 
 #[derive(Debug, clap::Args)]

@@ -109,28 +109,35 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
             out.push(dir.into_os_string());
         }
     }
-    let mut add = |flag: &str, value: &str| {
-        if !has_flag(&argv, flag) {
-            out.push(OsString::from(flag));
-            out.push(OsString::from(value));
-        }
+    // (flag, value or none for a switch), added unless the command line has the flag.
+    let mut flags: Vec<(&str, Option<String>)> = Vec::new();
+    let mut add = |flag: &'static str, value: Option<&str>| {
+        flags.push((flag, value.map(str::to_owned)));
     };
     if let Some(aws) = &config.aws {
         if let Some(cloudtrail) = &aws.cloudtrail {
-            add("--cloudtrail", cloudtrail);
+            // The scheduled audit of the store's snapshots continues the store's last read.
+            let from_store = !has_flag(&argv, "--snapshot") && !has_flag(&argv, "--cloudtrail");
+            add("--cloudtrail", Some(cloudtrail));
+            if aws.incremental
+                && from_store
+                && cloudtrail != crate::aws::cloudtrail::lookup::LOOKUP_EVENTS
+            {
+                add("--incremental", None);
+            }
         }
         if let Some(profile) = &aws.profile {
-            add("--profile", profile);
+            add("--profile", Some(profile));
         }
         if let Some(region) = &aws.region {
-            add("--region", region);
+            add("--region", Some(region));
         }
     }
     if let Some(logs) = &config.gcp_audit_logs {
-        add("--gcp-audit-logs", logs);
+        add("--gcp-audit-logs", Some(logs));
     }
     if let Some(logs) = &config.azure_activity_logs {
-        add("--azure-activity-logs", logs);
+        add("--azure-activity-logs", Some(logs));
     }
     // The window applies to logs read now; usage stored in a snapshot keeps its own.
     let reads_logs = ["--cloudtrail", "--gcp-audit-logs", "--azure-activity-logs"]
@@ -144,17 +151,23 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
         || config.azure_activity_logs.is_some();
     if reads_logs {
         if let Some(since) = &config.since {
-            add("--since", since);
+            add("--since", Some(since));
         }
         if let Some(until) = &config.until {
-            add("--until", until);
+            add("--until", Some(until));
         }
     }
     if let Some(fail_on) = config.fail_on {
-        add("--fail-on", &fail_on.to_string());
+        add("--fail-on", Some(&fail_on.to_string()));
     }
     if let Some(format) = &config.format {
-        add("--format", format);
+        add("--format", Some(format));
+    }
+    for (flag, value) in flags {
+        if !has_flag(&argv, flag) {
+            out.push(OsString::from(flag));
+            out.extend(value.map(OsString::from));
+        }
     }
     Ok((out, Some(config)))
 }

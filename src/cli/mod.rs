@@ -15,6 +15,8 @@ mod drift;
 pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;
+#[cfg(feature = "parquet")]
+mod incremental;
 mod init;
 mod minimize;
 mod minimize_azure;

@@ -84,6 +84,17 @@ pub fn run_at(
         return super::usage_azure::run(path, &args, global, out, now);
     }
     let usage = match (&args.cloudtrail, &args.snapshot) {
+        (Some(cloudtrail), Some(snapshot)) if args.aws.incremental => {
+            let snapshot = Snapshot::open(snapshot).map_err(InputError::wrap)?;
+            let window = read_window(&args, now)?;
+            super::analyze::read_incremental(cloudtrail, &args.aws, window, &snapshot, global)?
+        }
+        (_, None) if args.aws.incremental => {
+            return Err(InputError::wrap(
+                "`--incremental` stores the read in a snapshot for the next read to continue: \
+                 give `--snapshot DIR` (a snapshot in the store `collect` writes to)",
+            ));
+        }
         (Some(cloudtrail), snapshot) => {
             // Checked before the (possibly long) ingestion, so that a wrong `--snapshot` fails
             // at once.
@@ -134,13 +145,7 @@ fn ingest(
     global: &GlobalArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CloudTrailUsage> {
-    let window = TimeWindow {
-        since: args.window.since_at(now)?,
-        until: args.window.until_at(now)?,
-    };
-    if let (Some(since), Some(until)) = (window.since, window.until) {
-        args.window.check_not_empty(since, until)?;
-    }
+    let window = read_window(args, now)?;
     let usage = super::analyze::ingest(cloudtrail, &args.aws, window, global)?;
     if !global.quiet && usage.coverage.events_in_window == 0 {
         eprintln!(
@@ -156,6 +161,18 @@ fn ingest(
         );
     }
     Ok(usage)
+}
+
+/// The window `--since`/`--until` give, checked not to be empty.
+fn read_window(args: &UsageArgs, now: DateTime<Utc>) -> anyhow::Result<TimeWindow> {
+    let window = TimeWindow {
+        since: args.window.since_at(now)?,
+        until: args.window.until_at(now)?,
+    };
+    if let (Some(since), Some(until)) = (window.since, window.until) {
+        args.window.check_not_empty(since, until)?;
+    }
+    Ok(window)
 }
 
 /// Opens the snapshot that `--snapshot` names and checks that it can take usage.
@@ -220,7 +237,7 @@ pub(super) fn stored_usage(snapshot: &Snapshot) -> anyhow::Result<Option<CloudTr
 /// Damaged or unsuitable snapshots are the user's input (exit 2); failing to read or write
 /// the disk is a runtime failure (exit 3).
 #[cfg(feature = "parquet")]
-fn snapshot_error(error: SnapshotError) -> anyhow::Error {
+pub(super) fn snapshot_error(error: SnapshotError) -> anyhow::Error {
     match error {
         SnapshotError::Io { .. } | SnapshotError::ParquetWrite { .. } => anyhow::Error::new(error),
         other => InputError::wrap(other),

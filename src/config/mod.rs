@@ -78,6 +78,10 @@ pub struct AwsConfig {
     pub cloudtrail: Option<String>,
     pub profile: Option<String>,
     pub region: Option<String>,
+    /// Whether an audit of the store's latest snapshot reads `cloudtrail` incrementally
+    /// (`--incremental`): only files no earlier audit read, the usage and read state stored
+    /// in that snapshot. Default true.
+    pub incremental: bool,
 }
 
 /// A finding accepted until a date: `check` on identities matching `identity`.
@@ -152,6 +156,7 @@ struct RawAws {
     cloudtrail: Option<String>,
     profile: Option<String>,
     region: Option<String>,
+    incremental: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +265,7 @@ pub fn parse(
                 cloudtrail: aws.cloudtrail,
                 profile: aws.profile,
                 region: aws.region,
+                incremental: aws.incremental.unwrap_or(true),
             })
         }
     };

@@ -142,7 +142,7 @@ struct Call<'c> {
 }
 
 /// Everything one worker has seen so far.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Accumulator {
     strings: Interner,
     usage: FxHashMap<CallKey, Stats>,
@@ -1232,4 +1232,237 @@ fn parse_copy_source(copy_source: &str) -> (String, bool) {
     let versioned =
         query.is_some_and(|query| query.split('&').any(|pair| pair.starts_with("versionId=")));
     (decoded, versioned)
+}
+
+/// One counted call key as stored: (identity, action, resource, context, via, denied, basis,
+/// count, first, last); times in Unix seconds; context is `[]`, `[session]` or
+/// `[issuer, subject]`.
+type StoredCall = (u32, u32, u32, Vec<u32>, u32, bool, u32, u64, i64, i64);
+
+/// An [`Accumulator`] as stored between incremental reads (`usage/aws-read-state.json.gz`):
+/// the interned strings in id order, then every map as a sorted list of tuples of ids into
+/// them. Only what [`Accumulator::merge`] and [`Accumulator::finish`] read is kept; the
+/// per-worker caches are rebuilt on use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredAccumulator {
+    /// Interned strings; the id of a string is its index (index 0 is the empty string).
+    strings: Vec<String>,
+    usage: Vec<StoredCall>,
+    /// (access key, origin): origin `[issuer, subject]` (web identity) or `[parent key]`.
+    origins: Vec<(u32, Vec<u32>)>,
+    /// (role, issuer, subject, denied, count, first, last).
+    web_identity: Vec<(u32, u32, u32, bool, u64, i64, i64)>,
+    /// (identity, instance profile, count).
+    profile_passes: Vec<(u32, u32, u64)>,
+    /// (user, access key, count, first, last).
+    user_keys: Vec<(u32, u32, u64, i64, i64)>,
+    /// (recipient account, events).
+    accounts: Vec<(u32, u64)>,
+    /// (event source, event name, count).
+    unknown: Vec<(u32, u32, u64)>,
+    /// Counts by [`SetAsideReason`] name.
+    set_aside: Vec<(String, u64)>,
+    no_action: u64,
+    events_read: u64,
+    events_in_window: u64,
+    first_event: Option<i64>,
+    last_event: Option<i64>,
+}
+
+impl Accumulator {
+    /// Records read so far (in the window or not).
+    pub fn events_read(&self) -> u64 {
+        self.events_read
+    }
+
+    /// Replaces the count of records read: an assembly of stored parts counts the records of
+    /// every part it read, including parts whose events fall outside the window.
+    pub fn set_events_read(&mut self, events_read: u64) {
+        self.events_read = events_read;
+    }
+
+    /// The stored form, every list sorted so that equal accumulators store equal bytes.
+    pub fn to_stored(&self) -> StoredAccumulator {
+        let context = |context: Context| match context {
+            Context::None => Vec::new(),
+            Context::Session(session) => vec![session],
+            Context::Workload { issuer, subject } => vec![issuer, subject],
+        };
+        let origin = |origin: Origin| match origin {
+            Origin::WebIdentity { issuer, subject } => vec![issuer, subject],
+            Origin::Chained { parent } => vec![parent],
+        };
+        let mut stored = StoredAccumulator {
+            strings: (0..self.strings.count())
+                .map(|id| self.strings.get(id as u32).to_owned())
+                .collect(),
+            usage: self
+                .usage
+                .iter()
+                .map(|(key, stats)| {
+                    (
+                        key.identity,
+                        key.action,
+                        key.resource,
+                        context(key.context),
+                        key.via,
+                        key.denied,
+                        key.basis,
+                        stats.count,
+                        stats.first,
+                        stats.last,
+                    )
+                })
+                .collect(),
+            origins: self
+                .origins
+                .iter()
+                .map(|(&key, &value)| (key, origin(value)))
+                .collect(),
+            web_identity: self
+                .web_identity
+                .iter()
+                .map(|(&(role, issuer, subject, denied), stats)| {
+                    (
+                        role,
+                        issuer,
+                        subject,
+                        denied,
+                        stats.count,
+                        stats.first,
+                        stats.last,
+                    )
+                })
+                .collect(),
+            profile_passes: self
+                .profile_passes
+                .iter()
+                .map(|(&(identity, profile), &count)| (identity, profile, count))
+                .collect(),
+            user_keys: self
+                .user_keys
+                .iter()
+                .map(|(&(user, key), stats)| (user, key, stats.count, stats.first, stats.last))
+                .collect(),
+            accounts: self.accounts.iter().map(|(&id, &n)| (id, n)).collect(),
+            unknown: self
+                .unknown
+                .iter()
+                .map(|(&(source, name), &count)| (source, name, count))
+                .collect(),
+            set_aside: SetAsideReason::ALL
+                .iter()
+                .filter(|reason| self.set_aside[**reason as usize] > 0)
+                .map(|reason| (reason.as_str().to_owned(), self.set_aside[*reason as usize]))
+                .collect(),
+            no_action: self.no_action,
+            events_read: self.events_read,
+            events_in_window: self.events_in_window,
+            first_event: self.first_event,
+            last_event: self.last_event,
+        };
+        stored.usage.sort_unstable();
+        stored.origins.sort_unstable();
+        stored.web_identity.sort_unstable();
+        stored.profile_passes.sort_unstable();
+        stored.user_keys.sort_unstable();
+        stored.accounts.sort_unstable();
+        stored.unknown.sort_unstable();
+        stored
+    }
+
+    /// Rebuilds an accumulator from its stored form; a reference to a string that is not
+    /// there, an unknown set-aside reason or a malformed context is an error (the file is
+    /// damaged), never a silently different count.
+    pub fn from_stored(stored: StoredAccumulator) -> Result<Accumulator, String> {
+        let mut accumulator = Accumulator::default();
+        for (index, text) in stored.strings.iter().enumerate() {
+            if accumulator.strings.intern(text) as usize != index {
+                return Err(format!(
+                    "string {index} (`{text}`) is listed twice or the list does not start with \
+                     the empty string"
+                ));
+            }
+        }
+        let count = accumulator.strings.count();
+        let id = |id: u32| {
+            if (id as usize) < count {
+                Ok(id)
+            } else {
+                Err(format!(
+                    "string id {id} is out of range (there are {count})"
+                ))
+            }
+        };
+        let context = |ids: &[u32]| match *ids {
+            [] => Ok(Context::None),
+            [session] => Ok(Context::Session(id(session)?)),
+            [issuer, subject] => Ok(Context::Workload {
+                issuer: id(issuer)?,
+                subject: id(subject)?,
+            }),
+            _ => Err(format!("a call context has {} ids, not 0 to 2", ids.len())),
+        };
+        let stats = |count, first, last| Stats { count, first, last };
+        for (identity, action, resource, ctx, via, denied, basis, n, first, last) in stored.usage {
+            let key = CallKey {
+                identity: id(identity)?,
+                action: id(action)?,
+                resource: id(resource)?,
+                context: context(&ctx)?,
+                via: id(via)?,
+                denied,
+                basis: id(basis)?,
+            };
+            accumulator.usage.insert(key, stats(n, first, last));
+        }
+        for (key, origin) in stored.origins {
+            let origin = match *origin.as_slice() {
+                [issuer, subject] => Origin::WebIdentity {
+                    issuer: id(issuer)?,
+                    subject: id(subject)?,
+                },
+                [parent] => Origin::Chained {
+                    parent: id(parent)?,
+                },
+                _ => return Err(format!("an origin has {} ids, not 1 or 2", origin.len())),
+            };
+            accumulator.origins.insert(id(key)?, origin);
+        }
+        for (role, issuer, subject, denied, n, first, last) in stored.web_identity {
+            accumulator.web_identity.insert(
+                (id(role)?, id(issuer)?, id(subject)?, denied),
+                stats(n, first, last),
+            );
+        }
+        for (identity, profile, n) in stored.profile_passes {
+            accumulator
+                .profile_passes
+                .insert((id(identity)?, id(profile)?), n);
+        }
+        for (user, key, n, first, last) in stored.user_keys {
+            accumulator
+                .user_keys
+                .insert((id(user)?, id(key)?), stats(n, first, last));
+        }
+        for (account, n) in stored.accounts {
+            accumulator.accounts.insert(id(account)?, n);
+        }
+        for (source, name, n) in stored.unknown {
+            accumulator.unknown.insert((id(source)?, id(name)?), n);
+        }
+        for (name, n) in stored.set_aside {
+            let reason = SetAsideReason::ALL
+                .iter()
+                .find(|reason| reason.as_str() == name)
+                .ok_or_else(|| format!("unknown set-aside reason `{name}`"))?;
+            accumulator.set_aside[*reason as usize] = n;
+        }
+        accumulator.no_action = stored.no_action;
+        accumulator.events_read = stored.events_read;
+        accumulator.events_in_window = stored.events_in_window;
+        accumulator.first_event = stored.first_event;
+        accumulator.last_event = stored.last_event;
+        Ok(accumulator)
+    }
 }

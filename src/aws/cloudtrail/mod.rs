@@ -17,6 +17,7 @@ mod accumulate;
 pub mod event_map;
 pub mod generate;
 pub mod implied;
+pub mod incremental;
 
 pub mod lookup;
 pub mod record;
@@ -26,15 +27,17 @@ pub mod walk;
 
 pub use event_map::{EventMap, EventMapError, Mapping};
 pub use implied::{ImpliedPermissions, ImpliedPermissionsError};
+pub use incremental::{ReadState, ReadStateError, whole_days};
 pub use report::{
     AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
     SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
 };
 pub use time::TimeWindow;
-pub use walk::{folder_may_hold_events, key_may_hold_events};
+pub use walk::{folder_may_hold_events, folder_span, key_may_hold_events};
 
 use crate::model::SkippedSource;
 use accumulate::{Accumulator, Tables};
+use incremental::Parts;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +60,18 @@ pub enum IngestError {
     /// The embedded implied-permission table is broken (a build problem, not an input problem).
     #[error(transparent)]
     ImpliedPermissions(#[from] ImpliedPermissionsError),
+    /// An incremental read was asked to continue the state of another log source.
+    #[error(
+        "the stored read state is of `{stored}`, not `{given}`; read `{given}` in full (no \
+         earlier state) or give the same source as before"
+    )]
+    OtherSource { stored: String, given: String },
+    /// An incremental read was given a window that does not start and end at midnight UTC.
+    #[error(
+        "an incremental read counts whole UTC days: the window must start and end at midnight \
+         UTC (`whole_days` rounds one)"
+    )]
+    NotWholeDays,
 }
 
 /// Counters a caller can watch from another thread while ingestion runs.
@@ -100,6 +115,66 @@ pub fn ingest_directory(
         })
         .collect();
     ingest_files_with(&listing.files, options, unreadable)
+}
+
+/// What an incremental read of a directory did, besides the usage.
+#[derive(Debug, Clone)]
+pub struct IncrementalRead {
+    /// The state to continue from next time.
+    pub state: ReadState,
+    /// Log files of the window's folders found by the listing.
+    pub files_listed: u64,
+    /// Of those, the files read now (the others were read before).
+    pub files_new: u64,
+}
+
+/// [`ingest_directory`] continuing `previous` (the state an earlier read of `source`, the
+/// directory as the user names it, left; `None` for the first read): only files not read
+/// before are opened. The window must be whole UTC days ([`whole_days`]). The usage equals
+/// [`ingest_directory`]'s over the same window, as long as the files read before are still
+/// there.
+pub fn ingest_directory_incremental(
+    root: &Path,
+    source: &str,
+    options: &IngestOptions<'_>,
+    previous: Option<ReadState>,
+) -> Result<(CloudTrailUsage, IncrementalRead), IngestError> {
+    let mut ingestion = Ingestion::resume(*options, source, previous)?;
+    let listing =
+        walk::list_log_files(root, &options.window).map_err(|source| IngestError::Root {
+            path: root.to_path_buf(),
+            source,
+        })?;
+    for (path, reason) in listing.unreadable {
+        ingestion.skip(SkippedSource::new(
+            path.display().to_string(),
+            format!("cannot list the folder: {reason}"),
+        ));
+    }
+    let files_listed = listing.files.len() as u64;
+    let new: Vec<LogFile> = listing
+        .files
+        .into_iter()
+        .map(|path| LogFile::under(root, path))
+        .filter(|file| !ingestion.already_read(&file.key))
+        .collect();
+    if let Some(progress) = options.progress {
+        progress
+            .files_total
+            .store(new.len() as u64, Ordering::Relaxed);
+    }
+    let files_new = new.len() as u64;
+    ingestion.read_files(&new);
+    let (usage, state) = ingestion.finish_with_state();
+    let state = state.unwrap_or_else(|| ReadState::new(source));
+    Ok((
+        usage,
+        IncrementalRead {
+            state,
+            files_listed,
+            files_new,
+        },
+    ))
 }
 
 /// A folder of CloudTrail log files as a [`crate::model::UsageSource`]: every file under it
@@ -167,10 +242,45 @@ fn ingest_files_with(
 /// is read in parallel and folded into one aggregation, and sessions are resolved to CI
 /// workloads only at [`Ingestion::finish`], so a session issued in one batch and used in
 /// another is still linked. Reading every file in one batch gives the same result.
+///
+/// An ingestion made by [`Ingestion::resume`] reads incrementally: it starts from the
+/// [`ReadState`] an earlier read left, keeps every record of every file it reads (by date
+/// folder and event day), and [`Ingestion::finish_with_state`] gives both the usage of the
+/// window and the state for the next read.
 pub struct Ingestion<'a> {
     tables: Tables<'static>,
     options: IngestOptions<'a>,
     worker: Worker,
+    /// `Some` for an incremental read: what earlier reads left.
+    state: Option<ReadState>,
+}
+
+/// One log file to read: where its bytes are now, and how the source names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// The local file (the file itself, or a downloaded copy).
+    pub local: PathBuf,
+    /// Its path relative to the source root (`AWSLogs/…/2026/11/05/x.json.gz`) or its object
+    /// key: what an incremental read remembers it by and takes its date folder from.
+    pub key: String,
+    /// How a skipped file is reported: its path or `s3://` URI.
+    pub display: String,
+}
+
+impl LogFile {
+    /// A local file under `root`.
+    pub fn under(root: &Path, local: PathBuf) -> LogFile {
+        let key = local
+            .strip_prefix(root)
+            .unwrap_or(&local)
+            .to_string_lossy()
+            .replace('\\', "/");
+        LogFile {
+            display: local.display().to_string(),
+            local,
+            key,
+        }
+    }
 }
 
 impl<'a> Ingestion<'a> {
@@ -182,40 +292,90 @@ impl<'a> Ingestion<'a> {
             },
             options,
             worker: Worker::default(),
+            state: None,
         })
+    }
+
+    /// An incremental read of `source` (its path or URI, as the user gives it) continuing
+    /// `previous` (`None`: the first read). The window must start and end at midnight UTC
+    /// ([`incremental::whole_days`] rounds one): stored records are kept per event day, so a
+    /// day is either in the window or not. A `previous` state of another source is refused.
+    pub fn resume(
+        options: IngestOptions<'a>,
+        source: &str,
+        previous: Option<ReadState>,
+    ) -> Result<Self, IngestError> {
+        incremental::check_whole_days(&options.window)?;
+        let state = match previous {
+            Some(state) if state.source() != source => {
+                return Err(IngestError::OtherSource {
+                    stored: state.source().to_owned(),
+                    given: source.to_owned(),
+                });
+            }
+            Some(state) => state,
+            None => ReadState::new(source),
+        };
+        let mut ingestion = Ingestion::new(options)?;
+        ingestion.worker.parts = Some(Default::default());
+        ingestion.state = Some(state);
+        Ok(ingestion)
+    }
+
+    /// The window records are counted in.
+    pub fn window(&self) -> TimeWindow {
+        self.options.window
+    }
+
+    /// The counters a caller watches, if any.
+    pub fn progress(&self) -> Option<&'a Progress> {
+        self.options.progress
+    }
+
+    /// Whether an incremental read already holds the file with this key (an earlier read
+    /// read it whole): listings leave such files out.
+    pub fn already_read(&self, key: &str) -> bool {
+        self.state.as_ref().is_some_and(|state| state.holds(key))
     }
 
     /// Reads a batch of log files (`.json.gz` or `.json`, sniffed from the content) in
     /// parallel. A file that cannot be read is listed as skipped under its path.
     pub fn read(&mut self, files: &[PathBuf]) {
-        self.read_named(files, |_| None);
+        let files: Vec<LogFile> = files
+            .iter()
+            .map(|path| LogFile {
+                local: path.clone(),
+                key: path.to_string_lossy().replace('\\', "/"),
+                display: path.display().to_string(),
+            })
+            .collect();
+        self.read_files(&files);
     }
 
-    /// [`Ingestion::read`] for local copies of files that live elsewhere: a file of this batch
-    /// that cannot be read is listed under `name_of(path)` (its `s3://` URI, say) when given.
-    pub fn read_named(&mut self, files: &[PathBuf], name_of: impl Fn(&Path) -> Option<String>) {
+    /// Reads a batch of log files in parallel; a file that cannot be read is listed as
+    /// skipped under its `display` name.
+    pub fn read_files(&mut self, files: &[LogFile]) {
         let (tables, window, progress) = (self.tables, self.options.window, self.options.progress);
+        let partitioned = self.worker.parts.is_some();
         // One worker per pool thread pulling file indexes from a shared counter: each thread
         // keeps a single map and a single set of buffers, and big and small files balance
         // themselves.
         let next = AtomicU64::new(0);
         let workers = rayon::broadcast(|_| {
             let mut worker = Worker::default();
+            if partitioned {
+                worker.parts = Some(Default::default());
+            }
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(path) = files.get(index) else {
+                let Some(file) = files.get(index) else {
                     break;
                 };
-                worker.read(path, tables, &window, progress);
+                worker.read(file, tables, &window, progress);
             }
             worker
         });
-        let mut batch = workers.into_iter().fold(Worker::default(), Worker::merge);
-        for skipped in &mut batch.skipped {
-            if let Some(name) = name_of(Path::new(&skipped.source)) {
-                skipped.source = name;
-            }
-        }
+        let batch = workers.into_iter().fold(Worker::default(), Worker::merge);
         self.worker = std::mem::take(&mut self.worker).merge(batch);
     }
 
@@ -226,10 +386,29 @@ impl<'a> Ingestion<'a> {
 
     /// Resolves sessions to CI workloads and gives the sorted result.
     pub fn finish(self) -> CloudTrailUsage {
-        let worker = self.worker;
-        worker
-            .accumulator
-            .finish(self.options.window, worker.files_read, worker.skipped)
+        self.finish_with_state().0
+    }
+
+    /// The usage, and for an incremental read the state to continue from next time: the
+    /// earlier state plus the files read now, without the date folders that left the window.
+    /// The usage equals that of reading every file of the window's folders at once.
+    pub fn finish_with_state(self) -> (CloudTrailUsage, Option<ReadState>) {
+        let window = self.options.window;
+        let mut worker = self.worker;
+        match (self.state, worker.parts.take()) {
+            (Some(mut state), Some(parts)) => {
+                state.add(parts, std::mem::take(&mut worker.read_keys));
+                state.retain_window(&window);
+                let usage = state.usage(&window, worker.skipped);
+                (usage, Some(state))
+            }
+            _ => {
+                let usage = worker
+                    .accumulator
+                    .finish(window, worker.files_read, worker.skipped);
+                (usage, None)
+            }
+        }
     }
 }
 
@@ -258,8 +437,19 @@ fn read_whole(path: &Path, buffer: &mut Vec<u8>) -> std::io::Result<usize> {
 #[derive(Default)]
 struct Worker {
     accumulator: Accumulator,
+    /// `Some` in an incremental read: every record counted in the part of its date folder and
+    /// event day instead of `accumulator`.
+    parts: Option<Parts>,
+    /// Keys of the files read whole (incremental reads only).
+    read_keys: Vec<String>,
     files_read: u64,
     skipped: Vec<SkippedSource>,
+    buffers: Buffers,
+}
+
+/// The decoding buffers a worker reuses from file to file.
+#[derive(Default)]
+struct Buffers {
     raw: Vec<u8>,
     decoded: Vec<u8>,
 }
@@ -267,34 +457,74 @@ struct Worker {
 impl Worker {
     fn read(
         &mut self,
-        path: &Path,
+        file: &LogFile,
         tables: Tables<'_>,
         window: &TimeWindow,
         progress: Option<&Progress>,
     ) {
-        match self.read_file(path, tables, window) {
+        let result = match &mut self.parts {
+            None => {
+                let accumulator = &mut self.accumulator;
+                self.buffers.read_file(&file.local, |record| {
+                    accumulator.add(record, tables, window)
+                })
+            }
+            Some(parts) => {
+                let span = walk::folder_span(file.key.rsplit_once('/').map_or("", |(f, _)| f));
+                self.buffers
+                    .read_file(&file.local, |record| parts.add(span, record, tables))
+            }
+        };
+        match result {
             Ok(events) => {
                 self.files_read += 1;
+                if self.parts.is_some() {
+                    self.read_keys.push(file.key.clone());
+                }
                 if let Some(progress) = progress {
                     progress.events_done.fetch_add(events, Ordering::Relaxed);
                 }
             }
             Err(reason) => self
                 .skipped
-                .push(SkippedSource::new(path.display().to_string(), reason)),
+                .push(SkippedSource::new(file.display.clone(), reason)),
         }
         if let Some(progress) = progress {
             progress.files_done.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Decodes and parses the whole file before counting any record, so that a file that
-    /// turns out to be truncated contributes nothing rather than half its events.
+    fn merge(mut self, mut other: Worker) -> Worker {
+        self.read_keys.append(&mut other.read_keys);
+        if let Some(theirs) = other.parts.take() {
+            match &mut self.parts {
+                Some(mine) => mine.merge(theirs),
+                None => self.parts = Some(theirs),
+            }
+        }
+        if self.files_read == 0 {
+            // Nothing counted here yet (a file adds its records only once it is read whole):
+            // take the other's maps as they are instead of re-interning every string.
+            other.skipped.append(&mut self.skipped);
+            other.read_keys = std::mem::take(&mut self.read_keys);
+            other.parts = self.parts.take();
+            return other;
+        }
+        self.accumulator.merge(other.accumulator);
+        self.files_read += other.files_read;
+        self.skipped.extend(other.skipped);
+        self
+    }
+}
+
+impl Buffers {
+    /// Decodes and parses the whole file before counting any record (each goes to `count`),
+    /// so that a file that turns out to be truncated contributes nothing rather than half its
+    /// events. Returns the number of records.
     fn read_file(
         &mut self,
         path: &Path,
-        tables: Tables<'_>,
-        window: &TimeWindow,
+        mut count: impl FnMut(&record::Record<'_>),
     ) -> Result<u64, String> {
         let raw_len = read_whole(path, &mut self.raw)
             .map_err(|error| format!("cannot read the file: {error}"))?;
@@ -329,21 +559,8 @@ impl Worker {
             return Err("no `Records` array: not a CloudTrail log file".into());
         };
         for record in &records {
-            self.accumulator.add(record, tables, window);
+            count(record);
         }
         Ok(records.len() as u64)
-    }
-
-    fn merge(mut self, mut other: Worker) -> Worker {
-        if self.files_read == 0 {
-            // Nothing counted here yet (a file adds its records only once it is read whole):
-            // take the other's maps as they are instead of re-interning every string.
-            other.skipped.append(&mut self.skipped);
-            return other;
-        }
-        self.accumulator.merge(other.accumulator);
-        self.files_read += other.files_read;
-        self.skipped.extend(other.skipped);
-        self
     }
 }

@@ -100,6 +100,20 @@ pub fn folder_may_hold_events(folder: &str, window: &TimeWindow) -> bool {
     true
 }
 
+/// The days a folder (`AWSLogs/…/2026/11/05`, a path or key without the file name) can hold
+/// files of, from its innermost date level: `None` outside the date layout.
+pub fn folder_span(folder: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let mut level = DateLevel::None;
+    let mut span = None;
+    for segment in folder.split('/').filter(|segment| !segment.is_empty()) {
+        level = level.descend(segment);
+        if let Some(days) = level.days() {
+            span = Some(days);
+        }
+    }
+    span
+}
+
 /// Where in the `YYYY/MM/DD` part of the layout a directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DateLevel {

@@ -6,12 +6,11 @@
 //! used in another is still linked to its CI workload.
 
 use crate::aws::cloudtrail::{
-    CloudTrailUsage, IngestError, IngestOptions, Ingestion, TimeWindow, folder_may_hold_events,
-    key_may_hold_events,
+    CloudTrailUsage, IngestError, IngestOptions, Ingestion, LogFile, TimeWindow,
+    folder_may_hold_events, key_may_hold_events,
 };
 use crate::model::SkippedSource;
 use aws_config::SdkConfig;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -82,6 +81,8 @@ pub struct S3Listing {
     /// Folders below the prefix that could not be listed (`s3://` URI, reason): their files
     /// are missing from the result, and said so.
     pub unlisted: Vec<(String, String)>,
+    /// Log files of the window left out because an incremental read has read them before.
+    pub already_read: usize,
 }
 
 /// An S3 client for the logs; local servers and most S3-compatible stores want path-style
@@ -205,15 +206,33 @@ pub fn ingest_s3(
     batch_files: usize,
     on_listed: impl FnOnce(&S3Listing),
 ) -> Result<CloudTrailUsage, S3LogsError> {
-    let listing = runtime.block_on(list_logs(client, location, &options.window))?;
+    let ingestion = Ingestion::new(options)?;
+    let ingestion = read_s3(runtime, client, location, ingestion, batch_files, on_listed)?;
+    Ok(ingestion.finish())
+}
+
+/// [`ingest_s3`] into a given ingestion (an incremental one made by [`Ingestion::resume`]
+/// leaves out the objects it has read before, by key), which the caller finishes.
+pub fn read_s3<'a>(
+    runtime: &tokio::runtime::Runtime,
+    client: &aws_sdk_s3::Client,
+    location: &S3Location,
+    mut ingestion: Ingestion<'a>,
+    batch_files: usize,
+    on_listed: impl FnOnce(&S3Listing),
+) -> Result<Ingestion<'a>, S3LogsError> {
+    let window = ingestion.window();
+    let progress = ingestion.progress();
+    let mut listing = runtime.block_on(list_logs(client, location, &window))?;
+    let listed = listing.keys.len();
+    listing.keys.retain(|key| !ingestion.already_read(key));
+    listing.already_read = listed - listing.keys.len();
     on_listed(&listing);
-    let progress = options.progress;
     if let Some(progress) = progress {
         progress
             .files_total
             .store(listing.keys.len() as u64, Ordering::Relaxed);
     }
-    let mut ingestion = Ingestion::new(options)?;
     for (folder, reason) in listing.unlisted {
         ingestion.skip(SkippedSource::new(
             folder,
@@ -259,13 +278,14 @@ pub fn ingest_s3(
             })?;
         pending = batches.next().map(start);
         let mut files = Vec::new();
-        let mut names: BTreeMap<PathBuf, String> = BTreeMap::new();
         for (key, local, result) in fetched {
             match result {
-                Ok(()) => {
-                    names.insert(local.clone(), location.uri(&key));
-                    files.push(local);
-                }
+                // Skipped files are named by their S3 URI, not by the temporary copy.
+                Ok(()) => files.push(LogFile {
+                    local,
+                    display: location.uri(&key),
+                    key,
+                }),
                 Err(reason) => {
                     ingestion.skip(SkippedSource::new(location.uri(&key), reason));
                     if let Some(progress) = progress {
@@ -274,14 +294,13 @@ pub fn ingest_s3(
                 }
             }
         }
-        // Skipped files are named by their S3 URI, not by the temporary copy.
-        ingestion.read_named(&files, |path| names.get(path).cloned());
+        ingestion.read_files(&files);
         for file in &files {
             // Best effort: the directory goes away at the end in any case.
-            let _ = std::fs::remove_file(file);
+            let _ = std::fs::remove_file(&file.local);
         }
     }
-    Ok(ingestion.finish())
+    Ok(ingestion)
 }
 
 /// Downloads one batch, a bounded number at a time: (key, local path, outcome) per object.
