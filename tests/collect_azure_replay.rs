@@ -674,3 +674,135 @@ fn cli_without_credential_settings_says_what_to_set() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("AZURE_CLIENT_SECRET"), "{stderr}");
 }
+
+/// The Activity Log through the REST API: `nextLink` followed (with the `$skipToken` the page
+/// gives), a 429 retried, a 403 on one subscription recorded while the other is read, and the
+/// events read by the Activity Log reader as `az monitor activity-log list` output is.
+#[tokio::test]
+async fn activity_log_rest_pages_are_read_with_a_403_recorded() {
+    use pipeleash::azure::activity_log::Ingestion;
+    use pipeleash::model::TimeWindow;
+
+    let replay = Replay::start().await;
+    let transport = collect::http_transport(Some(replay.ca_pem.as_bytes())).unwrap();
+    let vars = secret_env();
+    let env = move |name: &str| vars.get(name).cloned();
+    let settings = CredentialSettings {
+        env: &env,
+        tenant_id: None,
+        authority_host: Some(replay.base.clone()),
+        transport: Some(transport.clone()),
+    };
+    let credential = Arc::new(settings.single(CredentialKind::ClientSecret).unwrap());
+    let options = replay.options(both_subscriptions());
+    let collector = Collector::new(credential, Some(transport), &options);
+    let at = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let (since, until) = (at("2026-10-30T00:00:00Z"), at("2026-11-29T00:00:00Z"));
+    let (events, issues) = collector
+        .activity_log(&[SUB_A.to_owned(), SUB_B.to_owned()], since, until, &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 4, "both pages of subscription A");
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].status, Some(403));
+    assert_eq!(issues[0].code.as_deref(), Some("AuthorizationFailed"));
+    assert_eq!(issues[0].target, format!("/subscriptions/{SUB_B}"));
+    // The 429 was answered once and retried; page 2 was asked for once.
+    let path =
+        format!("/subscriptions/{SUB_A}/providers/Microsoft.Insights/eventtypes/management/values");
+    assert_eq!(replay.hits(&path).await, 3);
+
+    let mut ingestion = Ingestion::new(TimeWindow {
+        since: Some(since),
+        until: Some(until),
+    });
+    ingestion.add_bytes("rest", &serde_json::to_vec(&events).unwrap());
+    let usage = ingestion.finish();
+    assert_eq!(usage.coverage.records_read, 4);
+    // Start + Success of the write count once; the refused restart is denied, not used.
+    let counts: Vec<(String, u64, u64)> = usage
+        .usage
+        .iter()
+        .map(|(key, record)| {
+            (
+                key.permission.to_string().to_lowercase(),
+                record.count,
+                record.denied_count,
+            )
+        })
+        .collect();
+    assert!(
+        counts
+            .iter()
+            .any(|(action, used, _)| action.ends_with("microsoft.web/sites/write") && *used == 1),
+        "{counts:?}"
+    );
+    assert!(
+        counts.iter().any(|(action, used, denied)| action
+            .ends_with("microsoft.web/sites/restart/action")
+            && *used == 0
+            && *denied == 1),
+        "{counts:?}"
+    );
+}
+
+#[tokio::test]
+async fn cli_stores_the_activity_log_read_through_the_rest_api() {
+    let replay = Replay::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &replay.ca_pem).unwrap();
+    let out = dir.path().join("snapshot");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pipeleash"));
+    command
+        .args(["collect", "azure", "--subscription", SUB_A, SUB_B])
+        .args(["--credential", "client-secret", "--activity-log-days", "30"])
+        .args([
+            "--arm-endpoint",
+            &replay.base,
+            "--graph-endpoint",
+            &replay.base,
+        ])
+        .args(["--authority-host", &replay.base])
+        .arg("--ca-cert")
+        .arg(&ca)
+        .args(["--max-retry-wait", "0", "--format", "json"])
+        .arg("--out")
+        .arg(&out)
+        .env_clear()
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", "replay-client-secret");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("4 Activity Log event(s) stored"),
+        "{stderr}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let source = manifest["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|source| source["kind"] == "azure-activity-log-events")
+        .expect("the events are listed");
+    let events: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(out.join(source["path"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(events.len(), 4);
+    // The 403 on subscription B's Activity Log is in the manifest with the others.
+    assert!(manifest["errors"].as_array().unwrap().iter().any(|issue| {
+        issue["target"]
+            == format!("Microsoft.Insights/eventtypes/values/read /subscriptions/{SUB_B}")
+    }));
+}

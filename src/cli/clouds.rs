@@ -147,6 +147,19 @@ impl CloudEvidence {
             (None, Some(path)) => return Err(no_inventory("GCP", "--gcp-audit-logs", path, "gcp")),
             (None, None) => {}
         }
+        // Without `--azure-activity-logs`, the management events `collect azure
+        // --activity-log-days` stored in the snapshot, if any.
+        let stored_azure_logs = snapshots.iter().find_map(|snapshot| {
+            snapshot
+                .manifest()
+                .sources
+                .iter()
+                .find(|source| source.kind == activity_log::SNAPSHOT_EVENTS_KIND)
+                .map(|source| snapshot.dir().join(&source.path))
+        });
+        let from_snapshot = azure_logs.is_none() && stored_azure_logs.is_some();
+        let azure_logs = azure_logs.map(Path::to_path_buf).or(stored_azure_logs);
+        let azure_logs = azure_logs.as_deref();
         match (azure_artifact, azure_logs) {
             (Some(artifact), logs) => {
                 let usage = logs
@@ -154,6 +167,17 @@ impl CloudEvidence {
                         activity_log::read_path(path, read_for, None)
                             .map_err(InputError::wrap)
                             .and_then(|usage| {
+                                if usage.coverage.operations == 0 && from_snapshot {
+                                    // Events the collector stored, none in the window: no
+                                    // evidence either way, so use stays unknown.
+                                    eprintln!(
+                                        "warning: the Activity Log events stored in the snapshot \
+                                         (`{}`) hold no operation of an identity in the window: \
+                                         Azure use is unknown",
+                                        path.display()
+                                    );
+                                    return Ok(None);
+                                }
                                 if usage.coverage.operations == 0 {
                                     return Err(InputError::wrap(format!(
                                         "the Azure Activity Log at `{}` holds no operation of an \
@@ -166,10 +190,11 @@ impl CloudEvidence {
                                         usage.coverage.files_skipped.len()
                                     )));
                                 }
-                                Ok(usage)
+                                Ok(Some(usage))
                             })
                     })
-                    .transpose()?;
+                    .transpose()?
+                    .flatten();
                 evidence.azure = Some(AzureLoaded {
                     inventories: azure,
                     usage,

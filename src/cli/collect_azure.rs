@@ -95,6 +95,13 @@ pub struct AzureCollectArgs {
     /// Add the snapshot to this store, named by the time of the run.
     #[arg(long, value_name = "DIR", default_value = super::collect::DEFAULT_STORE)]
     pub store: PathBuf,
+    /// Also read the last N days (1 to 90) of the Activity Log's management events of every
+    /// subscription collected, through the REST API (`Microsoft.Insights/eventtypes/values/read`,
+    /// in `Reader`), into the snapshot: usage evidence for subscriptions whose Activity Log is
+    /// not exported to storage. `analyze`/`audit` read it when `--azure-activity-logs` is not
+    /// given.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u16).range(1..=90))]
+    pub activity_log_days: Option<u16>,
     /// How to print the summary on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
@@ -119,6 +126,9 @@ pub use enabled::run;
 #[cfg(feature = "azure")]
 mod enabled {
     use super::*;
+    use crate::azure::activity_log::{
+        SNAPSHOT_EVENTS_KIND as ACTIVITY_LOG_KIND, SNAPSHOT_EVENTS_PATH as ACTIVITY_LOG_PATH,
+    };
     use crate::azure::collect::client::RetryPolicy;
     use crate::azure::collect::credential::{CredentialKind, CredentialSettings};
     use crate::azure::collect::{self, CollectError, CollectOptions, Collector, Target};
@@ -224,6 +234,30 @@ mod enabled {
             }
             Err(error) => return Err(anyhow::Error::new(error)),
         };
+        let mut inventory = inventory;
+        let activity_log = match args.activity_log_days {
+            Some(days) => {
+                let since = now - chrono::Duration::days(i64::from(days));
+                let steps = Steps::new(global.quiet, "azure: ", Some("reading "), None);
+                let progress = |line: &str| steps.step(line);
+                let ids = activity_log_subscriptions(&options.target, &inventory);
+                let read = runtime.block_on(collector.activity_log(&ids, since, now, &progress));
+                drop(steps);
+                match read {
+                    Ok((events, issues)) => {
+                        inventory.errors.extend(issues);
+                        Some((events, ids.len(), since))
+                    }
+                    Err(CollectError::Credential(message)) => {
+                        eprintln!("error: {message}");
+                        eprintln!("error: the Activity Log could not be read; no snapshot written");
+                        return Ok(Exit::Runtime);
+                    }
+                    Err(error) => return Err(anyhow::Error::new(error)),
+                }
+            }
+            None => None,
+        };
         if global.verbose
             && let Some(kind) = chain.chosen()
         {
@@ -281,6 +315,32 @@ mod enabled {
                 },
             });
         }
+        if let Some((events, subscriptions, since)) = &activity_log {
+            let relative = Path::new(ACTIVITY_LOG_PATH);
+            writer.write_json(relative, events)?;
+            let manifest = writer.manifest_mut();
+            manifest.sources.push(Source {
+                provider: "azure".to_owned(),
+                kind: ACTIVITY_LOG_KIND.to_owned(),
+                id: "management-events".to_owned(),
+                path: ACTIVITY_LOG_PATH.to_owned(),
+                format_version: 1,
+            });
+            manifest.coverage.push(format!(
+                "azure: {} Activity Log management event(s) of {subscriptions} subscription(s) \
+                 read through the REST API for {} .. {}",
+                events.len(),
+                since.to_rfc3339_opts(SecondsFormat::Secs, true),
+                collected_at
+            ));
+            if !global.quiet {
+                eprintln!(
+                    "{} Activity Log event(s) stored in the snapshot (`{ACTIVITY_LOG_PATH}`)",
+                    events.len()
+                );
+            }
+        }
+        let manifest = writer.manifest_mut();
         if args.no_graph {
             manifest.coverage.push(
                 "azure: Microsoft Graph not read (`--no-graph`): no service principals, \
@@ -298,6 +358,24 @@ mod enabled {
         } else {
             Exit::Runtime
         })
+    }
+
+    /// The subscriptions whose Activity Log to read: those named, and those the inventory
+    /// found (under a management group), each once.
+    fn activity_log_subscriptions(target: &Target, inventory: &AzureInventory) -> Vec<String> {
+        let mut ids: Vec<String> = match target {
+            Target::Subscriptions(ids) => ids.clone(),
+            Target::ManagementGroup(_) => Vec::new(),
+        };
+        for subscription in &inventory.subscriptions {
+            if !ids
+                .iter()
+                .any(|id| id.eq_ignore_ascii_case(&subscription.subscription_id))
+            {
+                ids.push(subscription.subscription_id.clone());
+            }
+        }
+        ids
     }
 
     fn kind_of(arg: CredentialArg) -> CredentialKind {

@@ -45,6 +45,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What stops a read as a whole (a single bad file never does).
+/// Where `collect azure --activity-log-days` stores the management events it read through
+/// the REST API inside a snapshot: a JSON array of `EventData` in the REST shape.
+pub const SNAPSHOT_EVENTS_PATH: &str = "activity-log/management-events.json";
+/// The manifest kind of that file.
+pub const SNAPSHOT_EVENTS_KIND: &str = "azure-activity-log-events";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ActivityLogError {
     /// The path does not exist or cannot be listed.

@@ -8,6 +8,7 @@
 //! after its `Retry-After` (see [`client`]). Only a credential that cannot get a token stops
 //! the run.
 
+pub mod activity_log;
 pub mod arm;
 pub mod client;
 pub mod credential;
@@ -248,6 +249,34 @@ impl Collector {
             .min();
         inventory.normalize();
         Ok(run.inventory)
+    }
+
+    /// The Activity Log's management events of `subscriptions` between `since` and `until`
+    /// through the REST API ([`activity_log`]), with a failed subscription recorded as an
+    /// issue (its events are then missing, and said so) while the others are read. Only a
+    /// credential that cannot get a token stops it.
+    pub async fn activity_log(
+        &self,
+        subscriptions: &[String],
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+        progress: &(dyn Fn(&str) + Sync),
+    ) -> Result<(Vec<serde_json::Value>, Vec<CollectIssue>), CollectError> {
+        let mut run = Run {
+            inventory: AzureInventory::new("", Vec::new()),
+        };
+        let mut events = Vec::new();
+        for id in subscriptions {
+            progress(&format!("Activity Log of subscription `{id}`"));
+            if let Some(found) = run.record(
+                activity_log::CALL,
+                &arm::subscription_scope(id),
+                activity_log::management_events(&self.arm, id, since, until).await,
+            )? {
+                events.extend(found);
+            }
+        }
+        Ok((events, run.inventory.errors))
     }
 
     async fn scope_reads(
