@@ -135,6 +135,7 @@ fn main() {
     for run in 0..runs {
         let began = Instant::now();
         let state = ReadState::from_bytes(&stored).expect("state");
+        let loaded = began.elapsed().as_secs_f64();
         let (usage, read) = ingest_directory_incremental(
             &root,
             "logs",
@@ -145,8 +146,14 @@ fn main() {
             Some(state),
         )
         .expect("day two");
+        let read_at = began.elapsed().as_secs_f64();
         let _next = read.state.to_bytes();
         let inc = began.elapsed().as_secs_f64();
+        println!(
+            "  state load {loaded:.3} s, listing + reading + assembly {:.3} s, state store {:.3} s",
+            read_at - loaded,
+            inc - read_at
+        );
         let began = Instant::now();
         let expected = ingest_directory(
             &root,

@@ -15,7 +15,7 @@ const OIDC_TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJyZXBvc2l0b3J5IjoiYWNtZS93ZWIif
 const ORG: &str = "123456789012";
 
 /// Matches the `parent` query parameter (when the route names one) and the page token
-/// (absent or empty for the first page).
+/// (absent or empty for the first page), in the query or in a JSON body.
 struct Query {
     parent: Option<String>,
     page_token: Option<String>,
@@ -30,13 +30,15 @@ impl Match for Query {
                 .find(|(name, _)| name == key)
                 .map(|(_, value)| value.as_str())
         };
-        let parent_ok = self
-            .parent
-            .as_deref()
-            .is_none_or(|p| get("parent") == Some(p));
+        // Cloud Logging's `entries:list` takes both in its JSON body instead
+        // (`resourceNames[0]`, `pageToken`).
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let parent = get("parent").or_else(|| body["resourceNames"][0].as_str());
+        let token = get("pageToken").or_else(|| body["pageToken"].as_str());
+        let parent_ok = self.parent.as_deref().is_none_or(|p| parent == Some(p));
         let token_ok = match &self.page_token {
-            None => get("pageToken").is_none_or(str::is_empty),
-            Some(token) => get("pageToken") == Some(token.as_str()),
+            None => token.is_none_or(str::is_empty),
+            Some(wanted) => token == Some(wanted.as_str()),
         };
         parent_ok && token_ok
     }
@@ -540,4 +542,80 @@ async fn bad_scope_ids_are_usage_errors() {
         .await;
         assert_eq!(output.status.code(), Some(2), "{args:?}");
     }
+}
+
+/// `--audit-log-days`: every collected project's Cloud Audit Logs through `entries.list`
+/// (the page token in the POST body followed, a 429 retried, a 403 on one project recorded
+/// while the others are read), stored in the snapshot and read by `analyze` when no
+/// `--gcp-audit-logs` is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_log_entries_are_read_through_entries_list_into_the_snapshot() {
+    let server = replay_server().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let credentials = credentials(&server, dir.path());
+    let out = dir.path().join("snapshot");
+    let output = pipeleash(
+        vec![
+            "collect".into(),
+            "gcp".into(),
+            "--organization".into(),
+            ORG.into(),
+            "--credentials".into(),
+            credentials.display().to_string(),
+            "--endpoint".into(),
+            server.uri(),
+            "--audit-log-days".into(),
+            "30".into(),
+            "--out".into(),
+            out.display().to_string(),
+        ],
+        vec![],
+        dir.path(),
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.contains("3 audit log entr(ies) stored"), "{stderr}");
+    // web-prod: the 429, then both pages; data-prod: the 403; sandbox-play: one empty page.
+    assert_eq!(requests_to(&server, "POST", "/v2/entries:list").await, 5);
+    let manifest = read_json(&out.join("manifest.json"));
+    let source = find(&manifest["sources"], "kind", "gcp-audit-log-entries");
+    let entries = read_json(&out.join(source["path"].as_str().expect("path")));
+    assert_eq!(entries.as_array().expect("array").len(), 3);
+    let denied = manifest["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .any(|issue| {
+            issue["target"] == "projects/data-prod"
+                && issue["reason"]
+                    .as_str()
+                    .is_some_and(|reason| reason.contains("logging.entries.list"))
+        });
+    assert!(denied, "{manifest:#}");
+
+    // `analyze` reads the stored entries: the deployer used run.services.update and
+    // run.services.get; the refused setIamPolicy is denied, never used.
+    let output = pipeleash(
+        vec![
+            "usage".into(),
+            "--gcp-audit-logs".into(),
+            out.join(source["path"].as_str().expect("path"))
+                .display()
+                .to_string(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![],
+        dir.path(),
+    )
+    .await;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("run.services.update"), "{text}");
 }

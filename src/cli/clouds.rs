@@ -57,6 +57,18 @@ fn artifact(snapshot: &Snapshot, provider: &str) -> String {
         .unwrap_or_else(|| snapshot.dir().display().to_string())
 }
 
+/// The logs of `kind` a collector stored in one of `snapshots` (the first that holds one).
+fn stored_logs(snapshots: &[Snapshot], kind: &str) -> Option<PathBuf> {
+    snapshots.iter().find_map(|snapshot| {
+        snapshot
+            .manifest()
+            .sources
+            .iter()
+            .find(|source| source.kind == kind)
+            .map(|source| snapshot.dir().join(&source.path))
+    })
+}
+
 impl CloudEvidence {
     /// Reads the GCP and Azure inventories of `snapshots` and, for the clouds that have one,
     /// the logs given for `window`. Logs given for a cloud no snapshot holds are an input
@@ -115,12 +127,28 @@ impl CloudEvidence {
             since: Some(window.since),
             until: Some(window.until),
         };
+        // Without `--gcp-audit-logs`, the entries `collect gcp --audit-log-days` stored in
+        // the snapshot, if any.
+        let stored_gcp_logs = stored_logs(snapshots, audit_log::SNAPSHOT_ENTRIES_KIND);
+        let gcp_from_snapshot = gcp_logs.is_none() && stored_gcp_logs.is_some();
+        let gcp_logs = gcp_logs.map(Path::to_path_buf).or(stored_gcp_logs);
+        let gcp_logs = gcp_logs.as_deref();
         match (gcp_artifact, gcp_logs) {
             (Some(artifact), logs) => {
                 let usage = logs
                     .map(|path| {
                         let usage =
                             audit_log::ingest_path(path, read_for).map_err(InputError::wrap)?;
+                        if usage.coverage.entries_in_window == 0 && gcp_from_snapshot {
+                            // Entries the collector stored, none in the window: no evidence
+                            // either way, so use stays unknown.
+                            eprintln!(
+                                "warning: the audit log entries stored in the snapshot (`{}`) \
+                                 hold none in the window: GCP use is unknown",
+                                path.display()
+                            );
+                            return Ok(None);
+                        }
                         if usage.coverage.entries_in_window == 0 {
                             // As for CloudTrail: a window in which nothing could be seen is
                             // no evidence of anything unused.
@@ -134,9 +162,10 @@ impl CloudEvidence {
                                 usage.coverage.files_skipped.len()
                             )));
                         }
-                        Ok(usage)
+                        Ok(Some(usage))
                     })
-                    .transpose()?;
+                    .transpose()?
+                    .flatten();
                 evidence.gcp = Some(GcpLoaded {
                     inventories: gcp,
                     usage,
@@ -149,14 +178,7 @@ impl CloudEvidence {
         }
         // Without `--azure-activity-logs`, the management events `collect azure
         // --activity-log-days` stored in the snapshot, if any.
-        let stored_azure_logs = snapshots.iter().find_map(|snapshot| {
-            snapshot
-                .manifest()
-                .sources
-                .iter()
-                .find(|source| source.kind == activity_log::SNAPSHOT_EVENTS_KIND)
-                .map(|source| snapshot.dir().join(&source.path))
-        });
+        let stored_azure_logs = stored_logs(snapshots, activity_log::SNAPSHOT_EVENTS_KIND);
         let from_snapshot = azure_logs.is_none() && stored_azure_logs.is_some();
         let azure_logs = azure_logs.map(Path::to_path_buf).or(stored_azure_logs);
         let azure_logs = azure_logs.as_deref();

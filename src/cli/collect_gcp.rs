@@ -58,6 +58,13 @@ pub struct GcpCollectArgs {
     /// How to print the summary on stdout.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+    /// Also read the last N days (1 to 400) of every collected project's Cloud Audit Logs
+    /// through Cloud Logging's `entries.list` into the snapshot: usage evidence for projects
+    /// whose logs are not exported to a sink (`roles/logging.viewer`; Data Access entries
+    /// need `roles/logging.privateLogViewer`). `analyze`/`audit` read them when
+    /// `--gcp-audit-logs` is not given.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u16).range(1..=400))]
+    pub audit_log_days: Option<u16>,
 }
 
 /// Organization and folder ids are decimal numbers
@@ -231,10 +238,72 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         return Ok(Exit::Runtime);
     }
 
+    let mut inventory = inventory;
+    let audit_logs = match args.audit_log_days {
+        Some(days) => {
+            let since = now - chrono::Duration::days(i64::from(days));
+            let projects: Vec<String> = inventory
+                .projects
+                .iter()
+                .map(|project| project.project_id.clone())
+                .collect();
+            let steps = Steps::new(quiet, "gcp: ", Some("gcp: "), None);
+            let progress = |line: String| steps.step(&line);
+            let read = runtime.block_on(collect::audit_log_entries(
+                &options, &projects, since, now, &progress,
+            ));
+            drop(steps);
+            match read {
+                Ok((entries, issues)) => {
+                    for issue in &issues {
+                        if !quiet {
+                            eprintln!(
+                                "gcp: `{}` on `{}` failed: {}",
+                                issue.call, issue.target, issue.reason
+                            );
+                        }
+                    }
+                    inventory.errors.extend(issues);
+                    Some((entries, projects.len(), since))
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    eprintln!("error: the audit logs could not be read; no snapshot written");
+                    return Ok(Exit::Runtime);
+                }
+            }
+        }
+        None => None,
+    };
     let mut writer = match &args.out {
         Some(dir) => SnapshotWriter::create(dir, now)?,
         None => Store::new(&args.store).writer(now)?,
     };
+    if let Some((entries, projects, since)) = &audit_logs {
+        use crate::gcp::audit_log::{SNAPSHOT_ENTRIES_KIND, SNAPSHOT_ENTRIES_PATH};
+        writer.write_json(Path::new(SNAPSHOT_ENTRIES_PATH), entries)?;
+        let manifest = writer.manifest_mut();
+        manifest.sources.push(Source {
+            provider: "gcp".to_owned(),
+            kind: SNAPSHOT_ENTRIES_KIND.to_owned(),
+            id: "entries-list".to_owned(),
+            path: SNAPSHOT_ENTRIES_PATH.to_owned(),
+            format_version: 1,
+        });
+        manifest.coverage.push(format!(
+            "gcp: {} Cloud Audit Log entr(ies) of {projects} project(s) read through \
+             entries.list for {} .. {}",
+            entries.len(),
+            since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ));
+        if !quiet {
+            eprintln!(
+                "{} audit log entr(ies) stored in the snapshot (`{SNAPSHOT_ENTRIES_PATH}`)",
+                entries.len()
+            );
+        }
+    }
     let relative = Path::new("inventory").join(format!("gcp-{}.json", scope.label()));
     writer.write_json(&relative, &inventory)?;
     let id = scope.resource_names().join(",");

@@ -201,7 +201,7 @@ impl ReadState {
         };
         // Serializing plain data into memory cannot fail.
         let json = serde_json::to_vec(&stored).unwrap_or_default();
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         // Writing into a Vec cannot fail.
         let _ = encoder.write_all(&json);
         encoder.finish().unwrap_or_default()

@@ -56,6 +56,13 @@ pub enum IngestError {
     NoLogFiles { path: PathBuf },
 }
 
+/// Where `collect gcp --audit-log-days` stores the entries it read through Cloud Logging's
+/// `entries.list` inside a snapshot: a JSON array of `LogEntry`, as `gcloud logging read
+/// --format=json` prints.
+pub const SNAPSHOT_ENTRIES_PATH: &str = "audit-logs/entries.json";
+/// The manifest kind of that file.
+pub const SNAPSHOT_ENTRIES_KIND: &str = "gcp-audit-log-entries";
+
 /// Reads every audit log file under `path` (a folder in the sink layout, any folder of log
 /// files, or one file) whose date folder can hold entries in `window`.
 ///

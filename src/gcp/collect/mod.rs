@@ -162,6 +162,55 @@ pub async fn collect(
     Ok(inventory)
 }
 
+/// Cloud Logging in the public cloud.
+pub const LOGGING_ENDPOINT: &str = "https://logging.googleapis.com";
+
+/// The Cloud Audit Log entries of `projects` (ids) from `since` to `until` through Cloud
+/// Logging's `entries.list`, for projects whose logs are not exported to a sink: the entries
+/// of every project that could be read, and an issue for each that could not (its entries
+/// are then missing, and said so). Needs `logging.logEntries.list` (in
+/// `roles/logging.viewer`; Data Access entries need `logging.privateLogEntries.list`, in
+/// `roles/logging.privateLogViewer`).
+///
+/// Errors: only [`GcpCollectError`] (no credentials, no client).
+pub async fn audit_log_entries(
+    options: &CollectOptions,
+    projects: &[String],
+    since: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    progress: &(dyn Fn(String) + Sync),
+) -> Result<(Vec<serde_json::Value>, Vec<GcpCollectIssue>), GcpCollectError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let loaded =
+        auth::load(options.credentials_file.as_deref()).map_err(GcpCollectError::Credentials)?;
+    let endpoint = options
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| LOGGING_ENDPOINT.to_owned());
+    let client = rest::RestClient::new(&endpoint, loaded.credentials, options.initial_backoff)
+        .map_err(|reason| GcpCollectError::Client {
+            client: "logging",
+            reason,
+        })?;
+    let mut entries = Vec::new();
+    let mut issues = Vec::new();
+    for project in projects {
+        progress(format!("audit log entries of `projects/{project}`"));
+        match client
+            .audit_log_entries(project, since, until, options.page_size.unwrap_or(1000))
+            .await
+        {
+            Ok(found) => entries.extend(found),
+            Err(error) => issues.push(rest_issue(
+                "logging.entries.list",
+                &format!("projects/{project}"),
+                error,
+            )),
+        }
+    }
+    Ok((entries, issues))
+}
+
 struct Clients {
     organizations: Organizations,
     folders: Folders,
