@@ -375,3 +375,131 @@ fn a_store_url_of_an_unknown_kind_is_refused_naming_it() {
     assert!(stderr.contains("`ftp://host/snapshots`"), "{stderr}");
     assert!(stderr.contains("s3://bucket/prefix"), "{stderr}");
 }
+
+/// Copies the files of the demo snapshot (manifest and inventories) into `to`.
+fn copy_demo_snapshot(to: &Path) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo/snapshot");
+    std::fs::create_dir_all(to.join("inventory")).expect("create");
+    for file in [
+        "manifest.json",
+        "inventory/aws-210987654321.json",
+        "inventory/aws-345678901234.json",
+    ] {
+        std::fs::copy(demo.join(file), to.join(file)).expect("copy");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_upload_is_published_later_and_usage_added_to_a_cached_snapshot_reaches_the_store()
+ {
+    let moto = MotoServer::start();
+    let endpoint = moto.endpoint.clone();
+    let client = s3(&endpoint).await;
+    client
+        .create_bucket()
+        .bucket(BUCKET)
+        .send()
+        .await
+        .expect("bucket");
+    let work = tempfile::tempdir().expect("tempdir");
+    let url = format!("s3://{BUCKET}/later");
+    let name = "20261122T040851Z";
+    let cache_root = work.path().join("cache");
+    let cache = pipeleash::snapshot::location::cache_dir(&cache_root, &url);
+
+    // What a `collect` whose upload failed half-way leaves: the committed snapshot in the
+    // cache's outbox, and some of its files (no manifest) in the store.
+    copy_demo_snapshot(&cache.join(".outbox").join(name));
+    client
+        .put_object()
+        .bucket(BUCKET)
+        .key(format!("later/{name}/inventory/aws-210987654321.json"))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+        .send()
+        .await
+        .expect("partial upload");
+    let list = |cache_root: &Path| {
+        pipeleash(
+            &endpoint,
+            work.path(),
+            cache_root,
+            &["snapshots", "list", "--store", &url, "--format", "json"],
+        )
+    };
+    let output = list(&cache_root);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(listed(&output).is_empty(), "{}", text(&output));
+
+    let output = pipeleash(
+        &endpoint,
+        work.path(),
+        &cache_root,
+        &["snapshots", "publish", "--store", &url],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(&format!("published `{url}/{name}`")),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(listed(&list(&cache_root)), vec![name.to_owned()]);
+    assert!(!cache.join(".outbox").join(name).exists());
+    let objects = keys(&endpoint, "later").await;
+    assert!(
+        objects.contains(&format!("later/{name}/manifest.json")),
+        "{objects:?}"
+    );
+    assert!(objects.contains(&format!("later/{name}/inventory/aws-345678901234.json")));
+
+    // Publishing a name the store already holds is refused, and the local copy is kept.
+    copy_demo_snapshot(&cache.join(".outbox").join(name));
+    let output = pipeleash(
+        &endpoint,
+        work.path(),
+        &cache_root,
+        &["snapshots", "publish", "--store", &url],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_ne!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(stderr.contains("already exists"), "{stderr}");
+    assert!(stderr.contains(".outbox"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        cache
+            .join(".outbox")
+            .join(name)
+            .join("manifest.json")
+            .is_file()
+    );
+    std::fs::remove_dir_all(cache.join(".outbox").join(name)).expect("remove");
+
+    // Usage added to the cached snapshot is published: its files, then the manifest.
+    let logs =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo/cloudtrail/AWSLogs");
+    let snapshot = cache.join(name);
+    let output = pipeleash(
+        &endpoint,
+        work.path(),
+        &cache_root,
+        &[
+            "usage",
+            "--cloudtrail",
+            logs.to_str().expect("utf-8"),
+            "--snapshot",
+            snapshot.to_str().expect("utf-8"),
+            "--quiet",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let objects = keys(&endpoint, "later").await;
+    assert!(
+        objects
+            .iter()
+            .any(|key| key.starts_with(&format!("later/{name}/usage/"))),
+        "{objects:?}"
+    );
+    // Another machine sees the usage.
+    let output = list(&work.path().join("other-cache"));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(value["snapshots"][0]["usage"], true, "{value:#}");
+}

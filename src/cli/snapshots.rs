@@ -76,6 +76,7 @@ pub(super) fn open_store(location: &Path, cache: Option<&Path>) -> anyhow::Resul
     Store::at(location, cache).map_err(InputError::wrap)
 }
 
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 /// As [`open_store`], checking that an object-storage store answers: for commands that
 /// would otherwise find out after minutes of collecting.
 pub(super) fn open_store_checked(location: &Path) -> anyhow::Result<Store> {
@@ -84,6 +85,7 @@ pub(super) fn open_store_checked(location: &Path) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 /// Where a snapshot just written is, to tell the user: its directory, or for a store in
 /// object storage its URL (`s3://bucket/prefix/20261122T031500Z`).
 pub(super) fn written_to(store: Option<&Store>, snapshot: &Snapshot) -> PathBuf {
