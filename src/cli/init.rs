@@ -229,11 +229,15 @@ fn previous_aws_snapshot(
         // A snapshot that cannot be read is skipped, and said so: drift is reported against
         // the newest readable one.
         match holds_aws(dir) {
-            Ok(true) => {
-                // A store in object storage: the snapshot's files are downloaded.
-                store.open(dir).map_err(InputError::wrap)?;
-                return Ok(Some(dir.clone()));
-            }
+            // A store in object storage: the snapshot's files are downloaded.
+            Ok(true) => match store.open(dir) {
+                Ok(_) => return Ok(Some(dir.clone())),
+                Err(error) => eprintln!(
+                    "warning: snapshot `{}` cannot be read ({error}); drift is reported against \
+                     an earlier one",
+                    dir.display()
+                ),
+            },
             Ok(false) => {}
             Err(error) => eprintln!(
                 "warning: snapshot `{}` cannot be read ({error:#}); drift is reported against an \
