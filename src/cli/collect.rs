@@ -62,8 +62,9 @@ pub struct AwsCollectArgs {
     /// Write the snapshot to exactly this directory (must not exist).
     #[arg(long, value_name = "DIR", conflicts_with = "store")]
     pub out: Option<PathBuf>,
-    /// Add the snapshot to this store, named by the time of the run.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_STORE)]
+    /// Add the snapshot to this store, named by the time of the run: a directory, or object
+    /// storage (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`).
+    #[arg(long, value_name = "DIR|URL", default_value = DEFAULT_STORE)]
     pub store: PathBuf,
     /// How to print the summary on stdout.
     #[arg(long, value_enum, default_value = "table")]
@@ -92,6 +93,11 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
             dir.display()
         )));
     }
+    // A store in object storage is checked before collecting, not after.
+    let store = match &args.out {
+        Some(_) => None,
+        None => Some(super::snapshots::open_store_checked(&args.store)?),
+    };
     let now = Utc::now();
     let collected_at = now.to_rfc3339_opts(SecondsFormat::Secs, true);
     let options = CollectOptions {
@@ -146,9 +152,10 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         return Ok(Exit::Runtime);
     }
 
-    let mut writer = match &args.out {
-        Some(dir) => SnapshotWriter::create(dir, now)?,
-        None => Store::new(&args.store).writer(now)?,
+    let mut writer = match (&args.out, &store) {
+        (Some(dir), _) => SnapshotWriter::create(dir, now)?,
+        (None, Some(store)) => store.writer(now)?,
+        (None, None) => Store::new(&args.store).writer(now)?,
     };
     for outcome in &outcomes {
         match &outcome.result {
@@ -176,10 +183,11 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         }
     }
     let snapshot = writer.commit()?;
+    let written = super::snapshots::written_to(store.as_ref(), &snapshot);
     if !global.quiet {
-        eprintln!("snapshot written to `{}`", snapshot.dir().display());
+        eprintln!("snapshot written to `{}`", written.display());
     }
-    write_summary(out, args.format, Some(snapshot.dir()), &outcomes)?;
+    write_summary(out, args.format, Some(&written), &outcomes)?;
     Ok(if failed > 0 {
         Exit::Runtime
     } else {

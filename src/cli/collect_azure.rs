@@ -92,8 +92,9 @@ pub struct AzureCollectArgs {
     /// Write the snapshot to exactly this directory (must not exist).
     #[arg(long, value_name = "DIR", conflicts_with = "store")]
     pub out: Option<PathBuf>,
-    /// Add the snapshot to this store, named by the time of the run.
-    #[arg(long, value_name = "DIR", default_value = super::collect::DEFAULT_STORE)]
+    /// Add the snapshot to this store, named by the time of the run: a directory, or object
+    /// storage (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`).
+    #[arg(long, value_name = "DIR|URL", default_value = super::collect::DEFAULT_STORE)]
     pub store: PathBuf,
     /// Also read the last N days (1 to 90) of the Activity Log's management events of every
     /// subscription collected, through the REST API (`Microsoft.Insights/eventtypes/values/read`,
@@ -153,6 +154,11 @@ mod enabled {
                 dir.display()
             )));
         }
+        // A store in object storage is checked before collecting, not after.
+        let store = match &args.out {
+            Some(_) => None,
+            None => Some(super::super::snapshots::open_store_checked(&args.store)?),
+        };
         let target = match &args.management_group {
             Some(name) => {
                 check_management_group(name).map_err(input)?;
@@ -287,9 +293,10 @@ mod enabled {
             return Ok(Exit::Runtime);
         }
 
-        let mut writer = match &args.out {
-            Some(dir) => SnapshotWriter::create(dir, now)?,
-            None => Store::new(&args.store).writer(now)?,
+        let mut writer = match (&args.out, &store) {
+            (Some(dir), _) => SnapshotWriter::create(dir, now)?,
+            (None, Some(store)) => store.writer(now)?,
+            (None, None) => Store::new(&args.store).writer(now)?,
         };
         let id = collect::inventory_id(&inventory);
         let relative = Path::new("inventory").join(format!("azure-{id}.json"));
@@ -349,10 +356,11 @@ mod enabled {
             );
         }
         let snapshot = writer.commit()?;
+        let written = super::super::snapshots::written_to(store.as_ref(), &snapshot);
         if !global.quiet {
-            eprintln!("snapshot written to `{}`", snapshot.dir().display());
+            eprintln!("snapshot written to `{}`", written.display());
         }
-        write_summary(out, args.format, Some(snapshot.dir()), &inventory)?;
+        write_summary(out, args.format, Some(&written), &inventory)?;
         Ok(if inventory.errors.is_empty() {
             Exit::Clean
         } else {

@@ -52,8 +52,9 @@ pub struct GcpCollectArgs {
     /// Write the snapshot to exactly this directory (must not exist).
     #[arg(long, value_name = "DIR", conflicts_with = "store")]
     pub out: Option<PathBuf>,
-    /// Add the snapshot to this store, named by the time of the run.
-    #[arg(long, value_name = "DIR", default_value = super::collect::DEFAULT_STORE)]
+    /// Add the snapshot to this store, named by the time of the run: a directory, or object
+    /// storage (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`).
+    #[arg(long, value_name = "DIR|URL", default_value = super::collect::DEFAULT_STORE)]
     pub store: PathBuf,
     /// How to print the summary on stdout.
     #[arg(long, value_enum, default_value = "table")]
@@ -157,6 +158,11 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
             dir.display()
         )));
     }
+    // A store in object storage is checked before collecting, not after.
+    let store = match &args.out {
+        Some(_) => None,
+        None => Some(super::snapshots::open_store_checked(&args.store)?),
+    };
     if let Some(path) = &args.credentials
         && !path.is_file()
     {
@@ -275,9 +281,10 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         }
         None => None,
     };
-    let mut writer = match &args.out {
-        Some(dir) => SnapshotWriter::create(dir, now)?,
-        None => Store::new(&args.store).writer(now)?,
+    let mut writer = match (&args.out, &store) {
+        (Some(dir), _) => SnapshotWriter::create(dir, now)?,
+        (None, Some(store)) => store.writer(now)?,
+        (None, None) => Store::new(&args.store).writer(now)?,
     };
     if let Some((entries, projects, since)) = &audit_logs {
         use crate::gcp::audit_log::{SNAPSHOT_ENTRIES_KIND, SNAPSHOT_ENTRIES_PATH};
@@ -337,10 +344,11 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         ));
     }
     let snapshot = writer.commit()?;
+    let written = super::snapshots::written_to(store.as_ref(), &snapshot);
     if !quiet {
-        eprintln!("snapshot written to `{}`", snapshot.dir().display());
+        eprintln!("snapshot written to `{}`", written.display());
     }
-    write_summary(out, args.format, Some(snapshot.dir()), &inventory)?;
+    write_summary(out, args.format, Some(&written), &inventory)?;
     Ok(Exit::Clean)
 }
 

@@ -12,7 +12,7 @@ use crate::drift::render::{DriftV1, SnapshotRef, lines, markdown};
 use crate::drift::{SnapshotFacts, compare};
 use crate::model::ObservationWindow as Window;
 use crate::model::Severity;
-use crate::snapshot::{Snapshot, Store};
+use crate::snapshot::Snapshot;
 use anyhow::Context as _;
 use chrono::{DateTime, Duration, Utc};
 use clap::ValueEnum;
@@ -35,9 +35,9 @@ pub struct DriftArgs {
     /// The later snapshot directory. Default: the latest snapshot in `--store`.
     #[arg(long, value_name = "SNAP")]
     pub to: Option<PathBuf>,
-    /// A store of snapshots (a directory of `YYYYMMDDTHHMMSSZ` snapshots), for the defaults of
-    /// `--from` and `--to`.
-    #[arg(long, value_name = "DIR")]
+    /// A store of snapshots (a directory of `YYYYMMDDTHHMMSSZ` snapshots, or object storage:
+    /// `s3://bucket/prefix`, `gs://…`, `az://…`), for the defaults of `--from` and `--to`.
+    #[arg(long, value_name = "DIR|URL")]
     pub store: Option<PathBuf>,
     /// Exit with code 1 when a change is at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::High)]
@@ -63,11 +63,12 @@ fn pick(args: &DriftArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
             "`drift` needs `--from SNAP` and `--to SNAP`, or `--store DIR` to take the latest two snapshots",
         ));
     };
-    let listed = Store::new(store).list().map_err(InputError::wrap)?;
+    let store = super::snapshots::open_store(store, None)?;
+    let listed = store.list().map_err(InputError::wrap)?;
     let to = match &args.to {
         Some(to) => to.clone(),
         None => listed.last().cloned().ok_or_else(|| {
-            InputError::wrap(format!("store `{}` holds no snapshot", store.display()))
+            InputError::wrap(format!("store `{}` holds no snapshot", store.location()))
         })?,
     };
     let from = match &args.from {
@@ -80,11 +81,15 @@ fn pick(args: &DriftArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
             .ok_or_else(|| {
                 InputError::wrap(format!(
                     "store `{}` holds no snapshot before `{}`; drift needs two",
-                    store.display(),
+                    store.location(),
                     to.display()
                 ))
             })?,
     };
+    // Snapshots of a store in object storage: their files are downloaded into the cache.
+    for dir in [&from, &to] {
+        store.open(dir).map_err(InputError::wrap)?;
+    }
     Ok((from, to))
 }
 
@@ -268,13 +273,18 @@ fn run_iac(
 ) -> anyhow::Result<Exit> {
     let live_dir = match (&args.to, &args.store) {
         (Some(to), _) => to.clone(),
-        (None, Some(store)) => Store::new(store)
-            .list()
-            .map_err(InputError::wrap)?
-            .pop()
-            .ok_or_else(|| {
-                InputError::wrap(format!("store `{}` holds no snapshot", store.display()))
-            })?,
+        (None, Some(store)) => {
+            let store = super::snapshots::open_store(store, None)?;
+            let live = store
+                .list()
+                .map_err(InputError::wrap)?
+                .pop()
+                .ok_or_else(|| {
+                    InputError::wrap(format!("store `{}` holds no snapshot", store.location()))
+                })?;
+            store.open(&live).map_err(InputError::wrap)?;
+            live
+        }
         (None, None) => {
             return Err(InputError::wrap(
                 "`drift --iac FILE` compares the code with a snapshot: give `--to SNAP` or `--store DIR`",

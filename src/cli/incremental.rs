@@ -104,16 +104,22 @@ fn previous_state(
 ) -> Option<(String, ReadState)> {
     let dir = snapshot.dir();
     let name = dir.file_name()?.to_string_lossy().into_owned();
-    let store = match dir.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => Path::new(".").to_path_buf(),
+    let store = match Store::containing(dir) {
+        Ok(store) => store,
+        Err(error) => {
+            warn(
+                global,
+                &format!("cannot open the store of `{}` ({error})", dir.display()),
+            );
+            return None;
+        }
     };
-    let listed = match Store::new(&store).list() {
+    let listed = match store.list() {
         Ok(listed) => listed,
         Err(error) => {
             warn(
                 global,
-                &format!("cannot list the store `{}` ({error})", store.display()),
+                &format!("cannot list the store `{}` ({error})", store.location()),
             );
             return None;
         }
@@ -132,7 +138,9 @@ fn previous_state(
     }
     candidates.sort();
     for candidate in candidates.iter().rev() {
-        let found = Snapshot::open(candidate)
+        // A remote store's snapshot is downloaded into its cache only when opened.
+        let found = store
+            .open(candidate)
             .and_then(|opened| crate::snapshot::read_read_state(&opened, source));
         match found {
             Ok(Some(state)) => {

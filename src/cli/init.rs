@@ -93,18 +93,20 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
     let config = load_config(&path)?;
     let mut out = argv.clone();
     if !has_flag(&argv, "--snapshot") {
-        let latest =
-            latest_per_cloud(&Store::new(&config.store).list().map_err(InputError::wrap)?)?;
+        let store = config_store(&config)?;
+        let latest = latest_per_cloud(&store.list().map_err(InputError::wrap)?)?;
         if latest.is_empty() {
             return Err(InputError::wrap(format!(
-                "`{}`: the store `{}` holds no snapshot; run `pipeleash collect aws --out {}/…` \
+                "`{}`: the store `{}` holds no snapshot; run `pipeleash collect aws --store {}` \
                  first, or pass `--snapshot DIR`",
                 path.display(),
-                config.store.display(),
-                config.store.display()
+                store.location(),
+                store.location()
             )));
         }
         for dir in latest {
+            // A store in object storage: the snapshot's files are downloaded into the cache.
+            store.open(&dir).map_err(InputError::wrap)?;
             out.push(OsString::from("--snapshot"));
             out.push(dir.into_os_string());
         }
@@ -172,6 +174,11 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
     Ok((out, Some(config)))
 }
 
+/// The store of `[store] path` (and `[store] cache`).
+fn config_store(config: &Config) -> anyhow::Result<Store> {
+    super::snapshots::open_store(&config.store, config.cache.as_deref())
+}
+
 /// The newest snapshot of the store (listed oldest first) holding each cloud's inventory,
 /// each named once: every cloud is collected into a snapshot of its own, so the audit reads
 /// the latest of each. A store whose snapshots hold no inventory gives its newest snapshot.
@@ -221,7 +228,8 @@ fn previous_aws_snapshot(
     let Some(audited) = audited else {
         return Ok(None);
     };
-    let listed = Store::new(&config.store).list().map_err(InputError::wrap)?;
+    let store = config_store(config)?;
+    let listed = store.list().map_err(InputError::wrap)?;
     let canonical = |dir: &Path| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let audited_canonical = canonical(audited);
     let Some(position) = listed
@@ -234,7 +242,15 @@ fn previous_aws_snapshot(
         // A snapshot that cannot be read is skipped, and said so: drift is reported against
         // the newest readable one.
         match holds_aws(dir) {
-            Ok(true) => return Ok(Some(dir.clone())),
+            // A store in object storage: the snapshot's files are downloaded.
+            Ok(true) => match store.open(dir) {
+                Ok(_) => return Ok(Some(dir.clone())),
+                Err(error) => eprintln!(
+                    "warning: snapshot `{}` cannot be read ({error}); drift is reported against \
+                     an earlier one",
+                    dir.display()
+                ),
+            },
             Ok(false) => {}
             Err(error) => eprintln!(
                 "warning: snapshot `{}` cannot be read ({error:#}); drift is reported against an \

@@ -1,8 +1,8 @@
-//! `pipeleash snapshots list|show|prune`: the snapshots of a local store.
+//! `pipeleash snapshots list|show|prune|publish`: the snapshots of a store (a directory or
+//! object storage).
 
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::snapshot::{Manifest, Snapshot, Store};
-use anyhow::Context as _;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -14,13 +14,17 @@ pub enum SnapshotsCommand {
     Show(ShowArgs),
     /// Delete the oldest snapshots, keeping the newest `--keep`.
     Prune(PruneArgs),
+    /// Upload the snapshots an interrupted upload left in an object-storage store's local
+    /// cache (`collect` says when).
+    Publish(PublishArgs),
 }
 
-/// Where the store is: `--store DIR`, or `[store] path` of `--config FILE`.
+/// Where the store is: `--store DIR|URL`, or `[store] path` of `--config FILE`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    /// The store: a directory of snapshots named by their UTC creation time.
-    #[arg(long, value_name = "DIR")]
+    /// The store: a directory of snapshots named by their UTC creation time, or object
+    /// storage (`s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix`).
+    #[arg(long, value_name = "DIR|URL")]
     pub store: Option<PathBuf>,
     /// Take the store (and `keep`) from a `pipeleash.toml`; `--store`/`--keep` win.
     #[arg(long, value_name = "FILE")]
@@ -60,7 +64,38 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
-/// The store directory and the configured `keep`.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The store `location` names (`--store`, `[store] path`), `cache` being `[store] cache`;
+/// a URL this build cannot use is an input error.
+pub(super) fn open_store(location: &Path, cache: Option<&Path>) -> anyhow::Result<Store> {
+    Store::at(location, cache).map_err(InputError::wrap)
+}
+
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+/// As [`open_store`], checking that an object-storage store answers: for commands that
+/// would otherwise find out after minutes of collecting.
+pub(super) fn open_store_checked(location: &Path) -> anyhow::Result<Store> {
+    let store = open_store(location, None)?;
+    store.probe().map_err(InputError::wrap)?;
+    Ok(store)
+}
+
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+/// Where a snapshot just written is, to tell the user: its directory, or for a store in
+/// object storage its URL (`s3://bucket/prefix/20261122T031500Z`).
+pub(super) fn written_to(store: Option<&Store>, snapshot: &Snapshot) -> PathBuf {
+    match store {
+        Some(store) => shown(store, snapshot.dir()),
+        None => snapshot.dir().to_path_buf(),
+    }
+}
+
+/// The store and the configured `keep`.
 fn resolve(args: &StoreArgs) -> anyhow::Result<(Store, Option<usize>)> {
     let config = match &args.config {
         Some(path) => Some(super::init::load_config(path)?),
@@ -75,7 +110,11 @@ fn resolve(args: &StoreArgs) -> anyhow::Result<(Store, Option<usize>)> {
             ));
         }
     };
-    Ok((Store::new(root), config.and_then(|config| config.keep)))
+    let cache = config.as_ref().and_then(|config| config.cache.as_deref());
+    Ok((
+        open_store(&root, cache)?,
+        config.and_then(|config| config.keep),
+    ))
 }
 
 /// One row of `snapshots list`.
@@ -119,6 +158,7 @@ pub fn run(
         SnapshotsCommand::List(args) => list(args, out),
         SnapshotsCommand::Show(args) => show(args, out),
         SnapshotsCommand::Prune(args) => prune(args, global, out),
+        SnapshotsCommand::Publish(args) => publish(args, global, out),
     }
 }
 
@@ -133,7 +173,7 @@ fn list(args: ListArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &serde_json::json!({ "format_version": 1, "store": store.root(), "snapshots": rows }),
+                &serde_json::json!({ "format_version": 1, "store": store.location(), "snapshots": rows }),
             )?;
             writeln!(out)?;
         }
@@ -156,12 +196,7 @@ fn list(args: ListArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
                     row.errors.to_string(),
                 ]);
             }
-            writeln!(
-                out,
-                "{} snapshot(s) in `{}`",
-                rows.len(),
-                store.root().display()
-            )?;
+            writeln!(out, "{} snapshot(s) in `{}`", rows.len(), store.location())?;
             if !rows.is_empty() {
                 writeln!(out, "{table}")?;
             }
@@ -174,7 +209,17 @@ fn show(args: ShowArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
     // A name of the store, or else a directory as given.
     let dir = match resolve(&args.store) {
         Ok((store, _)) if args.snapshot.components().count() == 1 => {
+            if store.is_remote() {
+                // Brings the store's manifests into the cache.
+                store.list().map_err(InputError::wrap)?;
+            }
             store.root().join(&args.snapshot)
+        }
+        Err(error)
+            if args.snapshot.components().count() == 1
+                && (args.store.store.is_some() || args.store.config.is_some()) =>
+        {
+            return Err(error);
         }
         _ => args.snapshot.clone(),
     };
@@ -241,11 +286,11 @@ fn prune(
     let doomed = listed.len().saturating_sub(keep);
     for dir in &listed[..doomed] {
         if args.dry_run {
-            writeln!(out, "would delete `{}`", dir.display())?;
+            writeln!(out, "would delete `{}`", shown(&store, dir).display())?;
             continue;
         }
-        remove_snapshot(dir)?;
-        writeln!(out, "deleted `{}`", dir.display())?;
+        store.remove(dir).map_err(InputError::wrap)?;
+        writeln!(out, "deleted `{}`", shown(&store, dir).display())?;
     }
     if !global.quiet {
         eprintln!(
@@ -253,28 +298,41 @@ fn prune(
             doomed,
             if args.dry_run { "to delete" } else { "deleted" },
             listed.len() - doomed,
-            store.root().display()
+            store.location()
         );
     }
     Ok(Exit::Clean)
 }
 
-/// Deletes a snapshot without ever leaving a half-deleted one visible: it is first renamed to
-/// a `.tmp-` name, which readers skip, then removed.
-fn remove_snapshot(dir: &Path) -> anyhow::Result<()> {
-    let name = dir
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let parent = dir.parent().unwrap_or_else(|| Path::new("."));
-    let aside = parent.join(format!(".tmp-prune-{name}-{}", std::process::id()));
-    std::fs::rename(dir, &aside)
-        .with_context(|| format!("cannot move `{}` aside to delete it", dir.display()))?;
-    std::fs::remove_dir_all(&aside).with_context(|| {
-        format!(
-            "`{}` was moved to `{}` (no longer a snapshot) but could not be removed; delete it",
-            dir.display(),
-            aside.display()
-        )
-    })
+/// A listed snapshot as the user knows it: its directory, or its URL in object storage.
+fn shown(store: &Store, dir: &Path) -> PathBuf {
+    if store.is_remote() {
+        let name = dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        PathBuf::from(format!("{}/{name}", store.location()))
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+fn publish(
+    args: PublishArgs,
+    global: &GlobalArgs,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<Exit> {
+    let (store, _) = resolve(&args.store)?;
+    let published = store.publish_pending()?;
+    for dir in &published {
+        writeln!(out, "published `{}`", shown(&store, dir).display())?;
+    }
+    if !global.quiet {
+        eprintln!(
+            "{} snapshot(s) published to `{}`",
+            published.len(),
+            store.location()
+        );
+    }
+    Ok(Exit::Clean)
 }

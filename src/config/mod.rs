@@ -48,8 +48,11 @@ pub enum ConfigError {
 /// A validated `pipeleash.toml`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
-    /// Where snapshots are kept.
+    /// Where snapshots are kept: a directory, or an object-storage URL (`s3://bucket/prefix`,
+    /// `gs://…`, `az://…`), as written.
     pub store: PathBuf,
+    /// `[store] cache`: the root of remote stores' cache directories.
+    pub cache: Option<PathBuf>,
     /// How many snapshots `snapshots prune` keeps; `None`: all.
     pub keep: Option<usize>,
     /// `--since` / `--until` of the observation window, as the flags take them.
@@ -130,6 +133,7 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawStore {
     path: Option<String>,
+    cache: Option<String>,
     keep: Option<Spanned<i64>>,
 }
 
@@ -323,6 +327,7 @@ pub fn parse(
     }
     Ok(Config {
         store: PathBuf::from(raw.store.path.as_deref().unwrap_or(DEFAULT_STORE)),
+        cache: raw.store.cache.map(PathBuf::from),
         keep,
         since: raw.window.since,
         until: raw.window.until,

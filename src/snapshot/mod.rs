@@ -17,9 +17,14 @@
 //! rename is the commit point: a reader sees either the old manifest, which does not list the
 //! new files, or the new one, whose files are all in place.
 
+pub mod location;
 mod manifest;
+#[cfg(feature = "object-store")]
+mod remote;
 #[cfg(feature = "parquet")]
 pub mod usage;
+
+pub use location::{CACHE_ENV, StoreLocation};
 
 pub use manifest::{MANIFEST_FORMAT_VERSION, Manifest, ManifestIssue, Source};
 #[cfg(feature = "parquet")]
@@ -113,6 +118,58 @@ pub enum SnapshotError {
          (`pipeleash usage --cloudtrail DIR --snapshot NEW`)"
     )]
     BadUsageFile { path: PathBuf, reason: String },
+    /// An object-storage URL given to a build without the `object-store` feature.
+    #[error(
+        "store `{url}` is in object storage, and this pipeleash was built without the \
+         `object-store` feature; rebuild with `--features object-store` (`cargo install \
+         pipeleash --features object-store`) or give a local directory"
+    )]
+    RemoteNotBuilt { url: String },
+    /// A store URL pipeleash cannot use.
+    #[error(
+        "store `{url}` is not a store URL pipeleash reads: {reason}; give `s3://bucket/prefix`, \
+         `gs://bucket/prefix`, `az://container/prefix` or a local directory"
+    )]
+    BadStoreUrl { url: String, reason: String },
+    /// No cache directory could be chosen for a remote store.
+    #[error(
+        "store `{url}` needs a local cache directory and none is known (`PIPELEASH_STORE_CACHE`, \
+         `XDG_CACHE_HOME` and `HOME` are unset); set `PIPELEASH_STORE_CACHE` or `[store] cache`"
+    )]
+    NoCacheDir { url: String },
+    /// A cache directory that already serves another store (set by hand to a shared path).
+    #[error(
+        "cache directory `{cache}` holds store `{other}`, not `{url}`; give each store its own \
+         cache (`PIPELEASH_STORE_CACHE` and `[store] cache` name a root that holds one \
+         directory per store)"
+    )]
+    CacheOfAnotherStore {
+        cache: PathBuf,
+        url: String,
+        other: String,
+    },
+    /// A request to object storage failed (after retries).
+    #[cfg(feature = "object-store")]
+    #[error(
+        "cannot {action} store `{store}`: {source}; check the URL, the network and the \
+         credentials (docs/configuration.md lists what each cloud reads)"
+    )]
+    Remote {
+        store: String,
+        action: &'static str,
+        source: object_store::Error,
+    },
+    /// A snapshot committed in the cache whose upload failed: nothing collected is lost.
+    #[error(
+        "snapshot `{local}` was written locally but not published to store `{store}`: {source}; \
+         nothing of it is visible in the store (its manifest was not uploaded); publish it with \
+         `pipeleash snapshots publish --store {store}` once the store is reachable"
+    )]
+    NotPublished {
+        store: String,
+        local: PathBuf,
+        source: Box<SnapshotError>,
+    },
     /// The Parquet library could not read a file: it is damaged or not Parquet.
     #[cfg(feature = "parquet")]
     #[error(
@@ -156,6 +213,10 @@ pub struct SnapshotWriter {
     /// notice another writer committing in between.
     amending: Option<Manifest>,
     committed: bool,
+    /// The remote store the snapshot is published to once committed (a new snapshot is
+    /// committed in the store's outbox first), or whose cached snapshot is amended.
+    #[cfg(feature = "object-store")]
+    remote: Option<remote::Remote>,
 }
 
 impl SnapshotWriter {
@@ -190,6 +251,8 @@ impl SnapshotWriter {
             manifest: Manifest::new(created_at),
             amending: None,
             committed: false,
+            #[cfg(feature = "object-store")]
+            remote: None,
         })
     }
 
@@ -205,6 +268,15 @@ impl SnapshotWriter {
             // Left by a crashed run that had our pid: nothing in it was ever committed.
             fs::remove_dir_all(&temp_dir).map_err(io_error("remove stale directory", &temp_dir))?;
         }
+        // A snapshot in a remote store's cache: the amendment is published there too.
+        #[cfg(feature = "object-store")]
+        let remote = match final_dir.parent().and_then(remote::cached_store_url) {
+            Some(url) => {
+                let cache = final_dir.parent().unwrap_or(Path::new(".")).to_path_buf();
+                Some(remote::Remote::with_cache(&url, cache)?)
+            }
+            None => None,
+        };
         fs::create_dir(&temp_dir).map_err(io_error("create directory", &temp_dir))?;
         Ok(Self {
             final_dir,
@@ -212,6 +284,8 @@ impl SnapshotWriter {
             manifest: snapshot.manifest().clone(),
             amending: Some(snapshot.manifest().clone()),
             committed: false,
+            #[cfg(feature = "object-store")]
+            remote,
         })
     }
 
@@ -299,6 +373,12 @@ impl SnapshotWriter {
                 parent
             })?;
         }
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = self.remote.take() {
+            let name = snapshot_name_of(&self.final_dir);
+            let dir = remote.publish(&name)?;
+            return Ok(Snapshot { dir, manifest });
+        }
         Ok(Snapshot {
             dir: self.final_dir.clone(),
             manifest,
@@ -336,6 +416,12 @@ impl SnapshotWriter {
                 return Err(SnapshotError::Conflict { path: target });
             }
         }
+        // A cached snapshot of a remote store: the store is updated first (its manifest
+        // last); should that fail, nothing changes here either.
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = self.remote.take() {
+            remote.publish_amendment(&snapshot_name_of(&self.final_dir), &self.temp_dir)?;
+        }
         for name in &entries {
             let target = self.final_dir.join(name);
             // `rename` of a directory fails if the target appeared meanwhile: never replaced.
@@ -364,6 +450,14 @@ impl Drop for SnapshotWriter {
             let _ = fs::remove_dir_all(&self.temp_dir);
         }
     }
+}
+
+/// The last component of a snapshot directory: its name in the store.
+#[cfg(feature = "object-store")]
+fn snapshot_name_of(dir: &Path) -> String {
+    dir.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn check_relative(relative: &Path) -> Result<(), SnapshotError> {
@@ -554,29 +648,134 @@ fn read_json_file<T: DeserializeOwned>(path: &Path) -> Result<T, SnapshotError> 
     })
 }
 
-/// A directory of snapshots named by creation time.
+/// A store of snapshots named by creation time: a local directory, or object storage
+/// (`s3://`, `gs://`, `az://`) worked through a local cache directory (see
+/// [`location`] and `docs/configuration.md`).
+///
+/// Snapshots are read through the paths [`list`](Self::list) gives: for a remote store
+/// they are in the cache and hold only their manifest until [`open`](Self::open) downloads
+/// their files.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// The local store, or the cache directory of the remote one.
     root: PathBuf,
+    #[cfg(feature = "object-store")]
+    remote: Option<remote::Remote>,
 }
 
 impl Store {
+    /// The local store in the directory `root`.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            #[cfg(feature = "object-store")]
+            remote: None,
+        }
     }
 
+    /// The store `location` names (`--store`, `[store] path`): a directory, or a URL whose
+    /// cache directory is under `$PIPELEASH_STORE_CACHE`, else `cache` (`[store] cache`),
+    /// else `$XDG_CACHE_HOME/pipeleash/stores` or `~/.cache/pipeleash/stores`. No request is
+    /// sent yet.
+    ///
+    /// Errors: a URL this build cannot use ([`SnapshotError::RemoteNotBuilt`],
+    /// [`SnapshotError::BadStoreUrl`]), no cache directory ([`SnapshotError::NoCacheDir`]).
+    pub fn at(location: &Path, cache: Option<&Path>) -> Result<Self, SnapshotError> {
+        match StoreLocation::parse(location)? {
+            StoreLocation::Local(root) => Ok(Self::new(root)),
+            #[cfg(feature = "object-store")]
+            StoreLocation::Remote(url) => {
+                let cache_root = location::cache_root(cache, |name| std::env::var_os(name))
+                    .ok_or_else(|| SnapshotError::NoCacheDir { url: url.clone() })?;
+                let remote = remote::Remote::connect(&url, &cache_root)?;
+                Ok(Self {
+                    root: remote.cache().to_path_buf(),
+                    remote: Some(remote),
+                })
+            }
+            #[cfg(not(feature = "object-store"))]
+            StoreLocation::Remote(url) => {
+                let _ = cache;
+                Err(SnapshotError::RemoteNotBuilt { url })
+            }
+        }
+    }
+
+    /// The store a snapshot directory belongs to: the remote store whose cache holds it (a
+    /// snapshot listed from `s3://…`, say), else its parent directory as a local store. No
+    /// request is sent yet.
+    pub fn containing(snapshot: &Path) -> Result<Self, SnapshotError> {
+        let parent = match snapshot.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        #[cfg(feature = "object-store")]
+        if let Some(url) = remote::cached_store_url(&parent) {
+            return Ok(Self {
+                root: parent.clone(),
+                remote: Some(remote::Remote::with_cache(&url, parent)?),
+            });
+        }
+        Ok(Self::new(parent))
+    }
+
+    /// The local store's directory, or the remote store's cache directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    /// Starts a new snapshot named after `created_at`.
+    /// The store as the user gave it: its directory or its URL.
+    pub fn location(&self) -> String {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            return remote.url().to_owned();
+        }
+        self.root.display().to_string()
+    }
+
+    /// Whether the store is in object storage.
+    pub fn is_remote(&self) -> bool {
+        #[cfg(feature = "object-store")]
+        let remote = self.remote.is_some();
+        #[cfg(not(feature = "object-store"))]
+        let remote = false;
+        remote
+    }
+
+    /// Checks that a remote store answers (one listing request); nothing for a local one.
+    pub fn probe(&self) -> Result<(), SnapshotError> {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            return remote.probe();
+        }
+        Ok(())
+    }
+
+    /// Starts a new snapshot named after `created_at`. In a remote store it is written in the
+    /// cache's outbox and published on [`SnapshotWriter::commit`] (files first, manifest
+    /// last); a snapshot of that name already in the store is refused here.
     pub fn writer(&self, created_at: DateTime<Utc>) -> Result<SnapshotWriter, SnapshotError> {
-        SnapshotWriter::create(&self.root.join(snapshot_name(created_at)), created_at)
+        let name = snapshot_name(created_at);
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            remote.prepare_cache()?;
+            remote.check_absent(&name)?;
+            let mut writer = SnapshotWriter::create(&remote.outbox().join(&name), created_at)?;
+            writer.remote = Some(remote.clone());
+            return Ok(writer);
+        }
+        SnapshotWriter::create(&self.root.join(name), created_at)
     }
 
     /// The committed snapshot directories, oldest first. Temporary and foreign entries are
-    /// ignored; a missing store is empty.
+    /// ignored; a missing store is empty. For a remote store: the store is listed (every
+    /// page) and the cache brought up to date, downloading manifests only.
     pub fn list(&self) -> Result<Vec<PathBuf>, SnapshotError> {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            let names = remote.refresh()?;
+            return Ok(names.iter().map(|name| self.root.join(name)).collect());
+        }
         let entries = match fs::read_dir(&self.root) {
             Ok(entries) => entries,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -595,10 +794,72 @@ impl Store {
         Ok(snapshots)
     }
 
-    /// The most recent committed snapshot, if any.
+    /// Opens a snapshot [`list`](Self::list) gave, with all its files: for a remote store,
+    /// the files the cache lacks are downloaded first (the manifest last). Any other
+    /// directory is opened as it is.
+    pub fn open(&self, dir: &Path) -> Result<Snapshot, SnapshotError> {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote
+            && let Some(name) = self.name_in_store(dir)
+        {
+            remote.fetch(&name)?;
+        }
+        Snapshot::open(dir)
+    }
+
+    /// The name of `dir` when it is a snapshot of this store (a child of its root).
+    #[cfg(feature = "object-store")]
+    fn name_in_store(&self, dir: &Path) -> Option<String> {
+        let name = dir.file_name()?.to_str()?;
+        (dir.parent() == Some(self.root.as_path()) && is_snapshot_name(name))
+            .then(|| name.to_owned())
+    }
+
+    /// Deletes the snapshot `dir` ([`list`](Self::list) gave it) without ever leaving a
+    /// half-deleted one visible. Local: it is renamed to a `.tmp-` name, which readers skip,
+    /// then removed. Remote: its manifest is deleted first, then its other objects, then the
+    /// cached copy.
+    pub fn remove(&self, dir: &Path) -> Result<(), SnapshotError> {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote
+            && let Some(name) = self.name_in_store(dir)
+        {
+            return remote.remove(&name);
+        }
+        let name = dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parent = match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let aside = parent.join(format!(".tmp-prune-{name}-{}", std::process::id()));
+        fs::rename(dir, &aside).map_err(io_error("move aside to delete", dir))?;
+        fs::remove_dir_all(&aside).map_err(io_error(
+            "remove (it was moved aside and is no longer a snapshot; delete it)",
+            &aside,
+        ))
+    }
+
+    /// Publishes the snapshots a failed upload left in a remote store's outbox, oldest
+    /// first; returns their directories in the cache. Nothing for a local store.
+    pub fn publish_pending(&self) -> Result<Vec<PathBuf>, SnapshotError> {
+        #[cfg(feature = "object-store")]
+        if let Some(remote) = &self.remote {
+            let mut published = Vec::new();
+            for name in remote.pending()? {
+                published.push(remote.publish(&name)?);
+            }
+            return Ok(published);
+        }
+        Ok(Vec::new())
+    }
+
+    /// The most recent committed snapshot, if any, with its files.
     pub fn latest(&self) -> Result<Option<Snapshot>, SnapshotError> {
         match self.list()?.last() {
-            Some(dir) => Snapshot::open(dir).map(Some),
+            Some(dir) => self.open(dir).map(Some),
             None => Ok(None),
         }
     }
