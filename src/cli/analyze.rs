@@ -75,13 +75,41 @@ pub struct AwsSourceArgs {
     /// that region's events); otherwise `AWS_REGION` or the profile's.
     #[arg(long)]
     pub region: Option<String>,
-    /// With `--cloudtrail` (a directory or `s3://…`) and a snapshot in a store: read only the
-    /// log files that no earlier read stored in that store has read, continue its stored
-    /// aggregate, and store this read's usage and state in the snapshot (unless it holds
-    /// usage already). The window is widened to whole UTC days. The result equals reading
-    /// every file of the window.
-    #[arg(long)]
-    pub incremental: bool,
+    /// With log folders and a snapshot in a store: read only the log files that no earlier
+    /// read stored in that store has read, continue its stored aggregate, and store this
+    /// read's state in the snapshot (for `--cloudtrail`, a directory or `s3://…`, with the
+    /// usage; for `--gcp-audit-logs` and `--azure-activity-logs`, folders, in the snapshot
+    /// holding that cloud's inventory), unless it holds one already. Alone, every log source
+    /// given is read so; `--incremental=cloudtrail,gcp` names the ones. The window is widened
+    /// to whole UTC days. The result equals reading every file of the window.
+    #[arg(
+        long,
+        value_name = "SOURCES",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ',',
+        default_missing_value = "all"
+    )]
+    pub incremental: Option<Vec<IncrementalSource>>,
+}
+
+/// A log source `--incremental` can apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IncrementalSource {
+    /// Every log source given.
+    All,
+    Cloudtrail,
+    Gcp,
+    Azure,
+}
+
+impl AwsSourceArgs {
+    /// Whether `--incremental` applies to `source`.
+    pub fn incremental_for(&self, source: IncrementalSource) -> bool {
+        self.incremental.as_ref().is_some_and(|sources| {
+            sources.contains(&IncrementalSource::All) || sources.contains(&source)
+        })
+    }
 }
 
 /// The inventory and usage an analysis works on, loaded once.
@@ -154,7 +182,7 @@ impl EvidenceArgs {
                     since: Some(window.since),
                     until: Some(window.until),
                 };
-                let usage = if self.aws.incremental {
+                let usage = if self.aws.incremental_for(IncrementalSource::Cloudtrail) {
                     read_incremental(path, &self.aws, read_for, snapshot, global)?
                 } else {
                     ingest(path, &self.aws, read_for, global)?
@@ -165,10 +193,15 @@ impl EvidenceArgs {
                     window,
                 )
             }
-            (Some(_), None) if self.aws.incremental => {
+            (Some(_), None)
+                if self.aws.incremental.is_some()
+                    && self.gcp_audit_logs.is_none()
+                    && self.azure_activity_logs.is_none() =>
+            {
                 return Err(InputError::wrap(
-                    "`--incremental` continues a read of log files: give `--cloudtrail DIR` or \
-                     `--cloudtrail s3://…` too",
+                    "`--incremental` continues a read of log files: give `--cloudtrail DIR`, \
+                     `--cloudtrail s3://…`, `--gcp-audit-logs DIR` or `--azure-activity-logs DIR` \
+                     too",
                 ));
             }
             (Some(snapshot), None) => match stored_usage(snapshot)? {
@@ -195,9 +228,14 @@ impl EvidenceArgs {
         }
         let clouds = super::clouds::CloudEvidence::load(
             &snapshots,
-            self.gcp_audit_logs.as_deref(),
-            self.azure_activity_logs.as_deref(),
+            super::clouds::Logs {
+                gcp: self.gcp_audit_logs.as_deref(),
+                azure: self.azure_activity_logs.as_deref(),
+                gcp_incremental: self.aws.incremental_for(IncrementalSource::Gcp),
+                azure_incremental: self.aws.incremental_for(IncrementalSource::Azure),
+            },
             window,
+            global,
         )?;
         if inventories.is_empty() && clouds.is_empty() {
             return Err(InputError::wrap(format!(
@@ -361,7 +399,7 @@ fn ingest_local(
     });
     match result {
         Ok(read) => Ok(read),
-        Err(error @ (IngestError::Root { .. } | IngestError::OtherSource { .. })) => {
+        Err(error @ (IngestError::Root { .. } | IngestError::Resume(_))) => {
             Err(InputError::wrap(error))
         }
         Err(error) => Err(error.into()),
