@@ -248,7 +248,7 @@ pub enum ResumeError {
 
 /// Checks that a read of `source` within `window` can continue a state of `stored` (the
 /// source of the previous state, if any).
-pub fn check_resume(
+fn check_resume(
     window: &TimeWindow,
     source: &str,
     stored: Option<&str>,
@@ -463,6 +463,36 @@ pub struct IncrementalRead<L: LogLayout> {
     pub files_listed: u64,
     /// Of those, the files read now (the others were read before).
     pub files_new: u64,
+}
+
+impl<L: LogLayout> IncrementalRead<L> {
+    /// What a read of `source` that listed `files_listed` files and read `files_new` leaves,
+    /// with `state` the state it ended with (`None`: an empty one).
+    pub fn new(
+        state: Option<ReadState<L>>,
+        source: &str,
+        files_listed: u64,
+        files_new: u64,
+    ) -> Self {
+        IncrementalRead {
+            state: state.unwrap_or_else(|| ReadState::new(source)),
+            files_listed,
+            files_new,
+        }
+    }
+}
+
+/// The state an incremental read of `source` within `window` starts from: `previous`, or an
+/// empty one. The window must start and end at midnight UTC ([`whole_days`] rounds one):
+/// records are kept per UTC day, so a day is either in the window or not; a `previous`
+/// state of another source is refused.
+pub fn resume<L: LogLayout>(
+    window: &TimeWindow,
+    source: &str,
+    previous: Option<ReadState<L>>,
+) -> Result<ReadState<L>, ResumeError> {
+    check_resume(window, source, previous.as_ref().map(ReadState::source))?;
+    Ok(previous.unwrap_or_else(|| ReadState::new(source)))
 }
 
 /// The files of a local listing under `root` that `state` has not read, as [`LogFile`]s keyed

@@ -319,13 +319,7 @@ pub(super) fn ingest(
 }
 
 /// What an incremental read leaves besides the usage.
-pub(super) struct Continued {
-    /// The state for the next read.
-    pub state: ReadState,
-    /// Log files of the window's folders found, and of those the files read now.
-    pub files_listed: u64,
-    pub files_new: u64,
-}
+pub(super) type Continued = crate::aws::cloudtrail::IncrementalRead;
 
 /// [`ingest`], incremental when `resume` is given: `Some(previous)` continues the state an
 /// earlier read of the same source left (`None` inside: the first read), reading only the files
@@ -382,16 +376,8 @@ fn ingest_local(
         let result = match resume {
             None => ingest_directory(path, &options).map(|usage| (usage, None)),
             Some(previous) => {
-                ingest_directory_incremental(path, &path.to_string_lossy(), &options, previous).map(
-                    |(usage, read)| {
-                        let continued = Continued {
-                            state: read.state,
-                            files_listed: read.files_listed,
-                            files_new: read.files_new,
-                        };
-                        (usage, Some(continued))
-                    },
-                )
+                ingest_directory_incremental(path, &path.to_string_lossy(), &options, previous)
+                    .map(|(usage, read)| (usage, Some(read)))
             }
         };
         done.store(true, Ordering::Relaxed);
@@ -544,11 +530,7 @@ fn ingest_remote(
         result
     });
     let (usage, state) = result?.finish_with_state();
-    let continued = state.map(|state| Continued {
-        state,
-        files_listed: counts.0,
-        files_new: counts.1,
-    });
+    let continued = state.map(|state| Continued::new(Some(state), text, counts.0, counts.1));
     Ok((usage, continued))
 }
 

@@ -3,7 +3,7 @@
 //! [`Analysis`] each (through [`crate::analysis::analyze`]), and how an analysis prints as a
 //! table, JSON and SARIF locations.
 
-use super::incremental::{Read, read_and_store_state};
+use super::incremental::read_and_store_state;
 use super::sarif::Located;
 use super::time::rfc3339;
 use super::{GlobalArgs, InputError, new_table};
@@ -140,16 +140,10 @@ impl CloudEvidence {
                                 snapshot,
                                 global,
                                 |source, days, previous| {
-                                    let (usage, read) = audit_log::ingest_path_incremental(
+                                    audit_log::ingest_path_incremental(
                                         path, source, days, previous, None,
                                     )
-                                    .map_err(InputError::wrap)?;
-                                    Ok(Read {
-                                        usage,
-                                        state: read.state,
-                                        files_listed: read.files_listed,
-                                        files_new: read.files_new,
-                                    })
+                                    .map_err(InputError::wrap)
                                 },
                             )?
                         } else {
@@ -192,16 +186,10 @@ impl CloudEvidence {
                                 snapshot,
                                 global,
                                 |source, days, previous| {
-                                    let (usage, read) = activity_log::read_path_incremental(
+                                    activity_log::read_path_incremental(
                                         path, source, days, previous, None,
                                     )
-                                    .map_err(InputError::wrap)?;
-                                    Ok(Read {
-                                        usage,
-                                        state: read.state,
-                                        files_listed: read.files_listed,
-                                        files_new: read.files_new,
-                                    })
+                                    .map_err(InputError::wrap)
                                 },
                             )
                         } else {

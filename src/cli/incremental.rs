@@ -15,7 +15,7 @@ use super::usage::snapshot_error;
 use crate::aws::cloudtrail::TimeWindow;
 #[cfg(feature = "parquet")]
 use crate::aws::cloudtrail::{CloudTrailLogs, CloudTrailUsage};
-use crate::incremental::{LogLayout, ReadState, whole_days};
+use crate::incremental::{IncrementalRead, LogLayout, ReadState, whole_days};
 use crate::snapshot::{Snapshot, SnapshotWriter, Store};
 use std::path::Path;
 
@@ -65,15 +65,6 @@ pub(super) fn read_and_store(
     Ok(usage)
 }
 
-/// What an incremental read of a log folder gives: the usage, the state to store, and the
-/// files of the window found and read now.
-pub(super) struct Read<U, L: LogLayout> {
-    pub usage: U,
-    pub state: ReadState<L>,
-    pub files_listed: u64,
-    pub files_new: u64,
-}
-
 /// An incremental read of the log folder `path` within `window` (widened to whole UTC days)
 /// by `read`, continuing the store's latest state of it up to `snapshot`, the new state stored
 /// in `snapshot` unless it holds one already. Returns the usage of the whole window.
@@ -82,15 +73,15 @@ pub(super) fn read_and_store_state<L: LogLayout, U>(
     window: TimeWindow,
     snapshot: &Snapshot,
     global: &GlobalArgs,
-    read: impl FnOnce(&str, TimeWindow, Option<ReadState<L>>) -> anyhow::Result<Read<U, L>>,
+    read: impl FnOnce(&str, TimeWindow, Option<ReadState<L>>) -> anyhow::Result<(U, IncrementalRead<L>)>,
 ) -> anyhow::Result<U> {
     let source = path.to_string_lossy().into_owned();
     let days = announce_whole_days(window, global);
     let previous = continue_from::<L>(snapshot, &source, global);
-    let read = read(&source, days, previous)?;
+    let (usage, read) = read(&source, days, previous)?;
     report_files(read.files_new, read.files_listed, global);
     store_state(snapshot, &source, &read.state, global)?;
-    Ok(read.usage)
+    Ok(usage)
 }
 
 /// `window` widened to whole UTC days, saying so on stderr when it changes.

@@ -144,14 +144,9 @@ pub fn ingest_directory_incremental(
     let files_new = new.len() as u64;
     ingestion.read_files(&new);
     let (usage, state) = ingestion.finish_with_state();
-    let state = state.unwrap_or_else(|| ReadState::new(source));
     Ok((
         usage,
-        IncrementalRead {
-            state,
-            files_listed,
-            files_new,
-        },
+        IncrementalRead::new(state, source, files_listed, files_new),
     ))
 }
 
@@ -283,12 +278,7 @@ impl<'a> Ingestion<'a> {
         source: &str,
         previous: Option<ReadState>,
     ) -> Result<Self, IngestError> {
-        crate::incremental::check_resume(
-            &options.window,
-            source,
-            previous.as_ref().map(ReadState::source),
-        )?;
-        let state = previous.unwrap_or_else(|| ReadState::new(source));
+        let state = crate::incremental::resume(&options.window, source, previous)?;
         let mut ingestion = Ingestion::new(options)?;
         ingestion.worker.parts = Some(Default::default());
         ingestion.state = Some(state);

@@ -192,14 +192,10 @@ pub fn read_path_incremental(
     let new = crate::incremental::new_files(path, listing.files, state);
     ingestion.read_log_files(&new, progress);
     let (usage, state) = ingestion.finish_with_state();
-    let state = state.unwrap_or_else(|| ReadState::new(source));
+    let files_new = new.len() as u64;
     Ok((
         usage,
-        IncrementalRead {
-            state,
-            files_listed,
-            files_new: new.len() as u64,
-        },
+        IncrementalRead::new(state, source, files_listed, files_new),
     ))
 }
 
@@ -242,14 +238,10 @@ impl Ingestion {
         source: &str,
         previous: Option<ReadState>,
     ) -> Result<Ingestion, ActivityLogError> {
-        crate::incremental::check_resume(
-            &window,
-            source,
-            previous.as_ref().map(ReadState::source),
-        )?;
+        let state = crate::incremental::resume(&window, source, previous)?;
         let mut ingestion = Ingestion::new(window);
         ingestion.incremental = Some(Continuation {
-            state: previous.unwrap_or_else(|| ReadState::new(source)),
+            state,
             parts: Parts::default(),
             read_keys: Vec::new(),
         });

@@ -164,14 +164,10 @@ pub fn ingest_path_incremental(
     }
     ingestion.read_log_files(&new, progress);
     let (usage, state) = ingestion.finish_with_state();
-    let state = state.unwrap_or_else(|| ReadState::new(source));
+    let files_new = new.len() as u64;
     Ok((
         usage,
-        IncrementalRead {
-            state,
-            files_listed,
-            files_new: new.len() as u64,
-        },
+        IncrementalRead::new(state, source, files_listed, files_new),
     ))
 }
 
@@ -219,13 +215,9 @@ impl Ingestion {
         source: &str,
         previous: Option<ReadState>,
     ) -> Result<Ingestion, IngestError> {
-        crate::incremental::check_resume(
-            &window,
-            source,
-            previous.as_ref().map(ReadState::source),
-        )?;
+        let state = crate::incremental::resume(&window, source, previous)?;
         let mut ingestion = Ingestion::new(window);
-        ingestion.state = Some(previous.unwrap_or_else(|| ReadState::new(source)));
+        ingestion.state = Some(state);
         Ok(ingestion)
     }
 
