@@ -495,7 +495,7 @@ pub fn resume<L: LogLayout>(
     Ok(previous.unwrap_or_else(|| ReadState::new(source)))
 }
 
-/// The files of a local listing under `root` that `state` has not read, as [`LogFile`]s keyed
+/// The files of a local listing under `root` that `state` has not read, as [`LogFile`](crate::aws::cloudtrail::LogFile)s keyed
 /// by their path under `root`.
 pub fn new_files<L: LogLayout>(
     root: &std::path::Path,

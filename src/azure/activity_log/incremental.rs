@@ -20,7 +20,7 @@
 //! The walk opens an hourly folder `[start, end)` when the window may overlap it widened by
 //! [`walk::SLACK`]. For a window of whole days `[since, until)` that is: `since` no later than
 //! the day of `end + slack` (minus an instant), and `until` no earlier than the day after
-//! `start - slack`. A part is keyed by those two days ([`Opens`]): the 22 middle hours of a
+//! `start - slack`. A part is keyed by those two days: the 22 middle hours of a
 //! day share one key, so the state grows with days, not with hours or subscriptions.
 //!
 //! A file that could not be read is not remembered, so the next read tries it again.

@@ -210,6 +210,9 @@ impl Ingestion {
     /// (`None`: the first read). The window must start and end at midnight UTC
     /// ([`crate::incremental::whole_days`] rounds one): entries are kept per UTC day, so a
     /// day is either in the window or not. A `previous` state of another source is refused.
+    ///
+    /// Feed it with [`Ingestion::read_log_files`]: what other readers count is not kept in the
+    /// state.
     pub fn resume(
         window: TimeWindow,
         source: &str,
