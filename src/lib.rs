@@ -17,6 +17,7 @@ pub mod config;
 pub mod drift;
 pub mod gcp;
 pub mod graph;
+pub mod incremental;
 mod intern;
 pub mod matching;
 pub mod model;

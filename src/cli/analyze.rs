@@ -75,13 +75,41 @@ pub struct AwsSourceArgs {
     /// that region's events); otherwise `AWS_REGION` or the profile's.
     #[arg(long)]
     pub region: Option<String>,
-    /// With `--cloudtrail` (a directory or `s3://…`) and a snapshot in a store: read only the
-    /// log files that no earlier read stored in that store has read, continue its stored
-    /// aggregate, and store this read's usage and state in the snapshot (unless it holds
-    /// usage already). The window is widened to whole UTC days. The result equals reading
-    /// every file of the window.
-    #[arg(long)]
-    pub incremental: bool,
+    /// With log folders and a snapshot in a store: read only the log files that no earlier
+    /// read stored in that store has read, continue its stored aggregate, and store this
+    /// read's state in the snapshot (for `--cloudtrail`, a directory or `s3://…`, with the
+    /// usage; for `--gcp-audit-logs` and `--azure-activity-logs`, folders, in the snapshot
+    /// holding that cloud's inventory), unless it holds one already. Alone, every log source
+    /// given is read so; `--incremental=cloudtrail,gcp` names the ones. The window is widened
+    /// to whole UTC days. The result equals reading every file of the window.
+    #[arg(
+        long,
+        value_name = "SOURCES",
+        num_args = 0..=1,
+        require_equals = true,
+        value_delimiter = ',',
+        default_missing_value = "all"
+    )]
+    pub incremental: Option<Vec<IncrementalSource>>,
+}
+
+/// A log source `--incremental` can apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IncrementalSource {
+    /// Every log source given.
+    All,
+    Cloudtrail,
+    Gcp,
+    Azure,
+}
+
+impl AwsSourceArgs {
+    /// Whether `--incremental` applies to `source`.
+    pub fn incremental_for(&self, source: IncrementalSource) -> bool {
+        self.incremental.as_ref().is_some_and(|sources| {
+            sources.contains(&IncrementalSource::All) || sources.contains(&source)
+        })
+    }
 }
 
 /// The inventory and usage an analysis works on, loaded once.
@@ -154,7 +182,7 @@ impl EvidenceArgs {
                     since: Some(window.since),
                     until: Some(window.until),
                 };
-                let usage = if self.aws.incremental {
+                let usage = if self.aws.incremental_for(IncrementalSource::Cloudtrail) {
                     read_incremental(path, &self.aws, read_for, snapshot, global)?
                 } else {
                     ingest(path, &self.aws, read_for, global)?
@@ -165,10 +193,15 @@ impl EvidenceArgs {
                     window,
                 )
             }
-            (Some(_), None) if self.aws.incremental => {
+            (Some(_), None)
+                if self.aws.incremental.is_some()
+                    && self.gcp_audit_logs.is_none()
+                    && self.azure_activity_logs.is_none() =>
+            {
                 return Err(InputError::wrap(
-                    "`--incremental` continues a read of log files: give `--cloudtrail DIR` or \
-                     `--cloudtrail s3://…` too",
+                    "`--incremental` continues a read of log files: give `--cloudtrail DIR`, \
+                     `--cloudtrail s3://…`, `--gcp-audit-logs DIR` or `--azure-activity-logs DIR` \
+                     too",
                 ));
             }
             (Some(snapshot), None) => match stored_usage(snapshot)? {
@@ -195,9 +228,14 @@ impl EvidenceArgs {
         }
         let clouds = super::clouds::CloudEvidence::load(
             &snapshots,
-            self.gcp_audit_logs.as_deref(),
-            self.azure_activity_logs.as_deref(),
+            super::clouds::Logs {
+                gcp: self.gcp_audit_logs.as_deref(),
+                azure: self.azure_activity_logs.as_deref(),
+                gcp_incremental: self.aws.incremental_for(IncrementalSource::Gcp),
+                azure_incremental: self.aws.incremental_for(IncrementalSource::Azure),
+            },
             window,
+            global,
         )?;
         if inventories.is_empty() && clouds.is_empty() {
             return Err(InputError::wrap(format!(
@@ -281,13 +319,7 @@ pub(super) fn ingest(
 }
 
 /// What an incremental read leaves besides the usage.
-pub(super) struct Continued {
-    /// The state for the next read.
-    pub state: ReadState,
-    /// Log files of the window's folders found, and of those the files read now.
-    pub files_listed: u64,
-    pub files_new: u64,
-}
+pub(super) type Continued = crate::aws::cloudtrail::IncrementalRead;
 
 /// [`ingest`], incremental when `resume` is given: `Some(previous)` continues the state an
 /// earlier read of the same source left (`None` inside: the first read), reading only the files
@@ -344,16 +376,8 @@ fn ingest_local(
         let result = match resume {
             None => ingest_directory(path, &options).map(|usage| (usage, None)),
             Some(previous) => {
-                ingest_directory_incremental(path, &path.to_string_lossy(), &options, previous).map(
-                    |(usage, read)| {
-                        let continued = Continued {
-                            state: read.state,
-                            files_listed: read.files_listed,
-                            files_new: read.files_new,
-                        };
-                        (usage, Some(continued))
-                    },
-                )
+                ingest_directory_incremental(path, &path.to_string_lossy(), &options, previous)
+                    .map(|(usage, read)| (usage, Some(read)))
             }
         };
         done.store(true, Ordering::Relaxed);
@@ -361,7 +385,7 @@ fn ingest_local(
     });
     match result {
         Ok(read) => Ok(read),
-        Err(error @ (IngestError::Root { .. } | IngestError::OtherSource { .. })) => {
+        Err(error @ (IngestError::Root { .. } | IngestError::Resume(_))) => {
             Err(InputError::wrap(error))
         }
         Err(error) => Err(error.into()),
@@ -506,11 +530,7 @@ fn ingest_remote(
         result
     });
     let (usage, state) = result?.finish_with_state();
-    let continued = state.map(|state| Continued {
-        state,
-        files_listed: counts.0,
-        files_new: counts.1,
-    });
+    let continued = state.map(|state| Continued::new(Some(state), text, counts.0, counts.1));
     Ok((usage, continued))
 }
 

@@ -3,9 +3,10 @@
 //! [`Analysis`] each (through [`crate::analysis::analyze`]), and how an analysis prints as a
 //! table, JSON and SARIF locations.
 
+use super::incremental::read_and_store_state;
 use super::sarif::Located;
 use super::time::rfc3339;
-use super::{InputError, new_table};
+use super::{GlobalArgs, InputError, new_table};
 use crate::analysis::{self, Analysis, Counts, IdentityAnalysis};
 use crate::aws::cloudtrail::TimeWindow;
 use crate::azure::activity_log::{self, ActivityLogUsage};
@@ -34,6 +35,15 @@ pub struct AzureLoaded {
     pub usage: Option<ActivityLogUsage>,
     pub logs: Option<PathBuf>,
     pub artifact: String,
+}
+
+/// The GCP and Azure logs given, and whether each is read incrementally (`--incremental`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Logs<'a> {
+    pub gcp: Option<&'a Path>,
+    pub azure: Option<&'a Path>,
+    pub gcp_incremental: bool,
+    pub azure_incremental: bool,
 }
 
 /// Everything but AWS that an analysis reads.
@@ -72,13 +82,17 @@ fn stored_logs(snapshots: &[Snapshot], kind: &str) -> Option<PathBuf> {
 impl CloudEvidence {
     /// Reads the GCP and Azure inventories of `snapshots` and, for the clouds that have one,
     /// the logs given for `window`. Logs given for a cloud no snapshot holds are an input
-    /// error (they could only be reported as usage of unknown identities).
+    /// error (they could only be reported as usage of unknown identities). Logs read
+    /// incrementally continue the store's last read of them, and the new read state is stored
+    /// in the first snapshot holding that cloud's inventory.
     pub fn load(
         snapshots: &[Snapshot],
-        gcp_logs: Option<&Path>,
-        azure_logs: Option<&Path>,
+        logs: Logs<'_>,
         window: ObservationWindow,
+        global: &GlobalArgs,
     ) -> anyhow::Result<CloudEvidence> {
+        let (gcp_logs, azure_logs) = (logs.gcp, logs.azure);
+        let (gcp_incremental, azure_incremental) = (logs.gcp_incremental, logs.azure_incremental);
         let mut evidence = CloudEvidence::default();
         let mut gcp = Vec::new();
         let mut gcp_artifact = None;
@@ -105,7 +119,7 @@ impl CloudEvidence {
                 once(format!("GCP `{}`", raw.scope.join(", ")), snapshot.dir())?;
             }
             if !found.is_empty() {
-                gcp_artifact.get_or_insert_with(|| artifact(snapshot, "gcp"));
+                gcp_artifact.get_or_insert_with(|| (artifact(snapshot, "gcp"), snapshot));
             }
             gcp.extend(found);
             let found = snapshot.azure_inventories().map_err(InputError::wrap)?;
@@ -119,7 +133,7 @@ impl CloudEvidence {
                 )?;
             }
             if !found.is_empty() {
-                azure_artifact.get_or_insert_with(|| artifact(snapshot, "azure"));
+                azure_artifact.get_or_insert_with(|| (artifact(snapshot, "azure"), snapshot));
             }
             azure.extend(found);
         }
@@ -134,11 +148,25 @@ impl CloudEvidence {
         let gcp_logs = gcp_logs.map(Path::to_path_buf).or(stored_gcp_logs);
         let gcp_logs = gcp_logs.as_deref();
         match (gcp_artifact, gcp_logs) {
-            (Some(artifact), logs) => {
+            (Some((artifact, snapshot)), logs) => {
                 let usage = logs
                     .map(|path| {
-                        let usage =
-                            audit_log::ingest_path(path, read_for).map_err(InputError::wrap)?;
+                        let usage = if gcp_incremental && !gcp_from_snapshot {
+                            read_and_store_state(
+                                path,
+                                read_for,
+                                snapshot,
+                                global,
+                                |source, days, previous| {
+                                    audit_log::ingest_path_incremental(
+                                        path, source, days, previous, None,
+                                    )
+                                    .map_err(InputError::wrap)
+                                },
+                            )?
+                        } else {
+                            audit_log::ingest_path(path, read_for).map_err(InputError::wrap)?
+                        };
                         if usage.coverage.entries_in_window == 0 && gcp_from_snapshot {
                             // Entries the collector stored, none in the window: no evidence
                             // either way, so use stays unknown.
@@ -183,37 +211,51 @@ impl CloudEvidence {
         let azure_logs = azure_logs.map(Path::to_path_buf).or(stored_azure_logs);
         let azure_logs = azure_logs.as_deref();
         match (azure_artifact, azure_logs) {
-            (Some(artifact), logs) => {
+            (Some((artifact, snapshot)), logs) => {
                 let usage = logs
                     .map(|path| {
-                        activity_log::read_path(path, read_for, None)
-                            .map_err(InputError::wrap)
-                            .and_then(|usage| {
-                                if usage.coverage.operations == 0 && from_snapshot {
-                                    // Events the collector stored, none in the window: no
-                                    // evidence either way, so use stays unknown.
-                                    eprintln!(
-                                        "warning: the Activity Log events stored in the snapshot \
-                                         (`{}`) hold no operation of an identity in the window: \
-                                         Azure use is unknown",
-                                        path.display()
-                                    );
-                                    return Ok(None);
-                                }
-                                if usage.coverage.operations == 0 {
-                                    return Err(InputError::wrap(format!(
-                                        "the Azure Activity Log at `{}` holds no operation of an \
+                        let read = if azure_incremental && !from_snapshot {
+                            read_and_store_state(
+                                path,
+                                read_for,
+                                snapshot,
+                                global,
+                                |source, days, previous| {
+                                    activity_log::read_path_incremental(
+                                        path, source, days, previous, None,
+                                    )
+                                    .map_err(InputError::wrap)
+                                },
+                            )
+                        } else {
+                            activity_log::read_path(path, read_for, None).map_err(InputError::wrap)
+                        };
+                        read.and_then(|usage| {
+                            if usage.coverage.operations == 0 && from_snapshot {
+                                // Events the collector stored, none in the window: no
+                                // evidence either way, so use stays unknown.
+                                eprintln!(
+                                    "warning: the Activity Log events stored in the snapshot \
+                                     (`{}`) hold no operation of an identity in the window: \
+                                     Azure use is unknown",
+                                    path.display()
+                                );
+                                return Ok(None);
+                            }
+                            if usage.coverage.operations == 0 {
+                                return Err(InputError::wrap(format!(
+                                    "the Azure Activity Log at `{}` holds no operation of an \
                                      identity in the window ({} record(s) read, {} file(s) \
                                      unreadable): check the path (a storage export's \
                                      `insights-activity-logs/…` copy or `az monitor \
                                      activity-log list` output) and `--since`/`--until`",
-                                        path.display(),
-                                        usage.coverage.records_read,
-                                        usage.coverage.files_skipped.len()
-                                    )));
-                                }
-                                Ok(Some(usage))
-                            })
+                                    path.display(),
+                                    usage.coverage.records_read,
+                                    usage.coverage.files_skipped.len()
+                                )));
+                            }
+                            Ok(Some(usage))
+                        })
                     })
                     .transpose()?
                     .flatten();

@@ -111,21 +111,32 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
             out.push(dir.into_os_string());
         }
     }
-    // (flag, value or none for a switch), added unless the command line has the flag.
-    let mut flags: Vec<(&str, Option<String>)> = Vec::new();
+    // (flag, its arguments), added unless the command line has the flag.
+    let mut flags: Vec<(&str, Vec<String>)> = Vec::new();
     let mut add = |flag: &'static str, value: Option<&str>| {
-        flags.push((flag, value.map(str::to_owned)));
+        flags.push((
+            flag,
+            [Some(flag), value]
+                .into_iter()
+                .flatten()
+                .map(str::to_owned)
+                .collect(),
+        ));
     };
+    // The scheduled audit of the store's snapshots continues the store's last read of each
+    // log source the configuration names (and the command line does not override), when that
+    // source is a folder of log files and its `incremental` is on.
+    let from_store = !has_flag(&argv, "--snapshot");
+    let mut incremental: Vec<&str> = Vec::new();
     if let Some(aws) = &config.aws {
         if let Some(cloudtrail) = &aws.cloudtrail {
-            // The scheduled audit of the store's snapshots continues the store's last read.
-            let from_store = !has_flag(&argv, "--snapshot") && !has_flag(&argv, "--cloudtrail");
             add("--cloudtrail", Some(cloudtrail));
             if aws.incremental
                 && from_store
+                && !has_flag(&argv, "--cloudtrail")
                 && cloudtrail != crate::aws::cloudtrail::lookup::LOOKUP_EVENTS
             {
-                add("--incremental", None);
+                incremental.push("cloudtrail");
             }
         }
         if let Some(profile) = &aws.profile {
@@ -135,11 +146,27 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
             add("--region", Some(region));
         }
     }
-    if let Some(logs) = &config.gcp_audit_logs {
-        add("--gcp-audit-logs", Some(logs));
-    }
-    if let Some(logs) = &config.azure_activity_logs {
-        add("--azure-activity-logs", Some(logs));
+    for (flag, logs, on, name) in [
+        (
+            "--gcp-audit-logs",
+            &config.gcp_audit_logs,
+            config.gcp_incremental,
+            "gcp",
+        ),
+        (
+            "--azure-activity-logs",
+            &config.azure_activity_logs,
+            config.azure_incremental,
+            "azure",
+        ),
+    ] {
+        if let Some(logs) = logs {
+            add(flag, Some(logs));
+            // A single exported file has no files to remember: it is read in full.
+            if on && from_store && !has_flag(&argv, flag) && Path::new(logs).is_dir() {
+                incremental.push(name);
+            }
+        }
     }
     // The window applies to logs read now; usage stored in a snapshot keeps its own.
     let reads_logs = ["--cloudtrail", "--gcp-audit-logs", "--azure-activity-logs"]
@@ -165,10 +192,14 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
     if let Some(format) = &config.format {
         add("--format", Some(format));
     }
-    for (flag, value) in flags {
+    if !incremental.is_empty() {
+        // One `--incremental` switch, naming the sources read so.
+        let sources = incremental.join(",");
+        flags.push(("--incremental", vec![format!("--incremental={sources}")]));
+    }
+    for (flag, args) in flags {
         if !has_flag(&argv, flag) {
-            out.push(OsString::from(flag));
-            out.extend(value.map(OsString::from));
+            out.extend(args.into_iter().map(OsString::from));
         }
     }
     Ok((out, Some(config)))

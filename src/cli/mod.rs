@@ -15,7 +15,6 @@ mod drift;
 pub mod generate;
 #[cfg(feature = "aws")]
 pub mod graph;
-#[cfg(feature = "parquet")]
 mod incremental;
 mod init;
 mod minimize;

@@ -13,8 +13,9 @@ use super::{Exit, GlobalArgs, InputError, OutputFormat};
 use crate::aws::cloudtrail::{CloudTrailUsage, Progress, TimeWindow, UsageRow};
 use crate::model::Outcome;
 use crate::snapshot::Snapshot;
+use crate::snapshot::SnapshotError;
 #[cfg(feature = "parquet")]
-use crate::snapshot::{SnapshotError, SnapshotWriter};
+use crate::snapshot::SnapshotWriter;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -77,6 +78,14 @@ pub fn run_at(
     out: &mut dyn std::io::Write,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Exit> {
+    if args.aws.incremental.is_some()
+        && (args.gcp_audit_logs.is_some() || args.azure_activity_logs.is_some())
+    {
+        return Err(InputError::wrap(
+            "`--incremental` stores the read in the snapshot holding that cloud's inventory: use \
+             it with `analyze` or `audit` and `--snapshot DIR` (`usage` prints a full read)",
+        ));
+    }
     if let Some(path) = &args.gcp_audit_logs {
         return super::usage_gcp::run(path, &args.window, args.format, global, out, now);
     }
@@ -84,12 +93,16 @@ pub fn run_at(
         return super::usage_azure::run(path, &args, global, out, now);
     }
     let usage = match (&args.cloudtrail, &args.snapshot) {
-        (Some(cloudtrail), Some(snapshot)) if args.aws.incremental => {
+        (Some(cloudtrail), Some(snapshot))
+            if args
+                .aws
+                .incremental_for(super::analyze::IncrementalSource::Cloudtrail) =>
+        {
             let snapshot = Snapshot::open(snapshot).map_err(InputError::wrap)?;
             let window = read_window(&args, now)?;
             super::analyze::read_incremental(cloudtrail, &args.aws, window, &snapshot, global)?
         }
-        (_, None) if args.aws.incremental => {
+        (_, None) if args.aws.incremental.is_some() => {
             return Err(InputError::wrap(
                 "`--incremental` stores the read in a snapshot for the next read to continue: \
                  give `--snapshot DIR` (a snapshot in the store `collect` writes to)",
@@ -236,10 +249,11 @@ pub(super) fn stored_usage(snapshot: &Snapshot) -> anyhow::Result<Option<CloudTr
 
 /// Damaged or unsuitable snapshots are the user's input (exit 2); failing to read or write
 /// the disk is a runtime failure (exit 3).
-#[cfg(feature = "parquet")]
 pub(super) fn snapshot_error(error: SnapshotError) -> anyhow::Error {
     match error {
-        SnapshotError::Io { .. } | SnapshotError::ParquetWrite { .. } => anyhow::Error::new(error),
+        SnapshotError::Io { .. } => anyhow::Error::new(error),
+        #[cfg(feature = "parquet")]
+        SnapshotError::ParquetWrite { .. } => anyhow::Error::new(error),
         other => InputError::wrap(other),
     }
 }

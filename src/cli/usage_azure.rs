@@ -72,9 +72,9 @@ fn ingest(
         || read_path(path, window, Some(&progress)),
     );
     let usage = result.map_err(|error| match error {
-        ActivityLogError::Root { .. } | ActivityLogError::NoLogFiles { .. } => {
-            InputError::wrap(error)
-        }
+        ActivityLogError::Root { .. }
+        | ActivityLogError::NoLogFiles { .. }
+        | ActivityLogError::Resume(_) => InputError::wrap(error),
     })?;
     if !global.quiet {
         let coverage = &usage.coverage;

@@ -67,8 +67,13 @@ pub struct Config {
     pub aws: Option<AwsConfig>,
     /// `[gcp] audit_logs`: `--gcp-audit-logs`.
     pub gcp_audit_logs: Option<String>,
+    /// `[gcp] incremental`: whether an audit of the store's latest snapshots reads
+    /// `audit_logs` (a folder) incrementally (`--incremental`). Default true.
+    pub gcp_incremental: bool,
     /// `[azure] activity_logs`: `--azure-activity-logs`.
     pub azure_activity_logs: Option<String>,
+    /// `[azure] incremental`: the same for `activity_logs`. Default true.
+    pub azure_incremental: bool,
     pub suppressions: Vec<Suppression>,
 }
 
@@ -167,12 +172,14 @@ struct RawAws {
 #[serde(deny_unknown_fields)]
 struct RawGcp {
     audit_logs: Option<String>,
+    incremental: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAzure {
     activity_logs: Option<String>,
+    incremental: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,7 +342,17 @@ pub fn parse(
         format,
         output: raw.report.path.map(PathBuf::from),
         aws,
+        gcp_incremental: raw
+            .gcp
+            .as_ref()
+            .and_then(|gcp| gcp.incremental)
+            .unwrap_or(true),
         gcp_audit_logs: raw.gcp.and_then(|gcp| gcp.audit_logs),
+        azure_incremental: raw
+            .azure
+            .as_ref()
+            .and_then(|azure| azure.incremental)
+            .unwrap_or(true),
         azure_activity_logs: raw.azure.and_then(|azure| azure.activity_logs),
         suppressions,
     })

@@ -19,8 +19,10 @@
 
 pub mod location;
 mod manifest;
+mod read_state;
 #[cfg(feature = "object-store")]
 mod remote;
+pub use read_state::{lists_read_state, read_read_state, write_read_state};
 #[cfg(feature = "parquet")]
 pub mod usage;
 
@@ -28,10 +30,7 @@ pub use location::{CACHE_ENV, StoreLocation};
 
 pub use manifest::{MANIFEST_FORMAT_VERSION, Manifest, ManifestIssue, Source};
 #[cfg(feature = "parquet")]
-pub use usage::{
-    READ_STATE_KIND, USAGE_FORMAT_VERSION, read_read_state, read_usage, write_read_state,
-    write_usage_parquet,
-};
+pub use usage::{USAGE_FORMAT_VERSION, read_usage, write_usage_parquet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -22,7 +22,8 @@
 //! byte-identical files: rows are sorted, column statistics are off (the files are always read
 //! whole, so they would buy nothing) and polars writes no time stamp.
 
-use super::{Snapshot, SnapshotError, SnapshotWriter, Source, check_relative, io_error};
+use super::read_state::read_listed_file;
+use super::{Snapshot, SnapshotError, SnapshotWriter, Source, check_relative};
 use crate::aws::cloudtrail::{
     AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
     SetAsideReason, TimeWindow, UnknownEvent, UsageRow, WebIdentitySession,
@@ -164,63 +165,6 @@ pub fn read_usage(snapshot: &Snapshot) -> Result<Option<CloudTrailUsage>, Snapsh
         })
 }
 
-/// Where the state of an incremental CloudTrail read lives in a snapshot
-/// ([`crate::aws::cloudtrail::ReadState`], gzip-compressed JSON).
-pub const READ_STATE_PATH: &str = "usage/aws-read-state.json.gz";
-/// The manifest kind of the read state; its `id` is the log source as the user gave it.
-pub const READ_STATE_KIND: &str = "cloudtrail-read-state";
-
-/// Writes the state an incremental read of `source` left into the snapshot being written,
-/// beside its usage, so that the next read continues it.
-pub fn write_read_state(
-    writer: &mut SnapshotWriter,
-    source: &str,
-    state: &crate::aws::cloudtrail::ReadState,
-) -> Result<(), SnapshotError> {
-    writer.write_file(Path::new(READ_STATE_PATH), &state.to_bytes())?;
-    writer.manifest_mut().sources.push(Source {
-        provider: "aws".to_owned(),
-        kind: READ_STATE_KIND.to_owned(),
-        id: source.to_owned(),
-        path: READ_STATE_PATH.to_owned(),
-        format_version: crate::aws::cloudtrail::incremental::READ_STATE_FORMAT_VERSION,
-    });
-    Ok(())
-}
-
-/// The read state of `source` the snapshot holds: `Ok(None)` when it holds none for that
-/// source, an error when it lists one that cannot be read.
-pub fn read_read_state(
-    snapshot: &Snapshot,
-    source: &str,
-) -> Result<Option<crate::aws::cloudtrail::ReadState>, SnapshotError> {
-    use crate::aws::cloudtrail::incremental::READ_STATE_FORMAT_VERSION;
-    let Some(listed) = snapshot
-        .manifest()
-        .sources
-        .iter()
-        .find(|listed| listed.kind == READ_STATE_KIND && listed.id == source)
-    else {
-        return Ok(None);
-    };
-    check_relative(Path::new(&listed.path))?;
-    let path = snapshot.dir().join(&listed.path);
-    if listed.format_version > READ_STATE_FORMAT_VERSION {
-        return Err(SnapshotError::UnsupportedVersion {
-            path,
-            found: listed.format_version,
-            supported: READ_STATE_FORMAT_VERSION,
-        });
-    }
-    let bytes = read_listed_file(&path)?;
-    crate::aws::cloudtrail::ReadState::from_bytes(&bytes)
-        .map(Some)
-        .map_err(|error| SnapshotError::BadUsageFile {
-            path,
-            reason: error.to_string(),
-        })
-}
-
 /// The absolute path of a listed file, after checking its version and that it stays inside.
 fn source_path(snapshot: &Snapshot, source: &Source) -> Result<PathBuf, SnapshotError> {
     check_relative(Path::new(&source.path))?;
@@ -233,19 +177,6 @@ fn source_path(snapshot: &Snapshot, source: &Source) -> Result<PathBuf, Snapshot
         });
     }
     Ok(path)
-}
-
-/// Reads a file the manifest lists; its absence means a damaged snapshot, said as such.
-fn read_listed_file(path: &Path) -> Result<Vec<u8>, SnapshotError> {
-    std::fs::read(path).map_err(|error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
-            SnapshotError::MissingFile {
-                path: path.to_path_buf(),
-            }
-        } else {
-            io_error("read", path)(error)
-        }
-    })
 }
 
 fn read_error(path: &Path) -> impl FnOnce(PolarsError) -> SnapshotError + use<> {

@@ -27,7 +27,7 @@ pub mod walk;
 
 pub use event_map::{EventMap, EventMapError, Mapping};
 pub use implied::{ImpliedPermissions, ImpliedPermissionsError};
-pub use incremental::{ReadState, ReadStateError, whole_days};
+pub use incremental::{CloudTrailLogs, ReadState, ReadStateError, whole_days};
 pub use report::{
     AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
     SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
@@ -60,18 +60,9 @@ pub enum IngestError {
     /// The embedded implied-permission table is broken (a build problem, not an input problem).
     #[error(transparent)]
     ImpliedPermissions(#[from] ImpliedPermissionsError),
-    /// An incremental read was asked to continue the state of another log source.
-    #[error(
-        "the stored read state is of `{stored}`, not `{given}`; read `{given}` in full (no \
-         earlier state) or give the same source as before"
-    )]
-    OtherSource { stored: String, given: String },
-    /// An incremental read was given a window that does not start and end at midnight UTC.
-    #[error(
-        "an incremental read counts whole UTC days: the window must start and end at midnight \
-         UTC (`whole_days` rounds one)"
-    )]
-    NotWholeDays,
+    /// An incremental read cannot continue (another source, a window not of whole days).
+    #[error(transparent)]
+    Resume(#[from] crate::incremental::ResumeError),
 }
 
 /// Counters a caller can watch from another thread while ingestion runs.
@@ -118,15 +109,7 @@ pub fn ingest_directory(
 }
 
 /// What an incremental read of a directory did, besides the usage.
-#[derive(Debug, Clone)]
-pub struct IncrementalRead {
-    /// The state to continue from next time.
-    pub state: ReadState,
-    /// Log files of the window's folders found by the listing.
-    pub files_listed: u64,
-    /// Of those, the files read now (the others were read before).
-    pub files_new: u64,
-}
+pub type IncrementalRead = crate::incremental::IncrementalRead<CloudTrailLogs>;
 
 /// [`ingest_directory`] continuing `previous` (the state an earlier read of `source`, the
 /// directory as the user names it, left; `None` for the first read): only files not read
@@ -152,12 +135,7 @@ pub fn ingest_directory_incremental(
         ));
     }
     let files_listed = listing.files.len() as u64;
-    let new: Vec<LogFile> = listing
-        .files
-        .into_iter()
-        .map(|path| LogFile::under(root, path))
-        .filter(|file| !ingestion.already_read(&file.key))
-        .collect();
+    let new = crate::incremental::new_files(root, listing.files, ingestion.state.as_ref());
     if let Some(progress) = options.progress {
         progress
             .files_total
@@ -166,14 +144,9 @@ pub fn ingest_directory_incremental(
     let files_new = new.len() as u64;
     ingestion.read_files(&new);
     let (usage, state) = ingestion.finish_with_state();
-    let state = state.unwrap_or_else(|| ReadState::new(source));
     Ok((
         usage,
-        IncrementalRead {
-            state,
-            files_listed,
-            files_new,
-        },
+        IncrementalRead::new(state, source, files_listed, files_new),
     ))
 }
 
@@ -305,17 +278,7 @@ impl<'a> Ingestion<'a> {
         source: &str,
         previous: Option<ReadState>,
     ) -> Result<Self, IngestError> {
-        incremental::check_whole_days(&options.window)?;
-        let state = match previous {
-            Some(state) if state.source() != source => {
-                return Err(IngestError::OtherSource {
-                    stored: state.source().to_owned(),
-                    given: source.to_owned(),
-                });
-            }
-            Some(state) => state,
-            None => ReadState::new(source),
-        };
+        let state = crate::incremental::resume(&options.window, source, previous)?;
         let mut ingestion = Ingestion::new(options)?;
         ingestion.worker.parts = Some(Default::default());
         ingestion.state = Some(state);
@@ -397,9 +360,9 @@ impl<'a> Ingestion<'a> {
         let mut worker = self.worker;
         match (self.state, worker.parts.take()) {
             (Some(mut state), Some(parts)) => {
-                state.add(parts, std::mem::take(&mut worker.read_keys));
+                state.add(parts.0, std::mem::take(&mut worker.read_keys));
                 state.retain_window(&window);
-                let usage = state.usage(&window, worker.skipped);
+                let usage = incremental::usage(&state, &window, worker.skipped);
                 (usage, Some(state))
             }
             _ => {

@@ -27,12 +27,18 @@
 
 pub mod coverage;
 pub mod generate;
+pub mod incremental;
 pub mod record;
 pub mod source;
 pub mod walk;
 
+pub use crate::aws::cloudtrail::LogFile;
 pub use coverage::{ActivityLogCoverage, Observability};
+pub use incremental::ReadState;
 pub use record::{PrincipalKind, SetAsideReason};
+
+use crate::incremental::{ResumeError, day_of_micros};
+use incremental::{ActivityLogs, PartKey, Parts};
 
 use crate::model::{
     IdentityId, Outcome, Permission, Provider, TimeWindow, Usage, UsageEvent, UsageKey,
@@ -70,6 +76,10 @@ pub enum ActivityLogError {
          `az monitor activity-log list` printed"
     )]
     NoLogFiles { path: PathBuf },
+    /// An incremental read cannot continue (another source, a window not of whole days, a
+    /// single file).
+    #[error(transparent)]
+    Resume(#[from] ResumeError),
 }
 
 /// A file that could not be read; its records are missing from the result.
@@ -139,7 +149,16 @@ pub fn read_path(
     window: TimeWindow,
     progress: Option<&Progress>,
 ) -> Result<ActivityLogUsage, ActivityLogError> {
-    let listing = walk::list_log_files(path, &window).map_err(|source| ActivityLogError::Root {
+    let listing = list_window(path, &window)?;
+    let mut ingestion = Ingestion::new(window);
+    ingestion.take_listing(listing.folders_pruned, listing.unreadable);
+    ingestion.read_files(&listing.files, progress);
+    Ok(ingestion.finish())
+}
+
+/// The log files under `path` for `window`; a path holding nothing to read is an error.
+fn list_window(path: &Path, window: &TimeWindow) -> Result<walk::Listing, ActivityLogError> {
+    let listing = walk::list_log_files(path, window).map_err(|source| ActivityLogError::Root {
         path: path.to_path_buf(),
         source,
     })?;
@@ -148,23 +167,63 @@ pub fn read_path(
             path: path.to_path_buf(),
         });
     }
-    let mut ingestion = Ingestion::new(window);
-    ingestion.accumulator.coverage.folders_pruned = listing.folders_pruned;
-    for (folder, reason) in listing.unreadable {
-        ingestion.skip(SkippedFile {
-            name: folder.display().to_string(),
-            reason: format!("cannot list the folder: {reason}"),
-        });
-    }
-    ingestion.read_files(&listing.files, progress);
-    Ok(ingestion.finish())
+    Ok(listing)
+}
+
+/// What an incremental read leaves besides the usage.
+pub type IncrementalRead = crate::incremental::IncrementalRead<ActivityLogs>;
+
+/// [`read_path`] continuing `previous` (the state an earlier read of `source`, the folder as
+/// the user names it, left; `None` for the first read): only files not read before are
+/// opened, and the result equals [`read_path`]'s over the same window (which must be whole
+/// UTC days), as long as the files read before are still there. An operation whose `Started`
+/// record was read by an earlier run and whose end is read now counts once, as in one read.
+/// A single file is refused ([`ResumeError::SingleFile`]): it has no files to remember.
+pub fn read_path_incremental(
+    path: &Path,
+    source: &str,
+    window: TimeWindow,
+    previous: Option<ReadState>,
+    progress: Option<&Progress>,
+) -> Result<(ActivityLogUsage, IncrementalRead), ActivityLogError> {
+    crate::incremental::check_folder(path)?;
+    let mut ingestion = Ingestion::resume(window, source, previous)?;
+    let listing = list_window(path, &window)?;
+    ingestion.take_listing(listing.folders_pruned, listing.unreadable);
+    let files_listed = listing.files.len() as u64;
+    let state = ingestion
+        .incremental
+        .as_ref()
+        .map(|continuation| &continuation.state);
+    let new = crate::incremental::new_files(path, listing.files, state);
+    ingestion.read_log_files(&new, progress);
+    let (usage, state) = ingestion.finish_with_state();
+    let files_new = new.len() as u64;
+    Ok((
+        usage,
+        IncrementalRead::new(state, source, files_listed, files_new),
+    ))
+}
+
+/// What an incremental ingestion carries: the earlier state, and what this read counted.
+struct Continuation {
+    state: ReadState,
+    parts: Parts,
+    /// Keys of the files read whole now.
+    read_keys: Vec<String>,
 }
 
 /// An ingestion fed with files or bytes; [`Ingestion::finish`] pairs the operations whose
 /// records came in different inputs and gives the sorted result.
+///
+/// An ingestion made by [`Ingestion::resume`] reads incrementally: it starts from the
+/// [`ReadState`] an earlier read left, keeps every record of every file it reads (by folder
+/// and day) through [`Ingestion::read_log_files`], and [`Ingestion::finish_with_state`] gives
+/// both the usage of the window and the state for the next read.
 pub struct Ingestion {
     window: TimeWindow,
     accumulator: Accumulator,
+    incremental: Option<Continuation>,
 }
 
 impl Ingestion {
@@ -172,6 +231,120 @@ impl Ingestion {
         Ingestion {
             window,
             accumulator: Accumulator::default(),
+            incremental: None,
+        }
+    }
+
+    /// An incremental read of `source` (the folder as the user gives it) continuing `previous`
+    /// (`None`: the first read). The window must start and end at midnight UTC
+    /// ([`crate::incremental::whole_days`] rounds one). A `previous` state of another source
+    /// is refused.
+    ///
+    /// Feed it with [`Ingestion::read_log_files`]: what other readers count is not kept in the
+    /// state.
+    pub fn resume(
+        window: TimeWindow,
+        source: &str,
+        previous: Option<ReadState>,
+    ) -> Result<Ingestion, ActivityLogError> {
+        let state = crate::incremental::resume(&window, source, previous)?;
+        let mut ingestion = Ingestion::new(window);
+        ingestion.incremental = Some(Continuation {
+            state,
+            parts: Parts::default(),
+            read_keys: Vec::new(),
+        });
+        Ok(ingestion)
+    }
+
+    /// Whether an incremental read already holds the file with this key (an earlier read read
+    /// it whole): listings leave such files out.
+    pub fn already_read(&self, key: &str) -> bool {
+        self.incremental
+            .as_ref()
+            .is_some_and(|continuation| continuation.state.holds(key))
+    }
+
+    /// Notes what the listing left out: folders outside the window, folders it could not list.
+    fn take_listing(&mut self, folders_pruned: u64, unreadable: Vec<(PathBuf, String)>) {
+        self.accumulator.coverage.folders_pruned = folders_pruned;
+        for (folder, reason) in unreadable {
+            self.skip(SkippedFile {
+                name: folder.display().to_string(),
+                reason: format!("cannot list the folder: {reason}"),
+            });
+        }
+    }
+
+    /// Reads log files in parallel for an incremental read: every record is counted in the
+    /// part of its file's folder (from the file's key) and its UTC day, whatever the window.
+    /// A file that cannot be read whole counts nothing, is listed as skipped under its
+    /// `display` name and is not remembered.
+    pub fn read_log_files(&mut self, files: &[LogFile], progress: Option<&Progress>) {
+        if let Some(progress) = progress {
+            progress
+                .files_total
+                .store(files.len() as u64, Ordering::Relaxed);
+        }
+        let next = AtomicU64::new(0);
+        let workers = rayon::broadcast(|_| {
+            let (mut raw, mut decoded) = (Vec::new(), Vec::new());
+            let mut parts = Parts::default();
+            let mut read_keys = Vec::new();
+            let mut skipped = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(file) = files.get(index) else {
+                    break;
+                };
+                let folder = crate::incremental::split_key(&file.key).0;
+                let result = std::fs::File::open(&file.local)
+                    .and_then(|mut opened| {
+                        raw.clear();
+                        opened.read_to_end(&mut raw)
+                    })
+                    .map_err(|error| format!("cannot read the file: {error}"))
+                    .and_then(|_| parse_records(decode(&raw, &mut decoded)?));
+                match result {
+                    Ok(records) => {
+                        if let Some(progress) = progress {
+                            progress
+                                .records_done
+                                .fetch_add(records.len() as u64, Ordering::Relaxed);
+                        }
+                        let mut by_day: BTreeMap<Option<i64>, Vec<_>> = BTreeMap::new();
+                        for record in records.into_iter().map(record::classify) {
+                            let day = record
+                                .as_ref()
+                                .ok()
+                                .map(|record| day_of_micros(record.time_micros));
+                            by_day.entry(day).or_default().push(record);
+                        }
+                        let source = source_of(&file.display);
+                        for (day, records) in by_day {
+                            let part = parts.entry(PartKey::new(folder, day)).or_default();
+                            part.coverage.records_read += records.len() as u64;
+                            part.add_classified(records, &source, &TimeWindow::default());
+                        }
+                        read_keys.push(file.key.clone());
+                    }
+                    Err(reason) => skipped.push(SkippedFile {
+                        name: file.display.clone(),
+                        reason,
+                    }),
+                }
+                if let Some(progress) = progress {
+                    progress.files_done.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            (parts, read_keys, skipped)
+        });
+        for (parts, mut read_keys, skipped) in workers {
+            if let Some(continuation) = &mut self.incremental {
+                crate::incremental::merge_parts::<ActivityLogs>(&mut continuation.parts, parts);
+                continuation.read_keys.append(&mut read_keys);
+            }
+            self.accumulator.coverage.files_skipped.extend(skipped);
         }
     }
 
@@ -225,24 +398,48 @@ impl Ingestion {
 
     /// Counts the operations still waiting for their other half and gives the result.
     pub fn finish(self) -> ActivityLogUsage {
-        let mut accumulator = self.accumulator;
-        let mut pending: Vec<Operation> = accumulator.pending.drain().map(|(_, op)| op).collect();
-        pending.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
-        for operation in pending {
-            accumulator.fold(operation);
-        }
-        let mut coverage = accumulator.coverage;
-        coverage.files_skipped.sort();
-        let to_time = |micros: Option<i64>| micros.and_then(|m| Utc.timestamp_micros(m).single());
-        coverage.first_record = to_time(accumulator.first_micros);
-        coverage.last_record = to_time(accumulator.last_micros);
-        ActivityLogUsage {
-            usage: accumulator.usage,
-            window: self.window,
-            coverage,
-            principals: accumulator.principals,
-            notes: accumulator.notes,
-        }
+        self.finish_with_state().0
+    }
+
+    /// The usage, and for an incremental read the state to continue from next time: the
+    /// earlier state plus the files read now, without the folders that left the window. The
+    /// usage equals that of reading every file of the window's folders at once.
+    pub fn finish_with_state(self) -> (ActivityLogUsage, Option<ReadState>) {
+        let Some(continuation) = self.incremental else {
+            return (finish(self.window, self.accumulator), None);
+        };
+        let mut state = continuation.state;
+        state.add(continuation.parts, continuation.read_keys);
+        state.retain_window(&self.window);
+        let coverage = self.accumulator.coverage;
+        let usage = incremental::usage(
+            &state,
+            &self.window,
+            coverage.files_skipped,
+            coverage.folders_pruned,
+        );
+        (usage, Some(state))
+    }
+}
+
+/// Counts the operations still waiting for their other half and gives the result.
+fn finish(window: TimeWindow, mut accumulator: Accumulator) -> ActivityLogUsage {
+    let mut pending: Vec<Operation> = accumulator.pending.drain().map(|(_, op)| op).collect();
+    pending.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    for operation in pending {
+        accumulator.fold(operation);
+    }
+    let mut coverage = accumulator.coverage;
+    coverage.files_skipped.sort();
+    let to_time = |micros: Option<i64>| micros.and_then(|m| Utc.timestamp_micros(m).single());
+    coverage.first_record = to_time(accumulator.first_micros);
+    coverage.last_record = to_time(accumulator.last_micros);
+    ActivityLogUsage {
+        usage: accumulator.usage,
+        window,
+        coverage,
+        principals: accumulator.principals,
+        notes: accumulator.notes,
     }
 }
 
@@ -432,9 +629,9 @@ fn operation_key(record: &Classified<'_>) -> Option<String> {
     Some(key)
 }
 
-/// A worker's aggregate.
-#[derive(Default)]
-struct Accumulator {
+/// A worker's aggregate (and a part of a [`ReadState`]); opaque outside the reader.
+#[derive(Default, Clone)]
+pub struct Accumulator {
     usage: Usage,
     principals: BTreeMap<IdentityId, PrincipalEvidence>,
     notes: BTreeMap<UsageKey, BTreeSet<String>>,
@@ -455,24 +652,24 @@ impl Accumulator {
         source: &str,
         window: &TimeWindow,
     ) -> Result<u64, String> {
-        let bytes: &[u8] = if raw.starts_with(&[0x1f, 0x8b]) {
-            decoded.clear();
-            flate2::read::MultiGzDecoder::new(raw)
-                .read_to_end(decoded)
-                .map_err(|error| format!("invalid gzip data: {error}"))?;
-            decoded
-        } else {
-            raw
-        };
-        let text = std::str::from_utf8(bytes)
-            .map_err(|error| format!("invalid Activity Log JSON: not UTF-8 ({error})"))?;
-        let records = parse_records(text)?;
+        let records = parse_records(decode(raw, decoded)?)?;
         let count = records.len() as u64;
         self.coverage.records_read += count;
+        self.add_classified(records.into_iter().map(record::classify), source, window);
+        Ok(count)
+    }
+
+    /// Counts the records of one input (classified, or the reason each is set aside).
+    fn add_classified<'r>(
+        &mut self,
+        records: impl IntoIterator<Item = Result<Classified<'r>, SetAsideReason>>,
+        source: &str,
+        window: &TimeWindow,
+    ) {
         let mut operations: HashMap<String, Operation> = HashMap::new();
         let mut unpaired: Vec<Operation> = Vec::new();
-        for raw in records {
-            let record = match record::classify(raw) {
+        for record in records {
+            let record = match record {
                 Ok(record) => record,
                 Err(reason) => {
                     *self.coverage.set_aside.entry(reason).or_insert(0) += 1;
@@ -507,7 +704,6 @@ impl Accumulator {
         for (key, operation) in operations {
             self.settle(key, operation);
         }
-        Ok(count)
     }
 
     /// Counts a complete operation, or keeps it (merged with its other parts) until the rest
@@ -621,6 +817,21 @@ impl Accumulator {
             (a, b) => a.or(b),
         };
     }
+}
+
+/// The text of one input, gunzipped into `decoded` when it is gzip-compressed.
+fn decode<'b>(raw: &'b [u8], decoded: &'b mut Vec<u8>) -> Result<&'b str, String> {
+    let bytes: &[u8] = if raw.starts_with(&[0x1f, 0x8b]) {
+        decoded.clear();
+        flate2::read::MultiGzDecoder::new(raw)
+            .read_to_end(decoded)
+            .map_err(|error| format!("invalid gzip data: {error}"))?;
+        decoded
+    } else {
+        raw
+    };
+    std::str::from_utf8(bytes)
+        .map_err(|error| format!("invalid Activity Log JSON: not UTF-8 ({error})"))
 }
 
 /// Parses the records of one input: one JSON record per line (the storage export), a JSON

@@ -50,8 +50,7 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
             if file_type.is_dir() {
                 let child = partition.descend(&name);
                 if let Some((start, end)) = child.span()
-                    // A record written at the end of an hour can land in the next hour's blob.
-                    && !window.may_overlap(start.and_utc(), end.and_utc(), chrono::Duration::hours(1))
+                    && !window.may_overlap(start.and_utc(), end.and_utc(), SLACK)
                 {
                     listing.folders_pruned += 1;
                     continue;
@@ -73,6 +72,21 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
     listing.unreadable.sort();
     Ok(listing)
 }
+
+/// The time span `[start, end)` the records of a folder (a path under the listed root, without
+/// the file name) can fall in, from its partition folders: `None` outside the layout. The walk
+/// opens the folder when the window may overlap it with an hour of slack.
+pub fn folder_span(folder: &str) -> Option<(NaiveDateTime, NaiveDateTime)> {
+    folder
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .fold(Partition::default(), Partition::descend)
+        .span()
+}
+
+/// The slack the walk widens a folder's span by: a record written at the end of an hour can
+/// land in the next hour's blob.
+pub const SLACK: chrono::Duration = chrono::Duration::hours(1);
 
 /// How much of `y=/m=/d=/h=` a folder path has fixed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

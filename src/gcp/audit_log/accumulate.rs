@@ -21,7 +21,7 @@
 //!   means the call was not refused and the element counts as used
 //!   ([`Coverage::granted_unstated`]): when unsure, a permission is kept.
 
-use super::record::{LogEntry, LogType, federated_subject, parse_timestamp};
+use super::record::{AuditLog, LogEntry, LogType, federated_subject, parse_timestamp};
 use super::report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
 use crate::aws::cloudtrail::TimeWindow;
 use crate::aws::cloudtrail::time::to_datetime;
@@ -104,22 +104,12 @@ impl Accumulator {
     /// Counts one entry into `staging`, interning its strings here.
     pub fn add(&mut self, staging: &mut Staging, entry: &LogEntry<'_>, window: &TimeWindow) {
         staging.entries_read += 1;
-        let Some(payload) = entry.proto_payload.as_ref().filter(|payload| {
-            payload
-                .type_url
-                .as_deref()
-                .is_none_or(|url| url == super::record::AUDIT_LOG_TYPE)
-        }) else {
-            staging.set_aside(SetAsideReason::NotAnAuditLog);
-            return;
-        };
-        let Some(timestamp) = entry.timestamp.as_deref() else {
-            staging.set_aside(SetAsideReason::MissingTimestamp);
-            return;
-        };
-        let Some(time) = parse_timestamp(timestamp) else {
-            staging.set_aside(SetAsideReason::MalformedTimestamp);
-            return;
+        let (payload, time) = match checked(entry) {
+            Ok(found) => found,
+            Err(reason) => {
+                staging.set_aside(reason);
+                return;
+            }
         };
         if !window.contains_seconds(time) {
             return;
@@ -339,6 +329,33 @@ impl Accumulator {
     }
 }
 
+/// The audit payload and the time (Unix seconds) of an entry, which [`Accumulator::add`]
+/// compares with the window, or why the entry is set aside whatever the window.
+fn checked<'e, 'a>(entry: &'e LogEntry<'a>) -> Result<(&'e AuditLog<'a>, i64), SetAsideReason> {
+    let payload = entry
+        .proto_payload
+        .as_ref()
+        .filter(|payload| {
+            payload
+                .type_url
+                .as_deref()
+                .is_none_or(|url| url == super::record::AUDIT_LOG_TYPE)
+        })
+        .ok_or(SetAsideReason::NotAnAuditLog)?;
+    let timestamp = entry
+        .timestamp
+        .as_deref()
+        .ok_or(SetAsideReason::MissingTimestamp)?;
+    let time = parse_timestamp(timestamp).ok_or(SetAsideReason::MalformedTimestamp)?;
+    Ok((payload, time))
+}
+
+/// The time (Unix seconds) [`Accumulator::add`] compares with the window, `None` for an entry
+/// it sets aside whatever the window.
+pub fn windowed_time(entry: &LogEntry<'_>) -> Option<i64> {
+    checked(entry).ok().map(|(_, time)| time)
+}
+
 type PartialKey = (String, String, String, Option<(String, String)>, bool);
 
 #[derive(Debug, Clone)]
@@ -350,7 +367,7 @@ pub struct PartialStats {
 }
 
 /// A worker's counts with strings, mergeable with any other.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Partial {
     usage: BTreeMap<PartialKey, PartialStats>,
     delegations: BTreeMap<(String, Vec<String>), u64>,
@@ -510,4 +527,136 @@ fn replay(
         }
         usage.add(&event);
     }
+}
+
+/// One counted key as stored: (identity, permission, resource, workload `[pool, subject]`,
+/// denied, count, first, last, sources); times in Unix seconds.
+type StoredKey = (
+    String,
+    String,
+    String,
+    Option<(String, String)>,
+    bool,
+    u64,
+    i64,
+    i64,
+    Vec<String>,
+);
+
+/// A [`Partial`] as stored between incremental reads (`usage/gcp-read-state.json.gz`), every
+/// list sorted so that equal partials store equal bytes. The files read and skipped are the
+/// read state's business, not kept here.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredPartial {
+    usage: Vec<StoredKey>,
+    /// (identity, delegation chain, entries).
+    delegations: Vec<(String, Vec<String>, u64)>,
+    /// Counts in the order of [`SetAsideReason::ALL`].
+    set_aside: Vec<u64>,
+    /// Counts in the order of [`LogType::ALL`].
+    log_types: Vec<u64>,
+    data_access_services: Vec<String>,
+    granted_unstated: u64,
+    granted_in_refused_calls: u64,
+    entries_read: u64,
+    entries_in_window: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Partial {
+    /// Entries read (in the window or not).
+    pub fn entries_read(&self) -> u64 {
+        self.entries_read
+    }
+
+    /// Sets what an assembly of stored parts counts itself: the entries of every part read,
+    /// the files read whole and those this read skipped.
+    pub fn set_read(&mut self, entries_read: u64, files_read: u64, skipped: Vec<SkippedFile>) {
+        self.entries_read = entries_read;
+        self.files_read = files_read;
+        self.skipped = skipped;
+    }
+
+    pub fn to_stored(&self) -> StoredPartial {
+        StoredPartial {
+            usage: self
+                .usage
+                .iter()
+                .map(
+                    |((identity, permission, resource, workload, denied), stats)| {
+                        (
+                            identity.clone(),
+                            permission.clone(),
+                            resource.clone(),
+                            workload.clone(),
+                            *denied,
+                            stats.count,
+                            stats.first,
+                            stats.last,
+                            stats.sources.iter().cloned().collect(),
+                        )
+                    },
+                )
+                .collect(),
+            delegations: self
+                .delegations
+                .iter()
+                .map(|((identity, chain), count)| (identity.clone(), chain.clone(), *count))
+                .collect(),
+            set_aside: self.set_aside.to_vec(),
+            log_types: self.log_types.to_vec(),
+            data_access_services: self.data_access_services.iter().cloned().collect(),
+            granted_unstated: self.granted_unstated,
+            granted_in_refused_calls: self.granted_in_refused_calls,
+            entries_read: self.entries_read,
+            entries_in_window: self.entries_in_window,
+            first: self.first,
+            last: self.last,
+        }
+    }
+
+    /// Rebuilds a partial from its stored form; counts of the wrong length are an error (the
+    /// file is damaged), never a silently different count.
+    pub fn from_stored(stored: StoredPartial) -> Result<Partial, String> {
+        let set_aside = fixed(stored.set_aside, "set-aside counts")?;
+        let log_types = fixed(stored.log_types, "log type counts")?;
+        let mut partial = Partial {
+            set_aside,
+            log_types,
+            data_access_services: stored.data_access_services.into_iter().collect(),
+            granted_unstated: stored.granted_unstated,
+            granted_in_refused_calls: stored.granted_in_refused_calls,
+            entries_read: stored.entries_read,
+            entries_in_window: stored.entries_in_window,
+            first: stored.first,
+            last: stored.last,
+            ..Partial::default()
+        };
+        for (identity, permission, resource, workload, denied, count, first, last, sources) in
+            stored.usage
+        {
+            let stats = PartialStats {
+                count,
+                first,
+                last,
+                sources: sources.into_iter().collect(),
+            };
+            let key = (identity, permission, resource, workload, denied);
+            if partial.usage.insert(key, stats).is_some() {
+                return Err("a counted key is stored twice".to_owned());
+            }
+        }
+        for (identity, chain, count) in stored.delegations {
+            partial.delegations.insert((identity, chain), count);
+        }
+        Ok(partial)
+    }
+}
+
+/// `counts` as an array of `N`, or why not.
+fn fixed<const N: usize>(counts: Vec<u64>, what: &str) -> Result<[u64; N], String> {
+    counts
+        .try_into()
+        .map_err(|counts: Vec<u64>| format!("{} {what}, not {N}", counts.len()))
 }

@@ -21,6 +21,7 @@
 mod accumulate;
 pub mod coverage;
 pub mod generate;
+pub mod incremental;
 
 pub mod record;
 pub mod report;
@@ -28,11 +29,17 @@ pub mod source;
 pub mod walk;
 
 pub use coverage::{AccessType, LogRule, Observability, observability, rule_for};
+pub use incremental::ReadState;
 pub use record::LogType;
 pub use report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
 
+pub use crate::aws::cloudtrail::LogFile;
 use crate::aws::cloudtrail::TimeWindow;
+use crate::incremental::DateKey;
+use crate::incremental::{ResumeError, day_of_seconds};
 use accumulate::{Accumulator, Partial, Staging};
+use incremental::{AuditLogs, Parts};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -54,6 +61,10 @@ pub enum IngestError {
         "no audit log files (`.json`, `.json.gz`) under `{path}`; pass the folder that holds `cloudaudit.googleapis.com/` (a copy of the sink's bucket) or a file written by `gcloud logging read --format=json`"
     )]
     NoLogFiles { path: PathBuf },
+    /// An incremental read cannot continue (another source, a window not of whole days, a
+    /// single file).
+    #[error(transparent)]
+    Resume(#[from] ResumeError),
 }
 
 /// Where `collect gcp --audit-log-days` stores the entries it read through Cloud Logging's
@@ -91,19 +102,7 @@ pub fn ingest_path_with_progress(
     window: TimeWindow,
     progress: Option<&Progress>,
 ) -> Result<AuditLogUsage, IngestError> {
-    let root_error = |source| IngestError::Root {
-        path: path.to_path_buf(),
-        source,
-    };
-    let listing = walk::list_log_files(path, &window).map_err(root_error)?;
-    if listing.files.is_empty() && listing.unreadable.is_empty() {
-        let everything = walk::list_log_files(path, &TimeWindow::default()).map_err(root_error)?;
-        if everything.files.is_empty() && everything.unreadable.is_empty() {
-            return Err(IngestError::NoLogFiles {
-                path: path.to_path_buf(),
-            });
-        }
-    }
+    let listing = list_window(path, &window)?;
     let mut ingestion = Ingestion::new(window);
     for (folder, reason) in listing.unreadable {
         ingestion.skip(SkippedFile {
@@ -120,8 +119,73 @@ pub fn ingest_path_with_progress(
     Ok(ingestion.finish())
 }
 
+/// The log files under `path` for `window`; a path holding no log file at all (whatever the
+/// window) is an error.
+fn list_window(path: &Path, window: &TimeWindow) -> Result<walk::Listing, IngestError> {
+    let root_error = |source| IngestError::Root {
+        path: path.to_path_buf(),
+        source,
+    };
+    let listing = walk::list_log_files(path, window).map_err(root_error)?;
+    if listing.files.is_empty() && listing.unreadable.is_empty() {
+        let everything = walk::list_log_files(path, &TimeWindow::default()).map_err(root_error)?;
+        if everything.files.is_empty() && everything.unreadable.is_empty() {
+            return Err(IngestError::NoLogFiles {
+                path: path.to_path_buf(),
+            });
+        }
+    }
+    Ok(listing)
+}
+
+/// What an incremental read leaves besides the usage.
+pub type IncrementalRead = crate::incremental::IncrementalRead<AuditLogs>;
+
+/// [`ingest_path_with_progress`] continuing `previous` (the state an earlier read of `source`,
+/// the folder as the user names it, left; `None` for the first read): only files not read
+/// before are opened, and the result equals [`ingest_path`]'s over the same window (which
+/// must be whole UTC days), as long as the files read before are still there. A single file
+/// is refused ([`ResumeError::SingleFile`]): it has no files to remember.
+pub fn ingest_path_incremental(
+    path: &Path,
+    source: &str,
+    window: TimeWindow,
+    previous: Option<ReadState>,
+    progress: Option<&Progress>,
+) -> Result<(AuditLogUsage, IncrementalRead), IngestError> {
+    crate::incremental::check_folder(path)?;
+    let mut ingestion = Ingestion::resume(window, source, previous)?;
+    let listing = list_window(path, &window)?;
+    for (folder, reason) in listing.unreadable {
+        ingestion.skip(SkippedFile {
+            file: folder.display().to_string(),
+            reason: format!("cannot list the folder: {reason}"),
+        });
+    }
+    let files_listed = listing.files.len() as u64;
+    let new = crate::incremental::new_files(path, listing.files, ingestion.state.as_ref());
+    if let Some(progress) = progress {
+        progress
+            .files_total
+            .store(new.len() as u64, Ordering::Relaxed);
+    }
+    ingestion.read_log_files(&new, progress);
+    let (usage, state) = ingestion.finish_with_state();
+    let files_new = new.len() as u64;
+    Ok((
+        usage,
+        IncrementalRead::new(state, source, files_listed, files_new),
+    ))
+}
+
 /// An ingestion fed with files or bytes, in any number of batches; the result does not depend
 /// on the order.
+///
+/// An ingestion made by [`Ingestion::resume`] reads incrementally: it starts from the
+/// [`ReadState`] an earlier read left, keeps every entry of every file it reads (by date
+/// folder and day) through [`Ingestion::read_log_files`], and
+/// [`Ingestion::finish_with_state`] gives both the usage of the window and the state for the
+/// next read.
 pub struct Ingestion {
     window: TimeWindow,
     /// What [`Ingestion::read_bytes`] counted.
@@ -129,6 +193,11 @@ pub struct Ingestion {
     staging: Staging,
     /// What parallel batches counted.
     merged: Partial,
+    /// `Some` for an incremental read: what earlier reads left.
+    state: Option<ReadState>,
+    /// What this incremental read counted, and the keys of the files it read whole.
+    parts: Parts,
+    read_keys: Vec<String>,
 }
 
 impl Ingestion {
@@ -138,6 +207,104 @@ impl Ingestion {
             local: Accumulator::default(),
             staging: Staging::default(),
             merged: Partial::default(),
+            state: None,
+            parts: Parts::default(),
+            read_keys: Vec::new(),
+        }
+    }
+
+    /// An incremental read of `source` (the folder as the user gives it) continuing `previous`
+    /// (`None`: the first read). The window must start and end at midnight UTC
+    /// ([`crate::incremental::whole_days`] rounds one): entries are kept per UTC day, so a
+    /// day is either in the window or not. A `previous` state of another source is refused.
+    ///
+    /// Feed it with [`Ingestion::read_log_files`]: what other readers count is not kept in the
+    /// state.
+    pub fn resume(
+        window: TimeWindow,
+        source: &str,
+        previous: Option<ReadState>,
+    ) -> Result<Ingestion, IngestError> {
+        let state = crate::incremental::resume(&window, source, previous)?;
+        let mut ingestion = Ingestion::new(window);
+        ingestion.state = Some(state);
+        Ok(ingestion)
+    }
+
+    /// Whether an incremental read already holds the file with this key (an earlier read read
+    /// it whole): listings leave such files out.
+    pub fn already_read(&self, key: &str) -> bool {
+        self.state.as_ref().is_some_and(|state| state.holds(key))
+    }
+
+    /// Reads log files in parallel for an incremental read: every entry is counted in the part
+    /// of its file's date folder (from the file's key) and its UTC day, whatever the window.
+    /// A file that cannot be read whole counts nothing, is listed as skipped under its
+    /// `display` name and is not remembered.
+    pub fn read_log_files(&mut self, files: &[LogFile], progress: Option<&Progress>) {
+        let next = AtomicUsize::new(0);
+        let workers = rayon::broadcast(|_| {
+            let mut accumulators: BTreeMap<DateKey, Accumulator> = BTreeMap::new();
+            let mut stagings: BTreeMap<DateKey, Staging> = BTreeMap::new();
+            let mut read_keys = Vec::new();
+            let mut skipped = Vec::new();
+            let mut line = Vec::new();
+            let unbounded = TimeWindow::default();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = files.get(index) else {
+                    break;
+                };
+                let span = walk::folder_span(crate::incremental::split_key(&file.key).0);
+                let mut entries = 0u64;
+                let result = std::fs::File::open(&file.local)
+                    .map_err(|error| format!("cannot open the file: {error}"))
+                    .and_then(|opened| {
+                        read_source(
+                            BufReader::with_capacity(1 << 18, opened),
+                            &mut |entry| {
+                                entries += 1;
+                                let day = accumulate::windowed_time(entry).map(day_of_seconds);
+                                let key = DateKey { span, day };
+                                let accumulator = accumulators.entry(key).or_default();
+                                let staging = stagings.entry(key).or_default();
+                                accumulator.add(staging, entry, &unbounded);
+                            },
+                            &mut line,
+                        )
+                    });
+                if let Some(progress) = progress {
+                    progress.entries_done.fetch_add(entries, Ordering::Relaxed);
+                    progress.files_done.fetch_add(1, Ordering::Relaxed);
+                }
+                match result {
+                    Ok(()) => {
+                        for (key, mut staging) in std::mem::take(&mut stagings) {
+                            if let Some(accumulator) = accumulators.get_mut(&key) {
+                                accumulator.commit(&mut staging, &file.display);
+                            }
+                        }
+                        read_keys.push(file.key.clone());
+                    }
+                    Err(reason) => {
+                        stagings.clear();
+                        skipped.push(SkippedFile {
+                            file: file.display.clone(),
+                            reason,
+                        });
+                    }
+                }
+            }
+            let parts: Parts = accumulators
+                .into_iter()
+                .map(|(key, accumulator)| (key, accumulator.into_partial()))
+                .collect();
+            (parts, read_keys, skipped)
+        });
+        for (parts, mut read_keys, skipped) in workers {
+            crate::incremental::merge_parts::<AuditLogs>(&mut self.parts, parts);
+            self.read_keys.append(&mut read_keys);
+            self.local.skipped.extend(skipped);
         }
     }
 
@@ -146,11 +313,10 @@ impl Ingestion {
     /// read whole is listed as skipped and counts nothing.
     pub fn read_bytes(&mut self, name: &str, bytes: &[u8]) {
         let mut line = Vec::new();
+        let (local, staging, window) = (&mut self.local, &mut self.staging, self.window);
         match read_source(
             bytes,
-            &mut self.local,
-            &mut self.staging,
-            &self.window,
+            &mut |entry| local.add(staging, entry, &window),
             &mut line,
         ) {
             Ok(()) => self.local.commit(&mut self.staging, name),
@@ -188,9 +354,7 @@ impl Ingestion {
                     .and_then(|file| {
                         read_source(
                             BufReader::with_capacity(1 << 18, file),
-                            &mut accumulator,
-                            &mut staging,
-                            &window,
+                            &mut |entry| accumulator.add(&mut staging, entry, &window),
                             &mut line,
                         )
                     });
@@ -223,18 +387,35 @@ impl Ingestion {
 
     /// The sorted result.
     pub fn finish(self) -> AuditLogUsage {
-        self.merged
-            .merge(self.local.into_partial())
-            .finish(self.window)
+        self.finish_with_state().0
+    }
+
+    /// The usage, and for an incremental read the state to continue from next time: the
+    /// earlier state plus the files read now, without the date folders that left the window.
+    /// The usage equals that of reading every file of the window's folders at once.
+    pub fn finish_with_state(self) -> (AuditLogUsage, Option<ReadState>) {
+        match self.state {
+            Some(mut state) => {
+                state.add(self.parts, self.read_keys);
+                state.retain_window(&self.window);
+                let usage = incremental::usage(&state, &self.window, self.local.skipped);
+                (usage, Some(state))
+            }
+            None => {
+                let usage = self
+                    .merged
+                    .merge(self.local.into_partial())
+                    .finish(self.window);
+                (usage, None)
+            }
+        }
     }
 }
 
 /// Reads a (possibly gzip-compressed) source into `staging`.
 fn read_source<R: BufRead>(
     mut reader: R,
-    accumulator: &mut Accumulator,
-    staging: &mut Staging,
-    window: &TimeWindow,
+    count: &mut dyn FnMut(&record::LogEntry<'_>),
     line: &mut Vec<u8>,
 ) -> Result<(), String> {
     let head = reader
@@ -242,16 +423,10 @@ fn read_source<R: BufRead>(
         .map_err(|error| format!("cannot read the file: {error}"))?;
     if head.starts_with(&[0x1f, 0x8b]) {
         let decoder = flate2::bufread::MultiGzDecoder::new(reader);
-        read_entries(
-            BufReader::with_capacity(1 << 18, decoder),
-            accumulator,
-            staging,
-            window,
-            line,
-        )
-        .map_err(|reason| format!("{reason} (gzip-compressed file)"))
+        read_entries(BufReader::with_capacity(1 << 18, decoder), count, line)
+            .map_err(|reason| format!("{reason} (gzip-compressed file)"))
     } else {
-        read_entries(reader, accumulator, staging, window, line)
+        read_entries(reader, count, line)
     }
 }
 
@@ -259,9 +434,7 @@ fn read_source<R: BufRead>(
 /// non-blank byte is `[`).
 fn read_entries<R: BufRead>(
     mut reader: R,
-    accumulator: &mut Accumulator,
-    staging: &mut Staging,
-    window: &TimeWindow,
+    count: &mut dyn FnMut(&record::LogEntry<'_>),
     line: &mut Vec<u8>,
 ) -> Result<(), String> {
     let io = |error: std::io::Error| format!("cannot read the file: {error}");
@@ -289,7 +462,7 @@ fn read_entries<R: BufRead>(
             )
         })?;
         for entry in &entries {
-            accumulator.add(staging, entry, window);
+            count(entry);
         }
         return Ok(());
     }
@@ -306,6 +479,6 @@ fn read_entries<R: BufRead>(
         }
         let entry: record::LogEntry<'_> = serde_json::from_slice(line)
             .map_err(|error| format!("line {number}: invalid LogEntry JSON: {error}"))?;
-        accumulator.add(staging, &entry, window);
+        count(&entry);
     }
 }

@@ -97,6 +97,21 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
     Ok(listing)
 }
 
+/// The days a folder (a path under the listed root, without the file name) can hold files of,
+/// from its innermost date level: `None` outside the date layout. The walk opens a folder when
+/// the window may overlap these days ([`TimeWindow::may_overlap_days`]).
+pub fn folder_span(folder: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let mut level = DateLevel::None;
+    let mut span = None;
+    for segment in folder.split('/').filter(|segment| !segment.is_empty()) {
+        level = level.descend(segment);
+        if let Some(days) = level.days() {
+            span = Some(days);
+        }
+    }
+    span
+}
+
 /// Where in the `YYYY/MM/DD` part of the layout a folder is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DateLevel {

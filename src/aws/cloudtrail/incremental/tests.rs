@@ -1,4 +1,7 @@
 use super::*;
+use crate::incremental::{day_name, day_number, split_key};
+use chrono::NaiveTime;
+use std::io::Write as _;
 
 fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
@@ -43,7 +46,7 @@ fn keys_split_into_folder_and_file_name() {
     assert_eq!(split_key("c.json"), ("", "c.json"));
     let mut state = ReadState::new("logs");
     state.add(
-        Parts::default(),
+        Parts::default().0,
         vec!["AWSLogs/1/CloudTrail/r/2026/11/05/x.json.gz".into()],
     );
     assert!(state.holds("AWSLogs/1/CloudTrail/r/2026/11/05/x.json.gz"));
