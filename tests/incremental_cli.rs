@@ -204,3 +204,37 @@ fn incremental_needs_a_snapshot_and_files() {
         stderr(&output)
     );
 }
+
+#[test]
+fn files_deleted_since_the_last_read_are_said_to_still_count() {
+    let dir = setup();
+    deliver(dir.path(), true);
+    collect_into(dir.path(), "20261120T030000Z");
+    audit(dir.path(), "2026-11-20T04:00:00Z");
+    // A lifecycle rule removes two files that the first read counted.
+    let mut removed = 0;
+    for day in ["14", "15"] {
+        let folder = dir
+            .path()
+            .join("logs/AWSLogs/210987654321/CloudTrail/eu-west-1/2026/11")
+            .join(day);
+        // Not the demo's truncated file: it was never read whole, so it never counted.
+        let read_whole = std::fs::read_dir(&folder)
+            .unwrap()
+            .flatten()
+            .find(|entry| !entry.file_name().to_string_lossy().contains("truncated"));
+        if let Some(entry) = read_whole {
+            std::fs::remove_file(entry.path()).unwrap();
+            removed += 1;
+        }
+    }
+    assert_eq!(removed, 2);
+    collect_into(dir.path(), "20261121T030000Z");
+    let output = audit(dir.path(), "2026-11-21T04:00:00Z");
+    let text = stderr(&output);
+    // A lower bound: the demo's truncated file is listed and fails again, which hides one.
+    assert!(
+        text.contains("at least 1 log file(s) read before are no longer in the source"),
+        "{text}"
+    );
+}

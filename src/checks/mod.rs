@@ -8,13 +8,13 @@
 
 mod allow_with_not_action;
 mod allow_with_not_resource;
-mod missing_permissions;
-mod never_used_identity;
+pub(crate) mod missing_permissions;
+pub(crate) mod never_used_identity;
 mod privilege_escalation;
 mod statements;
 pub mod trust;
 mod unknown_action;
-mod unused_permissions;
+pub(crate) mod unused_permissions;
 mod wildcard_action;
 mod write_on_any_resource;
 

@@ -40,7 +40,12 @@ pub(super) fn read_and_store(
             "an incremental read of `{source}` returned no read state; please report this as a bug"
         ));
     };
-    report_files(continued.files_new, continued.files_listed, global);
+    report_files(
+        continued.files_new,
+        continued.files_listed,
+        continued.state.files_read_in(&days),
+        global,
+    );
     if snapshot.manifest().lists_usage() {
         if !global.quiet {
             eprintln!(
@@ -50,16 +55,18 @@ pub(super) fn read_and_store(
             );
         }
     } else {
-        let mut writer = SnapshotWriter::amend(snapshot).map_err(snapshot_error)?;
-        crate::snapshot::write_usage_parquet(&mut writer, &usage).map_err(snapshot_error)?;
-        crate::snapshot::write_read_state(&mut writer, &source, &continued.state)
-            .map_err(snapshot_error)?;
-        writer.commit().map_err(snapshot_error)?;
-        if !global.quiet {
-            eprintln!(
+        let stored = SnapshotWriter::amend(snapshot).and_then(|mut writer| {
+            crate::snapshot::write_usage_parquet(&mut writer, &usage)?;
+            crate::snapshot::write_read_state(&mut writer, &source, &continued.state)?;
+            writer.commit()
+        });
+        match stored {
+            Ok(_) if !global.quiet => eprintln!(
                 "usage and read state stored in snapshot `{}`",
                 snapshot.dir().display()
-            );
+            ),
+            Ok(_) => {}
+            Err(error) => not_stored(snapshot, error, global)?,
         }
     }
     Ok(usage)
@@ -79,7 +86,12 @@ pub(super) fn read_and_store_state<L: LogLayout, U>(
     let days = announce_whole_days(window, global);
     let previous = continue_from::<L>(snapshot, &source, global);
     let (usage, read) = read(&source, days, previous)?;
-    report_files(read.files_new, read.files_listed, global);
+    report_files(
+        read.files_new,
+        read.files_listed,
+        read.state.files_read_in(&days),
+        global,
+    );
     store_state(snapshot, &source, &read.state, global)?;
     Ok(usage)
 }
@@ -122,10 +134,24 @@ fn continue_from<L: LogLayout>(
     previous.map(|(_, state)| state)
 }
 
-/// The stderr line of how much was read.
-fn report_files(files_new: u64, files_listed: u64, global: &GlobalArgs) {
-    if !global.quiet {
-        eprintln!("read {files_new} new log file(s) of {files_listed} in the window");
+/// The stderr line of how much was read, and a warning when the state holds more files of
+/// the window than the listing found: files read before were deleted from the source (a
+/// lifecycle rule, a re-sync). A lower bound: a listed file that failed to read again hides
+/// one gone file from the count. Their records stay counted until their date folder leaves the
+/// window, so the result may differ from a full read of what is left; said, never silent.
+fn report_files(files_new: u64, files_listed: u64, files_in_state: u64, global: &GlobalArgs) {
+    if global.quiet {
+        return;
+    }
+    eprintln!("read {files_new} new log file(s) of {files_listed} in the window");
+    if files_in_state > files_listed {
+        eprintln!(
+            "warning: at least {} log file(s) read before are no longer in the source; their \
+             records stay \
+             counted until their date folder leaves the window (read without `--incremental`, \
+             or set `incremental = false`, to count only what is there now)",
+            files_in_state - files_listed
+        );
     }
 }
 
@@ -148,16 +174,51 @@ fn store_state<L: LogLayout>(
         }
         return Ok(());
     }
-    let mut writer = SnapshotWriter::amend(snapshot).map_err(snapshot_error)?;
-    crate::snapshot::write_read_state(&mut writer, source, state).map_err(snapshot_error)?;
-    writer.commit().map_err(snapshot_error)?;
-    if !global.quiet {
-        eprintln!(
+    let stored = SnapshotWriter::amend(snapshot).and_then(|mut writer| {
+        crate::snapshot::write_read_state(&mut writer, source, state)?;
+        writer.commit()
+    });
+    match stored {
+        Ok(_) if !global.quiet => eprintln!(
             "read state stored in snapshot `{}`",
             snapshot.dir().display()
-        );
+        ),
+        Ok(_) => {}
+        Err(error) => not_stored(snapshot, error, global)?,
     }
     Ok(())
+}
+
+/// A read whose state could not be stored (a read-only store, a full disk, an unreachable
+/// remote store) still gives its result: the audit goes on with a warning, and the next
+/// incremental read reads these files again. A damaged snapshot stays an error.
+fn not_stored(
+    snapshot: &Snapshot,
+    error: crate::snapshot::SnapshotError,
+    global: &GlobalArgs,
+) -> anyhow::Result<()> {
+    use crate::snapshot::SnapshotError;
+    match &error {
+        SnapshotError::Io { .. } | SnapshotError::ChangedMeanwhile { .. } => {
+            if !global.quiet {
+                eprintln!(
+                    "warning: this read could not be stored in snapshot `{}` ({error}); the \
+                     result below is complete, and the next incremental read reads these files \
+                     again (a read-only store wants `incremental = false`)",
+                    snapshot.dir().display()
+                );
+            }
+            Ok(())
+        }
+        #[cfg(feature = "object-store")]
+        SnapshotError::NotPublished { .. } | SnapshotError::Remote { .. } => {
+            if !global.quiet {
+                eprintln!("warning: {error}");
+            }
+            Ok(())
+        }
+        _ => Err(snapshot_error(error)),
+    }
 }
 
 fn show(time: Option<chrono::DateTime<chrono::Utc>>) -> String {

@@ -197,6 +197,14 @@ fn policy_changes(from: &IdentityFacts, to: &IdentityFacts) -> Vec<PolicyChange>
     out
 }
 
+/// The checks whose findings come from usage: compared only when both snapshots hold usage
+/// of the identity's account.
+const USAGE_CHECKS: [&str; 3] = [
+    crate::checks::unused_permissions::ID,
+    crate::checks::never_used_identity::ID,
+    crate::checks::missing_permissions::ID,
+];
+
 /// Compares two snapshots. `catalog` is the AWS catalog the evaluator expands actions with.
 pub fn compare(earlier: &SnapshotFacts, later: &SnapshotFacts, catalog: &Catalog) -> Drift {
     let mut identities = Vec::new();
@@ -256,6 +264,13 @@ pub fn compare(earlier: &SnapshotFacts, later: &SnapshotFacts, catalog: &Catalog
         }
         drift.findings_new = new_findings(&before.findings, &after.findings);
         drift.findings_resolved = new_findings(&after.findings, &before.findings);
+        if !(usage_known(earlier) && usage_known(later)) {
+            // Findings about use say nothing new when one side has no usage: "resolved"
+            // would only mean "not evaluated there".
+            for changes in [&mut drift.findings_new, &mut drift.findings_resolved] {
+                changes.retain(|change| !USAGE_CHECKS.contains(&change.check.as_str()));
+            }
+        }
         let mut severity = Severity::Info;
         if !drift.policies_attached.is_empty() {
             severity = severity.max(Severity::Low);

@@ -155,3 +155,40 @@ fn string_equals_becoming_string_like_is_a_new_wildcard() {
     // The old exact value is still admitted (the pattern matches it): nothing was removed.
     assert!(removed.is_empty(), "{removed:?}");
 }
+
+fn finding(id: &'static str) -> Finding {
+    Finding {
+        id,
+        severity: Severity::Medium,
+        confidence: crate::model::Confidence::High,
+        subject: "role".to_string(),
+        message: String::new(),
+        evidence: Vec::new(),
+        remediation: String::new(),
+    }
+}
+
+#[test]
+fn findings_about_use_are_not_compared_when_a_snapshot_holds_no_usage() {
+    let catalog = crate::catalog::Catalog::aws().expect("catalog");
+    let mut earlier = identity(&["s3:getobject"]);
+    earlier.findings = vec![finding(crate::checks::unused_permissions::ID)];
+    let mut later = identity(&[]);
+    later.findings = vec![
+        finding(crate::checks::never_used_identity::ID),
+        finding(crate::checks::missing_permissions::ID),
+        finding("wildcard-action"),
+    ];
+    let drift = compare(&snapshot(earlier, true), &snapshot(later, false), catalog);
+    assert_eq!(drift.identities.len(), 1, "{drift:?}");
+    let new: Vec<&str> = drift.identities[0]
+        .findings_new
+        .iter()
+        .map(|change| change.check.as_str())
+        .collect();
+    assert_eq!(new, ["wildcard-action"]);
+    assert!(
+        drift.identities[0].findings_resolved.is_empty(),
+        "{drift:?}"
+    );
+}

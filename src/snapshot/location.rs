@@ -40,8 +40,9 @@ impl StoreLocation {
                 url: text.to_owned(),
             });
         }
-        let url = text.trim_end_matches('/');
-        let rest = &url[scheme.len() + 3..];
+        // `scheme://` then the bucket; the `//` is never trimmed away with trailing slashes.
+        let rest = text[scheme.len() + 3..].trim_end_matches('/');
+        let url = &text[..scheme.len() + 3 + rest.len()];
         let bucket = rest.split('/').next().unwrap_or_default();
         if bucket.is_empty() {
             return Err(SnapshotError::BadStoreUrl {
@@ -151,6 +152,19 @@ mod tests {
         let error = StoreLocation::parse(Path::new("s3:///prefix")).unwrap_err();
         assert!(matches!(error, SnapshotError::BadStoreUrl { .. }));
         assert!(error.to_string().contains("`s3:///prefix`"), "{error}");
+        // Nothing after the scheme at all, with or without trailing slashes: the same error,
+        // never a slice out of range.
+        for url in ["s3://", "gs://", "az://", "abfss://", "s3:////", "azure://"] {
+            let error = StoreLocation::parse(Path::new(url)).unwrap_err();
+            assert!(
+                matches!(error, SnapshotError::BadStoreUrl { .. }),
+                "{url}: {error}"
+            );
+        }
+        assert!(matches!(
+            StoreLocation::parse(Path::new("s3://bucket/prefix/")).unwrap(),
+            StoreLocation::Remote(url) if url == "s3://bucket/prefix"
+        ));
     }
 
     #[cfg(not(feature = "object-store"))]

@@ -169,6 +169,12 @@ pub enum SnapshotError {
         local: PathBuf,
         source: Box<SnapshotError>,
     },
+    /// A stored read state (`usage/*-read-state.json.gz`) that cannot be used.
+    #[error(
+        "`{path}` is not a usable read state: {reason}; an incremental read continues an \
+         earlier state or reads every file instead, so only time is lost"
+    )]
+    BadReadState { path: PathBuf, reason: String },
     /// The Parquet library could not read a file: it is damaged or not Parquet.
     #[cfg(feature = "parquet")]
     #[error(

@@ -61,7 +61,7 @@ pub fn read_read_state<L: LogLayout>(
     let bytes = read_listed_file(&path)?;
     ReadState::<L>::from_bytes(&bytes)
         .map(Some)
-        .map_err(|error| SnapshotError::BadUsageFile {
+        .map_err(|error| SnapshotError::BadReadState {
             path,
             reason: error.to_string(),
         })
