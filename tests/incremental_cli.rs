@@ -238,3 +238,38 @@ fn files_deleted_since_the_last_read_are_said_to_still_count() {
         "{text}"
     );
 }
+
+#[test]
+fn incremental_naming_a_source_not_given_is_an_input_error() {
+    let dir = setup();
+    deliver(dir.path(), true);
+    let snapshot = collect_into(dir.path(), "20261120T030000Z");
+    let snapshot = snapshot.to_str().unwrap();
+    let output = run(
+        dir.path(),
+        &[
+            "analyze",
+            "--snapshot",
+            snapshot,
+            "--cloudtrail",
+            "logs",
+            "--incremental=gcp",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--gcp-audit-logs"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(
+        dir.path(),
+        &["usage", "--snapshot", snapshot, "--incremental"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--cloudtrail"),
+        "{}",
+        stderr(&output)
+    );
+}

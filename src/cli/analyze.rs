@@ -151,6 +151,7 @@ impl EvidenceArgs {
     /// Reads the snapshot, normalizes it, and takes the usage from `--cloudtrail` (ingested
     /// with a progress counter) or else from the snapshot.
     pub fn load(&self, global: &GlobalArgs) -> anyhow::Result<Evidence> {
+        self.check_incremental_sources()?;
         let now = parse_now(self.window.now.as_deref())?;
         let snapshots = self
             .snapshot
@@ -253,6 +254,31 @@ impl EvidenceArgs {
             snapshots: self.snapshot.clone(),
             clouds,
         })
+    }
+
+    /// `--incremental=SOURCE` naming a log source that is not given would be silently
+    /// ignored: an input error instead.
+    fn check_incremental_sources(&self) -> anyhow::Result<()> {
+        let named = self.aws.incremental.iter().flatten();
+        for source in named {
+            let (given, flag) = match source {
+                IncrementalSource::All => continue,
+                IncrementalSource::Cloudtrail => (self.cloudtrail.is_some(), "--cloudtrail"),
+                IncrementalSource::Gcp => (self.gcp_audit_logs.is_some(), "--gcp-audit-logs"),
+                IncrementalSource::Azure => {
+                    (self.azure_activity_logs.is_some(), "--azure-activity-logs")
+                }
+            };
+            if !given {
+                return Err(InputError::wrap(format!(
+                    "`--incremental` names `{}`, but no `{flag}` is given: give it, or drop \
+                     that name",
+                    clap::ValueEnum::to_possible_value(source)
+                        .map_or_else(String::new, |value| value.get_name().to_owned())
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The window `--since`/`--until` give, checked not to be empty.

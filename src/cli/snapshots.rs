@@ -141,7 +141,7 @@ fn row(dir: &Path, manifest: &Manifest) -> SnapshotRow {
         inventories: manifest
             .sources
             .iter()
-            .filter(|source| source.kind == "account-inventory")
+            .filter(|source| source.kind.ends_with("inventory"))
             .count(),
         usage: manifest.lists_usage(),
         errors: manifest.errors.len(),

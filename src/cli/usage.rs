@@ -86,6 +86,12 @@ pub fn run_at(
              it with `analyze` or `audit` and `--snapshot DIR` (`usage` prints a full read)",
         ));
     }
+    if args.aws.incremental.is_some() && args.cloudtrail.is_none() {
+        return Err(InputError::wrap(
+            "`--incremental` continues a read of CloudTrail log files into `--snapshot`: give \
+             `--cloudtrail DIR` (or `s3://…`) too, or drop it",
+        ));
+    }
     if let Some(path) = &args.gcp_audit_logs {
         return super::usage_gcp::run(path, &args.window, args.format, global, out, now);
     }
