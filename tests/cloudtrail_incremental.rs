@@ -151,14 +151,14 @@ fn all_logs() -> tempfile::TempDir {
     // 10-03: a session issued late in the day ...
     write_records(
         &folder(all.path(), "2026-10-03").join("late_session.json"),
-        &[assume("2026-10-03T23:50:00Z", "ASIALATESESSION00001")],
+        &[assume("2026-10-03T23:50:00Z", "ASIAIOSFODNN7EXAMPLE")],
     );
     // ... delivered with a call of 10-03 in the next day's folder, and used on 10-05.
     write_records(
         &folder(all.path(), "2026-10-04").join("late_delivery.json"),
         &[call(
             Some("2026-10-03T23:58:00Z"),
-            "ASIALATESESSION00001",
+            "ASIAIOSFODNN7EXAMPLE",
             "GetFunction",
         )],
     );
@@ -167,10 +167,10 @@ fn all_logs() -> tempfile::TempDir {
         &[
             call(
                 Some("2026-10-05T00:10:00Z"),
-                "ASIALATESESSION00001",
+                "ASIAIOSFODNN7EXAMPLE",
                 "UpdateFunctionCode20150331v2",
             ),
-            call(None, "ASIALATESESSION00001", "GetFunction"),
+            call(None, "ASIAIOSFODNN7EXAMPLE", "GetFunction"),
         ],
     );
     std::fs::write(
