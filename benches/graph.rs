@@ -6,10 +6,10 @@
 
 use pipeleash::aws::escalation::escalation_paths;
 use pipeleash::aws::grant::{AwsAttachment, AwsPolicyGrant};
+use pipeleash::aws::graph::build_aws;
 use pipeleash::aws::normalize::{NormalizedAws, trusts_of};
 use pipeleash::aws::parse_policy;
 use pipeleash::catalog::Catalog;
-use pipeleash::graph::build_aws;
 use pipeleash::graph::query::GraphQuery;
 use pipeleash::model::{Grant, GrantBody, GrantId, Identity, IdentityId, IdentityKind, Provider};
 use std::collections::BTreeMap;

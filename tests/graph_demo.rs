@@ -2,14 +2,15 @@
 //! each planted unsafe trust is found with the right id, the safe roles are not, and the
 //! graph explains how the planted pull-request workloads reach write access and escalation.
 
+use pipeleash::aws::checks::trust::trust_findings;
 use pipeleash::aws::cloudtrail::{CloudTrailUsage, IngestOptions, ingest_directory};
 use pipeleash::aws::escalation::escalation_paths;
+use pipeleash::aws::graph::build_aws;
 use pipeleash::aws::normalize::{NormalizedAws, normalize};
 use pipeleash::catalog::Catalog;
-use pipeleash::checks::trust::trust_findings;
 use pipeleash::cli::graph::{GraphCommand, run_at};
+use pipeleash::graph::AccessGraph;
 use pipeleash::graph::query::{GraphQuery, Target};
-use pipeleash::graph::{AccessGraph, build_aws};
 use pipeleash::model::{Finding, IdentityId};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 
 pub mod arn;
 pub mod audit;
+pub mod checks;
 pub mod cloudtrail;
 #[cfg(feature = "aws")]
 pub mod collect;
@@ -16,6 +17,7 @@ pub mod coverage;
 pub mod escalation;
 pub mod eval;
 pub mod grant;
+pub mod graph;
 pub mod inventory;
 pub mod minimize;
 pub mod normalize;

@@ -8,6 +8,7 @@ use super::time::{WindowArgs, parse_now, rfc3339};
 use super::usage::{report_progress, stored_usage};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::audit::{Audit, IdentityAudit, audit};
+use crate::aws::checks::{IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy};
 use crate::aws::cloudtrail::{
     CloudTrailUsage, IngestError, IngestOptions, Progress, ReadState, TimeWindow, ingest_directory,
     ingest_directory_incremental,
@@ -18,9 +19,7 @@ use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::minimize::MinimizeOptions;
 use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
-use crate::checks::{
-    IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy, sort_findings,
-};
+use crate::checks::sort_findings;
 use crate::model::ObservationWindow;
 use crate::model::{Finding, GrantBody, Severity, Trust};
 use crate::snapshot::Snapshot;
@@ -597,7 +596,7 @@ fn analyze_all<'a>(
 ) -> anyhow::Result<Vec<Analyzed<'a>>> {
     let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
     let mut trust: std::collections::BTreeMap<_, Vec<Finding>> = std::collections::BTreeMap::new();
-    for (identity, finding) in crate::checks::trust::trust_findings(
+    for (identity, finding) in crate::aws::checks::trust::trust_findings(
         &evidence.normalized,
         evidence.usage.as_ref(),
         catalog,

@@ -2,10 +2,10 @@
 //! command line.
 
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
+use crate::aws::checks::{PolicyUnderCheck, check_policy};
 use crate::aws::escalation::escalation_paths;
 use crate::aws::policy::{PolicyDocument, parse_policy};
 use crate::catalog::Catalog;
-use crate::checks::{PolicyUnderCheck, check_policy};
 use crate::model::{Finding, Severity};
 use anyhow::Context as _;
 use serde::Serialize;
@@ -194,9 +194,9 @@ fn check(
             escalation_paths: paths,
         });
         // A role trust policy is also judged by the trust checks that need only the document.
-        if crate::checks::trust::is_trust_policy(&document) {
+        if crate::aws::checks::trust::is_trust_policy(&document) {
             let text = std::fs::read_to_string(file).unwrap_or_default();
-            findings.extend(crate::checks::trust::trust_document_findings(
+            findings.extend(crate::aws::checks::trust::trust_document_findings(
                 &name, &text, catalog, paths,
             ));
         }

@@ -6,6 +6,7 @@
 //! of the identity's own policies, the trust checks).
 
 use crate::aws::audit::{audit, usage_rows_of};
+use crate::aws::checks::{IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy};
 use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::escalation::EscalationPath;
 use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
@@ -13,11 +14,9 @@ use crate::aws::minimize::MinimizeOptions;
 use crate::aws::normalize::NormalizedAws;
 use crate::aws::policy::PolicyDocument;
 use crate::catalog::Catalog;
-use crate::checks::{
-    IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy, sort_findings,
-};
+use crate::checks::sort_findings;
 use crate::model::ObservationWindow as Window;
-use crate::model::{Finding, GrantBody, IdentityKind, Severity, Trust};
+use crate::model::{Finding, GrantBody, Severity, Trust};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One snapshot, reduced to what drift compares.
@@ -87,7 +86,7 @@ impl SnapshotFacts {
         );
         let mut trust_findings: BTreeMap<_, Vec<Finding>> = BTreeMap::new();
         for (identity, finding) in
-            crate::checks::trust::trust_findings(normalized, usage, catalog, paths)
+            crate::aws::checks::trust::trust_findings(normalized, usage, catalog, paths)
         {
             trust_findings.entry(identity).or_default().push(finding);
         }
@@ -138,10 +137,7 @@ impl SnapshotFacts {
                 arn.clone(),
                 IdentityFacts {
                     arn,
-                    kind: match identity_audit.identity.kind {
-                        IdentityKind::AwsUser => "user",
-                        _ => "role",
-                    },
+                    kind: identity_audit.identity.kind.label(),
                     account: identity_audit.identity.container.clone(),
                     policies,
                     trusts: identity_audit.trusts.clone(),

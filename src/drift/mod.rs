@@ -200,9 +200,9 @@ fn policy_changes(from: &IdentityFacts, to: &IdentityFacts) -> Vec<PolicyChange>
 /// The checks whose findings come from usage: compared only when both snapshots hold usage
 /// of the identity's account.
 const USAGE_CHECKS: [&str; 3] = [
-    crate::checks::unused_permissions::ID,
-    crate::checks::never_used_identity::ID,
-    crate::checks::missing_permissions::ID,
+    crate::aws::checks::unused_permissions::ID,
+    crate::aws::checks::never_used_identity::ID,
+    crate::aws::checks::missing_permissions::ID,
 ];
 
 /// Compares two snapshots. `catalog` is the AWS catalog the evaluator expands actions with.

@@ -172,11 +172,11 @@ fn finding(id: &'static str) -> Finding {
 fn findings_about_use_are_not_compared_when_a_snapshot_holds_no_usage() {
     let catalog = crate::catalog::Catalog::aws().expect("catalog");
     let mut earlier = identity(&["s3:getobject"]);
-    earlier.findings = vec![finding(crate::checks::unused_permissions::ID)];
+    earlier.findings = vec![finding(crate::aws::checks::unused_permissions::ID)];
     let mut later = identity(&[]);
     later.findings = vec![
-        finding(crate::checks::never_used_identity::ID),
-        finding(crate::checks::missing_permissions::ID),
+        finding(crate::aws::checks::never_used_identity::ID),
+        finding(crate::aws::checks::missing_permissions::ID),
         finding("wildcard-action"),
     ];
     let drift = compare(&snapshot(earlier, true), &snapshot(later, false), catalog);

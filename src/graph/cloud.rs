@@ -18,7 +18,7 @@
 //! Decisions come from the provider engines through [`crate::access::access`]: a grant under a
 //! condition gives a conditional edge, an unknown role none (the analysis reports it).
 
-use super::capability::Allowance;
+use super::Allowance;
 use super::{AccessGraph, Edge, IdentityNode, Node};
 use crate::access::{AccessDecision, access};
 use crate::model::{
@@ -75,7 +75,7 @@ fn grant_scope(body: &GrantBody) -> Option<(String, String, bool)> {
 }
 
 /// Adds every GCP and Azure identity of `inventory`, with its trusts, grants and escalations.
-/// AWS identities are left to [`super::build_aws`]; identity nodes are added first, in id
+/// AWS identities are left to [`crate::aws::graph::build_aws`]; identity nodes are added first, in id
 /// order, so the graph stays deterministic.
 pub fn add_gcp_and_azure(graph: &mut AccessGraph, inventory: &Inventory) {
     let mut nodes: BTreeMap<&IdentityId, NodeIndex> = BTreeMap::new();
@@ -112,7 +112,7 @@ fn add_trust(
 ) {
     match trust {
         Trust::Federated(federated) => {
-            super::build::add_federated(graph, target, &with_subject_patterns(federated));
+            super::add_federated(graph, target, &with_subject_patterns(federated));
         }
         Trust::Identity { from, conditions } => {
             let source = match from {

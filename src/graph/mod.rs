@@ -1,29 +1,28 @@
 //! The access graph of CI identities: which pipeline can become which identity, what each
 //! identity can chain to or escalate to, what it is granted and what it used.
 //!
-//! Nodes and edges are provider-neutral ([`Node`], [`Edge`]); the AWS builder in [`build`]
-//! fills them from a normalized inventory, optional CloudTrail usage and the catalog; [`cloud`]
-//! adds GCP and Azure identities to the same graph (Workload Identity Federation and federated
-//! credentials as `can-assume`, impersonation as `can-assume`, IAM-policy rights as
-//! `can-escalate`), so queries cross clouds. Building is pure and deterministic: nodes are added in
-//! sorted order, so node indexes, traversal order and output are the same on every run.
+//! Nodes and edges are provider-neutral ([`Node`], [`Edge`]); the AWS builder
+//! ([`crate::aws::graph`]) fills them from a normalized inventory, optional CloudTrail usage
+//! and the catalog; [`cloud`] adds GCP and Azure identities to the same graph (Workload
+//! Identity Federation and federated credentials as `can-assume`, impersonation as
+//! `can-assume`, IAM-policy rights as `can-escalate`), so queries cross clouds; [`decide`]
+//! asks each identity's own cloud whether it may perform an action. Building is pure and
+//! deterministic: nodes are added in sorted order, so node indexes, traversal order and output
+//! are the same on every run.
 //!
 //! [`query`] answers `who-can`, `reach` and `paths`; [`saved`] reads the declarative saved
 //! queries of `queries/`; [`render`] prints results as tables, JSON, DOT or Mermaid.
 
-pub mod build;
-pub mod capability;
 pub mod cloud;
 pub mod query;
 pub mod render;
 pub mod saved;
 pub mod subject;
 
-pub use build::{build_aws, production_identity};
-pub use capability::{Allowance, IdentityPolicies, Strongest};
-
 use crate::catalog::AccessLevel;
-use crate::model::{CiIssuer, FederatedTrust, IdentityId, IdentityKind, Provider};
+use crate::model::{
+    CiIssuer, ClaimCondition, FederatedTrust, Identity, IdentityId, IdentityKind, Provider,
+};
 use chrono::{DateTime, Utc};
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -394,4 +393,112 @@ pub fn is_write_or_above(level: AccessLevel) -> bool {
         level,
         AccessLevel::Write | AccessLevel::PermissionsManagement
     )
+}
+
+/// Whether `id` may perform `action` on `resource`, or, without one, anywhere its grants
+/// reach: the allowance and where, decided by the identity's own cloud (AWS: the policy
+/// evaluator over its compiled policies; GCP and Azure: [`cloud::decide`]).
+pub fn decide(
+    inventory: &crate::model::Inventory,
+    id: &IdentityId,
+    action: &str,
+    resource: Option<&str>,
+) -> Option<(Allowance, String)> {
+    match id.provider() {
+        Provider::Aws => crate::aws::graph::decide(inventory, id, action, resource),
+        Provider::Gcp | Provider::Azure => {
+            cloud::decide(inventory, id, action, resource).map(|(allowance, on, _)| (allowance, on))
+        }
+    }
+}
+
+/// Whether a request is allowed without condition, or only if a condition holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Allowance {
+    Allowed,
+    Conditional,
+}
+
+impl Allowance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Allowance::Allowed => "allowed",
+            Allowance::Conditional => "conditional",
+        }
+    }
+
+    /// The weaker of two allowances: a chain is only as certain as its least certain hop.
+    pub fn and(self, other: Allowance) -> Allowance {
+        self.max(other)
+    }
+}
+
+/// The strongest access an identity is allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Strongest {
+    pub level: AccessLevel,
+    pub action: String,
+    pub resource: String,
+    pub allowance: Allowance,
+}
+
+/// Whether an identity belongs to production, from its tags (`environment`, `env` or `stage`
+/// set to `prod`, `production` or `prd`, in any case).
+pub fn production_identity(identity: &Identity) -> bool {
+    identity.tags.iter().any(|(key, value)| {
+        matches!(
+            key.to_ascii_lowercase().as_str(),
+            "environment" | "env" | "stage"
+        ) && matches!(
+            value.to_ascii_lowercase().as_str(),
+            "prod" | "production" | "prd"
+        )
+    })
+}
+
+/// The subject values a trust pins, or `*` when no positive `sub` condition narrows it (the
+/// same reading as the trust checks: `crate::model::SubjectConstraint`).
+pub fn subject_patterns(trust: &FederatedTrust) -> Vec<String> {
+    let constraint = crate::model::SubjectConstraint::of(trust);
+    let mut patterns: Vec<String> = constraint
+        .values()
+        .into_iter()
+        .map(|(_, pattern)| pattern.value.to_string())
+        .collect();
+    if patterns.is_empty() {
+        patterns.push("*".to_string());
+    }
+    patterns.sort();
+    patterns.dedup();
+    patterns
+}
+
+/// `StringLike `sub` `repo:acme/*``: a condition as a reviewer reads it.
+pub fn render_condition(condition: &ClaimCondition) -> String {
+    condition.to_string()
+}
+
+/// Adds, for each subject a federated trust admits, a workload node with a `can-assume` edge
+/// to `target`, and records the trust on the target.
+pub(crate) fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTrust) {
+    let issuer_url = format!("https://{}", issuer_host(&trust.issuer));
+    let issuer = crate::model::CiIssuer::from_issuer_url(&issuer_url);
+    let conditions: Vec<String> = trust.conditions.iter().map(render_condition).collect();
+    for subject in subject_patterns(trust) {
+        let source = graph.add_node(Node::Workload(WorkloadNode {
+            issuer: issuer.clone(),
+            issuer_url: issuer_url.clone(),
+            subject,
+            observed: false,
+        }));
+        graph.add_edge(
+            source,
+            target,
+            Edge::CanAssume {
+                trust: trust.source.clone(),
+                conditions: conditions.clone(),
+            },
+        );
+    }
+    graph.add_federated(target, trust.clone());
 }

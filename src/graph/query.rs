@@ -6,7 +6,7 @@
 //! grant); `granted` and `used` edges describe what a principal does, not whom it becomes.
 //! Breadth-first search over neighbours sorted by key gives the same shortest path every run.
 
-use super::capability::{Allowance, IdentityPolicies};
+use super::Allowance;
 use super::{AccessGraph, Edge, EdgeKind, Node};
 use crate::matching::{Case, glob_match};
 use crate::model::{CiWorkload, ClaimMatch, IdentityId, Inventory, Provider};
@@ -155,7 +155,7 @@ impl<'a> GraphQuery<'a> {
                             conditions: trust
                                 .conditions
                                 .iter()
-                                .map(super::build::render_condition)
+                                .map(super::render_condition)
                                 .collect(),
                         }
                         .explain(),
@@ -312,11 +312,8 @@ impl<'a> GraphQuery<'a> {
                 })
             }
             Node::Identity(identity) => {
-                let policies = IdentityPolicies::new(self.inventory, &identity.id);
-                let (allowance, on) = match resource {
-                    Some(resource) => (policies.decide(action, resource)?, resource.to_string()),
-                    None => policies.allows_somewhere(action)?,
-                };
+                let (allowance, on) =
+                    super::decide(self.inventory, &identity.id, action, resource)?;
                 Some(Hop {
                     from: identity.id.to_string(),
                     to: format!("action:{action}"),
@@ -386,13 +383,8 @@ impl<'a> GraphQuery<'a> {
                 continue;
             }
             how.sort();
-            let policies = IdentityPolicies::new(self.inventory, &identity.id);
-            let decision = match resource {
-                Some(resource) => policies.decide(action, resource),
-                None => policies
-                    .allows_somewhere(action)
-                    .map(|(allowance, _)| allowance),
-            };
+            let decision = super::decide(self.inventory, &identity.id, action, resource)
+                .map(|(allowance, _)| allowance);
             if let Some(allowance) = decision {
                 rows.insert(
                     identity.id.clone(),

@@ -11,7 +11,6 @@
 //! - `environment`: `production` (identities tagged as production, and accounts holding them)
 //!   or `any` (default).
 
-use super::capability::IdentityPolicies;
 use super::query::{GraphQuery, Hop};
 use super::subject::classify;
 use super::{AccessGraph, Node, is_write_or_above};
@@ -257,8 +256,8 @@ impl SavedQuery {
                     }
                     ReachFilter::Administrator => None,
                     ReachFilter::Action(action) => {
-                        let policies = IdentityPolicies::new(inventory, &identity.id);
-                        let (allowance, resource) = policies.allows_somewhere(action)?;
+                        let (allowance, resource) =
+                            super::decide(inventory, &identity.id, action, None)?;
                         Some(hop(format!(
                             "`{action}` on `{resource}` ({})",
                             allowance.as_str()

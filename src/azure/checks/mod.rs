@@ -29,6 +29,7 @@ use super::inventory::{
     AzureInventory, ClaimsMatchingExpression, PermissionBlock, RoleAssignment, ServicePrincipal,
 };
 use super::{AzurePermissionBlock, AzureRoleDefinition, AzureScope, role_definition_key};
+use crate::checks::{Check, LooksAt};
 use crate::model::{
     CiIssuer, Finding, IdentityId, Provider, Severity, SubjectPattern, SubjectScope, judge,
 };
@@ -37,43 +38,48 @@ use std::collections::BTreeMap;
 /// The findings of one check, each with the identity it is filed under.
 pub type AzureFindings = Vec<(Option<IdentityId>, Finding)>;
 
-/// An Azure check: its stable id, its highest severity and its function.
-pub struct AzureCheck {
-    pub id: &'static str,
-    pub max_severity: Severity,
-    pub run: fn(&AzureUnderCheck<'_>, &mut AzureFindings),
-    /// The file the check and its documentation live in.
-    pub source: &'static str,
-}
+/// An Azure check (the one [`Check`] shape): its function reads the inventory with its role
+/// definitions.
+pub type AzureCheck = Check<fn(&AzureUnderCheck<'_>, &mut AzureFindings)>;
 
 /// Every Azure check, by id.
 pub const CHECKS: &[AzureCheck] = &[
-    AzureCheck {
+    Check {
         id: ci_escalation::ID,
+        provider: Provider::Azure,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Critical,
         run: ci_escalation::run,
         source: include_str!("ci_escalation.rs"),
     },
-    AzureCheck {
+    Check {
         id: client_secret::ID,
+        provider: Provider::Azure,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Medium,
         run: client_secret::run,
         source: include_str!("client_secret.rs"),
     },
-    AzureCheck {
+    Check {
         id: federated_pull_request_write::ID,
+        provider: Provider::Azure,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Critical,
         run: federated_pull_request_write::run,
         source: include_str!("federated_pull_request_write.rs"),
     },
-    AzureCheck {
+    Check {
         id: flexible_credential_wildcard::ID,
+        provider: Provider::Azure,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Critical,
         run: flexible_credential_wildcard::run,
         source: include_str!("flexible_credential_wildcard.rs"),
     },
-    AzureCheck {
+    Check {
         id: unexpected_issuer::ID,
+        provider: Provider::Azure,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::High,
         run: unexpected_issuer::run,
         source: include_str!("unexpected_issuer.rs"),

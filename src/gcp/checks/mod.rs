@@ -16,58 +16,67 @@ mod wif_pool_wide_principal_set;
 mod wif_provider_without_condition;
 
 use super::inventory::{GcpInventory, GcpWorkloadIdentityProvider};
+use crate::checks::{Check, LooksAt};
 use crate::graph::subject::shared_issuer;
 use crate::model::{CiIssuer, Finding, IdentityId, Provider, Severity};
 
-/// A GCP check: its stable id, its highest severity and its function.
-pub struct GcpCheck {
-    pub id: &'static str,
-    pub max_severity: Severity,
-    pub run: fn(&GcpInventory, &mut Vec<Finding>),
-    /// The file the check and its documentation live in.
-    pub source: &'static str,
-}
+/// A GCP check (the one [`Check`] shape): its function reads the whole inventory.
+pub type GcpCheck = Check<fn(&GcpInventory, &mut Vec<Finding>)>;
 
 /// Every GCP check, by id.
 pub const CHECKS: &[GcpCheck] = &[
-    GcpCheck {
+    Check {
         id: basic_role_on_service_account::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::High,
         run: basic_role_on_service_account::run,
         source: include_str!("basic_role_on_service_account.rs"),
     },
-    GcpCheck {
+    Check {
         id: impersonation_at_container_level::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::High,
         run: impersonation_at_container_level::run,
         source: include_str!("impersonation_at_container_level.rs"),
     },
-    GcpCheck {
+    Check {
         id: pull_request_reaches_set_iam_policy::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Critical,
         run: pull_request_reaches_set_iam_policy::run,
         source: include_str!("pull_request_reaches_set_iam_policy.rs"),
     },
-    GcpCheck {
+    Check {
         id: user_managed_key::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Medium,
         run: user_managed_key::run,
         source: include_str!("user_managed_key.rs"),
     },
-    GcpCheck {
+    Check {
         id: wif_condition_without_owner::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Critical,
         run: wif_condition_without_owner::run,
         source: include_str!("wif_condition_without_owner.rs"),
     },
-    GcpCheck {
+    Check {
         id: wif_pool_wide_principal_set::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::High,
         run: wif_pool_wide_principal_set::run,
         source: include_str!("wif_pool_wide_principal_set.rs"),
     },
-    GcpCheck {
+    Check {
         id: wif_provider_without_condition::ID,
+        provider: Provider::Gcp,
+        looks_at: LooksAt::Trust,
         max_severity: Severity::Critical,
         run: wif_provider_without_condition::run,
         source: include_str!("wif_provider_without_condition.rs"),

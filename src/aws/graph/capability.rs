@@ -14,29 +14,9 @@ use crate::aws::{
 };
 use crate::aws::{Verdict, escalation::EscalationPath};
 use crate::catalog::{AccessLevel, Catalog};
+use crate::graph::{Allowance, Strongest};
 use crate::matching::{Case, glob_match};
 use crate::model::{Effect, GrantBody, GrantId, IdentityId, Inventory};
-
-/// Whether a request is allowed without condition, or only if a condition holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Allowance {
-    Allowed,
-    Conditional,
-}
-
-impl Allowance {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Allowance::Allowed => "allowed",
-            Allowance::Conditional => "conditional",
-        }
-    }
-
-    /// The weaker of two allowances: a chain is only as certain as its least certain hop.
-    pub fn and(self, other: Allowance) -> Allowance {
-        self.max(other)
-    }
-}
 
 /// One `Allow` statement of an identity policy, with the grant it belongs to.
 #[derive(Debug, Clone, Copy)]
@@ -267,15 +247,6 @@ impl<'a> IdentityPolicies<'a> {
         }
         open
     }
-}
-
-/// The strongest access an identity is allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Strongest {
-    pub level: AccessLevel,
-    pub action: String,
-    pub resource: String,
-    pub allowance: Allowance,
 }
 
 fn allowance(verdict: Verdict) -> Option<Allowance> {

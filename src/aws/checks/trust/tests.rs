@@ -1122,7 +1122,7 @@ fn graph_workloads_use_the_same_reading_of_sub() {
         panic!("one federated trust");
     };
     assert_eq!(
-        crate::graph::build::subject_patterns(trust),
+        crate::graph::subject_patterns(trust),
         vec!["repo:acme/*".to_string()]
     );
     let open = normalize(&[account(
@@ -1140,10 +1140,7 @@ fn graph_workloads_use_the_same_reading_of_sub() {
     else {
         panic!("one federated trust");
     };
-    assert_eq!(
-        crate::graph::build::subject_patterns(trust),
-        vec!["*".to_string()]
-    );
+    assert_eq!(crate::graph::subject_patterns(trust), vec!["*".to_string()]);
 }
 
 /// `repo:acme/infra:environment:*`: on GitHub a job that names an environment gets the

@@ -1,34 +1,41 @@
-//! Builds the access graph from a normalized AWS inventory, optional CloudTrail usage and the
-//! catalog. Pure and deterministic: inputs are walked in sorted order.
+//! The AWS part of the access graph ([`crate::graph`]): the builder that fills the neutral
+//! nodes and edges from a normalized AWS inventory, optional CloudTrail usage and the catalog
+//! ([`build_aws`]), and the evaluator-backed questions the queries ask about an AWS identity
+//! ([`capability`], [`decide`]). Pure and deterministic: inputs are walked in sorted order.
 
-use super::capability::{Allowance, IdentityPolicies};
-use super::{AccessGraph, Edge, IdentityNode, Node, WorkloadNode, issuer_host};
+pub mod capability;
+
+pub use capability::IdentityPolicies;
+
 use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::escalation::{EscalationPath, Reach};
 use crate::aws::normalize::NormalizedAws;
 use crate::aws::{Arn, CompiledPolicy, PolicyKind};
 use crate::catalog::Catalog;
+use crate::graph::{
+    AccessGraph, Allowance, Edge, IdentityNode, Node, WorkloadNode, add_federated,
+    production_identity,
+};
 use crate::matching::{Case, glob_match};
 use crate::model::Outcome;
-use crate::model::{
-    ClaimCondition, FederatedTrust, Identity, IdentityId, IdentityKind, PrincipalRef, Provider,
-    Trust,
-};
+use crate::model::{IdentityId, IdentityKind, PrincipalRef, Provider, Trust};
 use petgraph::graph::NodeIndex;
 use std::collections::BTreeMap;
 
-/// Whether an identity belongs to production, from its tags (`environment`, `env` or `stage`
-/// set to `prod`, `production` or `prd`, in any case).
-pub fn production_identity(identity: &Identity) -> bool {
-    identity.tags.iter().any(|(key, value)| {
-        matches!(
-            key.to_ascii_lowercase().as_str(),
-            "environment" | "env" | "stage"
-        ) && matches!(
-            value.to_ascii_lowercase().as_str(),
-            "prod" | "production" | "prd"
-        )
-    })
+/// Whether the AWS identity `id` may perform `action` on `resource`, or, without one, on any
+/// resource its statements name: the allowance and the resource, decided by the evaluator
+/// over the identity's compiled policies (`None` when denied or never allowed).
+pub fn decide(
+    inventory: &crate::model::Inventory,
+    id: &IdentityId,
+    action: &str,
+    resource: Option<&str>,
+) -> Option<(Allowance, String)> {
+    let policies = IdentityPolicies::new(inventory, id);
+    match resource {
+        Some(resource) => Some((policies.decide(action, resource)?, resource.to_string())),
+        None => policies.allows_somewhere(action),
+    }
 }
 
 /// Builds the graph of AWS identities. `escalation_paths` is normally
@@ -436,51 +443,6 @@ fn identity_node(graph: &AccessGraph, index: NodeIndex) -> Option<&IdentityNode>
     graph.node(index).as_identity()
 }
 
-/// The subject values a trust pins, or `*` when no positive `sub` condition narrows it (the
-/// same reading as the trust checks: `crate::model::SubjectConstraint`).
-pub fn subject_patterns(trust: &FederatedTrust) -> Vec<String> {
-    let constraint = crate::model::SubjectConstraint::of(trust);
-    let mut patterns: Vec<String> = constraint
-        .values()
-        .into_iter()
-        .map(|(_, pattern)| pattern.value.to_string())
-        .collect();
-    if patterns.is_empty() {
-        patterns.push("*".to_string());
-    }
-    patterns.sort();
-    patterns.dedup();
-    patterns
-}
-
-/// `StringLike `sub` `repo:acme/*``: a condition as a reviewer reads it.
-pub fn render_condition(condition: &ClaimCondition) -> String {
-    condition.to_string()
-}
-
-pub(super) fn add_federated(graph: &mut AccessGraph, target: NodeIndex, trust: &FederatedTrust) {
-    let issuer_url = format!("https://{}", issuer_host(&trust.issuer));
-    let issuer = crate::model::CiIssuer::from_issuer_url(&issuer_url);
-    let conditions: Vec<String> = trust.conditions.iter().map(render_condition).collect();
-    for subject in subject_patterns(trust) {
-        let source = graph.add_node(Node::Workload(WorkloadNode {
-            issuer: issuer.clone(),
-            issuer_url: issuer_url.clone(),
-            subject,
-            observed: false,
-        }));
-        graph.add_edge(
-            source,
-            target,
-            Edge::CanAssume {
-                trust: trust.source.clone(),
-                conditions: conditions.clone(),
-            },
-        );
-    }
-    graph.add_federated(target, trust.clone());
-}
-
 /// A candidate can-chain edge: a source identity the target's trust names.
 struct Chain<'c, 'a> {
     source_policies: &'c IdentityPolicies<'a>,
@@ -564,10 +526,10 @@ fn add_usage(
 ) {
     let by_arn: BTreeMap<String, NodeIndex> = identity_nodes
         .iter()
-        .map(|(id, &index)| (super::principal_key(id.native()), index))
+        .map(|(id, &index)| (crate::graph::principal_key(id.native()), index))
         .collect();
     for row in &usage.allowed {
-        let Some(&source) = by_arn.get(&super::principal_key(&row.identity.arn)) else {
+        let Some(&source) = by_arn.get(&crate::graph::principal_key(&row.identity.arn)) else {
             continue;
         };
         let target = graph.add_node(Node::Resource {
@@ -587,10 +549,13 @@ fn add_usage(
         if session.outcome != Outcome::Allowed {
             continue;
         }
-        let Some(&target) = by_arn.get(&super::principal_key(&session.role)) else {
+        let Some(&target) = by_arn.get(&crate::graph::principal_key(&session.role)) else {
             continue;
         };
-        let issuer_url = format!("https://{}", issuer_host(&session.workload.issuer));
+        let issuer_url = format!(
+            "https://{}",
+            crate::graph::issuer_host(&session.workload.issuer)
+        );
         let source = graph.add_node(Node::Workload(WorkloadNode {
             issuer: crate::model::CiIssuer::from_issuer_url(&issuer_url),
             issuer_url,

@@ -24,12 +24,15 @@ mod unused_trusted_subject;
 
 use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::escalation::EscalationPath;
+use crate::aws::graph::build_aws;
 use crate::aws::normalize::NormalizedAws;
 use crate::catalog::Catalog;
+use crate::checks::{Check, LooksAt};
 use crate::graph::query::{GraphQuery, Start};
-use crate::graph::{AccessGraph, IdentityNode, Node, build_aws, is_write_or_above};
+use crate::graph::{AccessGraph, IdentityNode, Node, is_write_or_above};
 use crate::model::{
-    ClaimOperator, Evidence, FederatedTrust, Finding, IdentityId, Severity, SubjectJudgment,
+    ClaimOperator, Evidence, FederatedTrust, Finding, IdentityId, Provider, Severity,
+    SubjectJudgment,
 };
 
 /// Everything a trust check may look at.
@@ -40,26 +43,26 @@ pub struct TrustUnderCheck<'a> {
     pub graph: &'a AccessGraph,
 }
 
+/// The function of a trust check: the findings it pushes name the identity each concerns.
+pub type TrustRun = fn(&TrustUnderCheck<'_>, &mut Vec<(IdentityId, Finding)>);
+
 /// A registered trust check, documented from its own source file.
-pub struct TrustCheck {
-    pub id: &'static str,
-    pub max_severity: Severity,
-    pub run: fn(&TrustUnderCheck<'_>, &mut Vec<(IdentityId, Finding)>),
-    pub(crate) source: &'static str,
-}
+pub type TrustCheck = Check<TrustRun>;
 
 macro_rules! trust_check {
     ($module:ident, $severity:expr) => {
-        TrustCheck {
+        Check {
             id: $module::ID,
+            provider: Provider::Aws,
+            looks_at: LooksAt::Trust,
             max_severity: $severity,
-            run: $module::run,
+            run: $module::run as TrustRun,
             source: include_str!(concat!(stringify!($module), ".rs")),
         }
     };
 }
 
-/// Every trust check, in id order.
+/// Every AWS trust check, in id order.
 pub const TRUST_CHECKS: &[TrustCheck] = &[
     trust_check!(ci_escalation_to_admin, Severity::Critical),
     trust_check!(external_account_without_external_id, Severity::High),
