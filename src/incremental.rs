@@ -495,16 +495,16 @@ pub fn resume<L: LogLayout>(
     Ok(previous.unwrap_or_else(|| ReadState::new(source)))
 }
 
-/// The files of a local listing under `root` that `state` has not read, as [`LogFile`](crate::aws::cloudtrail::LogFile)s keyed
+/// The files of a local listing under `root` that `state` has not read, as [`LogFile`](crate::model::LogFile)s keyed
 /// by their path under `root`.
 pub fn new_files<L: LogLayout>(
     root: &std::path::Path,
     listed: Vec<std::path::PathBuf>,
     state: Option<&ReadState<L>>,
-) -> Vec<crate::aws::cloudtrail::LogFile> {
+) -> Vec<crate::model::LogFile> {
     listed
         .into_iter()
-        .map(|path| crate::aws::cloudtrail::LogFile::under(root, path))
+        .map(|path| crate::model::LogFile::under(root, path))
         .filter(|file| state.is_none_or(|state| !state.holds(&file.key)))
         .collect()
 }

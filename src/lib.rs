@@ -14,7 +14,6 @@ pub mod catalog;
 pub mod checks;
 pub mod cli;
 pub mod config;
-pub mod drift;
 pub mod gcp;
 pub mod graph;
 pub mod incremental;

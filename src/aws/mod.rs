@@ -14,6 +14,7 @@ pub mod collect;
 pub mod condition;
 pub mod context;
 pub mod coverage;
+pub mod drift;
 pub mod escalation;
 pub mod eval;
 pub mod grant;

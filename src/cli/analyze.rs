@@ -795,7 +795,7 @@ fn run(
             let mut view = AnalysisV1::new(&report, &analyzed, &evidence, with_policies);
             view.drift = drift
                 .as_ref()
-                .map(|(drift, from, to)| crate::drift::render::DriftV1::new(drift, from, to));
+                .map(|(drift, from, to)| crate::aws::drift::render::DriftV1::new(drift, from, to));
             view.clouds = clouds
                 .iter()
                 .map(|cloud| super::clouds::CloudV1::new(cloud, with_policies))
@@ -1054,7 +1054,7 @@ struct AnalysisV1<'a> {
     /// What changed since the store's previous snapshot (`audit --config` with a store of two
     /// or more); left out otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
-    drift: Option<crate::drift::render::DriftV1<'a>>,
+    drift: Option<crate::aws::drift::render::DriftV1<'a>>,
 }
 
 #[derive(Serialize)]

@@ -4,12 +4,12 @@ use super::time::rfc3339;
 use super::usage::stored_usage;
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::cloudtrail::CloudTrailUsage;
+use crate::aws::drift::iac::{IacDifference, compare as compare_iac, parse_terraform};
+use crate::aws::drift::render::{DriftV1, SnapshotRef, lines, markdown};
+use crate::aws::drift::{SnapshotFacts, compare};
 use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::normalize::normalize;
 use crate::catalog::Catalog;
-use crate::drift::iac::{IacDifference, compare as compare_iac, parse_terraform};
-use crate::drift::render::{DriftV1, SnapshotRef, lines, markdown};
-use crate::drift::{SnapshotFacts, compare};
 use crate::model::ObservationWindow as Window;
 use crate::model::Severity;
 use crate::snapshot::Snapshot;
@@ -155,7 +155,7 @@ fn window(usage: Option<&CloudTrailUsage>, created_at: DateTime<Utc>) -> Window 
 pub(super) fn drift_between(
     from_dir: &Path,
     to_dir: &Path,
-) -> anyhow::Result<(crate::drift::Drift, SnapshotRef, SnapshotRef)> {
+) -> anyhow::Result<(crate::aws::drift::Drift, SnapshotRef, SnapshotRef)> {
     let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
     let (from_facts, from) = load(from_dir, catalog)?;
     let (to_facts, to) = load(to_dir, catalog)?;
@@ -164,7 +164,7 @@ pub(super) fn drift_between(
 
 /// The drift as a table, after a line naming both snapshots.
 pub(super) fn write_table(
-    drift: &crate::drift::Drift,
+    drift: &crate::aws::drift::Drift,
     from: &SnapshotRef,
     to: &SnapshotRef,
     out: &mut dyn std::io::Write,
@@ -194,7 +194,7 @@ pub(super) fn write_table(
 }
 
 /// The one-line summary of a drift on stderr.
-pub(super) fn summary(drift: &crate::drift::Drift) -> String {
+pub(super) fn summary(drift: &crate::aws::drift::Drift) -> String {
     let severity = drift
         .severity()
         .map_or_else(|| "none".to_string(), |severity| severity.to_string());

@@ -8,6 +8,7 @@ mod identity;
 mod inventory;
 mod source;
 mod subject;
+pub mod time;
 mod trust;
 mod usage;
 mod workload;
@@ -16,7 +17,7 @@ pub use finding::{Evidence, Finding};
 pub use grant::{Grant, GrantBody, GrantId};
 pub use identity::{Identity, IdentityId, IdentityIdError, IdentityKind};
 pub use inventory::{Container, Inventory, InventoryError};
-pub use source::{Collector, ObservedUsage, UsageSource};
+pub use source::{Collector, LogFile, ObservedUsage, UsageSource};
 pub use subject::{
     Characters, Field, FieldRole, JudgedSubject, Position, PullRequests, SUBJECTS_TSV, Segment,
     SubjectConstraint, SubjectContext, SubjectGrammar, SubjectGrammarError, SubjectJudgment,

@@ -7,6 +7,7 @@
 use super::Provider;
 use super::usage::{Coverage, Usage};
 use chrono::{DateTime, Utc};
+use std::path::{Path, PathBuf};
 
 /// What a log source read: aggregated usage, and what the logs could and could not show.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,4 +52,33 @@ pub trait Collector {
     /// Collects every target, stamping each record with `collected_at` (RFC 3339), so that
     /// the records of one run share one time and tests can fix it.
     fn collect(&self, collected_at: &str) -> Vec<Self::Outcome>;
+}
+
+/// One log file to read: where its bytes are now, and how the source names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// The local file (the file itself, or a downloaded copy).
+    pub local: PathBuf,
+    /// Its path relative to the source root (`AWSLogs/…/2026/11/05/x.json.gz`,
+    /// `cloudaudit.googleapis.com/activity/2026/11/05/…`) or its object
+    /// key: what an incremental read remembers it by and takes its date folder from.
+    pub key: String,
+    /// How a skipped file is reported: its path or object URI (`s3://…`).
+    pub display: String,
+}
+
+impl LogFile {
+    /// A local file under `root`.
+    pub fn under(root: &Path, local: PathBuf) -> LogFile {
+        let key = local
+            .strip_prefix(root)
+            .unwrap_or(&local)
+            .to_string_lossy()
+            .replace('\\', "/");
+        LogFile {
+            display: local.display().to_string(),
+            local,
+            key,
+        }
+    }
 }

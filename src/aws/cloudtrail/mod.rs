@@ -22,9 +22,10 @@ pub mod incremental;
 pub mod lookup;
 pub mod record;
 pub mod report;
-pub mod time;
+pub use crate::model::time;
 pub mod walk;
 
+pub use crate::model::LogFile;
 pub use event_map::{EventMap, EventMapError, Mapping};
 pub use implied::{ImpliedPermissions, ImpliedPermissionsError};
 pub use incremental::{CloudTrailLogs, ReadState, ReadStateError, whole_days};
@@ -226,34 +227,6 @@ pub struct Ingestion<'a> {
     worker: Worker,
     /// `Some` for an incremental read: what earlier reads left.
     state: Option<ReadState>,
-}
-
-/// One log file to read: where its bytes are now, and how the source names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogFile {
-    /// The local file (the file itself, or a downloaded copy).
-    pub local: PathBuf,
-    /// Its path relative to the source root (`AWSLogs/…/2026/11/05/x.json.gz`) or its object
-    /// key: what an incremental read remembers it by and takes its date folder from.
-    pub key: String,
-    /// How a skipped file is reported: its path or `s3://` URI.
-    pub display: String,
-}
-
-impl LogFile {
-    /// A local file under `root`.
-    pub fn under(root: &Path, local: PathBuf) -> LogFile {
-        let key = local
-            .strip_prefix(root)
-            .unwrap_or(&local)
-            .to_string_lossy()
-            .replace('\\', "/");
-        LogFile {
-            display: local.display().to_string(),
-            local,
-            key,
-        }
-    }
 }
 
 impl<'a> Ingestion<'a> {

@@ -32,7 +32,7 @@ pub mod record;
 pub mod source;
 pub mod walk;
 
-pub use crate::aws::cloudtrail::LogFile;
+pub use crate::model::LogFile;
 pub use coverage::{ActivityLogCoverage, Observability};
 pub use incremental::ReadState;
 pub use record::{PrincipalKind, SetAsideReason};

@@ -23,9 +23,9 @@
 
 use super::record::{AuditLog, LogEntry, LogType, federated_subject, parse_timestamp};
 use super::report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
-use crate::aws::cloudtrail::TimeWindow;
-use crate::aws::cloudtrail::time::to_datetime;
 use crate::intern::{FxHashMap, Interner};
+use crate::model::TimeWindow;
+use crate::model::time::to_datetime;
 use crate::model::{CiWorkload, IdentityId, Outcome, Permission, Provider, Usage, UsageEvent};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};

@@ -21,10 +21,10 @@
 use super::accumulate::{Partial, StoredPartial};
 use super::report::{AuditLogUsage, SkippedFile};
 use super::walk;
-use crate::aws::cloudtrail::TimeWindow;
 use crate::incremental::{
     DateKey, LogLayout, ReadStateError, StoredDatePart, date_folder_opened, day_in_window,
 };
+use crate::model::TimeWindow;
 use std::collections::BTreeMap;
 
 /// The version of the stored read state. Bump on any incompatible change.

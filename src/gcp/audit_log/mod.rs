@@ -33,10 +33,10 @@ pub use incremental::ReadState;
 pub use record::LogType;
 pub use report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
 
-pub use crate::aws::cloudtrail::LogFile;
-use crate::aws::cloudtrail::TimeWindow;
 use crate::incremental::DateKey;
 use crate::incremental::{ResumeError, day_of_seconds};
+pub use crate::model::LogFile;
+use crate::model::TimeWindow;
 use accumulate::{Accumulator, Partial, Staging};
 use incremental::{AuditLogs, Parts};
 use std::collections::BTreeMap;

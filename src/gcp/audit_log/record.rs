@@ -205,10 +205,10 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
             whole[..19].copy_from_slice(&bytes[..19]);
             whole[19] = b'Z';
             let whole = std::str::from_utf8(&whole).ok()?;
-            return crate::aws::cloudtrail::time::parse_event_time(whole);
+            return crate::model::time::parse_event_time(whole);
         }
     }
-    crate::aws::cloudtrail::time::parse_event_time(text)
+    crate::model::time::parse_event_time(text)
 }
 
 #[cfg(test)]

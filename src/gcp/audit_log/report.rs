@@ -2,7 +2,7 @@
 //! the logs read could and could not show.
 
 use super::record::LogType;
-use crate::aws::cloudtrail::TimeWindow;
+use crate::model::TimeWindow;
 use crate::model::Usage;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,7 +1,7 @@
 //! The GCP audit-log reader behind the neutral log-source seam ([`UsageSource`]).
 
 use super::{AuditLogUsage, IngestError, ingest_path};
-use crate::aws::cloudtrail::TimeWindow;
+use crate::model::TimeWindow;
 use crate::model::{Coverage, ObservedUsage, Provider, SkippedSource, UsageSource};
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;

@@ -7,7 +7,7 @@
 //! hold other logs (`syslog/…`) too: when a folder holds a `cloudaudit.googleapis.com`
 //! folder, only that one is walked.
 
-use crate::aws::cloudtrail::TimeWindow;
+use crate::model::TimeWindow;
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,6 @@
-//! Event times and the observation window. Times are kept as Unix seconds inside the hot loop
-//! (CloudTrail has second precision) and become `chrono` values only in the result.
+//! Event times of the log readers (CloudTrail `eventTime`, Cloud Audit Logs `timestamp`,
+//! Activity Log `time`). Times are kept as Unix seconds inside the hot loops and become
+//! `chrono` values only in the results.
 
 use chrono::{DateTime, Utc};
 
@@ -17,8 +18,9 @@ fn civil_days(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// Parses `eventTime` (`2026-11-01T12:34:56Z`) into Unix seconds. The fixed CloudTrail form is
-/// read by hand because this runs once per event; anything else goes through RFC 3339.
+/// Parses an RFC 3339 time (`2026-11-01T12:34:56Z`) into Unix seconds. The fixed form
+/// CloudTrail writes is read by hand because this runs once per event; anything else goes
+/// through RFC 3339.
 pub fn parse_event_time(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
     if bytes.len() == 20

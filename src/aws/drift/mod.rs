@@ -1,4 +1,5 @@
-//! Drift: what changed between two snapshots, per identity.
+//! Drift: what changed between two snapshots, per AWS identity (GCP and Azure inventories
+//! are not compared yet: README, "Drift").
 //!
 //! Compared: identities added and removed; policies attached and detached; permissions
 //! widened or narrowed, decided by the AWS evaluator over the whole policy set (identity
