@@ -10,11 +10,11 @@
 //! generated set there instead of a temporary directory.
 
 use chrono::{Duration, NaiveDate};
-use pipeleash::aws::cloudtrail::generate::{GenerateOptions, Layout, generate};
 use pipeleash::aws::cloudtrail::{
     IngestOptions, ReadState, TimeWindow, folder_span, ingest_directory,
     ingest_directory_incremental,
 };
+use pipeleash::generate::cloudtrail::{GenerateOptions, Layout, generate};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -15,6 +15,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod gcp;
+pub mod generate;
 pub mod graph;
 pub mod incremental;
 mod intern;

@@ -2,10 +2,10 @@
 //! test per reading rule (pairing, denials, failures after the permission check, set-aside
 //! reasons, corrupt blobs, window pruning, the `az monitor activity-log list` shape).
 
-use pipeleash::azure::activity_log::generate::{GenerateOptions, GroundTruth, generate};
 use pipeleash::azure::activity_log::{
     ActivityLogError, ActivityLogUsage, Ingestion, SetAsideReason, read_path,
 };
+use pipeleash::generate::azure_activity_log::{GenerateOptions, GroundTruth, generate};
 use pipeleash::model::{IdentityId, Permission, Provider, TimeWindow, UsageKey};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};

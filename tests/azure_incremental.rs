@@ -7,10 +7,10 @@
 //! blob.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pipeleash::azure::activity_log::generate::{GenerateOptions, generate};
 use pipeleash::azure::activity_log::{
     ActivityLogUsage, IncrementalRead, ReadState, read_path, read_path_incremental,
 };
+use pipeleash::generate::azure_activity_log::{GenerateOptions, generate};
 use pipeleash::model::{IdentityId, Permission, Provider, TimeWindow, UsageKey};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

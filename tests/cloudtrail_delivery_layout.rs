@@ -3,8 +3,8 @@
 
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use flate2::read::GzDecoder;
-use pipeleash::aws::cloudtrail::generate::{GenerateOptions, Layout, generate};
 use pipeleash::aws::cloudtrail::{IngestOptions, ingest_directory};
+use pipeleash::generate::cloudtrail::{GenerateOptions, Layout, generate};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,8 @@
 //! The synthetic CloudTrail generator: determinism, realistic layout, and a recall test of
 //! ingestion against the generator's independent ground truth.
 
-use pipeleash::aws::cloudtrail::generate::{GenerateOptions, GroundTruth, generate};
 use pipeleash::aws::cloudtrail::{IngestOptions, ingest_directory};
+use pipeleash::generate::cloudtrail::{GenerateOptions, GroundTruth, generate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 

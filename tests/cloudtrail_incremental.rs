@@ -6,11 +6,11 @@
 //! session issued in a file read by one run and used in a file read by the next.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pipeleash::aws::cloudtrail::generate::{GenerateOptions, Layout, generate};
 use pipeleash::aws::cloudtrail::{
     IngestOptions, ReadState, TimeWindow, ingest_directory, ingest_directory_incremental,
     whole_days,
 };
+use pipeleash::generate::cloudtrail::{GenerateOptions, Layout, generate};
 use std::path::{Path, PathBuf};
 
 fn at(text: &str) -> DateTime<Utc> {

@@ -5,10 +5,10 @@
 //! the next day's folder, an entry without a timestamp, and a corrupt file.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use pipeleash::gcp::audit_log::generate::{GenerateOptions, generate};
 use pipeleash::gcp::audit_log::{
     AuditLogUsage, IncrementalRead, ReadState, ingest_path, ingest_path_incremental,
 };
+use pipeleash::generate::gcp_audit_log::{GenerateOptions, generate};
 use pipeleash::model::TimeWindow;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

@@ -8,9 +8,18 @@ use std::path::Path;
 /// Files of the neutral core allowed to name `crate::aws::`, and why.
 const DISPATCH_POINTS: &[(&str, &str)] = &[
     ("src/model/grant.rs", "`GrantBody`: one variant per cloud"),
-    ("src/graph/mod.rs", "`decide`: each identity's own cloud decides"),
-    ("src/graph/query.rs", "`in_container`: what a container holds, per cloud"),
-    ("src/checks/mod.rs", "the checks page lists every cloud's registry"),
+    (
+        "src/graph/mod.rs",
+        "`decide`: each identity's own cloud decides",
+    ),
+    (
+        "src/graph/query.rs",
+        "`in_container`: what a container holds, per cloud",
+    ),
+    (
+        "src/checks/mod.rs",
+        "the checks page lists every cloud's registry",
+    ),
 ];
 
 /// Folders that are the AWS cloud itself or the I/O edge.

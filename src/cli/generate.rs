@@ -2,7 +2,7 @@
 //! truth, for recall tests, demos and benchmarks.
 
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::cloudtrail::generate::{GROUND_TRUTH_FILE, GenerateOptions, Layout, generate};
+use crate::generate::cloudtrail::{GROUND_TRUTH_FILE, GenerateOptions, Layout, generate};
 use std::path::PathBuf;
 
 /// What to generate.

@@ -8,10 +8,10 @@
 use super::time::rfc3339;
 use super::usage::UsageArgs;
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
-use crate::azure::activity_log::generate::{GROUND_TRUTH_FILE, GenerateOptions, generate};
 use crate::azure::activity_log::{
     ActivityLogCoverage, ActivityLogError, ActivityLogUsage, Progress, read_path,
 };
+use crate::generate::azure_activity_log::{GROUND_TRUTH_FILE, GenerateOptions, generate};
 use crate::model::{IdentityId, TimeWindow, UsageKey, UsageRecord};
 use anyhow::Context;
 use chrono::{DateTime, Utc};

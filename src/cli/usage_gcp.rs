@@ -406,7 +406,7 @@ pub fn generate(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
-    use crate::gcp::audit_log::generate::{GROUND_TRUTH_FILE, GenerateOptions, generate};
+    use crate::generate::gcp_audit_log::{GROUND_TRUTH_FILE, GenerateOptions, generate};
     if args.entries == 0 || args.days == 0 {
         return Err(InputError::wrap(
             "`--entries` and `--days` must be at least 1",

@@ -15,7 +15,6 @@
 
 mod accumulate;
 pub mod event_map;
-pub mod generate;
 pub mod implied;
 pub mod incremental;
 

@@ -26,7 +26,6 @@
 //! boundary) is kept until its other half arrives or the read ends.
 
 pub mod coverage;
-pub mod generate;
 pub mod incremental;
 pub mod record;
 pub mod source;

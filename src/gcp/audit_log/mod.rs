@@ -20,7 +20,6 @@
 
 mod accumulate;
 pub mod coverage;
-pub mod generate;
 pub mod incremental;
 
 pub mod record;

@@ -15,7 +15,7 @@
 //! Each hour of each subscription is generated from its own RNG seeded by (seed, hour), so
 //! hours are produced in parallel and the set is byte-identical for a given seed and size.
 
-use super::record::OBJECT_ID_CLAIM;
+use crate::azure::activity_log::record::OBJECT_ID_CLAIM;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
 use flate2::Compression;
 use flate2::write::GzEncoder;
