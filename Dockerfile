@@ -3,8 +3,7 @@
 # pipeleash as a small static container image: a statically linked (musl) release binary on
 # distroless/static, which holds only CA certificates, time zone data and a non-root user.
 #
-#   docker build -t pipeleash .                          # default features: aws, azure, parquet
-#   docker build --build-arg FEATURES=gcp -t pipeleash . # add `collect gcp`
+#   docker build -t pipeleash .   # default features: aws, azure, gcp, parquet, object-store
 #   docker run --rm -v "$PWD:/work" pipeleash audit --config pipeleash.toml
 #
 # See docs/running.md.
@@ -18,7 +17,8 @@ FROM rust:${RUST_VERSION}-alpine AS build
 RUN apk add --no-cache musl-dev gcc
 WORKDIR /src
 COPY . .
-# Extra cargo features, comma-separated (`gcp`); empty builds the default features.
+# Extra cargo features, comma-separated (`azure-certificate`, which also needs `apk add
+# openssl-dev`); empty builds the default features.
 ARG FEATURES=""
 RUN cargo build --release --locked ${FEATURES:+--features "$FEATURES"} \
     && ./target/release/pipeleash --version \
