@@ -449,6 +449,38 @@ async fn graph_odata_next_link_paging_flexible_credentials_and_expiry() {
         "claims['sub'] matches 'repo:contoso/*:ref:refs/heads/*'"
     );
     assert_eq!(expression.language_version, 1);
+    // The credential sign-in report, both pages (`@odata.nextLink` with `$skiptoken`).
+    let sign_ins = inventory.credential_sign_ins.as_ref().unwrap();
+    let last: Vec<(&str, Option<&str>)> = sign_ins
+        .iter()
+        .map(|row| {
+            (
+                row.key_id.as_str(),
+                row.sign_in_activity
+                    .as_ref()
+                    .and_then(|activity| activity.last_sign_in_date_time.as_deref()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        last,
+        vec![
+            (
+                "b2c3d4e5-f6a7-4b8c-9d0e-1f2a3b4c5d6e",
+                Some("2026-11-28T06:12:40Z")
+            ),
+            (
+                "c3d4e5f6-a7b8-4c9d-8e1f-2a3b4c5d6e7f",
+                Some("2026-03-02T11:45:00Z")
+            ),
+        ]
+    );
+    assert_eq!(
+        replay
+            .hits("/beta/reports/appCredentialSignInActivities")
+            .await,
+        2
+    );
     // Never a secret: not the hint, not a secret text.
     let text = serde_json::to_string(&inventory).unwrap();
     for secret_part in ["hint", "Zq8", "Xy1", "secretText", "replay-client-secret"] {
@@ -457,6 +489,47 @@ async fn graph_odata_next_link_paging_flexible_credentials_and_expiry() {
             "`{secret_part}` leaked into the inventory"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_credential_sign_in_report_leaves_credential_use_unknown() {
+    let replay = Replay::start().await;
+    // Without `AuditLog.Read.All` (or an Entra ID P1 licence) Graph refuses the report.
+    Mock::given(method("GET"))
+        .and(path("/beta/reports/appCredentialSignInActivities"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("content-type", "application/json")
+                .set_body_bytes(
+                    std::fs::read(fixtures().join("graph/authorization-request-denied.json"))
+                        .unwrap(),
+                ),
+        )
+        .with_priority(1)
+        .mount(&replay.server)
+        .await;
+    let inventory = replay
+        .collect(
+            CredentialKind::ClientSecret,
+            secret_env(),
+            Target::Subscriptions(vec![SUB_A.to_owned()]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(inventory.credential_sign_ins, None);
+    let denied: Vec<_> = inventory
+        .errors
+        .iter()
+        .filter(|issue| issue.call == "graph:reports:appCredentialSignInActivities:list")
+        .collect();
+    assert_eq!(denied.len(), 1, "{:#?}", inventory.errors);
+    assert_eq!(denied[0].status, Some(403));
+    assert_eq!(
+        denied[0].code.as_deref(),
+        Some("Authorization_RequestDenied")
+    );
+    // The applications and principals are still there.
+    assert!(!inventory.applications.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,6 +65,11 @@ pub struct AzureInventory {
     pub service_principals: Vec<ServicePrincipal>,
     #[serde(default)]
     pub applications: Vec<Application>,
+    /// When each application credential last signed in (Microsoft Graph
+    /// `reports/appCredentialSignInActivities`); `None` when not collected (`--no-graph`, an
+    /// older inventory, or the call failed: see `errors`), which leaves credential use unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_sign_ins: Option<Vec<CredentialSignInActivity>>,
     /// Calls that failed: the inventory is incomplete where they would have answered.
     #[serde(default)]
     pub errors: Vec<CollectIssue>,
@@ -129,6 +134,18 @@ impl AzureInventory {
             principal
                 .key_credentials
                 .sort_by(|a, b| a.key_id.cmp(&b.key_id));
+        }
+        if let Some(activities) = &mut self.credential_sign_ins {
+            // One row per credential and accessed resource: all are kept, in a stable order.
+            activities.sort_by_cached_key(|activity| {
+                (
+                    activity.key_id.to_ascii_lowercase(),
+                    activity
+                        .sign_in_activity
+                        .as_ref()
+                        .and_then(|sign_in| sign_in.last_sign_in_date_time.clone()),
+                )
+            });
         }
         self.errors.sort();
         self.errors.dedup();
@@ -408,6 +425,38 @@ pub struct Application {
     pub key_credentials: Vec<KeyCredential>,
     #[serde(default)]
     pub federated_identity_credentials: Vec<GraphFederatedIdentityCredential>,
+}
+
+/// The recent sign-in activity of one application credential, as Microsoft Graph reports it
+/// (`appCredentialSignInActivity`, beta:
+/// <https://learn.microsoft.com/graph/api/resources/appcredentialsigninactivity?view=graph-rest-beta>).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialSignInActivity {
+    /// The credential's `keyId` (a password or key credential of the application or of its
+    /// service principal).
+    pub key_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// `clientSecret` or `certificate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// `application` or `servicePrincipal`: which object holds the credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_principal_object_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_activity: Option<SignInActivity>,
+}
+
+/// When a credential last signed in (`signInActivity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInActivity {
+    /// RFC 3339 (Graph may write an offset other than `Z`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sign_in_date_time: Option<String>,
 }
 
 /// A client secret's metadata: never its value (`secretText`) nor its `hint`.

@@ -6,12 +6,19 @@
 //!   low);
 //! - expiring within 30 days: a pipeline that signs in with it is about to break, and the
 //!   usual fix is a new long-lived secret (medium; certificate: low);
-//! - expired: clean-up (low; certificate: info).
+//! - expired: clean-up (low; certificate: info);
+//! - not used: no sign-in for more than 90 days by Microsoft Entra's credential activity
+//!   report, or no sign-in in that report at all (medium confidence: the report's retention is
+//!   not documented, so confirm before deleting; medium; certificate: low). When the report
+//!   was not collected (it needs `AuditLog.Read.All`), use is unknown and never reported as
+//!   unused.
 //!
 //! Dates come from Microsoft Graph `passwordCredential` / `keyCredential`
 //! (<https://learn.microsoft.com/graph/api/resources/passwordcredential>,
-//! <https://learn.microsoft.com/graph/api/resources/keycredential>); the secret itself is never
-//! collected.
+//! <https://learn.microsoft.com/graph/api/resources/keycredential>), last use from
+//! `appCredentialSignInActivity`
+//! (<https://learn.microsoft.com/graph/api/resources/appcredentialsigninactivity?view=graph-rest-beta>);
+//! the secret itself is never collected.
 //!
 //! **Why it matters:** a client secret stored in a CI system works from anywhere, for anyone who
 //! reads it (a log line, a fork's workflow, a leaked backup), until it expires. Workload
@@ -36,10 +43,51 @@ pub const ID: &str = "azure-client-secret";
 const LONG_LIVED_DAYS: i64 = 365;
 /// Expiring within this is about to break a pipeline.
 const EXPIRING_DAYS: i64 = 30;
+/// No sign-in for longer than this is an unused credential.
+const UNUSED_DAYS: i64 = 90;
+
+/// What the collected sign-in activity says about one credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LastUse {
+    /// The report was not collected: use unknown.
+    Unknown,
+    /// The report was collected and does not list the credential.
+    NotInReport,
+    /// Listed without a sign-in time.
+    NoSignIn,
+    /// The latest sign-in the report lists.
+    SignedIn(DateTime<Utc>),
+}
+
+/// The last use of the credential `key_id` in the inventory's sign-in activity.
+fn last_use(check: &AzureUnderCheck<'_>, key_id: &str) -> LastUse {
+    let Some(activities) = &check.inventory.credential_sign_ins else {
+        return LastUse::Unknown;
+    };
+    let mut rows = activities
+        .iter()
+        .filter(|activity| activity.key_id.eq_ignore_ascii_case(key_id))
+        .peekable();
+    if rows.peek().is_none() {
+        return LastUse::NotInReport;
+    }
+    rows.filter_map(|activity| {
+        parse_time(
+            activity
+                .sign_in_activity
+                .as_ref()?
+                .last_sign_in_date_time
+                .as_deref(),
+        )
+    })
+    .max()
+    .map_or(LastUse::NoSignIn, LastUse::SignedIn)
+}
 
 /// A credential's metadata, of either kind.
 struct Credential<'a> {
     certificate: bool,
+    last_use: LastUse,
     key_id: &'a str,
     display_name: Option<&'a str>,
     start: Option<&'a str>,
@@ -65,6 +113,7 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
             .iter()
             .map(|credential| Credential {
                 certificate: false,
+                last_use: last_use(check, &credential.key_id),
                 key_id: &credential.key_id,
                 display_name: credential.display_name.as_deref(),
                 start: credential.start_date_time.as_deref(),
@@ -76,6 +125,7 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
                     .iter()
                     .map(|credential| Credential {
                         certificate: true,
+                        last_use: last_use(check, &credential.key_id),
                         key_id: &credential.key_id,
                         display_name: credential.display_name.as_deref(),
                         start: credential.start_date_time.as_deref(),
@@ -99,6 +149,7 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
             .iter()
             .map(|credential| Credential {
                 certificate: false,
+                last_use: last_use(check, &credential.key_id),
                 key_id: &credential.key_id,
                 display_name: credential.display_name.as_deref(),
                 start: credential.start_date_time.as_deref(),
@@ -110,6 +161,7 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
                     .iter()
                     .map(|credential| Credential {
                         certificate: true,
+                        last_use: last_use(check, &credential.key_id),
                         key_id: &credential.key_id,
                         display_name: credential.display_name.as_deref(),
                         start: credential.start_date_time.as_deref(),
@@ -153,6 +205,8 @@ fn judge(
         (true, Severity::Medium) => Severity::Low,
         (true, _) => Severity::Info,
     };
+    // Lowered when the only sign of non-use is the report's silence.
+    let mut confidence = Confidence::High;
     let (severity, message) = match end {
         None => (
             rank(Severity::Medium),
@@ -170,13 +224,33 @@ fn judge(
         Some(end) => {
             let lifetime = end - start.filter(|start| *start < end).unwrap_or(now);
             let mut reasons = Vec::new();
+            match credential.last_use {
+                LastUse::SignedIn(last) if now - last > Duration::days(UNUSED_DAYS) => {
+                    reasons.push(format!(
+                        "has not signed in since {} ({} days)",
+                        last.format("%Y-%m-%d"),
+                        (now - last).num_days()
+                    ));
+                }
+                LastUse::NotInReport | LastUse::NoSignIn => {
+                    reasons.push(
+                        "has no sign-in in Microsoft Entra's credential activity report (confirm before deleting it)"
+                            .to_string(),
+                    );
+                    confidence = Confidence::Medium;
+                }
+                LastUse::SignedIn(_) | LastUse::Unknown => {}
+            }
+            // A date-based reason is certain: the finding is as sure as its surest reason.
             if end - now <= Duration::days(EXPIRING_DAYS) {
+                confidence = Confidence::High;
                 reasons.push(format!(
                     "expires on {}, within {EXPIRING_DAYS} days",
                     end.format("%Y-%m-%d")
                 ));
             }
             if lifetime > Duration::days(LONG_LIVED_DAYS) {
+                confidence = Confidence::High;
                 reasons.push(format!(
                     "is valid for {} days (more than a year)",
                     lifetime.num_days()
@@ -199,16 +273,23 @@ fn judge(
         Finding {
             id: ID,
             severity,
-            confidence: Confidence::High,
+            confidence,
             subject: owner.to_string(),
             message,
             evidence: vec![Evidence {
                 source: source.to_string(),
                 detail: format!(
-                    "{noun} `{}`: start {}, end {}",
+                    "{noun} `{}`: start {}, end {}{}",
                     credential.key_id,
                     credential.start.unwrap_or("(not recorded)"),
-                    credential.end.unwrap_or("(not recorded)")
+                    credential.end.unwrap_or("(not recorded)"),
+                    match credential.last_use {
+                        LastUse::Unknown => String::new(),
+                        LastUse::NotInReport => ", not in the credential activity report".into(),
+                        LastUse::NoSignIn => ", no sign-in in the credential activity report".into(),
+                        LastUse::SignedIn(last) =>
+                            format!(", last sign-in {}", last.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                    }
                 ),
             }],
             remediation: "add a federated identity credential for the pipeline, then remove the credential; delete expired ones".into(),

@@ -735,3 +735,116 @@ fn findings_are_sorted_and_deterministic() {
     assert_eq!(first, azure_findings(&inventory, now()));
     assert!(first.len() >= 3);
 }
+
+/// The app's secret `k1`, valid nine months (neither long-lived nor expiring at [`now`]), with
+/// the given credential sign-in report (`None`: not collected).
+fn secret_with_report(report: Option<Value>, certificate: bool) -> AzureInventory {
+    let credential = dated("k1", "2026-06-01T00:00:00Z", "2027-03-01T00:00:00Z");
+    let mut inventory = if certificate {
+        app_with_credentials(json!([]), json!([credential]))
+    } else {
+        app_with_credentials(json!([credential]), json!([]))
+    };
+    inventory.credential_sign_ins = report.map(|report| serde_json::from_value(report).unwrap());
+    inventory
+}
+
+fn sign_in(key_id: &str, last: Option<&str>) -> Value {
+    let mut row = json!({"keyId": key_id, "appId": APP_ID, "keyType": "clientSecret",
+        "credentialOrigin": "application", "servicePrincipalObjectId": SP_ID});
+    if let Some(last) = last {
+        row["signInActivity"] = json!({"lastSignInDateTime": last, "lastSignInRequestId": "r"});
+    }
+    row
+}
+
+#[test]
+fn credential_use_unknown_without_the_sign_in_report_is_never_called_unused() {
+    let inventory = secret_with_report(None, false);
+    assert!(found(&inventory, SECRET).is_empty());
+}
+
+#[test]
+fn credentials_used_recently_are_not_reported_and_their_last_sign_in_is_evidence() {
+    // Two rows (two resources), the later one decides; the key id's case does not matter.
+    let report = json!([
+        sign_in("K1", Some("2026-05-01T00:00:00Z")),
+        sign_in("k1", Some("2026-11-20T08:00:00-08:00")),
+    ]);
+    let inventory = secret_with_report(Some(report), false);
+    assert!(found(&inventory, SECRET).is_empty());
+    // A long-lived one used recently is reported for its lifetime, with the sign-in as evidence.
+    let mut long_lived = app_with_credentials(
+        json!([dated("k1", "2026-01-01T00:00:00Z", "2028-01-01T00:00:00Z")]),
+        json!([]),
+    );
+    long_lived.credential_sign_ins =
+        Some(serde_json::from_value(json!([sign_in("k1", Some("2026-11-20T16:00:00Z"))])).unwrap());
+    let findings = found(&long_lived, SECRET);
+    assert_eq!(findings.len(), 1);
+    assert!(
+        !findings[0].1.message.contains("signed in"),
+        "{}",
+        findings[0].1.message
+    );
+    assert!(
+        findings[0].1.evidence[0]
+            .detail
+            .ends_with("last sign-in 2026-11-20T16:00:00Z"),
+        "{}",
+        findings[0].1.evidence[0].detail
+    );
+}
+
+#[test]
+fn credentials_without_a_sign_in_for_ninety_days_are_reported_unused() {
+    let report = json!([sign_in("k1", Some("2026-06-15T00:00:00Z"))]);
+    let findings = found(&secret_with_report(Some(report.clone()), false), SECRET);
+    assert_eq!(findings.len(), 1);
+    let finding = &findings[0].1;
+    assert_eq!(finding.severity, Severity::Medium);
+    assert_eq!(finding.confidence, Confidence::High);
+    assert!(
+        finding
+            .message
+            .contains("has not signed in since 2026-06-15 (168 days)"),
+        "{}",
+        finding.message
+    );
+    // A certificate ranks one step lower.
+    let findings = found(&secret_with_report(Some(report), true), SECRET);
+    assert_eq!(findings[0].1.severity, Severity::Low);
+    // Exactly ninety days ago is still in use.
+    let report = json!([sign_in("k1", Some("2026-09-01T00:00:00Z"))]);
+    assert!(found(&secret_with_report(Some(report), false), SECRET).is_empty());
+}
+
+#[test]
+fn credentials_missing_from_the_sign_in_report_are_reported_with_medium_confidence() {
+    for report in [
+        json!([]),
+        json!([sign_in("some-other-key", Some("2026-11-29T00:00:00Z"))]),
+        json!([sign_in("k1", None)]),
+    ] {
+        let findings = found(&secret_with_report(Some(report.clone()), false), SECRET);
+        assert_eq!(findings.len(), 1, "{report}");
+        let finding = &findings[0].1;
+        assert_eq!(finding.confidence, Confidence::Medium, "{report}");
+        assert!(
+            finding
+                .message
+                .contains("no sign-in in Microsoft Entra's credential activity report"),
+            "{}",
+            finding.message
+        );
+    }
+    // With a certain reason beside it (a two-year secret), the finding is certain.
+    let mut long_lived = app_with_credentials(
+        json!([dated("k1", "2026-01-01T00:00:00Z", "2028-01-01T00:00:00Z")]),
+        json!([]),
+    );
+    long_lived.credential_sign_ins = Some(Vec::new());
+    let findings = found(&long_lived, SECRET);
+    assert_eq!(findings[0].1.confidence, Confidence::High);
+    assert!(findings[0].1.message.contains("no sign-in"));
+}

@@ -8,12 +8,18 @@
 //!   the beta endpoint, because only it returns `claimsMatchingExpression` (flexible
 //!   federated identity credentials,
 //!   <https://learn.microsoft.com/graph/api/resources/federatedidentityexpression?view=graph-rest-beta>).
+//! - <https://learn.microsoft.com/graph/api/reportroot-list-appcredentialsigninactivities?view=graph-rest-beta>:
+//!   when each application credential last signed in. Needs `AuditLog.Read.All` (and a
+//!   Microsoft Entra ID P1 or P2 licence); without it the call fails, is recorded, and
+//!   credential use stays unknown.
 //!
 //! `$select` names the properties kept: no call asks for a secret, and Graph never returns a
 //! password credential's value after it is created.
 
 use super::client::{ApiClient, CallError};
-use crate::azure::inventory::{Application, GraphFederatedIdentityCredential, ServicePrincipal};
+use crate::azure::inventory::{
+    Application, CredentialSignInActivity, GraphFederatedIdentityCredential, ServicePrincipal,
+};
 use serde::de::DeserializeOwned;
 
 /// The properties read of each service principal.
@@ -65,5 +71,17 @@ pub async fn application_federated_credentials(
     parse_items(
         graph.get_all(url, "@odata.nextLink").await?,
         "federatedIdentityCredentials",
+    )
+}
+
+/// The sign-in activity of every application credential of the tenant (paged by
+/// `@odata.nextLink`).
+pub async fn credential_sign_in_activities(
+    graph: &ApiClient,
+) -> Result<Vec<CredentialSignInActivity>, CallError> {
+    let url = graph.url("/beta/reports/appCredentialSignInActivities")?;
+    parse_items(
+        graph.get_all(url, "@odata.nextLink").await?,
+        "appCredentialSignInActivities",
     )
 }

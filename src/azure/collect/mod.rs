@@ -341,6 +341,12 @@ impl Collector {
                 run.inventory.applications.push(application);
             }
         }
+        progress("Microsoft Graph credential sign-in activity");
+        run.inventory.credential_sign_ins = run.record(
+            "graph:reports:appCredentialSignInActivities:list",
+            "/beta/reports/appCredentialSignInActivities",
+            graph::credential_sign_in_activities(graph).await,
+        )?;
         Ok(())
     }
 }
