@@ -3,9 +3,10 @@
 //! and was denied, its findings, and the proven smallest grant — the shape `analyze` and
 //! `audit` print for every cloud.
 //!
-//! Each cloud fills an [`Analysis`] from its own inventory and usage (`gcp::analysis`,
-//! `azure::analysis`), so the command line holds no per-cloud logic. The AWS job keeps its own
-//! richer report ([`crate::aws::audit`]), whose counts are the same [`Counts`].
+//! Each cloud fills an [`Analysis`] from its own inventory and usage (`aws::analysis`,
+//! `gcp::analysis`, `azure::analysis`), reached through one dispatch ([`analyze`] over
+//! [`Evidence`]), so the command line holds no per-cloud analysis. AWS reads its counts off
+//! the proven minimization of each identity ([`crate::aws::audit`]).
 //!
 //! Pure: inputs are arguments, the window and `now` are given, output is sorted.
 
@@ -138,6 +139,7 @@ pub struct Options {
 
 /// The evidence of one cloud, as the command line loaded it.
 pub enum Evidence<'a> {
+    Aws(crate::aws::analysis::AwsEvidence<'a>),
     Gcp(crate::gcp::analysis::GcpEvidence<'a>),
     Azure(crate::azure::analysis::AzureEvidence<'a>),
 }
@@ -151,6 +153,7 @@ pub fn analyze(
     options: Options,
 ) -> anyhow::Result<Analysis> {
     match evidence {
+        Evidence::Aws(evidence) => crate::aws::analysis::analyze(evidence, window, options),
         Evidence::Gcp(evidence) => crate::gcp::analysis::analyze(evidence, window, options),
         Evidence::Azure(evidence) => crate::azure::analysis::analyze(evidence, window, options),
     }

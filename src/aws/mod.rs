@@ -5,6 +5,7 @@
 //! [`CompiledPolicySet`] compiles the policies that apply to one principal once and then
 //! decides requests quickly; [`evaluate`] does both for one-off questions.
 
+pub mod analysis;
 pub mod arn;
 pub mod audit;
 pub mod checks;

@@ -1,27 +1,25 @@
 //! `pipeleash analyze` and `pipeleash audit`: every identity of the snapshots against the
 //! usage in the logs — granted, used, unused, unobservable, denied — with findings, the
-//! coverage of the evidence, and (for `audit`) the proven minimized grants. AWS is analyzed
-//! here through `aws::audit`; GCP and Azure through `analysis::analyze` (see `clouds.rs`).
+//! coverage of the evidence, and (for `audit`) the proven minimized grants. Every cloud is
+//! analyzed through `analysis::analyze` (AWS here, GCP and Azure in `clouds.rs`); this file
+//! loads the evidence and prints.
 
 use super::sarif::{AnalysisFormat, Located, sarif_log, summary_line};
 use super::time::{WindowArgs, parse_now, rfc3339};
 use super::usage::{report_progress, stored_usage};
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::audit::{Audit, IdentityAudit, audit};
-use crate::aws::checks::{IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy};
+use crate::analysis::{Analysis, Counts, IdentityAnalysis};
+use crate::aws::analysis::AwsEvidence;
 use crate::aws::cloudtrail::{
     CloudTrailUsage, IngestError, IngestOptions, Progress, ReadState, TimeWindow, ingest_directory,
     ingest_directory_incremental,
 };
-use crate::aws::escalation::escalation_paths;
-use crate::aws::grant::{AwsAttachment, AwsPolicyGrant};
 use crate::aws::inventory::AwsAccountInventory;
-use crate::aws::minimize::MinimizeOptions;
 use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
 use crate::checks::sort_findings;
 use crate::model::ObservationWindow;
-use crate::model::{Finding, GrantBody, Severity, Trust};
+use crate::model::{Finding, Severity, Trust};
 use crate::snapshot::Snapshot;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -582,63 +580,6 @@ pub struct AnalyzeArgs {
     pub previous: Option<PathBuf>,
 }
 
-/// One identity's analysis with its findings, ready to print.
-struct Analyzed<'a> {
-    audit: &'a IdentityAudit,
-    findings: Vec<Finding>,
-}
-
-/// Runs the identity checks and the policy checks of the identity's own policies.
-fn analyze_all<'a>(
-    report: &'a Audit,
-    evidence: &Evidence,
-    catalog: &Catalog,
-) -> anyhow::Result<Vec<Analyzed<'a>>> {
-    let paths = escalation_paths().context("cannot load the privilege-escalation table")?;
-    let mut trust: std::collections::BTreeMap<_, Vec<Finding>> = std::collections::BTreeMap::new();
-    for (identity, finding) in crate::aws::checks::trust::trust_findings(
-        &evidence.normalized,
-        evidence.usage.as_ref(),
-        catalog,
-        paths,
-    ) {
-        trust.entry(identity).or_default().push(finding);
-    }
-    let mut analyzed = Vec::new();
-    for identity in &report.identities {
-        let mut findings = check_identity(&IdentityUnderCheck {
-            audit: identity,
-            window: report.window,
-        });
-        for grant in evidence
-            .normalized
-            .inventory
-            .grants_for(&identity.identity.id)
-        {
-            if let GrantBody::Aws(AwsPolicyGrant {
-                policy,
-                attachment: AwsAttachment::Identity,
-                document,
-            }) = &grant.body
-            {
-                findings.extend(check_policy(&PolicyUnderCheck {
-                    name: policy,
-                    document,
-                    catalog,
-                    escalation_paths: paths,
-                }));
-            }
-        }
-        findings.extend(trust.remove(&identity.identity.id).unwrap_or_default());
-        sort_findings(&mut findings);
-        analyzed.push(Analyzed {
-            audit: identity,
-            findings,
-        });
-    }
-    Ok(analyzed)
-}
-
 pub(super) fn trust_summary(trusts: &[Trust]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for trust in trusts {
@@ -659,16 +600,16 @@ pub(super) fn trust_summary(trusts: &[Trust]) -> String {
     parts.join(", ")
 }
 
-fn short_name(audit: &IdentityAudit) -> String {
-    let kind = audit.identity.kind.label();
-    format!("{kind}/{}", audit.identity.display_name)
+fn short_name(analysis: &IdentityAnalysis) -> String {
+    let kind = analysis.identity.kind.label();
+    format!("{kind}/{}", analysis.identity.display_name)
 }
 
-fn count(audit: &IdentityAudit, value: usize) -> String {
-    match &audit.minimized {
-        Some(Ok(_)) => value.to_string(),
-        Some(Err(_)) => "error".into(),
-        None => "-".into(),
+fn count(analysis: &IdentityAnalysis, value: impl Fn(&Counts) -> usize) -> String {
+    match (&analysis.counts, &analysis.proposal) {
+        (Some(counts), _) => value(counts).to_string(),
+        (None, Some(Err(_))) => "error".into(),
+        (None, _) => "-".into(),
     }
 }
 
@@ -696,22 +637,22 @@ fn run(
 ) -> anyhow::Result<Exit> {
     let evidence = args.evidence.load(global)?;
     let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
-    let report = audit(
-        &evidence.normalized,
-        evidence.usage.as_ref(),
-        evidence.window,
-        catalog,
-        &MinimizeOptions::default(),
-    );
-    let mut analyzed = analyze_all(&report, &evidence, catalog)?;
     let now = parse_now(args.evidence.window.now.as_deref())?;
-    let mut clouds = evidence.clouds.analyze(
+    let options = crate::analysis::Options {
+        propose: with_policies,
+        now,
+    };
+    let mut aws = crate::analysis::analyze(
+        &crate::analysis::Evidence::Aws(AwsEvidence {
+            normalized: &evidence.normalized,
+            usage: evidence.usage.as_ref(),
+            usage_origin: evidence.usage_origin.as_ref().map(ToString::to_string),
+            catalog,
+        }),
         evidence.window,
-        crate::analysis::Options {
-            propose: with_policies,
-            now,
-        },
+        options,
     )?;
+    let mut clouds = evidence.clouds.analyze(evidence.window, options)?;
     if !args.suppressions.is_empty() {
         let today = now.date_naive();
         // Findings about no single identity are matched by what they are about (a Workload
@@ -729,9 +670,10 @@ fn run(
                 }
             }
         }
-        let mut lists: Vec<(&str, &mut Vec<Finding>)> = analyzed
+        let mut lists: Vec<(&str, &mut Vec<Finding>)> = aws
+            .identities
             .iter_mut()
-            .map(|one| (one.audit.identity.id.native(), &mut one.findings))
+            .map(|one| (one.identity.id.native(), &mut one.findings))
             .chain(clouds.iter_mut().flat_map(|cloud| {
                 cloud
                     .identities
@@ -750,7 +692,7 @@ fn run(
                 stale.origin
             );
         }
-        analyzed
+        aws.identities
             .iter_mut()
             .for_each(|one| sort_findings(&mut one.findings));
         // Provider-level findings go back to their cloud (each cloud's names are its own).
@@ -762,7 +704,7 @@ fn run(
         }
     }
     let severities = || {
-        analyzed
+        aws.identities
             .iter()
             .flat_map(|identity| identity.findings.iter().map(|finding| finding.severity))
             .chain(clouds.iter().flat_map(|cloud| {
@@ -792,7 +734,7 @@ fn run(
     };
     match args.format {
         AnalysisFormat::Json => {
-            let mut view = AnalysisV1::new(&report, &analyzed, &evidence, with_policies);
+            let mut view = AnalysisV1::new(&aws, &evidence, with_policies);
             view.drift = drift
                 .as_ref()
                 .map(|(drift, from, to)| crate::aws::drift::render::DriftV1::new(drift, from, to));
@@ -804,7 +746,7 @@ fn run(
             writeln!(out)?;
         }
         AnalysisFormat::Table => {
-            print_tables(&report, &analyzed, &evidence, with_policies, out)?;
+            print_tables(&aws, &evidence, with_policies, out)?;
             for cloud in &clouds {
                 super::clouds::print_table(cloud, with_policies, out)?;
             }
@@ -815,15 +757,16 @@ fn run(
         }
         AnalysisFormat::Sarif => {
             let base = evidence.snapshot.display().to_string();
-            let mut located: Vec<Located<'_>> = analyzed
+            let mut located: Vec<Located<'_>> = aws
+                .identities
                 .iter()
                 .flat_map(|one| {
                     one.findings.iter().map(|finding| Located {
-                        identity: one.audit.identity.id.native(),
+                        identity: one.identity.id.native(),
                         artifact: format!(
                             "{}/inventory/aws-{}.json",
                             base.trim_end_matches('/'),
-                            one.audit.identity.container
+                            one.identity.container
                         ),
                         finding,
                     })
@@ -841,7 +784,7 @@ fn run(
     }
     if !global.quiet {
         if evidence.has_aws {
-            for warning in coverage_warnings(&report, &evidence) {
+            for warning in &aws.coverage {
                 eprintln!("warning: {warning}");
             }
         }
@@ -857,7 +800,7 @@ fn run(
             "{}",
             summary_line(
                 if with_policies { "audit" } else { "analyze" },
-                analyzed.len()
+                aws.identities.len()
                     + clouds
                         .iter()
                         .map(|cloud| cloud.identities.len())
@@ -873,61 +816,8 @@ fn run(
     })
 }
 
-/// What the reader must know about the evidence before trusting "unused".
-fn coverage_warnings(report: &Audit, evidence: &Evidence) -> Vec<String> {
-    let mut warnings = Vec::new();
-    match &evidence.usage {
-        None => warnings.push(
-            "no audit logs were given (`--cloudtrail`) and the snapshot holds no usage: used and unused permissions are unknown, nothing was minimized".to_string(),
-        ),
-        Some(usage) => {
-            if usage.coverage.events_in_window == 0 {
-                warnings.push(format!(
-                    "the CloudTrail logs read hold no event in the window ({} event(s) outside \
-                     it): nothing is known of use, so every permission shows as unused; check \
-                     `--since`/`--until` against the logs' dates",
-                    usage.coverage.events_read
-                ));
-            }
-            for skipped in &usage.coverage.sources_skipped {
-                warnings.push(format!(
-                    "log file `{}` was skipped ({}): usage in the window may be missing",
-                    skipped.source, skipped.reason
-                ));
-            }
-            if !usage.unknown_events.is_empty() {
-                warnings.push(format!(
-                    "{} kind(s) of CloudTrail event could not be mapped to an IAM action (see `pipeleash usage`)",
-                    usage.unknown_events.len()
-                ));
-            }
-        }
-    }
-    for account in &report.accounts_without_logs {
-        warnings.push(format!(
-            "no CloudTrail event of account {account} was read: the use of its identities is \
-             unknown, so they were not minimized; add that account's logs (`AWSLogs/{account}/…`)"
-        ));
-    }
-    if !report.usage_of_unknown_identities.is_empty() {
-        warnings.push(format!(
-            "the logs show usage by {} identities that are not in the snapshot: {}",
-            report.usage_of_unknown_identities.len(),
-            report.usage_of_unknown_identities.join(", ")
-        ));
-    }
-    for issue in &report.normalize_issues {
-        warnings.push(format!(
-            "`{}` ({}): {}",
-            issue.subject, issue.account, issue.message
-        ));
-    }
-    warnings
-}
-
 fn print_tables(
-    report: &Audit,
-    analyzed: &[Analyzed<'_>],
+    aws: &Analysis,
     evidence: &Evidence,
     with_policies: bool,
     out: &mut dyn std::io::Write,
@@ -935,8 +825,8 @@ fn print_tables(
     writeln!(
         out,
         "window {} .. {}; snapshot {}",
-        report.window.since.format("%Y-%m-%d %H:%M"),
-        report.window.until.format("%Y-%m-%d %H:%M"),
+        aws.window.since.format("%Y-%m-%d %H:%M"),
+        aws.window.until.format("%Y-%m-%d %H:%M"),
         evidence
             .snapshots
             .iter()
@@ -947,14 +837,8 @@ fn print_tables(
     if !evidence.has_aws {
         return Ok(());
     }
-    if let (Some(usage), Some(origin)) = (&evidence.usage, &evidence.usage_origin) {
-        writeln!(
-            out,
-            "{origin}: {} file(s) read, {} skipped, {} event(s) in the window",
-            usage.coverage.sources_read,
-            usage.coverage.sources_skipped.len(),
-            usage.coverage.events_in_window
-        )?;
+    if let Some(summary) = &aws.usage_summary {
+        writeln!(out, "{summary}")?;
     }
     let mut table = super::new_table([
         "identity",
@@ -967,22 +851,21 @@ fn print_tables(
         "denied",
         "findings",
     ]);
-    for identity in analyzed {
-        let audit = identity.audit;
+    for identity in &aws.identities {
         let worst = identity
             .findings
             .iter()
             .map(|finding| finding.severity)
             .max();
         table.add_row([
-            short_name(audit),
-            audit.identity.container.clone(),
-            trust_summary(&audit.trusts),
-            count(audit, audit.counts.granted),
-            count(audit, audit.counts.used),
-            count(audit, audit.counts.unused),
-            count(audit, audit.counts.unobservable),
-            count(audit, audit.counts.denied),
+            short_name(identity),
+            identity.identity.container.clone(),
+            trust_summary(&identity.trusts),
+            count(identity, |counts| counts.granted),
+            count(identity, |counts| counts.used),
+            count(identity, |counts| counts.unused),
+            count(identity, |counts| counts.unobservable),
+            count(identity, |counts| counts.denied),
             match worst {
                 Some(severity) => format!("{} ({severity})", identity.findings.len()),
                 None => "0".into(),
@@ -992,12 +875,12 @@ fn print_tables(
     writeln!(out, "{table}")?;
     let mut findings = super::new_table(["severity", "check", "identity", "finding"]);
     let mut rows = 0;
-    for identity in analyzed {
+    for identity in &aws.identities {
         for finding in &identity.findings {
             findings.add_row([
                 finding.severity.to_string(),
                 finding.id.to_string(),
-                short_name(identity.audit),
+                short_name(identity),
                 if finding.subject.starts_with("policy") {
                     format!("{}: {}", finding.subject, finding.message)
                 } else {
@@ -1011,27 +894,23 @@ fn print_tables(
         writeln!(out, "{findings}")?;
     }
     if with_policies {
-        for identity in analyzed {
-            let Some(Ok(minimized)) = &identity.audit.minimized else {
+        for identity in &aws.identities {
+            let (Some(Ok(proposal)), Some(counts)) = (&identity.proposal, &identity.counts) else {
                 continue;
             };
-            if identity.audit.counts.unused == 0 {
+            if counts.unused == 0 {
                 continue;
             }
             writeln!(
                 out,
                 "\nminimized policy for `{}` ({} of {} granted actions kept; proven on {} usage row(s)):",
-                identity.audit.identity.id.native(),
-                identity.audit.counts.used + identity.audit.counts.unobservable,
-                identity.audit.counts.granted,
-                minimized.proof.usage_rows_replayed
+                identity.identity.id.native(),
+                counts.used + counts.unobservable,
+                counts.granted,
+                proposal.proof_never_drop
             )?;
-            for policy in &minimized.policies {
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&policy.document.to_json())?
-                )?;
+            for document in proposal.json.as_array().into_iter().flatten() {
+                writeln!(out, "{}", serde_json::to_string_pretty(document)?)?;
             }
         }
     }
@@ -1090,65 +969,48 @@ struct CountsV1 {
 }
 
 impl<'a> AnalysisV1<'a> {
-    fn new(
-        report: &Audit,
-        analyzed: &[Analyzed<'_>],
-        evidence: &Evidence,
-        with_policies: bool,
-    ) -> Self {
+    fn new(aws: &Analysis, evidence: &Evidence, with_policies: bool) -> Self {
         AnalysisV1 {
             version: 1,
             window: WindowV1 {
-                since: rfc3339(report.window.since),
-                until: rfc3339(report.window.until),
+                since: rfc3339(aws.window.since),
+                until: rfc3339(aws.window.until),
             },
-            usage: evidence.usage_origin.as_ref().map(ToString::to_string),
+            usage: aws.usage.clone(),
             coverage: if evidence.has_aws {
-                coverage_warnings(report, evidence)
+                aws.coverage.clone()
             } else {
                 Vec::new()
             },
             clouds: Vec::new(),
             drift: None,
-            identities: analyzed
+            identities: aws
+                .identities
                 .iter()
-                .map(|identity| {
-                    let audit = identity.audit;
-                    let minimized = audit.minimized.as_ref();
-                    IdentityV1 {
-                        identity: audit.identity.id.native().to_string(),
-                        kind: audit.identity.kind.label(),
-                        account: audit.identity.container.clone(),
-                        owner: audit.identity.owner.clone(),
-                        trusted_by: trust_summary(&audit.trusts),
-                        incomplete: audit.incomplete,
-                        last_used: audit.last_used.map(rfc3339),
-                        counts: match minimized {
-                            Some(Ok(_)) => Some(CountsV1 {
-                                granted: audit.counts.granted,
-                                used: audit.counts.used,
-                                unused: audit.counts.unused,
-                                unobservable: audit.counts.unobservable,
-                                denied: audit.counts.denied,
-                            }),
-                            _ => None,
-                        },
-                        minimize_error: match minimized {
-                            Some(Err(error)) => Some(error.to_string()),
-                            _ => None,
-                        },
-                        findings: identity.findings.iter().map(Into::into).collect(),
-                        minimized_policies: match minimized {
-                            Some(Ok(result)) if with_policies => Some(
-                                result
-                                    .policies
-                                    .iter()
-                                    .map(|policy| policy.document.to_json())
-                                    .collect(),
-                            ),
-                            _ => None,
-                        },
-                    }
+                .map(|identity| IdentityV1 {
+                    identity: identity.identity.id.native().to_string(),
+                    kind: identity.identity.kind.label(),
+                    account: identity.identity.container.clone(),
+                    owner: identity.identity.owner.clone(),
+                    trusted_by: trust_summary(&identity.trusts),
+                    incomplete: identity.incomplete,
+                    last_used: identity.last_used.map(rfc3339),
+                    counts: identity.counts.map(|counts| CountsV1 {
+                        granted: counts.granted,
+                        used: counts.used,
+                        unused: counts.unused,
+                        unobservable: counts.unobservable,
+                        denied: counts.denied,
+                    }),
+                    minimize_error: match &identity.proposal {
+                        Some(Err(error)) => Some(error.clone()),
+                        _ => None,
+                    },
+                    findings: identity.findings.iter().map(Into::into).collect(),
+                    minimized_policies: match &identity.proposal {
+                        Some(Ok(proposal)) if with_policies => proposal.json.as_array().cloned(),
+                        _ => None,
+                    },
                 })
                 .collect(),
         }
