@@ -5,11 +5,16 @@
 //! written. Calls that failed inside an account are listed in its inventory and counted in the
 //! table, but do not change the exit code: the snapshot says what it is missing.
 
+#[cfg(feature = "aws")]
 use super::progress::Steps;
 use super::{Exit, GlobalArgs, OutputFormat};
+#[cfg(feature = "aws")]
 use crate::aws::collect::{self, AccountOutcome, CollectOptions};
+#[cfg(feature = "aws")]
 use crate::snapshot::{ManifestIssue, SnapshotWriter, Store};
+#[cfg(feature = "aws")]
 use anyhow::Context;
+#[cfg(feature = "aws")]
 use chrono::{SecondsFormat, Utc};
 use std::io::Write;
 use std::path::PathBuf;
@@ -83,6 +88,20 @@ pub fn run(
     }
 }
 
+/// Without the `aws` feature: a clear input error.
+#[cfg(not(feature = "aws"))]
+fn run_aws(
+    _args: AwsCollectArgs,
+    _global: &GlobalArgs,
+    _out: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    Err(super::InputError::wrap(
+        "this build of pipeleash lacks the `aws` feature, so `collect aws` is not available; \
+         install it with `cargo install pipeleash --features aws`",
+    ))
+}
+
+#[cfg(feature = "aws")]
 fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     // Refuse before any network work rather than after a long collection.
     if let Some(dir) = &args.out
@@ -195,6 +214,7 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
     })
 }
 
+#[cfg(feature = "aws")]
 fn write_summary(
     out: &mut dyn Write,
     format: OutputFormat,

@@ -5,6 +5,7 @@
 //! Exit code 3 when a call failed (a 403 on one subscription, say): the snapshot is still
 //! written, with the failures in the inventory's `errors` and the manifest's `errors`.
 
+#[cfg(feature = "azure")]
 use super::progress::Steps;
 use super::{Exit, GlobalArgs, OutputFormat};
 use std::io::Write;

@@ -5,15 +5,11 @@ mod analyze;
 mod catalog;
 mod checks;
 mod clouds;
-#[cfg(feature = "aws")]
 pub mod collect;
-#[cfg(feature = "aws")]
 mod collect_azure;
-#[cfg(feature = "aws")]
 mod collect_gcp;
 mod drift;
 pub mod generate;
-#[cfg(feature = "aws")]
 pub mod graph;
 mod incremental;
 mod init;
@@ -87,7 +83,6 @@ pub enum Command {
     #[command(subcommand)]
     Generate(generate::GenerateCommand),
     /// Read identities and policies from a cloud (read-only) into a new snapshot.
-    #[cfg(feature = "aws")]
     #[command(subcommand)]
     Collect(collect::CollectCommand),
     /// Compute the smallest grant that still allows everything one identity used in the
@@ -97,7 +92,6 @@ pub enum Command {
     /// when the proof fails (nothing is printed then).
     Minimize(Box<minimize::MinimizeArgs>),
     /// The access graph of CI identities: who can do what, what a workload reaches, and how.
-    #[cfg(feature = "aws")]
     #[command(subcommand)]
     Graph(graph::GraphCommand),
     /// What changed between two snapshots: identities, grants (by the evaluator), trust,
@@ -108,31 +102,6 @@ pub enum Command {
     /// The snapshots of a local store: list them, show one, prune the oldest.
     #[command(subcommand)]
     Snapshots(snapshots::SnapshotsCommand),
-    /// A command whose cloud this build leaves out: it fails with an input error (exit 2)
-    /// that names the cargo feature, instead of clap's "unrecognized subcommand".
-    #[cfg(not(feature = "aws"))]
-    #[command(name = "collect", hide = true, disable_help_flag = true)]
-    CollectWithoutAws(FeatureOff),
-    #[cfg(not(feature = "aws"))]
-    #[command(name = "graph", hide = true, disable_help_flag = true)]
-    GraphWithoutAws(FeatureOff),
-}
-
-/// The arguments of a command built without its feature: taken as given, never read.
-#[cfg(not(feature = "aws"))]
-#[derive(Debug, clap::Args)]
-pub struct FeatureOff {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    args: Vec<String>,
-}
-
-/// The input error of a command whose feature this build leaves out.
-#[cfg(not(feature = "aws"))]
-fn feature_off(command: &str, feature: &str) -> anyhow::Error {
-    InputError::wrap(format!(
-        "`{command}` needs the `{feature}` cargo feature, and this build has none; rebuild \
-         with `cargo build --features {feature}`"
-    ))
 }
 
 /// How a command prints its result on stdout.
@@ -222,18 +191,12 @@ fn run(cli: Cli, config: Option<&crate::config::Config>) -> anyhow::Result<Exit>
         Command::Checks(args) => checks::run(args, &mut stdout),
         Command::Usage(args) => usage::run(args, &cli.global, &mut stdout),
         Command::Generate(command) => generate::run(command, &cli.global, &mut stdout),
-        #[cfg(feature = "aws")]
         Command::Collect(command) => collect::run(command, &cli.global, &mut stdout),
         Command::Minimize(args) => minimize::run(*args, &cli.global, &mut stdout),
-        #[cfg(feature = "aws")]
         Command::Graph(command) => graph::run(command, &cli.global, &mut stdout),
         Command::Drift(args) => drift::run(args, &cli.global, &mut stdout),
         Command::Init(args) => init::run(args, &cli.global),
         Command::Snapshots(command) => snapshots::run(command, &cli.global, &mut stdout),
-        #[cfg(not(feature = "aws"))]
-        Command::CollectWithoutAws(_) => Err(feature_off("collect", "aws")),
-        #[cfg(not(feature = "aws"))]
-        Command::GraphWithoutAws(_) => Err(feature_off("graph", "aws")),
     }
 }
 
