@@ -176,3 +176,47 @@ fn who_can_notes_a_permission_no_catalog_knows() {
         );
     }
 }
+
+/// A saved query's `reaches = action:…` names a permission of any cloud, and each identity's
+/// own cloud decides it: the GCP demo's `terraform` service account holds
+/// `resourcemanager.projects.setIamPolicy`, and an Azure one may write role assignments.
+#[test]
+fn saved_queries_reach_gcp_and_azure_permissions() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cloud, permission, expected) in [
+        (
+            "gcp-demo",
+            "resourcemanager.projects.setIamPolicy",
+            "gcp:terraform@acme-web.iam.gserviceaccount.com",
+        ),
+        (
+            "azure-demo",
+            "Microsoft.Authorization/roleAssignments/write",
+            "Microsoft.Authorization/roleAssignments/write",
+        ),
+    ] {
+        let query = dir.path().join(format!("{cloud}.query"));
+        std::fs::write(
+            &query,
+            format!("# Who reaches it.\nfind = identities\nreaches = action:{permission}\n"),
+        )
+        .unwrap();
+        let output = pipeleash(&[
+            "graph",
+            "run",
+            path(&query),
+            "--snapshot",
+            path(&fixtures().join(cloud).join("snapshot")),
+            "--format",
+            "json",
+        ]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{cloud}: {}",
+            stderr(&output)
+        );
+        assert!(stdout.contains(expected), "{cloud}: {stdout}");
+    }
+}

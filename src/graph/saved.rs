@@ -7,7 +7,9 @@
 //! - `find`: `workloads` (CI workloads named by trusts or seen in logs) or `identities`;
 //! - `subject`: for workloads, `pull-request`, `any-branch`, `unreviewed` (either of those),
 //!   `any-repository` or `any` (default);
-//! - `reaches`: `write`, `permissions-management`, `administrator`, or `action:<service:Action>`;
+//! - `reaches`: `write`, `permissions-management`, `administrator`, or `action:<permission>` in
+//!   any cloud's form: `iam:PutRolePolicy`, `resourcemanager.projects.setIamPolicy`,
+//!   `Microsoft.Authorization/roleAssignments/write` (each identity's own cloud decides it);
 //! - `environment`: `production` (identities tagged as production, and accounts holding them)
 //!   or `any` (default).
 
@@ -16,6 +18,14 @@ use super::subject::classify;
 use super::{AccessGraph, Node, is_write_or_above};
 use crate::catalog::AccessLevel;
 use crate::model::Inventory;
+
+/// Whether `text` is written as a permission of some cloud: AWS `service:Action`, GCP
+/// `service.resource.verb`, Azure `Microsoft.Provider/type/action`.
+fn is_permission(text: &str) -> bool {
+    !text.is_empty()
+        && !text.chars().any(char::is_whitespace)
+        && (text.contains(':') || text.contains('/') || text.matches('.').count() >= 2)
+}
 
 /// A saved query that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,13 +144,13 @@ pub fn parse_saved_query(text: &str) -> Result<SavedQuery, SavedQueryError> {
                     "permissions-management" => ReachFilter::PermissionsManagement,
                     "administrator" => ReachFilter::Administrator,
                     other => match other.strip_prefix("action:") {
-                        Some(action) if action.contains(':') => {
+                        Some(action) if is_permission(action) => {
                             ReachFilter::Action(action.to_string())
                         }
                         _ => {
                             return Err(bad(
                                 "reaches",
-                                "`write`, `permissions-management`, `administrator` or `action:<service:Action>`",
+                                "`write`, `permissions-management`, `administrator` or `action:<permission>` (`iam:PutRolePolicy`, `resourcemanager.projects.setIamPolicy`, `Microsoft.Authorization/roleAssignments/write`)",
                             ));
                         }
                     },
@@ -299,6 +309,26 @@ mod tests {
                 .reaches,
             ReachFilter::Action("s3:PutObject".into())
         );
+        for permission in [
+            "resourcemanager.projects.setIamPolicy",
+            "Microsoft.Authorization/roleAssignments/write",
+        ] {
+            assert_eq!(
+                parse_saved_query(&format!("reaches = action:{permission}"))
+                    .unwrap()
+                    .reaches,
+                ReachFilter::Action(permission.into())
+            );
+        }
+        for bad in ["action:", "action:storage", "action:s3 Put"] {
+            assert!(
+                matches!(
+                    parse_saved_query(&format!("reaches = {bad}")),
+                    Err(SavedQueryError::Value { key: "reaches", .. })
+                ),
+                "{bad}"
+            );
+        }
         assert!(matches!(
             parse_saved_query("find workloads"),
             Err(SavedQueryError::Shape { line: 1, .. })
