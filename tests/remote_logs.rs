@@ -200,11 +200,11 @@ impl Respond for Server {
         let path = request.url.path().to_owned();
         let (listing, key) = match self.api {
             Api::Gcs => {
-                let rest = path.strip_prefix(&format!("/{BUCKET}")).unwrap_or_default();
-                (
-                    rest.is_empty() || rest == "/",
-                    decode(rest.trim_start_matches('/')),
-                )
+                // `/BUCKET/OBJECT`, each percent-encoded whole (`/` of the name as `%2F`).
+                let raw = path.trim_start_matches('/');
+                let (bucket, object) = raw.split_once('/').unwrap_or((raw, ""));
+                assert_eq!(decode(bucket), BUCKET);
+                (object.is_empty(), decode(object))
             }
             Api::Azure => {
                 let rest = path
@@ -582,6 +582,14 @@ async fn an_object_that_cannot_be_downloaded_is_a_skipped_source_and_the_rest_is
     );
 }
 
+/// Whether every line of a log file is JSON.
+fn parses(bytes: &[u8]) -> bool {
+    bytes
+        .split(|byte| *byte == b'\n')
+        .filter(|line| !line.iter().all(u8::is_ascii_whitespace))
+        .all(|line| serde_json::from_slice::<Value>(line).is_ok())
+}
+
 /// Copies every file under `from` into `to`.
 fn copy_tree(from: &Path, to: &Path) {
     for (relative, bytes) in objects(from, "") {
@@ -663,12 +671,26 @@ async fn an_incremental_read_downloads_only_new_objects_and_equals_a_full_read()
         let text = stderr(&night_two);
         assert!(night_two.status.code().is_some_and(|code| code < 2), "{text}");
         let (_, fetched) = requests(&server, api).await;
-        assert_eq!(fetched.len(), late, "{api:?}: {fetched:?}");
+        // Downloaded again: only the new objects, and the demo's corrupt file, which a read
+        // does not remember (it is tried again, as a local incremental read does).
+        let again: Vec<&String> = fetched.iter().filter(|key| early(key)).collect();
         assert!(
-            fetched.iter().all(|key| !early(key)),
-            "{api:?}: an object read before was downloaded again: {fetched:?}"
+            again.iter().all(|key| {
+                let key = key.split_once(&format!("/{}/", match api {
+                    Api::Gcs => BUCKET,
+                    Api::Azure => CONTAINER,
+                }))
+                .unwrap()
+                .1;
+                !parses(&all[key])
+            }),
+            "{api:?}: an object read before was downloaded again: {again:?}"
         );
-        assert!(text.contains(&format!("read {late} new log file(s) of")), "{text}");
+        assert_eq!(fetched.len(), late + again.len(), "{api:?}: {fetched:?}");
+        assert!(
+            text.contains(&format!("read {} new log file(s) of", late + again.len())),
+            "{text}"
+        );
         let full = run(
             dir.path(),
             analyze("store/20261121T030000Z", "2026-11-21T00:00:00Z", false),
