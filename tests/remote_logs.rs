@@ -450,9 +450,15 @@ async fn an_export_container_read_gives_the_local_copys_usage_without_listing_ho
         );
     }
     // Day 16 is listed for its last hour, but its hours (06 .. 20) all end before 23:00.
-    assert!(listed.iter().any(|prefix| prefix.ends_with("/m=11/d=16/")), "{listed:?}");
     assert!(
-        !listed.iter().chain(&fetched).any(|text| text.contains("/d=16/h=")),
+        listed.iter().any(|prefix| prefix.ends_with("/m=11/d=16/")),
+        "{listed:?}"
+    );
+    assert!(
+        !listed
+            .iter()
+            .chain(&fetched)
+            .any(|text| text.contains("/d=16/h=")),
         "{listed:?} {fetched:?}"
     );
     assert!(
@@ -602,7 +608,14 @@ fn copy_tree(from: &Path, to: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incremental_read_downloads_only_new_objects_and_equals_a_full_read() {
     for (api, flag, url, root, prefix, snapshot) in [
-        (Api::Gcs, "--gcp-audit-logs", GCS_URL, gcp_logs(), "exports/org/", "gcp-demo/snapshot"),
+        (
+            Api::Gcs,
+            "--gcp-audit-logs",
+            GCS_URL,
+            gcp_logs(),
+            "exports/org/",
+            "gcp-demo/snapshot",
+        ),
         (
             Api::Azure,
             "--azure-activity-logs",
@@ -624,7 +637,10 @@ async fn an_incremental_read_downloads_only_new_objects_and_equals_a_full_read()
         let (server, store) = serve(api, first).await;
         let dir = tempfile::tempdir().unwrap();
         for stamp in ["20261119T030000Z", "20261121T030000Z"] {
-            copy_tree(&fixtures().join(snapshot), &dir.path().join("store").join(stamp));
+            copy_tree(
+                &fixtures().join(snapshot),
+                &dir.path().join("store").join(stamp),
+            );
         }
         let analyze = |stamp: &str, until: &str, incremental: bool| {
             let mut list = vec![
@@ -651,7 +667,11 @@ async fn an_incremental_read_downloads_only_new_objects_and_equals_a_full_read()
             env(api, &server),
         )
         .await;
-        assert!(night_one.status.code().is_some_and(|code| code < 2), "{}", stderr(&night_one));
+        assert!(
+            night_one.status.code().is_some_and(|code| code < 2),
+            "{}",
+            stderr(&night_one)
+        );
         // Night two: the last days are delivered; only they are downloaded.
         server.reset().await;
         Mock::given(wiremock::matchers::method("GET"))
@@ -669,19 +689,26 @@ async fn an_incremental_read_downloads_only_new_objects_and_equals_a_full_read()
         )
         .await;
         let text = stderr(&night_two);
-        assert!(night_two.status.code().is_some_and(|code| code < 2), "{text}");
+        assert!(
+            night_two.status.code().is_some_and(|code| code < 2),
+            "{text}"
+        );
         let (_, fetched) = requests(&server, api).await;
         // Downloaded again: only the new objects, and the demo's corrupt file, which a read
         // does not remember (it is tried again, as a local incremental read does).
         let again: Vec<&String> = fetched.iter().filter(|key| early(key)).collect();
         assert!(
             again.iter().all(|key| {
-                let key = key.split_once(&format!("/{}/", match api {
-                    Api::Gcs => BUCKET,
-                    Api::Azure => CONTAINER,
-                }))
-                .unwrap()
-                .1;
+                let key = key
+                    .split_once(&format!(
+                        "/{}/",
+                        match api {
+                            Api::Gcs => BUCKET,
+                            Api::Azure => CONTAINER,
+                        }
+                    ))
+                    .unwrap()
+                    .1;
                 !parses(&all[key])
             }),
             "{api:?}: an object read before was downloaded again: {again:?}"

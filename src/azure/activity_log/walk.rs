@@ -240,7 +240,10 @@ mod tests {
         assert_eq!((hours.open, hours.pruned), (vec!["h=23".to_owned()], 1));
         let top = ExportContainer::choose("", names(&["resourceId="]), &window);
         assert_eq!(top.open, ["resourceId="]);
-        assert!(ExportContainer::accepts("https", "acct.blob.core.windows.net"));
+        assert!(ExportContainer::accepts(
+            "https",
+            "acct.blob.core.windows.net"
+        ));
         assert!(!ExportContainer::accepts("https", "example.com"));
         assert!(!ExportContainer::accepts("gs", "bucket"));
     }
