@@ -731,3 +731,46 @@ async fn an_incremental_read_downloads_only_new_objects_and_equals_a_full_read()
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nightly_audit_of_a_bucket_named_in_the_configuration_reads_it_incrementally() {
+    let (server, _) = serve(Api::Gcs, objects(&gcp_logs(), "exports/org/")).await;
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &fixtures().join("gcp-demo/snapshot"),
+        &dir.path().join("store/20261121T030000Z"),
+    );
+    std::fs::write(
+        dir.path().join("pipeleash.toml"),
+        format!(
+            "[store]\npath = \"store\"\n[window]\nsince = \"7d\"\n[gcp]\naudit_logs = \"{GCS_URL}\"\n"
+        ),
+    )
+    .unwrap();
+    let output = run(
+        dir.path(),
+        args(&[
+            "audit",
+            "--config",
+            "pipeleash.toml",
+            "--now",
+            "2026-11-21T00:00:00Z",
+            "--format",
+            "json",
+        ]),
+        env(Api::Gcs, &server),
+    )
+    .await;
+    let text = stderr(&output);
+    assert!(output.status.code().is_some_and(|code| code < 2), "{text}");
+    assert!(
+        text.contains(&format!("no earlier read of `{GCS_URL}`")),
+        "{text}"
+    );
+    assert!(
+        dir.path()
+            .join("store/20261121T030000Z/usage/gcp-read-state.json.gz")
+            .is_file(),
+        "{text}"
+    );
+}
