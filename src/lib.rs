@@ -21,4 +21,5 @@ pub mod incremental;
 mod intern;
 pub mod matching;
 pub mod model;
+pub mod remote_logs;
 pub mod snapshot;

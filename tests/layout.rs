@@ -9,6 +9,10 @@ use std::path::Path;
 const DISPATCH_POINTS: &[(&str, &str)] = &[
     ("src/model/grant.rs", "`GrantBody`: one variant per cloud"),
     (
+        "src/analysis/mod.rs",
+        "`analyze`: each cloud's evidence to its own analysis",
+    ),
+    (
         "src/graph/mod.rs",
         "`decide`: each identity's own cloud decides",
     ),

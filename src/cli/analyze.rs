@@ -45,13 +45,14 @@ pub struct EvidenceArgs {
     #[arg(long, value_name = "DIR|s3://BUCKET/PREFIX|lookup-events")]
     pub cloudtrail: Option<PathBuf>,
     /// GCP Cloud Audit Logs for the snapshots' GCP inventories: a local copy of a Cloud
-    /// Logging sink's bucket (`cloudaudit.googleapis.com/…`) or `gcloud logging read
-    /// --format=json` output. Without it, GCP identities are analyzed for their inventory only.
+    /// Logging sink's bucket (`cloudaudit.googleapis.com/…`), the bucket itself
+    /// (`gs://BUCKET/PREFIX`) or `gcloud logging read --format=json` output. Without it, GCP identities are analyzed for their inventory only.
     #[arg(long, value_name = "PATH")]
     pub gcp_audit_logs: Option<PathBuf>,
     /// The Azure Activity Log for the snapshots' Azure inventories: a local copy of a
-    /// diagnostic setting's storage export (`insights-activity-logs/…`) or `az monitor
-    /// activity-log list` output. Without it, Azure identities are analyzed for their
+    /// diagnostic setting's storage export (`insights-activity-logs/…`), the container itself
+    /// (`https://ACCOUNT.blob.core.windows.net/insights-activity-logs[/PREFIX]`) or `az
+    /// monitor activity-log list` output. Without it, Azure identities are analyzed for their
     /// inventory only.
     #[arg(long, value_name = "PATH")]
     pub azure_activity_logs: Option<PathBuf>,

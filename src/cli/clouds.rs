@@ -4,6 +4,9 @@
 //! table, JSON and SARIF locations.
 
 use super::incremental::read_and_store_state;
+use super::remote_logs::{
+    read_azure, read_azure_remote_incremental, read_gcp, read_gcp_remote_incremental,
+};
 use super::sarif::Located;
 use super::time::rfc3339;
 use super::{GlobalArgs, InputError, new_table};
@@ -158,12 +161,19 @@ impl CloudEvidence {
                                 snapshot,
                                 global,
                                 |source, days, previous| {
+                                    if crate::remote_logs::is_url(path) {
+                                        return read_gcp_remote_incremental(
+                                            path, source, days, previous, global,
+                                        );
+                                    }
                                     audit_log::ingest_path_incremental(
                                         path, source, days, previous, None,
                                     )
                                     .map_err(InputError::wrap)
                                 },
                             )?
+                        } else if crate::remote_logs::is_url(path) {
+                            read_gcp(path, read_for, global)?
                         } else {
                             audit_log::ingest_path(path, read_for).map_err(InputError::wrap)?
                         };
@@ -221,12 +231,19 @@ impl CloudEvidence {
                                 snapshot,
                                 global,
                                 |source, days, previous| {
+                                    if crate::remote_logs::is_url(path) {
+                                        return read_azure_remote_incremental(
+                                            path, source, days, previous, global,
+                                        );
+                                    }
                                     activity_log::read_path_incremental(
                                         path, source, days, previous, None,
                                     )
                                     .map_err(InputError::wrap)
                                 },
                             )
+                        } else if crate::remote_logs::is_url(path) {
+                            read_azure(path, read_for, global)
                         } else {
                             activity_log::read_path(path, read_for, None).map_err(InputError::wrap)
                         };

@@ -162,8 +162,10 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
     ] {
         if let Some(logs) = logs {
             add(flag, Some(logs));
-            // A single exported file has no files to remember: it is read in full.
-            if on && from_store && !has_flag(&argv, flag) && Path::new(logs).is_dir() {
+            // A single exported file has no files to remember: it is read in full. A folder
+            // or a bucket / container URL (`gs://…`, `https://…`) is read incrementally.
+            let folder = Path::new(logs).is_dir() || crate::remote_logs::is_url(Path::new(logs));
+            if on && from_store && !has_flag(&argv, flag) && folder {
                 incremental.push(name);
             }
         }

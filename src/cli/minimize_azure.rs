@@ -142,7 +142,11 @@ pub fn run(
     if let (Some(since), Some(until)) = (window.since, window.until) {
         args.window.check_not_empty(since, until)?;
     }
-    let usage = read_path(logs, window, None).map_err(InputError::wrap)?;
+    let usage = if crate::remote_logs::is_url(logs) {
+        super::remote_logs::read_azure(logs, window, global)?
+    } else {
+        read_path(logs, window, None).map_err(InputError::wrap)?
+    };
     let coverage = &usage.coverage;
     if coverage.operations == 0 {
         // Never minimize from a window in which nothing could be seen.

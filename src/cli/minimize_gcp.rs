@@ -77,8 +77,11 @@ pub fn run(
     if let (Some(since), Some(until)) = (since, until) {
         args.window.check_not_empty(since, until)?;
     }
-    let usage =
-        audit_log::ingest_path(logs, TimeWindow { since, until }).map_err(InputError::wrap)?;
+    let usage = if crate::remote_logs::is_url(logs) {
+        super::remote_logs::read_gcp(logs, TimeWindow { since, until }, global)?
+    } else {
+        audit_log::ingest_path(logs, TimeWindow { since, until }).map_err(InputError::wrap)?
+    };
     let coverage = &usage.coverage;
     let mut stderr = std::io::stderr().lock();
     if coverage.entries_in_window == 0 {

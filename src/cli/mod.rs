@@ -18,6 +18,7 @@ mod minimize_azure;
 mod minimize_gcp;
 mod policy;
 mod progress;
+mod remote_logs;
 mod sarif;
 mod simulate;
 mod snapshots;

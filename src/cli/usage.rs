@@ -37,13 +37,16 @@ pub struct UsageArgs {
     )]
     pub cloudtrail: Option<PathBuf>,
     /// GCP Cloud Audit Logs: a local copy of a Cloud Logging sink's bucket
-    /// (`cloudaudit.googleapis.com/{activity,data_access}/YYYY/MM/DD/*.json[.gz]`) or a file
-    /// written by `gcloud logging read --format=json`.
+    /// (`cloudaudit.googleapis.com/{activity,data_access}/YYYY/MM/DD/*.json[.gz]`), the bucket
+    /// itself (`gs://BUCKET/PREFIX`: only the window's date folders are listed and downloaded)
+    /// or a file written by `gcloud logging read --format=json`.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["cloudtrail", "snapshot"])]
     pub gcp_audit_logs: Option<PathBuf>,
     /// Azure Activity Log: a local copy of a diagnostic setting's storage export
-    /// (`insights-activity-logs/resourceId=/SUBSCRIPTIONS/<ID>/y=…/PT1H.json`) or the JSON file
-    /// `az monitor activity-log list` printed.
+    /// (`insights-activity-logs/resourceId=/SUBSCRIPTIONS/<ID>/y=…/PT1H.json`), the container
+    /// itself (`https://ACCOUNT.blob.core.windows.net/insights-activity-logs[/PREFIX]`: only
+    /// the window's partition folders are listed and downloaded) or the JSON file `az monitor
+    /// activity-log list` printed.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["cloudtrail", "snapshot", "gcp_audit_logs"])]
     pub azure_activity_logs: Option<PathBuf>,
     /// A snapshot directory written by `pipeleash collect`. With `--cloudtrail`, the usage is

@@ -8,9 +8,7 @@
 use super::time::rfc3339;
 use super::usage::UsageArgs;
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
-use crate::azure::activity_log::{
-    ActivityLogCoverage, ActivityLogError, ActivityLogUsage, Progress, read_path,
-};
+use crate::azure::activity_log::{ActivityLogCoverage, ActivityLogUsage};
 use crate::generate::azure_activity_log::{GROUND_TRUTH_FILE, GenerateOptions, generate};
 use crate::model::{IdentityId, TimeWindow, UsageKey, UsageRecord};
 use anyhow::Context;
@@ -18,7 +16,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 
 /// Runs `usage --azure-activity-logs PATH` as if it were `now`.
 pub fn run(
@@ -57,25 +54,7 @@ fn ingest(
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<ActivityLogUsage> {
-    let progress = Progress::default();
-    let result = super::progress::while_reading(
-        super::progress::Reading {
-            what: "reading Activity Log",
-            records: "records",
-        },
-        global.quiet,
-        || super::progress::Counts {
-            files_done: progress.files_done.load(Ordering::Relaxed),
-            files_total: progress.files_total.load(Ordering::Relaxed),
-            records: progress.records_done.load(Ordering::Relaxed),
-        },
-        || read_path(path, window, Some(&progress)),
-    );
-    let usage = result.map_err(|error| match error {
-        ActivityLogError::Root { .. }
-        | ActivityLogError::NoLogFiles { .. }
-        | ActivityLogError::Resume(_) => InputError::wrap(error),
-    })?;
+    let usage = super::remote_logs::read_azure(path, window, global)?;
     if !global.quiet {
         let coverage = &usage.coverage;
         if coverage.operations == 0 {

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 /// Reads the audit logs at `path` within the window of `--since`/`--until` and prints the
 /// usage.
@@ -34,21 +33,7 @@ pub fn run(
     if let (Some(since), Some(until)) = (window.since, window.until) {
         window_args.check_not_empty(since, until)?;
     }
-    let progress = audit_log::Progress::default();
-    let usage = super::progress::while_reading(
-        super::progress::Reading {
-            what: "reading audit logs",
-            records: "entries",
-        },
-        global.quiet,
-        || super::progress::Counts {
-            files_done: progress.files_done.load(Ordering::Relaxed),
-            files_total: progress.files_total.load(Ordering::Relaxed),
-            records: progress.entries_done.load(Ordering::Relaxed),
-        },
-        || audit_log::ingest_path_with_progress(path, window, Some(&progress)),
-    )
-    .map_err(InputError::wrap)?;
+    let usage = super::remote_logs::read_gcp(path, window, global)?;
     if !global.quiet {
         warn(&usage);
     }

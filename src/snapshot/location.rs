@@ -56,7 +56,7 @@ impl StoreLocation {
 
 /// The scheme of `text` when it has the shape `scheme://…` (RFC 3986 scheme characters), in
 /// lowercase.
-fn url_scheme(text: &str) -> Option<String> {
+pub fn url_scheme(text: &str) -> Option<String> {
     let (scheme, _) = text.split_once("://")?;
     let mut chars = scheme.chars();
     let first = chars.next()?;

@@ -23,6 +23,8 @@ mod read_state;
 #[cfg(feature = "object-store")]
 mod remote;
 pub use read_state::{lists_read_state, read_read_state, write_read_state};
+#[cfg(feature = "object-store")]
+pub(crate) use remote::object_store_for;
 #[cfg(feature = "parquet")]
 pub mod usage;
 

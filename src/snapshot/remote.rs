@@ -82,56 +82,7 @@ impl Remote {
 
     /// As [`connect`](Self::connect), with the cache directory itself.
     pub(super) fn with_cache(url: &str, cache: PathBuf) -> Result<Self, SnapshotError> {
-        // reqwest is built without a default TLS provider; ring is the one pipeleash uses.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let bad = |reason: String| SnapshotError::BadStoreUrl {
-            url: url.to_owned(),
-            reason,
-        };
-        let parsed = url::Url::parse(url).map_err(|error| bad(error.to_string()))?;
-        let (scheme, prefix) =
-            ObjectStoreScheme::parse(&parsed).map_err(|error| bad(error.to_string()))?;
-        // A few quick retries: an unreachable store fails in seconds, not minutes.
-        let retry = RetryConfig {
-            backoff: BackoffConfig::default(),
-            max_retries: 3,
-            retry_timeout: Duration::from_secs(60),
-        };
-        let configure = |source| SnapshotError::Remote {
-            store: url.to_owned(),
-            action: "configure the client of",
-            source,
-        };
-        let objects: Arc<dyn ObjectStore> = match scheme {
-            ObjectStoreScheme::AmazonS3 => Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(url)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(configure)?,
-            ),
-            ObjectStoreScheme::GoogleCloudStorage => Arc::new(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(configure)?,
-            ),
-            ObjectStoreScheme::MicrosoftAzure => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url)
-                    .with_retry(retry)
-                    .build()
-                    .map_err(configure)?,
-            ),
-            _ => {
-                return Err(bad(
-                    "pipeleash keeps stores in Amazon S3 (`s3://`), Google Cloud Storage \
-                     (`gs://`) or Azure Blob Storage (`az://`, `abfss://`)"
-                        .to_owned(),
-                ));
-            }
-        };
+        let (objects, prefix) = object_store_for(url)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -490,6 +441,70 @@ impl Remote {
         }
         remove_if_present(&self.cache.join(STATE).join(format!("{name}.json")))
     }
+}
+
+/// The `object_store` client of the object-storage URL `url` (S3, Google Cloud Storage or
+/// Azure Blob Storage) and the key prefix the URL names. Credentials come from each cloud's
+/// standard environment (the builders' `from_env`: `AWS_*`, `GOOGLE_*`, `AZURE_*`, listed in
+/// docs/configuration.md); no request is sent yet. Shared by the snapshot store and the log
+/// exports read from object storage ([`crate::remote_logs`]).
+///
+/// Errors: [`SnapshotError::BadStoreUrl`] for a URL that names no supported store,
+/// [`SnapshotError::Remote`] when the client cannot be configured (missing account…).
+pub(crate) fn object_store_for(
+    url: &str,
+) -> Result<(Arc<dyn ObjectStore>, ObjectPath), SnapshotError> {
+    // reqwest is built without a default TLS provider; ring is the one pipeleash uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bad = |reason: String| SnapshotError::BadStoreUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    let parsed = url::Url::parse(url).map_err(|error| bad(error.to_string()))?;
+    let (scheme, prefix) =
+        ObjectStoreScheme::parse(&parsed).map_err(|error| bad(error.to_string()))?;
+    // A few quick retries: an unreachable store fails in seconds, not minutes.
+    let retry = RetryConfig {
+        backoff: BackoffConfig::default(),
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(60),
+    };
+    let configure = |source| SnapshotError::Remote {
+        store: url.to_owned(),
+        action: "configure the client of",
+        source,
+    };
+    let objects: Arc<dyn ObjectStore> = match scheme {
+        ObjectStoreScheme::AmazonS3 => Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_url(url)
+                .with_retry(retry)
+                .build()
+                .map_err(configure)?,
+        ),
+        ObjectStoreScheme::GoogleCloudStorage => Arc::new(
+            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_url(url)
+                .with_retry(retry)
+                .build()
+                .map_err(configure)?,
+        ),
+        ObjectStoreScheme::MicrosoftAzure => Arc::new(
+            object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_url(url)
+                .with_retry(retry)
+                .build()
+                .map_err(configure)?,
+        ),
+        _ => {
+            return Err(bad(
+                "pipeleash keeps stores in Amazon S3 (`s3://`), Google Cloud Storage \
+                 (`gs://`) or Azure Blob Storage (`az://`, `abfss://`)"
+                    .to_owned(),
+            ));
+        }
+    };
+    Ok((objects, prefix))
 }
 
 /// The URL of the remote store whose cache directory is `cache`, if it is one.

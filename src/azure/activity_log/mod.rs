@@ -367,10 +367,36 @@ impl Ingestion {
 
     /// Reads local files in parallel, one worker per rayon thread.
     pub fn read_files(&mut self, files: &[PathBuf], progress: Option<&Progress>) {
+        self.read_named(
+            files.len(),
+            |index| files.get(index).map(|path| (path.as_path(), None)),
+            progress,
+        );
+    }
+
+    /// [`Ingestion::read_files`] of files named in the evidence and in the list of skipped
+    /// files by their `display` name (an object's URL for a downloaded copy), not their local
+    /// path. The key is not used: this is a full read.
+    pub fn read_named_files(&mut self, files: &[LogFile], progress: Option<&Progress>) {
+        self.read_named(
+            files.len(),
+            |index| {
+                files
+                    .get(index)
+                    .map(|file| (file.local.as_path(), Some(file.display.as_str())))
+            },
+            progress,
+        );
+    }
+
+    fn read_named<'f>(
+        &mut self,
+        count: usize,
+        file: impl Fn(usize) -> Option<(&'f Path, Option<&'f str>)> + Sync,
+        progress: Option<&Progress>,
+    ) {
         if let Some(progress) = progress {
-            progress
-                .files_total
-                .store(files.len() as u64, Ordering::Relaxed);
+            progress.files_total.store(count as u64, Ordering::Relaxed);
         }
         let window = self.window;
         let next = AtomicU64::new(0);
@@ -378,16 +404,22 @@ impl Ingestion {
             let mut worker = Worker::default();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(path) = files.get(index) else {
+                let Some((path, name)) = file(index) else {
                     break;
                 };
-                worker.read(path, &window, progress);
+                worker.read(path, name, &window, progress);
             }
             worker.accumulator
         });
         for accumulator in workers {
             self.accumulator.merge(accumulator);
         }
+    }
+
+    /// Counts partition folders a listing made elsewhere (a storage container's) left unlisted
+    /// because they lie outside the window, as a local listing counts them.
+    pub fn note_folders_pruned(&mut self, folders: u64) {
+        self.accumulator.coverage.folders_pruned += folders;
     }
 
     /// Lists an input that could not be read at all.
@@ -461,8 +493,14 @@ struct Worker {
 }
 
 impl Worker {
-    fn read(&mut self, path: &Path, window: &TimeWindow, progress: Option<&Progress>) {
-        let name = path.display().to_string();
+    fn read(
+        &mut self,
+        path: &Path,
+        name: Option<&str>,
+        window: &TimeWindow,
+        progress: Option<&Progress>,
+    ) {
+        let name = name.map_or_else(|| path.display().to_string(), str::to_owned);
         let result = std::fs::File::open(path)
             .and_then(|mut file| {
                 self.raw.clear();

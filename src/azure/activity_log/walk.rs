@@ -88,6 +88,53 @@ pub fn folder_span(folder: &str) -> Option<(NaiveDateTime, NaiveDateTime)> {
 /// land in the next hour's blob.
 pub const SLACK: chrono::Duration = chrono::Duration::hours(1);
 
+/// A diagnostic setting's export container in Blob Storage
+/// (`https://account.blob.core.windows.net/insights-activity-logs/prefix`, `az://container/prefix`),
+/// listed by [`crate::remote_logs`] with the rule of [`list_log_files`]: a partition folder is
+/// listed when the window may overlap its [`folder_span`] with [`SLACK`].
+#[derive(Debug, Clone, Copy)]
+pub struct ExportContainer;
+
+impl crate::remote_logs::Layout for ExportContainer {
+    const LOGS: &'static str = "Azure Activity Log";
+    /// <https://learn.microsoft.com/en-us/azure/role-based-access-control/built-in-roles/storage#storage-blob-data-reader>
+    const PERMISSIONS: &'static str = "list and read its blobs (the role `Storage Blob Data \
+         Reader` on the container or account: \
+         `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`)";
+
+    fn accepts(scheme: &str, host: &str) -> bool {
+        match scheme {
+            "az" | "azure" | "adl" | "abfs" | "abfss" => true,
+            "https" => {
+                host.ends_with(".blob.core.windows.net") || host.ends_with(".dfs.core.windows.net")
+            }
+            _ => false,
+        }
+    }
+
+    fn choose(
+        folder: &str,
+        children: Vec<String>,
+        window: &TimeWindow,
+    ) -> crate::remote_logs::Choice {
+        let (open, pruned): (Vec<String>, Vec<String>) = children.into_iter().partition(|name| {
+            let path = if folder.is_empty() {
+                name.clone()
+            } else {
+                format!("{folder}/{name}")
+            };
+            folder_span(&path).is_none_or(|(start, end)| {
+                window.may_overlap(start.and_utc(), end.and_utc(), SLACK)
+            })
+        });
+        crate::remote_logs::Choice {
+            open,
+            pruned: pruned.len() as u64,
+            read_files: true,
+        }
+    }
+}
+
 /// How much of `y=/m=/d=/h=` a folder path has fixed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Partition {
@@ -170,6 +217,35 @@ mod tests {
             since: at(since),
             until: at(until),
         }
+    }
+
+    #[test]
+    fn a_container_listing_opens_the_partitions_of_the_window_only() {
+        use crate::remote_logs::Layout as _;
+        let window = window("2026-10-01T00:00:00Z", "2026-10-03T00:00:00Z");
+        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect();
+        let base = "resourceId=/SUBSCRIPTIONS/S1";
+        let days = ExportContainer::choose(
+            &format!("{base}/y=2026/m=09"),
+            names(&["d=29", "d=30"]),
+            &window,
+        );
+        assert_eq!((days.open, days.pruned), (vec!["d=30".to_owned()], 1));
+        let hours = ExportContainer::choose(
+            &format!("{base}/y=2026/m=09/d=30"),
+            names(&["h=22", "h=23"]),
+            &window,
+        );
+        // One hour of slack: 23:00 is kept.
+        assert_eq!((hours.open, hours.pruned), (vec!["h=23".to_owned()], 1));
+        let top = ExportContainer::choose("", names(&["resourceId="]), &window);
+        assert_eq!(top.open, ["resourceId="]);
+        assert!(ExportContainer::accepts(
+            "https",
+            "acct.blob.core.windows.net"
+        ));
+        assert!(!ExportContainer::accepts("https", "example.com"));
+        assert!(!ExportContainer::accepts("gs", "bucket"));
     }
 
     #[test]

@@ -336,6 +336,31 @@ impl Ingestion {
 
     /// [`Ingestion::read_files`], counting finished files and their entries in `progress`.
     pub fn read_files_with_progress(&mut self, files: &[PathBuf], progress: Option<&Progress>) {
+        self.read_named(
+            |index| files.get(index).map(|path| (path.as_path(), None)),
+            progress,
+        );
+    }
+
+    /// [`Ingestion::read_files_with_progress`] of files named in the evidence and in the list
+    /// of skipped files by their `display` name (an object's URL for a downloaded copy), not
+    /// their local path. The key is not used: this is a full read.
+    pub fn read_named_files(&mut self, files: &[LogFile], progress: Option<&Progress>) {
+        self.read_named(
+            |index| {
+                files
+                    .get(index)
+                    .map(|file| (file.local.as_path(), Some(file.display.as_str())))
+            },
+            progress,
+        );
+    }
+
+    fn read_named<'f>(
+        &mut self,
+        file: impl Fn(usize) -> Option<(&'f Path, Option<&'f str>)> + Sync,
+        progress: Option<&Progress>,
+    ) {
         let window = self.window;
         let next = AtomicUsize::new(0);
         let partials = rayon::broadcast(|_| {
@@ -344,10 +369,10 @@ impl Ingestion {
             let mut line = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = files.get(index) else {
+                let Some((path, name)) = file(index) else {
                     break;
                 };
-                let name = path.display().to_string();
+                let name = name.map_or_else(|| path.display().to_string(), str::to_owned);
                 let result = std::fs::File::open(path)
                     .map_err(|error| format!("cannot open the file: {error}"))
                     .and_then(|file| {

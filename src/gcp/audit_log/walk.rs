@@ -112,6 +112,56 @@ pub fn folder_span(folder: &str) -> Option<(NaiveDate, NaiveDate)> {
     span
 }
 
+/// A sink's bucket in Cloud Storage (`gs://bucket/prefix`), listed by
+/// [`crate::remote_logs`] with the rule of [`list_log_files`]: a folder holding
+/// `cloudaudit.googleapis.com` is read there only, and a date folder is listed when
+/// [`crate::incremental::date_folder_opened`] opens its [`folder_span`].
+#[derive(Debug, Clone, Copy)]
+pub struct SinkBucket;
+
+impl crate::remote_logs::Layout for SinkBucket {
+    const LOGS: &'static str = "Cloud Audit Logs";
+    /// <https://cloud.google.com/storage/docs/access-control/iam-permissions>
+    const PERMISSIONS: &'static str = "list and read its objects (`storage.objects.list` and \
+         `storage.objects.get` on the bucket, e.g. the role `roles/storage.objectViewer`)";
+
+    fn accepts(scheme: &str, _: &str) -> bool {
+        scheme == "gs"
+    }
+
+    fn choose(
+        folder: &str,
+        children: Vec<String>,
+        window: &TimeWindow,
+    ) -> crate::remote_logs::Choice {
+        if children.iter().any(|name| name == AUDIT_LOG_FOLDER) {
+            // Other logs and files beside the audit logs are not read.
+            return crate::remote_logs::Choice {
+                open: vec![AUDIT_LOG_FOLDER.to_owned()],
+                pruned: 0,
+                read_files: false,
+            };
+        }
+        let (open, pruned): (Vec<String>, Vec<String>) = children.into_iter().partition(|name| {
+            let path = if folder.is_empty() {
+                name.clone()
+            } else {
+                format!("{folder}/{name}")
+            };
+            crate::incremental::date_folder_opened(folder_span(&path), window)
+        });
+        crate::remote_logs::Choice {
+            open,
+            pruned: pruned.len() as u64,
+            read_files: true,
+        }
+    }
+
+    fn is_log_file(name: &str) -> bool {
+        is_log_file_name(name)
+    }
+}
+
 /// Where in the `YYYY/MM/DD` part of the layout a folder is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DateLevel {
@@ -211,6 +261,30 @@ mod tests {
                 "data_access/2026/11/03/00:00:00_00:59:59_S0.json",
             ]
         );
+    }
+
+    #[test]
+    fn a_bucket_listing_opens_the_audit_folder_only_and_day_folders_of_the_window() {
+        use crate::remote_logs::Layout as _;
+        let window = TimeWindow {
+            since: Some(Utc.with_ymd_and_hms(2026, 11, 2, 0, 0, 0).unwrap()),
+            until: Some(Utc.with_ymd_and_hms(2026, 11, 4, 0, 0, 0).unwrap()),
+        };
+        let names = |list: &[&str]| list.iter().map(|name| (*name).to_owned()).collect();
+        let top = SinkBucket::choose("", names(&["syslog", AUDIT_LOG_FOLDER]), &window);
+        assert_eq!(top.open, [AUDIT_LOG_FOLDER]);
+        assert!(!top.read_files);
+        let days = SinkBucket::choose(
+            "cloudaudit.googleapis.com/activity/2026/11",
+            names(&["01", "02", "03", "04", "05", "30"]),
+            &window,
+        );
+        // A day of slack each side, as the local walk.
+        assert_eq!(days.open, ["01", "02", "03", "04"]);
+        assert_eq!(days.pruned, 2);
+        assert!(days.read_files);
+        let years = SinkBucket::choose("x/activity", names(&["2025", "2026", "other"]), &window);
+        assert_eq!(years.open, ["2026", "other"]);
     }
 
     #[test]
