@@ -100,6 +100,19 @@ struct UsageView {
     coverage: CoverageView,
     identities: Vec<IdentityView>,
     delegations: Vec<DelegationView>,
+    /// Service-account keys that calls in the window authenticated with
+    /// (`authenticationInfo.serviceAccountKeyName`); left out when none did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    service_account_keys: Vec<KeyUseView>,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyUseView {
+    /// As logged: `//iam.googleapis.com/projects/P/serviceAccounts/SA/keys/KEY_ID`.
+    key: String,
+    calls: u64,
+    first_seen: String,
+    last_seen: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -293,6 +306,16 @@ impl UsageView {
                     entries: delegation.entries,
                 })
                 .collect(),
+            service_account_keys: usage
+                .key_use
+                .iter()
+                .map(|(key, used)| KeyUseView {
+                    key: key.clone(),
+                    calls: used.calls,
+                    first_seen: rfc3339(used.first),
+                    last_seen: rfc3339(used.last),
+                })
+                .collect(),
         }
     }
 }
@@ -367,6 +390,16 @@ fn write_table(view: &UsageView, out: &mut dyn std::io::Write) -> anyhow::Result
                 delegation.chain.join(" → "),
                 delegation.identity,
                 delegation.entries
+            )?;
+        }
+    }
+    if !view.service_account_keys.is_empty() {
+        writeln!(out, "\nservice-account keys used (user-managed keys)")?;
+        for key in &view.service_account_keys {
+            writeln!(
+                out,
+                "  {}: {} call(s), first {}, last {}",
+                key.key, key.calls, key.first_seen, key.last_seen
             )?;
         }
     }

@@ -31,7 +31,9 @@ pub mod walk;
 pub use coverage::{AccessType, LogRule, Observability, observability, rule_for};
 pub use incremental::ReadState;
 pub use record::LogType;
-pub use report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
+pub use report::{
+    AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason, SkippedFile, key_id,
+};
 
 pub use crate::aws::cloudtrail::LogFile;
 use crate::aws::cloudtrail::TimeWindow;
