@@ -1036,7 +1036,7 @@ mod tests {
         let rules = deny_rules_for(&raw, account);
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].1.attachment_point, "projects/app");
-        assert!(container_ancestry(&raw, "projects/app").contains("projects/4151"));
+        assert!(container_ancestry(&raw, "projects/app").contains("organizations/9"));
         assert!(!container_ancestry(&raw, "folders/1").contains("projects/app"));
     }
 }
