@@ -276,7 +276,10 @@ async fn organization_scope_collects_every_level_through_pages_retries_and_denia
     assert_eq!(denied["target"], "projects/data-prod");
     let denied = find(errors, "call", "iam.workloadIdentityPools.list");
     assert_eq!(denied["status"], "PERMISSION_DENIED");
-    assert_eq!(errors.as_array().map(Vec::len), Some(4), "errors: {errors}");
+    let denied = find(errors, "call", "iam.policies.listPolicies");
+    assert_eq!(denied["target"], "projects/555000000002");
+    assert_eq!(denied["http_status"], 403);
+    assert_eq!(errors.as_array().map(Vec::len), Some(5), "errors: {errors}");
 
     // IAM conditions on bindings, verbatim.
     let organization = find(
@@ -415,6 +418,68 @@ async fn organization_scope_collects_every_level_through_pages_retries_and_denia
     let open = find(providers, "display_name", "open");
     assert!(open["attribute_condition"].is_null());
     assert_eq!(open["protocol"], "oidc");
+
+    // IAM deny policies of every level: the organization's over two pages (after a 429), each
+    // read whole with `policies.get` because the list gives metadata only; a 403 on
+    // `data-prod` above.
+    let org_list = "/v2/policies/cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012/denypolicies";
+    assert_eq!(requests_to(&server, "GET", org_list).await, 3);
+    assert_eq!(
+        requests_to(&server, "GET", &format!("{org_list}/no-iam-admin")).await,
+        1
+    );
+    let deny = inventory["deny_policies"]
+        .as_array()
+        .expect("deny policies");
+    assert_eq!(deny.len(), 3, "{deny:?}");
+    let attached: Vec<&str> = deny
+        .iter()
+        .filter_map(|p| p["attachment_point"].as_str())
+        .collect();
+    assert_eq!(
+        attached,
+        [
+            "organizations/123456789012",
+            "organizations/123456789012",
+            "projects/555000000001"
+        ]
+    );
+    let no_iam_admin = find(
+        &inventory["deny_policies"],
+        "name",
+        "policies/cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012/denypolicies/no-iam-admin",
+    );
+    assert_eq!(
+        no_iam_admin["display_name"],
+        "No IAM policy changes outside the IAM admins"
+    );
+    let rule = &no_iam_admin["rules"][0];
+    assert_eq!(
+        rule["denied_principals"],
+        serde_json::json!(["principalSet://goog/public:all"])
+    );
+    assert_eq!(
+        rule["exception_principals"],
+        serde_json::json!(["principalSet://goog/group/iam-admins@acme.example"])
+    );
+    let prod_buckets = find(
+        &inventory["deny_policies"],
+        "name",
+        "policies/cloudresourcemanager.googleapis.com%2Forganizations%2F123456789012/denypolicies/prod-buckets",
+    );
+    assert_eq!(
+        prod_buckets["rules"][0]["denial_condition"]["expression"],
+        "resource.matchTag('123456789012/env', 'prod')"
+    );
+    let no_delete = find(
+        &inventory["deny_policies"],
+        "attachment_point",
+        "projects/555000000001",
+    );
+    assert_eq!(
+        no_delete["rules"][0]["exception_permissions"],
+        serde_json::json!(["storage.googleapis.com/objects.get"])
+    );
 
     // The external-account flow exchanged the CI's OIDC token at the STS endpoint.
     let exchanges: Vec<String> = server

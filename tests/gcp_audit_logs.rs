@@ -578,6 +578,25 @@ fn check_against_truth(usage: &AuditLogUsage, truth: &GroundTruth) {
         .map(|(kind, count)| (kind.as_str().to_string(), *count))
         .collect();
     assert_eq!(log_types, truth.log_types);
+    // Service-account key use (`authenticationInfo.serviceAccountKeyName`): precision and
+    // recall one over the keys, and the same number of entries per key.
+    let keys_found: BTreeSet<&String> = usage.key_use.keys().collect();
+    let keys_truth: BTreeSet<&String> = truth.key_use.keys().collect();
+    let hits = keys_found.intersection(&keys_truth).count() as f64;
+    assert!(!keys_truth.is_empty(), "the generated set uses no key");
+    assert_eq!(
+        (
+            hits / keys_found.len() as f64,
+            hits / keys_truth.len() as f64
+        ),
+        (1.0, 1.0)
+    );
+    let calls: BTreeMap<String, u64> = usage
+        .key_use
+        .iter()
+        .map(|(key, used)| (key.clone(), used.calls))
+        .collect();
+    assert_eq!(calls, truth.key_use);
     assert_eq!(usage.coverage.entries_read, truth.entries);
     assert_eq!(usage.coverage.files_read, truth.files);
     assert!(usage.coverage.files_skipped.is_empty());

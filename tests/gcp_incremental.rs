@@ -191,6 +191,9 @@ fn a_gcp_read_continuing_the_last_one_equals_a_full_read_and_opens_only_new_file
     let (usage, read) = incremental(root, day_two, Some(state));
     let expected = full(root, day_two);
     assert_eq!(usage, expected);
+    // Service-account key use is in the state too: first, last and calls per key match the
+    // full read (the equality above), and there is some to compare.
+    assert!(!expected.key_use.is_empty());
     // Every new file of the window's folders was opened (the corrupt one too, reported), no
     // old one was.
     assert_eq!(read.files_new as usize, added);

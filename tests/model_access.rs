@@ -171,6 +171,7 @@ fn gcp_deny_rule_on_the_organization_overrides_the_folder_binding() {
             denied_permissions: vec!["storage.googleapis.com/objects.get".to_string()],
             exception_permissions: vec![],
             condition: None,
+            possible: None,
         }),
     );
     let answer = ask(&inventory, &deployer, "storage.objects.get", BUCKET);

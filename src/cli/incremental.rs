@@ -12,10 +12,10 @@
 
 use super::GlobalArgs;
 use super::usage::snapshot_error;
-use crate::aws::cloudtrail::TimeWindow;
 #[cfg(feature = "parquet")]
 use crate::aws::cloudtrail::{CloudTrailLogs, CloudTrailUsage};
 use crate::incremental::{IncrementalRead, LogLayout, ReadState, whole_days};
+use crate::model::TimeWindow;
 use crate::snapshot::{Snapshot, SnapshotWriter, Store};
 use std::path::Path;
 

@@ -9,13 +9,13 @@
 
 use super::minimize::{MinimizeArgs, MinimizeFormat};
 use super::{Exit, GlobalArgs, InputError};
-use crate::aws::cloudtrail::TimeWindow;
 use crate::gcp::audit_log::{self, observability};
 use crate::gcp::inventory::GcpInventory;
 use crate::gcp::minimize::{
     GcpMinimizeError, GcpMinimizeOptions, minimize, prove_terraform, render_json, render_terraform,
 };
 use crate::gcp::normalize::normalize_into;
+use crate::model::TimeWindow;
 use crate::model::{IdentityId, Inventory, Provider};
 use crate::snapshot::Snapshot;
 use anyhow::Context;

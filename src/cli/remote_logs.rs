@@ -5,9 +5,9 @@
 
 use super::progress::{Counts, Reading, while_reading};
 use super::{GlobalArgs, InputError};
-use crate::aws::cloudtrail::TimeWindow;
 use crate::azure::activity_log::{self, ActivityLogUsage};
 use crate::gcp::audit_log::{self, AuditLogUsage};
+use crate::model::TimeWindow;
 use crate::remote_logs::{self, Layout, Listed};
 use std::path::Path;
 use std::sync::atomic::Ordering;

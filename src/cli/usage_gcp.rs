@@ -7,8 +7,8 @@
 
 use super::time::{WindowArgs, rfc3339};
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
-use crate::aws::cloudtrail::TimeWindow;
 use crate::gcp::audit_log::{self, AuditLogUsage, LogType, rule_for};
+use crate::model::TimeWindow;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -85,6 +85,19 @@ struct UsageView {
     coverage: CoverageView,
     identities: Vec<IdentityView>,
     delegations: Vec<DelegationView>,
+    /// Service-account keys that calls in the window authenticated with
+    /// (`authenticationInfo.serviceAccountKeyName`); left out when none did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    service_account_keys: Vec<KeyUseView>,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyUseView {
+    /// As logged: `//iam.googleapis.com/projects/P/serviceAccounts/SA/keys/KEY_ID`.
+    key: String,
+    calls: u64,
+    first_seen: String,
+    last_seen: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -278,6 +291,16 @@ impl UsageView {
                     entries: delegation.entries,
                 })
                 .collect(),
+            service_account_keys: usage
+                .key_use
+                .iter()
+                .map(|(key, used)| KeyUseView {
+                    key: key.clone(),
+                    calls: used.calls,
+                    first_seen: rfc3339(used.first),
+                    last_seen: rfc3339(used.last),
+                })
+                .collect(),
         }
     }
 }
@@ -352,6 +375,16 @@ fn write_table(view: &UsageView, out: &mut dyn std::io::Write) -> anyhow::Result
                 delegation.chain.join(" → "),
                 delegation.identity,
                 delegation.entries
+            )?;
+        }
+    }
+    if !view.service_account_keys.is_empty() {
+        writeln!(out, "\nservice-account keys used (user-managed keys)")?;
+        for key in &view.service_account_keys {
+            writeln!(
+                out,
+                "  {}: {} call(s), first {}, last {}",
+                key.key, key.calls, key.first_seen, key.last_seen
             )?;
         }
     }

@@ -8,7 +8,10 @@
 //! - *Granted* is every distinct permission the account's bindings give (organization,
 //!   folders, projects), roles expanded from the inventory's custom roles or the embedded
 //!   catalog of predefined roles; a role in neither is counted as granting nothing known and
-//!   said in `coverage`.
+//!   said in `coverage`. A permission that an IAM deny policy denies the account,
+//!   unconditionally and for certain, at or above a binding's resource is not granted by that
+//!   binding (<https://cloud.google.com/iam/docs/deny-overview#policy-eval>); conditional or
+//!   possible deny rules leave it granted.
 //! - *Used* is a granted permission with at least one allowed call in the window; denied calls
 //!   never count as use. *Unobservable* is a granted permission without calls whose calls
 //!   are written to Data Access audit logs of a service none were read for
@@ -23,6 +26,7 @@
 //! Pure: the inventories and the usage are arguments, the output is sorted.
 
 use super::audit_log::{AuditLogUsage, Observability, observability};
+use super::evaluate::{hard_denied, hard_deny_rules};
 use super::inventory::GcpInventory;
 use super::minimize::{GcpMinimizeOptions, minimize, render_json};
 use super::normalize::normalize_into;
@@ -107,8 +111,18 @@ pub fn analyze(
         coverage: Vec::new(),
         usage_of_unknown_identities: Vec::new(),
     };
+    let key_evidence =
+        evidence
+            .usage
+            .map(|usage| super::checks::user_managed_key::KeyUseEvidence {
+                usage,
+                covered_projects: &covered,
+                window,
+            });
     for raw in evidence.inventories {
-        analysis.attach_findings(super::checks::gcp_identity_findings(raw));
+        let mut findings = super::checks::gcp_identity_findings(raw);
+        super::checks::user_managed_key::annotate(raw, &mut findings, key_evidence.as_ref());
+        analysis.attach_findings(findings);
     }
     if let Some(usage) = evidence.usage {
         analysis.coverage = coverage_sentences(usage, &inventory, &covered);
@@ -194,17 +208,29 @@ fn granted_permissions(
 ) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut granted = BTreeSet::new();
     let mut unknown_roles = BTreeSet::new();
+    let denies = hard_deny_rules(inventory, id);
     for grant in inventory.grants_for(id) {
         let GrantBody::Gcp(binding) = &grant.body else {
             continue;
         };
+        let ancestry: BTreeSet<String> = inventory
+            .gcp_hierarchy
+            .ancestry(&binding.resource)
+            .into_iter()
+            .collect();
+        let not_denied = |permission: &str| !hard_denied(&denies, &ancestry, permission);
         if let Some(role) = inventory.gcp_roles.get(&binding.role) {
             if role.stage.grants() {
-                granted.extend(role.permissions.iter().cloned());
+                granted.extend(role.permissions.iter().filter(|p| not_denied(p)).cloned());
             }
         } else if let Some(role) = catalog.role(&binding.role) {
             if role.stage.grants() {
-                granted.extend(catalog.permissions_of(role).map(str::to_string));
+                granted.extend(
+                    catalog
+                        .permissions_of(role)
+                        .filter(|p| not_denied(p))
+                        .map(str::to_string),
+                );
             }
         } else {
             unknown_roles.insert(binding.role.clone());
@@ -576,6 +602,86 @@ mod tests {
         assert_eq!(
             counts.granted,
             counts.used + counts.unused + counts.unobservable
+        );
+    }
+
+    /// End to end from a raw inventory: a permission `roles/run.developer` grants but a deny
+    /// policy on the project denies the account is neither counted as granted nor in the
+    /// proposed custom role; a group-scoped (possible) deny leaves it granted.
+    #[test]
+    fn a_denied_permission_is_not_granted_and_not_in_the_proposal() {
+        use crate::model::{Outcome, Permission, UsageEvent};
+        let with_deny = |principal: &str| -> GcpInventory {
+            let mut raw: GcpInventory = serde_json::from_str(RAW).unwrap();
+            raw.deny_policies = vec![crate::gcp::inventory::GcpDenyPolicy {
+                attachment_point: "projects/4151".to_string(),
+                name:
+                    "policies/cloudresourcemanager.googleapis.com%2Fprojects%2F4151/denypolicies/d"
+                        .to_string(),
+                display_name: String::new(),
+                rules: vec![crate::gcp::inventory::GcpDenyPolicyRule {
+                    description: String::new(),
+                    denied_principals: vec![principal.to_string()],
+                    exception_principals: vec![],
+                    denied_permissions: vec!["run.googleapis.com/services.delete".to_string()],
+                    exception_permissions: vec![],
+                    denial_condition: None,
+                }],
+            }];
+            raw
+        };
+        let mut usage = AuditLogUsage::default();
+        usage.coverage.entries_in_window = 1;
+        usage.usage.add(&UsageEvent {
+            identity: IdentityId::new(Provider::Gcp, "ci@app.iam.gserviceaccount.com"),
+            permission: Permission::new(Provider::Gcp, "run.services.update"),
+            resource: "projects/app/locations/eu/services/web".to_string(),
+            time: window().since,
+            outcome: Outcome::Allowed,
+            workload: None,
+            source: "log.json".to_string(),
+        });
+        let options = Options {
+            propose: true,
+            now: window().until,
+        };
+        let run = |raw: GcpInventory| {
+            let inventories = [raw];
+            let evidence = GcpEvidence {
+                inventories: &inventories,
+                usage: Some(&usage),
+            };
+            analyze(&evidence, window(), options).unwrap()
+        };
+        let baseline = run(serde_json::from_str(RAW).unwrap());
+        let denied = run(with_deny(
+            "principal://iam.googleapis.com/projects/-/serviceAccounts/ci@app.iam.gserviceaccount.com",
+        ));
+        let possible = run(with_deny("principalSet://goog/group/ci@example.com"));
+        let granted = |analysis: &Analysis| analysis.identities[0].counts.expect("counts").granted;
+        assert_eq!(granted(&denied), granted(&baseline) - 1);
+        assert_eq!(granted(&possible), granted(&baseline));
+        let proposal = denied.identities[0]
+            .proposal
+            .as_ref()
+            .expect("proposal")
+            .as_ref()
+            .expect("proven");
+        let text = proposal.json.to_string();
+        assert!(text.contains("run.services.update"), "{text}");
+        assert_eq!(
+            proposal.json["denied_by_deny_policy"],
+            serde_json::json!(["run.services.delete"])
+        );
+        assert!(
+            !proposal.json["roles"]
+                .to_string()
+                .contains("run.services.delete")
+        );
+        assert!(
+            !proposal.json["removed"]
+                .to_string()
+                .contains("run.services.delete")
         );
     }
 }

@@ -52,9 +52,7 @@ pub fn evaluate(
             }
             GrantBody::GcpDeny(rule) => {
                 if ancestry.contains(&rule.attachment_point) && denies(rule, permission) {
-                    verdicts
-                        .deny
-                        .push((grant.id.clone(), rule.condition.as_ref().map(describe)));
+                    verdicts.deny.push((grant.id.clone(), describe_deny(rule)));
                 }
             }
             // Grants of other providers never apply to a GCP identity.
@@ -71,8 +69,50 @@ fn describe(condition: &GcpCondition) -> String {
     )
 }
 
+/// When a deny rule applies: always (`None`), under its denial condition, or if the identity
+/// is among principals pipeleash cannot list.
+fn describe_deny(rule: &GcpDenyRule) -> Option<String> {
+    match (&rule.condition, &rule.possible) {
+        (None, None) => None,
+        (Some(condition), None) => Some(describe(condition)),
+        (None, Some(possible)) => Some(possible.clone()),
+        (Some(condition), Some(possible)) => {
+            Some(format!("{} and {possible}", describe(condition)))
+        }
+    }
+}
+
+/// The identity's deny rules that apply for certain and without a condition: a permission
+/// they deny at a resource is denied there whatever the allow policies say.
+pub(crate) fn hard_deny_rules<'a>(
+    inventory: &'a Inventory,
+    identity: &IdentityId,
+) -> Vec<&'a GcpDenyRule> {
+    inventory
+        .grants_for(identity)
+        .filter_map(|grant| match &grant.body {
+            GrantBody::GcpDeny(rule) if rule.condition.is_none() && rule.possible.is_none() => {
+                Some(rule)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Is `permission` denied by one of `rules` at a resource whose ancestry (itself included) is
+/// `ancestry`?
+pub(crate) fn hard_denied(
+    rules: &[&GcpDenyRule],
+    ancestry: &BTreeSet<String>,
+    permission: &str,
+) -> bool {
+    rules
+        .iter()
+        .any(|rule| ancestry.contains(&rule.attachment_point) && denies(rule, permission))
+}
+
 /// Does the rule deny `permission` (and not except it)?
-fn denies(rule: &GcpDenyRule, permission: &str) -> bool {
+pub(crate) fn denies(rule: &GcpDenyRule, permission: &str) -> bool {
     let matches = |patterns: &[String]| {
         patterns
             .iter()
@@ -81,11 +121,17 @@ fn denies(rule: &GcpDenyRule, permission: &str) -> bool {
     matches(&rule.denied_permissions) && !matches(&rule.exception_permissions)
 }
 
-/// Deny policies name permissions as `<service>.googleapis.com/<resource>.<verb>`; IAM
-/// permissions are `<service>.<resource>.<verb>`. Convert the former to the latter (wildcards
-/// included: `storage.googleapis.com/*` → `storage.*`).
+/// Deny policies name permissions as `<service FQDN>/<resource>.<verb>`; IAM permissions are
+/// `<service id>.<resource>.<verb>`. The FQDN is usually the id followed by `.googleapis.com`;
+/// Resource Manager is the exception (`cloudresourcemanager.googleapis.com/projects.update`
+/// is `resourcemanager.projects.update`)
+/// (<https://cloud.google.com/iam/docs/deny-permissions-support>). Convert the former to the
+/// latter (wildcards included: `storage.googleapis.com/*` → `storage.*`). A service whose
+/// FQDN differs otherwise matches nothing, which leaves the permission granted: a deny is
+/// never assumed.
 fn iam_form(pattern: &str) -> String {
     match pattern.split_once(".googleapis.com/") {
+        Some(("cloudresourcemanager", rest)) => format!("resourcemanager.{rest}"),
         Some((service, rest)) => format!("{service}.{rest}"),
         None => pattern.to_string(),
     }
@@ -124,6 +170,17 @@ mod tests {
                 "run.services.getIamPolicy",
                 false,
             ),
+            (
+                "cloudresourcemanager.googleapis.com/projects.setIamPolicy",
+                "resourcemanager.projects.setIamPolicy",
+                true,
+            ),
+            (
+                "cloudresourcemanager.googleapis.com/*",
+                "resourcemanager.folders.setIamPolicy",
+                true,
+            ),
+            ("iam.googleapis.com/*.*", "iam.roles.delete", true),
         ] {
             let rule = GcpDenyRule {
                 attachment_point: "projects/p".to_string(),
@@ -131,6 +188,7 @@ mod tests {
                 denied_permissions: vec![pattern.to_string()],
                 exception_permissions: vec![],
                 condition: None,
+                possible: None,
             };
             assert_eq!(
                 denies(&rule, permission),

@@ -52,6 +52,12 @@ pub struct GcpInventory {
     pub custom_roles: Vec<GcpCustomRole>,
     #[serde(default)]
     pub workload_identity_pools: Vec<GcpWorkloadIdentityPool>,
+    /// IAM deny policies attached to each organization, folder and project collected
+    /// (IAM v2 `policies.listPolicies` / `policies.get`,
+    /// <https://cloud.google.com/iam/docs/reference/rest/v2/policies>). Absent in inventories
+    /// collected before deny policies were read: those read as "none collected".
+    #[serde(default)]
+    pub deny_policies: Vec<GcpDenyPolicy>,
     /// Calls that failed: the inventory is incomplete where they would have answered.
     #[serde(default)]
     pub errors: Vec<GcpCollectIssue>,
@@ -291,6 +297,46 @@ pub struct GcpOidcProvider {
     pub jwks_json_set: bool,
 }
 
+/// One IAM deny policy and where it is attached
+/// (<https://cloud.google.com/iam/docs/reference/rest/v2/policies#Policy>,
+/// <https://cloud.google.com/iam/docs/deny-overview>).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GcpDenyPolicy {
+    /// The resource the policy is attached to, as the rest of the inventory names it:
+    /// `organizations/123`, `folders/456`, `projects/415104041262` (the API answers with the
+    /// project number).
+    pub attachment_point: String,
+    /// `policies/cloudresourcemanager.googleapis.com%2Fprojects%2F415104041262/denypolicies/my-policy`,
+    /// as on the wire.
+    pub name: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub rules: Vec<GcpDenyPolicyRule>,
+}
+
+/// One `rules[].denyRule` of a deny policy, verbatim
+/// (<https://cloud.google.com/iam/docs/reference/rest/v2/policies#DenyRule>).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct GcpDenyPolicyRule {
+    #[serde(default)]
+    pub description: String,
+    /// `principal://iam.googleapis.com/projects/-/serviceAccounts/EMAIL`,
+    /// `principalSet://goog/public:all`, `principalSet://goog/group/G`, …
+    #[serde(default)]
+    pub denied_principals: Vec<String>,
+    #[serde(default)]
+    pub exception_principals: Vec<String>,
+    /// `<service>.googleapis.com/<resource>.<verb>`, wildcards allowed.
+    #[serde(default)]
+    pub denied_permissions: Vec<String>,
+    #[serde(default)]
+    pub exception_permissions: Vec<String>,
+    /// A CEL expression over resource tags; the rule applies only when it holds.
+    #[serde(default)]
+    pub denial_condition: Option<GcpConditionExpr>,
+}
+
 /// One call that failed; the run went on without its answer.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct GcpCollectIssue {
@@ -321,6 +367,7 @@ impl GcpInventory {
             service_accounts: Vec::new(),
             custom_roles: Vec::new(),
             workload_identity_pools: Vec::new(),
+            deny_policies: Vec::new(),
             errors: Vec::new(),
         }
     }
@@ -335,6 +382,10 @@ impl GcpInventory {
         self.custom_roles.sort_by(|a, b| a.name.cmp(&b.name));
         self.workload_identity_pools
             .sort_by(|a, b| a.name.cmp(&b.name));
+        self.deny_policies
+            .sort_by(|a, b| (&a.attachment_point, &a.name).cmp(&(&b.attachment_point, &b.name)));
+        self.deny_policies
+            .dedup_by(|a, b| a.attachment_point == b.attachment_point && a.name == b.name);
         self.errors.sort();
         self.errors.dedup();
         let policies = self

@@ -49,7 +49,10 @@ pub struct GcpBinding {
     pub condition: Option<GcpCondition>,
 }
 
-/// One rule of an IAM deny policy that names the identity.
+/// One rule of an IAM deny policy that names the identity (or may name it: see `possible`).
+/// A deny policy is inherited by every descendant of its attachment point
+/// (<https://cloud.google.com/iam/docs/deny-overview#inheritance>) and is checked before any
+/// allow policy (<https://cloud.google.com/iam/docs/deny-overview#policy-eval>).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct GcpDenyRule {
     /// Where the deny policy is attached (same naming as `GcpBinding::resource`).
@@ -60,7 +63,14 @@ pub struct GcpDenyRule {
     /// `storage.googleapis.com/*`) or the IAM form (`storage.buckets.delete`).
     pub denied_permissions: Vec<String>,
     pub exception_permissions: Vec<String>,
+    /// The rule's `denialCondition`; evaluated like an allow binding's condition: never
+    /// guessed, the answer is `Conditional`.
     pub condition: Option<GcpCondition>,
+    /// Why the rule may, or may not, reach the identity when pipeleash cannot tell (a group
+    /// or domain principal set whose members are not collected); `None` when the rule names
+    /// the identity for certain. A possible deny is treated like a conditional one: the
+    /// permission stays granted "unless denied", never removed on its account.
+    pub possible: Option<String>,
 }
 
 /// An error of the GCP engine.

@@ -21,6 +21,15 @@
 //!   (<https://cloud.google.com/iam/docs/service-account-permissions>,
 //!   <https://cloud.google.com/iam/docs/principal-identifiers>,
 //!   <https://cloud.google.com/iam/docs/workload-identity-federation#impersonation>).
+//! - IAM deny policies: each rule whose denied principals include a collected service account
+//!   (`principal://iam.googleapis.com/projects/-/serviceAccounts/EMAIL`, every principal
+//!   `principalSet://goog/public:all`, or the service accounts of a project, folder or
+//!   organization above it) and whose exception principals do not, becomes a deny rule of
+//!   that account at the policy's attachment point ([`deny_rules_for`],
+//!   <https://cloud.google.com/iam/docs/deny-overview>,
+//!   <https://cloud.google.com/iam/docs/principal-identifiers#v2>). A group or Cloud Identity
+//!   principal set, whose members are not collected, makes the rule only *possible*: it is
+//!   evaluated like a conditional rule, so it never removes a permission on its own.
 //! - Custom roles marked deleted grant nothing
 //!   (<https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role>) and are
 //!   left out, so a binding to one is an unknown role, not a grant.
@@ -29,7 +38,7 @@ use super::inventory::{
     GcpIamPolicy, GcpInventory, GcpKeyType, GcpPolicyBinding, GcpServiceAccount,
     GcpWorkloadIdentityProvider,
 };
-use super::{GcpBinding, GcpCondition, GcpRole, RoleStage};
+use super::{GcpBinding, GcpCondition, GcpDenyRule, GcpRole, RoleStage};
 use crate::model::{
     ClaimCondition, ClaimOperator, Container, FederatedTrust, Grant, GrantBody, GrantId, Identity,
     IdentityId, IdentityKind, Inventory, InventoryError, PrincipalRef, Provider, Trust,
@@ -98,6 +107,16 @@ pub fn normalize_into(inventory: &mut Inventory, raw: &GcpInventory) -> Result<(
         let id = IdentityId::new(Provider::Gcp, &account.email.to_ascii_lowercase());
         for trust in service_account_trusts(raw, account) {
             inventory.add_trust(id.clone(), trust);
+        }
+    }
+    for account in &raw.service_accounts {
+        let id = IdentityId::new(Provider::Gcp, &account.email.to_ascii_lowercase());
+        for (grant_id, rule) in deny_rules_for(raw, account) {
+            inventory.add_grant(Grant {
+                id: GrantId::new(grant_id),
+                identity: id.clone(),
+                body: GrantBody::GcpDeny(rule),
+            })?;
         }
     }
     for role in &raw.custom_roles {
@@ -397,6 +416,221 @@ impl<'a> FederatedMember<'a> {
     }
 }
 
+/// How a principal of a deny rule relates to one service account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PrincipalMatch {
+    /// The principal is the account, or a set that holds it for certain.
+    Yes,
+    /// The principal is not the account and no set that could hold it.
+    No,
+    /// A set whose members are not collected: it may hold the account (why).
+    Possible(String),
+}
+
+/// Where a service account sits, for matching deny principals: its email and the projects
+/// (by number and id), folders and organization above it.
+pub(crate) struct AccountPlace {
+    email: String,
+    places: BTreeSet<String>,
+    /// Whether the chain reaches an organization (or a project without a parent): a
+    /// `…/type/ServiceAccount` set of a folder or organization not in `places` then
+    /// cannot hold the account.
+    complete: bool,
+}
+
+impl AccountPlace {
+    pub(crate) fn of(raw: &GcpInventory, account: &GcpServiceAccount) -> AccountPlace {
+        let mut places: BTreeSet<String> = ancestry(raw, &account.project_id).into_iter().collect();
+        let project = raw
+            .projects
+            .iter()
+            .find(|project| project.project_id == account.project_id);
+        if let Some(project) = project {
+            places.insert(project.name.clone());
+        }
+        let top = ancestry(raw, &account.project_id).pop().unwrap_or_default();
+        let complete = project.is_some()
+            && (top.starts_with("organizations/")
+                || project.is_some_and(|project| project.parent.is_empty()));
+        AccountPlace {
+            email: account.email.to_ascii_lowercase(),
+            places,
+            complete,
+        }
+    }
+}
+
+/// Does the deny-policy principal `principal` name the account `place`?
+///
+/// Identifiers from <https://cloud.google.com/iam/docs/principal-identifiers#v2>:
+/// - `principal://iam.googleapis.com/projects/-/serviceAccounts/EMAIL`: the account when the
+///   email is its own (case-insensitive).
+/// - `principalSet://goog/public:all`: every principal, the account included.
+/// - `principalSet://cloudresourcemanager.googleapis.com/{projects,folders,organizations}/N/type/ServiceAccount`:
+///   every service account in that project, folder or organization.
+/// - `principalSet://goog/group/…`, `principalSet://goog/cloudIdentityCustomerId/…`: members
+///   are not collected, so possible.
+/// - Users (`principal://goog/subject/…`), Workload and Workforce Identity pool principals
+///   (other principals than the service account they may act as) and `deleted:` principals
+///   (<https://cloud.google.com/iam/docs/principal-identifiers#deleted>) are not the account.
+/// - Anything else is unknown to this version, so possible.
+pub(crate) fn deny_principal_matches(principal: &str, place: &AccountPlace) -> PrincipalMatch {
+    let principal = principal.trim();
+    if principal.starts_with("deleted:") || principal.starts_with("principal://goog/subject/") {
+        return PrincipalMatch::No;
+    }
+    if principal == "principalSet://goog/public:all" {
+        return PrincipalMatch::Yes;
+    }
+    if let Some(rest) = principal.strip_prefix("principal://iam.googleapis.com/projects/")
+        && let Some((_, email)) = rest.split_once("/serviceAccounts/")
+    {
+        return if email.eq_ignore_ascii_case(&place.email) {
+            PrincipalMatch::Yes
+        } else {
+            PrincipalMatch::No
+        };
+    }
+    if (principal.starts_with("principal://iam.googleapis.com/")
+        || principal.starts_with("principalSet://iam.googleapis.com/"))
+        && (principal.contains("/workloadIdentityPools/") || principal.contains("/workforcePools/"))
+    {
+        return PrincipalMatch::No;
+    }
+    if let Some(container) = principal
+        .strip_prefix("principalSet://cloudresourcemanager.googleapis.com/")
+        .and_then(|rest| rest.strip_suffix("/type/ServiceAccount"))
+    {
+        if place.places.contains(container) {
+            return PrincipalMatch::Yes;
+        }
+        if place.complete {
+            return PrincipalMatch::No;
+        }
+        return PrincipalMatch::Possible(format!(
+            "the account is among the service accounts of `{container}` (its ancestry was not \
+             fully collected)"
+        ));
+    }
+    if principal.starts_with("principalSet://goog/group/") {
+        return PrincipalMatch::Possible(format!(
+            "the account is a member of `{principal}` (group membership is not collected)"
+        ));
+    }
+    PrincipalMatch::Possible(format!(
+        "`{principal}` includes the account (its members are not collected)"
+    ))
+}
+
+/// The deny rules that reach `account`, each with a grant id
+/// (`deny/<policy name>#<rule index>#<email>`), attached at the policy's attachment point
+/// (projects by id, as bindings are). A rule applies when a denied principal matches and no
+/// exception principal does; an exception principal that may match makes the rule possible,
+/// as does a denied principal that may match
+/// (<https://cloud.google.com/iam/docs/deny-overview#deny-policies>).
+pub(crate) fn deny_rules_for(
+    raw: &GcpInventory,
+    account: &GcpServiceAccount,
+) -> Vec<(String, GcpDenyRule)> {
+    let place = AccountPlace::of(raw, account);
+    let mut out = Vec::new();
+    for policy in &raw.deny_policies {
+        let attachment_point = match raw
+            .projects
+            .iter()
+            .find(|project| project.name == policy.attachment_point)
+        {
+            Some(project) => format!("projects/{}", project.project_id),
+            None => policy.attachment_point.clone(),
+        };
+        for (index, rule) in policy.rules.iter().enumerate() {
+            let mut possible: Vec<String> = Vec::new();
+            let mut denied = false;
+            for principal in &rule.denied_principals {
+                match deny_principal_matches(principal, &place) {
+                    PrincipalMatch::Yes => denied = true,
+                    PrincipalMatch::No => {}
+                    PrincipalMatch::Possible(why) => possible.push(why),
+                }
+            }
+            if !denied && possible.is_empty() {
+                continue;
+            }
+            let mut unless = Vec::new();
+            let mut excepted = false;
+            for principal in &rule.exception_principals {
+                match deny_principal_matches(principal, &place) {
+                    PrincipalMatch::Yes => excepted = true,
+                    PrincipalMatch::No => {}
+                    PrincipalMatch::Possible(_) => unless.push(format!("`{principal}`")),
+                }
+            }
+            if excepted {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            if !denied {
+                reasons.push(possible.join(" or "));
+            }
+            if !unless.is_empty() {
+                reasons.push(format!(
+                    "the account is not in the exception {} (membership is not collected)",
+                    unless.join(", ")
+                ));
+            }
+            let name = if policy.display_name.is_empty() {
+                policy.name.clone()
+            } else {
+                format!("{} ({})", policy.name, policy.display_name)
+            };
+            out.push((
+                format!("deny/{}#{index}#{}", policy.name, place.email),
+                GcpDenyRule {
+                    attachment_point: attachment_point.clone(),
+                    policy: name,
+                    denied_permissions: rule.denied_permissions.clone(),
+                    exception_permissions: rule.exception_permissions.clone(),
+                    condition: rule.denial_condition.as_ref().map(|c| GcpCondition {
+                        title: c.title.clone(),
+                        expression: c.expression.clone(),
+                        description: Some(c.description.clone()).filter(|d| !d.is_empty()),
+                    }),
+                    possible: (!reasons.is_empty()).then(|| reasons.join("; ")),
+                },
+            ));
+        }
+    }
+    out
+}
+
+/// The resource names above `name` (itself included) in a raw inventory: a project by id
+/// (`projects/p`, with its number form), a folder or an organization.
+pub(crate) fn container_ancestry(raw: &GcpInventory, name: &str) -> BTreeSet<String> {
+    let mut chain: BTreeSet<String> = BTreeSet::new();
+    if let Some(project_id) = name.strip_prefix("projects/") {
+        chain.extend(ancestry(raw, project_id));
+        if let Some(project) = raw
+            .projects
+            .iter()
+            .find(|project| project.project_id == project_id || project.name == name)
+        {
+            chain.extend(ancestry(raw, &project.project_id));
+        }
+        chain.insert(name.to_string());
+        return chain;
+    }
+    let mut current = name.to_string();
+    while !current.is_empty() && chain.insert(current.clone()) && chain.len() < 64 {
+        current = raw
+            .folders
+            .iter()
+            .find(|folder| folder.name == current)
+            .map(|folder| folder.parent.clone())
+            .unwrap_or_default();
+    }
+    chain
+}
+
 /// The IAM policy of each organization, folder and project, with the resource it is
 /// attached to (projects by id: `projects/my-proj`).
 pub(crate) fn container_policies(raw: &GcpInventory) -> Vec<(String, &GcpIamPolicy)> {
@@ -642,5 +876,167 @@ mod tests {
         };
         assert_eq!(key_id, "k1");
         assert_eq!(created.unwrap().to_rfc3339(), "2025-01-02T03:04:05+00:00");
+    }
+
+    /// organizations/9 → folders/1 → projects/app (number 4151); `ci` in `app`.
+    fn deny_inventory(rules: &str) -> GcpInventory {
+        let text = format!(
+            r#"{{
+          "format_version": 1, "scope": ["organizations/9"], "collected_at": "2026-11-29T00:00:00Z",
+          "organizations": [{{"name": "organizations/9"}}],
+          "folders": [{{"name": "folders/1", "parent": "organizations/9"}}],
+          "projects": [{{"name": "projects/4151", "project_id": "app", "parent": "folders/1",
+            "iam_policy": {{"bindings": [
+              {{"role": "roles/run.admin", "members": ["serviceAccount:ci@app.iam.gserviceaccount.com"]}}]}}}}],
+          "service_accounts": [{{"name": "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com",
+            "project_id": "app", "email": "ci@app.iam.gserviceaccount.com"}}],
+          "deny_policies": [{{"attachment_point": "projects/4151",
+            "name": "policies/cloudresourcemanager.googleapis.com%2Fprojects%2F4151/denypolicies/d",
+            "rules": [{rules}]}}]
+        }}"#
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn decide(rules: &str, permission: &str) -> AccessDecision {
+        let raw = deny_inventory(rules);
+        let mut inventory = Inventory::new();
+        normalize_into(&mut inventory, &raw).unwrap();
+        let id = IdentityId::new(Provider::Gcp, "ci@app.iam.gserviceaccount.com");
+        evaluate(
+            &inventory,
+            &id,
+            permission,
+            "projects/app/locations/eu/services/web",
+        )
+        .unwrap()
+        .decision
+    }
+
+    const SA_PRINCIPAL: &str =
+        "principal://iam.googleapis.com/projects/-/serviceAccounts/CI@app.iam.gserviceaccount.com";
+
+    #[test]
+    fn a_deny_rule_naming_the_service_account_denies_below_its_attachment_point() {
+        let rule = format!(
+            r#"{{"denied_principals": ["{SA_PRINCIPAL}"],
+                "denied_permissions": ["run.googleapis.com/services.delete"]}}"#
+        );
+        assert_eq!(decide(&rule, "run.services.delete"), AccessDecision::Denied);
+        assert_eq!(
+            decide(&rule, "run.services.update"),
+            AccessDecision::Granted
+        );
+    }
+
+    #[test]
+    fn public_all_and_the_service_accounts_of_an_ancestor_include_the_account() {
+        for principal in [
+            "principalSet://goog/public:all",
+            "principalSet://cloudresourcemanager.googleapis.com/projects/4151/type/ServiceAccount",
+            "principalSet://cloudresourcemanager.googleapis.com/folders/1/type/ServiceAccount",
+            "principalSet://cloudresourcemanager.googleapis.com/organizations/9/type/ServiceAccount",
+        ] {
+            let rule = format!(
+                r#"{{"denied_principals": ["{principal}"],
+                    "denied_permissions": ["run.googleapis.com/services.delete"]}}"#
+            );
+            assert_eq!(
+                decide(&rule, "run.services.delete"),
+                AccessDecision::Denied,
+                "{principal}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_principals_do_not_deny_the_account() {
+        for principal in [
+            "principal://iam.googleapis.com/projects/-/serviceAccounts/other@app.iam.gserviceaccount.com",
+            "principal://goog/subject/alice@example.com",
+            "deleted:principal://iam.googleapis.com/projects/-/serviceAccounts/ci@app.iam.gserviceaccount.com?uid=1",
+            "principalSet://cloudresourcemanager.googleapis.com/projects/999/type/ServiceAccount",
+            "principalSet://iam.googleapis.com/projects/4151/locations/global/workloadIdentityPools/gh/*",
+        ] {
+            let rule = format!(
+                r#"{{"denied_principals": ["{principal}"],
+                    "denied_permissions": ["run.googleapis.com/services.delete"]}}"#
+            );
+            assert_eq!(
+                decide(&rule, "run.services.delete"),
+                AccessDecision::Granted,
+                "{principal}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_excepted_principal_or_permission_is_not_denied() {
+        let excepted_principal = format!(
+            r#"{{"denied_principals": ["principalSet://goog/public:all"],
+                "exception_principals": ["{SA_PRINCIPAL}"],
+                "denied_permissions": ["run.googleapis.com/services.delete"]}}"#
+        );
+        assert_eq!(
+            decide(&excepted_principal, "run.services.delete"),
+            AccessDecision::Granted
+        );
+        let excepted_permission = format!(
+            r#"{{"denied_principals": ["{SA_PRINCIPAL}"],
+                "denied_permissions": ["run.googleapis.com/*"],
+                "exception_permissions": ["run.googleapis.com/services.delete"]}}"#
+        );
+        assert_eq!(
+            decide(&excepted_permission, "run.services.delete"),
+            AccessDecision::Granted
+        );
+        assert_eq!(
+            decide(&excepted_permission, "run.services.update"),
+            AccessDecision::Denied
+        );
+    }
+
+    #[test]
+    fn a_denial_condition_makes_the_answer_conditional() {
+        let rule = format!(
+            r#"{{"denied_principals": ["{SA_PRINCIPAL}"],
+                "denied_permissions": ["run.googleapis.com/services.delete"],
+                "denial_condition": {{"title": "prod", "expression": "resource.matchTag('9/env', 'prod')"}}}}"#
+        );
+        assert!(matches!(
+            decide(&rule, "run.services.delete"),
+            AccessDecision::Conditional { reason } if reason.contains("matchTag")
+        ));
+    }
+
+    #[test]
+    fn a_group_principal_set_or_a_group_exception_makes_the_deny_possible_not_certain() {
+        let group = r#"{"denied_principals": ["principalSet://goog/group/ci@example.com"],
+            "denied_permissions": ["run.googleapis.com/services.delete"]}"#;
+        assert!(matches!(
+            decide(group, "run.services.delete"),
+            AccessDecision::Conditional { reason } if reason.contains("group membership is not collected")
+        ));
+        let group_exception = r#"{"denied_principals": ["principalSet://goog/public:all"],
+            "exception_principals": ["principalSet://goog/group/admins@example.com"],
+            "denied_permissions": ["run.googleapis.com/services.delete"]}"#;
+        assert!(matches!(
+            decide(group_exception, "run.services.delete"),
+            AccessDecision::Conditional { reason } if reason.contains("admins@example.com")
+        ));
+    }
+
+    #[test]
+    fn deny_rules_attach_at_the_project_id_and_reach_only_what_is_below() {
+        let raw = deny_inventory(&format!(
+            r#"{{"denied_principals": ["{SA_PRINCIPAL}"],
+                "denied_permissions": ["run.googleapis.com/services.delete"]}}"#
+        ));
+        let account = &raw.service_accounts[0];
+        let rules = deny_rules_for(&raw, account);
+        assert_eq!(rules.len(), 1);
+        assert_eq!(rules[0].1.attachment_point, "projects/app");
+        assert!(container_ancestry(&raw, "projects/app").contains("organizations/9"));
+        assert!(!container_ancestry(&raw, "folders/1").contains("projects/app"));
     }
 }

@@ -84,6 +84,10 @@ pub struct GroundTruth {
     pub log_types: BTreeMap<String, u64>,
     /// Entries a reader must set aside, by reason (`no-principal`, `no-authorization-info`).
     pub set_aside: BTreeMap<String, u64>,
+    /// Service-account key name (`authenticationInfo.serviceAccountKeyName`) → entries that
+    /// authenticated with it, set-aside entries included (the key was used all the same).
+    #[serde(default)]
+    pub key_use: BTreeMap<String, u64>,
 }
 
 const PROJECT: &str = "acme-prod";
@@ -110,6 +114,8 @@ struct Caller {
     subject: Option<&'static str>,
     /// `serviceAccountDelegationInfo[]`: `Ok(email)` first-party, `Err(subject)` federated.
     chain: &'static [Result<&'static str, &'static str>],
+    /// `serviceAccountKeyName`: the user-managed key the call authenticated with.
+    key: Option<&'static str>,
 }
 
 /// One kind of call: the entry as written and the checks IAM made.
@@ -141,47 +147,66 @@ const VIA_WEB: Caller = Caller {
     email: Some(DEPLOYER),
     subject: None,
     chain: &[Err(WEB_MAIN)],
+    key: None,
 };
 const VIA_INFRA: Caller = Caller {
     email: Some(TERRAFORM),
     subject: None,
     chain: &[Err(INFRA_MAIN)],
+    key: None,
 };
 const VIA_INFRA_PR: Caller = Caller {
     email: Some(TERRAFORM),
     subject: None,
     chain: &[Err(INFRA_PR)],
+    key: None,
 };
 /// `builder` impersonated by `deployer`, itself federated from the web repository.
 const BUILDER_VIA_DEPLOYER: Caller = Caller {
     email: Some(BUILDER),
     subject: None,
     chain: &[Err(WEB_MAIN), Ok(DEPLOYER)],
+    key: None,
 };
+/// The reporting job authenticates with a user-managed key of `reporting`.
+const READER_KEY_NAME: &str = "//iam.googleapis.com/projects/acme-prod/serviceAccounts/reporting@acme-prod.iam.gserviceaccount.com/keys/3f7c1d9e2b4a6c8d0e1f2a3b4c5d6e7f80912a3b";
 const READER_KEY: Caller = Caller {
     email: Some(READER),
     subject: None,
     chain: &[],
+    key: Some(READER_KEY_NAME),
+};
+/// The same account through a second, rarely used key.
+const READER_OLD_KEY_NAME: &str = "//iam.googleapis.com/projects/acme-prod/serviceAccounts/reporting@acme-prod.iam.gserviceaccount.com/keys/9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3";
+const READER_OLD_KEY: Caller = Caller {
+    email: Some(READER),
+    subject: None,
+    chain: &[],
+    key: Some(READER_OLD_KEY_NAME),
 };
 const DOCS_DIRECT: Caller = Caller {
     email: None,
     subject: Some(DOCS_MAIN),
     chain: &[],
+    key: None,
 };
 const AGENT: Caller = Caller {
     email: Some(CLOUDBUILD_AGENT),
     subject: None,
     chain: &[],
+    key: None,
 };
 const CLOUDSERVICES_AGENT: Caller = Caller {
     email: Some(CLOUDSERVICES),
     subject: None,
     chain: &[],
+    key: None,
 };
 const NOBODY: Caller = Caller {
     email: None,
     subject: None,
     chain: &[],
+    key: None,
 };
 
 use Grant::{Granted, Refused, Unstated};
@@ -318,6 +343,16 @@ const CALLS: &[Call] = &[
         status: 0,
         log: "data_access",
         weight: 20,
+    },
+    Call {
+        caller: READER_OLD_KEY,
+        service: "storage.googleapis.com",
+        method: "storage.objects.get",
+        resource: "projects/_/buckets/acme-reports/objects/summary-{n}.csv",
+        checks: &[("storage.objects.get", Granted)],
+        status: 0,
+        log: "data_access",
+        weight: 1,
     },
     Call {
         caller: READER_KEY,
@@ -465,6 +500,7 @@ pub fn generate(out: &Path, options: &GenerateOptions) -> Result<GroundTruth, Ge
         for (map, theirs) in [
             (&mut truth.log_types, part.log_types),
             (&mut truth.set_aside, part.set_aside),
+            (&mut truth.key_use, part.key_use),
         ] {
             for (key, count) in theirs {
                 *map.entry(key).or_insert(0) += count;
@@ -503,6 +539,9 @@ fn write_file(path: &Path, bytes: &[u8], gzip: bool) -> Result<(), GenerateError
 /// What a reader must find for one emitted call, from the scenario alone.
 fn record_truth(truth: &mut GroundTruth, call: &Call) {
     *truth.log_types.entry(call.log.to_string()).or_insert(0) += 1;
+    if let Some(key) = call.caller.key {
+        *truth.key_use.entry(key.to_string()).or_insert(0) += 1;
+    }
     let Some(principal) = call.caller.email.or(call.caller.subject) else {
         *truth.set_aside.entry("no-principal".into()).or_insert(0) += 1;
         return;
@@ -558,6 +597,9 @@ fn entry(call: &Call, time: chrono::DateTime<Utc>, index: u64, rng: &mut ChaCha8
     }
     if let Some(subject) = call.caller.subject {
         authentication.insert("principalSubject".into(), json!(subject));
+    }
+    if let Some(key) = call.caller.key {
+        authentication.insert("serviceAccountKeyName".into(), json!(key));
     }
     if !call.caller.chain.is_empty() {
         let chain: Vec<Value> = call

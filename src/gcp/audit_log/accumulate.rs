@@ -22,7 +22,7 @@
 //!   ([`Coverage::granted_unstated`]): when unsure, a permission is kept.
 
 use super::record::{AuditLog, LogEntry, LogType, federated_subject, parse_timestamp};
-use super::report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
+use super::report::{AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason, SkippedFile};
 use crate::intern::{FxHashMap, Interner};
 use crate::model::TimeWindow;
 use crate::model::time::to_datetime;
@@ -58,6 +58,8 @@ pub struct Accumulator {
     strings: Interner,
     usage: FxHashMap<Key, Stats>,
     delegations: FxHashMap<(u32, Vec<u32>), u64>,
+    /// Key name → (entries, first, last).
+    key_use: FxHashMap<u32, (u64, i64, i64)>,
     set_aside: [u64; SetAsideReason::ALL.len()],
     log_types: [u64; LogType::ALL.len()],
     data_access_services: FxHashMap<u32, ()>,
@@ -78,6 +80,7 @@ pub struct Accumulator {
 pub struct Staging {
     usage: FxHashMap<Key, (u64, i64, i64)>,
     delegations: FxHashMap<(u32, Vec<u32>), u64>,
+    key_use: FxHashMap<u32, (u64, i64, i64)>,
     set_aside: [u64; SetAsideReason::ALL.len()],
     log_types: [u64; LogType::ALL.len()],
     data_access_services: Vec<u32>,
@@ -132,6 +135,18 @@ impl Accumulator {
         }
 
         let authentication = payload.authentication_info.as_ref();
+        // A call made with a user-managed key names the key, whatever else the entry says:
+        // its use is counted before any reason to set the entry aside.
+        if let Some(key) = authentication
+            .and_then(|info| info.service_account_key_name.as_deref())
+            .filter(|key| !key.is_empty())
+        {
+            let id = self.strings.intern(key);
+            let used = staging.key_use.entry(id).or_insert((0, time, time));
+            used.0 += 1;
+            used.1 = used.1.min(time);
+            used.2 = used.2.max(time);
+        }
         let email = authentication
             .and_then(|info| info.principal_email.as_deref())
             .filter(|email| !email.is_empty());
@@ -252,6 +267,12 @@ impl Accumulator {
         for (key, count) in staging.delegations.drain() {
             *self.delegations.entry(key).or_insert(0) += count;
         }
+        for (key, (count, first, last)) in staging.key_use.drain() {
+            let used = self.key_use.entry(key).or_insert((0, first, last));
+            used.0 += count;
+            used.1 = used.1.min(first);
+            used.2 = used.2.max(last);
+        }
         for (ours, theirs) in self.set_aside.iter_mut().zip(&mut staging.set_aside) {
             *ours += std::mem::take(theirs);
         }
@@ -314,6 +335,9 @@ impl Accumulator {
                 count,
             );
         }
+        for (key, used) in self.key_use {
+            partial.key_use.insert(text(key), used);
+        }
         partial.set_aside = self.set_aside;
         partial.log_types = self.log_types;
         partial.data_access_services = self.data_access_services.into_keys().map(text).collect();
@@ -371,6 +395,8 @@ pub struct PartialStats {
 pub struct Partial {
     usage: BTreeMap<PartialKey, PartialStats>,
     delegations: BTreeMap<(String, Vec<String>), u64>,
+    /// Key name → (entries, first, last), times in Unix seconds.
+    key_use: BTreeMap<String, (u64, i64, i64)>,
     set_aside: [u64; SetAsideReason::ALL.len()],
     log_types: [u64; LogType::ALL.len()],
     data_access_services: BTreeSet<String>,
@@ -401,6 +427,12 @@ impl Partial {
         }
         for (key, count) in other.delegations {
             *self.delegations.entry(key).or_insert(0) += count;
+        }
+        for (key, (count, first, last)) in other.key_use {
+            let used = self.key_use.entry(key).or_insert((0, first, last));
+            used.0 += count;
+            used.1 = used.1.min(first);
+            used.2 = used.2.max(last);
         }
         for (ours, theirs) in self.set_aside.iter_mut().zip(other.set_aside) {
             *ours += theirs;
@@ -480,10 +512,25 @@ impl Partial {
                 entries,
             })
             .collect();
+        let key_use = self
+            .key_use
+            .into_iter()
+            .map(|(name, (calls, first, last))| {
+                (
+                    name,
+                    KeyUse {
+                        calls,
+                        first: to_datetime(first),
+                        last: to_datetime(last),
+                    },
+                )
+            })
+            .collect();
         AuditLogUsage {
             usage,
             coverage,
             delegations,
+            key_use,
         }
     }
 }
@@ -551,6 +598,11 @@ pub struct StoredPartial {
     usage: Vec<StoredKey>,
     /// (identity, delegation chain, entries).
     delegations: Vec<(String, Vec<String>, u64)>,
+    /// (key name, entries, first, last). Absent in states stored before key use was
+    /// counted: such a state cannot give what a full read gives, so it is refused (the
+    /// caller warns and reads the window again).
+    #[serde(default)]
+    key_use: Option<Vec<(String, u64, i64, i64)>>,
     /// Counts in the order of [`SetAsideReason::ALL`].
     set_aside: Vec<u64>,
     /// Counts in the order of [`LogType::ALL`].
@@ -604,6 +656,12 @@ impl Partial {
                 .iter()
                 .map(|((identity, chain), count)| (identity.clone(), chain.clone(), *count))
                 .collect(),
+            key_use: Some(
+                self.key_use
+                    .iter()
+                    .map(|(name, (count, first, last))| (name.clone(), *count, *first, *last))
+                    .collect(),
+            ),
             set_aside: self.set_aside.to_vec(),
             log_types: self.log_types.to_vec(),
             data_access_services: self.data_access_services.iter().cloned().collect(),
@@ -619,6 +677,13 @@ impl Partial {
     /// Rebuilds a partial from its stored form; counts of the wrong length are an error (the
     /// file is damaged), never a silently different count.
     pub fn from_stored(stored: StoredPartial) -> Result<Partial, String> {
+        let Some(key_use) = stored.key_use else {
+            return Err(
+                "it was stored before service-account key use was counted; the window is read \
+                 again"
+                    .to_owned(),
+            );
+        };
         let set_aside = fixed(stored.set_aside, "set-aside counts")?;
         let log_types = fixed(stored.log_types, "log type counts")?;
         let mut partial = Partial {
@@ -650,6 +715,11 @@ impl Partial {
         for (identity, chain, count) in stored.delegations {
             partial.delegations.insert((identity, chain), count);
         }
+        for (name, count, first, last) in key_use {
+            if partial.key_use.insert(name, (count, first, last)).is_some() {
+                return Err("a key is stored twice".to_owned());
+            }
+        }
         Ok(partial)
     }
 }
@@ -659,4 +729,26 @@ fn fixed<const N: usize>(counts: Vec<u64>, what: &str) -> Result<[u64; N], Strin
     counts
         .try_into()
         .map_err(|counts: Vec<u64>| format!("{} {what}, not {N}", counts.len()))
+}
+
+#[cfg(test)]
+mod key_use_tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_part_from_before_key_use_was_counted_is_refused_not_read_as_no_use() {
+        let mut partial = Partial::default();
+        partial.key_use.insert(
+            "//iam.googleapis.com/projects/p/serviceAccounts/a/keys/k".into(),
+            (2, 10, 20),
+        );
+        let stored = partial.to_stored();
+        let again = Partial::from_stored(stored.clone()).expect("round trip");
+        assert_eq!(again.key_use, partial.key_use);
+        let mut old = serde_json::to_value(&stored).expect("serialize");
+        old.as_object_mut().expect("object").remove("key_use");
+        let old: StoredPartial = serde_json::from_value(old).expect("old form reads");
+        let error = Partial::from_stored(old).expect_err("refused");
+        assert!(error.contains("key use"), "{error}");
+    }
 }

@@ -30,7 +30,9 @@ pub mod walk;
 pub use coverage::{AccessType, LogRule, Observability, observability, rule_for};
 pub use incremental::ReadState;
 pub use record::LogType;
-pub use report::{AuditLogUsage, Coverage, Delegation, SetAsideReason, SkippedFile};
+pub use report::{
+    AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason, SkippedFile, key_id,
+};
 
 use crate::incremental::DateKey;
 use crate::incremental::{ResumeError, day_of_seconds};

@@ -76,6 +76,11 @@ pub struct AuthenticationInfo<'a> {
     /// request", in the order of the delegations.
     #[serde(borrow)]
     pub service_account_delegation_info: Option<Vec<DelegationInfo<'a>>>,
+    /// The user-managed key the call authenticated with, when it did:
+    /// `//iam.googleapis.com/projects/P/serviceAccounts/SA/keys/KEY_ID`
+    /// (<https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog#AuthenticationInfo>).
+    #[serde(borrow)]
+    pub service_account_key_name: Option<Cow<'a, str>>,
 }
 
 /// One element of `serviceAccountDelegationInfo[]`.

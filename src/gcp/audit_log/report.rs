@@ -86,6 +86,24 @@ pub struct Delegation {
     pub entries: u64,
 }
 
+/// The use of one service-account key in the window: entries whose
+/// `authenticationInfo.serviceAccountKeyName` names it
+/// (<https://cloud.google.com/iam/docs/service-account-keys#key-usage>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyUse {
+    /// Entries that authenticated with the key.
+    pub calls: u64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+/// The key id of a key name, whatever its prefix: the last segment of
+/// `//iam.googleapis.com/projects/P/serviceAccounts/SA/keys/KEY_ID` (audit logs) or
+/// `projects/P/serviceAccounts/SA/keys/KEY_ID` (`keys.list`).
+pub fn key_id(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
 /// What the logs read cover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
@@ -132,4 +150,25 @@ pub struct AuditLogUsage {
     pub coverage: Coverage,
     /// Impersonation chains seen, sorted.
     pub delegations: Vec<Delegation>,
+    /// Per service-account key name as logged: the entries in the window that authenticated
+    /// with it.
+    pub key_use: BTreeMap<String, KeyUse>,
+}
+
+impl AuditLogUsage {
+    /// The use of the key `key_id` (or of a full key name), summed over the names it was
+    /// logged under (the project may be written as an id, a number or `-`); `None` when no
+    /// entry in the window used it.
+    pub fn key_use_of(&self, key: &str) -> Option<KeyUse> {
+        let wanted = key_id(key);
+        self.key_use
+            .iter()
+            .filter(|(name, _)| key_id(name) == wanted)
+            .map(|(_, found)| *found)
+            .reduce(|a, b| KeyUse {
+                calls: a.calls + b.calls,
+                first: a.first.min(b.first),
+                last: a.last.max(b.last),
+            })
+    }
 }

@@ -10,7 +10,7 @@
 mod basic_role_on_service_account;
 mod impersonation_at_container_level;
 mod pull_request_reaches_set_iam_policy;
-mod user_managed_key;
+pub mod user_managed_key;
 mod wif_condition_without_owner;
 mod wif_pool_wide_principal_set;
 mod wif_provider_without_condition;

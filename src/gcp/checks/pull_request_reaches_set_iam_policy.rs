@@ -17,7 +17,11 @@
 //! Permissions come from the roles bound to the account on each container, predefined ones
 //! from the catalog and custom ones from the inventory
 //! (<https://cloud.google.com/iam/docs/reference/rest/v1/projects/setIamPolicy>).
-//! Critical when the binding is unconditional, high under an IAM condition.
+//! Critical when the binding is unconditional, high under an IAM condition. A permission that
+//! an IAM deny policy denies the account, unconditionally and for certain, at or above the
+//! container is not counted (deny is checked before allow,
+//! <https://cloud.google.com/iam/docs/deny-overview#policy-eval>); a conditional or possible
+//! deny rule leaves it counted and is named in the evidence.
 //!
 //! **Example:** `principalSet://…/attribute.repository/acme/infra` may act as
 //! `terraform@infra.iam.gserviceaccount.com`, which holds `roles/resourcemanager.projectIamAdmin`
@@ -30,8 +34,9 @@
 
 use super::IMPERSONATION_ROLES;
 use crate::catalog::gcp::GcpRoleCatalog;
+use crate::gcp::evaluate::{denies, hard_denied};
 use crate::gcp::inventory::{GcpInventory, GcpServiceAccount, GcpWorkloadIdentityProvider};
-use crate::gcp::normalize::container_policies;
+use crate::gcp::normalize::{container_ancestry, container_policies, deny_rules_for};
 use crate::model::{Confidence, Evidence, Finding, Severity};
 
 pub const ID: &str = "gcp-pull-request-reaches-set-iam-policy";
@@ -52,7 +57,15 @@ pub fn run(inventory: &GcpInventory, findings: &mut Vec<Finding>) {
             continue;
         }
         let member = format!("serviceAccount:{}", account.email);
+        let deny_rules: Vec<crate::gcp::GcpDenyRule> = deny_rules_for(inventory, account)
+            .into_iter()
+            .map(|(_, rule)| rule)
+            .collect();
+        let (hard, soft): (Vec<_>, Vec<_>) = deny_rules
+            .iter()
+            .partition(|rule| rule.condition.is_none() && rule.possible.is_none());
         for (container, policy) in container_policies(inventory) {
+            let ancestry = container_ancestry(inventory, &container);
             for binding in &policy.bindings {
                 if !binding
                     .members
@@ -61,7 +74,11 @@ pub fn run(inventory: &GcpInventory, findings: &mut Vec<Finding>) {
                 {
                     continue;
                 }
-                let permissions = set_iam_policy_permissions(inventory, catalog, &binding.role);
+                let permissions: Vec<String> =
+                    set_iam_policy_permissions(inventory, catalog, &binding.role)
+                        .into_iter()
+                        .filter(|permission| !hard_denied(&hard, &ancestry, permission))
+                        .collect();
                 if permissions.is_empty() {
                     continue;
                 }
@@ -79,6 +96,36 @@ pub fn run(inventory: &GcpInventory, findings: &mut Vec<Finding>) {
                         permissions.join(", ")
                     ),
                 }];
+                for rule in &soft {
+                    let denied: Vec<&String> = permissions
+                        .iter()
+                        .filter(|permission| {
+                            ancestry.contains(&rule.attachment_point) && denies(rule, permission)
+                        })
+                        .collect();
+                    if denied.is_empty() {
+                        continue;
+                    }
+                    let when = match (&rule.condition, &rule.possible) {
+                        (Some(condition), _) => {
+                            format!("when `{}` holds", condition.expression)
+                        }
+                        (None, Some(possible)) => format!("if {possible}"),
+                        (None, None) => String::new(),
+                    };
+                    evidence.push(Evidence {
+                        source: format!("deny policy `{}`", rule.policy),
+                        detail: format!(
+                            "may deny {} on `{}` {when}",
+                            denied
+                                .iter()
+                                .map(|p| format!("`{p}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            rule.attachment_point
+                        ),
+                    });
+                }
                 evidence.extend(entries.iter().map(|entry| Evidence {
                     source: format!("service account `{}` IAM policy", account.email),
                     detail: format!("`{}`: {}", entry.member, entry.why),

@@ -325,3 +325,191 @@ fn pinning_the_ref_or_holding_no_set_iam_policy_is_not_flagged() {
     ));
     assert!(ids(&viewer, "gcp-pull-request-reaches-set-iam-policy").is_empty());
 }
+
+fn with_deny(mut inventory: GcpInventory, rule: Value) -> GcpInventory {
+    inventory.deny_policies = vec![
+        serde_json::from_value(json!({
+            "attachment_point": "projects/4151",
+            "name": "policies/cloudresourcemanager.googleapis.com%2Fprojects%2F4151/denypolicies/d",
+            "rules": [rule]
+        }))
+        .unwrap(),
+    ];
+    inventory
+}
+
+/// Deny is checked before allow (<https://cloud.google.com/iam/docs/deny-overview>): a
+/// `setIamPolicy` the account is denied for certain on the project is no escalation; a
+/// conditional or group-scoped deny leaves the finding, naming the rule.
+#[test]
+fn a_set_iam_policy_denied_for_certain_is_not_reachable_and_a_possible_deny_is_named() {
+    let base = || {
+        inventory(
+            vec![provider(
+                GITHUB,
+                Some("assertion.repository_owner == 'acme'"),
+            )],
+            repo_grant(),
+            project_admin_for_ci(),
+        )
+    };
+    let denied = gcp_findings(&with_deny(
+        base(),
+        json!({"denied_principals": ["principal://iam.googleapis.com/projects/-/serviceAccounts/ci@app.iam.gserviceaccount.com"],
+               "denied_permissions": ["cloudresourcemanager.googleapis.com/projects.setIamPolicy"]}),
+    ));
+    assert!(ids(&denied, "gcp-pull-request-reaches-set-iam-policy").is_empty());
+    let possible = gcp_findings(&with_deny(
+        base(),
+        json!({"denied_principals": ["principalSet://goog/group/ci@acme.example"],
+               "denied_permissions": ["cloudresourcemanager.googleapis.com/projects.setIamPolicy"]}),
+    ));
+    let found: Vec<&Finding> = possible
+        .iter()
+        .filter(|f| f.id == "gcp-pull-request-reaches-set-iam-policy")
+        .collect();
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0]
+            .evidence
+            .iter()
+            .any(|e| e.source.contains("deny policy") && e.detail.starts_with("may deny")),
+        "{:?}",
+        found[0].evidence
+    );
+    // A deny on another permission changes nothing.
+    let other = gcp_findings(&with_deny(
+        base(),
+        json!({"denied_principals": ["principalSet://goog/public:all"],
+               "denied_permissions": ["storage.googleapis.com/buckets.delete"]}),
+    ));
+    assert_eq!(
+        ids(&other, "gcp-pull-request-reaches-set-iam-policy").len(),
+        1
+    );
+}
+
+mod key_use {
+    use super::*;
+    use crate::gcp::audit_log::{AuditLogUsage, KeyUse, LogType};
+    use crate::gcp::checks::user_managed_key::{self, KeyUseEvidence, KeyUseVerdict, annotate};
+    use crate::model::ObservationWindow;
+    use chrono::TimeZone;
+    use std::collections::BTreeSet;
+
+    const K1: &str = "projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com/keys/k1";
+
+    fn window() -> ObservationWindow {
+        ObservationWindow {
+            since: chrono::Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            until: chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap(),
+        }
+    }
+
+    fn logs(used: bool, data_access: bool) -> AuditLogUsage {
+        let mut usage = AuditLogUsage::default();
+        usage.coverage.entries_in_window = 10;
+        usage.coverage.log_types.insert(LogType::Activity, 5);
+        if data_access {
+            usage.coverage.log_types.insert(LogType::DataAccess, 5);
+        }
+        if used {
+            usage.key_use.insert(
+                "//iam.googleapis.com/projects/app/serviceAccounts/ci@app.iam.gserviceaccount.com/keys/k1"
+                    .to_string(),
+                KeyUse {
+                    calls: 3,
+                    first: chrono::Utc.with_ymd_and_hms(2026, 11, 2, 8, 0, 0).unwrap(),
+                    last: chrono::Utc.with_ymd_and_hms(2026, 11, 20, 9, 30, 0).unwrap(),
+                },
+            );
+        }
+        usage
+    }
+
+    /// The `gcp-user-managed-key` finding of `k1` after annotation.
+    fn finding(usage: Option<&AuditLogUsage>, covered: &[&str]) -> Finding {
+        let raw = inventory(vec![], json!([]), json!([]));
+        let covered: BTreeSet<String> = covered.iter().map(|c| c.to_string()).collect();
+        let evidence = usage.map(|usage| KeyUseEvidence {
+            usage,
+            covered_projects: &covered,
+            window: window(),
+        });
+        let mut findings = gcp_identity_findings(&raw);
+        annotate(&raw, &mut findings, evidence.as_ref());
+        findings
+            .into_iter()
+            .map(|(_, finding)| finding)
+            .find(|f| f.id == "gcp-user-managed-key" && f.evidence[0].source == K1)
+            .expect("finding of k1")
+    }
+
+    #[test]
+    fn a_key_used_in_the_window_says_when_it_was_last_used() {
+        let usage = logs(true, true);
+        let found = finding(Some(&usage), &["projects/app"]);
+        assert!(
+            found.message.ends_with(", last used 2026-11-20T09:30:00Z"),
+            "{}",
+            found.message
+        );
+        assert!(
+            found
+                .evidence
+                .iter()
+                .any(|e| e.detail.starts_with("3 call(s)"))
+        );
+    }
+
+    #[test]
+    fn a_key_no_entry_names_is_unused_in_the_window_when_the_logs_cover_its_project() {
+        let usage = logs(false, true);
+        let found = finding(Some(&usage), &["projects/app"]);
+        assert!(
+            found.message.ends_with(", unused in the window (30 days)"),
+            "{}",
+            found.message
+        );
+        assert!(found.remediation.starts_with("unused in the window"));
+    }
+
+    #[test]
+    fn without_logs_or_coverage_the_use_is_unknown_never_unused() {
+        let without_logs = finding(None, &[]);
+        assert!(without_logs.message.ends_with(", use unknown"));
+        assert!(!without_logs.message.contains("unused"));
+        assert!(
+            without_logs
+                .evidence
+                .iter()
+                .any(|e| e.detail.contains("no audit logs were read"))
+        );
+        // Logs that hold no call in the key's project.
+        let usage = logs(false, true);
+        let uncovered = finding(Some(&usage), &["projects/other"]);
+        assert!(uncovered.message.ends_with(", use unknown"));
+        // No Data Access logs: read-only calls with the key would not show.
+        let usage = logs(false, false);
+        let no_data_access = finding(Some(&usage), &["projects/app"]);
+        assert!(no_data_access.message.ends_with(", use unknown"));
+    }
+
+    #[test]
+    fn a_key_created_after_the_window_has_unknown_use() {
+        let raw = inventory(vec![], json!([]), json!([]));
+        let mut key = raw.service_accounts[0].keys.clone().unwrap()[0].clone();
+        key.valid_after_time = Some("2026-12-15T00:00:00Z".to_string());
+        let usage = logs(false, true);
+        let covered: BTreeSet<String> = ["projects/app".to_string()].into();
+        let evidence = KeyUseEvidence {
+            usage: &usage,
+            covered_projects: &covered,
+            window: window(),
+        };
+        assert!(matches!(
+            user_managed_key::key_use_verdict(&key, "projects/app", Some(&evidence)),
+            KeyUseVerdict::Unknown(why) if why.contains("after the window")
+        ));
+    }
+}

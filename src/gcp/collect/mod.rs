@@ -5,7 +5,8 @@
 //! folders at any depth, projects, and `getIamPolicy` at each level) and the IAM Admin v1
 //! calls (service accounts, their keys and their own IAM policy, custom roles); the
 //! Workload Identity pools and providers come from the IAM REST API with the same credentials
-//! (`rest`). Every list is followed to its last page. A call that fails (403
+//! (`rest`), and so do the IAM v2 deny policies of every organization, folder and project.
+//! Every list is followed to its last page. A call that fails (403
 //! `PERMISSION_DENIED`, 404, …) is recorded in the inventory's `errors` and the run goes on;
 //! 429 and 503 are retried with exponential backoff first (the clients' retry policy:
 //! `Aip194Strict` plus `TooManyRequests`, see
@@ -414,6 +415,7 @@ impl Run<'_> {
             }
         }
         self.policies(inventory).await;
+        self.deny_policies(inventory).await;
         let organizations: Vec<String> = inventory
             .organizations
             .iter()
@@ -711,6 +713,48 @@ impl Run<'_> {
             }
         }
         inventory.errors.extend(errors);
+    }
+
+    /// The IAM deny policies attached to every organization, folder and project collected so
+    /// far (IAM v2; needs `iam.denypolicies.list` and `iam.denypolicies.get`, in
+    /// `roles/iam.denyReviewer`). Deny policies are inherited by every descendant of their
+    /// attachment point (<https://cloud.google.com/iam/docs/deny-overview#inheritance>), so the
+    /// ancestors read for a folder or project scope are read too.
+    async fn deny_policies(&self, inventory: &mut GcpInventory) {
+        let resources: Vec<String> = inventory
+            .organizations
+            .iter()
+            .map(|o| o.name.clone())
+            .chain(inventory.folders.iter().map(|f| f.name.clone()))
+            .chain(inventory.projects.iter().map(|p| p.name.clone()))
+            .collect();
+        (self.progress)(format!(
+            "reading the IAM deny policies of {} resources",
+            resources.len()
+        ));
+        for resource in resources {
+            let (policies, failures) = self
+                .clients
+                .rest
+                .deny_policies(&resource, self.clients.page_size.min(1000))
+                .await;
+            match policies {
+                Ok(policies) => inventory.deny_policies.extend(policies),
+                Err(error) => {
+                    inventory
+                        .errors
+                        .push(rest_issue("iam.policies.listPolicies", &resource, error))
+                }
+            }
+            // Recorded against the attachment point, so that the identities below it are
+            // marked incomplete; the policy is named in the reason.
+            for (policy, mut error) in failures {
+                error.reason = format!("deny policy `{policy}`: {}", error.reason);
+                inventory
+                    .errors
+                    .push(rest_issue("iam.policies.get", &resource, error));
+            }
+        }
     }
 
     /// Service accounts of `project` with their keys and their own IAM policy.

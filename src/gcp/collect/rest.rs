@@ -1,13 +1,16 @@
 //! The IAM REST calls that the generated clients do not cover: Workload Identity pools and
 //! their providers
-//! (<https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools>),
-//! with reqwest and the same credentials. Pages are followed to the end (`nextPageToken`);
+//! (<https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools>)
+//! and IAM v2 deny policies
+//! (<https://cloud.google.com/iam/docs/reference/rest/v2/policies/listPolicies>,
+//! <https://cloud.google.com/iam/docs/reference/rest/v2/policies/get>), with reqwest and the same credentials. Pages are followed to the end (`nextPageToken`);
 //! 429 and 503 answers are retried with exponential backoff (or the `Retry-After` the server
 //! gave), as the Google clients' own policy does.
 
 use super::{MAX_ATTEMPTS, PageTokens};
 use crate::gcp::inventory::{
-    GcpOidcProvider, GcpWorkloadIdentityPool, GcpWorkloadIdentityProvider,
+    GcpConditionExpr, GcpDenyPolicy, GcpDenyPolicyRule, GcpOidcProvider, GcpWorkloadIdentityPool,
+    GcpWorkloadIdentityProvider,
 };
 use google_cloud_auth::credentials::{CacheableResource, Credentials};
 use serde::Deserialize;
@@ -196,6 +199,56 @@ impl RestClient {
         (Ok(out), failures)
     }
 
+    /// Every IAM deny policy attached to `resource` (`organizations/1`, `folders/2`,
+    /// `projects/p`), with its rules. `policies.listPolicies` returns only the policies'
+    /// metadata, so each policy listed without rules is read with `policies.get`; a failed
+    /// read keeps the policy without rules and is returned beside it (policy name, error).
+    ///
+    /// The attachment point is the URL-encoded full resource name
+    /// (`cloudresourcemanager.googleapis.com%2Fprojects%2Fp`,
+    /// <https://cloud.google.com/iam/docs/reference/rest/v2/policies/listPolicies>).
+    pub async fn deny_policies(
+        &self,
+        resource: &str,
+        page_size: i32,
+    ) -> (
+        Result<Vec<GcpDenyPolicy>, RestError>,
+        Vec<(String, RestError)>,
+    ) {
+        let attachment = attachment_point(resource);
+        let listed: Vec<WireDenyPolicy> = match self
+            .list_all(
+                &format!("/v2/policies/{attachment}/denypolicies"),
+                page_size,
+                |page: DenyPolicyPage| (page.policies, page.next_page_token),
+            )
+            .await
+        {
+            Ok(listed) => listed,
+            Err(error) => return (Err(error), Vec::new()),
+        };
+        let mut failures = Vec::new();
+        let mut out = Vec::with_capacity(listed.len());
+        for policy in listed {
+            let policy = if policy.rules.is_empty() && !policy.name.is_empty() {
+                match self
+                    .get_json::<WireDenyPolicy>(&format!("/v2/{}", policy.name), &[])
+                    .await
+                {
+                    Ok(full) => full,
+                    Err(error) => {
+                        failures.push((policy.name.clone(), error));
+                        policy
+                    }
+                }
+            } else {
+                policy
+            };
+            out.push(deny_policy_from(resource, policy));
+        }
+        (Ok(out), failures)
+    }
+
     /// The Cloud Audit Log entries of `project` from `since` (inclusive) to `until`
     /// (exclusive), oldest first, through Cloud Logging's `entries.list`
     /// (`POST /v2/entries:list`,
@@ -312,6 +365,99 @@ fn error_from_body(http_status: u16, body: &[u8]) -> RestError {
             status: None,
             reason: String::from_utf8_lossy(body).chars().take(500).collect(),
         },
+    }
+}
+
+/// `projects/p` → `cloudresourcemanager.googleapis.com%2Fprojects%2Fp`: the full resource
+/// name of a Resource Manager node, its slashes URL-encoded, as the IAM v2 API names an
+/// attachment point (<https://cloud.google.com/iam/docs/reference/rest/v2/policies/listPolicies>).
+pub fn attachment_point(resource: &str) -> String {
+    format!("cloudresourcemanager.googleapis.com/{resource}").replace('/', "%2F")
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DenyPolicyPage {
+    #[serde(default)]
+    policies: Vec<WireDenyPolicy>,
+    #[serde(default)]
+    next_page_token: String,
+}
+
+/// `google.iam.v2.Policy` (<https://cloud.google.com/iam/docs/reference/rest/v2/policies#Policy>).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDenyPolicy {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    rules: Vec<WirePolicyRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePolicyRule {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    deny_rule: Option<WireDenyRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireDenyRule {
+    #[serde(default)]
+    denied_principals: Vec<String>,
+    #[serde(default)]
+    exception_principals: Vec<String>,
+    #[serde(default)]
+    denied_permissions: Vec<String>,
+    #[serde(default)]
+    exception_permissions: Vec<String>,
+    #[serde(default)]
+    denial_condition: Option<WireExpr>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireExpr {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    expression: String,
+    #[serde(default)]
+    description: String,
+}
+
+fn deny_policy_from(resource: &str, wire: WireDenyPolicy) -> GcpDenyPolicy {
+    GcpDenyPolicy {
+        attachment_point: resource.to_owned(),
+        name: wire.name,
+        display_name: wire.display_name,
+        rules: wire
+            .rules
+            .into_iter()
+            .filter_map(|rule| {
+                let deny = rule.deny_rule?;
+                Some(GcpDenyPolicyRule {
+                    description: rule.description,
+                    denied_principals: deny.denied_principals,
+                    exception_principals: deny.exception_principals,
+                    denied_permissions: deny.denied_permissions,
+                    exception_permissions: deny.exception_permissions,
+                    denial_condition: deny
+                        .denial_condition
+                        .filter(|expr| !expr.expression.trim().is_empty())
+                        .map(|expr| GcpConditionExpr {
+                            title: expr.title,
+                            expression: expr.expression,
+                            description: expr.description,
+                        }),
+                })
+            })
+            .collect(),
     }
 }
 
@@ -439,6 +585,38 @@ mod tests {
         let error = error_from_body(502, b"<html>bad gateway</html>");
         assert_eq!(error.status, None);
         assert_eq!(error.reason, "<html>bad gateway</html>");
+    }
+
+    #[test]
+    fn attachment_points_are_url_encoded_full_resource_names() {
+        assert_eq!(
+            attachment_point("projects/my-project"),
+            "cloudresourcemanager.googleapis.com%2Fprojects%2Fmy-project"
+        );
+        assert_eq!(
+            attachment_point("organizations/1"),
+            "cloudresourcemanager.googleapis.com%2Forganizations%2F1"
+        );
+    }
+
+    #[test]
+    fn deny_policy_wire_format_reads_rules_and_drops_empty_conditions() {
+        let wire: WireDenyPolicy = serde_json::from_str(
+            r#"{"name":"policies/x/denypolicies/p","displayName":"P","rules":[
+              {"description":"d","denyRule":{"deniedPrincipals":["principalSet://goog/public:all"],
+               "deniedPermissions":["iam.googleapis.com/roles.delete"],
+               "denialCondition":{"title":"t","expression":"  "}}},
+              {"description":"no deny rule"}]}"#,
+        )
+        .expect("parse");
+        let policy = deny_policy_from("projects/1", wire);
+        assert_eq!(policy.attachment_point, "projects/1");
+        assert_eq!(policy.rules.len(), 1);
+        assert_eq!(policy.rules[0].denial_condition, None);
+        assert_eq!(
+            policy.rules[0].denied_permissions,
+            ["iam.googleapis.com/roles.delete"]
+        );
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //!    inventory's custom roles, else the embedded predefined-role catalog; basic roles
 //!    `roles/owner|editor|viewer` are in that catalog). A role that is in neither is an error:
 //!    what it grants cannot be known, so nothing can be proven about it.
+//!    A permission an IAM deny policy denies the identity, unconditionally and for certain, at
+//!    or above a binding's resource is not granted by that binding
+//!    (<https://cloud.google.com/iam/docs/deny-overview#policy-eval>): it is listed as
+//!    denied and never proposed. Conditional or possible deny rules leave the permission
+//!    granted (it may be allowed), so they never remove it.
 //! 2. [`place`]: where each kept permission goes. A used permission goes to the lowest common
 //!    ancestor of the projects, folders and organizations holding the resources it was used
 //!    on, when the identity is granted it unconditionally there today; otherwise it stays
@@ -22,7 +27,9 @@
 //!    <https://cloud.google.com/iam/docs/understanding-custom-roles>).
 //! 4. [`prove`]: both proofs with the grant engine ([`crate::gcp::evaluate`]) on the old and
 //!    the new inventory: *never broaden* (every permission of every new binding is granted to
-//!    the identity today at the binding's scope, so inheritance below it grants nothing new)
+//!    the identity today at the binding's scope by its allow bindings, so inheritance below it
+//!    grants nothing new; the deny rules are the same before and after, so they are left out
+//!    of this comparison)
 //!    and *never drop* (every call the identity made that its current bindings allow, the new
 //!    bindings allow as well). A failed proof is an error, never output.
 //!
@@ -42,6 +49,7 @@ pub use render::{
 };
 
 pub use super::audit_log::Observability;
+use super::evaluate::{hard_denied, hard_deny_rules};
 use super::{GcpCondition, GcpError, GcpRole, RoleStage, evaluate};
 use crate::access::AccessDecision;
 use crate::catalog::gcp::GcpRoleCatalog;
@@ -150,6 +158,10 @@ pub struct GcpMinimization {
     /// Used, but granted by none of the replaced bindings (a group, an uncollected resource
     /// policy): untouched by this change. Sorted.
     pub granted_elsewhere: Vec<String>,
+    /// In a role bound today but denied to the identity, unconditionally and for certain, by
+    /// an IAM deny policy at or above every binding that holds it: not granted, so not in
+    /// the new roles. Sorted.
+    pub denied: Vec<String>,
     pub replaced: Vec<ReplacedBinding>,
     /// The allowed calls the never-drop proof replays: permission → resource → calls.
     pub used_calls: BTreeMap<String, BTreeMap<String, u64>>,
@@ -234,6 +246,12 @@ pub fn minimize(
         kept: placement.kept,
         removed: placement.removed,
         granted_elsewhere: placement.granted_elsewhere,
+        denied: current
+            .denied
+            .iter()
+            .filter(|permission| !current.by_permission.contains_key(*permission))
+            .cloned()
+            .collect(),
         replaced: current.bindings,
         used_calls: used,
         proof: ProofCounts::default(),
@@ -246,8 +264,11 @@ pub fn minimize(
 #[derive(Debug, Default)]
 struct Granted {
     bindings: Vec<ReplacedBinding>,
-    /// permission → indexes into `bindings`.
+    /// permission → indexes into `bindings` (those that grant it where no deny rule takes it
+    /// away).
     by_permission: BTreeMap<String, Vec<usize>>,
+    /// Permissions of a bound role denied at that binding's resource.
+    denied: BTreeSet<String>,
 }
 
 /// Step 1: what the identity's bindings grant.
@@ -255,10 +276,16 @@ fn granted(inventory: &Inventory, identity: &IdentityId) -> Result<Granted, GcpM
     let catalog =
         GcpRoleCatalog::embedded().map_err(|error| GcpError::Catalog(error.to_string()))?;
     let mut result = Granted::default();
+    let denies = hard_deny_rules(inventory, identity);
     for grant in inventory.grants_for(identity) {
         let GrantBody::Gcp(binding) = &grant.body else {
             continue;
         };
+        let ancestry: BTreeSet<String> = inventory
+            .gcp_hierarchy
+            .ancestry(&binding.resource)
+            .into_iter()
+            .collect();
         let index = result.bindings.len();
         result.bindings.push(ReplacedBinding {
             grant: grant.id.clone(),
@@ -283,6 +310,10 @@ fn granted(inventory: &Inventory, identity: &IdentityId) -> Result<Granted, GcpM
             },
         };
         for permission in permissions {
+            if !denies.is_empty() && hard_denied(&denies, &ancestry, &permission) {
+                result.denied.insert(permission);
+                continue;
+            }
             result
                 .by_permission
                 .entry(permission)
@@ -329,8 +360,11 @@ fn place(
     options: &GcpMinimizeOptions,
 ) -> Result<Placement, GcpMinimizeError> {
     let mut placement = Placement::default();
+    // Deny rules stay as they are after the change, so where a used permission can move is
+    // decided by the allow bindings alone.
+    let allow_only = without_deny_rules(inventory, identity);
     for permission in used.keys() {
-        if !current.by_permission.contains_key(permission) {
+        if !current.by_permission.contains_key(permission) && !current.denied.contains(permission) {
             placement.granted_elsewhere.push(permission.clone());
         }
     }
@@ -357,7 +391,7 @@ fn place(
             };
             match narrowest_scope(inventory, resources.keys()) {
                 Some(scope)
-                    if evaluate(inventory, identity, permission, &scope)?.decision
+                    if evaluate(&allow_only, identity, permission, &scope)?.decision
                         == AccessDecision::Granted =>
                 {
                     placement.kept.push(KeptPermission {
@@ -554,6 +588,15 @@ fn derived_role_id(email: &str) -> String {
     }
 }
 
+/// The inventory without the identity's deny rules: what its allow bindings alone grant.
+fn without_deny_rules(inventory: &Inventory, identity: &IdentityId) -> Inventory {
+    let mut allow_only = inventory.clone();
+    allow_only.retain_grants(|grant| {
+        &grant.identity != identity || !matches!(grant.body, GrantBody::GcpDeny(_))
+    });
+    allow_only
+}
+
 /// The inventory with the identity's bindings replaced by the proposed ones (deny rules and
 /// everything else kept).
 fn replaced_inventory(
@@ -603,8 +646,9 @@ fn describe(decision: &AccessDecision) -> String {
 /// Step 4: both proofs, by the grant engine on the inventory before and after.
 ///
 /// *Never broaden*: each permission of each proposed binding is granted to the identity today
-/// at the binding's scope (unconditionally, or conditionally when the binding keeps a
-/// condition). *Never drop*: each allowed call in `minimization.used_calls` is decided at
+/// at the binding's scope by its allow bindings (unconditionally, or conditionally when the
+/// binding keeps a condition); the deny rules, unchanged by the proposal, apply alike before
+/// and after. *Never drop*: each allowed call in `minimization.used_calls` is decided at
 /// least as permissively after the change as before (granted stays granted).
 ///
 /// Errors: [`GcpMinimizeError::ProofFailed`] naming the first permission and resource that
@@ -626,9 +670,10 @@ pub fn prove(
             after,
         };
     let mut counts = ProofCounts::default();
+    let allow_only = without_deny_rules(inventory, identity);
     for binding in &minimization.bindings {
         for permission in &minimization.roles[binding.role].permissions {
-            let before = evaluate(inventory, identity, permission, &binding.scope)?.decision;
+            let before = evaluate(&allow_only, identity, permission, &binding.scope)?.decision;
             let required = if binding.condition.is_some() { 2 } else { 3 };
             if before.permissiveness() < required {
                 let granted_as = if required == 3 {

@@ -161,7 +161,7 @@ pub fn render_json(minimization: &GcpMinimization) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut view = json!({
         "format_version": FORMAT_VERSION,
         "provider": "gcp",
         "identity": minimization.identity.native(),
@@ -176,7 +176,13 @@ pub fn render_json(minimization: &GcpMinimization) -> Value {
             "never_broaden": minimization.proof.never_broaden,
             "never_drop": minimization.proof.never_drop,
         },
-    })
+    });
+    // Only when a deny policy took permissions away, so that outputs without deny policies
+    // keep their shape.
+    if !minimization.denied.is_empty() {
+        view["denied_by_deny_policy"] = json!(minimization.denied);
+    }
+    view
 }
 
 /// A Terraform output that cannot be written.

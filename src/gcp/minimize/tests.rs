@@ -508,3 +508,151 @@ fn json_view_holds_the_gcloud_role_file_and_commands() {
     );
     assert_eq!(json["kept"][0]["because"], "used");
 }
+
+fn deny(inventory: &mut Inventory, id: &str, attachment_point: &str, denied: &[&str]) {
+    deny_with(inventory, id, attachment_point, denied, None, None);
+}
+
+fn deny_with(
+    inventory: &mut Inventory,
+    id: &str,
+    attachment_point: &str,
+    denied: &[&str],
+    condition: Option<GcpCondition>,
+    possible: Option<&str>,
+) {
+    inventory
+        .add_grant(Grant {
+            id: GrantId::new(id),
+            identity: identity(),
+            body: GrantBody::GcpDeny(crate::gcp::GcpDenyRule {
+                attachment_point: attachment_point.to_string(),
+                policy: format!("policies/x/denypolicies/{id}"),
+                denied_permissions: denied.iter().map(|p| p.to_string()).collect(),
+                exception_permissions: vec![],
+                condition,
+                possible: possible.map(str::to_string),
+            }),
+        })
+        .unwrap();
+}
+
+/// A permission a role grants but a deny policy at or above the binding denies (in the
+/// deny-policy form) is not granted, so it is never in the minimized role, even when the
+/// logs cannot show it; the proofs hold.
+#[test]
+fn a_permission_denied_above_the_binding_is_never_in_the_minimized_role() {
+    let mut inventory = inventory();
+    bind(&mut inventory, "b1", "projects/app-prod", "roles/run.admin");
+    deny(
+        &mut inventory,
+        "d1",
+        "folders/1",
+        &["run.googleapis.com/services.delete"],
+    );
+    let usage = usage(&[("run.services.update", RUN_SERVICE)]);
+    let unobservable = |_: &str| Observability::Unobservable {
+        reason: "Data Access logs off".to_string(),
+    };
+    let result = minimize(
+        &inventory,
+        &identity(),
+        &usage,
+        &unobservable,
+        &GcpMinimizeOptions::default(),
+    )
+    .unwrap();
+    let kept: Vec<&str> = result.kept.iter().map(|k| k.permission.as_str()).collect();
+    assert!(kept.contains(&"run.services.update"));
+    assert!(!kept.contains(&"run.services.delete"), "{kept:?}");
+    assert!(
+        !result
+            .roles
+            .iter()
+            .any(|role| role.permissions.iter().any(|p| p == "run.services.delete"))
+    );
+    assert_eq!(result.denied, vec!["run.services.delete"]);
+    assert!(!result.removed.contains(&"run.services.delete".to_string()));
+    assert!(result.proof.never_broaden > 0);
+    let json = render_json(&result);
+    assert_eq!(
+        json["denied_by_deny_policy"],
+        serde_json::json!(["run.services.delete"])
+    );
+}
+
+/// A deny rule below the binding (on one project of a folder-wide binding) leaves the
+/// permission granted on the rest of the folder.
+#[test]
+fn a_deny_below_the_binding_does_not_take_the_permission_away() {
+    let mut inventory = inventory();
+    bind(&mut inventory, "b1", "folders/1", "roles/run.admin");
+    deny(
+        &mut inventory,
+        "d1",
+        "projects/app-stage",
+        &["run.googleapis.com/services.delete"],
+    );
+    let usage = usage(&[("run.services.update", RUN_SERVICE)]);
+    let unobservable = |_: &str| Observability::Unobservable {
+        reason: "Data Access logs off".to_string(),
+    };
+    let result = minimize(
+        &inventory,
+        &identity(),
+        &usage,
+        &unobservable,
+        &GcpMinimizeOptions::default(),
+    )
+    .unwrap();
+    assert!(result.denied.is_empty());
+    assert!(
+        result
+            .kept
+            .iter()
+            .any(|k| k.permission == "run.services.delete" && k.scope == "folders/1")
+    );
+}
+
+/// A conditional or possible deny never removes a used permission, and the proofs still
+/// hold (the deny rules are the same before and after).
+#[test]
+fn conditional_and_possible_denies_keep_used_permissions_and_the_proofs_hold() {
+    for (condition, possible) in [
+        (
+            Some(GcpCondition {
+                title: "prod".to_string(),
+                expression: "resource.matchTag('9/env', 'prod')".to_string(),
+                description: None,
+            }),
+            None,
+        ),
+        (
+            None,
+            Some(
+                "the account is a member of `principalSet://goog/group/ci@x` (group membership is not collected)",
+            ),
+        ),
+    ] {
+        let mut inventory = inventory();
+        bind(&mut inventory, "b1", "projects/app-prod", "roles/editor");
+        deny_with(
+            &mut inventory,
+            "d1",
+            "organizations/9",
+            &["run.googleapis.com/services.update"],
+            condition,
+            possible,
+        );
+        let usage = usage(&[("run.services.update", RUN_SERVICE)]);
+        let result = run(&inventory, &usage);
+        assert!(result.denied.is_empty());
+        assert!(
+            result
+                .kept
+                .iter()
+                .any(|k| k.permission == "run.services.update")
+        );
+        assert!(result.proof.never_drop > 0);
+    }
+}
