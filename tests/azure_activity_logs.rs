@@ -638,7 +638,7 @@ fn a_corrupt_or_truncated_blob_is_named_skipped_and_contributes_nothing() {
         .coverage
         .files_skipped
         .iter()
-        .map(|file| file.name.as_str())
+        .map(|file| file.source.as_str())
         .collect();
     assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert!(skipped[0].ends_with("h=11/m=00/PT1H.json"), "{skipped:?}");

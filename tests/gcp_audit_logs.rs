@@ -440,7 +440,7 @@ fn corrupt_and_truncated_files_are_named_skipped_and_count_nothing() {
         .coverage
         .files_skipped
         .iter()
-        .map(|file| file.file.as_str())
+        .map(|file| file.source.as_str())
         .collect();
     assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert!(skipped[0].ends_with("10:00:00_10:59:59_S1.json"));

@@ -202,7 +202,7 @@ fn a_gcp_read_continuing_the_last_one_equals_a_full_read_and_opens_only_new_file
             .coverage
             .files_skipped
             .iter()
-            .any(|skipped| skipped.file.ends_with("01:00:00_01:59:59_S1.json.gz"))
+            .any(|skipped| skipped.source.ends_with("01:00:00_01:59:59_S1.json.gz"))
     );
     // The entry of 11-03 delivered on 11-04 counts, the entry without a time is set aside.
     assert_eq!(

@@ -456,7 +456,7 @@ fn coverage_sentences(
         sentences.push(format!(
             "Activity Log file `{}` could not be read ({}): operations only in it would look \
              unused",
-            file.name, file.reason
+            file.source, file.reason
         ));
     }
     for (reason, records) in &coverage.set_aside {

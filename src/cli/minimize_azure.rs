@@ -187,7 +187,7 @@ pub fn run(
             coverage
                 .files_skipped
                 .iter()
-                .map(|file| format!("`{}` ({})", file.name, file.reason))
+                .map(|file| format!("`{}` ({})", file.source, file.reason))
                 .collect::<Vec<_>>()
                 .join(", ")
         )?;

@@ -136,8 +136,8 @@ pub(super) fn read_gcp_remote_incremental(
 
 fn skip_gcp(ingestion: &mut audit_log::Ingestion, listed: &Listed) {
     for (url, reason) in &listed.skipped {
-        ingestion.skip(audit_log::SkippedFile {
-            file: url.clone(),
+        ingestion.skip(crate::model::SkippedSource {
+            source: url.clone(),
             reason: reason.clone(),
         });
     }
@@ -225,8 +225,8 @@ pub(super) fn read_azure_remote_incremental(
 fn skip_azure(ingestion: &mut activity_log::Ingestion, listed: &Listed) {
     ingestion.note_folders_pruned(listed.folders_pruned);
     for (url, reason) in &listed.skipped {
-        ingestion.skip(activity_log::SkippedFile {
-            name: url.clone(),
+        ingestion.skip(crate::model::SkippedSource {
+            source: url.clone(),
             reason: reason.clone(),
         });
     }

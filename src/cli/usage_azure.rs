@@ -192,7 +192,7 @@ impl AzureUsageView {
                     .files_skipped
                     .iter()
                     .map(|file| SkippedView {
-                        file: file.name.clone(),
+                        file: file.source.clone(),
                         reason: file.reason.clone(),
                     })
                     .collect(),

@@ -258,7 +258,7 @@ impl UsageView {
                     .files_skipped
                     .iter()
                     .map(|file| SkippedView {
-                        file: file.file.clone(),
+                        file: file.source.clone(),
                         reason: file.reason.clone(),
                     })
                     .collect(),

@@ -410,7 +410,7 @@ fn coverage_sentences(
     for file in &coverage.files_skipped {
         sentences.push(format!(
             "`{}` could not be read ({}): permissions used only in it would look unused",
-            file.file, file.reason
+            file.source, file.reason
         ));
     }
     for (reason, count) in &coverage.set_aside {

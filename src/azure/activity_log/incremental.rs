@@ -27,10 +27,11 @@
 
 use super::record::{PrincipalKind, SetAsideReason};
 use super::walk;
-use super::{Accumulator, ActivityLogUsage, Operation, PrincipalEvidence, SkippedFile};
+use super::{Accumulator, ActivityLogUsage, Operation, PrincipalEvidence};
 use crate::incremental::{
     LogLayout, ReadStateError, day_in_window, day_name, parse_day, parse_day_number,
 };
+use crate::model::SkippedSource;
 use crate::model::{
     CiWorkload, IdentityId, Permission, Provider, TimeWindow, UsageKey, UsageRecord,
 };
@@ -146,7 +147,7 @@ impl LogLayout for ActivityLogs {
 pub(super) fn usage(
     state: &ReadState,
     window: &TimeWindow,
-    skipped: Vec<SkippedFile>,
+    skipped: Vec<SkippedSource>,
     folders_pruned: u64,
 ) -> ActivityLogUsage {
     let mut merged = Accumulator::default();

@@ -37,6 +37,7 @@ pub use incremental::ReadState;
 pub use record::{PrincipalKind, SetAsideReason};
 
 use crate::incremental::{ResumeError, day_of_micros};
+use crate::model::SkippedSource;
 use incremental::{ActivityLogs, PartKey, Parts};
 
 use crate::model::{
@@ -81,18 +82,11 @@ pub enum ActivityLogError {
     Resume(#[from] ResumeError),
 }
 
-/// A file that could not be read; its records are missing from the result.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    pub name: String,
-    pub reason: String,
-}
-
 /// What was read and what was not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
     pub files_read: u64,
-    pub files_skipped: Vec<SkippedFile>,
+    pub files_skipped: Vec<SkippedSource>,
     /// Partition folders (`y=`, `m=`, `d=`, `h=`) not listed because they lie outside the
     /// window.
     pub folders_pruned: u64,
@@ -268,8 +262,8 @@ impl Ingestion {
     fn take_listing(&mut self, folders_pruned: u64, unreadable: Vec<(PathBuf, String)>) {
         self.accumulator.coverage.folders_pruned = folders_pruned;
         for (folder, reason) in unreadable {
-            self.skip(SkippedFile {
-                name: folder.display().to_string(),
+            self.skip(SkippedSource {
+                source: folder.display().to_string(),
                 reason: format!("cannot list the folder: {reason}"),
             });
         }
@@ -327,8 +321,8 @@ impl Ingestion {
                         }
                         read_keys.push(file.key.clone());
                     }
-                    Err(reason) => skipped.push(SkippedFile {
-                        name: file.display.clone(),
+                    Err(reason) => skipped.push(SkippedSource {
+                        source: file.display.clone(),
                         reason,
                     }),
                 }
@@ -358,8 +352,8 @@ impl Ingestion {
             .add_file(bytes, &mut decoded, &source, &self.window)
         {
             Ok(_) => self.accumulator.coverage.files_read += 1,
-            Err(reason) => self.skip(SkippedFile {
-                name: name.to_owned(),
+            Err(reason) => self.skip(SkippedSource {
+                source: name.to_owned(),
                 reason,
             }),
         }
@@ -423,7 +417,7 @@ impl Ingestion {
     }
 
     /// Lists an input that could not be read at all.
-    pub fn skip(&mut self, file: SkippedFile) {
+    pub fn skip(&mut self, file: SkippedSource) {
         self.accumulator.coverage.files_skipped.push(file);
     }
 
@@ -518,11 +512,10 @@ impl Worker {
                     progress.records_done.fetch_add(records, Ordering::Relaxed);
                 }
             }
-            Err(reason) => self
-                .accumulator
-                .coverage
-                .files_skipped
-                .push(SkippedFile { name, reason }),
+            Err(reason) => self.accumulator.coverage.files_skipped.push(SkippedSource {
+                source: name,
+                reason,
+            }),
         }
         if let Some(progress) = progress {
             progress.files_done.fetch_add(1, Ordering::Relaxed);

@@ -1,7 +1,7 @@
 //! The Activity Log reader behind the neutral log-source seam ([`UsageSource`]).
 
 use super::{ActivityLogError, ActivityLogUsage, TimeWindow, read_path};
-use crate::model::{Coverage, ObservedUsage, Provider, SkippedSource, UsageSource};
+use crate::model::{Coverage, ObservedUsage, Provider, UsageSource};
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 
@@ -22,7 +22,7 @@ impl ActivityLogUsage {
             sources_skipped: coverage
                 .files_skipped
                 .iter()
-                .map(|file| SkippedSource::new(file.name.clone(), file.reason.clone()))
+                .cloned()
                 .collect(),
             events_read: coverage.records_read,
             events_in_window: coverage

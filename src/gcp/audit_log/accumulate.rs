@@ -22,8 +22,9 @@
 //!   ([`Coverage::granted_unstated`]): when unsure, a permission is kept.
 
 use super::record::{AuditLog, LogEntry, LogType, federated_subject, parse_timestamp};
-use super::report::{AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason, SkippedFile};
+use super::report::{AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason};
 use crate::intern::{FxHashMap, Interner};
+use crate::model::SkippedSource;
 use crate::model::TimeWindow;
 use crate::model::time::to_datetime;
 use crate::model::{CiWorkload, IdentityId, Outcome, Permission, Provider, Usage, UsageEvent};
@@ -70,7 +71,7 @@ pub struct Accumulator {
     first: Option<i64>,
     last: Option<i64>,
     pub files_read: u64,
-    pub skipped: Vec<SkippedFile>,
+    pub skipped: Vec<SkippedSource>,
     chain: Vec<u32>,
 }
 
@@ -407,7 +408,7 @@ pub struct Partial {
     first: Option<i64>,
     last: Option<i64>,
     files_read: u64,
-    skipped: Vec<SkippedFile>,
+    skipped: Vec<SkippedSource>,
 }
 
 impl Partial {
@@ -624,7 +625,7 @@ impl Partial {
 
     /// Sets what an assembly of stored parts counts itself: the entries of every part read,
     /// the files read whole and those this read skipped.
-    pub fn set_read(&mut self, entries_read: u64, files_read: u64, skipped: Vec<SkippedFile>) {
+    pub fn set_read(&mut self, entries_read: u64, files_read: u64, skipped: Vec<SkippedSource>) {
         self.entries_read = entries_read;
         self.files_read = files_read;
         self.skipped = skipped;

@@ -19,11 +19,12 @@
 //! A file that could not be read is not remembered, so the next read tries it again.
 
 use super::accumulate::{Partial, StoredPartial};
-use super::report::{AuditLogUsage, SkippedFile};
+use super::report::AuditLogUsage;
 use super::walk;
 use crate::incremental::{
     DateKey, LogLayout, ReadStateError, StoredDatePart, date_folder_opened, day_in_window,
 };
+use crate::model::SkippedSource;
 use crate::model::TimeWindow;
 use std::collections::BTreeMap;
 
@@ -80,7 +81,7 @@ pub(super) type Parts = BTreeMap<DateKey, Partial>;
 pub(super) fn usage(
     state: &ReadState,
     window: &TimeWindow,
-    skipped: Vec<SkippedFile>,
+    skipped: Vec<SkippedSource>,
 ) -> AuditLogUsage {
     let mut merged = Partial::default();
     let mut entries_read = 0;

@@ -30,13 +30,12 @@ pub mod walk;
 pub use coverage::{AccessType, LogRule, Observability, observability, rule_for};
 pub use incremental::ReadState;
 pub use record::LogType;
-pub use report::{
-    AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason, SkippedFile, key_id,
-};
+pub use report::{AuditLogUsage, Coverage, Delegation, KeyUse, SetAsideReason, key_id};
 
 use crate::incremental::DateKey;
 use crate::incremental::{ResumeError, day_of_seconds};
 pub use crate::model::LogFile;
+use crate::model::SkippedSource;
 use crate::model::TimeWindow;
 use accumulate::{Accumulator, Partial, Staging};
 use incremental::{AuditLogs, Parts};
@@ -106,8 +105,8 @@ pub fn ingest_path_with_progress(
     let listing = list_window(path, &window)?;
     let mut ingestion = Ingestion::new(window);
     for (folder, reason) in listing.unreadable {
-        ingestion.skip(SkippedFile {
-            file: folder.display().to_string(),
+        ingestion.skip(SkippedSource {
+            source: folder.display().to_string(),
             reason: format!("cannot list the folder: {reason}"),
         });
     }
@@ -158,8 +157,8 @@ pub fn ingest_path_incremental(
     let mut ingestion = Ingestion::resume(window, source, previous)?;
     let listing = list_window(path, &window)?;
     for (folder, reason) in listing.unreadable {
-        ingestion.skip(SkippedFile {
-            file: folder.display().to_string(),
+        ingestion.skip(SkippedSource {
+            source: folder.display().to_string(),
             reason: format!("cannot list the folder: {reason}"),
         });
     }
@@ -289,8 +288,8 @@ impl Ingestion {
                     }
                     Err(reason) => {
                         stagings.clear();
-                        skipped.push(SkippedFile {
-                            file: file.display.clone(),
+                        skipped.push(SkippedSource {
+                            source: file.display.clone(),
                             reason,
                         });
                     }
@@ -323,8 +322,8 @@ impl Ingestion {
             Ok(()) => self.local.commit(&mut self.staging, name),
             Err(reason) => {
                 Accumulator::discard(&mut self.staging);
-                self.local.skipped.push(SkippedFile {
-                    file: name.to_string(),
+                self.local.skipped.push(SkippedSource {
+                    source: name.to_string(),
                     reason,
                 });
             }
@@ -394,7 +393,10 @@ impl Ingestion {
                     Ok(()) => accumulator.commit(&mut staging, &name),
                     Err(reason) => {
                         Accumulator::discard(&mut staging);
-                        accumulator.skipped.push(SkippedFile { file: name, reason });
+                        accumulator.skipped.push(SkippedSource {
+                            source: name,
+                            reason,
+                        });
                     }
                 }
             }
@@ -407,7 +409,7 @@ impl Ingestion {
     }
 
     /// Lists a file that could not be read at all (a failed download, an unlistable folder).
-    pub fn skip(&mut self, file: SkippedFile) {
+    pub fn skip(&mut self, file: SkippedSource) {
         self.local.skipped.push(file);
     }
 

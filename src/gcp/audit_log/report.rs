@@ -2,6 +2,7 @@
 //! the logs read could and could not show.
 
 use super::record::LogType;
+use crate::model::SkippedSource;
 use crate::model::TimeWindow;
 use crate::model::Usage;
 use chrono::{DateTime, Utc};
@@ -65,14 +66,6 @@ impl SetAsideReason {
     }
 }
 
-/// A log file that could not be read; its entries are missing from the result.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct SkippedFile {
-    /// The path or name the file was given under.
-    pub file: String,
-    pub reason: String,
-}
-
 /// How a call reached the identity it is charged to: the service-account delegation chain of
 /// the entries (`authenticationInfo.serviceAccountDelegationInfo[]`), in the log's order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,7 +103,7 @@ pub struct Coverage {
     pub window: TimeWindow,
     pub files_read: u64,
     /// Files that could not be read (unreadable, not gzip, corrupt or truncated JSON), sorted.
-    pub files_skipped: Vec<SkippedFile>,
+    pub files_skipped: Vec<SkippedSource>,
     pub entries_read: u64,
     pub entries_in_window: u64,
     pub first_entry: Option<DateTime<Utc>>,

@@ -2,7 +2,7 @@
 
 use super::{AuditLogUsage, IngestError, ingest_path};
 use crate::model::TimeWindow;
-use crate::model::{Coverage, ObservedUsage, Provider, SkippedSource, UsageSource};
+use crate::model::{Coverage, ObservedUsage, Provider, UsageSource};
 use chrono::{DateTime, Utc};
 use std::path::PathBuf;
 
@@ -24,7 +24,7 @@ impl AuditLogUsage {
             sources_skipped: coverage
                 .files_skipped
                 .iter()
-                .map(|file| SkippedSource::new(file.file.clone(), file.reason.clone()))
+                .cloned()
                 .collect(),
             events_read: coverage.entries_read,
             events_in_window: coverage.entries_in_window,
