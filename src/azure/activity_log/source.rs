@@ -19,11 +19,7 @@ impl ActivityLogUsage {
         let coverage = &self.coverage;
         Coverage {
             sources_read: coverage.files_read,
-            sources_skipped: coverage
-                .files_skipped
-                .iter()
-                .cloned()
-                .collect(),
+            sources_skipped: coverage.files_skipped.to_vec(),
             events_read: coverage.records_read,
             events_in_window: coverage
                 .records_read

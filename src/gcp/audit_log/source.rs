@@ -21,11 +21,7 @@ impl AuditLogUsage {
         let coverage = &self.coverage;
         Coverage {
             sources_read: coverage.files_read,
-            sources_skipped: coverage
-                .files_skipped
-                .iter()
-                .cloned()
-                .collect(),
+            sources_skipped: coverage.files_skipped.to_vec(),
             events_read: coverage.entries_read,
             events_in_window: coverage.entries_in_window,
             first_event: coverage.first_entry,
