@@ -46,6 +46,16 @@ pub trait Layout {
 }
 
 /// Whether a log path is an object-storage URL (`scheme://…`) rather than a local path.
+/// `url` as it may be shown and stored: without its query string, which for Blob Storage can
+/// hold a shared access signature (`?sv=…&sig=…`), a secret. `https://a.blob.core.windows.net/c?sig=x`
+/// → `https://a.blob.core.windows.net/c?…`.
+pub fn redacted(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?…"),
+        None => url.to_owned(),
+    }
+}
+
 pub fn is_url(path: &std::path::Path) -> bool {
     path.to_str()
         .and_then(crate::snapshot::location::url_scheme)
@@ -164,13 +174,16 @@ mod io {
         on_listed: impl FnOnce(&Listed),
         progress: Option<&Progress>,
     ) -> Result<Listed, RemoteLogsError> {
-        let url = url.trim_end_matches('/');
+        let secret_url = url.trim_end_matches('/');
+        // Shown and stored without its query (a shared access signature is a secret).
+        let shown = crate::remote_logs::redacted(secret_url);
+        let url = shown.as_str();
         let bad = |reason: String| RemoteLogsError::Url {
             url: url.to_owned(),
             logs: L::LOGS,
             reason,
         };
-        let parsed = url::Url::parse(url).map_err(|error| bad(error.to_string()))?;
+        let parsed = url::Url::parse(secret_url).map_err(|error| bad(error.to_string()))?;
         let host = parsed.host_str().unwrap_or_default();
         if !L::accepts(parsed.scheme(), host) {
             return Err(bad(format!(
@@ -178,8 +191,8 @@ mod io {
                 parsed.scheme()
             )));
         }
-        let (objects, root) =
-            crate::snapshot::object_store_for(url).map_err(|error| bad(error.to_string()))?;
+        let (objects, root) = crate::snapshot::object_store_for(secret_url)
+            .map_err(|error| bad(error.to_string()))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -422,5 +435,17 @@ mod io {
                 Err(fail(reason))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_shared_access_signature_is_never_shown() {
+        assert_eq!(
+            super::redacted("https://acct.blob.core.windows.net/c/p?sv=2020&sig=SECRET"),
+            "https://acct.blob.core.windows.net/c/p?…"
+        );
+        assert_eq!(super::redacted("gs://bucket/prefix"), "gs://bucket/prefix");
     }
 }

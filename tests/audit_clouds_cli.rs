@@ -219,4 +219,33 @@ fn saved_queries_reach_gcp_and_azure_permissions() {
         );
         assert!(stdout.contains(expected), "{cloud}: {stdout}");
     }
+    // One cloud's permission is never reached through another cloud's administrator access:
+    // over both demos, a GCP permission matches no Azure node, an Azure one no GCP node, and
+    // the shipped AWS query matches nothing.
+    let gcp = fixtures().join("gcp-demo/snapshot");
+    let azure = fixtures().join("azure-demo/snapshot");
+    let both = [
+        "--snapshot",
+        path(&gcp),
+        "--snapshot",
+        path(&azure),
+        "--format",
+        "json",
+    ];
+    for (cloud, other) in [("gcp-demo", "azure:"), ("azure-demo", "gcp:")] {
+        let query = dir.path().join(format!("{cloud}.query"));
+        let output = pipeleash(&[&["graph", "run", path(&query)][..], &both[..]].concat());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        assert!(!stdout.contains(other), "{cloud}: {stdout}");
+    }
+    let aws_query =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("queries/iam-policy-editors.query");
+    let output = pipeleash(&[&["graph", "run", path(&aws_query)][..], &both[..]].concat());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }

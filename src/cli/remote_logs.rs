@@ -21,7 +21,11 @@ fn fetch<L: Layout>(
     global: &GlobalArgs,
 ) -> anyhow::Result<Listed> {
     if !global.quiet {
-        eprintln!("listing {} files under `{url}`…", L::LOGS);
+        eprintln!(
+            "listing {} files under `{}`…",
+            L::LOGS,
+            remote_logs::redacted(url)
+        );
     }
     let progress = remote_logs::Progress::default();
     let announce = |listed: &Listed| {
@@ -59,9 +63,10 @@ fn fetch<L: Layout>(
     .map_err(InputError::wrap)?;
     if !global.quiet && !listed.skipped.is_empty() {
         eprintln!(
-            "warning: {} object(s) or folder(s) under `{url}` could not be listed or downloaded; \
+            "warning: {} object(s) or folder(s) under `{}` could not be listed or downloaded; \
              their records are missing from the result (listed as skipped)",
-            listed.skipped.len()
+            listed.skipped.len(),
+            remote_logs::redacted(url)
         );
     }
     Ok(listed)
@@ -113,7 +118,8 @@ pub(super) fn read_gcp_remote_incremental(
     global: &GlobalArgs,
 ) -> anyhow::Result<(AuditLogUsage, audit_log::IncrementalRead)> {
     let mut ingestion =
-        audit_log::Ingestion::resume(days, source, previous).map_err(InputError::wrap)?;
+        audit_log::Ingestion::resume(days, &remote_logs::redacted(source), previous)
+            .map_err(InputError::wrap)?;
     let listed = fetch::<audit_log::walk::SinkBucket>(
         &text(path),
         &days,
@@ -201,7 +207,8 @@ pub(super) fn read_azure_remote_incremental(
     global: &GlobalArgs,
 ) -> anyhow::Result<(ActivityLogUsage, activity_log::IncrementalRead)> {
     let mut ingestion =
-        activity_log::Ingestion::resume(days, source, previous).map_err(InputError::wrap)?;
+        activity_log::Ingestion::resume(days, &remote_logs::redacted(source), previous)
+            .map_err(InputError::wrap)?;
     let listed = fetch::<activity_log::walk::ExportContainer>(
         &text(path),
         &days,

@@ -276,6 +276,13 @@ impl SavedQuery {
                 }
             }
             Node::PermissionSet { name, container } => {
+                // Administrator access in a container performs only its own cloud's actions.
+                if let ReachFilter::Action(action) = &self.reaches
+                    && super::cloud::container_provider(container)
+                        != super::cloud::permission_provider(action)
+                {
+                    return None;
+                }
                 let production = graph
                     .identities()
                     .any(|(_, identity)| identity.container == *container && identity.production);

@@ -496,6 +496,36 @@ mod key_use {
     }
 
     #[test]
+    fn a_log_file_that_could_not_be_read_makes_an_unnamed_key_use_unknown_not_unused() {
+        let mut usage = logs(false, true);
+        usage
+            .coverage
+            .files_skipped
+            .push(crate::model::SkippedSource::new(
+                "sink/activity/2026/11/17/10:00:00_10:59:59_S0.json",
+                "line 3 is not JSON",
+            ));
+        let found = finding(Some(&usage), &["projects/app"]);
+        assert!(
+            found.message.ends_with(", use unknown"),
+            "{}",
+            found.message
+        );
+        assert!(!found.remediation.starts_with("unused"));
+        assert!(found.evidence.iter().any(|e| {
+            e.detail
+                .contains("1 log file(s) of the window could not be read")
+        }));
+        // A use that was read still counts, skipped files or not.
+        let mut used = logs(true, true);
+        used.coverage
+            .files_skipped
+            .push(crate::model::SkippedSource::new("x", "unreadable"));
+        let found = finding(Some(&used), &["projects/app"]);
+        assert!(found.message.contains(", last used "), "{}", found.message);
+    }
+
+    #[test]
     fn a_key_created_after_the_window_has_unknown_use() {
         let raw = inventory(vec![], json!([]), json!([]));
         let mut key = raw.service_accounts[0].keys.clone().unwrap()[0].clone();

@@ -114,6 +114,14 @@ pub fn key_use_verdict(
     if !evidence.covered_projects.contains(project) {
         return KeyUseVerdict::Unknown(format!("the audit logs read hold no call in `{project}`"));
     }
+    // A file that could not be read may hold a call with the key: when unsure, not unused.
+    let skipped = evidence.usage.coverage.files_skipped.len();
+    if skipped > 0 {
+        return KeyUseVerdict::Unknown(format!(
+            "no entry read names it, but {skipped} log file(s) of the window could not be read \
+             and may hold a call with it"
+        ));
+    }
     let created = key
         .valid_after_time
         .as_deref()

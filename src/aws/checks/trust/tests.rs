@@ -519,6 +519,24 @@ fn long_lived_keys_used_and_unused() {
         ids(&findings),
         vec![("unused-access-key", Confidence::High)]
     );
+    // The same logs with a file that could not be read: it may hold a call signed with the
+    // key, so the key is unused with low confidence only, and the evidence says why.
+    let mut with_skipped = empty.clone();
+    with_skipped
+        .coverage
+        .sources_skipped
+        .push(crate::model::SkippedSource::new(
+            "AWSLogs/x.json.gz",
+            "not gzip",
+        ));
+    let findings = run(&one_key(), Some(&with_skipped));
+    assert_eq!(ids(&findings), vec![("unused-access-key", Confidence::Low)]);
+    assert!(
+        findings
+            .iter()
+            .flat_map(|(_, finding)| &finding.evidence)
+            .any(|evidence| evidence.detail.contains("1 log file(s) could not be read"))
+    );
     // One key and calls in the logs: the key is used.
     let usage = usage_rows(&format!("arn:aws:iam::{ACCOUNT}:user/ci"));
     let findings = run(&one_key(), Some(&usage));

@@ -12,7 +12,8 @@
 //! **Remediation:** deactivate the key, wait one release cycle, then delete it. Confidence is
 //! high when every call the user made in the window names the key that signed it; low when
 //! some calls were signed with temporary keys (`GetSessionToken`) or by logs that do not say
-//! which key signed them, since those may hide a use of this key; medium without logs.
+//! which key signed them, or when a log file could not be read, since those may hide a use
+//! of this key; medium without logs.
 
 use super::TrustUnderCheck;
 use super::long_lived_access_key::{logged_calls, user_keys};
@@ -58,9 +59,11 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             if recorded || in_logs {
                 continue;
             }
+            // A log file that could not be read may hold a call signed with the key.
+            let skipped = usage.map_or(0, |usage| usage.coverage.sources_skipped.len());
             let confidence = match usage {
                 None => Confidence::Medium,
-                Some(_) if unattributed => Confidence::Low,
+                Some(_) if unattributed || skipped > 0 => Confidence::Low,
                 Some(_) => Confidence::High,
             };
             let mut evidence = vec![Evidence {
@@ -78,6 +81,15 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                     source: "CloudTrail".into(),
                     detail: cloudtrail_detail(calls, &signed, keys.len()),
                 });
+                if skipped > 0 {
+                    evidence.push(Evidence {
+                        source: "CloudTrail".into(),
+                        detail: format!(
+                            "{skipped} log file(s) could not be read and may hold a call signed \
+                             with the key"
+                        ),
+                    });
+                }
             }
             findings.push((
                 id.clone(),
