@@ -249,3 +249,56 @@ fn saved_queries_reach_gcp_and_azure_permissions() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+#[test]
+fn who_can_an_empty_permission_is_an_input_error() {
+    for permission in ["", "  ", "s3 GetObject"] {
+        let output = pipeleash(&[
+            "graph",
+            "who-can",
+            permission,
+            "--snapshot",
+            path(&fixtures().join("gcp-demo/snapshot")),
+        ]);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{permission:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("is not a permission"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}
+
+/// The GCP demo's `reporting` account calls with its user-managed key (the entries carry
+/// `serviceAccountKeyName`): the key finding says when it was last used, never "unused".
+#[test]
+fn the_gcp_demo_key_is_seen_used_in_its_logs() {
+    let output = pipeleash(
+        &[
+            &[
+                "analyze",
+                "--snapshot",
+                path(&fixtures().join("gcp-demo/snapshot")),
+                "--gcp-audit-logs",
+                path(&fixtures().join("gcp-demo/audit-logs")),
+                "--format",
+                "json",
+            ][..],
+            &WINDOW[..],
+        ]
+        .concat(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "user-managed key `9f8e7d6c5b4a39281706f5e4d3c2b1a098765432` is enabled and never \
+             expires, last used 2026-11-20T16:39:02Z"
+        ),
+        "{stdout}"
+    );
+}

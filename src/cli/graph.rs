@@ -121,6 +121,13 @@ pub fn run_at(
     match command {
         GraphCommand::List { dir } => list(&dir, out),
         GraphCommand::WhoCan { action, on, input } => {
+            if action.trim().is_empty() || action.chars().any(char::is_whitespace) {
+                return Err(InputError::wrap(format!(
+                    "`{action}` is not a permission; name one as its cloud writes it: \
+                     `iam:PutRolePolicy`, `resourcemanager.projects.setIamPolicy`, \
+                     `Microsoft.Authorization/roleAssignments/write`"
+                )));
+            }
             if !global.quiet
                 && let Some(note) = unknown_permission_note(&action)
             {
