@@ -191,8 +191,18 @@ mod io {
                 parsed.scheme()
             )));
         }
-        let (objects, root) = crate::snapshot::object_store_for(secret_url)
-            .map_err(|error| bad(error.to_string()))?;
+        let (objects, root) = crate::snapshot::object_store_for(secret_url).map_err(|error| {
+            let reason = error.to_string();
+            // `az://CONTAINER` names no account: object_store then says only that one is missing.
+            if reason.contains("Account must be specified") {
+                bad(format!(
+                    "{reason}: set `AZURE_STORAGE_ACCOUNT_NAME`, or write the URL as \
+                     `https://ACCOUNT.blob.core.windows.net/CONTAINER`"
+                ))
+            } else {
+                bad(reason)
+            }
+        })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

@@ -302,3 +302,24 @@ fn the_gcp_demo_key_is_seen_used_in_its_logs() {
         "{stdout}"
     );
 }
+
+/// `az://CONTAINER` names no storage account: the error says which variable to set.
+#[test]
+fn an_azure_container_url_without_an_account_says_what_to_set() {
+    let output = Command::new(env!("CARGO_BIN_EXE_pipeleash"))
+        .args([
+            "usage",
+            "--azure-activity-logs",
+            "az://insights-activity-logs",
+        ])
+        .env_remove("AZURE_STORAGE_ACCOUNT_NAME")
+        .env_remove("AZURE_STORAGE_ACCOUNT")
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("set `AZURE_STORAGE_ACCOUNT_NAME`"),
+        "{}",
+        stderr(&output)
+    );
+}
