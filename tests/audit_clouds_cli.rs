@@ -323,3 +323,21 @@ fn an_azure_container_url_without_an_account_says_what_to_set() {
         stderr(&output)
     );
 }
+
+/// `usage` given log files of which not one can be read is an input error, as `analyze` is,
+/// never an empty report with exit 0.
+#[test]
+fn usage_of_logs_none_of_which_can_be_read_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{ this is not json").unwrap();
+    for flag in ["--gcp-audit-logs", "--azure-activity-logs"] {
+        let output = pipeleash(&["usage", flag, path(&bad)]);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains("could be read"),
+            "{}",
+            stderr(&output)
+        );
+    }
+}

@@ -55,6 +55,11 @@ fn ingest(
     global: &GlobalArgs,
 ) -> anyhow::Result<ActivityLogUsage> {
     let usage = super::remote_logs::read_azure(path, window, global)?;
+    super::usage_gcp::nothing_readable(
+        path,
+        usage.coverage.files_read,
+        &usage.coverage.files_skipped,
+    )?;
     if !global.quiet {
         let coverage = &usage.coverage;
         if coverage.operations == 0 {
