@@ -228,7 +228,9 @@ fn analyze_reports_counts_findings_and_the_corrupt_file() {
             .contains("AKIAI44QH8DHBEXAMPLE"),
         "{unused_keys:#?}"
     );
-    assert_eq!(unused_keys[0]["confidence"], "high", "{unused_keys:#?}");
+    // The demo's truncated log file is of the same account: it may hold a call signed with the
+    // key, so "no use" is said with low confidence only.
+    assert_eq!(unused_keys[0]["confidence"], "low", "{unused_keys:#?}");
     // Trust findings from the access graph appear with the identity they concern.
     assert!(
         ids(find("role/ci/gitlab-docs-publish"))

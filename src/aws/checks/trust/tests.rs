@@ -526,7 +526,7 @@ fn long_lived_keys_used_and_unused() {
         .coverage
         .sources_skipped
         .push(crate::model::SkippedSource::new(
-            "AWSLogs/x.json.gz",
+            format!("AWSLogs/{ACCOUNT}/CloudTrail/eu-west-1/2026/11/14/x.json.gz"),
             "not gzip",
         ));
     let findings = run(&one_key(), Some(&with_skipped));
@@ -536,6 +536,20 @@ fn long_lived_keys_used_and_unused() {
             .iter()
             .flat_map(|(_, finding)| &finding.evidence)
             .any(|evidence| evidence.detail.contains("1 log file(s) could not be read"))
+    );
+    // A file of another account's logs does not touch this user's keys.
+    let mut other_account = empty.clone();
+    other_account
+        .coverage
+        .sources_skipped
+        .push(crate::model::SkippedSource::new(
+            "AWSLogs/999999999999/CloudTrail/eu-west-1/2026/11/14/x.json.gz",
+            "not gzip",
+        ));
+    let findings = run(&one_key(), Some(&other_account));
+    assert_eq!(
+        ids(&findings),
+        vec![("unused-access-key", Confidence::High)]
     );
     // One key and calls in the logs: the key is used.
     let usage = usage_rows(&format!("arn:aws:iam::{ACCOUNT}:user/ci"));

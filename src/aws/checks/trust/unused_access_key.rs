@@ -59,8 +59,19 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             if recorded || in_logs {
                 continue;
             }
-            // A log file that could not be read may hold a call signed with the key.
-            let skipped = usage.map_or(0, |usage| usage.coverage.sources_skipped.len());
+            // A log file that could not be read may hold a call signed with the key: one of the
+            // user's account (`AWSLogs/<account>/…`), or one whose account the name does not say.
+            let skipped = usage.map_or(0, |usage| {
+                let folder = format!("AWSLogs/{}/", identity.container);
+                usage
+                    .coverage
+                    .sources_skipped
+                    .iter()
+                    .filter(|skipped| {
+                        skipped.source.contains(&folder) || !skipped.source.contains("AWSLogs/")
+                    })
+                    .count()
+            });
             let confidence = match usage {
                 None => Confidence::Medium,
                 Some(_) if unattributed || skipped > 0 => Confidence::Low,
