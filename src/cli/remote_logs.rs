@@ -117,9 +117,10 @@ pub(super) fn read_gcp_remote_incremental(
     previous: Option<audit_log::ReadState>,
     global: &GlobalArgs,
 ) -> anyhow::Result<(AuditLogUsage, audit_log::IncrementalRead)> {
+    // The state is keyed, and the source stored, without the URL's query (a secret).
+    let source = &remote_logs::redacted(source);
     let mut ingestion =
-        audit_log::Ingestion::resume(days, &remote_logs::redacted(source), previous)
-            .map_err(InputError::wrap)?;
+        audit_log::Ingestion::resume(days, source, previous).map_err(InputError::wrap)?;
     let listed = fetch::<audit_log::walk::SinkBucket>(
         &text(path),
         &days,
@@ -206,9 +207,10 @@ pub(super) fn read_azure_remote_incremental(
     previous: Option<activity_log::ReadState>,
     global: &GlobalArgs,
 ) -> anyhow::Result<(ActivityLogUsage, activity_log::IncrementalRead)> {
+    // The state is keyed, and the source stored, without the URL's query (a secret).
+    let source = &remote_logs::redacted(source);
     let mut ingestion =
-        activity_log::Ingestion::resume(days, &remote_logs::redacted(source), previous)
-            .map_err(InputError::wrap)?;
+        activity_log::Ingestion::resume(days, source, previous).map_err(InputError::wrap)?;
     let listed = fetch::<activity_log::walk::ExportContainer>(
         &text(path),
         &days,
