@@ -178,6 +178,10 @@ mod io {
         // Shown and stored without its query (a shared access signature is a secret).
         let shown = crate::remote_logs::redacted(secret_url);
         let url = shown.as_str();
+        // Objects are named by the URL without its query: `https://…/container/y=2026/…`.
+        let base = secret_url
+            .split_once('?')
+            .map_or(secret_url, |(base, _)| base);
         let bad = |reason: String| RemoteLogsError::Url {
             url: url.to_owned(),
             logs: L::LOGS,
@@ -208,7 +212,7 @@ mod io {
             .enable_all()
             .build()
             .map_err(|error| bad(format!("cannot start the async runtime: {error}")))?;
-        let listing = runtime.block_on(list::<L>(&objects, &root, url, window))?;
+        let listing = runtime.block_on(list::<L>(&objects, &root, base, window))?;
         let dir = tempfile::Builder::new()
             .prefix("pipeleash-logs-")
             .tempdir()
@@ -244,7 +248,7 @@ mod io {
         let local_root = listed.dir.path().to_path_buf();
         let fetched = runtime.block_on(download(&objects, &root, keys, &local_root, progress));
         for (key, local, result) in fetched {
-            let display = format!("{url}/{key}");
+            let display = format!("{base}/{key}");
             match result {
                 Ok(()) => listed.files.push(LogFile {
                     local,
