@@ -261,3 +261,23 @@ fn read_azure_files(global: &GlobalArgs, read: impl FnOnce(&activity_log::Progre
         || read(&progress),
     );
 }
+
+/// Files were given and not one could be read: an input error (exit 2) naming the first
+/// reason, not an empty report. Used by `usage` of both clouds.
+pub(super) fn nothing_readable(
+    path: &Path,
+    files_read: u64,
+    skipped: &[crate::model::SkippedSource],
+) -> anyhow::Result<()> {
+    match skipped.first() {
+        Some(first) if files_read == 0 => Err(super::InputError::wrap(format!(
+            "none of the {} log file(s) under `{}` could be read (first: `{}`: {}); check \
+             that the path holds the export's files",
+            skipped.len(),
+            crate::remote_logs::redacted(&path.display().to_string()),
+            first.source,
+            first.reason
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -55,7 +55,7 @@ fn ingest(
     global: &GlobalArgs,
 ) -> anyhow::Result<ActivityLogUsage> {
     let usage = super::remote_logs::read_azure(path, window, global)?;
-    super::usage_gcp::nothing_readable(
+    super::remote_logs::nothing_readable(
         path,
         usage.coverage.files_read,
         &usage.coverage.files_skipped,

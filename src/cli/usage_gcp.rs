@@ -34,7 +34,7 @@ pub fn run(
         window_args.check_not_empty(since, until)?;
     }
     let usage = super::remote_logs::read_gcp(path, window, global)?;
-    nothing_readable(
+    super::remote_logs::nothing_readable(
         path,
         usage.coverage.files_read,
         &usage.coverage.files_skipped,
@@ -54,26 +54,6 @@ pub fn run(
         OutputFormat::Table => write_table(&view, out)?,
     }
     Ok(Exit::Clean)
-}
-
-/// Files were given and not one could be read: an input error (exit 2) naming the first
-/// reason, not an empty report. Shared with the Activity Log's `usage`.
-pub(super) fn nothing_readable(
-    path: &Path,
-    files_read: u64,
-    skipped: &[crate::model::SkippedSource],
-) -> anyhow::Result<()> {
-    match skipped.first() {
-        Some(first) if files_read == 0 => Err(super::InputError::wrap(format!(
-            "none of the {} log file(s) under `{}` could be read (first: `{}`: {}); check \
-             that the path holds the export's files",
-            skipped.len(),
-            crate::remote_logs::redacted(&path.display().to_string()),
-            first.source,
-            first.reason
-        ))),
-        _ => Ok(()),
-    }
 }
 
 fn warn(usage: &AuditLogUsage) {
