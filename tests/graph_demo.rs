@@ -286,9 +286,60 @@ fn input(format: pipeleash::cli::graph::GraphFormat) -> pipeleash::cli::graph::G
         snapshot: vec![demo().join("snapshot")],
         cloudtrail: Some(demo().join("cloudtrail")),
         since: None,
+        until: None,
         aws: Default::default(),
         format,
     }
+}
+
+/// `--until` bounds the CloudTrail read as `--since` does: a window ending before some of the
+/// demo's logs sees fewer of the workloads that became its roles, and an empty window is an
+/// input error naming both flags.
+#[test]
+fn until_bounds_the_cloudtrail_read() {
+    use pipeleash::cli::graph::GraphFormat;
+    let who_can = |until: Option<&str>| {
+        let mut input = input(GraphFormat::Json);
+        input.until = until.map(str::to_owned);
+        cli(GraphCommand::WhoCan {
+            action: "s3:PutObject".into(),
+            on: None,
+            input,
+        })
+        .1
+    };
+    let workloads = |json: &str| json.matches("\"workload:").count();
+    let all = who_can(None);
+    let earlier = who_can(Some("2026-11-18"));
+    assert!(
+        0 < workloads(&earlier) && workloads(&earlier) < workloads(&all),
+        "{earlier}"
+    );
+
+    let mut input = input(GraphFormat::Json);
+    input.since = Some("2026-11-20".into());
+    input.until = Some("2026-11-19".into());
+    let mut out = Vec::new();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let error = run_at(
+        GraphCommand::Reach {
+            start: "repo:acme/web:pull_request".into(),
+            input,
+        },
+        &QUIET,
+        &mut out,
+        now,
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("the window is empty"), "{error}");
+    assert!(
+        error
+            .chain()
+            .any(|cause| cause.is::<pipeleash::cli::InputError>()),
+        "an input error (exit 2): {error}"
+    );
 }
 
 #[test]

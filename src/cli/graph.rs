@@ -46,6 +46,10 @@ pub struct GraphInput {
     /// Only CloudTrail events at or after this time: a date, an RFC 3339 time, or `90d`.
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    /// Only CloudTrail events before this time (exclusive): a date (the whole day is
+    /// included), an RFC 3339 time, or an age such as `7d`. Default: every event found.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
     #[command(flatten)]
     pub aws: super::analyze::AwsSourceArgs,
     /// Output format.
@@ -308,23 +312,38 @@ fn read_usage(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<CloudTrailUsage>> {
     let Some(cloudtrail) = &input.cloudtrail else {
-        if input.since.is_some() {
+        if input.since.is_some() || input.until.is_some() {
             return Err(InputError::wrap(
-                "`--since` chooses which CloudTrail events to read: pass `--cloudtrail DIR` too, \
-                 or drop it",
+                "`--since` and `--until` choose which CloudTrail events to read: pass \
+                 `--cloudtrail DIR` too, or drop them",
             ));
         }
         return stored_usage(snapshot);
     };
-    let window = TimeWindow {
-        since: input
-            .since
-            .as_deref()
-            .map(|text| parse_time_bound(text, now, Bound::Since))
+    let bound = |text: &Option<String>, bound, flag: &str| {
+        text.as_deref()
+            .map(|text| parse_time_bound(text, now, bound))
             .transpose()
-            .map_err(|error| InputError::wrap(format!("`--since`: {error}")))?,
-        until: None,
+            .map_err(|error| InputError::wrap(format!("`{flag}`: {error}")))
     };
+    let window = TimeWindow {
+        since: bound(&input.since, Bound::Since, "--since")?,
+        until: bound(&input.until, Bound::Until, "--until")?,
+    };
+    if let (Some(since), Some(until)) = (window.since, window.until)
+        && since >= until
+    {
+        let (given_since, given_until) = (
+            input.since.as_deref().unwrap_or_default().trim(),
+            input.until.as_deref().unwrap_or_default().trim(),
+        );
+        return Err(InputError::wrap(format!(
+            "the window is empty: `--since {given_since}` ({}) must be before `--until \
+             {given_until}` ({})",
+            super::time::rfc3339(since),
+            super::time::rfc3339(until)
+        )));
+    }
     super::analyze::ingest(cloudtrail, &input.aws, window, global).map(Some)
 }
 
