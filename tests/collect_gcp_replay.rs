@@ -590,6 +590,55 @@ async fn missing_credentials_say_what_was_tried_and_what_to_do() {
     assert!(!dir.path().join("snapshot").exists());
 }
 
+/// A `--credentials` file that is not JSON, has an unknown `type` or lacks the fields of its
+/// type is the user's input to fix: exit 2 naming the file, before any call and with no
+/// snapshot written (before: exit 3, as if the provider had refused a token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_credentials_files_are_input_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text, needle) in [
+        ("garbage.json", "not json at all", "is not JSON"),
+        (
+            "unknown.json",
+            r#"{"type": "api_key"}"#,
+            "expected `service_account`",
+        ),
+        (
+            "fields.json",
+            r#"{"type": "service_account"}"#,
+            "cannot use credentials file",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let out = dir.path().join(format!("snapshot-{name}"));
+        let output = pipeleash(
+            vec![
+                "collect".into(),
+                "gcp".into(),
+                "--project".into(),
+                "web-prod".into(),
+                "--credentials".into(),
+                path.display().to_string(),
+                "--endpoint".into(),
+                "http://127.0.0.1:9".into(),
+                "--out".into(),
+                out.display().to_string(),
+            ],
+            vec![],
+            dir.path(),
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.contains(needle) && stderr.contains(name),
+            "{name}: {stderr}"
+        );
+        assert!(!out.exists(), "{name}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_scope_ids_are_usage_errors() {
     let dir = tempfile::tempdir().expect("tempdir");

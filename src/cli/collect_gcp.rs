@@ -15,7 +15,8 @@ use std::path::PathBuf;
 pub(super) const GCP_EXIT_CODES: &str = "\
 Exit codes:
   0  the scope was collected (calls that failed are listed in the inventory and the manifest)
-  2  usage error: a bad flag or id, an `--out` directory that already exists, a build
+  2  usage error: a bad flag or id, a `--credentials` file that cannot be read or is not
+     a credentials file, an `--out` directory that already exists, a build
      without the `gcp` feature
   3  no usable credentials, or nothing in the scope could be read (no snapshot written)";
 
@@ -198,6 +199,12 @@ pub fn run(args: GcpCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         .enable_all()
         .build()
         .context("cannot start the async runtime for the GCP clients")?;
+    // A malformed file is the user's to fix (exit 2); a token refused later is the provider's.
+    // The auth library starts its token cache on the runtime, so the check runs inside it.
+    if let Some(path) = &options.credentials_file {
+        let _runtime = runtime.enter();
+        crate::gcp::collect::check_credentials_file(path).map_err(super::InputError::wrap)?;
+    }
     let inventory: GcpInventory =
         match runtime.block_on(collect::collect(&options, collected_at, &progress)) {
             Ok(inventory) => inventory,

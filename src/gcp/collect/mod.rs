@@ -40,6 +40,17 @@ use std::time::Duration;
 
 pub use auth::{AdcSource, adc_source, no_credentials_message};
 
+/// Reads and checks a credentials file given with `--credentials` without asking for a token:
+/// before collecting, so that an unreadable or malformed file is an input error, told apart
+/// from a token the provider refuses. Call it inside a tokio runtime: the auth library starts
+/// its token cache on the current one.
+///
+/// Errors: the file cannot be read, is not JSON, has an unknown `type`, or its fields do
+/// not make credentials of that type; the message names the file and the expected types.
+pub fn check_credentials_file(path: &std::path::Path) -> Result<(), String> {
+    auth::load(Some(path)).map(|_| ())
+}
+
 /// The Resource Manager endpoint.
 pub const RESOURCE_MANAGER_ENDPOINT: &str = "https://cloudresourcemanager.googleapis.com";
 /// The IAM endpoint (IAM Admin v1 and the Workload Identity REST calls).
