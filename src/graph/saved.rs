@@ -2,7 +2,8 @@
 //! reviewer can read and change without reading Rust.
 //!
 //! The format is one `key = value` per line; `#` starts a comment line, and the leading
-//! comment block is the query's description. Keys:
+//! comment block is the query's description. Each key at most once (a repeated key is an
+//! error, not an override). Keys:
 //!
 //! - `find`: `workloads` (CI workloads named by trusts or seen in logs) or `identities`;
 //! - `subject`: for workloads, `pull-request`, `any-branch`, `unreviewed` (either of those),
@@ -42,6 +43,14 @@ pub enum SavedQueryError {
         key: &'static str,
         value: String,
         expected: &'static str,
+    },
+    #[error(
+        "saved query line {line}: `{key}` is given again (first on line {first}); keep one of them"
+    )]
+    DuplicateKey {
+        line: usize,
+        key: String,
+        first: usize,
     },
     #[error("saved query has no `reaches` line; say what the matches must reach")]
     MissingReaches,
@@ -88,6 +97,8 @@ pub fn parse_saved_query(text: &str) -> Result<SavedQuery, SavedQueryError> {
     let mut subject = SubjectFilter::Any;
     let mut reaches = None;
     let mut production_only = false;
+    // Where each key was first given: a second one would silently win over the first.
+    let mut given: Vec<(String, usize)> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let trimmed = raw.trim();
@@ -109,6 +120,14 @@ pub fn parse_saved_query(text: &str) -> Result<SavedQuery, SavedQueryError> {
                 line,
                 text: trimmed.to_string(),
             })?;
+        if let Some((_, first)) = given.iter().find(|(seen, _)| seen == key) {
+            return Err(SavedQueryError::DuplicateKey {
+                line,
+                key: key.to_string(),
+                first: *first,
+            });
+        }
+        given.push((key.to_string(), line));
         let bad = |key: &'static str, expected: &'static str| SavedQueryError::Value {
             line,
             key,
@@ -351,6 +370,43 @@ mod tests {
         assert_eq!(
             parse_saved_query("find = workloads"),
             Err(SavedQueryError::MissingReaches)
+        );
+    }
+
+    /// A key given twice would let the later line silently override the first (a query
+    /// meant for `pull-request` subjects running over `any`): every key, not only one, is an
+    /// error when repeated, naming both lines.
+    #[test]
+    fn a_repeated_key_is_an_error_naming_both_lines() {
+        for key_value in [
+            "find = identities",
+            "subject = any",
+            "reaches = write",
+            "environment = any",
+        ] {
+            let text = format!("# q\n{key_value}\nreaches = administrator\n{key_value}\n");
+            let text = if key_value.starts_with("reaches") {
+                "reaches = write\nreaches = administrator\n".to_string()
+            } else {
+                text
+            };
+            let error = parse_saved_query(&text).unwrap_err();
+            assert!(
+                matches!(error, SavedQueryError::DuplicateKey { .. }),
+                "{key_value}: {error}"
+            );
+            let message = error.to_string();
+            assert!(message.contains("is given again"), "{message}");
+        }
+        let error = parse_saved_query("reaches = write\nfind = workloads\nreaches = administrator")
+            .unwrap_err();
+        assert_eq!(
+            error,
+            SavedQueryError::DuplicateKey {
+                line: 3,
+                key: "reaches".into(),
+                first: 1
+            }
         );
     }
 }
