@@ -549,3 +549,76 @@ fn can_chain_needs_the_trust_policy_to_allow_the_source() {
         chains_into("locked")
     );
 }
+
+/// Every "why" quotes each name once: no doubled backticks and an even count, for AWS
+/// escalation path ids and for the GCP and Azure escalation sentences alike (before, the
+/// GCP/Azure sentences, already quoted, were quoted again: ``…` on `…`: …`).
+#[test]
+fn why_texts_quote_each_name_once_in_every_cloud() {
+    use pipeleash::cli::graph::GraphFormat;
+    let fixtures = demo().parent().unwrap().to_path_buf();
+    let clouds = pipeleash::cli::graph::GraphInput {
+        snapshot: vec![
+            fixtures.join("gcp-demo/snapshot"),
+            fixtures.join("azure-demo/snapshot"),
+        ],
+        cloudtrail: None,
+        since: None,
+        until: None,
+        aws: Default::default(),
+        format: GraphFormat::Json,
+    };
+    let queries = [
+        (
+            input(GraphFormat::Json),
+            "iam:PutRolePolicy",
+            "repo:acme/infra:pull_request",
+        ),
+        (
+            clouds.clone(),
+            "resourcemanager.projects.setIamPolicy",
+            "repo:acme/scheduler:pull_request",
+        ),
+        (
+            clouds,
+            "Microsoft.Authorization/roleAssignments/write",
+            "repo:acme/scheduler:pull_request",
+        ),
+    ];
+    let mut escalations = 0;
+    for (input, action, start) in queries {
+        for command in [
+            GraphCommand::WhoCan {
+                action: action.into(),
+                on: None,
+                input: input.clone(),
+            },
+            GraphCommand::Reach {
+                start: start.into(),
+                input: input.clone(),
+            },
+        ] {
+            let (_, json) = cli(command);
+            let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let mut texts = Vec::new();
+            collect_strings(&value, &mut texts);
+            for text in texts.iter().filter(|text| text.contains('`')) {
+                escalations += usize::from(text.contains("escalation"));
+                assert!(!text.contains("``"), "{action}: {text}");
+                assert_eq!(text.matches('`').count() % 2, 0, "{action}: {text}");
+            }
+        }
+    }
+    assert!(escalations >= 3, "the demos hold escalations in each cloud");
+}
+
+fn collect_strings(value: &serde_json::Value, into: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => into.push(text.clone()),
+        serde_json::Value::Array(items) => {
+            items.iter().for_each(|item| collect_strings(item, into))
+        }
+        serde_json::Value::Object(map) => map.values().for_each(|item| collect_strings(item, into)),
+        _ => {}
+    }
+}

@@ -171,7 +171,9 @@ pub enum Edge {
     /// Role chaining: the source's policies allow `sts:AssumeRole` on the target and the
     /// target's trust admits the source.
     CanChain { trust: String, allowance: Allowance },
-    /// The source can run privilege-escalation paths that yield the target.
+    /// The source can run privilege-escalation paths that yield the target. Each path is
+    /// written as the "why" shows it: an AWS path id in backticks (`` `iam-put-role-policy` ``),
+    /// or a sentence with its names in backticks (GCP, Azure).
     CanEscalate {
         paths: Vec<String>,
         allowance: Allowance,
@@ -252,15 +254,9 @@ impl Edge {
                 "`sts:AssumeRole` {} by its policies; {trust}",
                 allowance.as_str()
             ),
-            Edge::CanEscalate { paths, allowance } => format!(
-                "escalation {} via {}",
-                allowance.as_str(),
-                paths
-                    .iter()
-                    .map(|path| format!("`{path}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Edge::CanEscalate { paths, allowance } => {
+                format!("escalation {} via {}", allowance.as_str(), paths.join(", "))
+            }
             Edge::Granted {
                 grant,
                 statement,

@@ -339,12 +339,12 @@ fn add_escalations(
         for (path, allowance) in compiled.escalations(escalation_paths) {
             match path.reaches {
                 Reach::Admin => {
-                    admin_paths.push(path.id.clone());
+                    admin_paths.push(format!("`{}`", path.id));
                     admin_allowance = admin_allowance.min(allowance);
                 }
                 Reach::Role => role_paths.push((path, allowance)),
                 Reach::Credentials => {
-                    credential_paths.push(path.id.clone());
+                    credential_paths.push(format!("`{}`", path.id));
                     credential_allowance = credential_allowance.min(allowance);
                 }
             }
@@ -509,7 +509,7 @@ fn add_passed_roles(
                 Some(Allowance::Allowed)
             };
             if let Some(pass) = pass {
-                paths.push(path.id.clone());
+                paths.push(format!("`{}`", path.id));
                 allowance = allowance.and(pass).and(*path_allowance);
             }
         }
