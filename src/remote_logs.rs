@@ -12,8 +12,9 @@
 //! leaves out the objects its read state holds, by their key under the prefix: the key a local
 //! read of a copy of the same prefix records.
 //!
-//! The client comes from the snapshot store's builders ([`crate::snapshot::object_store_for`]):
-//! the same URLs and credentials.
+//! The client comes from the snapshot store's builders
+//! ([`crate::snapshot::object_store_with_signature`]): the same URLs and credentials, and an
+//! Azure container URL's shared access signature, which is never shown.
 
 use crate::model::{LogFile, TimeWindow};
 
@@ -56,6 +57,15 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// `text` with the query string of `secret_url` (a shared access signature) replaced by `…`
+/// wherever it occurs: for messages from clients that name the URL they were given.
+pub fn redact_in(text: &str, secret_url: &str) -> String {
+    match secret_url.split_once('?') {
+        Some((_, query)) if !query.is_empty() => text.replace(query, "…"),
+        _ => text.to_owned(),
+    }
+}
+
 pub fn is_url(path: &std::path::Path) -> bool {
     path.to_str()
         .and_then(crate::snapshot::location::url_scheme)
@@ -91,8 +101,18 @@ pub enum RemoteLogsError {
          (and prefix) the export writes to"
     )]
     NoLogFiles { url: String, logs: &'static str },
+    /// The object storage client could not be set up from the environment (a malformed
+    /// credentials setting, say): the message is the client's, with what to check.
+    #[error("cannot read {logs} from `{url}`: {reason}")]
+    Client {
+        url: String,
+        logs: &'static str,
+        reason: String,
+    },
     #[error("cannot create a temporary directory for the downloaded logs: {0}")]
     TempDir(std::io::Error),
+    #[error("cannot start the async runtime to read `{url}`: {reason}")]
+    Runtime { url: String, reason: String },
 }
 
 /// The log files of a window, downloaded.
@@ -195,23 +215,33 @@ mod io {
                 parsed.scheme()
             )));
         }
-        let (objects, root) = crate::snapshot::object_store_for(secret_url).map_err(|error| {
-            let reason = error.to_string();
-            // `az://CONTAINER` names no account: object_store then says only that one is missing.
-            if reason.contains("Account must be specified") {
-                bad(format!(
-                    "{reason}: set `AZURE_STORAGE_ACCOUNT_NAME`, or write the URL as \
+        let (objects, root) =
+            crate::snapshot::object_store_with_signature(secret_url).map_err(|error| {
+                let reason = crate::remote_logs::redact_in(&error.to_string(), secret_url);
+                // `az://CONTAINER` names no account: object_store then says only that one is missing.
+                if reason.contains("Account must be specified") {
+                    bad(format!(
+                        "{reason}: set `AZURE_STORAGE_ACCOUNT_NAME`, or write the URL as \
                      `https://ACCOUNT.blob.core.windows.net/CONTAINER`"
-                ))
-            } else {
-                bad(reason)
-            }
-        })?;
+                    ))
+                } else if matches!(error, crate::snapshot::SnapshotError::BadStoreUrl { .. }) {
+                    bad(reason)
+                } else {
+                    RemoteLogsError::Client {
+                        url: url.to_owned(),
+                        logs: L::LOGS,
+                        reason,
+                    }
+                }
+            })?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
-            .map_err(|error| bad(format!("cannot start the async runtime: {error}")))?;
+            .map_err(|error| RemoteLogsError::Runtime {
+                url: url.to_owned(),
+                reason: error.to_string(),
+            })?;
         let listing = runtime.block_on(list::<L>(&objects, &root, base, window))?;
         let dir = tempfile::Builder::new()
             .prefix("pipeleash-logs-")
@@ -461,5 +491,15 @@ mod tests {
             "https://acct.blob.core.windows.net/c/p?…"
         );
         assert_eq!(super::redacted("gs://bucket/prefix"), "gs://bucket/prefix");
+    }
+
+    #[test]
+    fn a_client_message_naming_the_url_loses_its_signature() {
+        let url = "https://acct.blob.core.windows.net/c?sv=2020&sig=SECRET";
+        let message = format!("cannot configure the client of store `{url}`: no account");
+        let shown = super::redact_in(&message, url);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(shown.contains("https://acct.blob.core.windows.net/c?…"), "{shown}");
+        assert_eq!(super::redact_in("as is", "gs://bucket/p"), "as is");
     }
 }

@@ -774,3 +774,60 @@ async fn a_nightly_audit_of_a_bucket_named_in_the_configuration_reads_it_increme
         "{text}"
     );
 }
+
+/// A container URL with a shared access signature (`?sv=…&sp=rl&sig=…`, as the portal writes
+/// it) is read with that signature on every request, and the signature is never shown: not in
+/// progress lines, errors or the JSON (sources are named by the URL without its query).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_url_with_a_shared_access_signature_is_read_with_it_and_never_shown() {
+    const SECRET: &str = "c2VjcmV0LXNpZ25hdHVyZQ";
+    let sas_url = format!("{AZURE_URL}?sv=2022-11-02&sr=c&sp=rl&sig={SECRET}%3D");
+    let (server, _) = serve(Api::Azure, objects(&azure_logs(), "")).await;
+    let with_sas = usage(
+        "--azure-activity-logs",
+        &sas_url,
+        WINDOW,
+        env(Api::Azure, &server),
+    )
+    .await;
+    assert!(!stderr(&with_sas).contains(SECRET), "{}", stderr(&with_sas));
+    let stdout = String::from_utf8_lossy(&with_sas.stdout).into_owned();
+    assert!(!stdout.contains(SECRET));
+    let with_sas = json(&with_sas);
+    let received = server.received_requests().await.unwrap();
+    assert!(!received.is_empty());
+    for request in &received {
+        let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+        assert_eq!(
+            query.get("sig").map(String::as_str),
+            Some(format!("{SECRET}=").as_str()),
+            "{}",
+            request.url
+        );
+    }
+    let (server, _) = serve(Api::Azure, objects(&azure_logs(), "")).await;
+    let without = json(
+        &usage(
+            "--azure-activity-logs",
+            AZURE_URL,
+            WINDOW,
+            env(Api::Azure, &server),
+        )
+        .await,
+    );
+    assert_eq!(with_sas, without);
+
+    let (server, store) = serve(Api::Azure, BTreeMap::new()).await;
+    store.lock().unwrap().deny_listing = true;
+    let refused = usage(
+        "--azure-activity-logs",
+        &sas_url,
+        WINDOW,
+        env(Api::Azure, &server),
+    )
+    .await;
+    let text = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{text}");
+    assert!(text.contains("cannot list"), "{text}");
+    assert!(!text.contains(SECRET), "{text}");
+}

@@ -24,7 +24,7 @@ mod read_state;
 mod remote;
 pub use read_state::{lists_read_state, read_read_state, write_read_state};
 #[cfg(feature = "object-store")]
-pub(crate) use remote::object_store_for;
+pub(crate) use remote::object_store_with_signature;
 #[cfg(feature = "parquet")]
 pub mod usage;
 

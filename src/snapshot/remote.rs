@@ -449,10 +449,32 @@ impl Remote {
 /// docs/configuration.md); no request is sent yet. Shared by the snapshot store and the log
 /// exports read from object storage ([`crate::remote_logs`]).
 ///
+/// A query string is ignored here: a store's URL is shown and cached as given, so it must
+/// hold no secret; [`object_store_with_signature`] is for the log exports, which keep the URL's
+/// shared access signature out of every message.
+///
 /// Errors: [`SnapshotError::BadStoreUrl`] for a URL that names no supported store,
 /// [`SnapshotError::Remote`] when the client cannot be configured (missing account…).
 pub(crate) fn object_store_for(
     url: &str,
+) -> Result<(Arc<dyn ObjectStore>, ObjectPath), SnapshotError> {
+    build_object_store(url, false)
+}
+
+/// [`object_store_for`], with an Azure Blob Storage URL's query string taken as a shared
+/// access signature (`?sv=…&sp=rl&sig=…`, as the portal's "Generate SAS" writes it) that
+/// authorizes every request
+/// (<https://learn.microsoft.com/rest/api/storageservices/create-service-sas>). The caller
+/// must keep the query out of what it shows (see [`crate::remote_logs::redacted`]).
+pub(crate) fn object_store_with_signature(
+    url: &str,
+) -> Result<(Arc<dyn ObjectStore>, ObjectPath), SnapshotError> {
+    build_object_store(url, true)
+}
+
+fn build_object_store(
+    url: &str,
+    signature_in_url: bool,
 ) -> Result<(Arc<dyn ObjectStore>, ObjectPath), SnapshotError> {
     // reqwest is built without a default TLS provider; ring is the one pipeleash uses.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -489,13 +511,19 @@ pub(crate) fn object_store_for(
                 .build()
                 .map_err(configure)?,
         ),
-        ObjectStoreScheme::MicrosoftAzure => Arc::new(
-            object_store::azure::MicrosoftAzureBuilder::from_env()
+        ObjectStoreScheme::MicrosoftAzure => {
+            let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env()
                 .with_url(url)
-                .with_retry(retry)
-                .build()
-                .map_err(configure)?,
-        ),
+                .with_retry(retry);
+            let signature: Vec<(String, String)> = parsed
+                .query_pairs()
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
+            if signature_in_url && !signature.is_empty() {
+                builder = builder.with_sas_authorization(signature);
+            }
+            Arc::new(builder.build().map_err(configure)?)
+        }
         _ => {
             return Err(bad(
                 "pipeleash keeps stores in Amazon S3 (`s3://`), Google Cloud Storage \
