@@ -499,7 +499,10 @@ mod tests {
         let message = format!("cannot configure the client of store `{url}`: no account");
         let shown = super::redact_in(&message, url);
         assert!(!shown.contains("SECRET"), "{shown}");
-        assert!(shown.contains("https://acct.blob.core.windows.net/c?…"), "{shown}");
+        assert!(
+            shown.contains("https://acct.blob.core.windows.net/c?…"),
+            "{shown}"
+        );
         assert_eq!(super::redact_in("as is", "gs://bucket/p"), "as is");
     }
 }

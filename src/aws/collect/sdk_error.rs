@@ -34,7 +34,7 @@ where
         }
         other => Described {
             code: None,
-            reason: chain(other),
+            reason: explain_credentials(chain(other)),
         },
     }
 }
@@ -56,6 +56,25 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// `reason`, with what the default credential chain tried when the SDK says it found no
+/// credentials at all: its message names only the chain's last source (instance metadata),
+/// which reads as if only that one had been tried. The order is the SDK's
+/// (<https://docs.aws.amazon.com/sdkref/latest/guide/standardized-credentials.html>).
+fn explain_credentials(reason: String) -> String {
+    // The SDK's orchestrator wraps every failure of the credential chain in this sentence.
+    if !reason.contains("loading credentials") {
+        return reason;
+    }
+    format!(
+        "no AWS credentials found: the default chain tried the environment \
+         (`AWS_ACCESS_KEY_ID` + `AWS_SECRET_ACCESS_KEY`), the shared files (`~/.aws/config`, \
+         `~/.aws/credentials`: `--profile` or `AWS_PROFILE`, with SSO and \
+         `credential_process`), a web identity token (`AWS_WEB_IDENTITY_TOKEN_FILE` + \
+         `AWS_ROLE_ARN`, as `aws-actions/configure-aws-credentials` sets), the container \
+         credentials endpoint, then the instance metadata service, whose answer was: {reason}"
+    )
+}
+
 /// Whether a code says the caller lacks permission (IAM and Organizations spell it
 /// differently).
 pub fn is_access_denied(code: Option<&str>) -> bool {
@@ -63,4 +82,27 @@ pub fn is_access_denied(code: Option<&str>) -> bool {
         code,
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_failed_credential_chain_names_every_source_it_tried() {
+        let reason = "dispatch failure: other: an error occurred while loading credentials: \
+                      failed to load IMDS session token"
+            .to_owned();
+        let explained = super::explain_credentials(reason.clone());
+        for source in [
+            "AWS_ACCESS_KEY_ID",
+            "~/.aws/credentials",
+            "AWS_PROFILE",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "instance metadata",
+        ] {
+            assert!(explained.contains(source), "{source}: {explained}");
+        }
+        assert!(explained.ends_with(&reason));
+        let other = "AccessDenied: not allowed".to_owned();
+        assert_eq!(super::explain_credentials(other.clone()), other);
+    }
 }
