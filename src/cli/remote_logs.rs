@@ -7,7 +7,8 @@ use super::progress::{Counts, Reading, while_reading};
 use super::{GlobalArgs, InputError};
 use crate::azure::activity_log::{self, ActivityLogUsage};
 use crate::gcp::audit_log::{self, AuditLogUsage};
-use crate::model::TimeWindow;
+use crate::incremental::{IncrementalRead, ReadState};
+use crate::model::{LogFile, TimeWindow};
 use crate::remote_logs::{self, Layout, Listed};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -76,36 +77,219 @@ fn text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// A cloud's log reader as the remote reads drive it: the steps both readers share under
+/// their own names, so that a remote read (whole, or incremental) is written once.
+trait RemoteReader: Sized {
+    /// The export's folder layout in object storage.
+    type Export: Layout;
+    /// The layout of the read state an incremental read keeps.
+    type Logs: crate::incremental::LogLayout;
+    type Usage;
+    type Progress: Default + Sync;
+    type Error: std::fmt::Display;
+    /// The progress line's words.
+    const READING: Reading;
+
+    fn new(window: TimeWindow) -> Self;
+    fn resume(
+        days: TimeWindow,
+        source: &str,
+        previous: Option<ReadState<Self::Logs>>,
+    ) -> Result<Self, Self::Error>;
+    fn already_read(&self, key: &str) -> bool;
+    /// Takes the listing's account: its skipped objects and folders, what it left unlisted.
+    fn note_listing(&mut self, listed: &Listed);
+    fn read_named_files(&mut self, files: &[LogFile], progress: &Self::Progress);
+    fn read_log_files(&mut self, files: &[LogFile], progress: &Self::Progress);
+    fn counts(progress: &Self::Progress) -> Counts;
+    /// Sets the number of files a progress line counts up to.
+    fn expect_files(progress: &Self::Progress, files: u64);
+    fn finish(self) -> Self::Usage;
+    fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>);
+}
+
+fn skipped_sources(listed: &Listed) -> impl Iterator<Item = crate::model::SkippedSource> + '_ {
+    listed
+        .skipped
+        .iter()
+        .map(|(url, reason)| crate::model::SkippedSource::new(url.clone(), reason.clone()))
+}
+
+impl RemoteReader for audit_log::Ingestion {
+    type Export = audit_log::walk::SinkBucket;
+    type Logs = audit_log::incremental::AuditLogs;
+    type Usage = AuditLogUsage;
+    type Progress = audit_log::Progress;
+    type Error = audit_log::IngestError;
+    const READING: Reading = Reading {
+        what: "reading audit logs",
+        records: "entries",
+    };
+
+    fn new(window: TimeWindow) -> Self {
+        audit_log::Ingestion::new(window)
+    }
+    fn resume(
+        days: TimeWindow,
+        source: &str,
+        previous: Option<ReadState<Self::Logs>>,
+    ) -> Result<Self, Self::Error> {
+        audit_log::Ingestion::resume(days, source, previous)
+    }
+    fn already_read(&self, key: &str) -> bool {
+        audit_log::Ingestion::already_read(self, key)
+    }
+    fn note_listing(&mut self, listed: &Listed) {
+        skipped_sources(listed).for_each(|skipped| self.skip(skipped));
+    }
+    fn read_named_files(&mut self, files: &[LogFile], progress: &Self::Progress) {
+        audit_log::Ingestion::read_named_files(self, files, Some(progress));
+    }
+    fn read_log_files(&mut self, files: &[LogFile], progress: &Self::Progress) {
+        audit_log::Ingestion::read_log_files(self, files, Some(progress));
+    }
+    fn counts(progress: &Self::Progress) -> Counts {
+        Counts {
+            files_done: progress.files_done.load(Ordering::Relaxed),
+            files_total: progress.files_total.load(Ordering::Relaxed),
+            records: progress.entries_done.load(Ordering::Relaxed),
+        }
+    }
+    fn expect_files(progress: &Self::Progress, files: u64) {
+        progress.files_total.store(files, Ordering::Relaxed);
+    }
+    fn finish(self) -> Self::Usage {
+        audit_log::Ingestion::finish(self)
+    }
+    fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>) {
+        audit_log::Ingestion::finish_with_state(self)
+    }
+}
+
+impl RemoteReader for activity_log::Ingestion {
+    type Export = activity_log::walk::ExportContainer;
+    type Logs = activity_log::incremental::ActivityLogs;
+    type Usage = ActivityLogUsage;
+    type Progress = activity_log::Progress;
+    type Error = activity_log::ActivityLogError;
+    const READING: Reading = Reading {
+        what: "reading Activity Log",
+        records: "records",
+    };
+
+    fn new(window: TimeWindow) -> Self {
+        activity_log::Ingestion::new(window)
+    }
+    fn resume(
+        days: TimeWindow,
+        source: &str,
+        previous: Option<ReadState<Self::Logs>>,
+    ) -> Result<Self, Self::Error> {
+        activity_log::Ingestion::resume(days, source, previous)
+    }
+    fn already_read(&self, key: &str) -> bool {
+        activity_log::Ingestion::already_read(self, key)
+    }
+    fn note_listing(&mut self, listed: &Listed) {
+        self.note_folders_pruned(listed.folders_pruned);
+        skipped_sources(listed).for_each(|skipped| self.skip(skipped));
+    }
+    fn read_named_files(&mut self, files: &[LogFile], progress: &Self::Progress) {
+        activity_log::Ingestion::read_named_files(self, files, Some(progress));
+    }
+    fn read_log_files(&mut self, files: &[LogFile], progress: &Self::Progress) {
+        activity_log::Ingestion::read_log_files(self, files, Some(progress));
+    }
+    fn counts(progress: &Self::Progress) -> Counts {
+        Counts {
+            files_done: progress.files_done.load(Ordering::Relaxed),
+            files_total: progress.files_total.load(Ordering::Relaxed),
+            records: progress.records_done.load(Ordering::Relaxed),
+        }
+    }
+    fn expect_files(progress: &Self::Progress, files: u64) {
+        progress.files_total.store(files, Ordering::Relaxed);
+    }
+    fn finish(self) -> Self::Usage {
+        activity_log::Ingestion::finish(self)
+    }
+    fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>) {
+        activity_log::Ingestion::finish_with_state(self)
+    }
+}
+
+/// Reads the log files a listing downloaded, with a progress line.
+fn read_listed<R: RemoteReader>(
+    global: &GlobalArgs,
+    files: usize,
+    read: impl FnOnce(&R::Progress),
+) {
+    let progress = R::Progress::default();
+    // The total is known before the first file is read.
+    R::expect_files(&progress, files as u64);
+    let counts = || R::counts(&progress);
+    while_reading(R::READING, global.quiet, counts, || read(&progress));
+}
+
+/// The export at `url` read whole within `window`.
+fn read_remote<R: RemoteReader>(
+    url: &str,
+    window: TimeWindow,
+    global: &GlobalArgs,
+) -> anyhow::Result<R::Usage> {
+    let listed = fetch::<R::Export>(url, &window, |_| false, global)?;
+    let mut ingestion = R::new(window);
+    ingestion.note_listing(&listed);
+    read_listed::<R>(global, listed.files.len(), |progress| {
+        ingestion.read_named_files(&listed.files, progress)
+    });
+    Ok(ingestion.finish())
+}
+
+/// The export at `url` read for an incremental read of `source` (whole UTC `days`),
+/// continuing `previous`: objects the state holds are not downloaded again.
+fn read_remote_incremental<R: RemoteReader>(
+    url: &str,
+    source: &str,
+    days: TimeWindow,
+    previous: Option<ReadState<R::Logs>>,
+    global: &GlobalArgs,
+) -> anyhow::Result<(R::Usage, IncrementalRead<R::Logs>)> {
+    // The state is keyed, and the source stored, without the URL's query (a secret).
+    let source = &remote_logs::redacted(source);
+    let mut ingestion = R::resume(days, source, previous).map_err(InputError::wrap)?;
+    let listed = fetch::<R::Export>(url, &days, |key| ingestion.already_read(key), global)?;
+    ingestion.note_listing(&listed);
+    read_listed::<R>(global, listed.files.len(), |progress| {
+        ingestion.read_log_files(&listed.files, progress)
+    });
+    let (usage, state) = ingestion.finish_with_state();
+    let read = IncrementalRead::new(
+        state,
+        source,
+        listed.files_listed,
+        listed.files_listed - listed.already_read,
+    );
+    Ok((usage, read))
+}
+
 /// Reads the Cloud Audit Logs at `path` (a local copy, a file, or `gs://…`) within `window`.
 pub(super) fn read_gcp(
     path: &Path,
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<AuditLogUsage> {
-    if !remote_logs::is_url(path) {
-        let progress = audit_log::Progress::default();
-        return while_reading(
-            Reading {
-                what: "reading audit logs",
-                records: "entries",
-            },
-            global.quiet,
-            || Counts {
-                files_done: progress.files_done.load(Ordering::Relaxed),
-                files_total: progress.files_total.load(Ordering::Relaxed),
-                records: progress.entries_done.load(Ordering::Relaxed),
-            },
-            || audit_log::ingest_path_with_progress(path, window, Some(&progress)),
-        )
-        .map_err(InputError::wrap);
+    if remote_logs::is_url(path) {
+        return read_remote::<audit_log::Ingestion>(&text(path), window, global);
     }
-    let listed = fetch::<audit_log::walk::SinkBucket>(&text(path), &window, |_| false, global)?;
-    let mut ingestion = audit_log::Ingestion::new(window);
-    skip_gcp(&mut ingestion, &listed);
-    read_gcp_files(global, listed.files.len(), |progress| {
-        ingestion.read_named_files(&listed.files, Some(progress))
-    });
-    Ok(ingestion.finish())
+    let progress = audit_log::Progress::default();
+    while_reading(
+        <audit_log::Ingestion as RemoteReader>::READING,
+        global.quiet,
+        || <audit_log::Ingestion as RemoteReader>::counts(&progress),
+        || audit_log::ingest_path_with_progress(path, window, Some(&progress)),
+    )
+    .map_err(InputError::wrap)
 }
 
 /// [`read_gcp`] of `gs://…` continuing `previous` for an incremental read of `source` (whole
@@ -117,55 +301,7 @@ pub(super) fn read_gcp_remote_incremental(
     previous: Option<audit_log::ReadState>,
     global: &GlobalArgs,
 ) -> anyhow::Result<(AuditLogUsage, audit_log::IncrementalRead)> {
-    // The state is keyed, and the source stored, without the URL's query (a secret).
-    let source = &remote_logs::redacted(source);
-    let mut ingestion =
-        audit_log::Ingestion::resume(days, source, previous).map_err(InputError::wrap)?;
-    let listed = fetch::<audit_log::walk::SinkBucket>(
-        &text(path),
-        &days,
-        |key| ingestion.already_read(key),
-        global,
-    )?;
-    skip_gcp(&mut ingestion, &listed);
-    read_gcp_files(global, listed.files.len(), |progress| {
-        ingestion.read_log_files(&listed.files, Some(progress))
-    });
-    let (usage, state) = ingestion.finish_with_state();
-    let read = audit_log::IncrementalRead::new(
-        state,
-        source,
-        listed.files_listed,
-        listed.files_listed - listed.already_read,
-    );
-    Ok((usage, read))
-}
-
-fn skip_gcp(ingestion: &mut audit_log::Ingestion, listed: &Listed) {
-    for (url, reason) in &listed.skipped {
-        ingestion.skip(crate::model::SkippedSource {
-            source: url.clone(),
-            reason: reason.clone(),
-        });
-    }
-}
-
-fn read_gcp_files(global: &GlobalArgs, files: usize, read: impl FnOnce(&audit_log::Progress)) {
-    let progress = audit_log::Progress::default();
-    progress.files_total.store(files as u64, Ordering::Relaxed);
-    while_reading(
-        Reading {
-            what: "reading audit logs",
-            records: "entries",
-        },
-        global.quiet,
-        || Counts {
-            files_done: progress.files_done.load(Ordering::Relaxed),
-            files_total: progress.files_total.load(Ordering::Relaxed),
-            records: progress.entries_done.load(Ordering::Relaxed),
-        },
-        || read(&progress),
-    );
+    read_remote_incremental::<audit_log::Ingestion>(&text(path), source, days, previous, global)
 }
 
 /// Reads the Activity Log at `path` (a local copy, a file, or a container URL) within
@@ -175,27 +311,17 @@ pub(super) fn read_azure(
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<ActivityLogUsage> {
-    if !remote_logs::is_url(path) {
-        let progress = activity_log::Progress::default();
-        return while_reading(
-            Reading {
-                what: "reading Activity Log",
-                records: "records",
-            },
-            global.quiet,
-            || azure_counts(&progress),
-            || activity_log::read_path(path, window, Some(&progress)),
-        )
-        .map_err(InputError::wrap);
+    if remote_logs::is_url(path) {
+        return read_remote::<activity_log::Ingestion>(&text(path), window, global);
     }
-    let listed =
-        fetch::<activity_log::walk::ExportContainer>(&text(path), &window, |_| false, global)?;
-    let mut ingestion = activity_log::Ingestion::new(window);
-    skip_azure(&mut ingestion, &listed);
-    read_azure_files(global, |progress| {
-        ingestion.read_named_files(&listed.files, Some(progress))
-    });
-    Ok(ingestion.finish())
+    let progress = activity_log::Progress::default();
+    while_reading(
+        <activity_log::Ingestion as RemoteReader>::READING,
+        global.quiet,
+        || <activity_log::Ingestion as RemoteReader>::counts(&progress),
+        || activity_log::read_path(path, window, Some(&progress)),
+    )
+    .map_err(InputError::wrap)
 }
 
 /// [`read_azure`] of a container URL continuing `previous` for an incremental read of
@@ -207,59 +333,7 @@ pub(super) fn read_azure_remote_incremental(
     previous: Option<activity_log::ReadState>,
     global: &GlobalArgs,
 ) -> anyhow::Result<(ActivityLogUsage, activity_log::IncrementalRead)> {
-    // The state is keyed, and the source stored, without the URL's query (a secret).
-    let source = &remote_logs::redacted(source);
-    let mut ingestion =
-        activity_log::Ingestion::resume(days, source, previous).map_err(InputError::wrap)?;
-    let listed = fetch::<activity_log::walk::ExportContainer>(
-        &text(path),
-        &days,
-        |key| ingestion.already_read(key),
-        global,
-    )?;
-    skip_azure(&mut ingestion, &listed);
-    read_azure_files(global, |progress| {
-        ingestion.read_log_files(&listed.files, Some(progress))
-    });
-    let (usage, state) = ingestion.finish_with_state();
-    let read = activity_log::IncrementalRead::new(
-        state,
-        source,
-        listed.files_listed,
-        listed.files_listed - listed.already_read,
-    );
-    Ok((usage, read))
-}
-
-fn skip_azure(ingestion: &mut activity_log::Ingestion, listed: &Listed) {
-    ingestion.note_folders_pruned(listed.folders_pruned);
-    for (url, reason) in &listed.skipped {
-        ingestion.skip(crate::model::SkippedSource {
-            source: url.clone(),
-            reason: reason.clone(),
-        });
-    }
-}
-
-fn azure_counts(progress: &activity_log::Progress) -> Counts {
-    Counts {
-        files_done: progress.files_done.load(Ordering::Relaxed),
-        files_total: progress.files_total.load(Ordering::Relaxed),
-        records: progress.records_done.load(Ordering::Relaxed),
-    }
-}
-
-fn read_azure_files(global: &GlobalArgs, read: impl FnOnce(&activity_log::Progress)) {
-    let progress = activity_log::Progress::default();
-    while_reading(
-        Reading {
-            what: "reading Activity Log",
-            records: "records",
-        },
-        global.quiet,
-        || azure_counts(&progress),
-        || read(&progress),
-    );
+    read_remote_incremental::<activity_log::Ingestion>(&text(path), source, days, previous, global)
 }
 
 /// Files were given and not one could be read: an input error (exit 2) naming the first
