@@ -7,11 +7,11 @@
 //! sink layout <https://cloud.google.com/logging/docs/export/storage>.
 
 use chrono::{TimeZone, Utc};
-use pipeleash::aws::cloudtrail::TimeWindow;
 use pipeleash::gcp::audit_log::{
     AuditLogUsage, Ingestion, Observability, SetAsideReason, ingest_path, observability,
 };
 use pipeleash::generate::gcp_audit_log::{GenerateOptions, GroundTruth, POOL_NAME, generate};
+use pipeleash::model::TimeWindow;
 use pipeleash::model::{IdentityId, Provider};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,11 +4,10 @@
 
 use chrono::{TimeZone, Utc};
 use pipeleash::analysis::{Analysis, IdentityAnalysis, Options};
-use pipeleash::aws::cloudtrail::TimeWindow;
 use pipeleash::gcp::analysis::{GcpEvidence, analyze};
 use pipeleash::gcp::audit_log::{AuditLogUsage, ingest_path};
 use pipeleash::gcp::inventory::{GCP_INVENTORY_KIND, GcpInventory};
-use pipeleash::model::{ClaimOperator, ObservationWindow, PrincipalRef, Trust};
+use pipeleash::model::{ClaimOperator, ObservationWindow, PrincipalRef, TimeWindow, Trust};
 use pipeleash::snapshot::Snapshot;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -87,9 +86,12 @@ fn usage() -> AuditLogUsage {
 }
 
 fn analysed(usage: &AuditLogUsage, propose: bool) -> Analysis {
-    let inventories = inventories();
+    analysed_with(&inventories(), usage, propose)
+}
+
+fn analysed_with(inventories: &[GcpInventory], usage: &AuditLogUsage, propose: bool) -> Analysis {
     let evidence = GcpEvidence {
-        inventories: &inventories,
+        inventories,
         usage: Some(usage),
     };
     analyze(
@@ -423,4 +425,63 @@ fn without_logs_nothing_is_counted_and_findings_remain() {
     );
     assert!(analysis.coverage.is_empty());
     assert!(analysis.all_findings().count() >= PLANTED.len());
+}
+
+/// The demo's deny policy (`ci-guardrails` on `acme-web`): its unconditional rule takes
+/// `storage.buckets.delete` from `builder` (one permission fewer granted than without the
+/// policy, never proposed, named in the evidence); its rule with a tag condition only *may*
+/// deny `terraform` `setIamPolicy`, which stays granted and is said to be so "unless denied"
+/// (<https://cloud.google.com/iam/docs/deny-overview>).
+#[test]
+fn the_demo_deny_policy_denies_for_certain_or_only_may_deny() {
+    let usage = usage();
+    let with = analysed(&usage, true);
+    let mut without_policies = inventories();
+    assert!(
+        without_policies
+            .iter()
+            .any(|inventory| !inventory.deny_policies.is_empty()),
+        "the demo holds a deny policy"
+    );
+    for inventory in &mut without_policies {
+        inventory.deny_policies.clear();
+    }
+    let without = analysed_with(&without_policies, &usage, false);
+    let granted = |analysis: &Analysis, email: &str| {
+        identity(analysis, email).counts.expect("counts").granted
+    };
+    let builder = "builder@acme-web.iam.gserviceaccount.com";
+    let terraform = "terraform@acme-web.iam.gserviceaccount.com";
+    assert_eq!(granted(&with, builder) + 1, granted(&without, builder));
+    assert_eq!(granted(&with, terraform), granted(&without, terraform));
+
+    let proposal = identity(&with, builder)
+        .proposal
+        .as_ref()
+        .expect("builder has unused permissions")
+        .as_ref()
+        .expect("proven");
+    assert_eq!(
+        proposal.json["denied_by_deny_policy"],
+        serde_json::json!(["storage.buckets.delete"])
+    );
+    let evidence = |email: &str| {
+        identity(&with, email)
+            .findings
+            .iter()
+            .flat_map(|finding| finding.evidence.iter())
+            .map(|evidence| format!("{} {}", evidence.source, evidence.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        evidence(builder).contains("denies `storage.googleapis.com/buckets.delete`"),
+        "{}",
+        evidence(builder)
+    );
+    assert!(
+        evidence(terraform).contains("may deny `resourcemanager.projects.setIamPolicy`"),
+        "{}",
+        evidence(terraform)
+    );
 }

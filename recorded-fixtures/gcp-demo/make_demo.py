@@ -194,8 +194,46 @@ def inventory():
         "service_accounts": accounts,
         "custom_roles": [],
         "workload_identity_pools": pools,
+        "deny_policies": deny_policies(),
         "errors": [],
     }
+
+
+def deny_policies():
+    """One IAM deny policy on acme-web (the API names the project by number): an
+    unconditional rule (`builder` never deletes buckets, although `roles/editor` grants it),
+    and a rule with a tag condition (`terraform` may not change the project's IAM policy where
+    the tag says production), which only *may* deny: the permission stays granted "unless
+    denied". The logs' refused `setIamPolicy` is that rule at work."""
+    def principal_of(account, project):
+        return f"principal://iam.googleapis.com/projects/-/serviceAccounts/{sa(account, project)}"
+    return [{
+        "attachment_point": f"projects/{WEB_NUMBER}",
+        "name": f"policies/cloudresourcemanager.googleapis.com%2Fprojects%2F{WEB_NUMBER}/denypolicies/ci-guardrails",
+        "display_name": "Guardrails for CI service accounts",
+        "rules": [
+            {
+                "description": "builders never delete buckets",
+                "denied_principals": [principal_of("builder", "acme-web")],
+                "exception_principals": [],
+                "denied_permissions": ["storage.googleapis.com/buckets.delete"],
+                "exception_permissions": [],
+                "denial_condition": None,
+            },
+            {
+                "description": "CI never changes IAM policies in production",
+                "denied_principals": [principal_of("terraform", "acme-web")],
+                "exception_principals": [],
+                "denied_permissions": ["cloudresourcemanager.googleapis.com/projects.setIamPolicy"],
+                "exception_permissions": [],
+                "denial_condition": {
+                    "title": "production",
+                    "expression": f"resource.matchTag('{ORG}/environment', 'production')",
+                    "description": "",
+                },
+            },
+        ],
+    }]
 
 
 # --- Audit logs -----------------------------------------------------------------------------
@@ -298,6 +336,12 @@ def entry(rng, call, time, index):
         auth["principalEmail"] = email
     if subject:
         auth["principalSubject"] = subject
+    if email == sa("reporting", "acme-data") and not chain:
+        # The one account that calls with its user-managed key: the entry names the key
+        # (`authenticationInfo.serviceAccountKeyName`).
+        auth["serviceAccountKeyName"] = (
+            f"//iam.googleapis.com/projects/acme-data/serviceAccounts/{email}"
+            "/keys/9f8e7d6c5b4a39281706f5e4d3c2b1a098765432")
     if chain:
         auth["serviceAccountDelegationInfo"] = [
             {"firstPartyPrincipal": {"principalEmail": link[3:]}} if link.startswith("sa:")
