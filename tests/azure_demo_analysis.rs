@@ -217,3 +217,54 @@ fn the_corrupt_blob_and_the_unknown_caller_are_reported() {
     );
     assert!(analysis.findings.is_empty());
 }
+
+/// The demo's credential sign-in report (Microsoft Graph `appCredentialSignInActivities`):
+/// `legacy-release`'s `release-forever` last signed in more than 90 days before the analysis
+/// and is called unused; `release-2025`, which signed in during the week, is not; the expired
+/// `release-2023`, absent from the report, is said to be so in the evidence.
+#[test]
+fn the_sign_in_report_tells_unused_client_secrets_from_used_ones() {
+    let usage = usage();
+    let analysis = analysis(&usage);
+    let legacy = analysis
+        .identities
+        .iter()
+        .find(|identity| identity.identity.display_name == "legacy-release")
+        .expect("legacy-release");
+    let secrets: Vec<_> = legacy
+        .findings
+        .iter()
+        .filter(|finding| finding.id == "azure-client-secret")
+        .collect();
+    let message = |name: &str| {
+        secrets
+            .iter()
+            .find(|finding| finding.message.contains(&format!("`{name}`")))
+            .map(|finding| finding.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        message("release-forever").contains("has not signed in since 2026-06-02"),
+        "{secrets:#?}"
+    );
+    assert!(
+        !message("release-2025").contains("not signed in"),
+        "{secrets:#?}"
+    );
+    let evidence: Vec<String> = secrets
+        .iter()
+        .flat_map(|finding| finding.evidence.iter().map(|item| item.detail.clone()))
+        .collect();
+    assert!(
+        evidence
+            .iter()
+            .any(|detail| detail.contains("last sign-in 2026-11-19T14:02:11Z")),
+        "{evidence:#?}"
+    );
+    assert!(
+        evidence
+            .iter()
+            .any(|detail| detail.contains("not in the credential activity report")),
+        "{evidence:#?}"
+    );
+}

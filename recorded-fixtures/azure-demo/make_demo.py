@@ -367,8 +367,32 @@ def inventory():
         "user_assigned_identities": managed,
         "service_principals": principals,
         "applications": applications,
+        "credential_sign_ins": credential_sign_ins(),
         "errors": [],
     }
+
+
+def credential_sign_ins():
+    """Microsoft Graph `reports/appCredentialSignInActivities` for the client secrets of
+    `legacy-release`: `release-2025` signed in during the logs' week (its calls are in the
+    Activity Log), `release-forever` last on 2026-06-02 (more than 90 days before the
+    collection: unused), `release-2023` (expired) not at all."""
+    identity = next(i for i in IDENTITIES if i["name"] == "legacy-release")
+    last = {"release-2025": "2026-11-19T14:02:11Z", "release-forever": "2026-06-02T07:45:00Z"}
+    out = []
+    for name, _, _ in identity["secrets"]:
+        if name not in last:
+            continue
+        out.append({
+            "keyId": guid(f"secret-{identity['name']}-{name}"),
+            "appId": identity["app_id"],
+            "keyType": "clientSecret",
+            "credentialOrigin": "application",
+            "servicePrincipalObjectId": identity["object_id"],
+            "signInActivity": {"lastSignInDateTime": last[name]},
+        })
+    out.sort(key=lambda a: a["keyId"])
+    return out
 
 
 def manifest():
