@@ -57,7 +57,10 @@ pub fn identity_id(object_id: &str) -> IdentityId {
     IdentityId::new(Provider::Azure, &object_id.trim().to_ascii_lowercase())
 }
 
-/// Normalize one Azure inventory (one tenant) into `inventory`.
+/// Normalize one Azure inventory (one tenant) into `inventory`, in the order the identities
+/// must be known: containers and custom roles, then identities (user-assigned managed
+/// identities, service principals from Graph, service principals only role assignments name)
+/// with their trusts, then the role and deny assignments of those identities.
 ///
 /// Errors: [`InventoryError::DuplicateGrant`] when the same role or deny assignment is
 /// already in `inventory` (the same tenant normalized twice).
@@ -71,6 +74,21 @@ pub fn normalize_into(
         .unwrap_or_default()
         .to_ascii_lowercase();
     add_containers(inventory, raw);
+    add_role_definitions(inventory, raw);
+    let mut known: BTreeSet<IdentityId> = BTreeSet::new();
+    add_managed_identities(inventory, raw, &tenant, &mut known);
+    add_service_principals(inventory, raw, &tenant, &mut known);
+    add_unlisted_service_principals(inventory, raw, &tenant, &mut known);
+    for trusts in inventory.trusts.values_mut() {
+        trusts.sort();
+        trusts.dedup();
+    }
+    add_role_assignments(inventory, raw, &known)?;
+    add_deny_assignments(inventory, raw, &known)
+}
+
+/// Custom role definitions (built-in ones come from the catalog).
+fn add_role_definitions(inventory: &mut Inventory, raw: &AzureInventory) {
     for definition in &raw.role_definitions {
         let converted = AzureRoleDefinition {
             id: role_definition_key(&definition.name),
@@ -92,15 +110,15 @@ pub fn normalize_into(
             .azure_role_definitions
             .insert(converted.id.clone(), converted);
     }
+}
 
-    let assigned: BTreeSet<String> = raw
-        .role_assignments
-        .iter()
-        .map(|assignment| assignment.properties.principal_id.to_ascii_lowercase())
-        .collect();
-    let mut known: BTreeSet<IdentityId> = BTreeSet::new();
-
-    // User-assigned managed identities.
+/// User-assigned managed identities, with their federated identity credentials.
+fn add_managed_identities(
+    inventory: &mut Inventory,
+    raw: &AzureInventory,
+    tenant: &str,
+    known: &mut BTreeSet<IdentityId>,
+) {
     for managed in &raw.user_assigned_identities {
         let Some(principal) = managed.properties.principal_id.as_deref() else {
             continue;
@@ -113,7 +131,7 @@ pub fn normalize_into(
             container: AzureScope::new(&managed.id)
                 .subscription()
                 .map(|scope| scope.to_string())
-                .unwrap_or_else(|| tenant.clone()),
+                .unwrap_or_else(|| tenant.to_owned()),
             tags: BTreeMap::new(),
             owner: None,
         });
@@ -132,8 +150,23 @@ pub fn normalize_into(
         }
         known.insert(id);
     }
+}
 
-    // Service principals (Graph).
+/// Service principals from Microsoft Graph (not those of managed identities already added)
+/// that hold a role assignment, or belong to this tenant's applications, or hold credentials;
+/// with their application's federated identity credentials, client secrets and
+/// certificates as trusts.
+fn add_service_principals(
+    inventory: &mut Inventory,
+    raw: &AzureInventory,
+    tenant: &str,
+    known: &mut BTreeSet<IdentityId>,
+) {
+    let assigned: BTreeSet<String> = raw
+        .role_assignments
+        .iter()
+        .map(|assignment| assignment.properties.principal_id.to_ascii_lowercase())
+        .collect();
     let applications: BTreeMap<String, &super::inventory::Application> = raw
         .applications
         .iter()
@@ -161,7 +194,7 @@ pub fn normalize_into(
         let ours = principal
             .app_owner_organization_id
             .as_deref()
-            .is_some_and(|owner| !tenant.is_empty() && owner.eq_ignore_ascii_case(&tenant));
+            .is_some_and(|owner| !tenant.is_empty() && owner.eq_ignore_ascii_case(tenant));
         let keep = assigned.contains(&object_id) || (!managed && (ours || has_credentials));
         if !keep {
             continue;
@@ -172,9 +205,9 @@ pub fn normalize_into(
                 .iter()
                 .find_map(|name| AzureScope::new(name).subscription())
                 .map(|scope| scope.to_string())
-                .unwrap_or_else(|| tenant.clone())
+                .unwrap_or_else(|| tenant.to_owned())
         } else {
-            tenant.clone()
+            tenant.to_owned()
         };
         inventory.add_identity(Identity {
             id: id.clone(),
@@ -227,8 +260,16 @@ pub fn normalize_into(
         }
         known.insert(id);
     }
+}
 
-    // Service principals named by role assignments but not returned by Graph.
+/// Service principals named by role assignments but not returned by Graph (`--no-graph`, or
+/// Graph refused): known by object id only.
+fn add_unlisted_service_principals(
+    inventory: &mut Inventory,
+    raw: &AzureInventory,
+    tenant: &str,
+    known: &mut BTreeSet<IdentityId>,
+) {
     for assignment in &raw.role_assignments {
         let properties = &assignment.properties;
         let id = identity_id(&properties.principal_id);
@@ -239,17 +280,20 @@ pub fn normalize_into(
             id: id.clone(),
             kind: IdentityKind::AzureServicePrincipal,
             display_name: properties.principal_id.to_ascii_lowercase(),
-            container: tenant.clone(),
+            container: tenant.to_owned(),
             tags: BTreeMap::new(),
             owner: None,
         });
         known.insert(id);
     }
-    for trusts in inventory.trusts.values_mut() {
-        trusts.sort();
-        trusts.dedup();
-    }
+}
 
+/// The role assignments of the known identities.
+fn add_role_assignments(
+    inventory: &mut Inventory,
+    raw: &AzureInventory,
+    known: &BTreeSet<IdentityId>,
+) -> Result<(), InventoryError> {
     for assignment in &raw.role_assignments {
         let properties = &assignment.properties;
         let id = identity_id(&properties.principal_id);
@@ -267,7 +311,16 @@ pub fn normalize_into(
             }),
         })?;
     }
+    Ok(())
+}
 
+/// Deny assignments, as a grant on each known identity they name (or on all, for
+/// `Everyone`) and do not exclude.
+fn add_deny_assignments(
+    inventory: &mut Inventory,
+    raw: &AzureInventory,
+    known: &BTreeSet<IdentityId>,
+) -> Result<(), InventoryError> {
     for deny in &raw.deny_assignments {
         let properties = &deny.properties;
         let lower = |principals: &[super::inventory::DenyPrincipal]| -> BTreeSet<String> {
@@ -279,7 +332,7 @@ pub fn normalize_into(
         let named = lower(&properties.principals);
         let excluded = lower(&properties.exclude_principals);
         let everyone = named.contains(EVERYONE);
-        for id in &known {
+        for id in known {
             let object_id = id.native();
             if excluded.contains(object_id) || !(everyone || named.contains(object_id)) {
                 continue;
