@@ -6,9 +6,11 @@
 //! Listed one folder level at a time (`delimiter=/`): a [`Layout`] says which sub-folders of a
 //! listed folder can hold records of the window, by the same rule the cloud's local walk prunes
 //! by (`gcp::audit_log::walk`, `azure::activity_log::walk`), so a date folder outside the window
-//! is never listed. The log files found are downloaded (streamed to disk, a bounded number at a
-//! time) into a private temporary directory that mirrors the layout, and read there by the
-//! cloud's reader; the directory is deleted when the [`Listed`] is dropped. An incremental read
+//! is never listed. The log files found are downloaded in batches of [`BATCH_FILES`] (streamed
+//! to disk, a bounded number at a time) into a private temporary directory that mirrors the
+//! layout, and each batch is handed to the cloud's reader while the next one downloads; a
+//! batch's files are deleted once read, so the disk holds at most two batches whatever the
+//! window, and the directory is deleted at the end. An incremental read
 //! leaves out the objects its read state holds, by their key under the prefix: the key a local
 //! read of a copy of the same prefix records.
 //!
@@ -16,7 +18,7 @@
 //! ([`crate::snapshot::object_store_with_signature`]): the same URLs and credentials, and an
 //! Azure container URL's shared access signature, which is never shown.
 
-use crate::model::{LogFile, TimeWindow};
+use crate::model::TimeWindow;
 
 /// What a [`Layout`] makes of one listed folder.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,14 +117,15 @@ pub enum RemoteLogsError {
     Runtime { url: String, reason: String },
 }
 
-/// The log files of a window, downloaded.
-#[derive(Debug)]
+/// Files per batch: the disk holds at most two batches (the one read, the one downloading).
+pub const BATCH_FILES: usize = 256;
+
+/// What a listing found and how its download went (the files themselves went to the reader,
+/// batch by batch).
+#[derive(Debug, Default)]
 pub struct Listed {
-    /// The private temporary directory holding the copies, deleted on drop.
-    pub dir: tempfile::TempDir,
-    /// The files downloaded whole: `local` under `dir` at the object's key under the prefix,
-    /// `key` that path, `display` the object's URL. Sorted by key.
-    pub files: Vec<LogFile>,
+    /// Files downloaded whole and handed to the reader.
+    pub files_downloaded: u64,
     /// Objects that could not be downloaded and folders that could not be listed (URL,
     /// reason): their records are missing from the result, and said so.
     pub skipped: Vec<(String, String)>,
@@ -146,12 +149,14 @@ pub struct Progress {
 }
 
 #[cfg(not(feature = "object-store"))]
-pub fn fetch<L: Layout>(
+pub fn read<L: Layout>(
     url: &str,
     _: &TimeWindow,
     _: impl Fn(&str) -> bool,
     _: impl FnOnce(&Listed),
-    _: Option<&Progress>,
+    _: Option<std::sync::Arc<Progress>>,
+    _: usize,
+    _: impl FnMut(&[crate::model::LogFile]),
 ) -> Result<Listed, RemoteLogsError> {
     Err(RemoteLogsError::NotBuilt {
         url: url.to_owned(),
@@ -159,7 +164,7 @@ pub fn fetch<L: Layout>(
 }
 
 #[cfg(feature = "object-store")]
-pub use io::fetch;
+pub use io::read;
 
 #[cfg(feature = "object-store")]
 mod io {
@@ -179,20 +184,24 @@ mod io {
     const PARALLEL_DOWNLOADS: usize = 16;
 
     /// Lists the export at `url` for `window` level by level (never a folder the layout
-    /// leaves out), and downloads its log files but those `read_before` holds (by key under the
-    /// prefix) into a private temporary directory. `on_listed` hears of the listing before any
-    /// download starts.
+    /// leaves out), then downloads its log files but those `read_before` holds (by key under
+    /// the prefix) into a private temporary directory, `batch_files` at a time, and hands each
+    /// batch to `consume` while the next one downloads; a batch's files are deleted once
+    /// consumed. `on_listed` hears of the listing before any download starts; `progress`
+    /// counts the downloads.
     ///
     /// Errors: a URL that is not one of this export ([`RemoteLogsError::Url`]), the prefix
     /// itself not listable ([`RemoteLogsError::List`], naming the permissions), no log file
     /// at all under it ([`RemoteLogsError::NoLogFiles`]). A sub-folder that cannot be listed
     /// and an object that cannot be downloaded are listed in [`Listed::skipped`].
-    pub fn fetch<L: Layout>(
+    pub fn read<L: Layout>(
         url: &str,
         window: &TimeWindow,
         read_before: impl Fn(&str) -> bool,
         on_listed: impl FnOnce(&Listed),
-        progress: Option<&Progress>,
+        progress: Option<Arc<Progress>>,
+        batch_files: usize,
+        mut consume: impl FnMut(&[LogFile]),
     ) -> Result<Listed, RemoteLogsError> {
         let secret_url = url.trim_end_matches('/');
         // Shown and stored without its query (a shared access signature is a secret).
@@ -243,10 +252,6 @@ mod io {
                 reason: error.to_string(),
             })?;
         let listing = runtime.block_on(list::<L>(&objects, &root, base, window))?;
-        let dir = tempfile::Builder::new()
-            .prefix("pipeleash-logs-")
-            .tempdir()
-            .map_err(RemoteLogsError::TempDir)?;
         let files_listed = listing.keys.len() as u64;
         let keys: Vec<String> = listing
             .keys
@@ -254,14 +259,13 @@ mod io {
             .filter(|key| !read_before(key))
             .collect();
         let mut listed = Listed {
-            files: Vec::new(),
+            files_downloaded: 0,
             skipped: listing.unlisted,
             files_listed,
             already_read: files_listed - keys.len() as u64,
             objects_listed: listing.objects,
             folders_listed: listing.folders,
             folders_pruned: listing.pruned,
-            dir,
         };
         if files_listed == 0 && listing.pruned == 0 && listed.skipped.is_empty() {
             return Err(RemoteLogsError::NoLogFiles {
@@ -270,25 +274,59 @@ mod io {
             });
         }
         on_listed(&listed);
-        if let Some(progress) = progress {
+        if let Some(progress) = &progress {
             progress
                 .files_total
                 .store(keys.len() as u64, Ordering::Relaxed);
         }
-        let local_root = listed.dir.path().to_path_buf();
-        let fetched = runtime.block_on(download(&objects, &root, keys, &local_root, progress));
-        for (key, local, result) in fetched {
-            let display = format!("{base}/{key}");
-            match result {
-                Ok(()) => listed.files.push(LogFile {
-                    local,
-                    key,
-                    display,
-                }),
-                Err(reason) => listed.skipped.push((display, reason)),
+        let dir = tempfile::Builder::new()
+            .prefix("pipeleash-logs-")
+            .tempdir()
+            .map_err(RemoteLogsError::TempDir)?;
+        let local_root = dir.path().to_path_buf();
+        let mut batches = keys
+            .chunks(batch_files.max(1))
+            .map(<[String]>::to_vec)
+            .collect::<Vec<_>>()
+            .into_iter();
+        let start = |batch: Vec<String>| {
+            let (objects, root) = (objects.clone(), root.clone());
+            let (local_root, progress) = (local_root.clone(), progress.clone());
+            runtime.spawn(async move {
+                download(&objects, &root, batch, &local_root, progress.as_deref()).await
+            })
+        };
+        let mut pending = batches.next().map(start);
+        while let Some(downloading) = pending.take() {
+            let fetched = runtime
+                .block_on(downloading)
+                .map_err(|error| RemoteLogsError::List {
+                    url: url.to_owned(),
+                    reason: format!("the download stopped: {error}"),
+                    permissions: L::PERMISSIONS,
+                })?;
+            pending = batches.next().map(start);
+            let mut files = Vec::new();
+            for (key, local, result) in fetched {
+                let display = format!("{base}/{key}");
+                match result {
+                    Ok(()) => files.push(LogFile {
+                        local,
+                        key,
+                        display,
+                    }),
+                    Err(reason) => listed
+                        .skipped
+                        .push((display, crate::remote_logs::redact_in(&reason, secret_url))),
+                }
+            }
+            listed.files_downloaded += files.len() as u64;
+            consume(&files);
+            for file in &files {
+                // Best effort: the directory goes away at the end in any case.
+                let _ = std::fs::remove_file(&file.local);
             }
         }
-        listed.files.sort_by(|a, b| a.key.cmp(&b.key));
         listed.skipped.sort();
         Ok(listed)
     }

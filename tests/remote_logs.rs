@@ -831,3 +831,78 @@ async fn a_container_url_with_a_shared_access_signature_is_read_with_it_and_neve
     assert!(text.contains("cannot list"), "{text}");
     assert!(!text.contains(SECRET), "{text}");
 }
+
+/// The library's remote read hands the window's files to the reader in batches: never more
+/// than a batch at once on disk (a batch's files are gone once the next one is handed over),
+/// every file of the window in exactly one batch, and the usage read batch by batch equal to a
+/// local read of the same files (sources aside: they are named by URL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_read_reads_batch_by_batch_and_deletes_each_batch_once_read() {
+    use pipeleash::gcp::audit_log::{self, walk::SinkBucket};
+    use pipeleash::model::TimeWindow;
+    let (server, _) = serve(Api::Gcs, objects(&gcp_logs(), "exports/org/")).await;
+    for (name, value) in env(Api::Gcs, &server) {
+        // SAFETY: std's environment functions take one lock; the clients of this process read
+        // the variable through them, and no other thread of this test writes the environment.
+        unsafe { std::env::set_var(name, value) };
+    }
+    let parse = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let window = TimeWindow {
+        since: Some(parse(WINDOW.0)),
+        until: Some(parse(WINDOW.1)),
+    };
+    let (remote, batches, listed) = tokio::task::spawn_blocking(move || {
+        let mut ingestion = audit_log::Ingestion::new(window);
+        let mut batches: Vec<Vec<PathBuf>> = Vec::new();
+        let listed = pipeleash::remote_logs::read::<SinkBucket>(
+            GCS_URL,
+            &window,
+            |_| false,
+            |_| {},
+            None,
+            7,
+            |files| {
+                if let Some(previous) = batches.last() {
+                    assert!(
+                        previous.iter().all(|file| !file.exists()),
+                        "a batch is deleted once read"
+                    );
+                }
+                assert!(files.iter().all(|file| file.local.exists()));
+                batches.push(files.iter().map(|file| file.local.clone()).collect());
+                ingestion.read_named_files(files, None);
+            },
+        )
+        .unwrap();
+        (ingestion.finish(), batches, listed)
+    })
+    .await
+    .unwrap();
+    let local = audit_log::ingest_path(&gcp_logs(), window).unwrap();
+    let files: usize = batches.iter().map(Vec::len).sum();
+    assert_eq!(files as u64, listed.files_listed);
+    assert_eq!(
+        files as u64,
+        local.coverage.files_read + local.coverage.files_skipped.len() as u64
+    );
+    assert!(batches.len() > 3, "{} batch(es)", batches.len());
+    assert!(batches.iter().all(|batch| batch.len() <= 7));
+    let rows = |usage: &audit_log::AuditLogUsage| {
+        usage
+            .usage
+            .iter()
+            .map(|(key, record)| {
+                let mut record = record.clone();
+                record.sources.clear();
+                (key.clone(), record)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(rows(&remote), rows(&local));
+    assert_eq!(remote.key_use, local.key_use);
+    assert_eq!(remote.coverage.entries_read, local.coverage.entries_read);
+}

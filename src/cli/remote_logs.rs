@@ -13,22 +13,25 @@ use crate::remote_logs::{self, Layout, Listed};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-/// Lists and downloads the export at `url` for `window`, leaving out what `read_before` holds,
-/// saying on stderr what it found and how the download goes.
-fn fetch<L: Layout>(
+/// Lists the export at `url` for `window`, leaving out what `read_before` holds, and hands
+/// the rest to `read`, batch by batch as they download, saying on stderr what the listing
+/// found and how the reading goes.
+fn read_batches<R: RemoteReader>(
     url: &str,
     window: &TimeWindow,
     read_before: impl Fn(&str) -> bool,
     global: &GlobalArgs,
+    mut read: impl FnMut(&[LogFile], &R::Progress),
 ) -> anyhow::Result<Listed> {
     if !global.quiet {
         eprintln!(
             "listing {} files under `{}`…",
-            L::LOGS,
+            <R::Export as Layout>::LOGS,
             remote_logs::redacted(url)
         );
     }
-    let progress = remote_logs::Progress::default();
+    let downloads = std::sync::Arc::new(remote_logs::Progress::default());
+    let progress = R::Progress::default();
     let announce = |listed: &Listed| {
         if global.quiet {
             return;
@@ -40,27 +43,31 @@ fn fetch<L: Layout>(
         };
         eprintln!(
             "{} log file(s) in the window{already} among {} object(s) in {} folder(s) listed \
-             ({} folder(s) outside the window not listed); downloading them to a temporary \
-             directory",
+             ({} folder(s) outside the window not listed); downloading and reading them {} at \
+             a time through a temporary directory",
             listed.files_listed,
             listed.objects_listed,
             listed.folders_listed,
-            listed.folders_pruned
+            listed.folders_pruned,
+            remote_logs::BATCH_FILES
         );
     };
-    let listed = while_reading(
-        Reading {
-            what: "downloading log files",
-            records: "bytes",
-        },
-        global.quiet,
-        || Counts {
-            files_done: progress.files_done.load(Ordering::Relaxed),
-            files_total: progress.files_total.load(Ordering::Relaxed),
-            records: progress.bytes.load(Ordering::Relaxed),
-        },
-        || remote_logs::fetch::<L>(url, window, read_before, announce, Some(&progress)),
-    )
+    // The files to download are the total; the reader counts the files and records read.
+    let counts = || Counts {
+        files_total: downloads.files_total.load(Ordering::Relaxed),
+        ..R::counts(&progress)
+    };
+    let listed = while_reading(R::READING, global.quiet, counts, || {
+        remote_logs::read::<R::Export>(
+            url,
+            window,
+            read_before,
+            announce,
+            Some(downloads.clone()),
+            remote_logs::BATCH_FILES,
+            |files| read(files, &progress),
+        )
+    })
     .map_err(InputError::wrap)?;
     if !global.quiet && !listed.skipped.is_empty() {
         eprintln!(
@@ -102,8 +109,6 @@ trait RemoteReader: Sized {
     fn read_named_files(&mut self, files: &[LogFile], progress: &Self::Progress);
     fn read_log_files(&mut self, files: &[LogFile], progress: &Self::Progress);
     fn counts(progress: &Self::Progress) -> Counts;
-    /// Sets the number of files a progress line counts up to.
-    fn expect_files(progress: &Self::Progress, files: u64);
     fn finish(self) -> Self::Usage;
     fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>);
 }
@@ -155,9 +160,6 @@ impl RemoteReader for audit_log::Ingestion {
             records: progress.entries_done.load(Ordering::Relaxed),
         }
     }
-    fn expect_files(progress: &Self::Progress, files: u64) {
-        progress.files_total.store(files, Ordering::Relaxed);
-    }
     fn finish(self) -> Self::Usage {
         audit_log::Ingestion::finish(self)
     }
@@ -207,9 +209,6 @@ impl RemoteReader for activity_log::Ingestion {
             records: progress.records_done.load(Ordering::Relaxed),
         }
     }
-    fn expect_files(progress: &Self::Progress, files: u64) {
-        progress.files_total.store(files, Ordering::Relaxed);
-    }
     fn finish(self) -> Self::Usage {
         activity_log::Ingestion::finish(self)
     }
@@ -218,31 +217,21 @@ impl RemoteReader for activity_log::Ingestion {
     }
 }
 
-/// Reads the log files a listing downloaded, with a progress line.
-fn read_listed<R: RemoteReader>(
-    global: &GlobalArgs,
-    files: usize,
-    read: impl FnOnce(&R::Progress),
-) {
-    let progress = R::Progress::default();
-    // The total is known before the first file is read.
-    R::expect_files(&progress, files as u64);
-    let counts = || R::counts(&progress);
-    while_reading(R::READING, global.quiet, counts, || read(&progress));
-}
-
 /// The export at `url` read whole within `window`.
 fn read_remote<R: RemoteReader>(
     url: &str,
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<R::Usage> {
-    let listed = fetch::<R::Export>(url, &window, |_| false, global)?;
     let mut ingestion = R::new(window);
+    let listed = read_batches::<R>(
+        url,
+        &window,
+        |_| false,
+        global,
+        |files, progress| ingestion.read_named_files(files, progress),
+    )?;
     ingestion.note_listing(&listed);
-    read_listed::<R>(global, listed.files.len(), |progress| {
-        ingestion.read_named_files(&listed.files, progress)
-    });
     Ok(ingestion.finish())
 }
 
@@ -257,12 +246,19 @@ fn read_remote_incremental<R: RemoteReader>(
 ) -> anyhow::Result<(R::Usage, IncrementalRead<R::Logs>)> {
     // The state is keyed, and the source stored, without the URL's query (a secret).
     let source = &remote_logs::redacted(source);
-    let mut ingestion = R::resume(days, source, previous).map_err(InputError::wrap)?;
-    let listed = fetch::<R::Export>(url, &days, |key| ingestion.already_read(key), global)?;
+    let ingestion = R::resume(days, source, previous).map_err(InputError::wrap)?;
+    // The listing asks which keys were read before, then the batches add to the ingestion:
+    // one after the other, never both at once.
+    let ingestion = std::cell::RefCell::new(ingestion);
+    let listed = read_batches::<R>(
+        url,
+        &days,
+        |key| ingestion.borrow().already_read(key),
+        global,
+        |files, progress| ingestion.borrow_mut().read_log_files(files, progress),
+    )?;
+    let mut ingestion = ingestion.into_inner();
     ingestion.note_listing(&listed);
-    read_listed::<R>(global, listed.files.len(), |progress| {
-        ingestion.read_log_files(&listed.files, progress)
-    });
     let (usage, state) = ingestion.finish_with_state();
     let read = IncrementalRead::new(
         state,
