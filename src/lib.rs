@@ -21,5 +21,6 @@ pub mod incremental;
 mod intern;
 pub mod matching;
 pub mod model;
+pub mod output;
 pub mod remote_logs;
 pub mod snapshot;

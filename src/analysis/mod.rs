@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 
 /// An identity's permissions by what the evidence says about them. Units are distinct
 /// permissions (AWS actions, GCP permissions, Azure operations).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+/// Printed through `output::json::v1::analysis::CountsView`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Permissions the current grants give (on some resource).
     pub granted: usize,

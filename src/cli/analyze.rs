@@ -19,11 +19,13 @@ use crate::aws::normalize::{NormalizedAws, normalize};
 use crate::catalog::Catalog;
 use crate::checks::sort_findings;
 use crate::model::ObservationWindow;
-use crate::model::{Finding, Severity, Trust};
+use crate::model::{Finding, Severity};
+use crate::output::json::v1::analysis::AnalysisView;
+use crate::output::json::v1::drift::DriftView;
+use crate::output::trust_summary;
 use crate::snapshot::Snapshot;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -581,26 +583,6 @@ pub struct AnalyzeArgs {
     pub previous: Option<PathBuf>,
 }
 
-pub(super) fn trust_summary(trusts: &[Trust]) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    for trust in trusts {
-        let part = match trust {
-            Trust::Federated(federated) => {
-                crate::model::CiIssuer::from_issuer_url(&federated.issuer).to_string()
-            }
-            Trust::Identity { .. } => "identity".into(),
-            Trust::LongLivedKey { .. } => "access key".into(),
-            Trust::Service { name } => name.trim_end_matches(".amazonaws.com").to_string(),
-            Trust::Account { id, .. } => format!("account {id}"),
-            Trust::Anyone => "anyone".into(),
-        };
-        if !parts.contains(&part) {
-            parts.push(part);
-        }
-    }
-    parts.join(", ")
-}
-
 fn short_name(analysis: &IdentityAnalysis) -> String {
     let kind = analysis.identity.kind.label();
     format!("{kind}/{}", analysis.identity.display_name)
@@ -735,14 +717,15 @@ fn run(
     };
     match args.format {
         AnalysisFormat::Json => {
-            let mut view = AnalysisV1::new(&aws, &evidence, with_policies);
-            view.drift = drift
-                .as_ref()
-                .map(|(drift, from, to)| crate::aws::drift::render::DriftV1::new(drift, from, to));
-            view.clouds = clouds
-                .iter()
-                .map(|cloud| super::clouds::CloudV1::new(cloud, with_policies))
-                .collect();
+            let view = AnalysisView::new(
+                &aws,
+                evidence.has_aws,
+                &clouds,
+                drift
+                    .as_ref()
+                    .map(|(drift, from, to)| DriftView::new(drift, from, to)),
+                with_policies,
+            );
             serde_json::to_writer_pretty(&mut *out, &view)?;
             writeln!(out)?;
         }
@@ -916,104 +899,4 @@ fn print_tables(
         }
     }
     Ok(())
-}
-
-/// The `--format json` shape of `analyze`/`audit`: version 1, frozen.
-#[derive(Serialize)]
-struct AnalysisV1<'a> {
-    version: u32,
-    window: WindowV1,
-    /// Where the usage came from; `null` when there was none.
-    usage: Option<String>,
-    coverage: Vec<String>,
-    /// AWS identities (the first cloud of version 1).
-    identities: Vec<IdentityV1>,
-    /// GCP and Azure, each with the same per-identity shape; left out when neither is given.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    clouds: Vec<super::clouds::CloudV1>,
-    /// What changed since the store's previous snapshot (`audit --config` with a store of two
-    /// or more); left out otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    drift: Option<crate::aws::drift::render::DriftV1<'a>>,
-}
-
-#[derive(Serialize)]
-struct WindowV1 {
-    since: String,
-    until: String,
-}
-
-#[derive(Serialize)]
-struct IdentityV1 {
-    identity: String,
-    kind: &'static str,
-    account: String,
-    owner: Option<String>,
-    trusted_by: String,
-    incomplete: bool,
-    last_used: Option<String>,
-    /// `null` when no usage was ingested.
-    counts: Option<CountsV1>,
-    minimize_error: Option<String>,
-    findings: Vec<super::policy::FindingV1>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    minimized_policies: Option<Vec<serde_json::Value>>,
-}
-
-#[derive(Serialize)]
-struct CountsV1 {
-    granted: usize,
-    used: usize,
-    unused: usize,
-    unobservable: usize,
-    denied: usize,
-}
-
-impl<'a> AnalysisV1<'a> {
-    fn new(aws: &Analysis, evidence: &Evidence, with_policies: bool) -> Self {
-        AnalysisV1 {
-            version: 1,
-            window: WindowV1 {
-                since: rfc3339(aws.window.since),
-                until: rfc3339(aws.window.until),
-            },
-            usage: aws.usage.clone(),
-            coverage: if evidence.has_aws {
-                aws.coverage.clone()
-            } else {
-                Vec::new()
-            },
-            clouds: Vec::new(),
-            drift: None,
-            identities: aws
-                .identities
-                .iter()
-                .map(|identity| IdentityV1 {
-                    identity: identity.identity.id.native().to_string(),
-                    kind: identity.identity.kind.label(),
-                    account: identity.identity.container.clone(),
-                    owner: identity.identity.owner.clone(),
-                    trusted_by: trust_summary(&identity.trusts),
-                    incomplete: identity.incomplete,
-                    last_used: identity.last_used.map(rfc3339),
-                    counts: identity.counts.map(|counts| CountsV1 {
-                        granted: counts.granted,
-                        used: counts.used,
-                        unused: counts.unused,
-                        unobservable: counts.unobservable,
-                        denied: counts.denied,
-                    }),
-                    minimize_error: match &identity.proposal {
-                        Some(Err(error)) => Some(error.clone()),
-                        _ => None,
-                    },
-                    findings: identity.findings.iter().map(Into::into).collect(),
-                    minimized_policies: match &identity.proposal {
-                        Some(Ok(proposal)) if with_policies => proposal.json.as_array().cloned(),
-                        _ => None,
-                    },
-                })
-                .collect(),
-        }
-    }
 }

@@ -7,16 +7,14 @@ mod roles;
 
 use super::{Exit, GlobalArgs, InputError};
 use crate::catalog::import::{Imported, import};
-use crate::catalog::{AccessLevel, Action, Catalog, Source};
+use crate::catalog::{Action, Catalog};
 use crate::model::Provider;
+use crate::output::json::v1::catalog::{ExpandView, ShowView, StatsView, level_counts};
 use anyhow::Context as _;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Version tag of the JSON this command prints; bump it when a field changes meaning.
-const JSON_VERSION: &str = "pipeleash.catalog/v1";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum CatalogCommand {
@@ -214,53 +212,6 @@ fn load(source: &CatalogSource) -> anyhow::Result<Loaded<Catalog>> {
     }
 }
 
-#[derive(Serialize)]
-struct ActionView<'a> {
-    name: &'a str,
-    access_level: &'static str,
-    resource_types: Vec<ResourceView<'a>>,
-    condition_keys: &'a [String],
-}
-
-#[derive(Serialize)]
-struct ResourceView<'a> {
-    name: &'a str,
-    required: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arn_formats: Option<&'a [String]>,
-}
-
-impl<'a> ActionView<'a> {
-    fn new(catalog: &'a Catalog, action: &'a Action, with_arns: bool) -> ActionView<'a> {
-        ActionView {
-            name: &action.name,
-            access_level: action.access_level.as_str(),
-            resource_types: action
-                .resource_types
-                .iter()
-                .map(|resource| ResourceView {
-                    name: &resource.name,
-                    required: resource.required,
-                    arn_formats: with_arns.then(|| {
-                        catalog
-                            .resource_type(action, &resource.name)
-                            .map_or(&[][..], |known| known.arn_formats.as_slice())
-                    }),
-                })
-                .collect(),
-            condition_keys: &action.condition_keys,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ExpandView<'a> {
-    version: &'static str,
-    pattern: &'a str,
-    count: usize,
-    actions: Vec<ActionView<'a>>,
-}
-
 /// `object*, bucket`: required types marked as AWS marks them.
 fn resource_list(action: &Action) -> String {
     action
@@ -324,15 +275,7 @@ fn expand(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
             writeln!(out, "{table}")?;
         }
         CatalogFormat::Json => {
-            let view = ExpandView {
-                version: JSON_VERSION,
-                pattern,
-                count: actions.len(),
-                actions: actions
-                    .iter()
-                    .map(|action| ActionView::new(catalog, action, false))
-                    .collect(),
-            };
+            let view = ExpandView::new(catalog, pattern, &actions);
             write_json(out, &view)?;
         }
     }
@@ -344,15 +287,6 @@ fn write_json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()>
     serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
     out.write_all(b"\n")?;
     Ok(())
-}
-
-#[derive(Serialize)]
-struct ShowView<'a> {
-    version: &'static str,
-    service: &'a str,
-    service_name: &'a str,
-    #[serde(flatten)]
-    action: ActionView<'a>,
 }
 
 fn show(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -378,12 +312,7 @@ fn show(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let service = catalog.service(action.service());
     let service_name = service.map_or(action.service(), |service| service.name.as_str());
     if args.format == CatalogFormat::Json {
-        let view = ShowView {
-            version: JSON_VERSION,
-            service: action.service(),
-            service_name,
-            action: ActionView::new(catalog, action, true),
-        };
+        let view = ShowView::new(catalog, action, service_name);
         write_json(out, &view)?;
         return Ok(Exit::Clean);
     }
@@ -423,51 +352,6 @@ fn show(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     Ok(Exit::Clean)
 }
 
-#[derive(Serialize)]
-struct StatsView<'a> {
-    version: &'static str,
-    provider: String,
-    source: SourceView<'a>,
-    services: usize,
-    actions: usize,
-    resource_types: usize,
-    access_levels: Vec<LevelCount>,
-}
-
-#[derive(Serialize)]
-struct SourceView<'a> {
-    name: &'a str,
-    version: &'a str,
-    date: &'a str,
-}
-
-impl<'a> From<&'a Source> for SourceView<'a> {
-    fn from(source: &'a Source) -> Self {
-        SourceView {
-            name: &source.name,
-            version: &source.version,
-            date: &source.date,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct LevelCount {
-    access_level: &'static str,
-    actions: usize,
-}
-
-fn level_counts(catalog: &Catalog) -> Vec<LevelCount> {
-    catalog
-        .access_level_counts()
-        .into_iter()
-        .map(|(level, actions): (AccessLevel, usize)| LevelCount {
-            access_level: level.as_str(),
-            actions,
-        })
-        .collect()
-}
-
 /// Lines shared by `stats` (stdout) and the `import` summary (stderr).
 fn summary(catalog: &Catalog) -> String {
     let source = catalog.source();
@@ -493,15 +377,7 @@ fn stats(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let loaded = load(&args.source)?;
     let catalog = loaded.get();
     if args.format == CatalogFormat::Json {
-        let view = StatsView {
-            version: JSON_VERSION,
-            provider: catalog.provider().to_string(),
-            source: catalog.source().into(),
-            services: catalog.services().len(),
-            actions: catalog.len(),
-            resource_types: catalog.resource_type_count(),
-            access_levels: level_counts(catalog),
-        };
+        let view = StatsView::new(catalog);
         write_json(out, &view)?;
     } else {
         out.write_all(summary(catalog).as_bytes())?;

@@ -8,7 +8,6 @@ use super::remote_logs::{
     read_azure, read_azure_remote_incremental, read_gcp, read_gcp_remote_incremental,
 };
 use super::sarif::Located;
-use super::time::rfc3339;
 use super::{GlobalArgs, InputError, new_table};
 use crate::analysis::{self, Analysis, Counts, IdentityAnalysis};
 use crate::azure::activity_log::{self, ActivityLogUsage};
@@ -20,7 +19,6 @@ use crate::gcp::inventory::GcpInventory;
 use crate::model::TimeWindow;
 use crate::model::{Finding, ObservationWindow, Provider};
 use crate::snapshot::Snapshot;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The GCP inventories of the snapshots and the audit logs read for the window.
@@ -423,7 +421,7 @@ pub fn print_table(
         table.add_row([
             short_name(identity),
             identity.identity.container.clone(),
-            super::analyze::trust_summary(&identity.trusts),
+            crate::output::trust_summary(&identity.trusts),
             count(counts, |c| c.granted),
             count(counts, |c| c.used),
             count(counts, |c| c.unused),
@@ -490,76 +488,6 @@ pub fn print_table(
         }
     }
     Ok(())
-}
-
-/// One cloud in the `--format json` output of `analyze`/`audit` (inside version 1's `clouds`).
-#[derive(Serialize)]
-pub struct CloudV1 {
-    provider: Provider,
-    /// Where the usage came from; `null` without logs.
-    usage: Option<String>,
-    usage_summary: Option<String>,
-    coverage: Vec<String>,
-    identities: Vec<CloudIdentityV1>,
-    /// Findings about no single identity.
-    findings: Vec<super::policy::FindingV1>,
-    usage_of_unknown_identities: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct CloudIdentityV1 {
-    identity: String,
-    kind: &'static str,
-    display_name: String,
-    container: String,
-    owner: Option<String>,
-    trusted_by: String,
-    incomplete: bool,
-    last_used: Option<String>,
-    /// `null` when the identity's use is unknown.
-    counts: Option<Counts>,
-    minimize_error: Option<String>,
-    findings: Vec<super::policy::FindingV1>,
-    /// The proven smallest grant in the provider's own shape (`audit` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    minimized: Option<serde_json::Value>,
-}
-
-impl CloudV1 {
-    pub fn new(analysis: &Analysis, with_proposals: bool) -> CloudV1 {
-        CloudV1 {
-            provider: analysis.provider,
-            usage: analysis.usage.clone(),
-            usage_summary: analysis.usage_summary.clone(),
-            coverage: analysis.coverage.clone(),
-            identities: analysis
-                .identities
-                .iter()
-                .map(|identity| CloudIdentityV1 {
-                    identity: identity.identity.id.native().to_string(),
-                    kind: identity.identity.kind.label(),
-                    display_name: identity.identity.display_name.clone(),
-                    container: identity.identity.container.clone(),
-                    owner: identity.identity.owner.clone(),
-                    trusted_by: super::analyze::trust_summary(&identity.trusts),
-                    incomplete: identity.incomplete,
-                    last_used: identity.last_used.map(rfc3339),
-                    counts: identity.counts,
-                    minimize_error: match &identity.proposal {
-                        Some(Err(error)) => Some(error.clone()),
-                        _ => None,
-                    },
-                    findings: identity.findings.iter().map(Into::into).collect(),
-                    minimized: match &identity.proposal {
-                        Some(Ok(proposal)) if with_proposals => Some(proposal.json.clone()),
-                        _ => None,
-                    },
-                })
-                .collect(),
-            findings: analysis.findings.iter().map(Into::into).collect(),
-            usage_of_unknown_identities: analysis.usage_of_unknown_identities.clone(),
-        }
-    }
 }
 
 /// Every finding of `analysis` with where it points, for SARIF.

@@ -5,13 +5,14 @@ use super::usage::stored_usage;
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::drift::iac::{IacDifference, compare as compare_iac, parse_terraform};
-use crate::aws::drift::render::{DriftV1, SnapshotRef, lines, markdown};
+use crate::aws::drift::render::{SnapshotRef, lines, markdown};
 use crate::aws::drift::{SnapshotFacts, compare};
 use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::normalize::normalize;
 use crate::catalog::Catalog;
 use crate::model::ObservationWindow as Window;
 use crate::model::Severity;
+use crate::output::json::v1::drift::{DriftView, IacDriftView};
 use crate::snapshot::Snapshot;
 use anyhow::Context as _;
 use chrono::{DateTime, Duration, Utc};
@@ -226,7 +227,7 @@ pub fn run(
     let (drift, from, to) = drift_between(&from_dir, &to_dir)?;
     match args.format {
         DriftFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &DriftV1::new(&drift, &from, &to))?;
+            serde_json::to_writer_pretty(&mut *out, &DriftView::new(&drift, &from, &to))?;
             writeln!(out)?;
         }
         DriftFormat::Markdown => write!(out, "{}", markdown(&drift, &from, &to))?,
@@ -311,19 +312,12 @@ fn run_iac(
     rows.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     match args.format {
         DriftFormat::Json => {
-            let view = serde_json::json!({
-                "format_version": 1,
-                "kind": "iac-drift",
-                "code": iac.display().to_string(),
-                "live": live_dir.display().to_string(),
-                "roles_in_code": code.len(),
-                "differences": rows.iter().map(|(severity, difference)| serde_json::json!({
-                    "kind": difference.kind(),
-                    "severity": severity,
-                    "role": difference.role(),
-                    "detail": difference.detail(),
-                })).collect::<Vec<_>>(),
-            });
+            let view = IacDriftView::new(
+                iac.display().to_string(),
+                live_dir.display().to_string(),
+                code.len(),
+                &rows,
+            );
             serde_json::to_writer_pretty(&mut *out, &view)?;
             writeln!(out)?;
         }

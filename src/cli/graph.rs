@@ -13,6 +13,7 @@ use crate::catalog::Catalog;
 use crate::graph::query::{GraphQuery, Hop};
 use crate::graph::saved::parse_saved_query;
 use crate::graph::{AccessGraph, render};
+use crate::output::json::v1::graph::{PathsView, WhoCanView};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
@@ -145,7 +146,7 @@ pub fn run_at(
                 GraphFormat::Json => writeln!(
                     out,
                     "{}",
-                    render::who_can_json(&action, on.as_deref(), &rows)?
+                    serde_json::to_string_pretty(&WhoCanView::new(&action, on.as_deref(), &rows))?
                 )?,
                 GraphFormat::Dot | GraphFormat::Mermaid => {
                     let hops = render::who_can_hops(&action, &rows);
@@ -362,7 +363,11 @@ fn write_paths(
                 writeln!(out, "{}", render::paths_table(paths))?;
             }
         }
-        GraphFormat::Json => writeln!(out, "{}", render::paths_json(from, to, paths)?)?,
+        GraphFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&PathsView::new(from, to, paths))?
+        )?,
         GraphFormat::Dot | GraphFormat::Mermaid => {
             let hops: Vec<&Hop> = paths.iter().flatten().collect();
             write_diagram(out, format, &hops)?;

@@ -35,14 +35,15 @@ use super::time::{WindowArgs, parse_now};
 use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::CoverageFacts;
 use crate::aws::minimize::{
-    ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason,
-    SizeTarget, UnusedActions, UsageRow, Warning, minimize, render_terraform,
+    ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, PolicyInput, SizeTarget,
+    UnusedActions, UsageRow, Warning, minimize, render_terraform,
 };
 use crate::catalog::{AccessLevel, Catalog};
 use crate::model::ObservationWindow;
 use crate::model::SkippedSource;
+use crate::output::json::v1::minimize::{MinimizeView, NOT_USED, level, reason_text};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -492,7 +493,7 @@ pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyh
         MinimizeFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &OutputV1::new(&result, args.explain.then_some(catalog))?,
+                &MinimizeView::new(&result, args.explain.then_some(catalog))?,
             )?;
             writeln!(out)?;
         }
@@ -509,55 +510,6 @@ pub fn run(args: MinimizeArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyh
     }
     Ok(Exit::Clean)
 }
-
-fn level(decision: &ActionDecision) -> String {
-    decision
-        .access_level
-        .map_or_else(|| "unknown".to_string(), |level| level.to_string())
-}
-
-fn reason_text(reason: &Reason) -> String {
-    match reason {
-        Reason::Used(evidence) => format!(
-            "used {} time(s), {} .. {}, by {}; on {}",
-            evidence.allowed_count,
-            evidence.first_seen.to_rfc3339(),
-            evidence.last_seen.to_rfc3339(),
-            if evidence.workloads.is_empty() {
-                "unknown workloads".to_string()
-            } else {
-                evidence
-                    .workloads
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            },
-            evidence
-                .resources
-                .iter()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Reason::Unobservable { reason } => format!("kept, unobservable: {reason}"),
-        Reason::ResourceNotRecorded => {
-            "kept on the original resources: the logs do not name the resource".to_string()
-        }
-        Reason::UnobservableDropped { reason } => {
-            format!("dropped on request though unobservable: {reason}")
-        }
-        Reason::Unused => NOT_USED.to_string(),
-        Reason::UsedButNotGranted { resources } => format!(
-            "used but not allowed by the current policies on {}",
-            resources.iter().cloned().collect::<Vec<_>>().join(", ")
-        ),
-        Reason::NotInCatalog => "not in the catalog; kept".to_string(),
-    }
-}
-
-/// The evidence of an unused action.
-const NOT_USED: &str = "not used in the window";
 
 /// Actions a group row of the evidence table names in full; larger groups name their riskiest.
 const GROUP_NAMED: usize = 20;
@@ -638,137 +590,4 @@ fn explain_table(
         ]);
     }
     table
-}
-
-/// The frozen JSON shape of `pipeleash minimize --format json`.
-#[derive(Debug, Serialize)]
-struct OutputV1 {
-    format: &'static str,
-    window: WindowV1,
-    policies: Vec<PolicyV1>,
-    warnings: Vec<String>,
-    missing_permissions: Vec<MissingV1>,
-    proof: ProofV1,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<Vec<DecisionV1>>,
-}
-
-#[derive(Debug, Serialize)]
-struct WindowV1 {
-    since: String,
-    until: String,
-}
-
-#[derive(Debug, Serialize)]
-struct PolicyV1 {
-    name: String,
-    size: usize,
-    document: serde_json::Value,
-}
-
-#[derive(Debug, Serialize)]
-struct MissingV1 {
-    action: String,
-    resource: String,
-    denied_count: u64,
-    first_seen: String,
-    last_seen: String,
-    workloads: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct ProofV1 {
-    usage_rows_replayed: usize,
-    pairs_subsumed: usize,
-    representatives_checked: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct DecisionV1 {
-    action: String,
-    access_level: String,
-    decision: &'static str,
-    reasons: Vec<String>,
-    granted_by: Vec<String>,
-}
-
-impl OutputV1 {
-    /// With `catalog` (the one `minimize` ran with), the explanation: one entry per action,
-    /// the grouped unused actions listed one by one, sorted by action.
-    fn new(result: &Minimized, catalog: Option<&Catalog>) -> anyhow::Result<OutputV1> {
-        let explanation = match catalog {
-            Some(catalog) => Some(explanation(result, catalog)?),
-            None => None,
-        };
-        Ok(OutputV1 {
-            format: "pipeleash-minimize/v1",
-            window: WindowV1 {
-                since: result.window.since.to_rfc3339(),
-                until: result.window.until.to_rfc3339(),
-            },
-            policies: result
-                .policies
-                .iter()
-                .map(|policy| PolicyV1 {
-                    name: policy.name.clone(),
-                    size: policy.size,
-                    document: policy.document.to_json(),
-                })
-                .collect(),
-            warnings: result.warnings.iter().map(ToString::to_string).collect(),
-            missing_permissions: result
-                .missing_permissions
-                .iter()
-                .map(|missing| MissingV1 {
-                    action: missing.action.clone(),
-                    resource: missing.resource.clone(),
-                    denied_count: missing.denied_count,
-                    first_seen: missing.first_seen.to_rfc3339(),
-                    last_seen: missing.last_seen.to_rfc3339(),
-                    workloads: missing.workloads.clone(),
-                })
-                .collect(),
-            proof: ProofV1 {
-                usage_rows_replayed: result.proof.usage_rows_replayed,
-                pairs_subsumed: result.proof.pairs_subsumed,
-                representatives_checked: result.proof.representatives_checked,
-            },
-            explanation,
-        })
-    }
-}
-
-fn explanation(result: &Minimized, catalog: &Catalog) -> anyhow::Result<Vec<DecisionV1>> {
-    let mut entries: Vec<DecisionV1> = result
-        .decisions
-        .iter()
-        .map(|decision| DecisionV1 {
-            action: decision.action.clone(),
-            access_level: level(decision),
-            decision: if decision.kept { "kept" } else { "dropped" },
-            reasons: decision.reasons.iter().map(reason_text).collect(),
-            granted_by: decision
-                .granted_by
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        })
-        .collect();
-    for group in &result.unused {
-        let actions = group.actions(catalog).ok_or_else(|| {
-            anyhow::anyhow!(
-                "the unused actions were grouped against another catalog; please report this"
-            )
-        })?;
-        let granted_by: Vec<String> = group.granted_by.iter().map(ToString::to_string).collect();
-        entries.extend(actions.into_iter().map(|action| DecisionV1 {
-            action: action.name.clone(),
-            access_level: action.access_level.to_string(),
-            decision: "dropped",
-            reasons: vec![NOT_USED.to_string()],
-            granted_by: granted_by.clone(),
-        }));
-    }
-    entries.sort_by(|a, b| a.action.cmp(&b.action));
-    Ok(entries)
 }

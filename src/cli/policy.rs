@@ -7,8 +7,8 @@ use crate::aws::escalation::escalation_paths;
 use crate::aws::policy::{PolicyDocument, parse_policy};
 use crate::catalog::Catalog;
 use crate::model::{Finding, Severity};
+use crate::output::json::v1::policy::CheckReportView;
 use anyhow::Context as _;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -101,59 +101,6 @@ fn collect_json_files(directory: &Path, found: &mut Vec<PathBuf>) -> anyhow::Res
     Ok(())
 }
 
-/// The `--format json` shape of `policy check`: version 1, frozen.
-#[derive(Serialize)]
-struct CheckReportV1 {
-    version: u32,
-    policies: Vec<CheckedPolicyV1>,
-    errors: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct CheckedPolicyV1 {
-    path: String,
-    statements: usize,
-    findings: Vec<FindingV1>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct FindingV1 {
-    id: &'static str,
-    severity: Severity,
-    confidence: crate::model::Confidence,
-    subject: String,
-    message: String,
-    evidence: Vec<EvidenceV1>,
-    remediation: String,
-}
-
-#[derive(Serialize)]
-struct EvidenceV1 {
-    source: String,
-    detail: String,
-}
-
-impl From<&Finding> for FindingV1 {
-    fn from(finding: &Finding) -> Self {
-        FindingV1 {
-            id: finding.id,
-            severity: finding.severity,
-            confidence: finding.confidence,
-            subject: finding.subject.clone(),
-            message: finding.message.clone(),
-            evidence: finding
-                .evidence
-                .iter()
-                .map(|evidence| EvidenceV1 {
-                    source: evidence.source.clone(),
-                    detail: evidence.detail.clone(),
-                })
-                .collect(),
-            remediation: finding.remediation.clone(),
-        }
-    }
-}
-
 fn check(
     args: CheckArgs,
     global: &GlobalArgs,
@@ -167,11 +114,7 @@ fn check(
             "no policy files found: give `*.json` files or directories that contain them",
         ));
     }
-    let mut report = CheckReportV1 {
-        version: 1,
-        policies: Vec::new(),
-        errors: Vec::new(),
-    };
+    let mut report = CheckReportView::new();
     let mut worst: Option<Severity> = None;
     let mut all_findings: Vec<Finding> = Vec::new();
     for file in &files {
@@ -183,7 +126,7 @@ fn check(
                 if !global.quiet {
                     eprintln!("error: {error:#}");
                 }
-                report.errors.push(format!("{error:#}"));
+                report.push_error(format!("{error:#}"));
                 continue;
             }
         };
@@ -205,11 +148,7 @@ fn check(
             .map(|finding| finding.severity)
             .chain(worst)
             .max();
-        report.policies.push(CheckedPolicyV1 {
-            path: name.clone(),
-            statements: document.statements.len(),
-            findings: findings.iter().map(FindingV1::from).collect(),
-        });
+        report.push_policy(name.clone(), document.statements.len(), &findings);
         all_findings.extend(findings);
     }
     match args.format {
@@ -219,7 +158,7 @@ fn check(
         }
         OutputFormat::Table => {
             crate::checks::sort_findings(&mut all_findings);
-            let (checked, failed) = (report.policies.len(), report.errors.len());
+            let (checked, failed) = (report.checked(), report.errors().len());
             // Files that could not be read or parsed are never counted as clean.
             let not_checked = if failed > 0 {
                 format!("; {failed} could not be checked (they failed to read or parse)")
@@ -252,10 +191,10 @@ fn check(
             }
         }
     }
-    if !report.errors.is_empty() {
+    if !report.errors().is_empty() {
         return Err(InputError::wrap(format!(
             "{} of {} policy file(s) could not be checked (see the errors above)",
-            report.errors.len(),
+            report.errors().len(),
             files.len()
         )));
     }

@@ -5,14 +5,13 @@ use super::policy::read_policy;
 use super::{Exit, InputError, OutputFormat};
 use crate::aws::condition::{OperatorFamily, validate_value};
 use crate::aws::context::is_multivalued_key;
-use crate::aws::eval::LayerResult;
 use crate::aws::policy::{Condition, Statement};
 use crate::aws::{
     Arn, CompiledPolicy, CompiledPolicySet, Context, Decision, DecisionKind, KnownPrincipal,
-    LayerSummary, NamedPolicy, OperatorBase, PolicyDocument, PolicyKind, PolicySet, Request,
+    NamedPolicy, OperatorBase, PolicyDocument, PolicyKind, PolicySet, Request,
     RequiredResourcePolicy, add_principal_keys, parse_policy,
 };
-use serde::Serialize;
+use crate::output::json::v1::simulate::{SimulationView, layer_rows};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -489,7 +488,7 @@ pub fn run(args: SimulateArgs, out: &mut dyn std::io::Write) -> anyhow::Result<E
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &SimulationV1::new(&request, &decision, &notes, missing_trust_policy),
+                &SimulationView::new(&request, &decision, &notes, missing_trust_policy),
             )?;
             writeln!(out)?;
         }
@@ -509,39 +508,6 @@ fn decision_name(outcome: &DecisionKind) -> &'static str {
         DecisionKind::ImplicitDeny => "implicitly denied",
         DecisionKind::Conditional { .. } => "conditional",
     }
-}
-
-fn layer_name(result: LayerResult) -> &'static str {
-    match result {
-        LayerResult::Allows => "allows",
-        LayerResult::DoesNotAllow => "does not allow",
-        LayerResult::Unknown => "unknown",
-    }
-}
-
-/// Which layers said what, in evaluation order; explains an implicit deny.
-/// `trust_policy_missing`: no trust policy was given for a request that needs one, so the
-/// resource layer reads "trust policy not given" rather than a verdict on a policy.
-fn layer_rows(layers: &LayerSummary, trust_policy_missing: bool) -> Vec<(String, &'static str)> {
-    let mut rows = vec![("identity policies".to_string(), layer_name(layers.identity))];
-    if let Some(result) = layers.boundary {
-        rows.push(("permissions boundary".into(), layer_name(result)));
-    }
-    for (level, result) in layers.service_control.iter().enumerate() {
-        rows.push((format!("SCP level {}", level + 1), layer_name(*result)));
-    }
-    if let Some(result) = layers.session {
-        rows.push(("session policies".into(), layer_name(result)));
-    }
-    if let Some(result) = layers.resource {
-        let text = if trust_policy_missing {
-            "trust policy not given"
-        } else {
-            layer_name(result)
-        };
-        rows.push(("resource policy".into(), text));
-    }
-    rows
 }
 
 fn print_table(
@@ -601,96 +567,4 @@ fn print_table(
     }
     writeln!(out, "{layers}")?;
     Ok(())
-}
-
-/// The `--format json` shape of `policy simulate`: version 1, frozen.
-#[derive(Serialize)]
-struct SimulationV1 {
-    version: u32,
-    /// `allowed`, `explicitly-denied`, `implicitly-denied` or `conditional`.
-    decision: &'static str,
-    request: RequestV1,
-    statements: Vec<StatementV1>,
-    layers: Vec<LayerV1>,
-    missing_context_keys: Vec<String>,
-    cross_account: bool,
-    /// `key policy` or `trust policy` when that resource policy must allow the principal
-    /// itself; absent otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_policy_required: Option<&'static str>,
-    /// What the decision assumed for lack of input (a default key policy, an unknown key).
-    notes: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct RequestV1 {
-    principal: String,
-    action: String,
-    resource: String,
-    resource_account: Option<String>,
-}
-
-#[derive(Serialize)]
-struct StatementV1 {
-    effect: String,
-    policy: String,
-    kind: String,
-    statement: usize,
-    sid: Option<String>,
-}
-
-#[derive(Serialize)]
-struct LayerV1 {
-    layer: String,
-    result: &'static str,
-}
-
-impl SimulationV1 {
-    fn new(
-        request: &Request,
-        decision: &Decision,
-        notes: &[String],
-        trust_policy_missing: bool,
-    ) -> Self {
-        SimulationV1 {
-            version: 1,
-            decision: match decision.outcome {
-                DecisionKind::Allowed => "allowed",
-                DecisionKind::ExplicitDeny => "explicitly-denied",
-                DecisionKind::ImplicitDeny => "implicitly-denied",
-                DecisionKind::Conditional { .. } => "conditional",
-            },
-            request: RequestV1 {
-                principal: request.principal_arn.clone(),
-                action: request.action.clone(),
-                resource: request.resource.clone(),
-                resource_account: request.resource_account.clone(),
-            },
-            statements: decision
-                .reasons
-                .iter()
-                .map(|reason| StatementV1 {
-                    effect: reason.effect.to_string(),
-                    policy: reason.policy.clone(),
-                    kind: reason.kind.to_string(),
-                    statement: reason.statement,
-                    sid: reason.sid.clone(),
-                })
-                .collect(),
-            layers: layer_rows(&decision.layers, trust_policy_missing)
-                .into_iter()
-                .map(|(layer, result)| LayerV1 { layer, result })
-                .collect(),
-            missing_context_keys: match &decision.outcome {
-                DecisionKind::Conditional { missing_keys } => missing_keys.clone(),
-                _ => Vec::new(),
-            },
-            cross_account: decision.layers.cross_account,
-            resource_policy_required: decision
-                .layers
-                .resource_policy_required
-                .map(RequiredResourcePolicy::as_str),
-            notes: notes.to_vec(),
-        }
-    }
 }

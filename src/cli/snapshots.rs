@@ -2,8 +2,8 @@
 //! object storage).
 
 use super::{Exit, GlobalArgs, InputError, OutputFormat};
-use crate::snapshot::{Manifest, Snapshot, Store};
-use serde::Serialize;
+use crate::output::json::v1::snapshots::{SnapshotListView, SnapshotRowView};
+use crate::snapshot::{Snapshot, Store};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -117,38 +117,6 @@ fn resolve(args: &StoreArgs) -> anyhow::Result<(Store, Option<usize>)> {
     ))
 }
 
-/// One row of `snapshots list`.
-#[derive(Debug, Serialize)]
-struct SnapshotRow {
-    name: String,
-    created_at: String,
-    tool_version: String,
-    /// Account, project or subscription inventories.
-    inventories: usize,
-    usage: bool,
-    errors: usize,
-    coverage_notes: usize,
-}
-
-fn row(dir: &Path, manifest: &Manifest) -> SnapshotRow {
-    SnapshotRow {
-        name: dir
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        created_at: manifest.created_at.clone(),
-        tool_version: manifest.tool_version.clone(),
-        inventories: manifest
-            .sources
-            .iter()
-            .filter(|source| source.kind.ends_with("inventory"))
-            .count(),
-        usage: manifest.lists_usage(),
-        errors: manifest.errors.len(),
-        coverage_notes: manifest.coverage.len(),
-    }
-}
-
 pub fn run(
     command: SnapshotsCommand,
     global: &GlobalArgs,
@@ -167,13 +135,13 @@ fn list(args: ListArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
     let mut rows = Vec::new();
     for dir in store.list().map_err(InputError::wrap)? {
         let snapshot = Snapshot::open(&dir).map_err(InputError::wrap)?;
-        rows.push(row(&dir, snapshot.manifest()));
+        rows.push(SnapshotRowView::new(&dir, snapshot.manifest()));
     }
     match args.format {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(
                 &mut *out,
-                &serde_json::json!({ "format_version": 1, "store": store.location(), "snapshots": rows }),
+                &SnapshotListView::new(store.location(), rows),
             )?;
             writeln!(out)?;
         }
@@ -231,7 +199,7 @@ fn show(args: ShowArgs, out: &mut dyn std::io::Write) -> anyhow::Result<Exit> {
             writeln!(out)?;
         }
         OutputFormat::Table => {
-            let summary = row(&dir, manifest);
+            let summary = SnapshotRowView::new(&dir, manifest);
             writeln!(
                 out,
                 "snapshot `{}`: created {} by pipeleash {}; usage: {}",

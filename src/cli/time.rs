@@ -1,7 +1,7 @@
 //! The one reading of the time flags (`--since`, `--until`, `--now`) every command shares.
 
 use super::InputError;
-use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 /// The observation window's start when `--since` is not given.
 pub const DEFAULT_SINCE: &str = "90d";
@@ -187,10 +187,7 @@ pub fn parse_now(text: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
     })
 }
 
-/// A time as the reports print it: RFC 3339 to the second, UTC.
-pub fn rfc3339(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub use crate::output::rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -1,74 +1,9 @@
-//! Printing query results: tables for people, versioned JSON for scripts (`…V1` view types,
-//! never `Serialize` on the graph's own types), DOT and Mermaid for diagrams. Every output is
-//! sorted and byte-identical across runs.
+//! Printing query results: tables for people, DOT and Mermaid for diagrams (the versioned
+//! JSON for scripts is `crate::output::json::v1::graph`). Every output is sorted and
+//! byte-identical across runs.
 
 use super::query::{Hop, WhoCan};
-use serde::Serialize;
 use std::collections::BTreeSet;
-
-/// The JSON shape of `graph who-can`, version 1.
-#[derive(Debug, Serialize)]
-pub struct WhoCanV1<'a> {
-    pub version: u32,
-    pub action: &'a str,
-    pub resource: Option<&'a str>,
-    pub identities: Vec<WhoCanRowV1<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WhoCanRowV1<'a> {
-    pub identity: &'a str,
-    pub decision: &'a str,
-    pub how: &'a [String],
-    pub reachable_from: &'a [String],
-}
-
-/// The JSON shape of `graph reach` and `graph paths`, version 1: one entry per path.
-#[derive(Debug, Serialize)]
-pub struct PathsV1<'a> {
-    pub version: u32,
-    pub from: &'a str,
-    pub to: Option<&'a str>,
-    pub paths: Vec<PathV1<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PathV1<'a> {
-    /// The node the path ends at.
-    pub target: &'a str,
-    pub hops: Vec<HopV1<'a>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct HopV1<'a> {
-    pub from: &'a str,
-    pub to: &'a str,
-    pub edge: &'a str,
-    pub why: &'a str,
-}
-
-/// `graph who-can` as JSON.
-pub fn who_can_json(
-    action: &str,
-    resource: Option<&str>,
-    rows: &[WhoCan],
-) -> serde_json::Result<String> {
-    let view = WhoCanV1 {
-        version: 1,
-        action,
-        resource,
-        identities: rows
-            .iter()
-            .map(|row| WhoCanRowV1 {
-                identity: row.identity.as_str(),
-                decision: row.allowance.as_str(),
-                how: &row.how,
-                reachable_from: &row.reachable_from,
-            })
-            .collect(),
-    };
-    serde_json::to_string_pretty(&view)
-}
 
 /// `graph who-can` as a table.
 pub fn who_can_table(rows: &[WhoCan], graph: &super::AccessGraph) -> String {
@@ -112,31 +47,6 @@ pub fn who_can_hops(action: &str, rows: &[WhoCan]) -> Vec<Hop> {
         });
     }
     hops
-}
-
-/// Paths as JSON.
-pub fn paths_json(from: &str, to: Option<&str>, paths: &[Vec<Hop>]) -> serde_json::Result<String> {
-    let view = PathsV1 {
-        version: 1,
-        from,
-        to,
-        paths: paths
-            .iter()
-            .map(|path| PathV1 {
-                target: path.last().map(|hop| hop.to.as_str()).unwrap_or(from),
-                hops: path
-                    .iter()
-                    .map(|hop| HopV1 {
-                        from: &hop.from,
-                        to: &hop.to,
-                        edge: hop.kind.as_str(),
-                        why: &hop.explanation,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    };
-    serde_json::to_string_pretty(&view)
 }
 
 /// Paths as a table: one row per hop, paths numbered.

@@ -3,18 +3,21 @@
 //! rebuild the catalog files from role lists.
 
 use super::{
-    CatalogFormat, CatalogSource, ExpandArgs, ImportArgs, JSON_VERSION, Loaded, ProviderArg,
-    ShowArgs, SourceView, StatsArgs, write_json,
+    CatalogFormat, CatalogSource, ExpandArgs, ImportArgs, Loaded, ProviderArg, ShowArgs, StatsArgs,
+    write_json,
 };
-use crate::azure::{AzureRoleDefinition, Plane};
+use crate::azure::Plane;
 use crate::catalog::Source;
 use crate::catalog::azure::{AzureRoleCatalog, Breadth, RoleMatch};
 use crate::catalog::gcp::{GcpRoleCatalog, PredefinedRole};
 use crate::catalog::import::{AzureImport, GcpImport, import_azure, import_gcp};
 use crate::cli::{Exit, GlobalArgs, InputError};
 use crate::matching::has_wildcard;
+use crate::output::json::v1::catalog::{
+    AzureRoleView, AzureRolesQuery, AzureRolesView, AzureStatsView, GcpExpandView, GcpRoleView,
+    GcpRolesView, GcpStatsView,
+};
 use anyhow::Context as _;
-use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -69,22 +72,6 @@ fn load_azure(source: &CatalogSource) -> anyhow::Result<Loaded<AzureRoleCatalog>
             .map_err(InputError::wrap),
         None => Ok(Loaded::Embedded(AzureRoleCatalog::embedded()?)),
     }
-}
-
-#[derive(Serialize)]
-struct PermissionView<'a> {
-    name: &'a str,
-    /// How many predefined roles contain it.
-    roles: usize,
-}
-
-#[derive(Serialize)]
-struct GcpExpandView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    pattern: &'a str,
-    count: usize,
-    permissions: Vec<PermissionView<'a>>,
 }
 
 /// How many roles contain each permission, by permission number.
@@ -154,19 +141,7 @@ pub(super) fn expand_gcp(args: &ExpandArgs, out: &mut dyn Write) -> anyhow::Resu
         }
         CatalogFormat::Json => {
             let counts = role_counts(catalog);
-            let view = GcpExpandView {
-                version: JSON_VERSION,
-                provider: "gcp",
-                pattern,
-                count: permissions.len(),
-                permissions: permissions
-                    .iter()
-                    .map(|name| PermissionView {
-                        name,
-                        roles: counts.get(name).copied().unwrap_or(0),
-                    })
-                    .collect(),
-            };
+            let view = GcpExpandView::new(pattern, &permissions, &counts);
             write_json(out, &view)?;
         }
     }
@@ -177,17 +152,6 @@ pub(super) fn expand_azure() -> anyhow::Result<Exit> {
     Err(InputError::wrap(
         "the Azure catalog holds the built-in role definitions, not Azure's list of operations, so there is nothing to expand a pattern against; find the roles that allow an operation with `pipeleash catalog roles --provider azure --permission OPERATION`, or read a role with `pipeleash catalog show --provider azure ROLE`",
     ))
-}
-
-#[derive(Serialize)]
-struct GcpRoleView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    name: &'a str,
-    title: &'a str,
-    stage: &'static str,
-    count: usize,
-    permissions: Vec<&'a str>,
 }
 
 pub(super) fn show_gcp(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
@@ -211,15 +175,7 @@ pub(super) fn show_gcp(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<E
     };
     let permissions: Vec<&str> = catalog.permissions_of(role).collect();
     if args.format == CatalogFormat::Json {
-        let view = GcpRoleView {
-            version: JSON_VERSION,
-            provider: "gcp",
-            name: &role.name,
-            title: &role.title,
-            stage: role.stage.as_str(),
-            count: permissions.len(),
-            permissions,
-        };
+        let view = GcpRoleView::new(role, permissions);
         write_json(out, &view)?;
         return Ok(Exit::Clean);
     }
@@ -244,52 +200,6 @@ pub(super) fn show_gcp(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<E
     Ok(Exit::Clean)
 }
 
-#[derive(Serialize)]
-struct BlockView<'a> {
-    actions: &'a [String],
-    not_actions: &'a [String],
-    data_actions: &'a [String],
-    not_data_actions: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    condition: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    condition_version: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct AzureRoleView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    id: &'a str,
-    role_name: &'a str,
-    role_type: &'static str,
-    assignable_scopes: &'a [String],
-    permissions: Vec<BlockView<'a>>,
-}
-
-fn azure_role_view(definition: &AzureRoleDefinition) -> AzureRoleView<'_> {
-    AzureRoleView {
-        version: JSON_VERSION,
-        provider: "azure",
-        id: &definition.id,
-        role_name: &definition.role_name,
-        role_type: definition.role_type.as_str(),
-        assignable_scopes: &definition.assignable_scopes,
-        permissions: definition
-            .permissions
-            .iter()
-            .map(|block| BlockView {
-                actions: &block.actions,
-                not_actions: &block.not_actions,
-                data_actions: &block.data_actions,
-                not_data_actions: &block.not_data_actions,
-                condition: block.condition.as_deref(),
-                condition_version: block.condition_version.as_deref(),
-            })
-            .collect(),
-    }
-}
-
 pub(super) fn show_azure(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     let loaded = load_azure(&args.source)?;
     let catalog = loaded.get();
@@ -307,7 +217,7 @@ pub(super) fn show_azure(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result
         )));
     };
     if args.format == CatalogFormat::Json {
-        write_json(out, &azure_role_view(definition))?;
+        write_json(out, &AzureRoleView::from(definition))?;
         return Ok(Exit::Clean);
     }
     let mut text = format!(
@@ -345,23 +255,6 @@ pub(super) fn show_azure(args: &ShowArgs, out: &mut dyn Write) -> anyhow::Result
     Ok(Exit::Clean)
 }
 
-#[derive(Serialize)]
-struct StageCount {
-    stage: &'static str,
-    roles: usize,
-}
-
-#[derive(Serialize)]
-struct GcpStatsView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    source: SourceView<'a>,
-    roles: usize,
-    permissions: usize,
-    role_permissions: usize,
-    stages: Vec<StageCount>,
-}
-
 fn gcp_summary(catalog: &GcpRoleCatalog) -> String {
     let source = catalog.source();
     let mut text = format!(
@@ -383,40 +276,12 @@ pub(super) fn stats_gcp(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Result
     let loaded = load_gcp(&args.source)?;
     let catalog = loaded.get();
     if args.format == CatalogFormat::Json {
-        let view = GcpStatsView {
-            version: JSON_VERSION,
-            provider: "gcp",
-            source: catalog.source().into(),
-            roles: catalog.roles().len(),
-            permissions: catalog.permissions().len(),
-            role_permissions: catalog.membership_count(),
-            stages: catalog
-                .stage_counts()
-                .into_iter()
-                .map(|(stage, roles)| StageCount {
-                    stage: stage.as_str(),
-                    roles,
-                })
-                .collect(),
-        };
+        let view = GcpStatsView::new(catalog);
         write_json(out, &view)?;
     } else {
         out.write_all(gcp_summary(catalog).as_bytes())?;
     }
     Ok(Exit::Clean)
-}
-
-#[derive(Serialize)]
-struct AzureStatsView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    source: SourceView<'a>,
-    roles: usize,
-    actions: usize,
-    not_actions: usize,
-    data_actions: usize,
-    not_data_actions: usize,
-    conditional_blocks: usize,
 }
 
 fn azure_summary(catalog: &AzureRoleCatalog) -> String {
@@ -441,75 +306,12 @@ pub(super) fn stats_azure(args: &StatsArgs, out: &mut dyn Write) -> anyhow::Resu
     let loaded = load_azure(&args.source)?;
     let catalog = loaded.get();
     if args.format == CatalogFormat::Json {
-        let [
-            actions,
-            not_actions,
-            data_actions,
-            not_data_actions,
-            conditional_blocks,
-        ] = catalog.entry_counts();
-        let view = AzureStatsView {
-            version: JSON_VERSION,
-            provider: "azure",
-            source: catalog.source().into(),
-            roles: catalog.len(),
-            actions,
-            not_actions,
-            data_actions,
-            not_data_actions,
-            conditional_blocks,
-        };
+        let view = AzureStatsView::new(catalog);
         write_json(out, &view)?;
     } else {
         out.write_all(azure_summary(catalog).as_bytes())?;
     }
     Ok(Exit::Clean)
-}
-
-#[derive(Serialize)]
-struct GcpRoleSize<'a> {
-    name: &'a str,
-    title: &'a str,
-    stage: &'static str,
-    permissions: usize,
-    service_agent_role: bool,
-}
-
-#[derive(Serialize)]
-struct GcpRolesView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    permission: &'a str,
-    count: usize,
-    roles: Vec<GcpRoleSize<'a>>,
-    /// Service agent roles granting it that were left out (0 with `--service-agents`).
-    service_agent_roles_left_out: usize,
-}
-
-#[derive(Serialize)]
-struct AzureRoleSize<'a> {
-    id: &'a str,
-    role_name: &'a str,
-    /// How many of the operations named in the built-in roles it allows on this plane.
-    operations: usize,
-    entries: usize,
-    /// `scoped`, `every-provider` (an entry like `*/read`) or `everything` (a bare `*`).
-    breadth: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    condition: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct AzureRolesView<'a> {
-    version: &'static str,
-    provider: &'static str,
-    permission: &'a str,
-    plane: &'static str,
-    plane_decided_by: &'static str,
-    /// No built-in role names the operation's resource provider: it may be misspelt.
-    unknown_provider: bool,
-    count: usize,
-    roles: Vec<AzureRoleSize<'a>>,
 }
 
 pub(super) fn roles(
@@ -622,23 +424,7 @@ fn roles_gcp(
             writeln!(out, "{table}")?;
         }
         CatalogFormat::Json => {
-            let view = GcpRolesView {
-                version: JSON_VERSION,
-                provider: "gcp",
-                permission,
-                count: found.len(),
-                roles: found
-                    .iter()
-                    .map(|role| GcpRoleSize {
-                        name: &role.name,
-                        title: &role.title,
-                        stage: role.stage.as_str(),
-                        permissions: role.len(),
-                        service_agent_role: role.is_service_agent_role(),
-                    })
-                    .collect(),
-                service_agent_roles_left_out: service_agent_roles.len(),
-            };
+            let view = GcpRolesView::new(permission, &found, service_agent_roles.len());
             write_json(out, &view)?;
         }
     }
@@ -757,26 +543,15 @@ fn roles_azure(
             writeln!(out, "{table}")?;
         }
         CatalogFormat::Json => {
-            let view = AzureRolesView {
-                version: JSON_VERSION,
-                provider: "azure",
-                permission,
-                plane: plane.as_str(),
-                plane_decided_by: decided_by,
-                unknown_provider,
-                count: found.len(),
-                roles: found
-                    .iter()
-                    .map(|found| AzureRoleSize {
-                        id: &found.definition.id,
-                        role_name: &found.definition.role_name,
-                        operations: found.operations,
-                        entries: found.size,
-                        breadth: found.breadth.as_str(),
-                        condition: found.condition,
-                    })
-                    .collect(),
-            };
+            let view = AzureRolesView::new(
+                AzureRolesQuery {
+                    permission,
+                    plane: plane.as_str(),
+                    plane_decided_by: decided_by,
+                    unknown_provider,
+                },
+                &found,
+            );
             write_json(out, &view)?;
         }
     }

@@ -1,0 +1,3 @@
+//! The JSON views, one module per version. See [`crate::output`] for the versioning rule.
+
+pub mod v1;
