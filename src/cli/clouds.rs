@@ -3,10 +3,7 @@
 //! [`Analysis`] each (through [`crate::analysis::analyze`]), and how an analysis prints as a
 //! table, JSON and SARIF locations.
 
-use super::incremental::read_and_store_state;
-use super::remote_logs::{
-    read_azure, read_azure_remote_incremental, read_gcp, read_gcp_remote_incremental,
-};
+use super::remote_logs::read_for_analysis;
 use super::sarif::Located;
 use super::{GlobalArgs, InputError, new_table};
 use crate::analysis::{self, Analysis, Counts, IdentityAnalysis};
@@ -152,53 +149,14 @@ impl CloudEvidence {
             (Some((artifact, snapshot)), logs) => {
                 let usage = logs
                     .map(|path| {
-                        let usage = if gcp_incremental && !gcp_from_snapshot {
-                            read_and_store_state(
-                                path,
-                                read_for,
-                                snapshot,
-                                global,
-                                |source, days, previous| {
-                                    if crate::remote_logs::is_url(path) {
-                                        return read_gcp_remote_incremental(
-                                            path, source, days, previous, global,
-                                        );
-                                    }
-                                    audit_log::ingest_path_incremental(
-                                        path, source, days, previous, None,
-                                    )
-                                    .map_err(InputError::wrap)
-                                },
-                            )?
-                        } else if crate::remote_logs::is_url(path) {
-                            read_gcp(path, read_for, global)?
-                        } else {
-                            audit_log::ingest_path(path, read_for).map_err(InputError::wrap)?
-                        };
-                        if usage.coverage.entries_in_window == 0 && gcp_from_snapshot {
-                            // Entries the collector stored, none in the window: no evidence
-                            // either way, so use stays unknown.
-                            eprintln!(
-                                "warning: the audit log entries stored in the snapshot (`{}`) \
-                                 hold none in the window: GCP use is unknown",
-                                path.display()
-                            );
-                            return Ok(None);
-                        }
-                        if usage.coverage.entries_in_window == 0 {
-                            // As for CloudTrail: a window in which nothing could be seen is
-                            // no evidence of anything unused.
-                            return Err(InputError::wrap(format!(
-                                "the GCP audit logs at `{}` hold no usable entry in the window \
-                                 ({} entries read, {} file(s) unreadable): check the path \
-                                 (a sink's `cloudaudit.googleapis.com/…` copy or `gcloud logging \
-                                 read --format=json` output) and `--since`/`--until`",
-                                path.display(),
-                                usage.coverage.entries_read,
-                                usage.coverage.files_skipped.len()
-                            )));
-                        }
-                        Ok(Some(usage))
+                        read_for_analysis::<audit_log::Ingestion>(
+                            path,
+                            read_for,
+                            gcp_incremental,
+                            gcp_from_snapshot,
+                            snapshot,
+                            global,
+                        )
                     })
                     .transpose()?
                     .flatten();
@@ -222,55 +180,14 @@ impl CloudEvidence {
             (Some((artifact, snapshot)), logs) => {
                 let usage = logs
                     .map(|path| {
-                        let read = if azure_incremental && !from_snapshot {
-                            read_and_store_state(
-                                path,
-                                read_for,
-                                snapshot,
-                                global,
-                                |source, days, previous| {
-                                    if crate::remote_logs::is_url(path) {
-                                        return read_azure_remote_incremental(
-                                            path, source, days, previous, global,
-                                        );
-                                    }
-                                    activity_log::read_path_incremental(
-                                        path, source, days, previous, None,
-                                    )
-                                    .map_err(InputError::wrap)
-                                },
-                            )
-                        } else if crate::remote_logs::is_url(path) {
-                            read_azure(path, read_for, global)
-                        } else {
-                            activity_log::read_path(path, read_for, None).map_err(InputError::wrap)
-                        };
-                        read.and_then(|usage| {
-                            if usage.coverage.operations == 0 && from_snapshot {
-                                // Events the collector stored, none in the window: no
-                                // evidence either way, so use stays unknown.
-                                eprintln!(
-                                    "warning: the Activity Log events stored in the snapshot \
-                                     (`{}`) hold no operation of an identity in the window: \
-                                     Azure use is unknown",
-                                    path.display()
-                                );
-                                return Ok(None);
-                            }
-                            if usage.coverage.operations == 0 {
-                                return Err(InputError::wrap(format!(
-                                    "the Azure Activity Log at `{}` holds no operation of an \
-                                     identity in the window ({} record(s) read, {} file(s) \
-                                     unreadable): check the path (a storage export's \
-                                     `insights-activity-logs/…` copy or `az monitor \
-                                     activity-log list` output) and `--since`/`--until`",
-                                    path.display(),
-                                    usage.coverage.records_read,
-                                    usage.coverage.files_skipped.len()
-                                )));
-                            }
-                            Ok(Some(usage))
-                        })
+                        read_for_analysis::<activity_log::Ingestion>(
+                            path,
+                            read_for,
+                            azure_incremental,
+                            from_snapshot,
+                            snapshot,
+                            global,
+                        )
                     })
                     .transpose()?
                     .flatten();

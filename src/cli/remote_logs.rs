@@ -1,7 +1,9 @@
-//! `--gcp-audit-logs gs://BUCKET/PREFIX` and `--azure-activity-logs
-//! https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX` (or `az://CONTAINER/PREFIX`): the
-//! window's log files listed and downloaded by [`crate::remote_logs`], then read by the cloud's
-//! reader, with progress on stderr. A local path is read as before.
+//! Reading GCP and Azure logs for the commands: a local copy (a folder or a file), or an
+//! export in object storage (`--gcp-audit-logs gs://BUCKET/PREFIX`, `--azure-activity-logs
+//! https://ACCOUNT.blob.core.windows.net/CONTAINER/PREFIX` or `az://CONTAINER/PREFIX`) listed
+//! and downloaded in batches by [`crate::remote_logs`]; whole or incremental; with progress
+//! on stderr. One [`LogReader`] implementation per cloud's reader, so each way of reading is
+//! written once.
 
 use super::progress::{Counts, Reading, while_reading};
 use super::{GlobalArgs, InputError};
@@ -16,7 +18,7 @@ use std::sync::atomic::Ordering;
 /// Lists the export at `url` for `window`, leaving out what `read_before` holds, and hands
 /// the rest to `read`, batch by batch as they download, saying on stderr what the listing
 /// found and how the reading goes.
-fn read_batches<R: RemoteReader>(
+fn read_batches<R: LogReader>(
     url: &str,
     window: &TimeWindow,
     read_before: impl Fn(&str) -> bool,
@@ -84,9 +86,16 @@ fn text(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// A cloud's log reader as the remote reads drive it: the steps both readers share under
-/// their own names, so that a remote read (whole, or incremental) is written once.
-trait RemoteReader: Sized {
+/// A cloud's log reader as the commands drive it: the steps both readers share under their
+/// own names, so that each way of reading (local or remote, whole or incremental, for an
+/// analysis) is written once.
+/// An incremental read's usage and what it leaves for the next read.
+type Continued<R> = (
+    <R as LogReader>::Usage,
+    IncrementalRead<<R as LogReader>::Logs>,
+);
+
+pub(super) trait LogReader: Sized {
     /// The export's folder layout in object storage.
     type Export: Layout;
     /// The layout of the read state an incremental read keeps.
@@ -111,6 +120,28 @@ trait RemoteReader: Sized {
     fn counts(progress: &Self::Progress) -> Counts;
     fn finish(self) -> Self::Usage;
     fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>);
+
+    /// A local copy (a folder or a file) read whole within `window`.
+    fn read_path(
+        path: &Path,
+        window: TimeWindow,
+        progress: &Self::Progress,
+    ) -> Result<Self::Usage, Self::Error>;
+    /// A local folder read incrementally (see [`crate::incremental`]).
+    fn read_path_incremental(
+        path: &Path,
+        source: &str,
+        days: TimeWindow,
+        previous: Option<ReadState<Self::Logs>>,
+    ) -> Result<Continued<Self>, Self::Error>;
+    /// The records in the window that count towards use (entries, operations): none means
+    /// nothing could be seen.
+    fn records_in_window(usage: &Self::Usage) -> u64;
+    /// The input error for logs given that hold nothing usable in the window.
+    fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String;
+    /// The warning for logs a collector stored in the snapshot that hold nothing in the
+    /// window (use stays unknown).
+    fn stored_hold_nothing(path: &Path) -> String;
 }
 
 fn skipped_sources(listed: &Listed) -> impl Iterator<Item = crate::model::SkippedSource> + '_ {
@@ -120,7 +151,7 @@ fn skipped_sources(listed: &Listed) -> impl Iterator<Item = crate::model::Skippe
         .map(|(url, reason)| crate::model::SkippedSource::new(url.clone(), reason.clone()))
 }
 
-impl RemoteReader for audit_log::Ingestion {
+impl LogReader for audit_log::Ingestion {
     type Export = audit_log::walk::SinkBucket;
     type Logs = audit_log::incremental::AuditLogs;
     type Usage = AuditLogUsage;
@@ -166,9 +197,44 @@ impl RemoteReader for audit_log::Ingestion {
     fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>) {
         audit_log::Ingestion::finish_with_state(self)
     }
+    fn read_path(
+        path: &Path,
+        window: TimeWindow,
+        progress: &Self::Progress,
+    ) -> Result<Self::Usage, Self::Error> {
+        audit_log::ingest_path_with_progress(path, window, Some(progress))
+    }
+    fn read_path_incremental(
+        path: &Path,
+        source: &str,
+        days: TimeWindow,
+        previous: Option<ReadState<Self::Logs>>,
+    ) -> Result<Continued<Self>, Self::Error> {
+        audit_log::ingest_path_incremental(path, source, days, previous, None)
+    }
+    fn records_in_window(usage: &Self::Usage) -> u64 {
+        usage.coverage.entries_in_window
+    }
+    fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String {
+        format!(
+            "the GCP audit logs at `{}` hold no usable entry in the window ({} entries read, \
+             {} file(s) unreadable): check the path (a sink's `cloudaudit.googleapis.com/…` \
+             copy or `gcloud logging read --format=json` output) and `--since`/`--until`",
+            path.display(),
+            usage.coverage.entries_read,
+            usage.coverage.files_skipped.len()
+        )
+    }
+    fn stored_hold_nothing(path: &Path) -> String {
+        format!(
+            "the audit log entries stored in the snapshot (`{}`) hold none in the window: GCP \
+             use is unknown",
+            path.display()
+        )
+    }
 }
 
-impl RemoteReader for activity_log::Ingestion {
+impl LogReader for activity_log::Ingestion {
     type Export = activity_log::walk::ExportContainer;
     type Logs = activity_log::incremental::ActivityLogs;
     type Usage = ActivityLogUsage;
@@ -215,10 +281,46 @@ impl RemoteReader for activity_log::Ingestion {
     fn finish_with_state(self) -> (Self::Usage, Option<ReadState<Self::Logs>>) {
         activity_log::Ingestion::finish_with_state(self)
     }
+    fn read_path(
+        path: &Path,
+        window: TimeWindow,
+        progress: &Self::Progress,
+    ) -> Result<Self::Usage, Self::Error> {
+        activity_log::read_path(path, window, Some(progress))
+    }
+    fn read_path_incremental(
+        path: &Path,
+        source: &str,
+        days: TimeWindow,
+        previous: Option<ReadState<Self::Logs>>,
+    ) -> Result<Continued<Self>, Self::Error> {
+        activity_log::read_path_incremental(path, source, days, previous, None)
+    }
+    fn records_in_window(usage: &Self::Usage) -> u64 {
+        usage.coverage.operations
+    }
+    fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String {
+        format!(
+            "the Azure Activity Log at `{}` holds no operation of an identity in the window \
+             ({} record(s) read, {} file(s) unreadable): check the path (a storage export's \
+             `insights-activity-logs/…` copy or `az monitor activity-log list` output) and \
+             `--since`/`--until`",
+            path.display(),
+            usage.coverage.records_read,
+            usage.coverage.files_skipped.len()
+        )
+    }
+    fn stored_hold_nothing(path: &Path) -> String {
+        format!(
+            "the Activity Log events stored in the snapshot (`{}`) hold no operation of an \
+             identity in the window: Azure use is unknown",
+            path.display()
+        )
+    }
 }
 
 /// The export at `url` read whole within `window`.
-fn read_remote<R: RemoteReader>(
+fn read_remote<R: LogReader>(
     url: &str,
     window: TimeWindow,
     global: &GlobalArgs,
@@ -237,7 +339,7 @@ fn read_remote<R: RemoteReader>(
 
 /// The export at `url` read for an incremental read of `source` (whole UTC `days`),
 /// continuing `previous`: objects the state holds are not downloaded again.
-fn read_remote_incremental<R: RemoteReader>(
+fn read_remote_incremental<R: LogReader>(
     url: &str,
     source: &str,
     days: TimeWindow,
@@ -269,35 +371,33 @@ fn read_remote_incremental<R: RemoteReader>(
     Ok((usage, read))
 }
 
+/// Reads the logs at `path` (a local copy, a file, or an object-storage URL) within
+/// `window`, with progress on stderr.
+pub(super) fn read<R: LogReader>(
+    path: &Path,
+    window: TimeWindow,
+    global: &GlobalArgs,
+) -> anyhow::Result<R::Usage> {
+    if remote_logs::is_url(path) {
+        return read_remote::<R>(&text(path), window, global);
+    }
+    let progress = R::Progress::default();
+    while_reading(
+        R::READING,
+        global.quiet,
+        || R::counts(&progress),
+        || R::read_path(path, window, &progress),
+    )
+    .map_err(InputError::wrap)
+}
+
 /// Reads the Cloud Audit Logs at `path` (a local copy, a file, or `gs://…`) within `window`.
 pub(super) fn read_gcp(
     path: &Path,
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<AuditLogUsage> {
-    if remote_logs::is_url(path) {
-        return read_remote::<audit_log::Ingestion>(&text(path), window, global);
-    }
-    let progress = audit_log::Progress::default();
-    while_reading(
-        <audit_log::Ingestion as RemoteReader>::READING,
-        global.quiet,
-        || <audit_log::Ingestion as RemoteReader>::counts(&progress),
-        || audit_log::ingest_path_with_progress(path, window, Some(&progress)),
-    )
-    .map_err(InputError::wrap)
-}
-
-/// [`read_gcp`] of `gs://…` continuing `previous` for an incremental read of `source` (whole
-/// UTC days): objects the state holds are not downloaded again.
-pub(super) fn read_gcp_remote_incremental(
-    path: &Path,
-    source: &str,
-    days: TimeWindow,
-    previous: Option<audit_log::ReadState>,
-    global: &GlobalArgs,
-) -> anyhow::Result<(AuditLogUsage, audit_log::IncrementalRead)> {
-    read_remote_incremental::<audit_log::Ingestion>(&text(path), source, days, previous, global)
+    read::<audit_log::Ingestion>(path, window, global)
 }
 
 /// Reads the Activity Log at `path` (a local copy, a file, or a container URL) within
@@ -307,29 +407,52 @@ pub(super) fn read_azure(
     window: TimeWindow,
     global: &GlobalArgs,
 ) -> anyhow::Result<ActivityLogUsage> {
-    if remote_logs::is_url(path) {
-        return read_remote::<activity_log::Ingestion>(&text(path), window, global);
-    }
-    let progress = activity_log::Progress::default();
-    while_reading(
-        <activity_log::Ingestion as RemoteReader>::READING,
-        global.quiet,
-        || <activity_log::Ingestion as RemoteReader>::counts(&progress),
-        || activity_log::read_path(path, window, Some(&progress)),
-    )
-    .map_err(InputError::wrap)
+    read::<activity_log::Ingestion>(path, window, global)
 }
 
-/// [`read_azure`] of a container URL continuing `previous` for an incremental read of
-/// `source` (whole UTC days): blobs the state holds are not downloaded again.
-pub(super) fn read_azure_remote_incremental(
+/// The logs an analysis reads for `window`: `path` as given, or, with `incremental`,
+/// continuing the last read stored in `snapshot` (and storing the new state there). Logs a
+/// collector stored in the snapshot (`from_snapshot`) that hold nothing in the window leave
+/// use unknown (`None`, with a warning); logs given that hold nothing are an input error: a
+/// window in which nothing could be seen is no evidence of anything unused.
+pub(super) fn read_for_analysis<R: LogReader>(
     path: &Path,
-    source: &str,
-    days: TimeWindow,
-    previous: Option<activity_log::ReadState>,
+    window: TimeWindow,
+    incremental: bool,
+    from_snapshot: bool,
+    snapshot: &crate::snapshot::Snapshot,
     global: &GlobalArgs,
-) -> anyhow::Result<(ActivityLogUsage, activity_log::IncrementalRead)> {
-    read_remote_incremental::<activity_log::Ingestion>(&text(path), source, days, previous, global)
+) -> anyhow::Result<Option<R::Usage>> {
+    let usage = if incremental && !from_snapshot {
+        super::incremental::read_and_store_state(
+            path,
+            window,
+            snapshot,
+            global,
+            |source, days, previous| {
+                if remote_logs::is_url(path) {
+                    return read_remote_incremental::<R>(
+                        &text(path),
+                        source,
+                        days,
+                        previous,
+                        global,
+                    );
+                }
+                R::read_path_incremental(path, source, days, previous).map_err(InputError::wrap)
+            },
+        )?
+    } else {
+        read::<R>(path, window, global)?
+    };
+    if R::records_in_window(&usage) > 0 {
+        return Ok(Some(usage));
+    }
+    if from_snapshot {
+        eprintln!("warning: {}", R::stored_hold_nothing(path));
+        return Ok(None);
+    }
+    Err(InputError::wrap(R::nothing_in_window(path, &usage)))
 }
 
 /// Files were given and not one could be read: an input error (exit 2) naming the first
