@@ -5,7 +5,8 @@ use pipeleash::aws::coverage::CoverageFacts;
 use pipeleash::aws::minimize::risk_rank;
 use pipeleash::aws::minimize::{
     MANAGED_POLICY_LIMIT, MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput,
-    Reason, UnusedActions, UsageRow, Warning, minimize, policy_size, render_terraform,
+    Reason, UnusedActions, Warning, minimize, parse_workload_label, policy_size, render_terraform,
+    workload_label,
 };
 use pipeleash::aws::{
     Context, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate, parse_policy,
@@ -13,6 +14,7 @@ use pipeleash::aws::{
 use pipeleash::catalog::{AccessLevel, Catalog};
 use pipeleash::model::ObservationWindow;
 use pipeleash::model::SkippedSource;
+use pipeleash::model::{CiWorkload, IdentityId, Permission, Provider, UsageKey, UsageRecord};
 use std::collections::BTreeSet;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/ci-deploy";
@@ -25,17 +27,27 @@ fn policy(name: &str, json: &str) -> PolicyInput {
     PolicyInput::new(name, parse_policy(json).unwrap())
 }
 
-fn row(action: &str, resource: &str, allowed: u64, denied: u64) -> UsageRow {
-    UsageRow {
-        action: action.into(),
+/// One usage record of the identity.
+type Row = (UsageKey, UsageRecord);
+
+fn row(action: &str, resource: &str, allowed: u64, denied: u64) -> Row {
+    let key = UsageKey {
+        identity: IdentityId::new(Provider::Aws, PRINCIPAL),
+        permission: Permission::new(Provider::Aws, action),
         resource: resource.into(),
-        allowed_count: allowed,
+    };
+    let record = UsageRecord {
+        count: allowed,
+        inferred: 0,
         denied_count: denied,
         first_seen: time(2),
         last_seen: time(20),
-        workloads: vec!["github:repo:acme/web:ref:refs/heads/main".into()],
-        sources: vec!["AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/02/a.json.gz".into()],
-    }
+        workloads: [parse_workload_label("github:repo:acme/web:ref:refs/heads/main").unwrap()]
+            .into(),
+        sources: ["AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/02/a.json.gz".into()].into(),
+        evidence: BTreeSet::new(),
+    };
+    (key, record)
 }
 
 /// Facts for logs that cover March 2026 with management and S3 data events.
@@ -45,13 +57,13 @@ fn facts_with_s3_data() -> CoverageFacts {
     facts
 }
 
-fn input(policies: Vec<PolicyInput>, usage: Vec<UsageRow>, facts: CoverageFacts) -> MinimizeInput {
+fn input(policies: Vec<PolicyInput>, usage: Vec<Row>, facts: CoverageFacts) -> MinimizeInput {
     MinimizeInput {
         principal_arn: PRINCIPAL.into(),
         identity_policies: policies,
         boundary: None,
         scps: Vec::new(),
-        usage,
+        usage: usage.into_iter().collect(),
         coverage: facts,
         window: ObservationWindow {
             since: time(1),
@@ -528,8 +540,8 @@ fn skipped_log_files_make_an_incomplete_window_warning() {
 #[test]
 fn usage_outside_the_window_is_not_use() {
     let mut old = row("s3:PutObject", "arn:aws:s3:::artifacts/a", 5, 0);
-    old.first_seen = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    old.last_seen = Utc.with_ymd_and_hms(2025, 1, 2, 0, 0, 0).unwrap();
+    old.1.first_seen = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+    old.1.last_seen = Utc.with_ymd_and_hms(2025, 1, 2, 0, 0, 0).unwrap();
     let input = input(
         vec![policy("deploy", ARTIFACTS)],
         vec![old, row("s3:GetObject", "arn:aws:s3:::artifacts/a", 1, 0)],
@@ -551,7 +563,7 @@ fn split_when_over_size_limit() {
         r#"{"Version":"2012-10-17","Statement":[
             {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}"#,
     )];
-    let usage: Vec<UsageRow> = (0..400)
+    let usage: Vec<Row> = (0..400)
         .flat_map(|n| {
             [
                 row(
@@ -607,7 +619,7 @@ fn inline_target_refuses_what_does_not_fit_in_the_aggregate() {
         r#"{"Version":"2012-10-17","Statement":[
             {"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
     )];
-    let usage: Vec<UsageRow> = (0..400)
+    let usage: Vec<Row> = (0..400)
         .map(|n| {
             row(
                 "s3:GetObject",
@@ -634,17 +646,18 @@ fn inline_target_refuses_what_does_not_fit_in_the_aggregate() {
 
 #[test]
 fn output_is_deterministic_and_renders_terraform() {
+    let rows = vec![
+        row("s3:GetObject", "arn:aws:s3:::artifacts/a", 1, 0),
+        row("ec2:DescribeInstances", "*", 1, 0),
+    ];
     let input = input(
         vec![policy("deploy", ARTIFACTS)],
-        vec![
-            row("s3:GetObject", "arn:aws:s3:::artifacts/a", 1, 0),
-            row("ec2:DescribeInstances", "*", 1, 0),
-        ],
+        rows.clone(),
         facts_with_s3_data(),
     );
     let first = run(&input);
     let mut reversed = input.clone();
-    reversed.usage.reverse();
+    reversed.usage = rows.into_iter().rev().collect();
     let second = run(&reversed);
     assert_eq!(first, second);
     let terraform = render_terraform(&first.policies);
@@ -924,5 +937,73 @@ fn shared_decisions_grant_exactly_what_the_evaluator_allows() {
             .granted_by
             .len(),
         2
+    );
+}
+
+#[test]
+fn workload_labels_round_trip_as_issuer_host_and_subject() {
+    for label in [
+        "github:repo:acme/web:ref:refs/heads/main",
+        "token.actions.githubusercontent.com:repo:acme/web:environment:prod",
+        "gitlab.example.com:8443:project_path:acme/web:ref_type:branch:ref:main",
+        "https://odd:subject",
+        "app.terraform.io:",
+    ] {
+        let workload = parse_workload_label(label).unwrap();
+        assert_eq!(workload_label(&workload), label);
+    }
+    let github =
+        parse_workload_label("token.actions.githubusercontent.com:repo:a/b:pull_request").unwrap();
+    assert_eq!(
+        github.issuer_url,
+        "https://token.actions.githubusercontent.com"
+    );
+    assert_eq!(github.subject, "repo:a/b:pull_request");
+    assert_eq!(parse_workload_label("no-issuer"), None);
+}
+
+#[test]
+fn missing_permissions_and_used_evidence_name_workloads_as_issuer_host_and_subject() {
+    let mut get = row("s3:GetObject", "arn:aws:s3:::artifacts/a", 2, 0);
+    let mut delete = row("s3:DeleteObject", "arn:aws:s3:::artifacts/a", 0, 3);
+    for (row, subject) in [
+        (&mut get, "repo:acme/web:ref:refs/heads/main"),
+        (&mut delete, "repo:acme/api:pull_request"),
+    ] {
+        row.1.workloads = [
+            CiWorkload::new("https://token.actions.githubusercontent.com", subject),
+            CiWorkload::new(
+                "https://gitlab.com",
+                "project_path:acme/web:ref_type:branch:ref:main",
+            ),
+        ]
+        .into();
+    }
+    let result = run(&input(
+        vec![policy("deploy", ARTIFACTS)],
+        vec![get, delete],
+        facts_with_s3_data(),
+    ));
+    let Reason::Used(evidence) = &decision(&result, "s3:GetObject").reasons[0] else {
+        panic!("{result:?}")
+    };
+    assert_eq!(
+        evidence
+            .workloads
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        [
+            "gitlab.com:project_path:acme/web:ref_type:branch:ref:main",
+            "token.actions.githubusercontent.com:repo:acme/web:ref:refs/heads/main",
+        ]
+    );
+    assert_eq!(result.missing_permissions.len(), 1);
+    assert_eq!(
+        result.missing_permissions[0].workloads,
+        [
+            "gitlab.com:project_path:acme/web:ref_type:branch:ref:main",
+            "token.actions.githubusercontent.com:repo:acme/api:pull_request",
+        ]
     );
 }

@@ -242,6 +242,37 @@ fn bad_input_exits_2_with_a_clear_error() {
 }
 
 #[test]
+fn usage_file_workload_without_an_issuer_is_refused_by_name() {
+    let directory = tempfile::tempdir().unwrap();
+    let usage = directory.path().join("usage.json");
+    std::fs::write(
+        &usage,
+        r#"{"coverage":{"since":"2026-01-01T00:00:00Z","until":"2026-04-01T00:00:00Z"},
+            "usage":[{"action":"s3:GetObject","resource":"*","allowed_count":1,
+              "first_seen":"2026-02-01T00:00:00Z","last_seen":"2026-02-01T00:00:00Z",
+              "workloads":["github:repo:acme/web:ref:refs/heads/main","deploy-job"]}]}"#,
+    )
+    .unwrap();
+    let policy = fixture("deploy.json");
+    let output = run(&[
+        "minimize",
+        "--policy",
+        &policy,
+        "--usage",
+        usage.to_str().unwrap(),
+        "--now",
+        NOW,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`usage[0].workloads[1]` `deploy-job` must be `<issuer host>:<subject>`"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
 fn incomplete_window_is_warned_even_when_quiet() {
     let directory = tempfile::tempdir().unwrap();
     let usage = directory.path().join("usage.json");

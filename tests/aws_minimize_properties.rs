@@ -8,16 +8,16 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use pipeleash::aws::coverage::CoverageFacts;
-use pipeleash::aws::minimize::{
-    MinimizeInput, MinimizeOptions, Minimized, PolicyInput, UsageRow, minimize,
-};
+use pipeleash::aws::minimize::{MinimizeInput, MinimizeOptions, Minimized, PolicyInput, minimize};
 use pipeleash::aws::{
     Context, NamedPolicy, PolicyKind, PolicySet, Request, Verdict, evaluate, parse_policy,
 };
 use pipeleash::catalog::Catalog;
 use pipeleash::model::ObservationWindow;
+use pipeleash::model::{IdentityId, Permission, Provider, Usage, UsageKey, UsageRecord};
 use proptest::prelude::*;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 const PRINCIPAL: &str = "arn:aws:iam::111122223333:role/ci";
 
@@ -109,7 +109,7 @@ fn document(statements: Vec<Value>) -> PolicyInput {
     PolicyInput::new("generated", parse_policy(&text).unwrap())
 }
 
-fn usage() -> impl Strategy<Value = Vec<UsageRow>> {
+fn usage() -> impl Strategy<Value = Usage> {
     prop::collection::vec(
         (
             prop::sample::select(ACTIONS),
@@ -121,15 +121,23 @@ fn usage() -> impl Strategy<Value = Vec<UsageRow>> {
     )
     .prop_map(|rows| {
         rows.into_iter()
-            .map(|(action, resource, allowed, denied)| UsageRow {
-                action: action.into(),
-                resource: resource.into(),
-                allowed_count: allowed,
-                denied_count: denied,
-                first_seen: time(2),
-                last_seen: time(3),
-                workloads: Vec::new(),
-                sources: Vec::new(),
+            .map(|(action, resource, allowed, denied)| {
+                let key = UsageKey {
+                    identity: IdentityId::new(Provider::Aws, PRINCIPAL),
+                    permission: Permission::new(Provider::Aws, action),
+                    resource: resource.into(),
+                };
+                let record = UsageRecord {
+                    count: allowed,
+                    inferred: 0,
+                    denied_count: denied,
+                    first_seen: time(2),
+                    last_seen: time(3),
+                    workloads: BTreeSet::new(),
+                    sources: BTreeSet::new(),
+                    evidence: BTreeSet::new(),
+                };
+                (key, record)
             })
             .collect()
     })
@@ -248,13 +256,14 @@ proptest! {
                     }
                 }
             }
-            for row in input.usage.iter().filter(|row| row.allowed_count > 0) {
-                let before = verdict(&input.identity_policies, boundary, &row.action, &row.resource, &context);
+            for (key, _) in input.usage.iter().filter(|(_, record)| record.count > 0) {
+                let (action, resource) = (&key.permission.action, &key.resource);
+                let before = verdict(&input.identity_policies, boundary, action, resource, &context);
                 if before == Verdict::Allowed {
-                    let after = verdict(&new, boundary, &row.action, &row.resource, &context);
+                    let after = verdict(&new, boundary, action, resource, &context);
                     prop_assert_eq!(
                         after, Verdict::Allowed,
-                        "dropped used {} on {} in {:?}", &row.action, &row.resource, context
+                        "dropped used {} on {} in {:?}", action, resource, context
                     );
                 }
             }

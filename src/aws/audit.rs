@@ -6,17 +6,17 @@
 //! [`minimize`], so the table a reviewer reads and the policy they apply come from one engine
 //! and cannot disagree. Pure: the window is an argument, output is sorted.
 
-use super::cloudtrail::CloudTrailUsage;
+use super::cloudtrail::report::{CiWorkload as TrailWorkload, neutral_workload};
+use super::cloudtrail::{CloudTrailUsage, UsageRow};
 use super::coverage::{CoverageFacts, CoverageTable, EventClass};
 use super::grant::{AwsAttachment, AwsPolicyGrant};
 use super::minimize::{
-    MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason, UsageRow,
-    minimize,
+    MinimizeError, MinimizeInput, MinimizeOptions, Minimized, PolicyInput, Reason, minimize,
 };
 use super::normalize::{NormalizeIssue, NormalizedAws};
 use crate::catalog::Catalog;
-use crate::model::ObservationWindow;
 use crate::model::{GrantBody, Identity, IdentityId, IdentityKind, Trust};
+use crate::model::{ObservationWindow, Permission, Provider, Usage, UsageKey};
 use chrono::{DateTime, Utc};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::collections::{BTreeMap, BTreeSet};
@@ -136,23 +136,16 @@ pub fn coverage_facts(usage: &CloudTrailUsage, window: ObservationWindow) -> Cov
     }
 }
 
-/// The usage rows of every identity, keyed as [`identity_key`] does.
-fn usage_by_identity(usage: &CloudTrailUsage) -> BTreeMap<IdentityKey, Vec<UsageRow>> {
-    let mut rows: BTreeMap<IdentityKey, Vec<UsageRow>> = BTreeMap::new();
-    let convert = |row: &super::cloudtrail::UsageRow, denied: bool| UsageRow {
-        action: row.action.clone(),
-        resource: row.resource.clone(),
-        allowed_count: if denied { 0 } else { row.logged + row.inferred },
-        denied_count: if denied { row.logged + row.inferred } else { 0 },
-        first_seen: row.first_seen,
-        last_seen: row.last_seen,
-        workloads: row
-            .workloads
-            .iter()
-            .map(|workload| format!("{}:{}", workload.issuer, workload.subject))
-            .collect(),
-        sources: Vec::new(),
-    };
+/// The CloudTrail rows of every identity, keyed as [`identity_key`] does, each with whether
+/// its calls were denied. Borrowed: a row becomes a neutral record only when its identity is
+/// minimized ([`identity_usage`]).
+type RowsByIdentity<'u> = BTreeMap<IdentityKey, IdentityRows<'u>>;
+
+/// CloudTrail rows of one identity, each with whether its calls were denied.
+type IdentityRows<'u> = Vec<(&'u UsageRow, bool)>;
+
+fn rows_by_identity(usage: &CloudTrailUsage) -> RowsByIdentity<'_> {
+    let mut rows: RowsByIdentity<'_> = BTreeMap::new();
     for (row, denied) in usage
         .allowed
         .iter()
@@ -160,25 +153,58 @@ fn usage_by_identity(usage: &CloudTrailUsage) -> BTreeMap<IdentityKey, Vec<Usage
         .chain(usage.denied.iter().map(|row| (row, true)))
     {
         if let Some(key) = identity_key(&row.identity.arn) {
-            rows.entry(key).or_default().push(convert(row, denied));
+            rows.entry(key).or_default().push((row, denied));
         }
     }
     rows
 }
 
-/// The usage rows of one identity (matched by account and name, whatever the role path).
-pub fn usage_rows_of(usage: &CloudTrailUsage, identity_arn: &str) -> Vec<UsageRow> {
-    let Some(key) = identity_key(identity_arn) else {
-        return Vec::new();
-    };
-    usage_by_identity(usage).remove(&key).unwrap_or_default()
+/// The neutral usage of `identity` from its CloudTrail rows, keyed by `identity` whatever role
+/// path CloudTrail wrote: one record per (action, resource), allowed calls (logged and
+/// inferred) in `count`, refused ones in `denied_count`, as [`CloudTrailUsage::to_usage`]
+/// maps them. Each distinct workload is converted once.
+fn identity_usage<'u>(identity: &IdentityId, rows: &[(&'u UsageRow, bool)]) -> Usage {
+    let mut workloads: BTreeMap<&'u TrailWorkload, crate::model::CiWorkload> = BTreeMap::new();
+    let mut usage = Usage::new();
+    for &(row, denied) in rows {
+        let record = row.to_record(denied, |workload| {
+            workloads
+                .entry(workload)
+                .or_insert_with(|| neutral_workload(workload))
+                .clone()
+        });
+        let key = UsageKey {
+            identity: identity.clone(),
+            permission: Permission::new(Provider::Aws, row.action.clone()),
+            resource: row.resource.clone(),
+        };
+        usage.add_record(key, record);
+    }
+    usage
 }
 
-/// The minimization input of one identity: its policies from the inventory, its usage rows.
+/// The usage of one identity (matched by account and name, whatever the role path), keyed by
+/// `identity`.
+pub fn usage_of(usage: &CloudTrailUsage, identity: &IdentityId) -> Usage {
+    let Some(wanted) = identity_key(identity.native()) else {
+        return Usage::new();
+    };
+    let rows: IdentityRows<'_> = usage
+        .allowed
+        .iter()
+        .map(|row| (row, false))
+        .chain(usage.denied.iter().map(|row| (row, true)))
+        .filter(|(row, _)| identity_key(&row.identity.arn).as_ref() == Some(&wanted))
+        .collect();
+    identity_usage(identity, &rows)
+}
+
+/// The minimization input of one identity: its policies from the inventory, its usage (the
+/// identity's records only, as [`usage_of`] gives them).
 pub fn minimize_input(
     normalized: &NormalizedAws,
     identity: &IdentityId,
-    usage: Vec<UsageRow>,
+    usage: Usage,
     coverage: CoverageFacts,
     window: ObservationWindow,
 ) -> MinimizeInput {
@@ -268,10 +294,10 @@ pub fn audit(
     options: &MinimizeOptions,
 ) -> Audit {
     let coverage = usage.map(|usage| coverage_facts(usage, window));
-    let mut rows = usage.map(usage_by_identity).unwrap_or_default();
+    let mut rows = usage.map(rows_by_identity).unwrap_or_default();
     // Rows are handed out first, so that what is left over is the usage of identities the
     // inventory does not hold; then identities are minimized in parallel, each on its own.
-    let work: Vec<(&IdentityId, &Identity, Vec<UsageRow>)> = normalized
+    let work: Vec<(&IdentityId, &Identity, IdentityRows<'_>)> = normalized
         .inventory
         .identities
         .iter()
@@ -291,7 +317,13 @@ pub fn audit(
             // No call by an identity means no use only if its account's logs were read.
             let logged = usage.is_some_and(|usage| usage.covers_account(&identity.container));
             let minimized = coverage.as_ref().filter(|_| logged).map(|coverage| {
-                let input = minimize_input(normalized, id, identity_rows, coverage.clone(), window);
+                let input = minimize_input(
+                    normalized,
+                    id,
+                    identity_usage(id, &identity_rows),
+                    coverage.clone(),
+                    window,
+                );
                 minimize(&input, catalog, options)
             });
             let counts = match &minimized {
@@ -342,6 +374,86 @@ pub fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::cloudtrail::{CiWorkload, Identity, IdentityKind as TrailKind};
+    use crate::aws::minimize::workload_label;
+
+    fn row(arn: &str, action: &str, logged: u64, inferred: u64, hour: i64) -> UsageRow {
+        let time = DateTime::from_timestamp(1_790_000_000 + hour * 3600, 0).unwrap();
+        UsageRow {
+            identity: Identity {
+                arn: arn.to_owned(),
+                kind: TrailKind::of_arn(arn),
+            },
+            action: action.to_owned(),
+            resource: "arn:aws:s3:::artifacts/app.tgz".to_owned(),
+            logged,
+            inferred,
+            first_seen: time,
+            last_seen: time,
+            workloads: [CiWorkload {
+                issuer: "token.actions.githubusercontent.com".to_owned(),
+                subject: format!("repo:acme/web:ref:refs/heads/h{hour}"),
+            }]
+            .into(),
+            unlinked_session_calls: 0,
+            evidence: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn usage_of_a_role_is_keyed_by_its_inventory_arn_whatever_path_cloudtrail_wrote() {
+        let inventory_arn = "arn:aws:iam::210987654321:role/ci/gha-deploy-web";
+        let usage = CloudTrailUsage {
+            allowed: vec![
+                row(
+                    "arn:aws:iam::210987654321:role/gha-deploy-web",
+                    "s3:GetObject",
+                    3,
+                    1,
+                    1,
+                ),
+                row(inventory_arn, "s3:GetObject", 2, 0, 5),
+                row(
+                    "arn:aws:iam::210987654321:role/other",
+                    "s3:GetObject",
+                    9,
+                    0,
+                    2,
+                ),
+            ],
+            denied: vec![row(inventory_arn, "s3:GetObject", 4, 0, 7)],
+            ..CloudTrailUsage::default()
+        };
+        let identity = IdentityId::new(Provider::Aws, inventory_arn);
+        let records: Vec<_> = usage_of(&usage, &identity).into_iter().collect();
+        assert_eq!(records.len(), 1);
+        let (key, record) = &records[0];
+        assert_eq!(key.identity, identity);
+        assert_eq!(key.permission.to_string(), "aws:s3:GetObject");
+        assert_eq!(
+            (record.count, record.inferred, record.denied_count),
+            (6, 1, 4)
+        );
+        assert_eq!(
+            record.last_seen - record.first_seen,
+            chrono::Duration::hours(6)
+        );
+        // Workloads print as they did before the neutral records: `<issuer host>:<subject>`.
+        let labels: Vec<String> = record.workloads.iter().map(workload_label).collect();
+        assert_eq!(
+            labels,
+            [1, 5, 7].map(|hour| format!(
+                "token.actions.githubusercontent.com:repo:acme/web:ref:refs/heads/h{hour}"
+            ))
+        );
+        assert!(
+            usage_of(
+                &usage,
+                &IdentityId::new(Provider::Aws, "arn:aws:iam::210987654321:role/absent")
+            )
+            .is_empty()
+        );
+    }
 
     #[test]
     fn identity_key_ignores_the_role_path() {

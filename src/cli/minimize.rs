@@ -25,6 +25,11 @@
 //! }
 //! ```
 //!
+//! Each row becomes one record of the neutral usage (`model::Usage`): rows of the same action
+//! and resource are merged (counts add up, times widen). A workload is
+//! `<issuer host>:<subject>`: the text up to the first `:` names the issuer, and a workload
+//! without `:` is an error.
+//!
 //! Output: `--format json` prints a `pipeleash-minimize/v1` object (documents, warnings,
 //! missing permissions, proof counts; with `--explain`, the per-action evidence too);
 //! `--format terraform` prints `aws_iam_policy_document` data sources, and `--explain` then
@@ -36,14 +41,17 @@ use super::{Exit, GlobalArgs, InputError};
 use crate::aws::coverage::CoverageFacts;
 use crate::aws::minimize::{
     ActionDecision, MinimizeError, MinimizeInput, MinimizeOptions, PolicyInput, SizeTarget,
-    UnusedActions, UsageRow, Warning, minimize, render_terraform,
+    UnusedActions, Warning, minimize, parse_workload_label, render_terraform,
 };
 use crate::catalog::{AccessLevel, Catalog};
-use crate::model::ObservationWindow;
 use crate::model::SkippedSource;
+use crate::model::{
+    IdentityId, ObservationWindow, Permission, Provider, Usage, UsageKey, UsageRecord,
+};
 use crate::output::json::v1::minimize::{MinimizeView, NOT_USED, level, reason_text};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -306,11 +314,11 @@ fn snapshot_input(args: &MinimizeArgs, global: &GlobalArgs) -> anyhow::Result<Mi
         )));
     }
     let coverage = crate::aws::audit::coverage_facts(usage, evidence.window);
-    let rows = crate::aws::audit::usage_rows_of(usage, id.native());
+    let identity_usage = crate::aws::audit::usage_of(usage, &id);
     Ok(crate::aws::audit::minimize_input(
         &evidence.normalized,
         &id,
-        rows,
+        identity_usage,
         coverage,
         evidence.window,
     ))
@@ -379,6 +387,12 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
             .map(|skipped| SkippedSource::new(skipped.path, skipped.reason))
             .collect(),
     };
+    let principal = args
+        .principal
+        .clone()
+        .or(file.principal)
+        .unwrap_or_else(|| DEFAULT_PRINCIPAL.to_string());
+    let identity = IdentityId::new(Provider::Aws, &principal);
     let usage = file
         .usage
         .into_iter()
@@ -392,23 +406,38 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
                     row.action
                 )));
             }
-            Ok(UsageRow {
+            let workloads = row
+                .workloads
+                .iter()
+                .enumerate()
+                .map(|(index, label)| {
+                    parse_workload_label(label).ok_or_else(|| {
+                        InputError::wrap(format!(
+                            "{} `{label}` must be `<issuer host>:<subject>` (e.g. \
+                             `token.actions.githubusercontent.com:repo:acme/web:ref:refs/heads/main`)",
+                            what(&format!("workloads[{index}]"))
+                        ))
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let record = UsageRecord {
+                count: row.allowed_count,
+                inferred: 0,
+                denied_count: row.denied_count,
                 first_seen: parse_time(&row.first_seen, &what("first_seen"))?,
                 last_seen: parse_time(&row.last_seen, &what("last_seen"))?,
-                action: row.action,
+                workloads,
+                sources: row.sources.into_iter().collect(),
+                evidence: BTreeSet::new(),
+            };
+            let key = UsageKey {
+                identity: identity.clone(),
+                permission: Permission::new(Provider::Aws, row.action),
                 resource: row.resource,
-                allowed_count: row.allowed_count,
-                denied_count: row.denied_count,
-                workloads: row.workloads,
-                sources: row.sources,
-            })
+            };
+            Ok((key, record))
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let principal = args
-        .principal
-        .clone()
-        .or(file.principal)
-        .unwrap_or_else(|| DEFAULT_PRINCIPAL.to_string());
+        .collect::<anyhow::Result<Usage>>()?;
     let mut scps = Vec::new();
     for level in &args.scps {
         scps.push(

@@ -197,6 +197,27 @@ impl Usage {
     }
 }
 
+impl FromIterator<(UsageKey, UsageRecord)> for Usage {
+    /// Collects records, merging those of one key with [`UsageRecord::absorb`].
+    fn from_iter<I: IntoIterator<Item = (UsageKey, UsageRecord)>>(records: I) -> Self {
+        let mut usage = Usage::new();
+        for (key, record) in records {
+            usage.add_record(key, record);
+        }
+        usage
+    }
+}
+
+impl IntoIterator for Usage {
+    type Item = (UsageKey, UsageRecord);
+    type IntoIter = std::collections::btree_map::IntoIter<UsageKey, UsageRecord>;
+
+    /// The records, sorted by identity, then permission, then resource.
+    fn into_iter(self) -> Self::IntoIter {
+        self.records.into_iter()
+    }
+}
+
 /// The observation window `[since, until)`: usage is claimed for this span and no other.
 /// Findings about unused permissions and identities are only as good as the window; it is
 /// printed with every analysis. Both sides are closed instants, in UTC.
@@ -381,6 +402,19 @@ mod tests {
         events[2..].iter().for_each(|e| right.add(e));
         left.merge(right);
         assert_eq!(left, whole);
+    }
+
+    #[test]
+    fn collecting_records_merges_those_of_one_key() {
+        let mut one = Usage::new();
+        one.add(&event(3, Outcome::Allowed, Some("repo:a/b:pull_request")));
+        let mut other = Usage::new();
+        other.add(&event(9, Outcome::Denied, None));
+        let collected: Usage = one.clone().into_iter().chain(other.clone()).collect();
+        one.merge(other);
+        assert_eq!(collected, one);
+        let (_, record) = collected.iter().next().unwrap();
+        assert_eq!((record.count, record.denied_count), (1, 1));
     }
 
     #[test]

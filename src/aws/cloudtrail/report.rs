@@ -125,35 +125,18 @@ impl CloudTrailUsage {
                     permission: Permission::new(Provider::Aws, row.action.clone()),
                     resource: row.resource.clone(),
                 };
-                let (count, inferred, denied_count) = if denied {
-                    (0, 0, row.count())
-                } else {
-                    (row.count(), row.inferred, 0)
-                };
-                let record = UsageRecord {
-                    count,
-                    inferred,
-                    denied_count,
-                    first_seen: row.first_seen,
-                    last_seen: row.last_seen,
-                    workloads: row
-                        .workloads
-                        .iter()
-                        .map(|workload| {
-                            crate::model::CiWorkload::new(
-                                &format!("https://{}", workload.issuer),
-                                &workload.subject,
-                            )
-                        })
-                        .collect(),
-                    sources: BTreeSet::new(),
-                    evidence: row.evidence.clone(),
-                };
+                let record = row.to_record(denied, neutral_workload);
                 usage.add_record(key, record);
             }
         }
         usage
     }
+}
+
+/// The model's form of a CloudTrail workload: the issuer host becomes the issuer URL
+/// `https://<host>`.
+pub(crate) fn neutral_workload(workload: &CiWorkload) -> crate::model::CiWorkload {
+    crate::model::CiWorkload::new(&format!("https://{}", workload.issuer), &workload.subject)
 }
 
 fn is_instance_profile_pass(row: &UsageRow) -> bool {
@@ -259,6 +242,31 @@ impl UsageRow {
     /// All calls that support this row.
     pub fn count(&self) -> u64 {
         self.logged + self.inferred
+    }
+
+    /// The row as a neutral record (see [`CloudTrailUsage::to_usage`]): its calls in `count`
+    /// (with `inferred`) or, for a `denied` row, in `denied_count`; no sources. `workload`
+    /// gives the model's form of each workload ([`neutral_workload`], or a cached copy of it).
+    pub(crate) fn to_record<'r>(
+        &'r self,
+        denied: bool,
+        workload: impl FnMut(&'r CiWorkload) -> crate::model::CiWorkload,
+    ) -> UsageRecord {
+        let (count, inferred, denied_count) = if denied {
+            (0, 0, self.count())
+        } else {
+            (self.count(), self.inferred, 0)
+        };
+        UsageRecord {
+            count,
+            inferred,
+            denied_count,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            workloads: self.workloads.iter().map(workload).collect(),
+            sources: BTreeSet::new(),
+            evidence: self.evidence.clone(),
+        }
     }
 
     /// Adds the calls of another row of the same identity, action and resource.

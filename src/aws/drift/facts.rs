@@ -5,7 +5,7 @@
 //! are those `pipeleash audit` reports for the same inputs (identity checks, the policy checks
 //! of the identity's own policies, the trust checks).
 
-use crate::aws::audit::{audit, usage_rows_of};
+use crate::aws::audit::{audit, usage_of};
 use crate::aws::checks::{IdentityUnderCheck, PolicyUnderCheck, check_identity, check_policy};
 use crate::aws::cloudtrail::CloudTrailUsage;
 use crate::aws::escalation::EscalationPath;
@@ -125,10 +125,10 @@ impl SnapshotFacts {
             sort_findings(&mut findings);
             let used = usage
                 .map(|usage| {
-                    usage_rows_of(usage, id.native())
-                        .into_iter()
-                        .filter(|row| row.allowed_count > 0)
-                        .map(|row| row.action.to_ascii_lowercase())
+                    usage_of(usage, id)
+                        .iter()
+                        .filter(|(_, record)| record.count > 0)
+                        .map(|(key, _)| key.permission.action.to_ascii_lowercase())
                         .collect()
                 })
                 .unwrap_or_default();

@@ -18,7 +18,7 @@
 //!    conditions of the statement that granted it; original `Deny` statements that touch a
 //!    kept action are carried over unchanged.
 //! 6. [`build`] — documents packed under IAM's size limits.
-//! 7. [`prove`] — every allowed usage row is replayed through the evaluator against the new
+//! 7. [`prove`] — every allowed usage record is replayed through the evaluator against the new
 //!    policies (never drop what was used), and every new statement is shown to be inside an
 //!    original one, structurally and with the evaluator (never broaden). A failed proof is an
 //!    error: no policy is returned.
@@ -43,7 +43,9 @@ use super::policy::{ActionClause, PolicyDocument, Statement};
 use super::{Context, PolicyVersion};
 use crate::catalog::{AccessLevel, Action, Catalog};
 use crate::model::Effect;
-use crate::model::{ObservationWindow, SkippedSource};
+use crate::model::{
+    CiWorkload, ObservationWindow, Provider, SkippedSource, Usage, UsageKey, UsageRecord,
+};
 use actions::{ActionIndex, Runs};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,21 +67,21 @@ impl PolicyInput {
     }
 }
 
-/// Aggregated usage of one (action, resource) by the identity in the window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageRow {
-    /// `service:Action`, any case.
-    pub action: String,
-    /// The resource ARN, or `*` when the call has no resource (or the log did not name it).
-    pub resource: String,
-    pub allowed_count: u64,
-    pub denied_count: u64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
-    /// The CI workloads that made the calls, e.g. `github:repo:acme/web:ref:refs/heads/main`.
-    pub workloads: Vec<String>,
-    /// Where the evidence came from (log files, `LookupEvents`, Athena queries).
-    pub sources: Vec<String>,
+/// A CI workload as minimization reports name it: `<issuer host>:<subject>`, e.g.
+/// `token.actions.githubusercontent.com:repo:acme/web:ref:refs/heads/main` (the issuer URL
+/// without its `https://`).
+pub fn workload_label(workload: &CiWorkload) -> String {
+    let issuer = &workload.issuer_url;
+    let host = issuer.strip_prefix("https://").unwrap_or(issuer);
+    format!("{host}:{}", workload.subject)
+}
+
+/// The workload a label of [`workload_label`]'s shape names: the text up to the first `:` is
+/// the issuer host (issuer `https://<host>`), the rest the subject. `None` when the text has
+/// no `:`. `workload_label(&parse_workload_label(text)?) == text` for every such text.
+pub fn parse_workload_label(text: &str) -> Option<CiWorkload> {
+    let (host, subject) = text.split_once(':')?;
+    Some(CiWorkload::new(&format!("https://{host}"), subject))
 }
 
 /// Everything minimization needs about one identity.
@@ -94,7 +96,12 @@ pub struct MinimizeInput {
     pub boundary: Option<PolicyInput>,
     /// Service control policies, one entry per organization level, root first.
     pub scps: Vec<Vec<PolicyInput>>,
-    pub usage: Vec<UsageRow>,
+    /// The identity's usage in the provider-neutral form, as the GCP and Azure minimizers
+    /// read it: one record per (permission, resource), allowed calls in `count`, refused ones
+    /// in `denied_count`. Every record is taken as the identity's own (the caller picks the
+    /// identity's records: the audit matches a role whatever the path CloudTrail wrote);
+    /// records of a non-AWS permission are ignored, as no AWS policy can grant them.
+    pub usage: Usage,
     pub coverage: CoverageFacts,
     pub window: ObservationWindow,
 }
@@ -332,7 +339,7 @@ pub enum Warning {
     },
     /// Allowed usage the current policies do not allow.
     UsedButNotGranted { action: String, resource: String },
-    /// Usage rows outside the window, ignored.
+    /// Usage records outside the window, ignored (`rows` counts records).
     OutsideWindow { rows: usize },
     /// More documents than IAM attaches to a role by default.
     ManyPolicies { count: usize, quota: usize },
@@ -384,7 +391,7 @@ impl fmt::Display for Warning {
 /// What the proof checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Proof {
-    /// Allowed usage rows replayed against the new policies.
+    /// Allowed usage records replayed against the new policies.
     pub usage_rows_replayed: usize,
     /// (action, resource) pairs of new statements shown to be inside an original statement.
     pub pairs_subsumed: usize,
@@ -647,10 +654,10 @@ pub(crate) fn statement_matches_action(statement: &Statement, action: &str) -> b
     }
 }
 
-/// What the usage rows say (step 2, first half): the decision of every action used or
+/// What the usage records say (step 2, first half): the decision of every action used or
 /// refused, the resources used per (action, granting statement), the actions used on a
 /// resource the log did not name, the permissions refused, and the requests the proof
-/// replays. Rows outside the window are counted in a warning.
+/// replays. Records outside the window are counted in a warning.
 struct UsageJudgment {
     decisions: BTreeMap<String, ActionDecision>,
     used: BTreeMap<(String, Origin), BTreeSet<String>>,
@@ -671,54 +678,58 @@ fn judge_usage(
     let mut missing = Vec::new();
     let mut replay: Vec<(String, String, DecisionKind)> = Vec::new();
     let mut outside = 0usize;
-    let mut rows: Vec<&UsageRow> = input.usage.iter().collect();
-    rows.sort_by(|a, b| {
-        (a.action.to_ascii_lowercase(), &a.resource)
-            .cmp(&(b.action.to_ascii_lowercase(), &b.resource))
-    });
+    // The same order whatever the spelling of an action: lowercased once per record.
+    let mut rows: Vec<(String, &UsageKey, &UsageRecord)> = input
+        .usage
+        .iter()
+        .filter(|(key, _)| key.permission.provider == Provider::Aws)
+        .map(|(key, record)| (key.permission.action.to_ascii_lowercase(), key, record))
+        .collect();
+    rows.sort_by(|a, b| (&a.0, &a.1.resource).cmp(&(&b.0, &b.1.resource)));
     // Used resources per (action, origin), and evidence per action.
     let mut used: BTreeMap<(String, Origin), BTreeSet<String>> = BTreeMap::new();
     let mut unrecorded: BTreeSet<String> = BTreeSet::new();
-    for row in rows {
-        if row.last_seen < input.window.since || row.first_seen >= input.window.until {
+    for (_, key, record) in rows {
+        if record.last_seen < input.window.since || record.first_seen >= input.window.until {
             outside += 1;
             continue;
         }
-        let action = canonical_action(catalog, &row.action);
-        if row.denied_count > 0 {
+        let resource = &key.resource;
+        let action = canonical_action(catalog, &key.permission.action);
+        if record.denied_count > 0 {
             missing.push(MissingPermission {
                 action: action.clone(),
-                resource: row.resource.clone(),
-                denied_count: row.denied_count,
-                first_seen: row.first_seen,
-                last_seen: row.last_seen,
-                workloads: sorted(&row.workloads),
+                resource: resource.clone(),
+                denied_count: record.denied_count,
+                first_seen: record.first_seen,
+                last_seen: record.last_seen,
+                workloads: workload_labels(record),
             });
         }
-        if row.allowed_count == 0 {
+        if record.count == 0 {
             continue;
         }
         let decision = decisions
             .entry(action.clone())
             .or_insert_with(|| new_decision(&action, catalog));
-        let request = originals.request(&action, &row.resource);
+        let request = originals.request(&action, resource);
         let outcome = originals.full.evaluate(&request).outcome;
         let allowed_now = matches!(
             outcome,
             DecisionKind::Allowed | DecisionKind::Conditional { .. }
         );
-        let resource_unnamed = row.resource == "*" && takes_resources(catalog, &action);
+        let resource_unnamed = resource == "*" && takes_resources(catalog, &action);
         if !allowed_now {
             if resource_unnamed && granted.origins_of(&action, catalog, index).is_some() {
                 // The log did not name the resource: the call happened, so keep the action
                 // where the policies grant it.
                 unrecorded.insert(action.clone());
-                add_used_evidence(decision, row);
+                add_used_evidence(decision, resource, record);
                 continue;
             }
             warnings.push(Warning::UsedButNotGranted {
                 action: action.clone(),
-                resource: row.resource.clone(),
+                resource: resource.clone(),
             });
             match decision
                 .reasons
@@ -726,21 +737,21 @@ fn judge_usage(
                 .find(|reason| matches!(reason, Reason::UsedButNotGranted { .. }))
             {
                 Some(Reason::UsedButNotGranted { resources }) => {
-                    resources.insert(row.resource.clone());
+                    resources.insert(resource.clone());
                 }
                 _ => decision.reasons.push(Reason::UsedButNotGranted {
-                    resources: BTreeSet::from([row.resource.clone()]),
+                    resources: BTreeSet::from([resource.clone()]),
                 }),
             }
             continue;
         }
-        add_used_evidence(decision, row);
+        add_used_evidence(decision, resource, record);
         for origin in origins_for(originals, &request) {
             used.entry((action.clone(), origin))
                 .or_default()
-                .insert(row.resource.clone());
+                .insert(resource.clone());
         }
-        replay.push((action, row.resource.clone(), outcome));
+        replay.push((action, resource.clone(), outcome));
     }
     if outside > 0 {
         warnings.push(Warning::OutsideWindow { rows: outside });
@@ -946,7 +957,7 @@ pub fn minimize(
     // Step 1: what is granted at all.
     let granted = granted::granted_actions(&originals, catalog, &index);
 
-    // Step 2: what to keep: the usage rows, then every granted action.
+    // Step 2: what to keep: the usage records, then every granted action.
     let UsageJudgment {
         mut decisions,
         used,
@@ -1111,14 +1122,15 @@ fn new_decision(action: &str, catalog: &Catalog) -> ActionDecision {
     }
 }
 
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort();
-    items.dedup();
-    items
+/// The record's workloads as [`workload_label`] names them, sorted, without repeats.
+fn workload_labels(record: &UsageRecord) -> Vec<String> {
+    let mut labels: Vec<String> = record.workloads.iter().map(workload_label).collect();
+    labels.sort();
+    labels.dedup();
+    labels
 }
 
-fn add_used_evidence(decision: &mut ActionDecision, row: &UsageRow) {
+fn add_used_evidence(decision: &mut ActionDecision, resource: &str, record: &UsageRecord) {
     let position = decision
         .reasons
         .iter()
@@ -1128,8 +1140,8 @@ fn add_used_evidence(decision: &mut ActionDecision, row: &UsageRow) {
             0,
             Reason::Used(Box::new(UsedEvidence {
                 allowed_count: 0,
-                first_seen: row.first_seen,
-                last_seen: row.last_seen,
+                first_seen: record.first_seen,
+                last_seen: record.last_seen,
                 workloads: BTreeSet::new(),
                 sources: BTreeSet::new(),
                 resources: BTreeSet::new(),
@@ -1138,12 +1150,16 @@ fn add_used_evidence(decision: &mut ActionDecision, row: &UsageRow) {
         0
     });
     if let Some(Reason::Used(evidence)) = decision.reasons.get_mut(position) {
-        evidence.allowed_count += row.allowed_count;
-        evidence.first_seen = evidence.first_seen.min(row.first_seen);
-        evidence.last_seen = evidence.last_seen.max(row.last_seen);
-        evidence.workloads.extend(row.workloads.iter().cloned());
-        evidence.sources.extend(row.sources.iter().cloned());
-        evidence.resources.insert(row.resource.clone());
+        evidence.allowed_count += record.count;
+        evidence.first_seen = evidence.first_seen.min(record.first_seen);
+        evidence.last_seen = evidence.last_seen.max(record.last_seen);
+        evidence
+            .workloads
+            .extend(record.workloads.iter().map(workload_label));
+        evidence.sources.extend(record.sources.iter().cloned());
+        if !evidence.resources.contains(resource) {
+            evidence.resources.insert(resource.to_owned());
+        }
     }
 }
 

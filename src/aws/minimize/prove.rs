@@ -1,6 +1,6 @@
 //! Step 7: the proof run before any minimized policy leaves [`super::minimize`].
 //!
-//! **Never drop what was used.** Every allowed usage row the current policies allow is
+//! **Never drop what was used.** Every allowed usage record the current policies allow is
 //! replayed through the evaluator against the new identity policies with the original
 //! boundary and SCPs. The outcome must equal the original one: `Allowed` stays `Allowed`, and a
 //! `Conditional` is accepted only as the same `Conditional` (same missing keys): the call
@@ -240,7 +240,7 @@ mod tests {
             )],
             boundary: None,
             scps: Vec::new(),
-            usage: Vec::new(),
+            usage: crate::model::Usage::new(),
             coverage: CoverageFacts::management_only(since, until),
             window: ObservationWindow { since, until },
         }
