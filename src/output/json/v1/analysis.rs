@@ -2,6 +2,7 @@
 //! at the top level (the first cloud of version 1), GCP and Azure in `clouds`, each identity
 //! in the same shape, and the drift since the previous snapshot (`audit --config`).
 
+use super::common::WindowView;
 use super::drift::DriftView;
 use super::finding::FindingView;
 use crate::analysis::{Analysis, Counts, IdentityAnalysis};
@@ -26,13 +27,6 @@ pub struct AnalysisView<'a> {
     /// or more); left out otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     drift: Option<DriftView<'a>>,
-}
-
-/// The observation window, RFC 3339.
-#[derive(Serialize)]
-pub struct WindowView {
-    since: String,
-    until: String,
 }
 
 /// One AWS identity.

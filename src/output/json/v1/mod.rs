@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod common;
 pub mod drift;
 pub mod finding;
 pub mod graph;

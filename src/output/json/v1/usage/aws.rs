@@ -2,6 +2,7 @@
 //! holds CloudTrail usage): what each AWS identity used and was denied, the web identity
 //! sessions, access keys and instance profiles seen, and what could not be read.
 
+use super::super::common::{ReadWindowView, SkippedView};
 use crate::aws::cloudtrail::{CloudTrailUsage, UsageRow};
 use crate::model::Outcome;
 use crate::output::rfc3339;
@@ -12,7 +13,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Serialize)]
 pub struct UsageView {
     pub version: u32,
-    pub window: WindowView,
+    pub window: ReadWindowView,
     pub coverage: CoverageView,
     pub identities: Vec<IdentityView>,
     pub web_identity_sessions: Vec<SessionView>,
@@ -21,12 +22,6 @@ pub struct UsageView {
     pub unknown_events: Vec<UnknownView>,
     pub set_aside: BTreeMap<&'static str, u64>,
     pub no_action_events: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WindowView {
-    pub since: Option<String>,
-    pub until: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,12 +34,6 @@ pub struct CoverageView {
     pub last_event: Option<String>,
     /// Events in the window by the account whose trail logged them.
     pub accounts: BTreeMap<String, u64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SkippedView {
-    pub file: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -141,7 +130,7 @@ impl UsageView {
         }
         UsageView {
             version: 1,
-            window: WindowView {
+            window: ReadWindowView {
                 since: usage.window.since.map(rfc3339),
                 until: usage.window.until.map(rfc3339),
             },

@@ -1,6 +1,7 @@
 //! `pipeleash usage --azure-activity-logs … --format json`: what each Azure principal used
 //! and was denied, what could not be read, and the operations the Activity Log never records.
 
+use super::super::common::{ReadWindowView, SkippedView};
 use crate::azure::activity_log::{ActivityLogCoverage, ActivityLogUsage};
 use crate::model::{IdentityId, UsageKey, UsageRecord};
 use crate::output::rfc3339;
@@ -12,17 +13,11 @@ use std::collections::BTreeMap;
 pub struct UsageView {
     pub format_version: u32,
     pub source: &'static str,
-    pub window: WindowView,
+    pub window: ReadWindowView,
     pub coverage: CoverageView,
     pub principals: Vec<PrincipalView>,
     /// Operations the Activity Log never records: unobservable, never unused.
     pub unobservable: Vec<UnobservableView>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WindowView {
-    pub since: Option<String>,
-    pub until: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,12 +34,6 @@ pub struct CoverageView {
     pub last_record: Option<String>,
     /// True when files could not be read: records in the window may be missing.
     pub missing_evidence: bool,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SkippedView {
-    pub file: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -115,7 +104,7 @@ impl UsageView {
         UsageView {
             format_version: 1,
             source: "azure-activity-log",
-            window: WindowView {
+            window: ReadWindowView {
                 since: usage.window.since.map(rfc3339),
                 until: usage.window.until.map(rfc3339),
             },

@@ -1,6 +1,7 @@
 //! `pipeleash usage --gcp-audit-logs … --format json`: what each GCP principal used and was
 //! denied, the delegations and service-account keys seen, and the coverage of the logs.
 
+use super::super::common::{ReadWindowView, SkippedView};
 use crate::gcp::audit_log::{AuditLogUsage, LogType, rule_for};
 use crate::output::rfc3339;
 use serde::Serialize;
@@ -11,7 +12,7 @@ use std::collections::BTreeMap;
 pub struct UsageView {
     pub format_version: u32,
     pub source: &'static str,
-    pub window: WindowView,
+    pub window: ReadWindowView,
     pub coverage: CoverageView,
     pub identities: Vec<IdentityView>,
     pub delegations: Vec<DelegationView>,
@@ -31,12 +32,6 @@ pub struct KeyUseView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct WindowView {
-    pub since: Option<String>,
-    pub until: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct CoverageView {
     pub files_read: u64,
     pub files_skipped: Vec<SkippedView>,
@@ -51,12 +46,6 @@ pub struct CoverageView {
     pub set_aside: BTreeMap<&'static str, u64>,
     pub granted_unstated: u64,
     pub granted_in_refused_calls: u64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SkippedView {
-    pub file: String,
-    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -179,7 +168,7 @@ impl UsageView {
         UsageView {
             format_version: 1,
             source: "gcp-audit-logs",
-            window: WindowView {
+            window: ReadWindowView {
                 since: coverage.window.since.map(rfc3339),
                 until: coverage.window.until.map(rfc3339),
             },
