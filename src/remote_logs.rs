@@ -68,6 +68,29 @@ pub fn redact_in(text: &str, secret_url: &str) -> String {
     }
 }
 
+/// `text` with the value of every `sig=` parameter (a shared access signature's signature)
+/// replaced by `…`: the last guard on what is printed, for texts that may quote a URL as the
+/// user wrote it (a configuration line, an error from a library).
+pub fn redact_signatures(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.to_ascii_lowercase().find("sig=") {
+        let (before, after) = rest.split_at(at + "sig=".len());
+        out.push_str(before);
+        let end = after
+            .find(|c: char| {
+                matches!(c, '&' | '"' | '\'' | '`' | ')' | ']' | '>') || c.is_whitespace()
+            })
+            .unwrap_or(after.len());
+        if end > 0 {
+            out.push('…');
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 pub fn is_url(path: &std::path::Path) -> bool {
     path.to_str()
         .and_then(crate::snapshot::location::url_scheme)
@@ -529,6 +552,19 @@ mod tests {
             "https://acct.blob.core.windows.net/c/p?…"
         );
         assert_eq!(super::redacted("gs://bucket/prefix"), "gs://bucket/prefix");
+    }
+
+    #[test]
+    fn every_signature_in_a_text_is_replaced() {
+        let text = "line 3: `activity_logs = \"https://a.blob.core.windows.net/c?sv=1&sig=AbC%2B==&sp=rl\" junk` and SIG=xyz'";
+        let shown = super::redact_signatures(text);
+        assert!(!shown.contains("AbC") && !shown.contains("xyz"), "{shown}");
+        assert!(
+            shown.contains("sig=…&sp=rl") && shown.contains("SIG=…'"),
+            "{shown}"
+        );
+        assert_eq!(super::redact_signatures("no signature"), "no signature");
+        assert_eq!(super::redact_signatures("sig="), "sig=");
     }
 
     #[test]

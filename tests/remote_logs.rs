@@ -906,3 +906,69 @@ async fn a_remote_read_reads_batch_by_batch_and_deletes_each_batch_once_read() {
     assert_eq!(remote.key_use, local.key_use);
     assert_eq!(remote.coverage.entries_read, local.coverage.entries_read);
 }
+
+/// An incremental read of a container URL with a shared access signature never shows the
+/// signature (not in "no earlier read of …" or "continuing the read of …") and never stores
+/// it: the read state in the snapshot names the URL without its query, so a later run with
+/// another signature continues it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_read_with_a_signature_neither_shows_nor_stores_it() {
+    const SECRET: &str = "c2VjcmV0LWluY3JlbWVudGFs";
+    let dir = tempfile::tempdir().unwrap();
+    for stamp in ["20261119T030000Z", "20261121T030000Z"] {
+        copy_tree(
+            &fixtures().join("azure-demo/snapshot"),
+            &dir.path().join("store").join(stamp),
+        );
+    }
+    let (server, _) = serve(Api::Azure, objects(&azure_logs(), "")).await;
+    let mut stderr_all = String::new();
+    for (stamp, signature) in [
+        ("20261119T030000Z", SECRET),
+        ("20261121T030000Z", "b3RoZXI"),
+    ] {
+        let url = format!("{AZURE_URL}?sv=2022-11-02&sr=c&sp=rl&sig={signature}");
+        let output = run(
+            dir.path(),
+            args(&[
+                "analyze",
+                "--snapshot",
+                &format!("store/{stamp}"),
+                "--azure-activity-logs",
+                &url,
+                "--since",
+                "2026-11-14T00:00:00Z",
+                "--until",
+                "2026-11-21T00:00:00Z",
+                "--incremental",
+                "--format",
+                "json",
+            ]),
+            env(Api::Azure, &server),
+        )
+        .await;
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        stderr_all += &stderr(&output);
+    }
+    assert!(!stderr_all.contains(SECRET), "{stderr_all}");
+    assert!(
+        stderr_all.contains("continuing the read of"),
+        "the second run continues the first whatever its signature: {stderr_all}"
+    );
+    let mut stack = vec![dir.path().join("store")];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(SECRET),
+                    "`{}` holds the signature",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -82,7 +82,9 @@ pub(super) fn read_and_store_state<L: LogLayout, U>(
     global: &GlobalArgs,
     read: impl FnOnce(&str, TimeWindow, Option<ReadState<L>>) -> anyhow::Result<(U, IncrementalRead<L>)>,
 ) -> anyhow::Result<U> {
-    let source = path.to_string_lossy().into_owned();
+    // Shown, looked up and stored without a URL's query string (a shared access signature
+    // is a secret): the same source whatever signature a later run is given.
+    let source = crate::remote_logs::redacted(&path.to_string_lossy());
     let days = announce_whole_days(window, global);
     let previous = continue_from::<L>(snapshot, &source, global);
     let (usage, read) = read(&source, days, previous)?;

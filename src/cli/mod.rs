@@ -141,7 +141,10 @@ pub fn main() -> ExitCode {
     let (argv, config) = match init::expand_config(std::env::args_os().collect()) {
         Ok(expanded) => expanded,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!(
+                "error: {}",
+                crate::remote_logs::redact_signatures(&format!("{error:#}"))
+            );
             return ExitCode::from(Exit::Usage as u8);
         }
     };
@@ -161,7 +164,11 @@ pub fn main() -> ExitCode {
         // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // A shared access signature the user wrote never reaches the screen or a CI log.
+            eprintln!(
+                "error: {}",
+                crate::remote_logs::redact_signatures(&format!("{error:#}"))
+            );
             let exit = if error.chain().any(|cause| cause.is::<InputError>()) {
                 Exit::Usage
             } else {
