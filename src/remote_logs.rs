@@ -140,6 +140,24 @@ pub enum RemoteLogsError {
     Runtime { url: String, reason: String },
 }
 
+impl RemoteLogsError {
+    /// Whether the user's input is at fault (the URL, the build, the client settings, an
+    /// export holding no log file: exit code 2) rather than the store, the network or the
+    /// machine (a listing refused or unreachable, no temporary directory: exit code 3, as for
+    /// `s3://` CloudTrail).
+    pub fn is_input(&self) -> bool {
+        match self {
+            RemoteLogsError::NotBuilt { .. }
+            | RemoteLogsError::Url { .. }
+            | RemoteLogsError::NoLogFiles { .. }
+            | RemoteLogsError::Client { .. } => true,
+            RemoteLogsError::List { .. }
+            | RemoteLogsError::TempDir(_)
+            | RemoteLogsError::Runtime { .. } => false,
+        }
+    }
+}
+
 /// Files per batch: the disk holds at most two batches (the one read, the one downloading).
 pub const BATCH_FILES: usize = 256;
 

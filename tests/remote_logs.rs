@@ -506,8 +506,10 @@ async fn listings_of_many_pages_are_followed_to_the_last_page() {
     }
 }
 
+/// A listing the store refuses is the provider's failure (exit 3, as for `s3://` and the
+/// README's table), naming the URL and the permission it needs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_listing_is_an_input_error_naming_the_url_and_the_permission() {
+async fn a_refused_listing_is_a_provider_failure_naming_the_url_and_the_permission() {
     for (api, flag, url, permission) in [
         (
             Api::Gcs,
@@ -526,7 +528,7 @@ async fn a_refused_listing_is_an_input_error_naming_the_url_and_the_permission()
         store.lock().unwrap().deny_listing = true;
         let output = usage(flag, url, WINDOW, env(api, &server)).await;
         let text = stderr(&output);
-        assert_eq!(output.status.code(), Some(2), "{text}");
+        assert_eq!(output.status.code(), Some(3), "{text}");
         assert!(text.contains(&format!("cannot list `{url}`")), "{text}");
         assert!(text.contains(permission), "{text}");
     }
@@ -827,7 +829,7 @@ async fn a_container_url_with_a_shared_access_signature_is_read_with_it_and_neve
     )
     .await;
     let text = stderr(&refused);
-    assert_eq!(refused.status.code(), Some(2), "{text}");
+    assert_eq!(refused.status.code(), Some(3), "{text}");
     assert!(text.contains("cannot list"), "{text}");
     assert!(!text.contains(SECRET), "{text}");
 }

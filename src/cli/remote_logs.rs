@@ -70,7 +70,13 @@ fn read_batches<R: LogReader>(
             |files| read(files, &progress),
         )
     })
-    .map_err(InputError::wrap)?;
+    .map_err(|error| {
+        if error.is_input() {
+            InputError::wrap(error)
+        } else {
+            anyhow::Error::new(error)
+        }
+    })?;
     if !global.quiet && !listed.skipped.is_empty() {
         eprintln!(
             "warning: {} object(s) or folder(s) under `{}` could not be listed or downloaded; \
