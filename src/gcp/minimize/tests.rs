@@ -656,3 +656,57 @@ fn conditional_and_possible_denies_keep_used_permissions_and_the_proofs_hold() {
         assert!(result.proof.never_drop > 0);
     }
 }
+
+/// The JSON view pinned byte for byte where the demo does not reach: bindings under an IAM
+/// condition (with and without a description), a binding on a single resource (its
+/// `command` is `null`) and a folder binding.
+#[test]
+fn json_view_of_conditional_and_resource_bindings_is_pinned() {
+    let mut inventory = inventory();
+    bind(&mut inventory, "b1", "folders/1", "roles/run.developer");
+    bind_if(
+        &mut inventory,
+        "b2",
+        "projects/data",
+        "roles/bigquery.jobUser",
+        Some(GcpCondition {
+            title: "business hours".to_string(),
+            expression: "request.time.getHours(\"Europe/Berlin\") < 18".to_string(),
+            description: Some("a \"quoted\" description".to_string()),
+        }),
+    );
+    bind_if(
+        &mut inventory,
+        "b3",
+        "projects/app-prod",
+        "roles/storage.objectViewer",
+        Some(GcpCondition {
+            title: "artifacts".to_string(),
+            expression: "resource.name.startsWith('projects/_/buckets/artifacts')".to_string(),
+            description: None,
+        }),
+    );
+    bind(
+        &mut inventory,
+        "b4",
+        "//storage.googleapis.com/projects/_/buckets/artifacts",
+        "roles/storage.objectAdmin",
+    );
+    let result = run(
+        &inventory,
+        &usage(&[
+            ("run.services.update", RUN_SERVICE),
+            ("bigquery.jobs.create", "projects/data"),
+            (
+                "storage.objects.get",
+                "//storage.googleapis.com/projects/_/buckets/artifacts/objects/b.tgz",
+            ),
+            (
+                "storage.objects.create",
+                "//storage.googleapis.com/projects/_/buckets/artifacts/objects/a.tgz",
+            ),
+        ]),
+    );
+    let json = render_json(&result);
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
+}
