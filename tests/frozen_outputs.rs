@@ -927,7 +927,10 @@ const AZURE_EVIDENCE: [&str; 8] = [
 fn analyze_gcp_and_azure_demos_json() {
     pin_json(
         "analyze_gcp_demo_json",
-        &strs(&with(&["analyze", "--quiet", "--format", "json"], &GCP_EVIDENCE)),
+        &strs(&with(
+            &["analyze", "--quiet", "--format", "json"],
+            &GCP_EVIDENCE,
+        )),
         1,
     );
     pin_json(
@@ -947,12 +950,18 @@ fn analyze_gcp_and_azure_demos_json() {
 fn audit_gcp_and_azure_demos_json() {
     pin_json(
         "audit_gcp_demo_json",
-        &strs(&with(&["audit", "--quiet", "--format", "json"], &GCP_EVIDENCE)),
+        &strs(&with(
+            &["audit", "--quiet", "--format", "json"],
+            &GCP_EVIDENCE,
+        )),
         1,
     );
     pin_json(
         "audit_azure_demo_json",
-        &strs(&with(&["audit", "--quiet", "--format", "json"], &AZURE_EVIDENCE)),
+        &strs(&with(
+            &["audit", "--quiet", "--format", "json"],
+            &AZURE_EVIDENCE,
+        )),
         1,
     );
 }

@@ -34,6 +34,20 @@ pub fn rfc3339(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A word as a POSIX shell reads it, for the commands the views print: as is when every
+/// character is safe (letters, digits, `@%+=:,./_-`), else single-quoted with each `'` written
+/// `'\''` (<https://pubs.opengroup.org/onlinepubs/9699919799/utilities/V3_chap02.html#tag_18_02_02>).
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
 /// Who can become an identity, in a few words: each distinct kind of trust once, in the
 /// order of `trusts` (`github-actions, access key`, `account 111122223333`, `anyone`).
 pub fn trust_summary(trusts: &[Trust]) -> String {

@@ -399,7 +399,7 @@ fn a_binding_on_one_bucket_stays_on_that_bucket() {
         render_terraform(&result),
         Err(TerraformError::ResourceBinding(_))
     ));
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert!(json["bindings"][0]["command"].is_null());
 }
 
@@ -490,7 +490,7 @@ fn json_view_holds_the_gcloud_role_file_and_commands() {
         "roles/run.developer",
     );
     let result = run(&inventory, &usage(&[("run.services.update", RUN_SERVICE)]));
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert_eq!(json["format_version"], 1);
     assert_eq!(
         json["roles"][0]["file"]["includedPermissions"],
@@ -574,7 +574,7 @@ fn a_permission_denied_above_the_binding_is_never_in_the_minimized_role() {
     assert_eq!(result.denied, vec!["run.services.delete"]);
     assert!(!result.removed.contains(&"run.services.delete".to_string()));
     assert!(result.proof.never_broaden > 0);
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert_eq!(
         json["denied_by_deny_policy"],
         serde_json::json!(["run.services.delete"])
@@ -707,6 +707,6 @@ fn json_view_of_conditional_and_resource_bindings_is_pinned() {
             ),
         ]),
     );
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
 }

@@ -1,6 +1,9 @@
 //! `pipeleash minimize --format json` for AWS: the proven smallest policies, what they leave
 //! out, and with `--explain` the evidence per action.
 
+pub mod azure;
+pub mod gcp;
+
 use crate::aws::minimize::{ActionDecision, Minimized, Reason};
 use crate::catalog::Catalog;
 use serde::Serialize;
