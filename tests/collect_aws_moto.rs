@@ -867,6 +867,39 @@ fn binary_exits_3_when_an_account_fails_and_still_writes_the_others() {
         "{stderr}"
     );
     let summary: serde_json::Value = serde_json::from_str(&stdout).expect("json summary");
+    // Pinned byte for byte (the summary is a frozen JSON output, `output::json::v1::collect`),
+    // but for the failure's text, which names the credential sources of the machine.
+    assert_eq!(
+        stdout,
+        format!(
+            r#"{{
+  "snapshot": {},
+  "accounts": [
+    {{
+      "target": "role `arn:aws:iam::999999999999:role/not-trusted`",
+      "failed": {}
+    }},
+    {{
+      "target": "role `arn:aws:iam::444455556666:role/pipeleash-audit`",
+      "account_id": "444455556666",
+      "roles": 3,
+      "users": 1,
+      "groups": 1,
+      "policies": 2,
+      "unresolved_policies": 1,
+      "oidc_providers": 0,
+      "access_keys": 0,
+      "service_control_policies": 0,
+      "errors": 2,
+      "skipped": 1
+    }}
+  ]
+}}
+"#,
+            serde_json::to_string(&out.display().to_string()).expect("a JSON string"),
+            serde_json::to_string(&summary["accounts"][0]["failed"]).expect("a JSON string")
+        )
+    );
     assert!(summary["accounts"][0]["failed"].is_string());
     assert_eq!(summary["accounts"][1]["account_id"], "444455556666");
     assert_eq!(summary["accounts"][1]["roles"], 3);

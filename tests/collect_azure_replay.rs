@@ -703,6 +703,27 @@ async fn cli_writes_a_snapshot_with_the_403s_in_the_manifest() {
         stderr.contains("collecting subscription"),
         "progress: {stderr}"
     );
+    // Pinned byte for byte: the summary is a frozen JSON output (`output::json::v1::collect`).
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!(
+            r#"{{
+  "snapshot": {},
+  "tenant_id": "{TENANT}",
+  "management_groups": 0,
+  "subscriptions": 2,
+  "role_assignments": 4,
+  "custom_role_definitions": 1,
+  "deny_assignments": 1,
+  "user_assigned_identities": 1,
+  "service_principals": 3,
+  "applications": 3,
+  "errors": 5
+}}
+"#,
+            serde_json::to_string(&out.display().to_string()).unwrap()
+        )
+    );
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["role_assignments"], 4);
     assert_eq!(summary["errors"], 5);

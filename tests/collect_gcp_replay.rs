@@ -183,6 +183,29 @@ async fn organization_scope_collects_every_level_through_pages_retries_and_denia
     assert_eq!(output.status.code(), Some(0), "stderr: {stderr}");
 
     // The summary on stdout.
+    // Pinned byte for byte: the summary is a frozen JSON output (`output::json::v1::collect`).
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!(
+            r#"{{
+  "snapshot": {},
+  "scope": [
+    "organizations/{ORG}"
+  ],
+  "organizations": 1,
+  "folders": 4,
+  "projects": 3,
+  "service_accounts": 3,
+  "user_managed_keys": 2,
+  "custom_roles": 2,
+  "workload_identity_pools": 1,
+  "workload_identity_providers": 2,
+  "errors": 5
+}}
+"#,
+            serde_json::to_string(&out.display().to_string()).expect("a JSON string")
+        )
+    );
     let summary: Value = serde_json::from_slice(&output.stdout).expect("summary json");
     assert_eq!(summary["folders"], 4);
     assert_eq!(summary["projects"], 3);

@@ -893,3 +893,102 @@ fn catalog_of_the_embedded_data() {
         0,
     );
 }
+
+// ---------------------------------------------------------------- GCP and Azure
+
+/// The GCP demo (`recorded-fixtures/gcp-demo`): its snapshot and the week of Cloud Audit Logs
+/// it holds.
+const GCP_EVIDENCE: [&str; 8] = [
+    "--snapshot",
+    "recorded-fixtures/gcp-demo/snapshot",
+    "--gcp-audit-logs",
+    "recorded-fixtures/gcp-demo/audit-logs",
+    "--since",
+    "2026-11-14",
+    "--until",
+    "2026-11-21T00:00:00Z",
+];
+
+/// The Azure demo (`recorded-fixtures/azure-demo`): its snapshot and the week of Activity Log
+/// it holds.
+const AZURE_EVIDENCE: [&str; 8] = [
+    "--snapshot",
+    "recorded-fixtures/azure-demo/snapshot",
+    "--azure-activity-logs",
+    "recorded-fixtures/azure-demo/activity-log",
+    "--since",
+    "2026-11-14",
+    "--until",
+    "2026-11-21T00:00:00Z",
+];
+
+/// `analyze` of each demo.
+#[test]
+fn analyze_gcp_and_azure_demos_json() {
+    pin_json(
+        "analyze_gcp_demo_json",
+        &strs(&with(
+            &["analyze", "--quiet", "--format", "json"],
+            &GCP_EVIDENCE,
+        )),
+        1,
+    );
+    pin_json(
+        "analyze_azure_demo_json",
+        &strs(&with(
+            &["analyze", "--quiet", "--format", "json"],
+            &AZURE_EVIDENCE,
+        )),
+        1,
+    );
+}
+
+/// `audit` of each demo: the proposal of every identity with unused permissions is embedded
+/// (`minimized`), as `minimize --format json` prints it; in the GCP demo, `builder`'s holds
+/// `denied_by_deny_policy` (and runs to megabytes: `roles/editor` kept per permission).
+#[test]
+fn audit_gcp_and_azure_demos_json() {
+    pin_json(
+        "audit_gcp_demo_json",
+        &strs(&with(
+            &["audit", "--quiet", "--format", "json"],
+            &GCP_EVIDENCE,
+        )),
+        1,
+    );
+    pin_json(
+        "audit_azure_demo_json",
+        &strs(&with(
+            &["audit", "--quiet", "--format", "json"],
+            &AZURE_EVIDENCE,
+        )),
+        1,
+    );
+}
+
+/// `minimize` of GCP service accounts on the demo.
+#[test]
+fn minimize_gcp_service_accounts_json() {
+    for account in ["web-deployer@acme-web", "orchestrator@acme-data"] {
+        let email = format!("{account}.iam.gserviceaccount.com");
+        let name = account.replace(['@', '-'], "_");
+        pin_json(
+            &format!("minimize_gcp_{name}_json"),
+            &strs(&with(&["minimize", &email, "--quiet"], &GCP_EVIDENCE)),
+            0,
+        );
+    }
+}
+
+/// `minimize` of an Azure service principal on the demo.
+#[test]
+fn minimize_azure_identity_json() {
+    pin_json(
+        "minimize_azure_gha_web_deploy_json",
+        &strs(&with(
+            &["minimize", "gha-web-deploy", "--quiet"],
+            &AZURE_EVIDENCE,
+        )),
+        0,
+    );
+}

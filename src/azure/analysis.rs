@@ -422,7 +422,8 @@ fn propose(
         ));
     }
     Ok(Proposal {
-        json: render_json(&result),
+        json: render_json(&result)
+            .map_err(|error| format!("cannot write the proposal as JSON: {error}"))?,
         summary,
         proof_never_broaden: result.proof.never_broaden,
         proof_never_drop: result.proof.never_drop,

@@ -483,9 +483,19 @@ fn ingest_remote(
         let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
         let file = dir.path().join("lookup-events.json");
         let read = lookup_records(&outcome.events, outcome.events_without_record);
+        /// A CloudTrail log file, `{"Records": [...]}`, as the ingestion reads it
+        /// (<https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-examples.html>):
+        /// not an output, so not a view.
+        #[derive(serde::Serialize)]
+        struct LogFile<'a> {
+            #[serde(rename = "Records")]
+            records: &'a [serde_json::Value],
+        }
         std::fs::write(
             &file,
-            serde_json::to_vec(&serde_json::json!({ "Records": read.records }))?,
+            serde_json::to_vec(&LogFile {
+                records: &read.records,
+            })?,
         )
         .context("cannot write the LookupEvents records")?;
         let mut usage = ingest_files(std::slice::from_ref(&file), &options)?;

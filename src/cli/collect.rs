@@ -11,6 +11,8 @@ use super::{Exit, GlobalArgs, OutputFormat};
 #[cfg(feature = "aws")]
 use crate::aws::collect::{self, AccountOutcome, CollectOptions};
 #[cfg(feature = "aws")]
+use crate::output::json::v1::collect::{AwsAccountCollectView, AwsCollectView};
+#[cfg(feature = "aws")]
 use crate::snapshot::{ManifestIssue, SnapshotWriter, Store};
 #[cfg(feature = "aws")]
 use anyhow::Context;
@@ -223,33 +225,18 @@ fn write_summary(
 ) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => {
-            let accounts: Vec<serde_json::Value> = outcomes
+            let accounts = outcomes
                 .iter()
                 .map(|outcome| match &outcome.result {
-                    Ok(inventory) => serde_json::json!({
-                        "target": outcome.target.to_string(),
-                        "account_id": inventory.account_id,
-                        "roles": inventory.roles.len(),
-                        "users": inventory.users.len(),
-                        "groups": inventory.groups.len(),
-                        "policies": inventory.policies.len(),
-                        "unresolved_policies": inventory.unresolved_policies.len(),
-                        "oidc_providers": inventory.oidc_providers.len(),
-                        "access_keys": inventory.access_keys.len(),
-                        "service_control_policies": inventory.service_control_policies.len(),
-                        "errors": inventory.errors.len(),
-                        "skipped": inventory.skipped.len(),
-                    }),
-                    Err(error) => serde_json::json!({
-                        "target": outcome.target.to_string(),
-                        "failed": error.to_string(),
-                    }),
+                    Ok(inventory) => {
+                        AwsAccountCollectView::collected(outcome.target.to_string(), inventory)
+                    }
+                    Err(error) => {
+                        AwsAccountCollectView::failed(outcome.target.to_string(), error.to_string())
+                    }
                 })
                 .collect();
-            let summary = serde_json::json!({
-                "snapshot": snapshot.map(|path| path.display().to_string()),
-                "accounts": accounts,
-            });
+            let summary = AwsCollectView::new(snapshot, accounts);
             serde_json::to_writer_pretty(&mut *out, &summary)?;
             writeln!(out)?;
         }

@@ -135,6 +135,7 @@ mod enabled {
     use crate::azure::collect::credential::{CredentialKind, CredentialSettings};
     use crate::azure::collect::{self, CollectError, CollectOptions, Collector, Target};
     use crate::azure::inventory::{AzureInventory, INVENTORY_KIND};
+    use crate::output::json::v1::collect::AzureCollectView;
     use crate::snapshot::{ManifestIssue, SnapshotWriter, Source, Store};
     use anyhow::Context;
     use chrono::{SecondsFormat, Utc};
@@ -404,40 +405,15 @@ mod enabled {
         snapshot: Option<&Path>,
         inventory: &AzureInventory,
     ) -> anyhow::Result<()> {
-        let counts = [
-            ("management_groups", inventory.management_groups.len()),
-            ("subscriptions", inventory.subscriptions.len()),
-            ("role_assignments", inventory.role_assignments.len()),
-            ("custom_role_definitions", inventory.role_definitions.len()),
-            ("deny_assignments", inventory.deny_assignments.len()),
-            (
-                "user_assigned_identities",
-                inventory.user_assigned_identities.len(),
-            ),
-            ("service_principals", inventory.service_principals.len()),
-            ("applications", inventory.applications.len()),
-            ("errors", inventory.errors.len()),
-        ];
+        let summary = AzureCollectView::new(snapshot, inventory);
         match format {
             OutputFormat::Json => {
-                let mut summary = serde_json::Map::new();
-                summary.insert(
-                    "snapshot".to_owned(),
-                    serde_json::json!(snapshot.map(|path| path.display().to_string())),
-                );
-                summary.insert(
-                    "tenant_id".to_owned(),
-                    serde_json::json!(inventory.tenant_id),
-                );
-                for (name, count) in counts {
-                    summary.insert(name.to_owned(), serde_json::json!(count));
-                }
                 serde_json::to_writer_pretty(&mut *out, &summary)?;
                 writeln!(out)?;
             }
             OutputFormat::Table => {
                 let mut table = super::super::new_table(["collected", "count"]);
-                for (name, count) in counts {
+                for (name, count) in summary.counts() {
                     table.add_row([name.replace('_', " "), count.to_string()]);
                 }
                 writeln!(out, "{table}")?;

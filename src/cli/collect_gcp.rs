@@ -366,50 +366,16 @@ fn write_summary(
     snapshot: Option<&std::path::Path>,
     inventory: &crate::gcp::inventory::GcpInventory,
 ) -> anyhow::Result<()> {
-    use crate::gcp::inventory::GcpKeyType;
-    let user_managed_keys = inventory
-        .service_accounts
-        .iter()
-        .flat_map(|account| account.keys.iter().flatten())
-        .filter(|key| key.key_type == GcpKeyType::UserManaged)
-        .count();
-    let providers: usize = inventory
-        .workload_identity_pools
-        .iter()
-        .map(|pool| pool.providers.as_ref().map_or(0, Vec::len))
-        .sum();
-    let counts = [
-        ("organizations", inventory.organizations.len()),
-        ("folders", inventory.folders.len()),
-        ("projects", inventory.projects.len()),
-        ("service_accounts", inventory.service_accounts.len()),
-        ("user_managed_keys", user_managed_keys),
-        ("custom_roles", inventory.custom_roles.len()),
-        (
-            "workload_identity_pools",
-            inventory.workload_identity_pools.len(),
-        ),
-        ("workload_identity_providers", providers),
-        ("errors", inventory.errors.len()),
-    ];
+    let summary = crate::output::json::v1::collect::GcpCollectView::new(snapshot, inventory);
     match format {
         OutputFormat::Json => {
-            let mut summary = serde_json::Map::new();
-            summary.insert(
-                "snapshot".to_owned(),
-                serde_json::json!(snapshot.map(|path| path.display().to_string())),
-            );
-            summary.insert("scope".to_owned(), serde_json::json!(inventory.scope));
-            for (name, count) in counts {
-                summary.insert(name.to_owned(), serde_json::json!(count));
-            }
-            serde_json::to_writer_pretty(&mut *out, &serde_json::Value::Object(summary))?;
+            serde_json::to_writer_pretty(&mut *out, &summary)?;
             writeln!(out)?;
         }
         OutputFormat::Table => {
             let mut table = super::new_table(["scope", "what", "count"]);
-            let scope = inventory.scope.join(", ");
-            for (name, count) in counts {
+            let scope = summary.scope().join(", ");
+            for (name, count) in summary.counts() {
                 table.add_row([scope.clone(), name.replace('_', " "), count.to_string()]);
             }
             writeln!(out, "{table}")?;

@@ -16,13 +16,14 @@ use crate::azure::activity_log::{ActivityLogCoverage, read_path};
 use crate::azure::analysis::{covered_subscriptions, reached_subscriptions, unobservable_rules};
 use crate::azure::inventory::{AzureInventory, INVENTORY_KIND};
 use crate::azure::minimize::{
-    AzureMinimization, AzureMinimizeError, AzureMinimizeOptions, minimize, render_json,
-    render_terraform, replaced_inventory,
+    AzureMinimization, AzureMinimizeError, AzureMinimizeOptions, minimize, render_terraform,
+    replaced_inventory,
 };
 use crate::azure::normalize::{identity_id, normalize_into};
 use crate::azure::{AzurePermissionBlock, Plane, evaluate};
 use crate::model::TimeWindow;
 use crate::model::{IdentityId, IdentityKind, Inventory};
+use crate::output::json::v1::minimize::azure::AzureMinimizationView;
 use crate::snapshot::Snapshot;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -218,7 +219,7 @@ pub fn run(
     }
     match args.format {
         MinimizeFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &render_json(&result))
+            serde_json::to_writer_pretty(&mut *out, &AzureMinimizationView::new(&result))
                 .context("cannot write the JSON output")?;
             writeln!(out)?;
         }

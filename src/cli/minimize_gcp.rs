@@ -12,11 +12,12 @@ use super::{Exit, GlobalArgs, InputError};
 use crate::gcp::audit_log::{self, observability};
 use crate::gcp::inventory::GcpInventory;
 use crate::gcp::minimize::{
-    GcpMinimizeError, GcpMinimizeOptions, minimize, prove_terraform, render_json, render_terraform,
+    GcpMinimizeError, GcpMinimizeOptions, minimize, prove_terraform, render_terraform,
 };
 use crate::gcp::normalize::normalize_into;
 use crate::model::TimeWindow;
 use crate::model::{IdentityId, Inventory, Provider};
+use crate::output::json::v1::minimize::gcp::GcpMinimizationView;
 use crate::snapshot::Snapshot;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -151,7 +152,7 @@ pub fn run(
     }
     match args.format {
         MinimizeFormat::Json => {
-            serde_json::to_writer_pretty(&mut *out, &render_json(&result))
+            serde_json::to_writer_pretty(&mut *out, &GcpMinimizationView::new(&result))
                 .context("cannot write the JSON output")?;
             writeln!(out)?;
         }

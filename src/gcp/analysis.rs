@@ -311,7 +311,8 @@ fn propose(
         )
         .collect();
     Ok(Proposal {
-        json: render_json(&minimization),
+        json: render_json(&minimization)
+            .map_err(|error| format!("cannot write the proposal as JSON: {error}"))?,
         summary,
         proof_never_broaden: minimization.proof.never_broaden,
         proof_never_drop: minimization.proof.never_drop,

@@ -1,105 +1,22 @@
-//! Output of an Azure minimization: the JSON view (`format_version` 1) holding each custom
-//! role in the shape `az role definition create --role-definition` reads
-//! (<https://learn.microsoft.com/en-us/azure/role-based-access-control/custom-roles-cli>)
-//! with the commands that apply it, and Terraform (`azurerm_role_definition` and
+//! Output of an Azure minimization: the JSON view (`format_version` 1, built by
+//! [`AzureMinimizationView`] in `output::json::v1::minimize::azure`) as a JSON value, and
+//! Terraform (`azurerm_role_definition` and
 //! `azurerm_role_assignment`:
 //! <https://registry.terraform.io/providers/hashicorp/azurerm/latest/docs/resources/role_definition>),
 //! written with the `hcl-rs` crate.
 
-use super::{AzureMinimization, RoleKind};
-use crate::gcp::minimize::render::shell;
+use super::AzureMinimization;
+use crate::output::json::v1::minimize::azure::AzureMinimizationView;
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
-use serde_json::{Value, json};
 
-/// The version of the JSON view; bumped on an incompatible change.
+/// The version of the JSON view ([`AzureMinimizationView`]); bumped on an incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The JSON view of a minimization.
-pub fn render_json(minimization: &AzureMinimization) -> Value {
-    let roles: Vec<Value> = minimization
-        .roles
-        .iter()
-        .map(|role| {
-            let file = json!({
-                "Name": role.name,
-                "IsCustom": true,
-                "Description": role.description,
-                "Actions": role.permissions.actions,
-                "NotActions": role.permissions.not_actions,
-                "DataActions": role.permissions.data_actions,
-                "NotDataActions": role.permissions.not_data_actions,
-                "AssignableScopes": [role.assignable_scope],
-            });
-            json!({
-                "name": role.name,
-                "holds": match role.kind { RoleKind::Used => "used", RoleKind::Unobservable => "unobservable" },
-                "definition": file,
-                "condition": role.permissions.condition,
-                "command": "az role definition create --role-definition @ROLE.json",
-            })
-        })
-        .collect();
-    let assignments: Vec<Value> = minimization
-        .assignments
-        .iter()
-        .map(|assignment| {
-            let role = &minimization.roles[assignment.role];
-            let mut command = format!(
-                "az role assignment create --assignee-object-id {} --assignee-principal-type ServicePrincipal --role {} --scope {}",
-                shell(&assignment.principal_id),
-                shell(&role.name),
-                shell(&assignment.scope)
-            );
-            if let Some(condition) = &assignment.condition {
-                command.push_str(&format!(
-                    " --condition {} --condition-version 2.0",
-                    shell(condition)
-                ));
-            }
-            json!({
-                "scope": assignment.scope,
-                "role": role.name,
-                "principal_id": assignment.principal_id,
-                "condition": assignment.condition,
-                "command": command,
-            })
-        })
-        .collect();
-    let replaces: Vec<Value> = minimization
-        .replaced
-        .iter()
-        .map(|(grant, scope, definition, condition)| {
-            json!({"grant": grant.as_str(), "scope": scope, "role_definition_id": definition, "condition": condition})
-        })
-        .collect();
-    let used: Vec<Value> = minimization
-        .used_calls
-        .iter()
-        .map(|(operation, scopes)| {
-            json!({"operation": operation, "calls": scopes.values().sum::<u64>(), "scopes": scopes.keys().collect::<Vec<_>>()})
-        })
-        .collect();
-    let unobservable: Vec<Value> = minimization
-        .unobservable_kept
-        .iter()
-        .map(|(pattern, reason)| json!({"pattern": pattern, "reason": reason}))
-        .collect();
-    json!({
-        "format_version": FORMAT_VERSION,
-        "provider": "azure",
-        "identity": minimization.identity.native(),
-        "roles": roles,
-        "assignments": assignments,
-        "replaces": replaces,
-        "used": used,
-        "unobservable_kept": unobservable,
-        "granted_elsewhere": minimization.granted_elsewhere,
-        "proof": {
-            "never_broaden": minimization.proof.never_broaden,
-            "never_drop": minimization.proof.never_drop,
-        },
-    })
+/// The JSON view of a minimization ([`AzureMinimizationView`]) as a JSON value, for the
+/// proposals of `analyze` and `audit`.
+pub fn render_json(minimization: &AzureMinimization) -> serde_json::Result<serde_json::Value> {
+    serde_json::to_value(AzureMinimizationView::new(minimization))
 }
 
 /// Terraform cannot be written.

@@ -353,7 +353,7 @@ fn json_and_terraform_hold_the_role_and_its_assignment() {
         &AzureMinimizeOptions::default(),
     )
     .unwrap();
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert_eq!(json["format_version"], 1);
     assert_eq!(
         json["roles"][0]["definition"]["Actions"],

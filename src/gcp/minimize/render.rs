@@ -1,32 +1,18 @@
-//! Output of a GCP minimization: the JSON view (`format_version` 1) holding each custom role in
-//! the shape `gcloud iam roles create --file` reads (the IAM API's `Role`:
-//! <https://cloud.google.com/iam/docs/reference/rest/v1/organizations.roles#Role>) with the
-//! commands that apply it, and Terraform (`google_project_iam_custom_role` /
+//! Output of a GCP minimization: the JSON view (`format_version` 1, built by
+//! [`GcpMinimizationView`] in `output::json::v1::minimize::gcp`) as a JSON value, and Terraform (`google_project_iam_custom_role` /
 //! `google_organization_iam_custom_role` and `google_project_iam_member` /
 //! `google_folder_iam_member` / `google_organization_iam_member`, with the IAM condition as a
 //! `condition` block: <https://registry.terraform.io/providers/hashicorp/google/latest/docs/resources/google_project_iam>),
 //! written with the `hcl-rs` crate and read back by [`parse_terraform`] for the proofs.
 
-use super::{CustomRole, GcpMinimization, KeptBecause, ProposedBinding};
+use super::{CustomRole, GcpMinimization};
 use crate::gcp::GcpCondition;
+use crate::output::json::v1::minimize::gcp::GcpMinimizationView;
 use hcl::expr::{Traversal, Variable};
 use hcl::{Block, Body, Expression};
-use serde_json::{Value, json};
 
-/// The version of the JSON view; bumped on an incompatible change.
+/// The version of the JSON view ([`GcpMinimizationView`]); bumped on an incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// A word as a POSIX shell reads it: as is when safe, else single-quoted.
-pub(crate) fn shell(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
 
 /// `projects/p` → (`projects`, `p`).
 fn split_container(name: &str) -> Option<(&str, &str)> {
@@ -34,155 +20,10 @@ fn split_container(name: &str) -> Option<(&str, &str)> {
     (!id.contains('/')).then_some((kind, id))
 }
 
-fn role_file(role: &CustomRole) -> Value {
-    json!({
-        "title": role.title,
-        "description": role.description,
-        "stage": "GA",
-        "includedPermissions": role.permissions,
-    })
-}
-
-fn create_command(role: &CustomRole) -> String {
-    let location = match split_container(&role.parent) {
-        Some(("organizations", id)) => format!("--organization={}", shell(id)),
-        Some((_, id)) => format!("--project={}", shell(id)),
-        None => format!("--project={}", shell(&role.parent)),
-    };
-    format!(
-        "gcloud iam roles create {} {location} --file={}.json",
-        shell(&role.role_id),
-        shell(&role.role_id)
-    )
-}
-
-fn condition_view(condition: &Option<GcpCondition>) -> Value {
-    match condition {
-        Some(condition) => json!({
-            "title": condition.title,
-            "expression": condition.expression,
-            "description": condition.description,
-        }),
-        None => Value::Null,
-    }
-}
-
-/// The `gcloud … add-iam-policy-binding` command of a binding at a project, folder or
-/// organization; `None` for a binding on a single resource (each service has its own command).
-fn binding_command(binding: &ProposedBinding, role: &CustomRole) -> Option<String> {
-    let (kind, id) = split_container(&binding.scope)?;
-    let group = match kind {
-        "projects" => "projects",
-        "folders" => "resource-manager folders",
-        "organizations" => "organizations",
-        _ => return None,
-    };
-    let mut command = format!(
-        "gcloud {group} add-iam-policy-binding {} --member={} --role={}",
-        shell(id),
-        shell(&binding.member),
-        shell(&role.name())
-    );
-    match &binding.condition {
-        Some(condition) => command.push_str(&format!(
-            " --condition={}",
-            shell(&format!(
-                "expression={},title={}",
-                condition.expression, condition.title
-            ))
-        )),
-        None => command.push_str(" --condition=None"),
-    }
-    Some(command)
-}
-
-/// The JSON view of a minimization.
-pub fn render_json(minimization: &GcpMinimization) -> Value {
-    let roles: Vec<Value> = minimization
-        .roles
-        .iter()
-        .map(|role| {
-            json!({
-                "name": role.name(),
-                "parent": role.parent,
-                "role_id": role.role_id,
-                "file": role_file(role),
-                "command": create_command(role),
-            })
-        })
-        .collect();
-    let bindings: Vec<Value> = minimization
-        .bindings
-        .iter()
-        .map(|binding| {
-            let role = &minimization.roles[binding.role];
-            json!({
-                "scope": binding.scope,
-                "role": role.name(),
-                "member": binding.member,
-                "condition": condition_view(&binding.condition),
-                "command": binding_command(binding, role),
-            })
-        })
-        .collect();
-    let kept: Vec<Value> = minimization
-        .kept
-        .iter()
-        .map(|entry| {
-            let mut view = json!({
-                "permission": entry.permission,
-                "scope": entry.scope,
-                "condition": condition_view(&entry.condition),
-                "at_current_scope": entry.at_current_scope,
-            });
-            match &entry.because {
-                KeptBecause::Used { calls, resources } => {
-                    view["because"] = json!("used");
-                    view["calls"] = json!(calls);
-                    view["resources"] = json!(resources);
-                }
-                KeptBecause::Unobservable { reason } => {
-                    view["because"] = json!("unobservable");
-                    view["reason"] = json!(reason);
-                }
-            }
-            view
-        })
-        .collect();
-    let replaces: Vec<Value> = minimization
-        .replaced
-        .iter()
-        .map(|binding| {
-            json!({
-                "grant": binding.grant.as_str(),
-                "resource": binding.resource,
-                "role": binding.role,
-                "condition": condition_view(&binding.condition),
-            })
-        })
-        .collect();
-    let mut view = json!({
-        "format_version": FORMAT_VERSION,
-        "provider": "gcp",
-        "identity": minimization.identity.native(),
-        "member": minimization.member,
-        "roles": roles,
-        "bindings": bindings,
-        "replaces": replaces,
-        "kept": kept,
-        "removed": minimization.removed,
-        "granted_elsewhere": minimization.granted_elsewhere,
-        "proof": {
-            "never_broaden": minimization.proof.never_broaden,
-            "never_drop": minimization.proof.never_drop,
-        },
-    });
-    // Only when a deny policy took permissions away, so that outputs without deny policies
-    // keep their shape.
-    if !minimization.denied.is_empty() {
-        view["denied_by_deny_policy"] = json!(minimization.denied);
-    }
-    view
+/// The JSON view of a minimization ([`GcpMinimizationView`]) as a JSON value, for the
+/// proposals of `analyze` and `audit`.
+pub fn render_json(minimization: &GcpMinimization) -> serde_json::Result<serde_json::Value> {
+    serde_json::to_value(GcpMinimizationView::new(minimization))
 }
 
 /// A Terraform output that cannot be written.

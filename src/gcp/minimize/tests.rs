@@ -399,7 +399,7 @@ fn a_binding_on_one_bucket_stays_on_that_bucket() {
         render_terraform(&result),
         Err(TerraformError::ResourceBinding(_))
     ));
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert!(json["bindings"][0]["command"].is_null());
 }
 
@@ -490,7 +490,7 @@ fn json_view_holds_the_gcloud_role_file_and_commands() {
         "roles/run.developer",
     );
     let result = run(&inventory, &usage(&[("run.services.update", RUN_SERVICE)]));
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert_eq!(json["format_version"], 1);
     assert_eq!(
         json["roles"][0]["file"]["includedPermissions"],
@@ -574,7 +574,7 @@ fn a_permission_denied_above_the_binding_is_never_in_the_minimized_role() {
     assert_eq!(result.denied, vec!["run.services.delete"]);
     assert!(!result.removed.contains(&"run.services.delete".to_string()));
     assert!(result.proof.never_broaden > 0);
-    let json = render_json(&result);
+    let json = render_json(&result).unwrap();
     assert_eq!(
         json["denied_by_deny_policy"],
         serde_json::json!(["run.services.delete"])
@@ -655,4 +655,58 @@ fn conditional_and_possible_denies_keep_used_permissions_and_the_proofs_hold() {
         );
         assert!(result.proof.never_drop > 0);
     }
+}
+
+/// The JSON view pinned byte for byte where the demo does not reach: bindings under an IAM
+/// condition (with and without a description), a binding on a single resource (its
+/// `command` is `null`) and a folder binding.
+#[test]
+fn json_view_of_conditional_and_resource_bindings_is_pinned() {
+    let mut inventory = inventory();
+    bind(&mut inventory, "b1", "folders/1", "roles/run.developer");
+    bind_if(
+        &mut inventory,
+        "b2",
+        "projects/data",
+        "roles/bigquery.jobUser",
+        Some(GcpCondition {
+            title: "business hours".to_string(),
+            expression: "request.time.getHours(\"Europe/Berlin\") < 18".to_string(),
+            description: Some("a \"quoted\" description".to_string()),
+        }),
+    );
+    bind_if(
+        &mut inventory,
+        "b3",
+        "projects/app-prod",
+        "roles/storage.objectViewer",
+        Some(GcpCondition {
+            title: "artifacts".to_string(),
+            expression: "resource.name.startsWith('projects/_/buckets/artifacts')".to_string(),
+            description: None,
+        }),
+    );
+    bind(
+        &mut inventory,
+        "b4",
+        "//storage.googleapis.com/projects/_/buckets/artifacts",
+        "roles/storage.objectAdmin",
+    );
+    let result = run(
+        &inventory,
+        &usage(&[
+            ("run.services.update", RUN_SERVICE),
+            ("bigquery.jobs.create", "projects/data"),
+            (
+                "storage.objects.get",
+                "//storage.googleapis.com/projects/_/buckets/artifacts/objects/b.tgz",
+            ),
+            (
+                "storage.objects.create",
+                "//storage.googleapis.com/projects/_/buckets/artifacts/objects/a.tgz",
+            ),
+        ]),
+    );
+    let json = render_json(&result).unwrap();
+    insta::assert_snapshot!(serde_json::to_string_pretty(&json).unwrap());
 }

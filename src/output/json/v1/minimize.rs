@@ -1,6 +1,10 @@
 //! `pipeleash minimize --format json` for AWS: the proven smallest policies, what they leave
 //! out, and with `--explain` the evidence per action.
 
+pub mod azure;
+pub mod gcp;
+
+use super::common::WindowView;
 use crate::aws::minimize::{ActionDecision, Minimized, Reason};
 use crate::catalog::Catalog;
 use serde::Serialize;
@@ -16,12 +20,6 @@ pub struct MinimizeView {
     proof: ProofView,
     #[serde(skip_serializing_if = "Option::is_none")]
     explanation: Option<Vec<DecisionView>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct WindowView {
-    since: String,
-    until: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod catalog;
+pub mod collect;
 pub mod common;
 pub mod drift;
 pub mod finding;
