@@ -268,3 +268,49 @@ fn the_sign_in_report_tells_unused_client_secrets_from_used_ones() {
         "{evidence:#?}"
     );
 }
+
+/// A role assignment read that failed while collecting leaves what every identity is granted
+/// unknown: no counts (never zeros against operations the log shows), no proposal, and a
+/// coverage sentence naming the failed read.
+#[test]
+fn a_failed_role_assignment_read_leaves_grants_unknown_not_zero() {
+    let usage = usage();
+    let mut inventory = serde_json::from_str::<AzureInventory>(&inventory_text()).unwrap();
+    inventory.errors.push(
+        serde_json::from_value(serde_json::json!({
+            "call": "Microsoft.Authorization/roleAssignments/read",
+            "target": "/subscriptions/3f2e1d0c-1111-4a2b-9c3d-5e6f7a8b9c01",
+            "status": 403,
+            "code": "AuthorizationFailed",
+            "reason": "denied"
+        }))
+        .unwrap(),
+    );
+    let (since, until) = window();
+    let analysis = analyze(
+        &AzureEvidence {
+            inventories: &[inventory],
+            usage: Some(&usage),
+        },
+        ObservationWindow { since, until },
+        Options {
+            propose: true,
+            now: until,
+        },
+    )
+    .unwrap();
+    assert!(
+        analysis
+            .identities
+            .iter()
+            .all(|identity| identity.counts.is_none() && identity.proposal.is_none())
+    );
+    assert!(
+        analysis
+            .coverage
+            .iter()
+            .any(|line| line.contains("roleAssignments/read") && line.contains("unknown")),
+        "{:?}",
+        analysis.coverage
+    );
+}

@@ -485,3 +485,55 @@ fn the_demo_deny_policy_denies_for_certain_or_only_may_deny() {
         evidence(terraform)
     );
 }
+
+/// A project whose IAM policy could not be read while collecting (a `PERMISSION_DENIED`
+/// recorded in the inventory's `errors`) leaves the grants of its service accounts unknown:
+/// no counts (never "granted 0, used 0" against calls the logs show), no proposal but the
+/// reason, a coverage sentence naming them; accounts of other projects are analysed as before.
+#[test]
+fn an_unread_project_policy_leaves_its_accounts_grants_unknown_not_zero() {
+    use pipeleash::gcp::inventory::GcpCollectIssue;
+    let usage = usage();
+    let mut damaged = inventories();
+    for inventory in &mut damaged {
+        for project in &mut inventory.projects {
+            if project.project_id == "acme-web" {
+                project.iam_policy = None;
+            }
+        }
+        inventory.errors.push(GcpCollectIssue {
+            call: "cloudresourcemanager.projects.getIamPolicy".into(),
+            target: "projects/acme-web".into(),
+            http_status: Some(403),
+            status: Some("PERMISSION_DENIED".into()),
+            reason: "the caller does not have permission".into(),
+        });
+    }
+    let analysis = analysed_with(&damaged, &usage, true);
+    let builder = identity(&analysis, "builder@acme-web.iam.gserviceaccount.com");
+    assert!(builder.incomplete);
+    assert_eq!(builder.counts, None, "{:?}", builder.counts);
+    let reason = builder
+        .proposal
+        .as_ref()
+        .expect("a reason")
+        .as_ref()
+        .expect_err("no proposal");
+    assert!(
+        reason.contains("`cloudresourcemanager.projects.getIamPolicy` on `projects/acme-web`"),
+        "{reason}"
+    );
+    assert!(
+        analysis
+            .coverage
+            .iter()
+            .any(|line| line.contains("the grants of") && line.contains("builder@acme-web")),
+        "{:?}",
+        analysis.coverage
+    );
+    let loader = identity(&analysis, "data-loader@acme-data.iam.gserviceaccount.com");
+    assert!(
+        loader.counts.is_some(),
+        "other projects are analysed as before"
+    );
+}

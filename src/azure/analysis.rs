@@ -85,10 +85,25 @@ pub fn analyze(
             .iter()
             .any(|issue| issue.call.starts_with("Microsoft.Authorization/"))
     });
+    // A role assignment or role definition read that failed leaves what every identity is
+    // granted unknown (an assignment there may grant more): no counts, nothing removed.
+    // An unread deny assignment only makes the grants an upper bound, which removes nothing
+    // that is used.
+    let unread_grants: Vec<String> = evidence
+        .inventories
+        .iter()
+        .flat_map(|raw| raw.errors.iter())
+        .filter(|issue| {
+            issue.call == "Microsoft.Authorization/roleAssignments/read"
+                || issue.call == "Microsoft.Authorization/roleDefinitions/read"
+        })
+        .map(|issue| format!("`{}` at `{}`", issue.call, issue.target))
+        .collect();
     let mut identities = Vec::new();
     for (id, identity) in &inventory.identities {
         let trusts = inventory.trusts.get(id).cloned().unwrap_or_default();
         let counts = match evidence.usage {
+            _ if !unread_grants.is_empty() => None,
             Some(usage) if observed(&inventory, id, &usage.usage, &covered) => {
                 Some(count(&inventory, id, &usage.usage, &universe, &table)?)
             }
@@ -123,6 +138,15 @@ pub fn analyze(
         ),
         None => (Vec::new(), Vec::new()),
     };
+    let mut coverage = coverage;
+    if !unread_grants.is_empty() {
+        coverage.push(format!(
+            "{} failed while collecting: what the identities are granted is unknown, so \
+             nothing is counted or removed (collect again with `Reader` or \
+             `Microsoft.Authorization/*/read` at those scopes)",
+            unread_grants.join(", ")
+        ));
+    }
     let mut analysis = Analysis {
         provider: Provider::Azure,
         window,

@@ -52,6 +52,21 @@ fn load_inventory(dir: &Path) -> anyhow::Result<Inventory> {
         let raw: AzureInventory = snapshot
             .read_json(Path::new(&source.path))
             .map_err(InputError::wrap)?;
+        // Never minimize against grants that could not all be read: an assignment at the
+        // failed scope may grant what the change would then remove.
+        if let Some(issue) = raw.errors.iter().find(|issue| {
+            issue.call == "Microsoft.Authorization/roleAssignments/read"
+                || issue.call == "Microsoft.Authorization/roleDefinitions/read"
+        }) {
+            return Err(InputError::wrap(format!(
+                "`{}` at `{}` failed while snapshot `{}` was collected (see its inventory's \
+                 `errors`): what the identities are granted is unknown, so nothing can be \
+                 removed; collect again with `Reader` at that scope",
+                issue.call,
+                issue.target,
+                dir.display()
+            )));
+        }
         normalize_into(&mut inventory, &raw).map_err(InputError::wrap)?;
         found += 1;
     }

@@ -94,6 +94,21 @@ pub fn run(
             coverage.entries_read
         )));
     }
+    // Never minimize an account whose grants could not all be read: the change would be
+    // computed against what was collected, not what is granted.
+    if let Some(account) = inventory.identities.get(&identity) {
+        let numbers = crate::gcp::analysis::project_numbers(&raw);
+        if let Some(unread) =
+            crate::gcp::analysis::unread_allow_policy(&raw, &account.container, &numbers)
+        {
+            return Err(InputError::wrap(format!(
+                "{unread} failed while the snapshot was collected (see its inventory's \
+                 `errors`): what `{identity_name}` is granted there is unknown, so nothing can \
+                 be removed; collect again with `resourcemanager.*.getIamPolicy` on it \
+                 (`roles/iam.securityReviewer`)"
+            )));
+        }
+    }
     // Never minimize an account whose project's logs were not read: every permission would
     // look unused.
     if let Some(account) = inventory.identities.get(&identity) {

@@ -64,6 +64,8 @@ pub fn analyze(
         .map(|usage| covered_projects(usage, &numbers))
         .unwrap_or_default();
     let mut unknown_roles: BTreeSet<String> = BTreeSet::new();
+    // Per allow policy not read, the accounts whose grants it leaves unknown.
+    let mut unreadable_grants: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut identities = Vec::new();
     for (id, identity) in &inventory.identities {
         if id.provider() != Provider::Gcp {
@@ -74,15 +76,30 @@ pub fn analyze(
         let project = identity.container.as_str();
         // A role whose permissions are unknown leaves what the account is granted unknown:
         // no counts, and the proposal says why.
+        // An allow policy above the account that could not be read leaves its grants
+        // unknown too: no counts (not zeros), and the proposal says why.
+        let unread = unread_allow_policy(evidence.inventories, project, &numbers);
+        if let Some(unread) = &unread {
+            unreadable_grants
+                .entry(unread.clone())
+                .or_default()
+                .push(format!("`{}`", id.native()));
+        }
         let counts = evidence
             .usage
             .filter(|usage| usage.coverage.entries_in_window > 0 && covered.contains(project))
-            .filter(|_| unknown_here.is_empty())
+            .filter(|_| unknown_here.is_empty() && unread.is_none())
             .map(|usage| counts_of(usage, id, &granted));
         let proposal = match (&counts, evidence.usage) {
             (Some(counts), Some(usage)) if options.propose && counts.unused > 0 => {
                 Some(propose(&inventory, id, usage))
             }
+            (None, Some(_)) if options.propose && unread.is_some() => Some(Err(format!(
+                "{} could not be read while collecting: what the account is granted is \
+                 unknown, so nothing is counted or removed; collect again with \
+                 `resourcemanager.*.getIamPolicy` on it (`roles/iam.securityReviewer`)",
+                unread.as_deref().unwrap_or_default()
+            ))),
             (None, Some(_)) if options.propose && !unknown_here.is_empty() => Some(Err(format!(
                 "bound to a role that is neither a collected custom role nor in the embedded \
                  catalog ({}): what it grants is unknown, so nothing is counted or removed; \
@@ -136,6 +153,14 @@ pub fn analyze(
             .collect();
         analysis.usage_of_unknown_identities = unknown.into_iter().collect();
     }
+    for (unread, accounts) in &unreadable_grants {
+        analysis.coverage.push(format!(
+            "{unread} failed while collecting: the grants of {} service account(s) are \
+             unknown and nothing is counted or removed for them ({})",
+            accounts.len(),
+            accounts.join(", ")
+        ));
+    }
     if !unknown_roles.is_empty() {
         analysis.coverage.push(format!(
             "{} role(s) bound to service accounts are neither collected custom roles nor in the \
@@ -149,7 +174,7 @@ pub fn analyze(
 }
 
 /// `projects/<number>` → project id, for every project of the inventories.
-fn project_numbers(inventories: &[GcpInventory]) -> BTreeMap<String, String> {
+pub fn project_numbers(inventories: &[GcpInventory]) -> BTreeMap<String, String> {
     inventories
         .iter()
         .flat_map(|raw| raw.projects.iter())
@@ -319,6 +344,38 @@ fn propose(
     })
 }
 
+/// The resources whose allow policies the account's grants come from: its project (by id
+/// and number) and every folder and organization above it.
+fn grant_places(
+    raw: &GcpInventory,
+    project: &str,
+    numbers: &BTreeMap<String, String>,
+) -> BTreeSet<String> {
+    let project_id = project.strip_prefix("projects/").unwrap_or(project);
+    let mut places: BTreeSet<String> = BTreeSet::new();
+    places.insert(project.to_string());
+    for (number, pid) in numbers {
+        if pid == project_id {
+            places.insert(format!("projects/{number}"));
+        }
+    }
+    let mut parent = raw
+        .projects
+        .iter()
+        .find(|p| p.project_id == project_id)
+        .map(|p| p.parent.clone())
+        .unwrap_or_default();
+    while !parent.is_empty() && places.insert(parent.clone()) {
+        parent = raw
+            .folders
+            .iter()
+            .find(|folder| folder.name == parent)
+            .map(|folder| folder.parent.clone())
+            .unwrap_or_default();
+    }
+    places
+}
+
 /// Whether a call the account's grants depend on failed while collecting: its own IAM
 /// policy, or that of its project or an ancestor.
 fn is_incomplete(
@@ -327,29 +384,8 @@ fn is_incomplete(
     project: &str,
     numbers: &BTreeMap<String, String>,
 ) -> bool {
-    let project_id = project.strip_prefix("projects/").unwrap_or(project);
     inventories.iter().any(|raw| {
-        let mut places: BTreeSet<String> = BTreeSet::new();
-        places.insert(project.to_string());
-        for (number, pid) in numbers {
-            if pid == project_id {
-                places.insert(format!("projects/{number}"));
-            }
-        }
-        let mut parent = raw
-            .projects
-            .iter()
-            .find(|p| p.project_id == project_id)
-            .map(|p| p.parent.clone())
-            .unwrap_or_default();
-        while !parent.is_empty() && places.insert(parent.clone()) {
-            parent = raw
-                .folders
-                .iter()
-                .find(|folder| folder.name == parent)
-                .map(|folder| folder.parent.clone())
-                .unwrap_or_default();
-        }
+        let places = grant_places(raw, project, numbers);
         raw.errors.iter().any(|issue| {
             places.contains(&issue.target)
                 || issue
@@ -357,6 +393,25 @@ fn is_incomplete(
                     .ends_with(&format!("/serviceAccounts/{}", id.native()))
                 || issue.target.eq_ignore_ascii_case(id.native())
         })
+    })
+}
+
+/// The first allow policy the account's grants come from (of its project or an ancestor)
+/// that could not be read while collecting, as `call` on `target`: what the account is
+/// granted is then unknown, so nothing may be counted as unused or removed
+/// (<https://cloud.google.com/iam/docs/resource-hierarchy-access-control>: a principal's
+/// access is the union of the allow policies of the resource and its ancestors).
+pub fn unread_allow_policy(
+    inventories: &[GcpInventory],
+    project: &str,
+    numbers: &BTreeMap<String, String>,
+) -> Option<String> {
+    inventories.iter().find_map(|raw| {
+        let places = grant_places(raw, project, numbers);
+        raw.errors
+            .iter()
+            .find(|issue| issue.call.ends_with(".getIamPolicy") && places.contains(&issue.target))
+            .map(|issue| format!("`{}` on `{}`", issue.call, issue.target))
     })
 }
 
