@@ -84,6 +84,13 @@ fn last_use(check: &AzureUnderCheck<'_>, key_id: &str) -> LastUse {
     .map_or(LastUse::NoSignIn, LastUse::SignedIn)
 }
 
+/// When the sign-in report was read: the inventory's collection time (never later than
+/// now; now when it cannot be read).
+fn reported_at(check: &AzureUnderCheck<'_>) -> DateTime<Utc> {
+    parse_time(Some(check.inventory.collected_at.as_str()))
+        .map_or(check.now, |collected| collected.min(check.now))
+}
+
 /// A credential's metadata, of either kind.
 struct Credential<'a> {
     certificate: bool,
@@ -133,7 +140,15 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
                     }),
             );
         for credential in credentials {
-            judge(check.now, &identity, &owner, &source, &credential, findings);
+            judge(
+                check.now,
+                reported_at(check),
+                &identity,
+                &owner,
+                &source,
+                &credential,
+                findings,
+            );
         }
     }
     for principal in &check.inventory.service_principals {
@@ -169,7 +184,15 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
                     }),
             );
         for credential in credentials {
-            judge(check.now, &identity, &owner, &source, &credential, findings);
+            judge(
+                check.now,
+                reported_at(check),
+                &identity,
+                &owner,
+                &source,
+                &credential,
+                findings,
+            );
         }
     }
 }
@@ -182,6 +205,7 @@ fn parse_time(text: Option<&str>) -> Option<DateTime<Utc>> {
 
 fn judge(
     now: DateTime<Utc>,
+    reported_at: DateTime<Utc>,
     identity: &Option<IdentityId>,
     owner: &str,
     source: &str,
@@ -225,11 +249,14 @@ fn judge(
             let lifetime = end - start.filter(|start| *start < end).unwrap_or(now);
             let mut reasons = Vec::new();
             match credential.last_use {
-                LastUse::SignedIn(last) if now - last > Duration::days(UNUSED_DAYS) => {
+                // Idleness is measured up to when the report was read (the inventory's
+                // collection), never up to now: a sign-in after it would not be in it.
+                LastUse::SignedIn(last) if reported_at - last > Duration::days(UNUSED_DAYS) => {
                     reasons.push(format!(
-                        "has not signed in since {} ({} days)",
+                        "has not signed in since {} ({} days before the sign-in report of {})",
                         last.format("%Y-%m-%d"),
-                        (now - last).num_days()
+                        (reported_at - last).num_days(),
+                        reported_at.format("%Y-%m-%d")
                     ));
                 }
                 LastUse::NotInReport | LastUse::NoSignIn => {

@@ -796,6 +796,23 @@ fn credentials_used_recently_are_not_reported_and_their_last_sign_in_is_evidence
     );
 }
 
+/// Idleness is measured up to when the sign-in report was read, not up to now: a report
+/// collected 16 days after the last sign-in says nothing of the months since, whatever the
+/// clock says when the snapshot is analysed.
+#[test]
+fn an_old_sign_in_report_never_makes_a_credential_look_unused() {
+    let report = json!([sign_in("k1", Some("2026-06-15T00:00:00Z"))]);
+    let mut inventory = secret_with_report(Some(report), false);
+    inventory.collected_at = "2026-07-01T00:00:00Z".to_owned();
+    let findings = found(&inventory, SECRET);
+    assert!(
+        findings
+            .iter()
+            .all(|(_, finding)| !finding.message.contains("not signed in")),
+        "{findings:?}"
+    );
+}
+
 #[test]
 fn credentials_without_a_sign_in_for_ninety_days_are_reported_unused() {
     let report = json!([sign_in("k1", Some("2026-06-15T00:00:00Z"))]);
@@ -805,9 +822,9 @@ fn credentials_without_a_sign_in_for_ninety_days_are_reported_unused() {
     assert_eq!(finding.severity, Severity::Medium);
     assert_eq!(finding.confidence, Confidence::High);
     assert!(
-        finding
-            .message
-            .contains("has not signed in since 2026-06-15 (168 days)"),
+        finding.message.contains(
+            "has not signed in since 2026-06-15 (168 days before the sign-in report of 2026-11-30)"
+        ),
         "{}",
         finding.message
     );
