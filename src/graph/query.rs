@@ -143,7 +143,31 @@ impl<'a> GraphQuery<'a> {
             if let Some(audience) = audience {
                 claims.insert("aud".to_string(), audience.to_string());
             }
-            if trust.admits(&workload, audience, &claims) == ClaimMatch::Matches {
+            // A condition on a claim the subject does not tell (`repository_owner_id`, an
+            // unreadable expression) may hold: the trust admits the workload conditionally.
+            let verdict =
+                trust.admits_partially_known(&workload, audience, &claims, |condition, claims| {
+                    condition
+                        .values
+                        .first()
+                        .map_or(ClaimMatch::Unknown(String::new()), |text| {
+                            crate::azure::checks::expression::evaluate(text, claims)
+                        })
+                });
+            let undecided = match verdict {
+                ClaimMatch::Matches => None,
+                ClaimMatch::Unknown(reason) => Some(reason),
+                ClaimMatch::DoesNotMatch => continue,
+            };
+            {
+                let mut conditions: Vec<String> = trust
+                    .conditions
+                    .iter()
+                    .map(super::render_condition)
+                    .collect();
+                if let Some(reason) = undecided.filter(|reason| !reason.is_empty()) {
+                    conditions.push(format!("(possible: {reason})"));
+                }
                 seeds.push((
                     *identity,
                     Some(Hop {
@@ -152,11 +176,7 @@ impl<'a> GraphQuery<'a> {
                         kind: EdgeKind::CanAssume,
                         explanation: Edge::CanAssume {
                             trust: trust.source.clone(),
-                            conditions: trust
-                                .conditions
-                                .iter()
-                                .map(super::render_condition)
-                                .collect(),
+                            conditions,
                         }
                         .explain(),
                     }),
@@ -465,13 +485,51 @@ impl<'a> GraphQuery<'a> {
 
 /// Claims a trust may test besides `sub`, derived from a GitHub subject so that conditions on
 /// `repository` or `repository_owner` are judged instead of failing for lack of the claim.
+///
+/// Every claim the subject tells is derived: `repository`, `repository_owner` and, in the
+/// immutable form, `repository_owner_id` and `repository_id`; `ref` and `ref_type` for a
+/// branch or tag subject; `environment`; and each `key:value` pair of a customised subject
+/// (<https://docs.github.com/en/actions/reference/openid-connect-reference#example-subject-claims>).
+/// A claim the subject does not tell (a pull request's `ref`, `repository_owner_id` in the
+/// default form) is left out, and [`crate::model::FederatedTrust::admits_partially_known`]
+/// then treats a condition on it as possibly holding.
 pub fn derived_claims(workload: &CiWorkload) -> BTreeMap<String, String> {
+    use crate::model::GitHubContext;
     let mut claims = BTreeMap::new();
-    if let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details()
-        && let Some(repository) = subject.repository
-    {
+    let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details() else {
+        return claims;
+    };
+    for (key, value) in &subject.claims {
+        if !matches!(key.as_str(), "repo" | "pull_request" | "sub") {
+            claims.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(repository) = &subject.repository {
         claims.insert("repository".to_string(), repository.full_name());
         claims.insert("repository_owner".to_string(), repository.owner.clone());
+        if let Some(owner_id) = repository.owner_id {
+            claims.insert("repository_owner_id".to_string(), owner_id.to_string());
+        }
+        if let Some(id) = repository.id {
+            claims.insert("repository_id".to_string(), id.to_string());
+        }
+    }
+    match &subject.context {
+        Some(GitHubContext::Branch(branch)) => {
+            claims.insert("ref".to_string(), format!("refs/heads/{branch}"));
+            claims.insert("ref_type".to_string(), "branch".to_string());
+        }
+        Some(GitHubContext::Tag(tag)) => {
+            claims.insert("ref".to_string(), format!("refs/tags/{tag}"));
+            claims.insert("ref_type".to_string(), "tag".to_string());
+        }
+        Some(GitHubContext::Ref(reference)) => {
+            claims.insert("ref".to_string(), reference.clone());
+        }
+        Some(GitHubContext::Environment(environment)) => {
+            claims.insert("environment".to_string(), environment.clone());
+        }
+        Some(GitHubContext::PullRequest) | None => {}
     }
     claims
 }
