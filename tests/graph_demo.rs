@@ -771,3 +771,45 @@ fn azure_flexible_credentials_admit_concrete_subjects() {
         "{platform}"
     );
 }
+
+/// `paths --to` takes a permission of any cloud, as `who-can` does, and each identity's own
+/// cloud decides whether it holds it; a target that is neither says what to give.
+#[test]
+fn paths_to_takes_gcp_and_azure_permissions() {
+    use pipeleash::cli::graph::GraphFormat;
+    for permission in [
+        "resourcemanager.projects.setIamPolicy",
+        "Microsoft.Authorization/roleAssignments/write",
+    ] {
+        let (exit, out) = cli(GraphCommand::Paths {
+            from: "repo:acme/web:pull_request".into(),
+            to: permission.into(),
+            on: None,
+            input: clouds(GraphFormat::Json),
+        });
+        assert_eq!(exit, 0, "{permission}: {out}");
+        let (_, scheduler) = cli(GraphCommand::Paths {
+            from: "repo:acme/scheduler:*".into(),
+            to: permission.into(),
+            on: None,
+            input: clouds(GraphFormat::Json),
+        });
+        if permission.starts_with("resourcemanager") {
+            assert!(
+                scheduler.contains(&format!("action:{permission}")),
+                "{scheduler}"
+            );
+        }
+    }
+    let error = cli_error(GraphCommand::Paths {
+        from: "repo:acme/web:pull_request".into(),
+        to: "nothing".into(),
+        on: None,
+        input: clouds(GraphFormat::Json),
+    });
+    assert!(
+        error.contains("resourcemanager.projects.setIamPolicy")
+            && error.contains("Microsoft.Authorization/roleAssignments/write"),
+        "{error}"
+    );
+}

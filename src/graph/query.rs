@@ -24,7 +24,7 @@ pub enum QueryError {
     #[error("`{name}` names {count} identities; give the full ARN instead")]
     Ambiguous { name: String, count: usize },
     #[error(
-        "`{0}` is neither an identity nor an action; give a role ARN or name, or an action such as `s3:PutObject`"
+        "`{0}` is neither an identity nor a permission; give an identity (role ARN or name, service account email, object id) or a permission as its cloud writes it: `s3:PutObject`, `resourcemanager.projects.setIamPolicy`, `Microsoft.Authorization/roleAssignments/write`"
     )]
     UnknownTarget(String),
 }
@@ -274,7 +274,9 @@ impl<'a> GraphQuery<'a> {
             )
     }
 
-    /// Resolves a `paths` target: an identity, or else an action (`service:Action`).
+    /// Resolves a `paths` target: an identity, or else a permission of any cloud (AWS
+    /// `service:Action`, GCP `service.resource.verb`, Azure `Microsoft.Provider/type/action`);
+    /// each reached identity's own cloud decides whether it holds it.
     pub fn target(&self, spec: &str, resource: Option<&str>) -> Result<Target, QueryError> {
         if let Some(index) = self.identity_index(spec)? {
             return Ok(Target::Node(index));
@@ -282,9 +284,7 @@ impl<'a> GraphQuery<'a> {
         if let Some(index) = self.graph.node_index(spec) {
             return Ok(Target::Node(index));
         }
-        if spec.split_once(':').is_some_and(|(service, action)| {
-            !service.is_empty() && !action.is_empty() && !service.contains('/')
-        }) {
+        if super::saved::is_permission(spec) {
             return Ok(Target::Action {
                 action: spec.to_string(),
                 resource: resource.map(str::to_string),
