@@ -813,3 +813,38 @@ fn paths_to_takes_gcp_and_azure_permissions() {
         "{error}"
     );
 }
+
+/// `--since` and `--until` are checked whatever the snapshots hold: an empty window is an
+/// input error naming both flags as given, and either flag without `--cloudtrail` is refused,
+/// for GCP and Azure snapshots as for AWS ones.
+#[test]
+fn window_flags_are_checked_whatever_the_snapshots_hold() {
+    use pipeleash::cli::graph::GraphFormat;
+    let fixtures = demo().parent().unwrap().to_path_buf();
+    for snapshot in ["gcp-demo/snapshot", "azure-demo/snapshot", "demo/snapshot"] {
+        let input = pipeleash::cli::graph::GraphInput {
+            snapshot: vec![fixtures.join(snapshot)],
+            since: Some("2026-11-21".into()),
+            until: Some("2026-11-14".into()),
+            ..clouds(GraphFormat::Json)
+        };
+        let error = cli_error(GraphCommand::WhoCan {
+            action: "resourcemanager.projects.setIamPolicy".into(),
+            on: None,
+            input: input.clone(),
+        });
+        assert!(
+            error.contains("`--since 2026-11-21`") && error.contains("`--until 2026-11-14`"),
+            "{snapshot}: {error}"
+        );
+        let error = cli_error(GraphCommand::WhoCan {
+            action: "resourcemanager.projects.setIamPolicy".into(),
+            on: None,
+            input: pipeleash::cli::graph::GraphInput {
+                until: None,
+                ..input
+            },
+        });
+        assert!(error.contains("--cloudtrail"), "{snapshot}: {error}");
+    }
+}

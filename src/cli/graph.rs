@@ -258,6 +258,7 @@ fn load(
     global: &GlobalArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(NormalizedAws, AccessGraph)> {
+    window(input, now)?;
     let snapshots = input
         .snapshot
         .iter()
@@ -313,14 +314,16 @@ fn read_usage(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<CloudTrailUsage>> {
     let Some(cloudtrail) = &input.cloudtrail else {
-        if input.since.is_some() || input.until.is_some() {
-            return Err(InputError::wrap(
-                "`--since` and `--until` choose which CloudTrail events to read: pass \
-                 `--cloudtrail DIR` too, or drop them",
-            ));
-        }
         return stored_usage(snapshot);
     };
+    let window = window(input, now)?;
+    super::analyze::ingest(cloudtrail, &input.aws, window, global).map(Some)
+}
+
+/// The CloudTrail window of `--since` and `--until`, checked the same way whatever the
+/// snapshots hold: an empty window is an input error naming both flags as given, and either
+/// flag without `--cloudtrail` is refused (nothing else reads them).
+fn window(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<TimeWindow> {
     let bound = |text: &Option<String>, bound, flag: &str| {
         text.as_deref()
             .map(|text| parse_time_bound(text, now, bound))
@@ -345,7 +348,13 @@ fn read_usage(
             super::time::rfc3339(until)
         )));
     }
-    super::analyze::ingest(cloudtrail, &input.aws, window, global).map(Some)
+    if input.cloudtrail.is_none() && (input.since.is_some() || input.until.is_some()) {
+        return Err(InputError::wrap(
+            "`--since` and `--until` choose which CloudTrail events to read: pass \
+             `--cloudtrail DIR` too, or drop them",
+        ));
+    }
+    Ok(window)
 }
 
 fn write_paths(
