@@ -848,3 +848,26 @@ fn window_flags_are_checked_whatever_the_snapshots_hold() {
         assert!(error.contains("--cloudtrail"), "{snapshot}: {error}");
     }
 }
+
+/// A misspelt permission gets a note in every cloud (the note `graph who-can` and `graph run`
+/// print), and a real one none.
+#[test]
+fn misspelt_permissions_get_a_note_in_every_cloud() {
+    use pipeleash::cli::graph::unknown_permission_note;
+    for misspelt in [
+        "iam:PutRolePolcy",
+        "resourcemanager.projects.setIamPolicyy",
+        "Microsoft.Authorization/roleAssignments/wrte",
+    ] {
+        assert!(unknown_permission_note(misspelt).is_some(), "{misspelt}");
+    }
+    for real in [
+        "iam:PutRolePolicy",
+        "resourcemanager.projects.setIamPolicy",
+        "Microsoft.Authorization/roleAssignments/write",
+        "microsoft.authorization/roleassignments/write",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+    ] {
+        assert_eq!(unknown_permission_note(real), None, "{real}");
+    }
+}

@@ -189,6 +189,12 @@ pub fn run_at(
                 .map_err(InputError::wrap)?;
             let saved = parse_saved_query(&text)
                 .map_err(|error| InputError(format!("`{}`: {error}", path.display())))?;
+            if !global.quiet
+                && let crate::graph::saved::ReachFilter::Action(permission) = &saved.reaches
+                && let Some(note) = unknown_permission_note(permission)
+            {
+                eprintln!("note: `{}`: {note}", path.display());
+            }
             let (normalized, graph) = load(&input, global, now)?;
             let matches = saved.run(&graph, &normalized.inventory);
             let label = path.display().to_string();
@@ -399,9 +405,10 @@ fn write_diagram(
 }
 
 /// A note when `permission` is in no embedded catalog of its cloud (a typo answers with every
-/// wildcard grant, which reads like a real finding). Azure operations are not enumerated by
-/// any catalog, so they are not checked.
-fn unknown_permission_note(permission: &str) -> Option<String> {
+/// wildcard grant, which reads like a real finding). Azure publishes no list of its
+/// operations, so an Azure operation is checked against those some built-in role names
+/// without a wildcard, on either plane.
+pub fn unknown_permission_note(permission: &str) -> Option<String> {
     match crate::graph::cloud::permission_provider(permission) {
         crate::model::Provider::Aws => {
             let catalog = Catalog::aws().ok()?;
@@ -421,6 +428,19 @@ fn unknown_permission_note(permission: &str) -> Option<String> {
                 )
             })
         }
-        crate::model::Provider::Azure => None,
+        crate::model::Provider::Azure => {
+            let catalog = crate::catalog::azure::AzureRoleCatalog::embedded().ok()?;
+            let wanted = permission.trim().to_ascii_lowercase();
+            let known = [crate::azure::Plane::Control, crate::azure::Plane::Data]
+                .into_iter()
+                .any(|plane| catalog.known_operations(plane).contains(&wanted));
+            (!known && !permission.contains('*')).then(|| {
+                format!(
+                    "no Azure built-in role names `{permission}` (`pipeleash catalog roles \
+                     --provider azure --permission OPERATION` lists the roles that grant one); only \
+                     wildcard entries and custom roles can grant it"
+                )
+            })
+        }
     }
 }
