@@ -622,3 +622,252 @@ fn collect_strings(value: &serde_json::Value, into: &mut Vec<String>) {
         _ => {}
     }
 }
+
+fn clouds(format: pipeleash::cli::graph::GraphFormat) -> pipeleash::cli::graph::GraphInput {
+    let fixtures = demo().parent().unwrap().to_path_buf();
+    pipeleash::cli::graph::GraphInput {
+        snapshot: vec![
+            fixtures.join("gcp-demo/snapshot"),
+            fixtures.join("azure-demo/snapshot"),
+        ],
+        cloudtrail: None,
+        since: None,
+        until: None,
+        aws: Default::default(),
+        format,
+    }
+}
+
+fn reach(start: &str, input: pipeleash::cli::graph::GraphInput) -> String {
+    let (exit, out) = cli(GraphCommand::Reach {
+        start: start.into(),
+        input,
+    });
+    assert_eq!(exit, 0, "{start}: {out}");
+    out
+}
+
+/// The error a graph command stops with (an input error), as its message.
+fn cli_error(command: GraphCommand) -> String {
+    let mut out = Vec::new();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    match run_at(command, &QUIET, &mut out, now) {
+        Ok(exit) => panic!(
+            "expected an error, got exit {} and {}",
+            exit as i32,
+            String::from_utf8_lossy(&out)
+        ),
+        Err(error) => format!("{error:#}"),
+    }
+}
+
+/// A Workload Identity provider condition on a claim the subject does not tell
+/// (`assertion.repository_owner_id == '41000001' && assertion.ref == 'refs/heads/main'`)
+/// makes the path possible, never absent: the main branch of `acme/scheduler` reaches
+/// `orchestrator@acme-data` and, through its Token Creator role on `folders/200`, the other
+/// service accounts; `acme/pipelines` reaches `data-loader@acme-data` the same way. A claim
+/// the subject does tell still decides: another branch or another owner id is refused.
+#[test]
+fn gcp_condition_on_a_claim_the_subject_cannot_tell_keeps_the_path_possible() {
+    use pipeleash::cli::graph::GraphFormat;
+    let main = reach(
+        "repo:acme/scheduler:ref:refs/heads/main",
+        clouds(GraphFormat::Json),
+    );
+    assert!(main.contains("orchestrator@acme-data"), "{main}");
+    assert!(main.contains("possible"), "{main}");
+    let wildcard = reach("repo:acme/scheduler:*", clouds(GraphFormat::Json));
+    let concrete = reach(
+        "repo:acme/scheduler:ref:refs/heads/main",
+        clouds(GraphFormat::Json),
+    );
+    let accounts = |json: &str| -> BTreeSet<String> {
+        let mut texts = Vec::new();
+        collect_strings(&serde_json::from_str(json).unwrap(), &mut texts);
+        texts
+            .into_iter()
+            .filter(|text| text.starts_with("gcp:") && text.ends_with(".iam.gserviceaccount.com"))
+            .collect()
+    };
+    let (wildcard, concrete) = (accounts(&wildcard), accounts(&concrete));
+    assert!(concrete.len() >= 10, "{concrete:?}");
+    assert!(
+        wildcard.is_subset(&concrete),
+        "missing: {:?}",
+        wildcard.difference(&concrete).collect::<Vec<_>>()
+    );
+    let (exit, paths) = cli(GraphCommand::Paths {
+        from: "repo:acme/scheduler:ref:refs/heads/main".into(),
+        to: "gcp:web-deployer@acme-web.iam.gserviceaccount.com".into(),
+        on: None,
+        input: clouds(GraphFormat::Json),
+    });
+    assert_eq!(exit, 0);
+    assert!(!paths.contains("no path"), "{paths}");
+    let pipelines = reach(
+        "repo:acme/pipelines:ref:refs/heads/main",
+        clouds(GraphFormat::Json),
+    );
+    assert!(pipelines.contains("data-loader@acme-data"), "{pipelines}");
+    // Claims the subject tells still refuse: another branch, another owner id.
+    for refused in [
+        "repo:acme/scheduler:ref:refs/heads/dev",
+        "repo:acme@99/scheduler@7:ref:refs/heads/main",
+    ] {
+        let mut out = Vec::new();
+        let now = chrono::Utc::now();
+        let result = run_at(
+            GraphCommand::Reach {
+                start: refused.into(),
+                input: clouds(GraphFormat::Json),
+            },
+            &QUIET,
+            &mut out,
+            now,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            !text.contains("\"gcp:orchestrator@acme-data"),
+            "{refused}: {text}"
+        );
+        assert!(
+            result.is_err() || !text.contains("orchestrator@acme-data"),
+            "{refused}: {text}"
+        );
+    }
+}
+
+/// Concrete subjects meet Azure flexible federated credentials (`claimsMatchingExpression`)
+/// as they meet AWS and GCP wildcard trusts: a feature branch of `acme/web` reaches
+/// `gha-web-any-branch` (`repo:acme/web:ref:refs/heads/*`), a pull request of another
+/// repository `gha-infra-any-repo` (`repo:acme/*`), and with both snapshots the Azure paths
+/// are shown beside the GCP ones.
+#[test]
+fn azure_flexible_credentials_admit_concrete_subjects() {
+    use pipeleash::cli::graph::GraphFormat;
+    let fixtures = demo().parent().unwrap().to_path_buf();
+    let azure = pipeleash::cli::graph::GraphInput {
+        snapshot: vec![fixtures.join("azure-demo/snapshot")],
+        ..clouds(GraphFormat::Json)
+    };
+    const ANY_BRANCH: &str = "azure:438bed47-294b-5bab-a53d-b8f43df96453";
+    const ANY_REPO: &str = "azure:7df37425-03fb-56a2-a349-efcdad497355";
+    let feature = reach("repo:acme/web:ref:refs/heads/feature-x", azure.clone());
+    assert!(feature.contains(ANY_BRANCH), "{feature}");
+    let other = reach("repo:acme/other:pull_request", azure.clone());
+    assert!(other.contains(ANY_REPO), "{other}");
+    assert!(!other.contains(ANY_BRANCH), "{other}");
+    let both = reach(
+        "repo:acme/web:ref:refs/heads/feature-x",
+        clouds(GraphFormat::Json),
+    );
+    assert!(both.contains(ANY_BRANCH) && both.contains("gcp:"), "{both}");
+    // Exact-subject credentials keep matching.
+    let platform = reach("repo:acme/platform:ref:refs/heads/main", azure);
+    assert!(
+        platform.contains("azure:b0b510b7-b7ad-5fc2-937c-1b6081e15ccf"),
+        "{platform}"
+    );
+}
+
+/// `paths --to` takes a permission of any cloud, as `who-can` does, and each identity's own
+/// cloud decides whether it holds it; a target that is neither says what to give.
+#[test]
+fn paths_to_takes_gcp_and_azure_permissions() {
+    use pipeleash::cli::graph::GraphFormat;
+    for permission in [
+        "resourcemanager.projects.setIamPolicy",
+        "Microsoft.Authorization/roleAssignments/write",
+    ] {
+        let (exit, out) = cli(GraphCommand::Paths {
+            from: "repo:acme/web:pull_request".into(),
+            to: permission.into(),
+            on: None,
+            input: clouds(GraphFormat::Json),
+        });
+        assert_eq!(exit, 0, "{permission}: {out}");
+        let (_, scheduler) = cli(GraphCommand::Paths {
+            from: "repo:acme/scheduler:*".into(),
+            to: permission.into(),
+            on: None,
+            input: clouds(GraphFormat::Json),
+        });
+        if permission.starts_with("resourcemanager") {
+            assert!(
+                scheduler.contains(&format!("action:{permission}")),
+                "{scheduler}"
+            );
+        }
+    }
+    let error = cli_error(GraphCommand::Paths {
+        from: "repo:acme/web:pull_request".into(),
+        to: "nothing".into(),
+        on: None,
+        input: clouds(GraphFormat::Json),
+    });
+    assert!(
+        error.contains("resourcemanager.projects.setIamPolicy")
+            && error.contains("Microsoft.Authorization/roleAssignments/write"),
+        "{error}"
+    );
+}
+
+/// `--since` and `--until` are checked whatever the snapshots hold: an empty window is an
+/// input error naming both flags as given, and either flag without `--cloudtrail` is refused,
+/// for GCP and Azure snapshots as for AWS ones.
+#[test]
+fn window_flags_are_checked_whatever_the_snapshots_hold() {
+    use pipeleash::cli::graph::GraphFormat;
+    let fixtures = demo().parent().unwrap().to_path_buf();
+    for snapshot in ["gcp-demo/snapshot", "azure-demo/snapshot", "demo/snapshot"] {
+        let input = pipeleash::cli::graph::GraphInput {
+            snapshot: vec![fixtures.join(snapshot)],
+            since: Some("2026-11-21".into()),
+            until: Some("2026-11-14".into()),
+            ..clouds(GraphFormat::Json)
+        };
+        let error = cli_error(GraphCommand::WhoCan {
+            action: "resourcemanager.projects.setIamPolicy".into(),
+            on: None,
+            input: input.clone(),
+        });
+        assert!(
+            error.contains("`--since 2026-11-21`") && error.contains("`--until 2026-11-14`"),
+            "{snapshot}: {error}"
+        );
+        let error = cli_error(GraphCommand::WhoCan {
+            action: "resourcemanager.projects.setIamPolicy".into(),
+            on: None,
+            input: pipeleash::cli::graph::GraphInput {
+                until: None,
+                ..input
+            },
+        });
+        assert!(error.contains("--cloudtrail"), "{snapshot}: {error}");
+    }
+}
+
+/// A misspelt permission gets a note in every cloud (the note `graph who-can` and `graph run`
+/// print), and a real one none.
+#[test]
+fn misspelt_permissions_get_a_note_in_every_cloud() {
+    use pipeleash::cli::graph::unknown_permission_note;
+    for misspelt in [
+        "iam:PutRolePolcy",
+        "resourcemanager.projects.setIamPolicyy",
+        "Microsoft.Authorization/roleAssignments/wrte",
+    ] {
+        assert!(unknown_permission_note(misspelt).is_some(), "{misspelt}");
+    }
+    for real in [
+        "iam:PutRolePolicy",
+        "resourcemanager.projects.setIamPolicy",
+        "Microsoft.Authorization/roleAssignments/write",
+        "microsoft.authorization/roleassignments/write",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+    ] {
+        assert_eq!(unknown_permission_note(real), None, "{real}");
+    }
+}

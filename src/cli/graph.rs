@@ -189,6 +189,12 @@ pub fn run_at(
                 .map_err(InputError::wrap)?;
             let saved = parse_saved_query(&text)
                 .map_err(|error| InputError(format!("`{}`: {error}", path.display())))?;
+            if !global.quiet
+                && let crate::graph::saved::ReachFilter::Action(permission) = &saved.reaches
+                && let Some(note) = unknown_permission_note(permission)
+            {
+                eprintln!("note: `{}`: {note}", path.display());
+            }
             let (normalized, graph) = load(&input, global, now)?;
             let matches = saved.run(&graph, &normalized.inventory);
             let label = path.display().to_string();
@@ -258,6 +264,7 @@ fn load(
     global: &GlobalArgs,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(NormalizedAws, AccessGraph)> {
+    window(input, now)?;
     let snapshots = input
         .snapshot
         .iter()
@@ -313,14 +320,16 @@ fn read_usage(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<CloudTrailUsage>> {
     let Some(cloudtrail) = &input.cloudtrail else {
-        if input.since.is_some() || input.until.is_some() {
-            return Err(InputError::wrap(
-                "`--since` and `--until` choose which CloudTrail events to read: pass \
-                 `--cloudtrail DIR` too, or drop them",
-            ));
-        }
         return stored_usage(snapshot);
     };
+    let window = window(input, now)?;
+    super::analyze::ingest(cloudtrail, &input.aws, window, global).map(Some)
+}
+
+/// The CloudTrail window of `--since` and `--until`, checked the same way whatever the
+/// snapshots hold: an empty window is an input error naming both flags as given, and either
+/// flag without `--cloudtrail` is refused (nothing else reads them).
+fn window(input: &GraphInput, now: DateTime<Utc>) -> anyhow::Result<TimeWindow> {
     let bound = |text: &Option<String>, bound, flag: &str| {
         text.as_deref()
             .map(|text| parse_time_bound(text, now, bound))
@@ -345,7 +354,13 @@ fn read_usage(
             super::time::rfc3339(until)
         )));
     }
-    super::analyze::ingest(cloudtrail, &input.aws, window, global).map(Some)
+    if input.cloudtrail.is_none() && (input.since.is_some() || input.until.is_some()) {
+        return Err(InputError::wrap(
+            "`--since` and `--until` choose which CloudTrail events to read: pass \
+             `--cloudtrail DIR` too, or drop them",
+        ));
+    }
+    Ok(window)
 }
 
 fn write_paths(
@@ -390,9 +405,10 @@ fn write_diagram(
 }
 
 /// A note when `permission` is in no embedded catalog of its cloud (a typo answers with every
-/// wildcard grant, which reads like a real finding). Azure operations are not enumerated by
-/// any catalog, so they are not checked.
-fn unknown_permission_note(permission: &str) -> Option<String> {
+/// wildcard grant, which reads like a real finding). Azure publishes no list of its
+/// operations, so an Azure operation is checked against those some built-in role names
+/// without a wildcard, on either plane.
+pub fn unknown_permission_note(permission: &str) -> Option<String> {
     match crate::graph::cloud::permission_provider(permission) {
         crate::model::Provider::Aws => {
             let catalog = Catalog::aws().ok()?;
@@ -412,6 +428,19 @@ fn unknown_permission_note(permission: &str) -> Option<String> {
                 )
             })
         }
-        crate::model::Provider::Azure => None,
+        crate::model::Provider::Azure => {
+            let catalog = crate::catalog::azure::AzureRoleCatalog::embedded().ok()?;
+            let wanted = permission.trim().to_ascii_lowercase();
+            let known = [crate::azure::Plane::Control, crate::azure::Plane::Data]
+                .into_iter()
+                .any(|plane| catalog.known_operations(plane).contains(&wanted));
+            (!known && !permission.contains('*')).then(|| {
+                format!(
+                    "no Azure built-in role names `{permission}` (`pipeleash catalog roles \
+                     --provider azure --permission OPERATION` lists the roles that grant one); only \
+                     wildcard entries and custom roles can grant it"
+                )
+            })
+        }
     }
 }

@@ -400,6 +400,10 @@ pub fn decide(
     action: &str,
     resource: Option<&str>,
 ) -> Option<(Allowance, String)> {
+    // A permission of another cloud is never granted, even by a `*` grant.
+    if cloud::permission_provider(action) != id.provider() {
+        return None;
+    }
     match id.provider() {
         Provider::Aws => crate::aws::graph::decide(inventory, id, action, resource),
         Provider::Gcp | Provider::Azure => {

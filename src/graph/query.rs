@@ -24,7 +24,7 @@ pub enum QueryError {
     #[error("`{name}` names {count} identities; give the full ARN instead")]
     Ambiguous { name: String, count: usize },
     #[error(
-        "`{0}` is neither an identity nor an action; give a role ARN or name, or an action such as `s3:PutObject`"
+        "`{0}` is neither an identity nor a permission; give an identity (role ARN or name, service account email, object id) or a permission as its cloud writes it: `s3:PutObject`, `resourcemanager.projects.setIamPolicy`, `Microsoft.Authorization/roleAssignments/write`"
     )]
     UnknownTarget(String),
 }
@@ -143,7 +143,31 @@ impl<'a> GraphQuery<'a> {
             if let Some(audience) = audience {
                 claims.insert("aud".to_string(), audience.to_string());
             }
-            if trust.admits(&workload, audience, &claims) == ClaimMatch::Matches {
+            // A condition on a claim the subject does not tell (`repository_owner_id`, an
+            // unreadable expression) may hold: the trust admits the workload conditionally.
+            let verdict =
+                trust.admits_partially_known(&workload, audience, &claims, |condition, claims| {
+                    condition
+                        .values
+                        .first()
+                        .map_or(ClaimMatch::Unknown(String::new()), |text| {
+                            crate::azure::checks::expression::evaluate(text, claims)
+                        })
+                });
+            let undecided = match verdict {
+                ClaimMatch::Matches => None,
+                ClaimMatch::Unknown(reason) => Some(reason),
+                ClaimMatch::DoesNotMatch => continue,
+            };
+            {
+                let mut conditions: Vec<String> = trust
+                    .conditions
+                    .iter()
+                    .map(super::render_condition)
+                    .collect();
+                if let Some(reason) = undecided.filter(|reason| !reason.is_empty()) {
+                    conditions.push(format!("(possible: {reason})"));
+                }
                 seeds.push((
                     *identity,
                     Some(Hop {
@@ -152,11 +176,7 @@ impl<'a> GraphQuery<'a> {
                         kind: EdgeKind::CanAssume,
                         explanation: Edge::CanAssume {
                             trust: trust.source.clone(),
-                            conditions: trust
-                                .conditions
-                                .iter()
-                                .map(super::render_condition)
-                                .collect(),
+                            conditions,
                         }
                         .explain(),
                     }),
@@ -254,7 +274,9 @@ impl<'a> GraphQuery<'a> {
             )
     }
 
-    /// Resolves a `paths` target: an identity, or else an action (`service:Action`).
+    /// Resolves a `paths` target: an identity, or else a permission of any cloud (AWS
+    /// `service:Action`, GCP `service.resource.verb`, Azure `Microsoft.Provider/type/action`);
+    /// each reached identity's own cloud decides whether it holds it.
     pub fn target(&self, spec: &str, resource: Option<&str>) -> Result<Target, QueryError> {
         if let Some(index) = self.identity_index(spec)? {
             return Ok(Target::Node(index));
@@ -262,9 +284,7 @@ impl<'a> GraphQuery<'a> {
         if let Some(index) = self.graph.node_index(spec) {
             return Ok(Target::Node(index));
         }
-        if spec.split_once(':').is_some_and(|(service, action)| {
-            !service.is_empty() && !action.is_empty() && !service.contains('/')
-        }) {
+        if super::saved::is_permission(spec) {
             return Ok(Target::Action {
                 action: spec.to_string(),
                 resource: resource.map(str::to_string),
@@ -465,13 +485,51 @@ impl<'a> GraphQuery<'a> {
 
 /// Claims a trust may test besides `sub`, derived from a GitHub subject so that conditions on
 /// `repository` or `repository_owner` are judged instead of failing for lack of the claim.
+///
+/// Every claim the subject tells is derived: `repository`, `repository_owner` and, in the
+/// immutable form, `repository_owner_id` and `repository_id`; `ref` and `ref_type` for a
+/// branch or tag subject; `environment`; and each `key:value` pair of a customised subject
+/// (<https://docs.github.com/en/actions/reference/openid-connect-reference#example-subject-claims>).
+/// A claim the subject does not tell (a pull request's `ref`, `repository_owner_id` in the
+/// default form) is left out, and [`crate::model::FederatedTrust::admits_partially_known`]
+/// then treats a condition on it as possibly holding.
 pub fn derived_claims(workload: &CiWorkload) -> BTreeMap<String, String> {
+    use crate::model::GitHubContext;
     let mut claims = BTreeMap::new();
-    if let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details()
-        && let Some(repository) = subject.repository
-    {
+    let Ok(crate::model::SubjectDetails::GitHub(subject)) = workload.subject_details() else {
+        return claims;
+    };
+    for (key, value) in &subject.claims {
+        if !matches!(key.as_str(), "repo" | "pull_request" | "sub") {
+            claims.insert(key.clone(), value.clone());
+        }
+    }
+    if let Some(repository) = &subject.repository {
         claims.insert("repository".to_string(), repository.full_name());
         claims.insert("repository_owner".to_string(), repository.owner.clone());
+        if let Some(owner_id) = repository.owner_id {
+            claims.insert("repository_owner_id".to_string(), owner_id.to_string());
+        }
+        if let Some(id) = repository.id {
+            claims.insert("repository_id".to_string(), id.to_string());
+        }
+    }
+    match &subject.context {
+        Some(GitHubContext::Branch(branch)) => {
+            claims.insert("ref".to_string(), format!("refs/heads/{branch}"));
+            claims.insert("ref_type".to_string(), "branch".to_string());
+        }
+        Some(GitHubContext::Tag(tag)) => {
+            claims.insert("ref".to_string(), format!("refs/tags/{tag}"));
+            claims.insert("ref_type".to_string(), "tag".to_string());
+        }
+        Some(GitHubContext::Ref(reference)) => {
+            claims.insert("ref".to_string(), reference.clone());
+        }
+        Some(GitHubContext::Environment(environment)) => {
+            claims.insert("environment".to_string(), environment.clone());
+        }
+        Some(GitHubContext::PullRequest) | None => {}
     }
     claims
 }

@@ -22,7 +22,7 @@ use crate::model::Inventory;
 
 /// Whether `text` is written as a permission of some cloud: AWS `service:Action`, GCP
 /// `service.resource.verb`, Azure `Microsoft.Provider/type/action`.
-fn is_permission(text: &str) -> bool {
+pub(crate) fn is_permission(text: &str) -> bool {
     !text.is_empty()
         && !text.chars().any(char::is_whitespace)
         && (text.contains(':') || text.contains('/') || text.matches('.').count() >= 2)

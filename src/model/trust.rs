@@ -245,6 +245,45 @@ impl FederatedTrust {
         audience: Option<&str>,
         extra_claims: &BTreeMap<String, String>,
     ) -> ClaimMatch {
+        self.admits_with(workload, audience, extra_claims, |condition, claims| {
+            condition.check(claims)
+        })
+    }
+
+    /// Would some token from `workload` be accepted, when `known_claims` (beyond `iss` and
+    /// `sub`) are all that is known of it, as for a workload named only by its subject? A
+    /// condition on a claim that is not known may hold or not, so it makes the answer
+    /// [`ClaimMatch::Unknown`] (naming the claim) instead of failing for lack of the claim: a
+    /// missed path is the dangerous error. `expression` judges [`ClaimOperator::Expression`]
+    /// conditions over the known claims.
+    pub fn admits_partially_known(
+        &self,
+        workload: &CiWorkload,
+        audience: Option<&str>,
+        known_claims: &BTreeMap<String, String>,
+        expression: impl Fn(&ClaimCondition, &BTreeMap<String, String>) -> ClaimMatch,
+    ) -> ClaimMatch {
+        self.admits_with(workload, audience, known_claims, |condition, claims| {
+            if condition.operator == ClaimOperator::Expression {
+                expression(condition, claims)
+            } else if claims.contains_key(&condition.claim) {
+                condition.check(claims)
+            } else {
+                ClaimMatch::Unknown(format!(
+                    "the subject does not tell the `{}` claim this trust tests",
+                    condition.claim
+                ))
+            }
+        })
+    }
+
+    fn admits_with(
+        &self,
+        workload: &CiWorkload,
+        audience: Option<&str>,
+        extra_claims: &BTreeMap<String, String>,
+        check: impl Fn(&ClaimCondition, &BTreeMap<String, String>) -> ClaimMatch,
+    ) -> ClaimMatch {
         let trim = |url: &str| url.trim_end_matches('/').to_ascii_lowercase();
         if trim(&self.issuer) != trim(&workload.issuer_url) {
             return ClaimMatch::DoesNotMatch;
@@ -265,7 +304,7 @@ impl FederatedTrust {
         claims.insert("sub".to_string(), workload.subject.clone());
         let mut unknown = None;
         for condition in &self.conditions {
-            match condition.check(&claims) {
+            match check(condition, &claims) {
                 ClaimMatch::Matches => {}
                 ClaimMatch::DoesNotMatch => return ClaimMatch::DoesNotMatch,
                 ClaimMatch::Unknown(reason) => {

@@ -13,6 +13,8 @@
 //! other operators or a quote inside a comparand make the expression unreadable here: callers
 //! report it as not judged, never as safe.
 
+use crate::model::ClaimMatch;
+
 /// How a clause compares its claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operator {
@@ -37,6 +39,72 @@ pub type Alternatives = Vec<Vec<Clause>>;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ExpressionError(pub String);
+
+/// Whether a token whose known claims are `claims` can meet the expression `text`: some
+/// alternative whose every clause holds matches; a clause on a claim not in `claims` may hold
+/// or not ([`ClaimMatch::Unknown`]); an expression that cannot be read is unknown, never
+/// "does not match". `matches` treats `*` as any run of characters and `eq` compares exactly,
+/// both case-sensitively
+/// (<https://learn.microsoft.com/entra/workload-id/workload-identities-flexible-federated-identity-credentials>).
+pub fn evaluate(text: &str, claims: &std::collections::BTreeMap<String, String>) -> ClaimMatch {
+    let alternatives = match parse(text) {
+        Ok(alternatives) => alternatives,
+        Err(error) => {
+            return ClaimMatch::Unknown(format!(
+                "the expression `{text}` cannot be read ({error})"
+            ));
+        }
+    };
+    let mut unknown = None;
+    for clauses in &alternatives {
+        let mut verdict = ClaimMatch::Matches;
+        for clause in clauses {
+            let Some(value) = claims.get(&clause.claim) else {
+                if verdict == ClaimMatch::Matches {
+                    verdict = ClaimMatch::Unknown(format!(
+                        "the subject does not tell the `{}` claim the expression tests",
+                        clause.claim
+                    ));
+                }
+                continue;
+            };
+            let holds = match clause.operator {
+                Operator::Eq => *value == clause.comparand,
+                Operator::Matches => star_match(&clause.comparand, value),
+            };
+            if !holds {
+                verdict = ClaimMatch::DoesNotMatch;
+                break;
+            }
+        }
+        match verdict {
+            ClaimMatch::Matches => return ClaimMatch::Matches,
+            ClaimMatch::Unknown(reason) => {
+                unknown.get_or_insert(reason);
+            }
+            ClaimMatch::DoesNotMatch => {}
+        }
+    }
+    unknown.map_or(ClaimMatch::DoesNotMatch, ClaimMatch::Unknown)
+}
+
+/// `pattern` with `*` standing for any run of characters (and nothing else special).
+fn star_match(pattern: &str, value: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == value;
+    };
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
 
 /// Parses an expression such as
 /// `claims['sub'] matches 'repo:acme/*:ref:refs/heads/main' and claims['job_workflow_ref'] eq '…'`.
@@ -146,5 +214,91 @@ impl Parser<'_> {
             operator,
             comparand,
         })
+    }
+}
+
+#[cfg(test)]
+mod evaluation_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn claims(sub: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([("sub".to_string(), sub.to_string())])
+    }
+
+    #[test]
+    fn concrete_subjects_meet_flexible_expressions_by_their_wildcards() {
+        let any_branch = "claims['sub'] matches 'repo:acme/web:ref:refs/heads/*'";
+        for (expression, subject, expected) in [
+            (
+                any_branch,
+                "repo:acme/web:ref:refs/heads/feature-x",
+                ClaimMatch::Matches,
+            ),
+            (
+                any_branch,
+                "repo:acme/web:ref:refs/heads/main",
+                ClaimMatch::Matches,
+            ),
+            (
+                any_branch,
+                "repo:acme/web:pull_request",
+                ClaimMatch::DoesNotMatch,
+            ),
+            (
+                any_branch,
+                "repo:acme/api:ref:refs/heads/x",
+                ClaimMatch::DoesNotMatch,
+            ),
+            (
+                "claims['sub'] matches 'repo:acme/*'",
+                "repo:acme/other:pull_request",
+                ClaimMatch::Matches,
+            ),
+            (
+                "claims['sub'] matches 'repo:acme/*'",
+                "repo:evil/x:pull_request",
+                ClaimMatch::DoesNotMatch,
+            ),
+            (
+                "claims['sub'] eq 'repo:acme/a:pull_request'",
+                "repo:acme/a:pull_request",
+                ClaimMatch::Matches,
+            ),
+            (
+                "claims['sub'] matches 'repo:*:environment:prod'",
+                "repo:acme/a:environment:prod",
+                ClaimMatch::Matches,
+            ),
+            (
+                "claims['sub'] matches 'repo:*:environment:prod'",
+                "repo:acme/a:environment:production",
+                ClaimMatch::DoesNotMatch,
+            ),
+        ] {
+            assert_eq!(
+                evaluate(expression, &claims(subject)),
+                expected,
+                "{expression} {subject}"
+            );
+        }
+    }
+
+    #[test]
+    fn untold_claims_and_unreadable_expressions_are_unknown_not_refused() {
+        let expression =
+            "claims['sub'] matches 'repo:acme/*' and claims['job_workflow_ref'] eq 'x'";
+        assert!(matches!(
+            evaluate(expression, &claims("repo:acme/a:pull_request")),
+            ClaimMatch::Unknown(_)
+        ));
+        assert_eq!(
+            evaluate(expression, &claims("repo:evil/a:pull_request")),
+            ClaimMatch::DoesNotMatch
+        );
+        assert!(matches!(
+            evaluate("claims['sub'] startswith 'x'", &claims("x")),
+            ClaimMatch::Unknown(_)
+        ));
     }
 }
