@@ -871,3 +871,33 @@ fn misspelt_permissions_get_a_note_in_every_cloud() {
         assert_eq!(unknown_permission_note(real), None, "{real}");
     }
 }
+
+/// GitHub's immutable subject form (`repo:OWNER@OWNER_ID/REPO@REPO_ID:…`) meets a GCP
+/// provider's repository and owner conditions as the plain form does (before: no trust that
+/// names a repository was reached from it), and another owner's repository of the same name
+/// still does not.
+#[test]
+fn the_immutable_subject_form_meets_repository_conditions() {
+    use pipeleash::cli::graph::GraphFormat;
+    let immutable = reach(
+        "repo:acme@41000001/scheduler@7:ref:refs/heads/main",
+        clouds(GraphFormat::Json),
+    );
+    assert!(immutable.contains("orchestrator@acme-data"), "{immutable}");
+    // Another owner's repository of the same name reaches nothing of acme's: no path at all.
+    let mut out = Vec::new();
+    let other = run_at(
+        GraphCommand::Reach {
+            start: "repo:other@5/scheduler@7:ref:refs/heads/main".into(),
+            input: clouds(GraphFormat::Json),
+        },
+        &QUIET,
+        &mut out,
+        chrono::Utc::now(),
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        other.is_err() || !text.contains("orchestrator@acme-data"),
+        "{text}"
+    );
+}

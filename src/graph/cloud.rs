@@ -193,15 +193,24 @@ fn with_subject_patterns(trust: &FederatedTrust) -> FederatedTrust {
             .trim_start_matches("attribute.")
             .trim_start_matches("assertion.");
         let patterns: Vec<String> = match (claim, condition.operator) {
+            // Each in both subject forms GitHub writes: `repo:OWNER/REPO:…` and the immutable
+            // `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`
+            // (<https://docs.github.com/en/actions/reference/security/oidc#immutable-subject-claims>).
             ("repository", ClaimOperator::Equals) => condition
                 .values
                 .iter()
-                .map(|repository| format!("repo:{repository}:*"))
+                .flat_map(|repository| {
+                    let immutable = match repository.split_once('/') {
+                        Some((owner, name)) => format!("repo:{owner}@*/{name}@*:*"),
+                        None => format!("repo:{repository}@*:*"),
+                    };
+                    [format!("repo:{repository}:*"), immutable]
+                })
                 .collect(),
             ("repository_owner", ClaimOperator::Equals) => condition
                 .values
                 .iter()
-                .map(|owner| format!("repo:{owner}/*"))
+                .flat_map(|owner| [format!("repo:{owner}/*"), format!("repo:{owner}@*/*")])
                 .collect(),
             _ => {
                 conditions.push(condition.clone());
