@@ -940,3 +940,31 @@ fn existing_out_directory_is_a_usage_error_before_any_call() {
         "{stderr}"
     );
 }
+
+/// `--profile NAME` that neither AWS config file defines is an input error naming the profile
+/// and where it was looked for (exit 2, no snapshot, no call); a defined one goes on. Before,
+/// the SDK fell through to a credential-chain error that never named it (exit 3).
+#[test]
+fn an_undefined_profile_is_named_before_any_call() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config");
+    std::fs::write(&config, "[profile ci]\nregion = eu-west-1\n").expect("write");
+    let credentials = dir.path().join("credentials");
+    std::fs::write(&credentials, "[other]\naws_access_key_id = AKIAEXAMPLE\n").expect("write");
+    let out = dir.path().join("snapshot");
+    let output = Command::new(env!("CARGO_BIN_EXE_pipeleash"))
+        .args(["collect", "aws", "--profile", "nosuch", "--out"])
+        .arg(&out)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run pipeleash");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("profile `nosuch`"), "{stderr}");
+    assert!(stderr.contains("list-profiles"), "{stderr}");
+    assert!(!out.exists());
+}

@@ -132,6 +132,25 @@ fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> an
         .enable_all()
         .build()
         .context("cannot start the async runtime for the AWS clients")?;
+    // A `--profile` the config files do not define is the user's to fix, named (the SDK
+    // would fall through to a credential-chain error that never mentions it).
+    if let Some(profile) = &options.profile {
+        match runtime.block_on(collect::profile_defined(profile)) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(super::InputError::wrap(format!(
+                    "profile `{profile}` is in neither AWS config file (`[profile {profile}]` in \
+                     `~/.aws/config` or `AWS_CONFIG_FILE`, `[{profile}]` in `~/.aws/credentials` \
+                     or `AWS_SHARED_CREDENTIALS_FILE`); `aws configure list-profiles` lists them"
+                )));
+            }
+            Err(reason) => {
+                return Err(super::InputError::wrap(format!(
+                    "cannot read the AWS config files for `--profile {profile}`: {reason}"
+                )));
+            }
+        }
+    }
     let count = options.assume_roles.len().max(1) as u64;
     let steps = Steps::new(global.quiet, "aws: ", None, Some(count));
     let outcomes = runtime.block_on(async {

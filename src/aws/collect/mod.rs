@@ -112,6 +112,22 @@ pub async fn load_sdk_config(options: &CollectOptions) -> SdkConfig {
     with_fallback_region(config)
 }
 
+/// Whether the profile `name` is defined in the AWS shared config or credentials file, found as
+/// the SDK finds them (`AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/config`
+/// and `~/.aws/credentials`; <https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html>).
+/// A profile that is not there makes the SDK fall through to a chain error that never names
+/// it.
+///
+/// Errors: a file that exists but cannot be read or parsed (the SDK's message).
+pub async fn profile_defined(name: &str) -> Result<bool, String> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    // The default file locations, as the SDK's own loader uses.
+    let profiles = aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None)
+        .await
+        .map_err(|error| error.to_string())?;
+    Ok(profiles.get_profile(name).is_some())
+}
+
 /// The HTTPS client every AWS call goes through.
 pub fn https_client() -> aws_sdk_sts::config::SharedHttpClient {
     use aws_smithy_http_client::tls;
