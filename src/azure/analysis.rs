@@ -28,7 +28,7 @@
 //! `options.now`), filed under the identity each concerns.
 
 use super::activity_log::{ActivityLogCoverage, ActivityLogUsage, Observability};
-use super::inventory::AzureInventory;
+use super::inventory::{AzureInventory, CollectIssue};
 use super::minimize::{AzureMinimizeOptions, RoleKind, UnobservableRule, minimize, render_json};
 use super::normalize::normalize_into;
 use super::{AzureScope, Plane, evaluate};
@@ -37,6 +37,16 @@ use crate::catalog::azure::AzureRoleCatalog;
 use crate::model::{GrantBody, IdentityId, Inventory, ObservationWindow, Provider, Usage};
 use anyhow::Context;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The reads of `raw` that failed and leave what identities are granted unknown: role
+/// assignments and role definitions (an assignment there may grant more). An unread deny
+/// assignment is not among them: it only makes the grants an upper bound.
+pub fn unread_grants(raw: &AzureInventory) -> impl Iterator<Item = &CollectIssue> {
+    raw.errors.iter().filter(|issue| {
+        issue.call == "Microsoft.Authorization/roleAssignments/read"
+            || issue.call == "Microsoft.Authorization/roleDefinitions/read"
+    })
+}
 
 /// What an Azure analysis reads: the inventories of a snapshot (one per tenant) and, when
 /// read, the Activity Log's usage.
@@ -85,18 +95,12 @@ pub fn analyze(
             .iter()
             .any(|issue| issue.call.starts_with("Microsoft.Authorization/"))
     });
-    // A role assignment or role definition read that failed leaves what every identity is
-    // granted unknown (an assignment there may grant more): no counts, nothing removed.
-    // An unread deny assignment only makes the grants an upper bound, which removes nothing
-    // that is used.
+    // A failed read of grants ([`unread_grants`]) leaves what every identity is granted
+    // unknown: no counts, nothing removed.
     let unread_grants: Vec<String> = evidence
         .inventories
         .iter()
-        .flat_map(|raw| raw.errors.iter())
-        .filter(|issue| {
-            issue.call == "Microsoft.Authorization/roleAssignments/read"
-                || issue.call == "Microsoft.Authorization/roleDefinitions/read"
-        })
+        .flat_map(unread_grants)
         .map(|issue| format!("`{}` at `{}`", issue.call, issue.target))
         .collect();
     let mut identities = Vec::new();

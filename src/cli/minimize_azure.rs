@@ -12,7 +12,7 @@
 
 use super::minimize::{MinimizeArgs, MinimizeFormat};
 use super::{Exit, GlobalArgs, InputError};
-use crate::azure::activity_log::{ActivityLogCoverage, read_path};
+use crate::azure::activity_log::ActivityLogCoverage;
 use crate::azure::analysis::{covered_subscriptions, reached_subscriptions, unobservable_rules};
 use crate::azure::inventory::{AzureInventory, INVENTORY_KIND};
 use crate::azure::minimize::{
@@ -54,10 +54,7 @@ fn load_inventory(dir: &Path) -> anyhow::Result<Inventory> {
             .map_err(InputError::wrap)?;
         // Never minimize against grants that could not all be read: an assignment at the
         // failed scope may grant what the change would then remove.
-        if let Some(issue) = raw.errors.iter().find(|issue| {
-            issue.call == "Microsoft.Authorization/roleAssignments/read"
-                || issue.call == "Microsoft.Authorization/roleDefinitions/read"
-        }) {
+        if let Some(issue) = crate::azure::analysis::unread_grants(&raw).next() {
             return Err(InputError::wrap(format!(
                 "`{}` at `{}` failed while snapshot `{}` was collected (see its inventory's \
                  `errors`): what the identities are granted is unknown, so nothing can be \
@@ -158,11 +155,8 @@ pub fn run(
     if let (Some(since), Some(until)) = (window.since, window.until) {
         args.window.check_not_empty(since, until)?;
     }
-    let usage = if crate::remote_logs::is_url(logs) {
-        super::remote_logs::read_azure(logs, window, global)?
-    } else {
-        read_path(logs, window, None).map_err(InputError::wrap)?
-    };
+    // A local copy or an export container, read as `usage` reads it (progress on stderr).
+    let usage = super::remote_logs::read_azure(logs, window, global)?;
     let coverage = &usage.coverage;
     if coverage.operations == 0 {
         // Never minimize from a window in which nothing could be seen.
@@ -453,7 +447,12 @@ mod tests {
     fn demo_minimization() -> (Inventory, AzureMinimization) {
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/azure-demo");
         let inventory = load_inventory(&demo.join("snapshot")).unwrap();
-        let usage = read_path(&demo.join("activity-log"), TimeWindow::default(), None).unwrap();
+        let usage = crate::azure::activity_log::read_path(
+            &demo.join("activity-log"),
+            TimeWindow::default(),
+            None,
+        )
+        .unwrap();
         let table = ActivityLogCoverage::embedded().unwrap();
         let identity = resolve(&inventory, "gha-web-deploy").unwrap();
         let result = minimize(

@@ -9,7 +9,7 @@
 
 use super::minimize::{MinimizeArgs, MinimizeFormat};
 use super::{Exit, GlobalArgs, InputError};
-use crate::gcp::audit_log::{self, observability};
+use crate::gcp::audit_log::observability;
 use crate::gcp::inventory::GcpInventory;
 use crate::gcp::minimize::{
     GcpMinimizeError, GcpMinimizeOptions, minimize, prove_terraform, render_terraform,
@@ -78,11 +78,8 @@ pub fn run(
     if let (Some(since), Some(until)) = (since, until) {
         args.window.check_not_empty(since, until)?;
     }
-    let usage = if crate::remote_logs::is_url(logs) {
-        super::remote_logs::read_gcp(logs, TimeWindow { since, until }, global)?
-    } else {
-        audit_log::ingest_path(logs, TimeWindow { since, until }).map_err(InputError::wrap)?
-    };
+    // A local copy or a `gs://` sink, read as `usage` reads it (with progress on stderr).
+    let usage = super::remote_logs::read_gcp(logs, TimeWindow { since, until }, global)?;
     let coverage = &usage.coverage;
     let mut stderr = std::io::stderr().lock();
     if coverage.entries_in_window == 0 {
@@ -94,9 +91,9 @@ pub fn run(
             coverage.entries_read
         )));
     }
-    // Never minimize an account whose grants could not all be read: the change would be
-    // computed against what was collected, not what is granted.
     if let Some(account) = inventory.identities.get(&identity) {
+        // Never minimize an account whose grants could not all be read: the change would be
+        // computed against what was collected, not what is granted.
         let numbers = crate::gcp::analysis::project_numbers(&raw);
         if let Some(unread) =
             crate::gcp::analysis::unread_allow_policy(&raw, &account.container, &numbers)
@@ -108,10 +105,8 @@ pub fn run(
                  (`roles/iam.securityReviewer`)"
             )));
         }
-    }
-    // Never minimize an account whose project's logs were not read: every permission would
-    // look unused.
-    if let Some(account) = inventory.identities.get(&identity) {
+        // Never minimize an account whose project's logs were not read: every permission would
+        // look unused.
         let covered = crate::gcp::analysis::projects_covered(&raw, &usage);
         if !covered.contains(&account.container) {
             return Err(InputError::wrap(format!(
