@@ -72,9 +72,11 @@ pub fn redact_in(text: &str, secret_url: &str) -> String {
 /// replaced by `…`: the last guard on what is printed, for texts that may quote a URL as the
 /// user wrote it (a configuration line, an error from a library).
 pub fn redact_signatures(text: &str) -> String {
+    // ASCII lowercasing keeps every byte offset, so positions found in `lower` cut `text`.
+    let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.to_ascii_lowercase().find("sig=") {
+    while let Some(at) = lower[text.len() - rest.len()..].find("sig=") {
         let (before, after) = rest.split_at(at + "sig=".len());
         out.push_str(before);
         let end = after
