@@ -9,17 +9,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 use pipeleash::aws::audit::audit;
-use pipeleash::aws::cloudtrail::{
-    CiWorkload, CloudTrailUsage, Identity, IdentityKind, TimeWindow, UsageRow,
-};
+use pipeleash::aws::cloudtrail::{CloudTrailUsage, TimeWindow, workload_of_host};
 use pipeleash::aws::inventory::{
     AttachedPolicy, AwsAccountInventory, AwsManagedPolicy, AwsRole, InlinePolicy, PolicyVersion,
 };
 use pipeleash::aws::minimize::MinimizeOptions;
 use pipeleash::aws::normalize::normalize;
 use pipeleash::catalog::Catalog;
-use pipeleash::model::Coverage;
 use pipeleash::model::ObservationWindow;
+use pipeleash::model::{Coverage, Provider, Usage, UsageKey, UsageRecord};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -254,35 +252,29 @@ fn organisation() -> (Vec<AwsAccountInventory>, Vec<RoleUse>) {
 
 fn usage(used: &[RoleUse], window: ObservationWindow) -> CloudTrailUsage {
     let at = |days: i64| window.since + Duration::days(days);
-    let mut allowed = Vec::new();
+    let mut allowed = Usage::new();
+    let workload = workload_of_host(GITHUB, "repo:acme/app:ref:refs/heads/main");
     for (arn, calls) in used {
         for (index, (action, resource)) in calls.iter().enumerate() {
-            allowed.push(UsageRow {
-                identity: Identity {
-                    arn: arn.clone(),
-                    kind: IdentityKind::Role,
-                },
-                action: action.clone(),
-                resource: resource.clone(),
-                logged: 3 + index as u64,
+            let key = UsageKey::new(Provider::Aws, arn, action, resource);
+            // The first record of a key stands, as a trail's one row per key would.
+            if allowed.get(&key).is_some() {
+                continue;
+            }
+            let record = UsageRecord {
+                count: 3 + index as u64,
                 inferred: 0,
+                denied_count: 0,
                 first_seen: at(1),
                 last_seen: at(80),
-                workloads: BTreeSet::from([CiWorkload {
-                    issuer: GITHUB.into(),
-                    subject: "repo:acme/app:ref:refs/heads/main".into(),
-                }]),
-                unlinked_session_calls: 0,
+                workloads: BTreeSet::from([workload.clone()]),
+                unlinked_calls: 0,
+                sources: BTreeSet::new(),
                 evidence: BTreeSet::new(),
-            });
+            };
+            allowed.add_record(key, record);
         }
     }
-    allowed.sort_by(|a, b| {
-        (&a.identity.arn, &a.action, &a.resource).cmp(&(&b.identity.arn, &b.action, &b.resource))
-    });
-    allowed.dedup_by(|a, b| {
-        (&a.identity.arn, &a.action, &a.resource) == (&b.identity.arn, &b.action, &b.resource)
-    });
     CloudTrailUsage {
         window: TimeWindow {
             since: Some(window.since),

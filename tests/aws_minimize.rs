@@ -44,6 +44,7 @@ fn row(action: &str, resource: &str, allowed: u64, denied: u64) -> Row {
         last_seen: time(20),
         workloads: [parse_workload_label("github:repo:acme/web:ref:refs/heads/main").unwrap()]
             .into(),
+        unlinked_calls: 0,
         sources: ["AWSLogs/111122223333/CloudTrail/eu-west-1/2026/03/02/a.json.gz".into()].into(),
         evidence: BTreeSet::new(),
     };

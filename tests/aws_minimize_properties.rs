@@ -134,6 +134,7 @@ fn usage() -> impl Strategy<Value = Usage> {
                     first_seen: time(2),
                     last_seen: time(3),
                     workloads: BTreeSet::new(),
+                    unlinked_calls: 0,
                     sources: BTreeSet::new(),
                     evidence: BTreeSet::new(),
                 };

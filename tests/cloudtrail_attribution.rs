@@ -7,8 +7,9 @@
 //! the rules of `providers/aws/cloudtrail-implied-permissions.tsv` cite theirs.
 
 use pipeleash::aws::cloudtrail::{
-    CloudTrailUsage, IngestOptions, SetAsideReason, TimeWindow, UsageRow, ingest_files,
+    CloudTrailUsage, IngestOptions, SetAsideReason, TimeWindow, ingest_files,
 };
+use pipeleash::model::UsageRecord;
 use serde_json::{Value, json};
 
 const ACCOUNT: &str = "111122223333";
@@ -81,13 +82,16 @@ fn find<'u>(
     identity: &str,
     action: &str,
     resource: &str,
-) -> &'u UsageRow {
+) -> &'u UsageRecord {
     usage
         .allowed
         .iter()
-        .find(|row| {
-            row.identity.arn == identity && row.action == action && row.resource == resource
+        .find(|(key, _)| {
+            key.identity.native() == identity
+                && key.permission.action == action
+                && key.resource == resource
         })
+        .map(|(_, record)| record)
         .unwrap_or_else(|| {
             panic!(
                 "no row {identity} {action} {resource} in {:#?}",
@@ -100,8 +104,8 @@ fn actions_of(usage: &CloudTrailUsage, identity: &str) -> Vec<String> {
     usage
         .allowed
         .iter()
-        .filter(|row| row.identity.arn == identity)
-        .map(|row| format!("{} {}", row.action, row.resource))
+        .filter(|(key, _)| key.identity.native() == identity)
+        .map(|(key, _)| format!("{} {}", key.permission.action, key.resource))
         .collect()
 }
 
@@ -132,7 +136,7 @@ fn cloudformation_service_role_calls_are_charged_to_the_role() {
         "lambda:UpdateFunctionCode",
         "arn:aws:lambda:us-east-1:111122223333:function:web-edge",
     );
-    assert_eq!(row.logged, 1);
+    assert_eq!(row.logged(), 1);
     assert!(
         row.evidence.contains("via cloudformation.amazonaws.com"),
         "{:?}",
@@ -185,7 +189,7 @@ fn forward_access_session_calls_are_charged_to_the_caller() {
         "iam:PassRole",
         &role_arn("lambda-thumbnailer"),
     );
-    assert_eq!((pass.logged, pass.inferred), (0, 1));
+    assert_eq!((pass.logged(), pass.inferred), (0, 1));
     assert!(
         pass.evidence
             .contains("implied by CreateFunction20150331 role"),
@@ -277,9 +281,9 @@ fn put_object_with_acl_header_uses_put_object_acl() {
     )]);
     let deploy = role_arn("gha-deploy");
     let object = "arn:aws:s3:::acme-site/index.html";
-    assert_eq!(find(&usage, &deploy, "s3:PutObject", object).logged, 1);
+    assert_eq!(find(&usage, &deploy, "s3:PutObject", object).logged(), 1);
     let acl = find(&usage, &deploy, "s3:PutObjectAcl", object);
-    assert_eq!((acl.logged, acl.inferred), (0, 1));
+    assert_eq!((acl.logged(), acl.inferred), (0, 1));
     assert!(
         acl.evidence.contains("implied by PutObject x-amz-acl"),
         "{:?}",
@@ -533,7 +537,8 @@ fn refused_calls_imply_nothing() {
     let usage = ingest(vec![denied]);
     assert!(usage.allowed.is_empty(), "{:#?}", usage.allowed);
     assert_eq!(usage.denied.len(), 1);
-    assert_eq!(usage.denied[0].action, "s3:PutObject");
+    let (key, _) = usage.denied.iter().next().expect("a denied record");
+    assert_eq!(key.permission.action, "s3:PutObject");
 }
 
 // ---------------------------------------------------------------------------------------------

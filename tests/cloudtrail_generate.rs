@@ -74,18 +74,18 @@ fn ingestion_recalls_exactly_the_ground_truth() {
 
     let usage = ingest_directory(&out.path().join("AWSLogs"), &IngestOptions::default()).unwrap();
     let mut allowed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in &usage.allowed {
+    for (key, _) in usage.allowed.iter() {
         allowed
-            .entry(row.identity.arn.clone())
+            .entry(key.identity.native().to_owned())
             .or_default()
-            .insert(row.action.clone());
+            .insert(key.permission.action.clone());
     }
     let mut denied: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in &usage.denied {
+    for (key, _) in usage.denied.iter() {
         denied
-            .entry(row.identity.arn.clone())
+            .entry(key.identity.native().to_owned())
             .or_default()
-            .insert(row.action.clone());
+            .insert(key.permission.action.clone());
     }
     assert_eq!(
         allowed, truth.allowed,
@@ -103,16 +103,19 @@ fn ingestion_recalls_exactly_the_ground_truth() {
 
     // Every call of a role session is linked to the GitHub subject that started it.
     let mut subjects: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for row in usage
+    for (key, row) in usage
         .allowed
         .iter()
-        .filter(|row| row.identity.arn.contains(":role/"))
+        .filter(|(key, _)| key.identity.native().contains(":role/"))
     {
-        assert_eq!(row.unlinked_session_calls, 0, "{row:?}");
+        assert_eq!(row.unlinked_calls, 0, "{row:?}");
         for workload in &row.workloads {
-            assert_eq!(workload.issuer, "token.actions.githubusercontent.com");
+            assert_eq!(
+                workload.issuer_url,
+                "https://token.actions.githubusercontent.com"
+            );
             subjects
-                .entry(row.identity.arn.clone())
+                .entry(key.identity.native().to_owned())
                 .or_default()
                 .insert(workload.subject.clone());
         }

@@ -257,7 +257,8 @@ fn a_read_continuing_the_last_one_equals_a_full_read_and_opens_only_new_files() 
     let linked = usage
         .allowed
         .iter()
-        .find(|row| row.action == "lambda:UpdateFunctionCode")
+        .find(|(key, _)| key.permission.action == "lambda:UpdateFunctionCode")
+        .map(|(_, record)| record)
         .expect("the next day's call is counted");
     assert!(
         linked

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use pipeleash::aws::cloudtrail::{
-    CiWorkload, CloudTrailUsage, IngestOptions, SetAsideReason, TimeWindow, UsageRow,
-    ingest_directory,
+    CloudTrailUsage, IngestOptions, SetAsideReason, TimeWindow, ingest_directory, workload_of_host,
 };
+use pipeleash::model::{CiWorkload, Usage, UsageRecord};
 use std::path::PathBuf;
 
 fn trail() -> PathBuf {
@@ -29,26 +29,30 @@ fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn row<'u>(rows: &'u [UsageRow], identity: &str, action: &str, resource: &str) -> &'u UsageRow {
+fn row<'u>(rows: &'u Usage, identity: &str, action: &str, resource: &str) -> &'u UsageRecord {
     rows.iter()
-        .find(|row| {
-            row.identity.arn.ends_with(identity) && row.action == action && row.resource == resource
+        .find(|(key, _)| {
+            key.identity.native().ends_with(identity)
+                && key.permission.action == action
+                && key.resource == resource
         })
+        .map(|(_, record)| record)
         .unwrap_or_else(|| panic!("no row {identity} {action} {resource} in {rows:#?}"))
 }
 
-fn has_action(rows: &[UsageRow], identity: &str, action: &str) -> bool {
-    rows.iter()
-        .any(|row| row.identity.arn.ends_with(identity) && row.action == action)
+fn has_action(rows: &Usage, identity: &str, action: &str) -> bool {
+    rows.iter().any(|(key, _)| {
+        key.identity.native().ends_with(identity) && key.permission.action == action
+    })
 }
 
 const DEPLOY: &str = ":role/gha-deploy";
 
 fn web_main() -> CiWorkload {
-    CiWorkload {
-        issuer: "token.actions.githubusercontent.com".into(),
-        subject: "repo:acme/web:ref:refs/heads/main".into(),
-    }
+    workload_of_host(
+        "token.actions.githubusercontent.com",
+        "repo:acme/web:ref:refs/heads/main",
+    )
 }
 
 #[test]
@@ -89,7 +93,7 @@ fn corrupt_and_truncated_files_are_skipped_by_name_and_the_rest_counted() {
             "s3:ListAllMyBuckets",
             "*"
         )
-        .logged,
+        .logged(),
         1
     );
 }
@@ -107,7 +111,7 @@ fn web_identity_session_is_joined_to_later_calls() {
         put.workloads.iter().cloned().collect::<Vec<_>>(),
         vec![web_main()]
     );
-    assert_eq!(put.unlinked_session_calls, 0);
+    assert_eq!(put.unlinked_calls, 0);
 }
 
 #[test]
@@ -130,9 +134,9 @@ fn web_identity_join_does_not_depend_on_file_order() {
 fn chained_role_sessions_keep_their_workload_and_unlinked_calls_are_counted() {
     let usage = ingest(TimeWindow::default());
     let update = row(&usage.allowed, ":role/deployer", "ecs:UpdateService", "*");
-    assert_eq!(update.logged, 2);
+    assert_eq!(update.logged(), 2);
     assert_eq!(update.workloads.len(), 1);
-    assert_eq!(update.unlinked_session_calls, 1);
+    assert_eq!(update.unlinked_calls, 1);
 }
 
 #[test]
@@ -173,7 +177,7 @@ fn s3_head_object_maps_to_get_object() {
         "s3:GetObject",
         "arn:aws:s3:::acme-artifacts/web/build.tar.gz",
     );
-    assert_eq!(get.logged, 1);
+    assert_eq!(get.logged(), 1);
     assert!(!has_action(&usage.allowed, DEPLOY, "s3:HeadObject"));
 }
 
@@ -197,7 +201,7 @@ fn copy_object_infers_get_object_on_the_decoded_source() {
         "s3:GetObject",
         "arn:aws:s3:::acme-artifacts/web/build final.tar.gz",
     );
-    assert_eq!((source.logged, source.inferred), (0, 1));
+    assert_eq!((source.logged(), source.inferred), (0, 1));
     row(
         &usage.allowed,
         DEPLOY,
@@ -304,13 +308,13 @@ fn service_events_are_set_aside_and_counted() {
         !usage
             .allowed
             .iter()
-            .any(|row| row.action == "sts:GetCallerIdentity")
+            .any(|(key, _)| key.permission.action == "sts:GetCallerIdentity")
     );
     assert!(
         usage
             .allowed
             .iter()
-            .any(|row| row.identity.arn.ends_with(":root"))
+            .any(|(key, _)| key.identity.native().ends_with(":root"))
     );
 }
 
@@ -358,7 +362,7 @@ fn output_is_sorted_and_identical_across_runs() {
     let keys: Vec<_> = first
         .allowed
         .iter()
-        .map(|row| (&row.identity.arn, &row.action, &row.resource))
+        .map(|(key, _)| (key.identity.native(), &key.permission.action, &key.resource))
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -398,7 +402,7 @@ fn session_join_gives_the_same_result_in_any_file_order() {
         "*",
     );
     assert!(token.workloads.is_empty());
-    assert_eq!(token.unlinked_session_calls, 1);
+    assert_eq!(token.unlinked_calls, 1);
 }
 
 #[test]

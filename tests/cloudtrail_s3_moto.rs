@@ -267,7 +267,10 @@ fn batches_and_folder_listing_give_the_local_result() {
     assert_eq!(from_s3.coverage.events_read, local.coverage.events_read);
     assert_eq!(from_s3.coverage.sources_read, local.coverage.sources_read);
     assert!(
-        from_s3.allowed.iter().any(|row| !row.workloads.is_empty()),
+        from_s3
+            .allowed
+            .iter()
+            .any(|(_, row)| !row.workloads.is_empty()),
         "sessions are linked to their workloads across batches"
     );
     let skipped: Vec<String> = from_s3

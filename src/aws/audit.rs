@@ -6,8 +6,7 @@
 //! [`minimize`], so the table a reviewer reads and the policy they apply come from one engine
 //! and cannot disagree. Pure: the window is an argument, output is sorted.
 
-use super::cloudtrail::report::{CiWorkload as TrailWorkload, neutral_workload};
-use super::cloudtrail::{CloudTrailUsage, UsageRow};
+use super::cloudtrail::CloudTrailUsage;
 use super::coverage::{CoverageFacts, CoverageTable, EventClass};
 use super::grant::{AwsAttachment, AwsPolicyGrant};
 use super::minimize::{
@@ -16,7 +15,7 @@ use super::minimize::{
 use super::normalize::{NormalizeIssue, NormalizedAws};
 use crate::catalog::Catalog;
 use crate::model::{GrantBody, Identity, IdentityId, IdentityKind, Trust};
-use crate::model::{ObservationWindow, Permission, Provider, Usage, UsageKey};
+use crate::model::{ObservationWindow, Usage, UsageKey, UsageRecord};
 use chrono::{DateTime, Utc};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,15 +88,15 @@ pub fn coverage_facts(usage: &CloudTrailUsage, window: ObservationWindow) -> Cov
     let mut data_event_services = BTreeSet::new();
     let mut read_events_included = false;
     let catalog = Catalog::aws().ok();
-    for row in usage.allowed.iter().chain(&usage.denied) {
-        let action = row.action.to_ascii_lowercase();
+    for (key, _, _) in usage.records() {
+        let action = key.permission.action.to_ascii_lowercase();
         if let Some(table) = table
             && table.class(&action) == EventClass::Data
             && let Some((service, _)) = action.split_once(':')
         {
             data_event_services.insert(service.to_string());
         }
-        if let Some(entry) = catalog.and_then(|catalog| catalog.action(&row.action))
+        if let Some(entry) = catalog.and_then(|catalog| catalog.action(&key.permission.action))
             && matches!(
                 entry.access_level,
                 crate::catalog::AccessLevel::Read | crate::catalog::AccessLevel::List
@@ -136,47 +135,43 @@ pub fn coverage_facts(usage: &CloudTrailUsage, window: ObservationWindow) -> Cov
     }
 }
 
-/// The CloudTrail rows of every identity, keyed as [`identity_key`] does, each with whether
-/// its calls were denied. Borrowed: a row becomes a neutral record only when its identity is
-/// minimized ([`identity_usage`]).
-type RowsByIdentity<'u> = BTreeMap<IdentityKey, IdentityRows<'u>>;
+/// The CloudTrail records of every identity, keyed as [`identity_key`] does, each with whether
+/// its calls were denied. Borrowed: a record is copied only when its identity is minimized
+/// ([`identity_usage`]).
+type RecordsByIdentity<'u> = BTreeMap<IdentityKey, IdentityRecords<'u>>;
 
-/// CloudTrail rows of one identity, each with whether its calls were denied.
-type IdentityRows<'u> = Vec<(&'u UsageRow, bool)>;
+/// CloudTrail records of one identity, each with whether its calls were denied.
+type IdentityRecords<'u> = Vec<(&'u UsageKey, &'u UsageRecord, bool)>;
 
-fn rows_by_identity(usage: &CloudTrailUsage) -> RowsByIdentity<'_> {
-    let mut rows: RowsByIdentity<'_> = BTreeMap::new();
-    for (row, denied) in usage
-        .allowed
-        .iter()
-        .map(|row| (row, false))
-        .chain(usage.denied.iter().map(|row| (row, true)))
-    {
-        if let Some(key) = identity_key(&row.identity.arn) {
-            rows.entry(key).or_default().push((row, denied));
+fn records_by_identity(usage: &CloudTrailUsage) -> RecordsByIdentity<'_> {
+    let mut records: RecordsByIdentity<'_> = BTreeMap::new();
+    for (key, record, denied) in usage.records() {
+        if let Some(identity) = identity_key(key.identity.native()) {
+            records
+                .entry(identity)
+                .or_default()
+                .push((key, record, denied));
         }
     }
-    rows
+    records
 }
 
-/// The neutral usage of `identity` from its CloudTrail rows, keyed by `identity` whatever role
-/// path CloudTrail wrote: one record per (action, resource), allowed calls (logged and
+/// The neutral usage of `identity` from its CloudTrail records, keyed by `identity` whatever
+/// role path CloudTrail wrote: one record per (action, resource), allowed calls (logged and
 /// inferred) in `count`, refused ones in `denied_count`, as [`CloudTrailUsage::to_usage`]
-/// maps them. Each distinct workload is converted once.
-fn identity_usage<'u>(identity: &IdentityId, rows: &[(&'u UsageRow, bool)]) -> Usage {
-    let mut workloads: BTreeMap<&'u TrailWorkload, crate::model::CiWorkload> = BTreeMap::new();
+/// merges them.
+fn identity_usage(identity: &IdentityId, records: &[(&UsageKey, &UsageRecord, bool)]) -> Usage {
     let mut usage = Usage::new();
-    for &(row, denied) in rows {
-        let record = row.to_record(denied, |workload| {
-            workloads
-                .entry(workload)
-                .or_insert_with(|| neutral_workload(workload))
-                .clone()
-        });
+    for &(key, record, denied) in records {
+        let record = if denied {
+            record.clone().into_refused()
+        } else {
+            record.clone()
+        };
         let key = UsageKey {
             identity: identity.clone(),
-            permission: Permission::new(Provider::Aws, row.action.clone()),
-            resource: row.resource.clone(),
+            permission: key.permission.clone(),
+            resource: key.resource.clone(),
         };
         usage.add_record(key, record);
     }
@@ -189,14 +184,11 @@ pub fn usage_of(usage: &CloudTrailUsage, identity: &IdentityId) -> Usage {
     let Some(wanted) = identity_key(identity.native()) else {
         return Usage::new();
     };
-    let rows: IdentityRows<'_> = usage
-        .allowed
-        .iter()
-        .map(|row| (row, false))
-        .chain(usage.denied.iter().map(|row| (row, true)))
-        .filter(|(row, _)| identity_key(&row.identity.arn).as_ref() == Some(&wanted))
+    let records: IdentityRecords<'_> = usage
+        .records()
+        .filter(|(key, _, _)| identity_key(key.identity.native()).as_ref() == Some(&wanted))
         .collect();
-    identity_usage(identity, &rows)
+    identity_usage(identity, &records)
 }
 
 /// The minimization input of one identity: its policies from the inventory, its usage (the
@@ -294,10 +286,10 @@ pub fn audit(
     options: &MinimizeOptions,
 ) -> Audit {
     let coverage = usage.map(|usage| coverage_facts(usage, window));
-    let mut rows = usage.map(rows_by_identity).unwrap_or_default();
-    // Rows are handed out first, so that what is left over is the usage of identities the
+    let mut records = usage.map(records_by_identity).unwrap_or_default();
+    // Records are handed out first, so that what is left over is the usage of identities the
     // inventory does not hold; then identities are minimized in parallel, each on its own.
-    let work: Vec<(&IdentityId, &Identity, IdentityRows<'_>)> = normalized
+    let work: Vec<(&IdentityId, &Identity, IdentityRecords<'_>)> = normalized
         .inventory
         .identities
         .iter()
@@ -305,22 +297,22 @@ pub fn audit(
             identity.kind == IdentityKind::AwsRole || identity.kind == IdentityKind::AwsUser
         })
         .map(|(id, identity)| {
-            let identity_rows = identity_key(id.native())
-                .and_then(|key| rows.remove(&key))
+            let identity_records = identity_key(id.native())
+                .and_then(|key| records.remove(&key))
                 .unwrap_or_default();
-            (id, identity, identity_rows)
+            (id, identity, identity_records)
         })
         .collect();
     let identities: Vec<IdentityAudit> = work
         .into_par_iter()
-        .map(|(id, identity, identity_rows)| {
+        .map(|(id, identity, identity_records)| {
             // No call by an identity means no use only if its account's logs were read.
             let logged = usage.is_some_and(|usage| usage.covers_account(&identity.container));
             let minimized = coverage.as_ref().filter(|_| logged).map(|coverage| {
                 let input = minimize_input(
                     normalized,
                     id,
-                    identity_usage(id, &identity_rows),
+                    identity_usage(id, &identity_records),
                     coverage.clone(),
                     window,
                 );
@@ -345,7 +337,7 @@ pub fn audit(
             }
         })
         .collect();
-    let usage_of_unknown_identities = rows
+    let usage_of_unknown_identities = records
         .into_keys()
         .map(|(account, kind, name)| format!("arn:aws:iam::{account}:{kind}/{name}"))
         .collect();
@@ -374,37 +366,42 @@ pub fn audit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::cloudtrail::{CiWorkload, Identity, IdentityKind as TrailKind};
+    use crate::aws::cloudtrail::workload_of_host;
     use crate::aws::minimize::workload_label;
+    use crate::model::Provider;
 
-    fn row(arn: &str, action: &str, logged: u64, inferred: u64, hour: i64) -> UsageRow {
+    fn row(
+        arn: &str,
+        action: &str,
+        logged: u64,
+        inferred: u64,
+        hour: i64,
+    ) -> (UsageKey, UsageRecord) {
         let time = DateTime::from_timestamp(1_790_000_000 + hour * 3600, 0).unwrap();
-        UsageRow {
-            identity: Identity {
-                arn: arn.to_owned(),
-                kind: TrailKind::of_arn(arn),
-            },
-            action: action.to_owned(),
-            resource: "arn:aws:s3:::artifacts/app.tgz".to_owned(),
-            logged,
+        let key = UsageKey::new(Provider::Aws, arn, action, "arn:aws:s3:::artifacts/app.tgz");
+        let record = UsageRecord {
+            count: logged + inferred,
             inferred,
+            denied_count: 0,
             first_seen: time,
             last_seen: time,
-            workloads: [CiWorkload {
-                issuer: "token.actions.githubusercontent.com".to_owned(),
-                subject: format!("repo:acme/web:ref:refs/heads/h{hour}"),
-            }]
+            workloads: [workload_of_host(
+                "token.actions.githubusercontent.com",
+                &format!("repo:acme/web:ref:refs/heads/h{hour}"),
+            )]
             .into(),
-            unlinked_session_calls: 0,
+            unlinked_calls: 0,
+            sources: BTreeSet::new(),
             evidence: BTreeSet::new(),
-        }
+        };
+        (key, record)
     }
 
     #[test]
     fn usage_of_a_role_is_keyed_by_its_inventory_arn_whatever_path_cloudtrail_wrote() {
         let inventory_arn = "arn:aws:iam::210987654321:role/ci/gha-deploy-web";
         let usage = CloudTrailUsage {
-            allowed: vec![
+            allowed: Usage::from_iter([
                 row(
                     "arn:aws:iam::210987654321:role/gha-deploy-web",
                     "s3:GetObject",
@@ -420,8 +417,8 @@ mod tests {
                     0,
                     2,
                 ),
-            ],
-            denied: vec![row(inventory_arn, "s3:GetObject", 4, 0, 7)],
+            ]),
+            denied: Usage::from_iter([row(inventory_arn, "s3:GetObject", 4, 0, 7)]),
             ..CloudTrailUsage::default()
         };
         let identity = IdentityId::new(Provider::Aws, inventory_arn);

@@ -427,6 +427,7 @@ fn input(args: &MinimizeArgs) -> anyhow::Result<MinimizeInput> {
                 first_seen: parse_time(&row.first_seen, &what("first_seen"))?,
                 last_seen: parse_time(&row.last_seen, &what("last_seen"))?,
                 workloads,
+                unlinked_calls: 0,
                 sources: row.sources.into_iter().collect(),
                 evidence: BTreeSet::new(),
             };

@@ -69,6 +69,18 @@ pub struct UsageKey {
     pub resource: String,
 }
 
+impl UsageKey {
+    /// The key of `provider`'s identity `identity` (its native name: an ARN, an email, an
+    /// object id), `action` in the provider's spelling, on `resource`.
+    pub fn new(provider: Provider, identity: &str, action: &str, resource: &str) -> UsageKey {
+        UsageKey {
+            identity: IdentityId::new(provider, identity),
+            permission: Permission::new(provider, action),
+            resource: resource.to_owned(),
+        }
+    }
+}
+
 /// Everything known about one key: counts, first and last time seen, which workloads and which
 /// sources — the evidence for keeping or dropping a permission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +97,11 @@ pub struct UsageRecord {
     pub first_seen: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
     pub workloads: BTreeSet<CiWorkload>,
+    /// Of the calls (allowed and denied), those made in a session the log reader could not
+    /// link to the CI workload that started it (AWS temporary credentials whose
+    /// `AssumeRoleWithWebIdentity` is outside the logs read). Zero for events added one by
+    /// one: their workload is known or absent, never pending on another record.
+    pub unlinked_calls: u64,
     pub sources: BTreeSet<String>,
     /// How the calls reached the provider or why the permission was needed, when not simply
     /// logged as the identity's own call (`via cloudformation.amazonaws.com`, `implied by
@@ -93,6 +110,24 @@ pub struct UsageRecord {
 }
 
 impl UsageRecord {
+    /// Calls logged as such: `count` without the inferred ones.
+    pub fn logged(&self) -> u64 {
+        self.count.saturating_sub(self.inferred)
+    }
+
+    /// A record whose `count` counts refused calls (a log reader that keeps each outcome in
+    /// its own aggregate, as the CloudTrail reader does) as a record of mixed outcomes: those
+    /// calls move to `denied_count`; `count` and `inferred` become 0 (an inferred permission
+    /// of a refused call is still only intent).
+    pub fn into_refused(self) -> UsageRecord {
+        UsageRecord {
+            count: 0,
+            inferred: 0,
+            denied_count: self.denied_count + self.count,
+            ..self
+        }
+    }
+
     /// Adds the calls of another record of the same key: counts add up, first/last seen are
     /// min/max, sets are united.
     pub fn absorb(&mut self, other: UsageRecord) {
@@ -102,6 +137,7 @@ impl UsageRecord {
         self.first_seen = self.first_seen.min(other.first_seen);
         self.last_seen = self.last_seen.max(other.last_seen);
         self.workloads.extend(other.workloads);
+        self.unlinked_calls += other.unlinked_calls;
         self.sources.extend(other.sources);
         self.evidence.extend(other.evidence);
     }
@@ -132,6 +168,7 @@ impl Usage {
             first_seen: event.time,
             last_seen: event.time,
             workloads: BTreeSet::new(),
+            unlinked_calls: 0,
             sources: BTreeSet::new(),
             evidence: BTreeSet::new(),
         });

@@ -25,10 +25,12 @@
 use super::read_state::read_listed_file;
 use super::{Snapshot, SnapshotError, SnapshotWriter, Source, check_relative};
 use crate::aws::cloudtrail::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
-    SetAsideReason, TimeWindow, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CloudTrailUsage, InstanceProfilePass, PrincipalKind, SetAsideReason, TimeWindow,
+    UnknownEvent, WebIdentitySession, federated_provider, workload_of_host,
 };
-use crate::model::{Coverage, Outcome, SkippedSource};
+use crate::model::{
+    CiWorkload, Coverage, Outcome, Provider, SkippedSource, Usage, UsageKey, UsageRecord,
+};
 use chrono::{DateTime, SecondsFormat, Utc};
 use polars::prelude::{
     Column, DataFrame, DataType, Int64Chunked, IntoColumn, ListBuilderTrait,
@@ -235,13 +237,11 @@ fn parse_time(text: &str, field: &str) -> Result<DateTime<Utc>, String> {
 // ---------------------------------------------------------------------------------------------
 // Parquet
 
-/// Encodes rows, sorted, as a Parquet file in memory (the snapshot writer syncs the bytes).
-fn rows_to_parquet(rows: &[UsageRow], path: &Path) -> Result<Vec<u8>, SnapshotError> {
-    let mut sorted: Vec<&UsageRow> = rows.iter().collect();
-    sorted.sort_by(|a, b| {
-        (&a.identity.arn, &a.action, &a.resource).cmp(&(&b.identity.arn, &b.action, &b.resource))
-    });
-    let mut frame = frame_of(&sorted).map_err(write_error(path))?;
+/// Encodes the records (sorted by identity, action, resource, as a `Usage` keeps them) as a
+/// Parquet file in memory (the snapshot writer syncs the bytes).
+fn rows_to_parquet(usage: &Usage, path: &Path) -> Result<Vec<u8>, SnapshotError> {
+    let rows: Vec<(&UsageKey, &UsageRecord)> = usage.iter().collect();
+    let mut frame = frame_of(&rows).map_err(write_error(path))?;
     let mut bytes = Vec::new();
     ParquetWriter::new(&mut bytes)
         .with_statistics(StatisticsOptions::empty())
@@ -250,65 +250,66 @@ fn rows_to_parquet(rows: &[UsageRow], path: &Path) -> Result<Vec<u8>, SnapshotEr
     Ok(bytes)
 }
 
-fn frame_of(rows: &[&UsageRow]) -> Result<DataFrame, PolarsError> {
-    let text = |name: &str, field: fn(&UsageRow) -> &str| -> Column {
+type Row<'u> = (&'u UsageKey, &'u UsageRecord);
+
+fn frame_of(rows: &[Row<'_>]) -> Result<DataFrame, PolarsError> {
+    let text = |name: &str, field: for<'r> fn(&'r Row<'r>) -> &'r str| -> Column {
+        Series::new(name.into(), rows.iter().map(field).collect::<Vec<&str>>()).into_column()
+    };
+    let count = |name: &str, field: fn(&UsageRecord) -> u64| -> Column {
         Series::new(
             name.into(),
-            rows.iter().map(|row| field(row)).collect::<Vec<&str>>(),
+            rows.iter().map(|(_, row)| field(row)).collect::<Vec<u64>>(),
         )
         .into_column()
     };
-    let count = |name: &str, field: fn(&UsageRow) -> u64| -> Column {
-        Series::new(
-            name.into(),
-            rows.iter().map(|row| field(row)).collect::<Vec<u64>>(),
-        )
-        .into_column()
-    };
-    let time = |name: &str, field: fn(&UsageRow) -> DateTime<Utc>| -> Column {
+    let time = |name: &str, field: fn(&UsageRecord) -> DateTime<Utc>| -> Column {
         Int64Chunked::from_vec(
             name.into(),
             rows.iter()
-                .map(|row| field(row).timestamp_millis())
+                .map(|(_, row)| field(row).timestamp_millis())
                 .collect::<Vec<i64>>(),
         )
         .into_datetime(TimeUnit::Milliseconds, Some(TimeZone::UTC))
         .into_column()
     };
     let mut workloads = ListStringChunkedBuilder::new(WORKLOADS.into(), rows.len(), rows.len());
-    for row in rows {
+    for (_, row) in rows {
         let mut joined: Vec<String> = row
             .workloads
             .iter()
-            .map(|workload| format!("{}|{}", workload.issuer, workload.subject))
+            .map(|workload| format!("{}|{}", federated_provider(workload), workload.subject))
             .collect();
         joined.sort();
         workloads.append_values_iter(joined.iter().map(String::as_str));
     }
     let mut evidence = ListStringChunkedBuilder::new(EVIDENCE.into(), rows.len(), rows.len());
-    for row in rows {
+    for (_, row) in rows {
         evidence.append_values_iter(row.evidence.iter().map(String::as_str));
     }
     DataFrame::new(
         rows.len(),
         vec![
-            text(IDENTITY_ARN, |row| &row.identity.arn),
-            text(IDENTITY_KIND, |row| row.identity.kind.as_str()),
-            text(ACTION, |row| &row.action),
-            text(RESOURCE, |row| &row.resource),
-            count(LOGGED_COUNT, |row| row.logged),
+            text(IDENTITY_ARN, |(key, _)| key.identity.native()),
+            text(IDENTITY_KIND, |(key, _)| {
+                PrincipalKind::of_arn(key.identity.native()).as_str()
+            }),
+            text(ACTION, |(key, _)| &key.permission.action),
+            text(RESOURCE, |(key, _)| &key.resource),
+            count(LOGGED_COUNT, UsageRecord::logged),
             count(INFERRED_COUNT, |row| row.inferred),
             time(FIRST_SEEN, |row| row.first_seen),
             time(LAST_SEEN, |row| row.last_seen),
             workloads.finish().into_column(),
-            count(UNLINKED_SESSION_CALLS, |row| row.unlinked_session_calls),
+            count(UNLINKED_SESSION_CALLS, |row| row.unlinked_calls),
             evidence.finish().into_column(),
         ],
     )
 }
 
 /// Decodes a usage Parquet file, checking every column's type and that no value is missing.
-fn rows_from_parquet(bytes: Vec<u8>, path: &Path) -> Result<Vec<UsageRow>, SnapshotError> {
+/// The identity's kind is checked to be a kind name, and read again from its ARN.
+fn rows_from_parquet(bytes: Vec<u8>, path: &Path) -> Result<Usage, SnapshotError> {
     let frame = ParquetReader::new(Cursor::new(bytes))
         .finish()
         .map_err(read_error(path))?;
@@ -331,33 +332,37 @@ fn rows_from_parquet(bytes: Vec<u8>, path: &Path) -> Result<Vec<UsageRow>, Snaps
         Ok(_) => columns.texts(EVIDENCE).map_err(bad)?,
         Err(_) => vec![std::collections::BTreeSet::new(); frame.height()],
     };
-    let mut rows = Vec::with_capacity(frame.height());
+    let mut usage = Usage::new();
     for (index, workloads) in workloads.into_iter().enumerate() {
-        let kind = identity_kind(kinds[index]).ok_or_else(|| {
-            bad(format!(
+        if identity_kind(kinds[index]).is_none() {
+            return Err(bad(format!(
                 "row {}: `{IDENTITY_KIND}` is `{}`, not one of `role`, `user`, `root`, \
                  `federated-user`",
                 index + 1,
                 kinds[index]
-            ))
-        })?;
-        rows.push(UsageRow {
-            identity: Identity {
-                arn: arns[index].to_owned(),
-                kind,
-            },
-            action: actions[index].to_owned(),
-            resource: resources[index].to_owned(),
-            logged: logged[index],
+            )));
+        }
+        let key = UsageKey::new(Provider::Aws, arns[index], actions[index], resources[index]);
+        if usage.get(&key).is_some() {
+            return Err(bad(format!(
+                "row {} repeats the identity, action and resource of an earlier row",
+                index + 1
+            )));
+        }
+        let record = UsageRecord {
+            count: logged[index].saturating_add(inferred[index]),
             inferred: inferred[index],
+            denied_count: 0,
             first_seen: first_seen[index],
             last_seen: last_seen[index],
             workloads,
-            unlinked_session_calls: unlinked[index],
+            unlinked_calls: unlinked[index],
+            sources: std::collections::BTreeSet::new(),
             evidence: evidence[index].clone(),
-        });
+        };
+        usage.add_record(key, record);
     }
-    Ok(rows)
+    Ok(usage)
 }
 
 /// Typed, null-free access to the columns of a usage frame; errors are reasons in words.
@@ -463,10 +468,7 @@ impl<'a> Columns<'a> {
                 let (issuer, subject) = value.split_once('|').ok_or_else(|| {
                     format!("column `{WORKLOADS}` row {row}: `{value}` is not `issuer|subject`")
                 })?;
-                workloads.insert(CiWorkload {
-                    issuer: issuer.to_owned(),
-                    subject: subject.to_owned(),
-                });
+                workloads.insert(workload_of_host(issuer, subject));
             }
             all.push(workloads);
         }
@@ -483,12 +485,12 @@ fn no_nulls<T>(name: &str, values: impl Iterator<Item = Option<T>>) -> Result<Ve
         .collect()
 }
 
-fn identity_kind(name: &str) -> Option<IdentityKind> {
+fn identity_kind(name: &str) -> Option<PrincipalKind> {
     [
-        IdentityKind::Role,
-        IdentityKind::User,
-        IdentityKind::Root,
-        IdentityKind::FederatedUser,
+        PrincipalKind::Role,
+        PrincipalKind::User,
+        PrincipalKind::Root,
+        PrincipalKind::FederatedUser,
     ]
     .into_iter()
     .find(|kind| kind.as_str() == name)
@@ -633,7 +635,7 @@ impl SummaryV1 {
                 .iter()
                 .map(|session| SessionV1 {
                     role: session.role.clone(),
-                    issuer: session.workload.issuer.clone(),
+                    issuer: federated_provider(&session.workload).to_owned(),
                     subject: session.workload.subject.clone(),
                     outcome: match session.outcome {
                         Outcome::Allowed => "allowed",
@@ -649,8 +651,8 @@ impl SummaryV1 {
                 .instance_profile_passes
                 .iter()
                 .map(|pass| ProfilePassV1 {
-                    identity: pass.identity.arn.clone(),
-                    identity_kind: pass.identity.kind.as_str().to_owned(),
+                    identity: pass.identity.clone(),
+                    identity_kind: PrincipalKind::of_arn(&pass.identity).as_str().to_owned(),
                     instance_profile: pass.instance_profile.clone(),
                     count: pass.count,
                 })
@@ -670,11 +672,7 @@ impl SummaryV1 {
     }
 
     /// Rebuilds the ingestion result; the error is a reason in words.
-    fn into_usage(
-        self,
-        allowed: Vec<UsageRow>,
-        denied: Vec<UsageRow>,
-    ) -> Result<CloudTrailUsage, String> {
+    fn into_usage(self, allowed: Usage, denied: Usage) -> Result<CloudTrailUsage, String> {
         let optional_time = |text: Option<String>, field: &str| {
             text.map(|text| parse_time(&text, field)).transpose()
         };
@@ -705,10 +703,7 @@ impl SummaryV1 {
                 };
                 Ok(WebIdentitySession {
                     role: session.role,
-                    workload: CiWorkload {
-                        issuer: session.issuer,
-                        subject: session.subject,
-                    },
+                    workload: workload_of_host(&session.issuer, &session.subject),
                     outcome,
                     count: session.count,
                     first_seen: parse_time(&session.first_seen, "first_seen")?,
@@ -720,17 +715,14 @@ impl SummaryV1 {
             .instance_profile_passes
             .into_iter()
             .map(|pass| {
-                let kind = identity_kind(&pass.identity_kind).ok_or_else(|| {
-                    format!(
+                if identity_kind(&pass.identity_kind).is_none() {
+                    return Err(format!(
                         "`instance_profile_passes` has the identity kind `{}`",
                         pass.identity_kind
-                    )
-                })?;
+                    ));
+                }
                 Ok(InstanceProfilePass {
-                    identity: Identity {
-                        arn: pass.identity,
-                        kind,
-                    },
+                    identity: pass.identity,
                     instance_profile: pass.instance_profile,
                     count: pass.count,
                 })

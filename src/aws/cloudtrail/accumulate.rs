@@ -12,12 +12,15 @@ use super::event_map::{EventMap, Mapping};
 use super::implied::{ImpliedPermissions, ResourceForm};
 use super::record::{Record, RequestParameters, UserIdentity};
 use super::report::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
-    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CloudTrailUsage, InstanceProfilePass, SetAsideReason, UnknownEvent,
+    WebIdentitySession, workload_of_host,
 };
 use super::time::{TimeWindow, parse_event_time, to_datetime};
 use crate::intern::{FxHashMap, Interner};
-use crate::model::{Coverage, Outcome, SkippedSource};
+use crate::model::{
+    CiWorkload, Coverage, IdentityId, Outcome, Permission, Provider, SkippedSource, Usage,
+    UsageKey, UsageRecord,
+};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -845,8 +848,8 @@ impl Accumulator {
         self.last_event = max_option(self.last_event, other.last_event);
     }
 
-    /// Resolves session keys to CI workloads and produces the sorted result: the usage rows
-    /// ([`Accumulator::usage_rows`]), then the web identity sessions, instance profile
+    /// Resolves session keys to CI workloads and produces the sorted result: the usage
+    /// ([`Accumulator::usage_records`]), then the web identity sessions, instance profile
     /// passes, access keys and unknown events, each sorted, then the coverage.
     pub fn finish(
         self,
@@ -855,7 +858,7 @@ impl Accumulator {
         mut skipped: Vec<SkippedSource>,
     ) -> CloudTrailUsage {
         let strings = &self.strings;
-        let (allowed, denied) = self.usage_rows();
+        let (allowed, denied) = self.usage_records();
         let web_identity_sessions = self.web_identity_sessions();
         let instance_profile_passes = self.instance_profile_passes();
         let access_keys = self.access_keys();
@@ -892,96 +895,83 @@ impl Accumulator {
         }
     }
 
-    /// The allowed and the denied rows, each sorted by identity, action and resource, with
-    /// session keys resolved to the CI workloads that obtained them (through role chains).
-    fn usage_rows(&self) -> (Vec<UsageRow>, Vec<UsageRow>) {
+    /// The allowed and the denied usage, with session keys resolved to the CI workloads that
+    /// obtained them (through role chains). Each distinct workload is built once.
+    fn usage_records(&self) -> (Usage, Usage) {
         let strings = &self.strings;
-        let resolve = |key: u32| -> Option<CiWorkload> {
+        // A session key to the (issuer, subject) ids of the workload that started its chain.
+        let resolve = |key: u32| -> Option<(u32, u32)> {
             let mut current = key;
             // Role chains are short; the bound only guards against a malformed cycle.
             for _ in 0..16 {
                 match self.origins.get(&current)? {
-                    Origin::WebIdentity { issuer, subject } => {
-                        return Some(CiWorkload {
-                            issuer: strings.get(*issuer).to_owned(),
-                            subject: strings.get(*subject).to_owned(),
-                        });
-                    }
+                    Origin::WebIdentity { issuer, subject } => return Some((*issuer, *subject)),
                     Origin::Chained { parent } => current = *parent,
                 }
             }
             None
         };
-        let mut workload_of: FxHashMap<u32, Option<CiWorkload>> = FxHashMap::default();
-        let mut rows: BTreeMap<(bool, u32, u32, u32), RowBuilder> = BTreeMap::new();
+        let mut session_workload: FxHashMap<u32, Option<(u32, u32)>> = FxHashMap::default();
+        let mut workloads: FxHashMap<(u32, u32), CiWorkload> = FxHashMap::default();
+        let mut records: BTreeMap<(bool, u32, u32, u32), RecordBuilder> = BTreeMap::new();
         for (key, stats) in &self.usage {
-            let row = rows
+            let record = records
                 .entry((key.denied, key.identity, key.action, key.resource))
-                .or_insert_with(|| RowBuilder::new(*stats));
-            row.stats_first_last(*stats);
+                .or_insert_with(|| RecordBuilder::new(*stats));
+            record.stats_first_last(*stats);
             if key.basis == 0 {
-                row.logged += stats.count;
+                record.logged += stats.count;
             } else {
-                row.inferred += stats.count;
-                row.evidence.insert(strings.get(key.basis).to_owned());
+                record.inferred += stats.count;
+                record.evidence.insert(strings.get(key.basis).to_owned());
             }
             if key.via != 0 {
-                row.evidence.insert(format!("via {}", strings.get(key.via)));
+                record
+                    .evidence
+                    .insert(format!("via {}", strings.get(key.via)));
             }
             let workload = match key.context {
                 Context::None => continue,
-                Context::Workload { issuer, subject } => Some(CiWorkload {
-                    issuer: strings.get(issuer).to_owned(),
-                    subject: strings.get(subject).to_owned(),
-                }),
-                Context::Session(session) => workload_of
+                Context::Workload { issuer, subject } => Some((issuer, subject)),
+                Context::Session(session) => *session_workload
                     .entry(session)
-                    .or_insert_with(|| resolve(session))
-                    .clone(),
+                    .or_insert_with(|| resolve(session)),
             };
             match workload {
-                Some(workload) => {
-                    row.workloads.insert(workload);
+                Some((issuer, subject)) => {
+                    let workload = workloads.entry((issuer, subject)).or_insert_with(|| {
+                        workload_of_host(strings.get(issuer), strings.get(subject))
+                    });
+                    record.workloads.insert(workload.clone());
                 }
-                None => row.unlinked += stats.count,
+                None => record.unlinked += stats.count,
             }
         }
-        let mut allowed = Vec::new();
-        let mut denied = Vec::new();
-        for ((is_denied, identity, action, resource), row) in rows {
-            let arn = strings.get(identity).to_owned();
-            let usage_row = UsageRow {
-                identity: Identity {
-                    kind: IdentityKind::of_arn(&arn),
-                    arn,
-                },
-                action: strings.get(action).to_owned(),
+        let mut allowed = Usage::new();
+        let mut denied = Usage::new();
+        for ((is_denied, identity, action, resource), record) in records {
+            let key = UsageKey {
+                identity: IdentityId::new(Provider::Aws, strings.get(identity)),
+                permission: Permission::new(Provider::Aws, strings.get(action)),
                 resource: strings.get(resource).to_owned(),
-                logged: row.logged,
-                inferred: row.inferred,
-                first_seen: to_datetime(row.first),
-                last_seen: to_datetime(row.last),
-                workloads: row.workloads,
-                unlinked_session_calls: row.unlinked,
-                evidence: row.evidence,
+            };
+            let record = UsageRecord {
+                count: record.logged + record.inferred,
+                inferred: record.inferred,
+                denied_count: 0,
+                first_seen: to_datetime(record.first),
+                last_seen: to_datetime(record.last),
+                workloads: record.workloads,
+                unlinked_calls: record.unlinked,
+                sources: BTreeSet::new(),
+                evidence: record.evidence,
             };
             if is_denied {
-                denied.push(usage_row);
+                denied.add_record(key, record);
             } else {
-                allowed.push(usage_row);
+                allowed.add_record(key, record);
             }
         }
-        // Compared borrowed: a key function would clone three strings per comparison.
-        let by_text = |a: &UsageRow, b: &UsageRow| {
-            (&a.identity.arn, &a.action, &a.resource).cmp(&(
-                &b.identity.arn,
-                &b.action,
-                &b.resource,
-            ))
-        };
-        allowed.sort_by(by_text);
-        denied.sort_by(by_text);
-
         (allowed, denied)
     }
 
@@ -993,10 +983,7 @@ impl Accumulator {
             .map(
                 |(&(role, issuer, subject, is_denied), stats)| WebIdentitySession {
                     role: strings.get(role).to_owned(),
-                    workload: CiWorkload {
-                        issuer: strings.get(issuer).to_owned(),
-                        subject: strings.get(subject).to_owned(),
-                    },
+                    workload: workload_of_host(strings.get(issuer), strings.get(subject)),
                     outcome: if is_denied {
                         Outcome::Denied
                     } else {
@@ -1008,9 +995,9 @@ impl Accumulator {
                 },
             )
             .collect();
-        web_identity_sessions.sort_by(|a, b| {
-            (&a.role, &a.workload, a.outcome).cmp(&(&b.role, &b.workload, b.outcome))
-        });
+        // By issuer host (the URL's common `https://` prefix keeps that order), not by the
+        // model's CI system order: the order the outputs have always listed.
+        web_identity_sessions.sort_by(|a, b| session_order(a).cmp(&session_order(b)));
         web_identity_sessions
     }
 
@@ -1019,16 +1006,10 @@ impl Accumulator {
         let mut instance_profile_passes: Vec<InstanceProfilePass> = self
             .profile_passes
             .iter()
-            .map(|(&(identity, profile), &count)| {
-                let arn = strings.get(identity).to_owned();
-                InstanceProfilePass {
-                    identity: Identity {
-                        kind: IdentityKind::of_arn(&arn),
-                        arn,
-                    },
-                    instance_profile: strings.get(profile).to_owned(),
-                    count,
-                }
+            .map(|(&(identity, profile), &count)| InstanceProfilePass {
+                identity: strings.get(identity).to_owned(),
+                instance_profile: strings.get(profile).to_owned(),
+                count,
             })
             .collect();
         instance_profile_passes.sort_by(|a, b| {
@@ -1071,7 +1052,18 @@ impl Accumulator {
     }
 }
 
-struct RowBuilder {
+/// Role, issuer URL, subject, outcome.
+fn session_order(session: &WebIdentitySession) -> (&str, &str, &str, Outcome) {
+    let workload = &session.workload;
+    (
+        &session.role,
+        &workload.issuer_url,
+        &workload.subject,
+        session.outcome,
+    )
+}
+
+struct RecordBuilder {
     logged: u64,
     inferred: u64,
     first: i64,
@@ -1081,9 +1073,9 @@ struct RowBuilder {
     evidence: BTreeSet<String>,
 }
 
-impl RowBuilder {
-    fn new(stats: Stats) -> RowBuilder {
-        RowBuilder {
+impl RecordBuilder {
+    fn new(stats: Stats) -> RecordBuilder {
+        RecordBuilder {
             logged: 0,
             inferred: 0,
             first: stats.first,

@@ -29,8 +29,8 @@ pub use event_map::{EventMap, EventMapError, Mapping};
 pub use implied::{ImpliedPermissions, ImpliedPermissionsError};
 pub use incremental::{CloudTrailLogs, ReadState, ReadStateError, whole_days};
 pub use report::{
-    AccessKeyUse, CiWorkload, CloudTrailUsage, Identity, IdentityKind, InstanceProfilePass,
-    SetAsideReason, UnknownEvent, UsageRow, WebIdentitySession,
+    AccessKeyUse, CloudTrailUsage, InstanceProfilePass, PrincipalKind, SetAsideReason,
+    UnknownEvent, WebIdentitySession, federated_provider, workload_of_host,
 };
 pub use time::TimeWindow;
 pub use walk::{folder_may_hold_events, folder_span, key_may_hold_events};

@@ -3,11 +3,9 @@
 //! through its own versioned view, and the neutral model maps them at merge time.
 
 use super::time::TimeWindow;
-use crate::model::{
-    Coverage, IdentityId, Outcome, Permission, Provider, Usage, UsageKey, UsageRecord,
-};
+use crate::model::{CiWorkload, Coverage, Outcome, Usage, UsageKey, UsageRecord};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Everything learnt from a set of CloudTrail log files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,15 +13,22 @@ pub struct CloudTrailUsage {
     /// The window that was asked for.
     pub window: TimeWindow,
     /// Calls that were allowed (including calls that failed for reasons other than
-    /// authorization, which still prove the permission was used), plus inferred permissions.
-    pub allowed: Vec<UsageRow>,
-    /// Calls refused for lack of permission: evidence of a missing grant, not of use.
-    pub denied: Vec<UsageRow>,
+    /// authorization, which still prove the permission was used), plus inferred permissions:
+    /// one record per (identity `aws:<arn>`, permission `aws:<service>:<Action>`, resource ARN
+    /// or `*`), its calls in `count` (with the inferred ones in `inferred`), no sources (the
+    /// reader counts per key, not per file).
+    pub allowed: Usage,
+    /// Calls refused for lack of permission: evidence of a missing grant, not of use. Kept
+    /// apart from `allowed` because each outcome has its own first/last seen and workloads:
+    /// in these records `count` (and its `inferred` part) counts *refused* calls and
+    /// `denied_count` is 0; [`CloudTrailUsage::to_usage`] moves them to `denied_count` when it
+    /// merges the two.
+    pub denied: Usage,
     /// `AssumeRoleWithWebIdentity` calls: which CI workload became which role.
     pub web_identity_sessions: Vec<WebIdentitySession>,
     /// Calls that passed an instance profile: `iam:PassRole` is needed on the profile's role,
-    /// which the log does not name. Each is also an `iam:PassRole` row on the profile's ARN,
-    /// which [`CloudTrailUsage::resolve_instance_profiles`] turns into a row on its role.
+    /// which the log does not name. Each is also an `iam:PassRole` record on the profile's ARN,
+    /// which [`CloudTrailUsage::resolve_instance_profiles`] turns into a record on its role.
     pub instance_profile_passes: Vec<InstanceProfilePass>,
     /// The access keys that signed IAM users' calls, per user: which of a user's keys is in
     /// use, and which the logs never show.
@@ -47,100 +52,98 @@ impl CloudTrailUsage {
         self.coverage.covers_container(account)
     }
 
+    /// The allowed records, then the denied ones, each with whether it is denied.
+    pub fn records(&self) -> impl Iterator<Item = (&UsageKey, &UsageRecord, bool)> {
+        let allowed = self
+            .allowed
+            .iter()
+            .map(|(key, record)| (key, record, false));
+        let denied = self.denied.iter().map(|(key, record)| (key, record, true));
+        allowed.chain(denied)
+    }
+
     /// Puts the roles of passed instance profiles in place of the profiles: every
-    /// `iam:PassRole` row on an instance profile ARN becomes one row per role the profile holds,
-    /// as `roles_of` gives them by (account, profile name) — the inventory's view. A profile it
-    /// does not list becomes `*`: its role is unknown, and a permission that was used must not
-    /// be dropped. Rows that become equal are merged, and both lists stay sorted.
+    /// `iam:PassRole` record on an instance profile ARN becomes one record per role the
+    /// profile holds, as `roles_of` gives them by (account, profile name) — the inventory's
+    /// view. A profile it does not list becomes `*`: its role is unknown, and a permission
+    /// that was used must not be dropped. Records that land on one key are merged.
     pub fn resolve_instance_profiles(
         &mut self,
         roles_of: &BTreeMap<(String, String), Vec<String>>,
     ) {
-        for rows in [&mut self.allowed, &mut self.denied] {
-            if !rows.iter().any(is_instance_profile_pass) {
+        for usage in [&mut self.allowed, &mut self.denied] {
+            if !usage.iter().any(|(key, _)| is_instance_profile_pass(key)) {
                 continue;
             }
-            let mut merged: BTreeMap<(String, String, String), UsageRow> = BTreeMap::new();
-            for row in std::mem::take(rows) {
-                let resolved = if is_instance_profile_pass(&row) {
-                    let roles = profile_key(&row.resource)
-                        .and_then(|key| roles_of.get(&key))
-                        .filter(|roles| !roles.is_empty());
-                    match roles {
-                        Some(roles) => roles
-                            .iter()
-                            .map(|role| {
-                                let mut resolved = row.clone();
-                                resolved.resource = role.clone();
-                                resolved
-                                    .evidence
-                                    .insert(format!("role of instance profile {}", row.resource));
-                                resolved
-                            })
-                            .collect(),
-                        None => {
-                            let mut resolved = row.clone();
-                            resolved.resource = "*".to_owned();
-                            resolved.evidence.insert(format!(
-                                "instance profile {} is not in the inventory: its role is unknown",
-                                row.resource
-                            ));
-                            vec![resolved]
+            let mut resolved = Usage::new();
+            for (key, record) in std::mem::take(usage) {
+                if !is_instance_profile_pass(&key) {
+                    resolved.add_record(key, record);
+                    continue;
+                }
+                let roles = profile_key(&key.resource)
+                    .and_then(|profile| roles_of.get(&profile))
+                    .filter(|roles| !roles.is_empty());
+                match roles {
+                    Some(roles) => {
+                        for role in roles {
+                            let mut record = record.clone();
+                            record
+                                .evidence
+                                .insert(format!("role of instance profile {}", key.resource));
+                            let key = UsageKey {
+                                resource: role.clone(),
+                                ..key.clone()
+                            };
+                            resolved.add_record(key, record);
                         }
                     }
-                } else {
-                    vec![row]
-                };
-                for row in resolved {
-                    let key = (
-                        row.identity.arn.clone(),
-                        row.action.clone(),
-                        row.resource.clone(),
-                    );
-                    match merged.get_mut(&key) {
-                        Some(existing) => existing.absorb(row),
-                        None => {
-                            merged.insert(key, row);
-                        }
+                    None => {
+                        let mut record = record;
+                        record.evidence.insert(format!(
+                            "instance profile {} is not in the inventory: its role is unknown",
+                            key.resource
+                        ));
+                        let key = UsageKey {
+                            resource: "*".to_owned(),
+                            ..key
+                        };
+                        resolved.add_record(key, record);
                     }
                 }
             }
-            *rows = merged.into_values().collect();
+            *usage = resolved;
         }
     }
-}
 
-impl CloudTrailUsage {
-    /// The rows as provider-neutral usage: one record per (identity, action, resource), with
-    /// allowed calls (logged and inferred) in `count` and refused ones in `denied_count`.
-    /// Identities are `aws:<arn>`, permissions `aws:<service>:<Action>`, workloads the CI
-    /// workloads linked to the calls (issuer `https://<host>`). Records keep no sources: the
-    /// CloudTrail reader counts per key, not per file.
+    /// Allowed and refused calls as one provider-neutral usage: one record per (identity,
+    /// action, resource), allowed calls (logged and inferred) in `count`, refused ones in
+    /// `denied_count` (see [`UsageRecord::into_refused`]); first/last seen, workloads and
+    /// evidence of both outcomes united.
     pub fn to_usage(&self) -> Usage {
-        let mut usage = Usage::new();
-        for (rows, denied) in [(&self.allowed, false), (&self.denied, true)] {
-            for row in rows {
-                let key = UsageKey {
-                    identity: IdentityId::new(Provider::Aws, &row.identity.arn),
-                    permission: Permission::new(Provider::Aws, row.action.clone()),
-                    resource: row.resource.clone(),
-                };
-                let record = row.to_record(denied, neutral_workload);
-                usage.add_record(key, record);
-            }
+        let mut usage = self.allowed.clone();
+        for (key, record) in self.denied.iter() {
+            usage.add_record(key.clone(), record.clone().into_refused());
         }
         usage
     }
 }
 
-/// The model's form of a CloudTrail workload: the issuer host becomes the issuer URL
-/// `https://<host>`.
-pub(crate) fn neutral_workload(workload: &CiWorkload) -> crate::model::CiWorkload {
-    crate::model::CiWorkload::new(&format!("https://{}", workload.issuer), &workload.subject)
+/// The model's form of a CloudTrail workload: the issuer host CloudTrail names
+/// (`webIdFederationData.federatedProvider`) becomes the issuer URL `https://<host>`.
+pub fn workload_of_host(host: &str, subject: &str) -> CiWorkload {
+    CiWorkload::new(&format!("https://{host}"), subject)
 }
 
-fn is_instance_profile_pass(row: &UsageRow) -> bool {
-    row.action == "iam:PassRole" && row.resource.contains(":instance-profile/")
+/// The issuer host of a workload, as CloudTrail names it and AWS outputs print it: the issuer
+/// URL without its `https://` (the inverse of [`workload_of_host`]).
+pub fn federated_provider(workload: &CiWorkload) -> &str {
+    let url = &workload.issuer_url;
+    url.strip_prefix("https://").unwrap_or(url)
+}
+
+fn is_instance_profile_pass(key: &UsageKey) -> bool {
+    key.permission.action == "iam:PassRole" && key.resource.contains(":instance-profile/")
 }
 
 /// `arn:aws:iam::<account>:instance-profile/<path/><name>` → (account, name).
@@ -161,123 +164,39 @@ fn profile_key(arn: &str) -> Option<(String, String)> {
     (service == "iam" && !name.is_empty()).then(|| (account.to_owned(), name.to_owned()))
 }
 
-/// The principal a call is charged to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Identity {
-    /// `arn:aws:iam::<account>:role/<path><name>`, `…:user/…`, `…:root`, or a federated user.
-    pub arn: String,
-    pub kind: IdentityKind,
-}
-
-/// The kind of principal, read from its ARN.
+/// The kind of principal a call is charged to, read from its ARN (CloudTrail charges calls to
+/// roles, users, the account root and federated users).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum IdentityKind {
+pub enum PrincipalKind {
     Role,
     User,
     Root,
     FederatedUser,
 }
 
-impl IdentityKind {
+impl PrincipalKind {
     /// Reads the kind from an ARN produced by attribution.
-    pub fn of_arn(arn: &str) -> IdentityKind {
+    pub fn of_arn(arn: &str) -> PrincipalKind {
         let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
         if resource == "root" {
-            IdentityKind::Root
+            PrincipalKind::Root
         } else if resource.starts_with("user/") {
-            IdentityKind::User
+            PrincipalKind::User
         } else if resource.starts_with("federated-user/") {
-            IdentityKind::FederatedUser
+            PrincipalKind::FederatedUser
         } else {
-            IdentityKind::Role
+            PrincipalKind::Role
         }
     }
 
     /// The lowercase name used in output.
     pub fn as_str(self) -> &'static str {
         match self {
-            IdentityKind::Role => "role",
-            IdentityKind::User => "user",
-            IdentityKind::Root => "root",
-            IdentityKind::FederatedUser => "federated-user",
+            PrincipalKind::Role => "role",
+            PrincipalKind::User => "user",
+            PrincipalKind::Root => "root",
+            PrincipalKind::FederatedUser => "federated-user",
         }
-    }
-}
-
-/// A CI workload: the OIDC issuer and the token subject it presented.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CiWorkload {
-    /// The issuer host and path, e.g. `token.actions.githubusercontent.com`.
-    pub issuer: String,
-    /// The `sub` claim, e.g. `repo:acme/web:ref:refs/heads/main`.
-    pub subject: String,
-}
-
-/// One (identity, action, resource) with its evidence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageRow {
-    pub identity: Identity,
-    /// The IAM action, e.g. `s3:GetObject`.
-    pub action: String,
-    /// The resource ARN, or `*` when the record does not name one.
-    pub resource: String,
-    /// Calls logged with this action.
-    pub logged: u64,
-    /// Calls that needed this action without logging it (`iam:PassRole`, a copy source).
-    pub inferred: u64,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
-    /// The CI workloads whose sessions made these calls (empty when none could be linked).
-    pub workloads: BTreeSet<CiWorkload>,
-    /// Calls made with temporary credentials that could not be linked to a workload.
-    pub unlinked_session_calls: u64,
-    /// How the calls reached AWS or why the permission was needed, when not simply logged as
-    /// the identity's own call: `via cloudformation.amazonaws.com` (a service used the
-    /// identity's credentials), `implied by PutObject x-amz-acl` (a permission the request
-    /// needed without an event of its own). Sorted.
-    pub evidence: BTreeSet<String>,
-}
-
-impl UsageRow {
-    /// All calls that support this row.
-    pub fn count(&self) -> u64 {
-        self.logged + self.inferred
-    }
-
-    /// The row as a neutral record (see [`CloudTrailUsage::to_usage`]): its calls in `count`
-    /// (with `inferred`) or, for a `denied` row, in `denied_count`; no sources. `workload`
-    /// gives the model's form of each workload ([`neutral_workload`], or a cached copy of it).
-    pub(crate) fn to_record<'r>(
-        &'r self,
-        denied: bool,
-        workload: impl FnMut(&'r CiWorkload) -> crate::model::CiWorkload,
-    ) -> UsageRecord {
-        let (count, inferred, denied_count) = if denied {
-            (0, 0, self.count())
-        } else {
-            (self.count(), self.inferred, 0)
-        };
-        UsageRecord {
-            count,
-            inferred,
-            denied_count,
-            first_seen: self.first_seen,
-            last_seen: self.last_seen,
-            workloads: self.workloads.iter().map(workload).collect(),
-            sources: BTreeSet::new(),
-            evidence: self.evidence.clone(),
-        }
-    }
-
-    /// Adds the calls of another row of the same identity, action and resource.
-    fn absorb(&mut self, other: UsageRow) {
-        self.logged += other.logged;
-        self.inferred += other.inferred;
-        self.first_seen = self.first_seen.min(other.first_seen);
-        self.last_seen = self.last_seen.max(other.last_seen);
-        self.workloads.extend(other.workloads);
-        self.unlinked_session_calls += other.unlinked_session_calls;
-        self.evidence.extend(other.evidence);
     }
 }
 
@@ -295,7 +214,8 @@ pub struct WebIdentitySession {
 /// An instance profile passed by an identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceProfilePass {
-    pub identity: Identity,
+    /// The ARN of the principal that passed the profile.
+    pub identity: String,
     /// The profile ARN or name as written in the request.
     pub instance_profile: String,
     pub count: u64,
@@ -401,24 +321,29 @@ impl SetAsideReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Provider;
+    use std::collections::BTreeSet;
 
-    fn pass(identity: &str, resource: &str, inferred: u64, evidence: &str) -> UsageRow {
+    fn pass(
+        identity: &str,
+        resource: &str,
+        inferred: u64,
+        evidence: &str,
+    ) -> (UsageKey, UsageRecord) {
         let time = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
-        UsageRow {
-            identity: Identity {
-                arn: identity.to_owned(),
-                kind: IdentityKind::of_arn(identity),
-            },
-            action: "iam:PassRole".to_owned(),
-            resource: resource.to_owned(),
-            logged: 0,
+        let key = UsageKey::new(Provider::Aws, identity, "iam:PassRole", resource);
+        let record = UsageRecord {
+            count: inferred,
             inferred,
+            denied_count: 0,
             first_seen: time,
             last_seen: time,
             workloads: BTreeSet::new(),
-            unlinked_session_calls: 0,
+            unlinked_calls: 0,
+            sources: BTreeSet::new(),
             evidence: [evidence.to_owned()].into(),
-        }
+        };
+        (key, record)
     }
 
     #[test]
@@ -426,7 +351,7 @@ mod tests {
         let deploy = "arn:aws:iam::111122223333:role/gha-deploy";
         let runner = "arn:aws:iam::111122223333:role/runners/web-runner-role";
         let mut usage = CloudTrailUsage {
-            allowed: vec![
+            allowed: Usage::from_iter([
                 pass(
                     deploy,
                     "arn:aws:iam::111122223333:instance-profile/ci/web-runner",
@@ -440,7 +365,7 @@ mod tests {
                     "implied by RunInstances iamInstanceProfile.name",
                 ),
                 pass(deploy, runner, 1, "implied by CreateStack roleARN"),
-            ],
+            ]),
             ..CloudTrailUsage::default()
         };
         let roles: BTreeMap<(String, String), Vec<String>> = [(
@@ -449,23 +374,25 @@ mod tests {
         )]
         .into();
         usage.resolve_instance_profiles(&roles);
-        let rows: Vec<(&str, u64)> = usage
-            .allowed
+        let records: Vec<(&UsageKey, &UsageRecord)> = usage.allowed.iter().collect();
+        let rows: Vec<(&str, u64)> = records
             .iter()
-            .map(|row| (row.resource.as_str(), row.inferred))
+            .map(|(key, record)| (key.resource.as_str(), record.inferred))
             .collect();
         // The resolved pass merges with the direct one; the unknown profile stays broad.
         assert_eq!(rows, vec![("*", 1), (runner, 3)]);
-        assert!(usage.allowed[1].evidence.contains(
+        assert!(records[1].1.evidence.contains(
             "role of instance profile arn:aws:iam::111122223333:instance-profile/ci/web-runner"
         ));
         assert!(
-            usage.allowed[1]
+            records[1]
+                .1
                 .evidence
                 .contains("implied by CreateStack roleARN")
         );
         assert!(
-            usage.allowed[0]
+            records[0]
+                .1
                 .evidence
                 .iter()
                 .any(|evidence| evidence.contains("is not in the inventory"))
@@ -473,19 +400,19 @@ mod tests {
     }
 
     #[test]
-    fn cloudtrail_rows_become_neutral_usage_records() {
+    fn allowed_and_refused_calls_merge_into_one_neutral_record() {
         let deploy = "arn:aws:iam::111122223333:role/gha-deploy";
-        let mut allowed = pass(deploy, "arn:aws:iam::111122223333:role/app", 2, "implied");
-        allowed.logged = 3;
-        allowed.workloads.insert(CiWorkload {
-            issuer: "token.actions.githubusercontent.com".to_owned(),
-            subject: "repo:acme/web:ref:refs/heads/main".to_owned(),
-        });
-        let mut denied = pass(deploy, "arn:aws:iam::111122223333:role/app", 0, "denied");
-        denied.logged = 1;
+        let (key, mut allowed) = pass(deploy, "arn:aws:iam::111122223333:role/app", 2, "implied");
+        allowed.count += 3;
+        allowed.workloads.insert(workload_of_host(
+            "token.actions.githubusercontent.com",
+            "repo:acme/web:ref:refs/heads/main",
+        ));
+        let (_, mut denied) = pass(deploy, "arn:aws:iam::111122223333:role/app", 0, "denied");
+        denied.count = 1;
         let usage = CloudTrailUsage {
-            allowed: vec![allowed],
-            denied: vec![denied],
+            allowed: Usage::from_iter([(key.clone(), allowed)]),
+            denied: Usage::from_iter([(key, denied)]),
             ..CloudTrailUsage::default()
         }
         .to_usage();
@@ -499,26 +426,34 @@ mod tests {
         );
         let workload = record.workloads.iter().next().unwrap();
         assert_eq!(workload.subject, "repo:acme/web:ref:refs/heads/main");
+        assert_eq!(
+            workload.issuer_url,
+            "https://token.actions.githubusercontent.com"
+        );
+        assert_eq!(
+            federated_provider(workload),
+            "token.actions.githubusercontent.com"
+        );
         assert_eq!(record.evidence.len(), 2);
     }
 
     #[test]
-    fn identity_kind_reads_the_arn() {
+    fn principal_kind_reads_the_arn() {
         assert_eq!(
-            IdentityKind::of_arn("arn:aws:iam::1:role/path/ci"),
-            IdentityKind::Role
+            PrincipalKind::of_arn("arn:aws:iam::1:role/path/ci"),
+            PrincipalKind::Role
         );
         assert_eq!(
-            IdentityKind::of_arn("arn:aws:iam::1:user/alice"),
-            IdentityKind::User
+            PrincipalKind::of_arn("arn:aws:iam::1:user/alice"),
+            PrincipalKind::User
         );
         assert_eq!(
-            IdentityKind::of_arn("arn:aws:iam::1:root"),
-            IdentityKind::Root
+            PrincipalKind::of_arn("arn:aws:iam::1:root"),
+            PrincipalKind::Root
         );
         assert_eq!(
-            IdentityKind::of_arn("arn:aws:sts::1:federated-user/bob"),
-            IdentityKind::FederatedUser
+            PrincipalKind::of_arn("arn:aws:sts::1:federated-user/bob"),
+            PrincipalKind::FederatedUser
         );
     }
 }

@@ -528,20 +528,20 @@ fn add_usage(
         .iter()
         .map(|(id, &index)| (crate::graph::principal_key(id.native()), index))
         .collect();
-    for row in &usage.allowed {
-        let Some(&source) = by_arn.get(&crate::graph::principal_key(&row.identity.arn)) else {
+    for (key, record) in usage.allowed.iter() {
+        let Some(&source) = by_arn.get(&crate::graph::principal_key(key.identity.native())) else {
             continue;
         };
         let target = graph.add_node(Node::Resource {
-            name: row.resource.clone(),
+            name: key.resource.clone(),
         });
         graph.add_edge(
             source,
             target,
             Edge::Used {
-                action: row.action.clone(),
-                count: row.count(),
-                last_seen: row.last_seen,
+                action: key.permission.action.clone(),
+                count: record.count,
+                last_seen: record.last_seen,
             },
         );
     }
@@ -554,7 +554,7 @@ fn add_usage(
         };
         let issuer_url = format!(
             "https://{}",
-            crate::graph::issuer_host(&session.workload.issuer)
+            crate::graph::issuer_host(&session.workload.issuer_url)
         );
         let source = graph.add_node(Node::Workload(WorkloadNode {
             issuer: crate::model::CiIssuer::from_issuer_url(&issuer_url),

@@ -37,6 +37,7 @@ pub use build::{INLINE_ROLE_AGGREGATE_LIMIT, MANAGED_POLICY_LIMIT, policy_size};
 pub use generalize::generalize;
 pub use render::render_terraform;
 
+use super::cloudtrail::{federated_provider, workload_of_host};
 use super::coverage::{CoverageFacts, CoverageTable, Observability};
 use super::eval::{CompiledPolicySet, DecisionKind, NamedPolicy, PolicyKind, PolicySet, Request};
 use super::policy::{ActionClause, PolicyDocument, Statement};
@@ -71,9 +72,7 @@ impl PolicyInput {
 /// `token.actions.githubusercontent.com:repo:acme/web:ref:refs/heads/main` (the issuer URL
 /// without its `https://`).
 pub fn workload_label(workload: &CiWorkload) -> String {
-    let issuer = &workload.issuer_url;
-    let host = issuer.strip_prefix("https://").unwrap_or(issuer);
-    format!("{host}:{}", workload.subject)
+    format!("{}:{}", federated_provider(workload), workload.subject)
 }
 
 /// The workload a label of [`workload_label`]'s shape names: the text up to the first `:` is
@@ -81,7 +80,7 @@ pub fn workload_label(workload: &CiWorkload) -> String {
 /// no `:`. `workload_label(&parse_workload_label(text)?) == text` for every such text.
 pub fn parse_workload_label(text: &str) -> Option<CiWorkload> {
     let (host, subject) = text.split_once(':')?;
-    Some(CiWorkload::new(&format!("https://{host}"), subject))
+    Some(workload_of_host(host, subject))
 }
 
 /// Everything minimization needs about one identity.

@@ -368,6 +368,7 @@ impl StoredAccumulator {
                     .iter()
                     .map(|(issuer, subject)| CiWorkload::new(issuer, subject))
                     .collect(),
+                unlinked_calls: 0,
                 sources: sources.into_iter().collect(),
                 evidence: evidence.into_iter().collect(),
             };

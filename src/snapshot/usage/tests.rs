@@ -13,32 +13,27 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 fn workload(subject: &str) -> CiWorkload {
-    CiWorkload {
-        issuer: "token.actions.githubusercontent.com".to_owned(),
-        subject: subject.to_owned(),
-    }
+    workload_of_host("token.actions.githubusercontent.com", subject)
 }
 
-fn row(arn: &str, action: &str, resource: &str, workloads: &[&str]) -> UsageRow {
-    UsageRow {
-        identity: Identity {
-            arn: arn.to_owned(),
-            kind: IdentityKind::of_arn(arn),
-        },
-        action: action.to_owned(),
-        resource: resource.to_owned(),
-        logged: 7,
+fn row(arn: &str, action: &str, resource: &str, workloads: &[&str]) -> (UsageKey, UsageRecord) {
+    let key = UsageKey::new(Provider::Aws, arn, action, resource);
+    let record = UsageRecord {
+        count: 9,
         inferred: 2,
+        denied_count: 0,
         first_seen: at(10),
         last_seen: at(3_600),
         workloads: workloads.iter().map(|subject| workload(subject)).collect(),
-        unlinked_session_calls: 1,
+        unlinked_calls: 1,
+        sources: BTreeSet::new(),
         evidence: [
             "implied by PutObject x-amz-acl".to_owned(),
             "via cloudformation.amazonaws.com".to_owned(),
         ]
         .into(),
-    }
+    };
+    (key, record)
 }
 
 /// A usage value with something in every field, including a window bound with nanoseconds.
@@ -50,7 +45,7 @@ fn sample() -> CloudTrailUsage {
             since: Some(at(0) + chrono::Duration::nanoseconds(123_456_789)),
             until: None,
         },
-        allowed: vec![
+        allowed: Usage::from_iter([
             row(
                 deploy,
                 "s3:GetObject",
@@ -62,8 +57,8 @@ fn sample() -> CloudTrailUsage {
             ),
             row(deploy, "s3:PutObject", "*", &[]),
             row(user, "ecr:GetAuthorizationToken", "*", &[]),
-        ],
-        denied: vec![row(deploy, "ssm:GetParameter", "*", &["repo:a|b:odd"])],
+        ]),
+        denied: Usage::from_iter([row(deploy, "ssm:GetParameter", "*", &["repo:a|b:odd"])]),
         web_identity_sessions: vec![WebIdentitySession {
             role: deploy.to_owned(),
             workload: workload("repo:acme/web:ref:refs/heads/main"),
@@ -73,10 +68,7 @@ fn sample() -> CloudTrailUsage {
             last_seen: at(2),
         }],
         instance_profile_passes: vec![InstanceProfilePass {
-            identity: Identity {
-                arn: user.to_owned(),
-                kind: IdentityKind::User,
-            },
+            identity: user.to_owned(),
             instance_profile: "web-profile".to_owned(),
             count: 4,
         }],
@@ -185,12 +177,14 @@ fn manifest_lists_the_usage_files_and_its_coverage() {
 }
 
 #[test]
-fn identical_usage_gives_byte_identical_files_whatever_the_row_order() {
+fn identical_usage_gives_byte_identical_files_whatever_order_records_were_added_in() {
     let first = tempfile::tempdir().expect("tempdir");
     let second = tempfile::tempdir().expect("tempdir");
     let usage = sample();
     let mut shuffled = sample();
-    shuffled.allowed.reverse();
+    let mut records: Vec<_> = shuffled.allowed.into_iter().collect();
+    records.reverse();
+    shuffled.allowed = records.into_iter().collect();
     let first = write(first.path(), &usage);
     let second = write(second.path(), &shuffled);
     for file in [ALLOWED_PATH, DENIED_PATH, SUMMARY_PATH, "manifest.json"] {
@@ -275,15 +269,19 @@ fn rows_written_before_evidence_was_recorded_read_with_none() {
         fs::write(dir.join(relative), bytes).expect("replace");
     }
     let read = read(&dir).expect("read").expect("usage");
-    assert!(read.allowed.iter().all(|row| row.evidence.is_empty()));
+    assert!(read.allowed.iter().all(|(_, row)| row.evidence.is_empty()));
+    let without_evidence = |usage: Usage| -> Usage {
+        usage
+            .into_iter()
+            .map(|(key, mut record)| {
+                record.evidence.clear();
+                (key, record)
+            })
+            .collect()
+    };
     let mut expected = usage;
-    for row in expected
-        .allowed
-        .iter_mut()
-        .chain(expected.denied.iter_mut())
-    {
-        row.evidence.clear();
-    }
+    expected.allowed = without_evidence(expected.allowed);
+    expected.denied = without_evidence(expected.denied);
     assert_eq!(read, expected);
 }
 
@@ -414,5 +412,25 @@ fn workloads_split_at_the_first_bar() {
     let dir = write(store.path(), &sample());
     let usage = read(&dir).expect("read").expect("usage");
     let expected: BTreeSet<CiWorkload> = [workload("repo:a|b:odd")].into_iter().collect();
-    assert_eq!(usage.denied[0].workloads, expected);
+    let (_, record) = usage.denied.iter().next().expect("a denied record");
+    assert_eq!(record.workloads, expected);
+}
+
+#[test]
+fn a_row_that_repeats_an_earlier_key_is_a_damaged_file() {
+    let store = tempfile::tempdir().expect("tempdir");
+    let dir = write(store.path(), &sample());
+    let (key, record) = row("arn:aws:iam::1:role/ci", "s3:GetObject", "*", &[]);
+    let mut frame = frame_of(&[(&key, &record), (&key, &record)]).expect("frame");
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .finish(&mut frame)
+        .expect("write");
+    fs::write(dir.join(DENIED_PATH), bytes).expect("replace");
+    let error = expect_error(&dir);
+    assert!(
+        error.contains("row 2 repeats the identity, action and resource of an earlier row"),
+        "{error}"
+    );
+    assert!(error.contains("aws-denied.parquet"), "{error}");
 }

@@ -103,14 +103,12 @@ pub fn logged_calls(
 ) -> Option<(u64, chrono::DateTime<chrono::Utc>)> {
     let usage = check.usage?;
     usage
-        .allowed
-        .iter()
-        .chain(&usage.denied)
-        .filter(|row| principal_key(&row.identity.arn) == principal_key(id.native()))
-        .fold(None, |found, row| {
+        .records()
+        .filter(|(key, _, _)| principal_key(key.identity.native()) == principal_key(id.native()))
+        .fold(None, |found, (_, record, _)| {
             Some(match found {
-                None => (row.count(), row.last_seen),
-                Some((count, last)) => (count + row.count(), row.last_seen.max(last)),
+                None => (record.count, record.last_seen),
+                Some((count, last)) => (count + record.count, record.last_seen.max(last)),
             })
         })
 }

@@ -3,7 +3,7 @@
 //! condition operator that can hold `sub`, and every issuer with a subject grammar.
 
 use super::trust_findings;
-use crate::aws::cloudtrail::{CiWorkload, CloudTrailUsage, WebIdentitySession};
+use crate::aws::cloudtrail::{CloudTrailUsage, WebIdentitySession, workload_of_host};
 use crate::aws::escalation::escalation_paths;
 use crate::aws::inventory::AwsAccountInventory;
 use crate::aws::normalize::normalize;
@@ -456,21 +456,19 @@ fn usage_rows(arn: &str) -> CloudTrailUsage {
     usage.coverage.events_read = 3;
     usage.coverage.events_in_window = 3;
     usage.coverage.containers = [(ACCOUNT.to_string(), 3)].into();
-    usage.allowed.push(crate::aws::cloudtrail::UsageRow {
-        identity: crate::aws::cloudtrail::Identity {
-            arn: arn.to_string(),
-            kind: crate::aws::cloudtrail::IdentityKind::User,
-        },
-        action: "s3:GetObject".into(),
-        resource: "*".into(),
-        logged: 3,
+    let key = crate::model::UsageKey::new(crate::model::Provider::Aws, arn, "s3:GetObject", "*");
+    let record = crate::model::UsageRecord {
+        count: 3,
         inferred: 0,
+        denied_count: 0,
         first_seen: time,
         last_seen: time,
         workloads: Default::default(),
-        unlinked_session_calls: 0,
+        unlinked_calls: 0,
+        sources: Default::default(),
         evidence: Default::default(),
-    });
+    };
+    usage.allowed.add_record(key, record);
     usage
 }
 
@@ -579,6 +577,8 @@ fn long_lived_keys_used_and_unused() {
     // confidence, and the signing key is not reported.
     let signed_with = |keys: &[&str]| {
         let mut usage = usage.clone();
+        let (_, record) = usage.allowed.iter().next().expect("a record");
+        let (first_seen, last_seen) = (record.first_seen, record.last_seen);
         for (position, key) in keys.iter().enumerate() {
             usage
                 .access_keys
@@ -586,8 +586,8 @@ fn long_lived_keys_used_and_unused() {
                     user_arn: format!("arn:aws:iam::{ACCOUNT}:user/ci"),
                     access_key_id: (*key).into(),
                     calls: 2 + position as u64,
-                    first_seen: usage.allowed[0].first_seen,
-                    last_seen: usage.allowed[0].last_seen,
+                    first_seen,
+                    last_seen,
                 });
         }
         usage
@@ -659,10 +659,7 @@ fn unused_trusted_subjects_get_a_tightened_policy() {
         .with_timezone(&chrono::Utc);
     let session = |subject: &str| WebIdentitySession {
         role: arn.clone(),
-        workload: CiWorkload {
-            issuer: GITHUB.into(),
-            subject: subject.into(),
-        },
+        workload: workload_of_host(GITHUB, subject),
         outcome: Outcome::Allowed,
         count: 2,
         first_seen: time,

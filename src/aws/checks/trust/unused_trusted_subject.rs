@@ -38,7 +38,7 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
         if session.outcome == Outcome::Allowed {
             seen.entry((
                 principal_key(&session.role),
-                issuer_host(&session.workload.issuer),
+                issuer_host(&session.workload.issuer_url),
             ))
             .or_default()
             .insert(session.workload.subject.as_str());

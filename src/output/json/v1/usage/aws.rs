@@ -3,8 +3,8 @@
 //! sessions, access keys and instance profiles seen, and what could not be read.
 
 use super::super::common::{ReadWindowView, SkippedView};
-use crate::aws::cloudtrail::{CloudTrailUsage, UsageRow};
-use crate::model::Outcome;
+use crate::aws::cloudtrail::{CloudTrailUsage, PrincipalKind, federated_provider};
+use crate::model::{Outcome, Usage};
 use crate::output::rfc3339;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -157,7 +157,7 @@ impl UsageView {
                 .iter()
                 .map(|session| SessionView {
                     role: session.role.clone(),
-                    issuer: session.workload.issuer.clone(),
+                    issuer: federated_provider(&session.workload).to_owned(),
                     subject: session.workload.subject.clone(),
                     outcome: match session.outcome {
                         Outcome::Allowed => "allowed",
@@ -172,7 +172,7 @@ impl UsageView {
                 .instance_profile_passes
                 .iter()
                 .map(|pass| ProfilePassView {
-                    identity: pass.identity.arn.clone(),
+                    identity: pass.identity.clone(),
                     instance_profile: pass.instance_profile.clone(),
                     count: pass.count,
                 })
@@ -207,20 +207,23 @@ impl UsageView {
     }
 }
 
-/// Groups sorted rows by identity, then by action, collecting resources and workloads.
-fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
+/// Groups the records (sorted by identity, action, resource) by identity, then by action,
+/// collecting resources and workloads.
+fn group(usage: &Usage) -> Vec<((&str, &'static str), Vec<ActionView>)> {
     let mut grouped: Vec<((&str, &'static str), Vec<ActionView>)> = Vec::new();
-    for row in rows {
-        let identity = (row.identity.arn.as_str(), row.identity.kind.as_str());
+    for (key, row) in usage.iter() {
+        let arn = key.identity.native();
+        let identity = (arn, PrincipalKind::of_arn(arn).as_str());
         if grouped.last().is_none_or(|(last, _)| last.0 != identity.0) {
             grouped.push((identity, Vec::new()));
         }
         let Some((_, actions)) = grouped.last_mut() else {
             continue;
         };
-        if actions.last().is_none_or(|last| last.action != row.action) {
+        let name = &key.permission.action;
+        if actions.last().is_none_or(|last| &last.action != name) {
             actions.push(ActionView {
-                action: row.action.clone(),
+                action: name.clone(),
                 count: 0,
                 inferred: 0,
                 first_seen: rfc3339(row.first_seen),
@@ -234,19 +237,19 @@ fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
         let Some(action) = actions.last_mut() else {
             continue;
         };
-        action.count += row.count();
+        action.count += row.count;
         action.inferred += row.inferred;
-        action.unlinked_session_calls += row.unlinked_session_calls;
+        action.unlinked_session_calls += row.unlinked_calls;
         // RFC 3339 UTC strings of one format compare like the times they spell.
         action.first_seen = action.first_seen.clone().min(rfc3339(row.first_seen));
         action.last_seen = action.last_seen.clone().max(rfc3339(row.last_seen));
         action.resources.push(ResourceView {
-            resource: row.resource.clone(),
-            count: row.count(),
+            resource: key.resource.clone(),
+            count: row.count,
         });
         for workload in &row.workloads {
             let view = WorkloadView {
-                issuer: workload.issuer.clone(),
+                issuer: federated_provider(workload).to_owned(),
                 subject: workload.subject.clone(),
             };
             if let Err(position) = action.workloads.binary_search(&view) {
@@ -260,4 +263,50 @@ fn group(rows: &[UsageRow]) -> Vec<((&str, &'static str), Vec<ActionView>)> {
         }
     }
     grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::cloudtrail::workload_of_host;
+    use crate::model::{Provider, UsageKey, UsageRecord};
+    use chrono::DateTime;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn workloads_print_by_issuer_host_not_by_ci_system() {
+        // The model's workload set puts GitHub before GitLab (its CI system order); this view
+        // has always listed workloads by issuer host, where `gitlab.com` comes first.
+        let time = DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let github = workload_of_host("token.actions.githubusercontent.com", "repo:a/b:ref:x");
+        let gitlab = workload_of_host("gitlab.com", "project_path:a/b:ref_type:branch:ref:x");
+        let record = UsageRecord {
+            count: 2,
+            inferred: 0,
+            denied_count: 0,
+            first_seen: time,
+            last_seen: time,
+            workloads: BTreeSet::from([github.clone(), gitlab]),
+            unlinked_calls: 0,
+            sources: BTreeSet::new(),
+            evidence: BTreeSet::new(),
+        };
+        assert_eq!(record.workloads.iter().next(), Some(&github));
+        let key = UsageKey::new(Provider::Aws, "arn:aws:iam::1:role/ci", "s3:GetObject", "*");
+        let usage = CloudTrailUsage {
+            allowed: Usage::from_iter([(key, record)]),
+            ..CloudTrailUsage::default()
+        };
+        let view = UsageView::new(&usage);
+        let issuers: Vec<&str> = view.identities[0].used[0]
+            .workloads
+            .iter()
+            .map(|workload| workload.issuer.as_str())
+            .collect();
+        assert_eq!(
+            issuers,
+            ["gitlab.com", "token.actions.githubusercontent.com"]
+        );
+        assert_eq!(view.identities[0].kind, "role");
+    }
 }
