@@ -658,6 +658,45 @@ fn cli_path_without_log_files_is_an_input_error_naming_it() {
 }
 
 #[test]
+fn cli_logs_of_another_kind_are_an_input_error_naming_the_option_for_each_kind() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures");
+    let gcp = fixtures.join("gcp-demo/audit-logs");
+    let azure = fixtures.join("azure-demo/activity-log");
+    let aws = fixtures.join("demo/cloudtrail");
+    // Each reader given the other clouds' demo logs; each demo holds one damaged file too.
+    for (option, path, what) in [
+        ("--gcp-audit-logs", &azure, "is a Cloud Audit Logs entry"),
+        ("--gcp-audit-logs", &aws, "is a Cloud Audit Logs entry"),
+        (
+            "--azure-activity-logs",
+            &gcp,
+            "is an Azure Activity Log record",
+        ),
+        (
+            "--azure-activity-logs",
+            &aws,
+            "is an Azure Activity Log record",
+        ),
+        ("--cloudtrail", &gcp, "could be read"),
+        ("--cloudtrail", &azure, "could be read"),
+    ] {
+        let output = pipeleash(&["usage", option, path.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{option} {path:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{option} {path:?}");
+        assert!(stderr.contains(what), "{option} {path:?}: {stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+        for kind in ["--cloudtrail", "--gcp-audit-logs", "--azure-activity-logs"] {
+            assert!(stderr.contains(kind), "{option} {path:?}: {stderr}");
+        }
+        assert!(
+            !stderr.contains("--since"),
+            "not a window problem: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn cli_generate_then_usage_json_is_versioned_sorted_and_deterministic() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();

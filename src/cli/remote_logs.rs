@@ -111,6 +111,8 @@ pub(super) trait LogReader: Sized {
     type Error: std::fmt::Display;
     /// The progress line's words.
     const READING: Reading;
+    /// One record of this reader's kind, for messages: `a Cloud Audit Logs entry`.
+    const A_RECORD: &'static str;
 
     fn new(window: TimeWindow) -> Self;
     fn resume(
@@ -145,6 +147,9 @@ pub(super) trait LogReader: Sized {
     fn records_in_window(usage: &Self::Usage) -> u64;
     /// The input error for logs given that hold nothing usable in the window.
     fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String;
+    /// When records were read and every one was set aside as not of this reader's kind
+    /// (another cloud's logs given to this reader): how many.
+    fn foreign_records(usage: &Self::Usage) -> Option<u64>;
     /// The warning for logs a collector stored in the snapshot that hold nothing in the
     /// window (use stays unknown).
     fn stored_hold_nothing(path: &Path) -> String;
@@ -167,6 +172,7 @@ impl LogReader for audit_log::Ingestion {
         what: "reading audit logs",
         records: "entries",
     };
+    const A_RECORD: &'static str = "a Cloud Audit Logs entry";
 
     fn new(window: TimeWindow) -> Self {
         audit_log::Ingestion::new(window)
@@ -221,7 +227,19 @@ impl LogReader for audit_log::Ingestion {
     fn records_in_window(usage: &Self::Usage) -> u64 {
         usage.coverage.entries_in_window
     }
+    fn foreign_records(usage: &Self::Usage) -> Option<u64> {
+        let coverage = &usage.coverage;
+        let foreign = coverage
+            .set_aside
+            .get(&audit_log::SetAsideReason::NotAnAuditLog)
+            .copied()
+            .unwrap_or(0);
+        (coverage.entries_read > 0 && foreign == coverage.entries_read).then_some(foreign)
+    }
     fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String {
+        if let Some(message) = not_this_kind::<Self>(path, usage) {
+            return message;
+        }
         format!(
             "the GCP audit logs at `{}` hold no usable entry in the window ({} entries read, \
              {} file(s) unreadable): check the path (a sink's `cloudaudit.googleapis.com/…` \
@@ -250,6 +268,7 @@ impl LogReader for activity_log::Ingestion {
         what: "reading Activity Log",
         records: "records",
     };
+    const A_RECORD: &'static str = "an Azure Activity Log record";
 
     fn new(window: TimeWindow) -> Self {
         activity_log::Ingestion::new(window)
@@ -305,7 +324,19 @@ impl LogReader for activity_log::Ingestion {
     fn records_in_window(usage: &Self::Usage) -> u64 {
         usage.coverage.operations
     }
+    fn foreign_records(usage: &Self::Usage) -> Option<u64> {
+        let coverage = &usage.coverage;
+        let foreign = coverage
+            .set_aside
+            .get(&activity_log::SetAsideReason::NotActivityLog)
+            .copied()
+            .unwrap_or(0);
+        (coverage.records_read > 0 && foreign == coverage.records_read).then_some(foreign)
+    }
     fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String {
+        if let Some(message) = not_this_kind::<Self>(path, usage) {
+            return message;
+        }
         format!(
             "the Azure Activity Log at `{}` holds no operation of an identity in the window \
              ({} record(s) read, {} file(s) unreadable): check the path (a storage export's \
@@ -461,8 +492,31 @@ pub(super) fn read_for_analysis<R: LogReader>(
     Err(InputError::wrap(R::nothing_in_window(path, &usage)))
 }
 
+/// The message for logs whose every record was set aside as not of `R`'s kind, naming the
+/// option that reads each kind of log; `None` when some record was of its kind.
+fn not_this_kind<R: LogReader>(path: &Path, usage: &R::Usage) -> Option<String> {
+    let records = R::foreign_records(usage)?;
+    Some(format!(
+        "none of the {records} record(s) read from `{}` is {}: are these another kind of \
+         logs? CloudTrail logs are read with `--cloudtrail`, Cloud Audit Logs with \
+         `--gcp-audit-logs`, the Azure Activity Log with `--azure-activity-logs`",
+        crate::remote_logs::redacted(&path.display().to_string()),
+        R::A_RECORD
+    ))
+}
+
+/// Logs were given whose every record is of another kind: an input error (exit 2) naming the
+/// option for each kind, not a report of "nothing in the window". Used by `usage` of both
+/// clouds.
+pub(super) fn of_this_kind<R: LogReader>(path: &Path, usage: &R::Usage) -> anyhow::Result<()> {
+    match not_this_kind::<R>(path, usage) {
+        Some(message) => Err(super::InputError::wrap(message)),
+        None => Ok(()),
+    }
+}
+
 /// Files were given and not one could be read: an input error (exit 2) naming the first
-/// reason, not an empty report. Used by `usage` of both clouds.
+/// reason, not an empty report. Used by `usage` of the three clouds.
 pub(super) fn nothing_readable(
     path: &Path,
     files_read: u64,
@@ -471,7 +525,9 @@ pub(super) fn nothing_readable(
     match skipped.first() {
         Some(first) if files_read == 0 => Err(super::InputError::wrap(format!(
             "none of the {} log file(s) under `{}` could be read (first: `{}`: {}); check \
-             that the path holds the export's files",
+             that the path holds the export's files, and that they are of the kind the option \
+             reads: CloudTrail logs with `--cloudtrail`, Cloud Audit Logs with \
+             `--gcp-audit-logs`, the Azure Activity Log with `--azure-activity-logs`",
             skipped.len(),
             crate::remote_logs::redacted(&path.display().to_string()),
             first.source,

@@ -167,6 +167,11 @@ fn ingest(
 ) -> anyhow::Result<CloudTrailUsage> {
     let window = read_window(args, now)?;
     let usage = super::analyze::ingest(cloudtrail, &args.aws, window, global)?;
+    super::remote_logs::nothing_readable(
+        cloudtrail,
+        usage.coverage.sources_read,
+        &usage.coverage.sources_skipped,
+    )?;
     if !global.quiet && usage.coverage.events_in_window == 0 {
         eprintln!(
             "warning: the CloudTrail logs read hold no event in the window ({} event(s) outside \

@@ -58,6 +58,7 @@ fn ingest(
         usage.coverage.files_read,
         &usage.coverage.files_skipped,
     )?;
+    super::remote_logs::of_this_kind::<crate::azure::activity_log::Ingestion>(path, &usage)?;
     if !global.quiet {
         let coverage = &usage.coverage;
         if coverage.operations == 0 {

@@ -38,6 +38,7 @@ pub fn run(
         usage.coverage.files_read,
         &usage.coverage.files_skipped,
     )?;
+    super::remote_logs::of_this_kind::<crate::gcp::audit_log::Ingestion>(path, &usage)?;
     if !global.quiet {
         warn(&usage);
     }

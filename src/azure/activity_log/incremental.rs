@@ -447,6 +447,7 @@ fn set_aside_reason(text: &str) -> Result<SetAsideReason, String> {
         SetAsideReason::NoCallerClaims,
         SetAsideReason::NoAuthorization,
         SetAsideReason::NoTime,
+        SetAsideReason::NotActivityLog,
     ]
     .into_iter()
     .find(|reason| reason.as_string() == text)

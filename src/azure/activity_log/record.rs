@@ -365,6 +365,13 @@ pub enum SetAsideReason {
     NoAuthorization,
     /// No time, or one that cannot be read: the record cannot be placed in the window.
     NoTime,
+    /// None of the Activity Log's own fields (`operationName`, `category`, `resultType`,
+    /// `identity`, `claims`, `authorization`, `eventTimestamp`, `status`,
+    /// `properties.eventCategory`): every Activity Log record carries an operation and a
+    /// category (Azure Monitor, "Azure Activity Log event schema",
+    /// <https://learn.microsoft.com/azure/azure-monitor/essentials/activity-log-schema>), so
+    /// this is another kind of record (another cloud's log, a diagnostic log).
+    NotActivityLog,
 }
 
 impl SetAsideReason {
@@ -375,6 +382,7 @@ impl SetAsideReason {
             SetAsideReason::NoCallerClaims => "no-caller-claims".into(),
             SetAsideReason::NoAuthorization => "no-authorization".into(),
             SetAsideReason::NoTime => "no-time".into(),
+            SetAsideReason::NotActivityLog => "not-an-activity-log-record".into(),
         }
     }
 }
@@ -434,13 +442,28 @@ pub fn classify<'a>(record: RawRecord<'a>) -> Result<Classified<'a>, SetAsideRea
         authorization,
         claims,
         operation_id,
-        operation_name: _,
+        operation_name,
         category,
         correlation_id,
         caller,
         properties,
     } = record;
     let properties = properties.unwrap_or_default();
+    let own_fields = [
+        &operation_name,
+        &category,
+        &result_type,
+        &event_timestamp,
+        &status,
+        &properties.event_category,
+    ];
+    if own_fields.iter().all(|field| field.as_str().is_none())
+        && identity.is_none()
+        && claims.is_none()
+        && authorization.is_none()
+    {
+        return Err(SetAsideReason::NotActivityLog);
+    }
     let category = category_of(
         category.as_str(),
         properties.event_category.as_str(),
@@ -626,6 +649,20 @@ mod tests {
             Category::Other("ServiceHealth".into())
         );
         assert_eq!(category_of(None, None, true), Category::Administrative);
+    }
+
+    #[test]
+    fn records_of_other_logs_are_set_aside_as_not_activity_log_records() {
+        // A Cloud Audit Logs entry and a CloudTrail record: no operation, no category.
+        let gcp = r#"{"logName":"projects/p/logs/cloudaudit.googleapis.com%2Factivity","timestamp":"2026-10-01T10:00:00Z","protoPayload":{"methodName":"SetIamPolicy"}}"#;
+        let aws = r#"{"eventTime":"2026-10-01T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject"}"#;
+        for line in [gcp, aws] {
+            assert_eq!(parse(line).unwrap_err(), SetAsideReason::NotActivityLog);
+        }
+        // An operation name alone, or a category alone, is still an Activity Log record.
+        let named =
+            r#"{"time":"2026-10-01T10:00:00Z","operationName":"Microsoft.Web/sites/write"}"#;
+        assert_eq!(parse(named).unwrap_err(), SetAsideReason::NoCallerClaims);
     }
 
     #[test]
