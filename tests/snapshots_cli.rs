@@ -170,3 +170,29 @@ fn drift_takes_the_latest_two_snapshots_of_a_store() {
     assert!(report["to"]["path"].as_str().unwrap().ends_with(NAMES[2]));
     assert_eq!(report["identities"], Value::Array(Vec::new()));
 }
+
+#[test]
+fn prune_deletes_nothing_while_a_snapshot_is_damaged() {
+    // Before: the damaged newest snapshot was kept and the two good ones deleted.
+    for damage in ["truncated", "not json"] {
+        let store = store();
+        let manifest = store.path().join(NAMES[2]).join("manifest.json");
+        let text = std::fs::read(&manifest).unwrap();
+        match damage {
+            "truncated" => std::fs::write(&manifest, &text[..text.len() / 2]).unwrap(),
+            _ => std::fs::write(&manifest, "garbage").unwrap(),
+        }
+        for dry_run in [false, true] {
+            let mut args = vec!["snapshots", "prune", "--keep", "1"];
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let output = run(&args, store.path());
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{damage}: {stderr}");
+            assert!(stderr.contains("nothing deleted"), "{stderr}");
+            assert!(stderr.contains(NAMES[2]), "{stderr}");
+            assert_eq!(names(store.path()), NAMES, "{damage}: nothing deleted");
+        }
+    }
+}

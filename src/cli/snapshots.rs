@@ -251,6 +251,17 @@ fn prune(
         ));
     }
     let listed = store.list().map_err(InputError::wrap)?;
+    // Every snapshot must read before any is deleted: a damaged newest one would otherwise be
+    // kept in place of the good ones the next drift and audit need.
+    for dir in &listed {
+        if let Err(error) = Snapshot::open(dir) {
+            return Err(InputError::wrap(format!(
+                "nothing deleted: snapshot `{}` cannot be read ({error}); prune keeps the newest \
+                 snapshots and would count it among them: repair or remove it by hand, then prune",
+                shown(&store, dir).display()
+            )));
+        }
+    }
     let doomed = listed.len().saturating_sub(keep);
     for dir in &listed[..doomed] {
         if args.dry_run {
