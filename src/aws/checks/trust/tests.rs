@@ -517,6 +517,26 @@ fn long_lived_keys_used_and_unused() {
         ids(&findings),
         vec![("unused-access-key", Confidence::High)]
     );
+    // Logs that hold no event of the account in the window (a window before or after them):
+    // use in the window is unknown, so IAM's record alone gives low confidence, and the
+    // evidence says so (before: medium, as if no logs had been given).
+    let silent = CloudTrailUsage {
+        coverage: crate::model::Coverage {
+            sources_read: 3,
+            events_read: 40,
+            events_in_window: 0,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let findings = run(&one_key(), Some(&silent));
+    assert_eq!(ids(&findings), vec![("unused-access-key", Confidence::Low)]);
+    assert!(
+        findings
+            .iter()
+            .flat_map(|(_, finding)| &finding.evidence)
+            .any(|evidence| evidence.detail.contains("use in the window is unknown"))
+    );
     // The same logs with a file that could not be read: it may hold a call signed with the
     // key, so the key is unused with low confidence only, and the evidence says why.
     let mut with_skipped = empty.clone();

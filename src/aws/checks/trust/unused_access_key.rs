@@ -13,7 +13,9 @@
 //! high when every call the user made in the window names the key that signed it; low when
 //! some calls were signed with temporary keys (`GetSessionToken`) or by logs that do not say
 //! which key signed them, or when a log file could not be read, since those may hide a use
-//! of this key; medium without logs.
+//! of this key, or when logs were read but hold no event of the user's account in the window
+//! (IAM's record is then the only evidence, and the logs given say use is unknown); medium
+//! without logs.
 
 use super::TrustUnderCheck;
 use super::long_lived_access_key::{logged_calls, user_keys};
@@ -72,7 +74,10 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                     })
                     .count()
             });
+            // Logs were given, but none of the user's account in the window.
+            let logs_silent = usage.is_none() && check.usage.is_some();
             let confidence = match usage {
+                None if logs_silent => Confidence::Low,
                 None => Confidence::Medium,
                 Some(_) if unattributed || skipped > 0 => Confidence::Low,
                 Some(_) => Confidence::High,
@@ -87,6 +92,16 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
                     None => "IAM records no use of the key".into(),
                 },
             }];
+            if logs_silent {
+                evidence.push(Evidence {
+                    source: "CloudTrail".into(),
+                    detail: format!(
+                        "the logs read hold no event of account {} in the window: use in the \
+                         window is unknown, and IAM's record is the only evidence",
+                        identity.container
+                    ),
+                });
+            }
             if usage.is_some() {
                 evidence.push(Evidence {
                     source: "CloudTrail".into(),
