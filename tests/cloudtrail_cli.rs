@@ -234,6 +234,49 @@ fn generate_then_usage_round_trips() {
     ]);
     let view: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(view["coverage"]["events_read"], 2000);
+    // The set's own folder reads the same: its ground truth is not taken for a damaged log
+    // (before: "1 file could not be read" on every such read).
+    let output = pipeleash(&["usage", "--cloudtrail", dir, "--format", "json"]);
+    let root: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(root["coverage"]["events_read"], 2000);
+    assert_eq!(root["coverage"]["files_skipped"], serde_json::json!([]));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("could not be read"));
+    // A second set into the same folder, or into a file, is refused before anything is written.
+    let file = out.path().join("ground-truth.json");
+    for (target, says) in [(dir, "is not empty"), (file.to_str().unwrap(), "is a file")] {
+        for generator in [
+            vec!["generate", "cloudtrail", "--events", "10"],
+            vec!["generate", "gcp-audit-logs", "--entries", "10"],
+            vec!["generate", "azure-activity-logs", "--events", "10"],
+        ] {
+            let mut args = generator.clone();
+            args.extend(["--out", target]);
+            let output = pipeleash(&args);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains(says) && stderr.contains(target), "{stderr}");
+        }
+    }
+    let files = walkdir_count(out.path());
+    assert_eq!(
+        files, 3,
+        "nothing was added: AWSLogs' 2 files and the ground truth"
+    );
+}
+
+/// Regular files under `dir`, at any depth.
+fn walkdir_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| {
+            if path.is_dir() {
+                walkdir_count(&path)
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------------

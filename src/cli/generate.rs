@@ -82,6 +82,30 @@ pub enum LayoutArg {
 }
 
 /// Runs `pipeleash generate …`.
+/// `--out` of every generator: a new or empty directory. A file is refused, and so is a
+/// directory that holds anything: a set written over another mixes their logs, and the ground
+/// truth then describes only part of what a reader finds.
+pub(super) fn check_out(out: &std::path::Path) -> anyhow::Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(InputError::wrap(format!(
+            "`--out {}` is a file: give a directory (created if missing)",
+            out.display()
+        )));
+    }
+    let holds_something = std::fs::read_dir(out)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if holds_something {
+        return Err(InputError::wrap(format!(
+            "`--out {}` is not empty: a generated set written beside other files mixes with \
+             them and its ground truth no longer describes the folder; give a new or empty \
+             directory",
+            out.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(
     command: GenerateCommand,
     global: &GlobalArgs,
@@ -96,6 +120,7 @@ pub fn run(
             return super::usage_azure::run_generate(args, global, out);
         }
     };
+    check_out(&args.out)?;
     if args.events == 0 || args.days == 0 || args.events_per_file == 0 {
         return Err(InputError::wrap(
             "`--events`, `--days` and `--events-per-file` must be at least 1",

@@ -189,6 +189,7 @@ pub fn run_generate(
     global: &GlobalArgs,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
+    super::generate::check_out(&args.out)?;
     if args.events == 0 || args.days == 0 {
         return Err(InputError::wrap(
             "`--events` and `--days` must be at least 1",

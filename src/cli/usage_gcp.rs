@@ -202,6 +202,7 @@ pub fn generate(
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<Exit> {
     use crate::generate::gcp_audit_log::{GROUND_TRUTH_FILE, GenerateOptions, generate};
+    super::generate::check_out(&args.out)?;
     if args.entries == 0 || args.days == 0 {
         return Err(InputError::wrap(
             "`--entries` and `--days` must be at least 1",

@@ -106,7 +106,7 @@ pub struct GroundTruth {
 }
 
 /// File name of the ground truth inside the output directory.
-pub const GROUND_TRUTH_FILE: &str = "ground-truth.json";
+pub use crate::aws::cloudtrail::walk::GROUND_TRUTH_FILE;
 
 const ACCOUNTS: [&str; 3] = ["210987654321", "345678901234", "456789012345"];
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];

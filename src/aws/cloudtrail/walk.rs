@@ -13,9 +13,13 @@ pub struct Listing {
     pub unreadable: Vec<(PathBuf, String)>,
 }
 
+/// The file `generate cloudtrail` writes beside `AWSLogs/`: the ground truth of a synthetic
+/// set, not a log. Skipped when it lies directly in the folder read.
+pub const GROUND_TRUTH_FILE: &str = "ground-truth.json";
+
 /// Lists `.json.gz` and `.json` log files under `root`, sorted by the bytes of their paths,
-/// skipping digest and insight folders and date folders that cannot hold events inside
-/// `window`.
+/// skipping digest and insight folders, date folders that cannot hold events inside
+/// `window`, and a generated set's [`GROUND_TRUTH_FILE`] at the top.
 pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listing> {
     let mut listing = Listing::default();
     // The root itself must be readable: that is a usage error, not a partial failure.
@@ -56,6 +60,9 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
                     Err(error) => listing.unreadable.push((path, error.to_string())),
                 }
             } else if name.ends_with(".json.gz") || name.ends_with(".json") {
+                if name == GROUND_TRUTH_FILE && dir == root {
+                    continue;
+                }
                 listing.files.push(path);
             }
         }
