@@ -133,6 +133,7 @@ pub fn read_usage(snapshot: &Snapshot) -> Result<Option<CloudTrailUsage>, Snapsh
         });
     }
     let mut rows = Vec::with_capacity(2);
+    let mut paths = Vec::with_capacity(2);
     for (kind, expected) in [
         (KIND_ALLOWED, summary.rows.allowed),
         (KIND_DENIED, summary.rows.denied),
@@ -155,16 +156,74 @@ pub fn read_usage(snapshot: &Snapshot) -> Result<Option<CloudTrailUsage>, Snapsh
             });
         }
         rows.push(read);
+        paths.push(path);
     }
     let denied = rows.pop().unwrap_or_default();
     let allowed = rows.pop().unwrap_or_default();
-    summary
-        .into_usage(allowed, denied)
-        .map(Some)
-        .map_err(|reason| SnapshotError::BadUsageFile {
-            path: snapshot.dir().join(&summary_source.path),
-            reason,
-        })
+    let usage =
+        summary
+            .into_usage(allowed, denied)
+            .map_err(|reason| SnapshotError::BadUsageFile {
+                path: snapshot.dir().join(&summary_source.path),
+                reason,
+            })?;
+    for (records, path) in [&usage.allowed, &usage.denied].into_iter().zip(paths) {
+        check_records(records, &usage.coverage)
+            .map_err(|reason| SnapshotError::BadUsageFile { path, reason })?;
+    }
+    Ok(Some(usage))
+}
+
+/// What every record the reader wrote satisfies, checked so that a damaged or hand-edited
+/// file is refused rather than read as use: at least one call, first seen not after last
+/// seen, both within the first and last event of the window (`coverage`), logged calls no
+/// more than the events in the window, and unlinked calls and inferred ones no more than the
+/// calls.
+fn check_records(records: &Usage, coverage: &Coverage) -> Result<(), String> {
+    for (index, (key, record)) in records.iter().enumerate() {
+        let row = index + 1;
+        let name = || {
+            format!(
+                "row {row} ({} {} {})",
+                key.identity.native(),
+                key.permission.action,
+                key.resource
+            )
+        };
+        if record.count == 0 || record.inferred > record.count {
+            return Err(format!("{}: counts no call", name()));
+        }
+        if record.logged() > coverage.events_in_window {
+            return Err(format!(
+                "{}: {} logged call(s), more than the {} event(s) in the window",
+                name(),
+                record.logged(),
+                coverage.events_in_window
+            ));
+        }
+        if record.unlinked_calls > record.count {
+            return Err(format!(
+                "{}: more calls unlinked ({}) than counted ({})",
+                name(),
+                record.unlinked_calls,
+                record.count
+            ));
+        }
+        if record.first_seen > record.last_seen {
+            return Err(format!("{}: first seen after last seen", name()));
+        }
+        let outside = |time: DateTime<Utc>| {
+            coverage.first_event.is_none_or(|first| time < first)
+                || coverage.last_event.is_none_or(|last| time > last)
+        };
+        if outside(record.first_seen) || outside(record.last_seen) {
+            return Err(format!(
+                "{}: seen outside the first and last event of the window",
+                name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The absolute path of a listed file, after checking its version and that it stays inside.

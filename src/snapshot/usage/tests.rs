@@ -434,3 +434,51 @@ fn a_row_that_repeats_an_earlier_key_is_a_damaged_file() {
     );
     assert!(error.contains("aws-denied.parquet"), "{error}");
 }
+
+#[test]
+fn records_that_no_reading_could_have_written_are_a_damaged_file() {
+    // Each damage below once read as use (a flipped byte gave times out of the window and
+    // counts in the quintillions, and `analyze` then called a used identity unused).
+    let damages: [(&str, fn(&mut UsageRecord)); 5] = [
+        ("first seen after last seen", |record| {
+            record.first_seen = at(3_000);
+            record.last_seen = at(20);
+        }),
+        ("seen outside the first and last event", |record| {
+            record.last_seen = at(90_000);
+        }),
+        ("more than the 90 event(s) in the window", |record| {
+            record.count = 6_510_615_555_426_900_551;
+        }),
+        ("more calls unlinked", |record| record.unlinked_calls = 10),
+        ("counts no call", |record| {
+            record.count = 0;
+            record.inferred = 0;
+        }),
+    ];
+    for (says, damage) in damages {
+        let store = tempfile::tempdir().expect("tempdir");
+        let dir = write(store.path(), &sample());
+        let (key, mut record) = row(
+            "arn:aws:iam::111111111111:role/ci",
+            "s3:GetObject",
+            "*",
+            &[],
+        );
+        damage(&mut record);
+        let mut frame = frame_of(&[(&key, &record)]).expect("frame");
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes)
+            .finish(&mut frame)
+            .expect("write");
+        // The denied file holds one row, as the summary says.
+        fs::write(dir.join(DENIED_PATH), bytes).expect("replace");
+        let error = expect_error(&dir);
+        assert!(error.contains(says), "{says}: {error}");
+        assert!(error.contains("aws-denied.parquet"), "{error}");
+        assert!(
+            error.contains("row 1 (arn:aws:iam::111111111111:role/ci"),
+            "{error}"
+        );
+    }
+}
