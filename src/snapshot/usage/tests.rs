@@ -439,7 +439,8 @@ fn a_row_that_repeats_an_earlier_key_is_a_damaged_file() {
 fn records_that_no_reading_could_have_written_are_a_damaged_file() {
     // Each damage below once read as use (a flipped byte gave times out of the window and
     // counts in the quintillions, and `analyze` then called a used identity unused).
-    let damages: [(&str, fn(&mut UsageRecord)); 5] = [
+    type Damage = fn(&mut UsageRecord);
+    let damages: [(&str, Damage); 5] = [
         ("first seen after last seen", |record| {
             record.first_seen = at(3_000);
             record.last_seen = at(20);
