@@ -50,7 +50,8 @@ fn logs_holding_nothing_usable_are_an_input_error_for_gcp_and_azure() {
         "{}",
         stderr(&output)
     );
-    // GCP logs given as the Azure Activity Log: every record lacks Azure's caller claims.
+    // GCP logs given as the Azure Activity Log: not one record is of the Activity Log, and the
+    // error says so (not "nothing in the window") and names the option for each kind.
     let azure = fixtures().join("azure-demo/snapshot");
     let output = pipeleash(
         &[
@@ -67,7 +68,8 @@ fn logs_holding_nothing_usable_are_an_input_error_for_gcp_and_azure() {
     );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert!(
-        stderr(&output).contains("no operation"),
+        stderr(&output).contains("is an Azure Activity Log record")
+            && stderr(&output).contains("`--gcp-audit-logs`"),
         "{}",
         stderr(&output)
     );
