@@ -106,7 +106,8 @@ pub struct GroundTruth {
 }
 
 /// File name of the ground truth inside the output directory.
-pub use crate::aws::cloudtrail::walk::GROUND_TRUTH_FILE;
+/// Reading the set's folder skips it (`aws::cloudtrail::walk`).
+pub const GROUND_TRUTH_FILE: &str = "ground-truth.json";
 
 const ACCOUNTS: [&str; 3] = ["210987654321", "345678901234", "456789012345"];
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];

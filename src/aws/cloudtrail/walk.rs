@@ -3,6 +3,9 @@
 //! date folders outside the observation window before any file in them is opened.
 
 use super::time::TimeWindow;
+// The file `generate cloudtrail` writes beside `AWSLogs/`: the ground truth of a synthetic
+// set, not a log. Skipped when it lies directly in the folder read.
+use crate::generate::cloudtrail::GROUND_TRUTH_FILE;
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
@@ -12,10 +15,6 @@ pub struct Listing {
     pub files: Vec<PathBuf>,
     pub unreadable: Vec<(PathBuf, String)>,
 }
-
-/// The file `generate cloudtrail` writes beside `AWSLogs/`: the ground truth of a synthetic
-/// set, not a log. Skipped when it lies directly in the folder read.
-pub const GROUND_TRUTH_FILE: &str = "ground-truth.json";
 
 /// Lists `.json.gz` and `.json` log files under `root`, sorted by the bytes of their paths,
 /// skipping digest and insight folders, date folders that cannot hold events inside
