@@ -968,3 +968,34 @@ fn an_undefined_profile_is_named_before_any_call() {
     assert!(stderr.contains("list-profiles"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `--assume-role` takes a role ARN: anything else is an input error naming it (exit 2, no
+/// snapshot, no call). Before, it went to STS and came back as a provider failure.
+#[test]
+fn an_assume_role_that_is_not_a_role_arn_is_named_before_any_call() {
+    for bad in [
+        "not-an-arn",
+        "arn:aws:iam::123:role/ci",
+        "arn:aws:iam::123456789012:user/ci",
+        "arn:aws:s3:::bucket",
+        "arn:aws:iam::123456789012:role/",
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("snapshot");
+        let output = Command::new(env!("CARGO_BIN_EXE_pipeleash"))
+            .args(["collect", "aws", "--assume-role", bad, "--out"])
+            .arg(&out)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("run pipeleash");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains(&format!("`--assume-role {bad}` is not a role ARN")),
+            "{stderr}"
+        );
+        assert!(!out.exists());
+    }
+}

@@ -103,8 +103,32 @@ fn run_aws(
     ))
 }
 
+/// Each `--assume-role` is a role ARN (`arn:<partition>:iam::<12-digit account>:role/<name>`,
+/// IAM identifiers, <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html>):
+/// anything else is an input error naming it, before any call.
+#[cfg(feature = "aws")]
+fn check_role_arns(arns: &[String]) -> anyhow::Result<()> {
+    for text in arns {
+        let arn = crate::aws::arn::Arn::parse(text);
+        let is_role = arn.is_some_and(|arn| {
+            arn.region.is_empty()
+                && arn.account.len() == 12
+                && arn.account.bytes().all(|byte| byte.is_ascii_digit())
+                && arn.role_name().is_some()
+        });
+        if !is_role {
+            return Err(super::InputError::wrap(format!(
+                "`--assume-role {text}` is not a role ARN; give one as \
+                 `arn:aws:iam::<12-digit account>:role/<name>`"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(feature = "aws")]
 fn run_aws(args: AwsCollectArgs, global: &GlobalArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    check_role_arns(&args.assume_roles)?;
     // Refuse before any network work rather than after a long collection.
     if let Some(dir) = &args.out
         && dir.exists()
