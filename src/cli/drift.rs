@@ -95,7 +95,7 @@ fn pick(args: &DriftArgs) -> anyhow::Result<(PathBuf, PathBuf)> {
 }
 
 /// Reads one snapshot into the facts drift compares.
-fn load(dir: &Path, catalog: &Catalog) -> anyhow::Result<(SnapshotFacts, SnapshotRef)> {
+fn load(dir: &Path, catalog: &Catalog) -> anyhow::Result<(SnapshotFacts, SnapshotRef, Window)> {
     let snapshot = Snapshot::open(dir).map_err(InputError::wrap)?;
     let inventories = snapshot.aws_inventories().map_err(InputError::wrap)?;
     if inventories.is_empty() {
@@ -128,7 +128,28 @@ fn load(dir: &Path, catalog: &Catalog) -> anyhow::Result<(SnapshotFacts, Snapsho
             path: dir.display().to_string(),
             created_at: rfc3339(created_at),
         },
+        window,
     ))
+}
+
+/// The warning for two snapshots whose observation windows differ in length by more than a
+/// day: "newly unused" may then only mean "not in the shorter window".
+fn window_caveat(from: &Window, to: &Window) -> Option<String> {
+    let length = |window: &Window| window.until - window.since;
+    let (from_days, to_days) = (length(from), length(to));
+    ((from_days - to_days).num_seconds().abs() > 86_400).then(|| {
+        format!(
+            "the two snapshots' usage covers different windows ({} days, {} to {}, against {} \
+             days, {} to {}): a permission used only outside the shorter one shows as newly \
+             unused or newly used",
+            from_days.num_days(),
+            from.since.format("%Y-%m-%d"),
+            from.until.format("%Y-%m-%d"),
+            to_days.num_days(),
+            to.since.format("%Y-%m-%d"),
+            to.until.format("%Y-%m-%d"),
+        )
+    })
 }
 
 /// The window the stored usage was read for, else the default 90 days up to the snapshot's
@@ -158,8 +179,11 @@ pub(super) fn drift_between(
     to_dir: &Path,
 ) -> anyhow::Result<(crate::aws::drift::Drift, SnapshotRef, SnapshotRef)> {
     let catalog = Catalog::aws().context("cannot load the embedded AWS catalog")?;
-    let (from_facts, from) = load(from_dir, catalog)?;
-    let (to_facts, to) = load(to_dir, catalog)?;
+    let (from_facts, from, from_window) = load(from_dir, catalog)?;
+    let (to_facts, to, to_window) = load(to_dir, catalog)?;
+    if let Some(caveat) = window_caveat(&from_window, &to_window) {
+        eprintln!("warning: {caveat}");
+    }
     Ok((compare(&from_facts, &to_facts, catalog), from, to))
 }
 
@@ -378,4 +402,41 @@ fn run_iac(
         Some(severity) if severity >= args.fail_on => Exit::Findings,
         _ => Exit::Clean,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(since: &str, until: &str) -> Window {
+        let at = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        Window {
+            since: at(since),
+            until: at(until),
+        }
+    }
+
+    #[test]
+    fn windows_of_different_lengths_are_named_in_a_caveat() {
+        let week = window("2026-11-14T00:00:00Z", "2026-11-21T00:00:00Z");
+        let two_days = window("2026-11-19T00:00:00Z", "2026-11-21T00:00:00Z");
+        let caveat = window_caveat(&week, &two_days).expect("a caveat");
+        assert!(
+            caveat.contains("7 days, 2026-11-14 to 2026-11-21"),
+            "{caveat}"
+        );
+        assert!(
+            caveat.contains("2 days, 2026-11-19 to 2026-11-21"),
+            "{caveat}"
+        );
+        // Equal lengths, however far apart, and a difference within a day: no caveat.
+        let next_week = window("2026-11-21T00:00:00Z", "2026-11-28T00:00:00Z");
+        assert_eq!(window_caveat(&week, &next_week), None);
+        let almost = window("2026-11-14T12:00:00Z", "2026-11-21T00:00:00Z");
+        assert_eq!(window_caveat(&week, &almost), None);
+    }
 }
