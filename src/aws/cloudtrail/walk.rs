@@ -18,9 +18,14 @@ pub struct Listing {
 
 /// Lists `.json.gz` and `.json` log files under `root`, sorted by the bytes of their paths,
 /// skipping digest and insight folders, date folders that cannot hold events inside
-/// `window`, and a generated set's [`GROUND_TRUTH_FILE`] at the top.
+/// `window`, and a generated set's [`GROUND_TRUTH_FILE`] at the top. A `root` that is a file
+/// is its own listing (one log file given by name is read, whatever its name and date).
 pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listing> {
     let mut listing = Listing::default();
+    if std::fs::metadata(root)?.is_file() {
+        listing.files.push(root.to_path_buf());
+        return Ok(listing);
+    }
     // The root itself must be readable: that is a usage error, not a partial failure.
     let entries = std::fs::read_dir(root)?;
     let mut pending = vec![(root.to_path_buf(), DateLevel::None, entries)];
@@ -190,6 +195,21 @@ mod tests {
             since: at("2026-11-01T00:00:00Z"),
             until: at("2026-11-10T00:00:00Z"),
         }
+    }
+
+    #[test]
+    fn a_single_file_is_its_own_listing_whatever_its_date() {
+        // Before: "Not a directory" and advice to sync the bucket.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("2019-export.json.gz");
+        std::fs::write(&file, b"").unwrap();
+        let window = TimeWindow {
+            since: DateTime::from_timestamp(1_790_000_000, 0),
+            until: None,
+        };
+        let listing = list_log_files(&file, &window).unwrap();
+        assert_eq!(listing.files, [file]);
+        assert!(list_log_files(&dir.path().join("absent.json"), &window).is_err());
     }
 
     #[test]
