@@ -800,11 +800,39 @@ impl SummaryV1 {
                 })
             })
             .collect::<Result<_, String>>()?;
+        let window = TimeWindow {
+            since: optional_time(self.window.since, "window.since")?,
+            until: optional_time(self.window.until, "window.until")?,
+        };
+        if let (Some(since), Some(until)) = (window.since, window.until)
+            && since >= until
+        {
+            return Err(format!(
+                "`window.since` ({}) is not before `window.until` ({}): no reading has such a \
+                 window",
+                rfc3339(since),
+                rfc3339(until)
+            ));
+        }
+        let (first, last) = (
+            optional_time(self.coverage.first_event, "coverage.first_event")?,
+            optional_time(self.coverage.last_event, "coverage.last_event")?,
+        );
+        let outside = |time: Option<DateTime<Utc>>| {
+            time.is_some_and(|time| {
+                window.since.is_some_and(|since| time < since)
+                    || window.until.is_some_and(|until| time >= until)
+            })
+        };
+        if outside(first) || outside(last) || first.zip(last).is_some_and(|(a, b)| a > b) {
+            return Err(
+                "`coverage.first_event`/`last_event` do not lie in order within `window`: \
+                 the events in the window cannot be outside it"
+                    .to_owned(),
+            );
+        }
         Ok(CloudTrailUsage {
-            window: TimeWindow {
-                since: optional_time(self.window.since, "window.since")?,
-                until: optional_time(self.window.until, "window.until")?,
-            },
+            window,
             allowed,
             denied,
             web_identity_sessions,
@@ -831,8 +859,8 @@ impl SummaryV1 {
                     .collect(),
                 events_read: self.coverage.events_read,
                 events_in_window: self.coverage.events_in_window,
-                first_event: optional_time(self.coverage.first_event, "coverage.first_event")?,
-                last_event: optional_time(self.coverage.last_event, "coverage.last_event")?,
+                first_event: first,
+                last_event: last,
                 containers: self.coverage.accounts,
             },
         })

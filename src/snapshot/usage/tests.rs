@@ -483,3 +483,27 @@ fn records_that_no_reading_could_have_written_are_a_damaged_file() {
         );
     }
 }
+
+#[test]
+fn a_summary_window_no_reading_could_have_had_is_a_damaged_file() {
+    // Before: an inverted window read as "no window, no event", and a narrowed one made the
+    // analysis drop rows outside it without a word.
+    for (since, until, says) in [
+        (at(4_000), at(100), "is not before `window.until`"),
+        (at(2), at(3_000), "do not lie in order within `window`"),
+    ] {
+        let store = tempfile::tempdir().expect("tempdir");
+        let dir = write(store.path(), &sample());
+        let path = dir.join(SUMMARY_PATH);
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
+        summary["window"] = serde_json::json!({
+            "since": rfc3339(since),
+            "until": rfc3339(until),
+        });
+        fs::write(&path, serde_json::to_vec(&summary).expect("json")).expect("write");
+        let error = expect_error(&dir);
+        assert!(error.contains(says), "{error}");
+        assert!(error.contains("aws-usage.json"), "{error}");
+    }
+}
