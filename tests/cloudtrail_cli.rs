@@ -439,3 +439,84 @@ fn usage_shows_how_each_call_reached_aws() {
         "via cloudformation.amazonaws.com"
     );
 }
+
+/// An event whose action the catalog does not know is counted as used (a permission kept),
+/// and `usage` says so on stderr, for a fresh read and for the same usage read back from a
+/// snapshot (before: silently, and a snapshot read back warned of nothing at all).
+#[test]
+fn actions_the_catalog_does_not_know_and_skipped_files_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let record = serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "arn": "arn:aws:sts::111122223333:assumed-role/ci/run-1",
+            "accountId": "111122223333",
+            "accessKeyId": "ASIAEXAMPLE000000001",
+            "sessionContext": {"sessionIssuer": {
+                "type": "Role",
+                "arn": "arn:aws:iam::111122223333:role/ci",
+                "accountId": "111122223333",
+                "userName": "ci"
+            }}
+        },
+        "eventTime": "2026-11-10T10:00:00Z",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "FrobnicateWidget",
+        "awsRegion": "us-east-1",
+        "requestParameters": null,
+        "eventType": "AwsApiCall",
+        "recipientAccountId": "111122223333"
+    });
+    std::fs::write(
+        logs.join("111122223333_CloudTrail_us-east-1_20261110T1000Z_a.json"),
+        serde_json::json!({ "Records": [record] }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("111122223333_CloudTrail_us-east-1_20261110T1005Z_b.json"),
+        "{",
+    )
+    .unwrap();
+    let snapshot = dir.path().join("snapshot");
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo/snapshot");
+    copy_dir(&demo, &snapshot);
+    let logs = logs.to_str().unwrap();
+    let fresh = pipeleash(&[
+        "usage",
+        "--cloudtrail",
+        logs,
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+    ]);
+    let stored = pipeleash(&["usage", "--snapshot", snapshot.to_str().unwrap()]);
+    for output in [fresh, stored] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr
+                .contains("1 action(s) the logs name are not in the catalog (s3:FrobnicateWidget)"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("1 CloudTrail file(s) could not be read"),
+            "{stderr}"
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("s3:FrobnicateWidget"));
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -133,7 +133,11 @@ pub fn run_at(
                      or drop them",
                 ));
             }
-            load_usage(snapshot)?
+            let usage = load_usage(snapshot)?;
+            if !global.quiet {
+                warn(&usage);
+            }
+            usage
         }
         (None, None) => {
             return Err(InputError::wrap(
@@ -172,20 +176,53 @@ fn ingest(
         usage.coverage.sources_read,
         &usage.coverage.sources_skipped,
     )?;
-    if !global.quiet && usage.coverage.events_in_window == 0 {
+    if !global.quiet {
+        warn(&usage);
+    }
+    Ok(usage)
+}
+
+/// What the usage cannot show, on stderr, for a fresh read and a stored one alike: no event
+/// in the window, files that could not be read, and actions the catalog does not know.
+fn warn(usage: &CloudTrailUsage) {
+    if usage.coverage.events_in_window == 0 {
         eprintln!(
             "warning: the CloudTrail logs read hold no event in the window ({} event(s) outside \
              it): nothing is known of use; check `--since`/`--until` against the logs' dates",
             usage.coverage.events_read
         );
     }
-    if !global.quiet && !usage.coverage.sources_skipped.is_empty() {
+    if !usage.coverage.sources_skipped.is_empty() {
         eprintln!(
             "warning: {} CloudTrail file(s) could not be read; their events are missing from the result",
             usage.coverage.sources_skipped.len()
         );
     }
-    Ok(usage)
+    // An event no table maps is named `<service>:<eventName>` (usually the action); one the
+    // catalog does not know is a new API or a record that is not what it claims. Counted as
+    // used either way: a permission kept, never one dropped.
+    if let Ok(catalog) = crate::catalog::Catalog::aws() {
+        let unknown: std::collections::BTreeSet<&str> = usage
+            .records()
+            .map(|(key, _, _)| key.permission.action.as_str())
+            .filter(|action| catalog.action(action).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            let shown: Vec<&str> = unknown.iter().take(5).copied().collect();
+            eprintln!(
+                "warning: {} action(s) the logs name are not in the catalog ({}{}): a new API \
+                 the catalog lacks, or records that are not what they claim; they are counted \
+                 as used (check one with `pipeleash catalog show ACTION`)",
+                unknown.len(),
+                shown.join(", "),
+                if unknown.len() > shown.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
 }
 
 /// The window `--since`/`--until` give, checked not to be empty.
