@@ -355,3 +355,64 @@ mod tests {
         }
     }
 }
+
+/// Whether a log file that could not be read may hold events of `account`: false only when
+/// its path names another account in CloudTrail's layout, `AWSLogs/<account>/…` or, for an
+/// organization trail, `AWSLogs/<organization id>/<account>/…` (CloudTrail User Guide,
+/// "Finding your CloudTrail log files",
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-find-log-files.html>).
+/// A path in no such layout (a file given by name, a `LookupEvents` page) may hold any
+/// account's events. Only for evidence IAM also records (an access key's last use): a call
+/// on another account's resource is logged in that account's trail, so for usage every
+/// unreadable file stays a gap, whatever account its path names.
+pub fn skipped_file_may_hold(source: &str, account: &str) -> bool {
+    let Some((_, rest)) = source.split_once("AWSLogs/") else {
+        return true;
+    };
+    let is_account =
+        |segment: &str| segment.len() == 12 && segment.bytes().all(|b| b.is_ascii_digit());
+    let mut segments = rest.split('/');
+    let named = match segments.next() {
+        Some(first) if is_account(first) => Some(first),
+        Some(first) if first.starts_with("o-") => {
+            segments.next().filter(|second| is_account(second))
+        }
+        _ => None,
+    };
+    named.is_none_or(|named| named == account)
+}
+
+#[cfg(test)]
+mod skipped_file_tests {
+    use super::skipped_file_may_hold;
+
+    #[test]
+    fn a_skipped_file_is_charged_to_the_account_its_path_names() {
+        let account = "210987654321";
+        for (path, holds) in [
+            (
+                "s3://b/AWSLogs/210987654321/CloudTrail/eu-west-1/2026/11/14/x.json.gz",
+                true,
+            ),
+            (
+                "AWSLogs/345678901234/CloudTrail/eu-west-1/2026/11/14/x.json.gz",
+                false,
+            ),
+            // An organization trail: the account is the second segment.
+            (
+                "logs/AWSLogs/o-abc123/210987654321/CloudTrail/us-east-1/x.json.gz",
+                true,
+            ),
+            (
+                "logs/AWSLogs/o-abc123/345678901234/CloudTrail/us-east-1/x.json.gz",
+                false,
+            ),
+            // Paths that name no account may hold any.
+            ("export/broken.json.gz", true),
+            ("AWSLogs/o-abc123/x.json.gz", true),
+            ("lookup-events page 3", true),
+        ] {
+            assert_eq!(skipped_file_may_hold(path, account), holds, "{path}");
+        }
+    }
+}

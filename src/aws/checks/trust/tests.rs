@@ -555,6 +555,19 @@ fn long_lived_keys_used_and_unused() {
             .flat_map(|(_, finding)| &finding.evidence)
             .any(|evidence| evidence.detail.contains("1 log file(s) could not be read"))
     );
+    // The same under an organization trail's prefix (`AWSLogs/<org id>/<account>/…`): before,
+    // only `AWSLogs/<account>/` was matched, so this file counted as another account's and
+    // the key was unused with high confidence.
+    let mut org_trail = empty.clone();
+    org_trail
+        .coverage
+        .sources_skipped
+        .push(crate::model::SkippedSource::new(
+            format!("AWSLogs/o-abc123/{ACCOUNT}/CloudTrail/eu-west-1/2026/11/14/x.json.gz"),
+            "not gzip",
+        ));
+    let findings = run(&one_key(), Some(&org_trail));
+    assert_eq!(ids(&findings), vec![("unused-access-key", Confidence::Low)]);
     // A file of another account's logs does not touch this user's keys.
     let mut other_account = empty.clone();
     other_account

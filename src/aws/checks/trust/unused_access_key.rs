@@ -20,6 +20,7 @@
 use super::TrustUnderCheck;
 use super::long_lived_access_key::{logged_calls, user_keys};
 use crate::aws::cloudtrail::AccessKeyUse;
+use crate::aws::coverage::skipped_file_may_hold;
 use crate::graph::principal_key;
 use crate::model::{Confidence, Evidence, Finding, IdentityId, IdentityKind, Severity};
 
@@ -64,14 +65,11 @@ pub fn run(check: &TrustUnderCheck<'_>, findings: &mut Vec<(IdentityId, Finding)
             // A log file that could not be read may hold a call signed with the key: one of the
             // user's account (`AWSLogs/<account>/…`), or one whose account the name does not say.
             let skipped = usage.map_or(0, |usage| {
-                let folder = format!("AWSLogs/{}/", identity.container);
                 usage
                     .coverage
                     .sources_skipped
                     .iter()
-                    .filter(|skipped| {
-                        skipped.source.contains(&folder) || !skipped.source.contains("AWSLogs/")
-                    })
+                    .filter(|skipped| skipped_file_may_hold(&skipped.source, &identity.container))
                     .count()
             });
             // Logs were given, but none of the user's account in the window.
