@@ -271,6 +271,17 @@ impl ObservationWindow {
     pub fn contains(&self, time: DateTime<Utc>) -> bool {
         self.since <= time && time < self.until
     }
+
+    /// The first and the last UTC day the window covers, `YYYY-MM-DD`, for "between A and
+    /// B" in messages: the last day is the day of the last instant inside (`until` itself is
+    /// outside), so a window up to midnight ends on the day before.
+    pub fn days(&self) -> (String, String) {
+        let last = (self.until - chrono::Duration::nanoseconds(1)).max(self.since);
+        (
+            self.since.format("%Y-%m-%d").to_string(),
+            last.format("%Y-%m-%d").to_string(),
+        )
+    }
 }
 
 /// The span a log reader reads for: half-open `[since, until)`, either side open (`usage`
@@ -382,6 +393,27 @@ impl Coverage {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_window_up_to_midnight_ends_on_the_day_before() {
+        // `--until 2026-11-20` is the window up to 2026-11-21T00:00:00Z: messages said
+        // "between 2026-11-14 and 2026-11-21", one day more than was observed.
+        let at = |d: u32, h: u32| Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0).unwrap();
+        let window = |since, until| ObservationWindow { since, until };
+        let days = |since, until| window(since, until).days();
+        assert_eq!(
+            days(at(14, 0), at(21, 0)),
+            ("2026-11-14".into(), "2026-11-20".into())
+        );
+        assert_eq!(
+            days(at(14, 6), at(21, 13)),
+            ("2026-11-14".into(), "2026-11-21".into())
+        );
+        assert_eq!(
+            days(at(14, 0), at(14, 0)),
+            ("2026-11-14".into(), "2026-11-14".into())
+        );
+    }
 
     fn event(hour: u32, outcome: Outcome, subject: Option<&str>) -> UsageEvent {
         UsageEvent {

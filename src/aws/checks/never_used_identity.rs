@@ -45,6 +45,7 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
             Warning::IncompleteWindow { .. } | Warning::WindowNotCovered { .. }
         )
     });
+    let (first_day, last_day) = identity.window.days();
     let last = match identity.audit.last_used {
         Some(time) => format!("IAM last saw it used on {}", time.format("%Y-%m-%d")),
         None => "IAM has no record of it being used".to_string(),
@@ -58,18 +59,18 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
             Confidence::High
         },
         subject: identity.subject(),
-        message: format!(
-            "no allowed call between {} and {}; {last}",
-            identity.window.since.format("%Y-%m-%d"),
-            identity.window.until.format("%Y-%m-%d"),
-        ),
-        evidence: vec![Evidence {
+        message: format!("no allowed call between {first_day} and {last_day}; {last}"),
+        evidence: std::iter::once(Evidence {
             source: "audit logs and IAM last-used data".into(),
             detail: format!(
                 "{} granted actions, none used",
                 identity.audit.counts.granted
             ),
-        }],
+        })
+        .chain(super::unused_permissions::skipped_evidence(
+            &minimized.warnings,
+        ))
+        .collect(),
         remediation: "confirm with the owner, then delete the identity or remove its trust".into(),
     });
 }

@@ -14,7 +14,7 @@
 //! action that was used (on the resources used) and every unobservable one, and it is proven
 //! against the logs before it is printed. Severity is medium when unused write or
 //! permissions-management actions are granted, low otherwise; confidence drops when log
-//! files were skipped.
+//! files were skipped, and the evidence says how many and names the first.
 
 use super::IdentityUnderCheck;
 use crate::aws::minimize::{Reason, risk_rank};
@@ -86,12 +86,9 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
         listed.push_str(&format!(" and {} more", total - LISTED));
     }
     let counts = identity.audit.counts;
-    let incomplete = minimized.warnings.iter().any(|warning| {
-        matches!(
-            warning,
-            crate::aws::minimize::Warning::IncompleteWindow { .. }
-        )
-    });
+    let skipped = skipped_evidence(&minimized.warnings);
+    let incomplete = skipped.is_some();
+    let (first_day, last_day) = identity.window.days();
     findings.push(Finding {
         id: ID,
         severity: if risky == 0 {
@@ -106,23 +103,45 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
         },
         subject: identity.subject(),
         message: format!(
-            "{} of {} granted actions were not used between {} and {} ({} write or permissions-management): {listed}",
+            "{} of {} granted actions were not used between {first_day} and {last_day} ({} write or permissions-management): {listed}",
             counts.unused,
             counts.granted,
-            identity.window.since.format("%Y-%m-%d"),
-            identity.window.until.format("%Y-%m-%d"),
             risky,
         ),
-        evidence: vec![Evidence {
+        evidence: std::iter::once(Evidence {
             source: "audit logs".into(),
             detail: format!(
                 "{} used, {} unobservable (kept), {} unused",
                 counts.used, counts.unobservable, counts.unused
             ),
-        }],
+        })
+        .chain(skipped)
+        .collect(),
         remediation: format!(
             "apply the proven policy from `pipeleash minimize {}`",
             identity.audit.identity.id.native()
         ),
     });
+}
+
+/// The evidence of a minimization whose window misses log files that could not be read: how
+/// many, and the first, since their calls may be uses the counts lack. `None` when none was
+/// skipped.
+pub(super) fn skipped_evidence(warnings: &[crate::aws::minimize::Warning]) -> Option<Evidence> {
+    warnings.iter().find_map(|warning| match warning {
+        crate::aws::minimize::Warning::IncompleteWindow { skipped } => {
+            let first = skipped.first()?;
+            Some(Evidence {
+                source: "audit logs".into(),
+                detail: format!(
+                    "{} log file(s) could not be read (first: `{}`: {}): calls they hold are \
+                     missing, so an action may look unused when it is not",
+                    skipped.len(),
+                    first.source,
+                    first.reason
+                ),
+            })
+        }
+        _ => None,
+    })
 }
