@@ -818,3 +818,61 @@ fn assume_role_without_trust_policy_says_the_trust_policy_is_not_given() {
         .unwrap();
     assert_eq!(resource["result"], "trust policy not given");
 }
+
+/// A reader that closes the pipe before pipeleash writes (`simulate … | head -0` in a CI
+/// step) must not turn the verdict into exit 0: before, the write error ended the run with
+/// exit 0, so a denied request read as allowed. The same for `analyze` with findings.
+#[test]
+fn a_closed_stdout_keeps_the_verdicts_exit_code() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures");
+    let demo = |part: &str| demo.join(part).display().to_string();
+    let runs: [(Vec<String>, i32); 3] = [
+        (
+            [
+                "policy",
+                "simulate",
+                "--policy",
+                &demo("demo/aws/policies/ci-ecr-push.json"),
+                "--scp",
+                &demo("demo/aws/scps/region-lock.json"),
+                "--action",
+                "ecr:PutImage",
+                "--resource",
+                "arn:aws:ecr:us-east-1:111122223333:repository/acme/web",
+                "--context",
+                "aws:RequestedRegion=us-east-1",
+            ]
+            .map(String::from)
+            .to_vec(),
+            1,
+        ),
+        (
+            [
+                "analyze",
+                "--snapshot",
+                &demo("gcp-demo/snapshot"),
+                "--quiet",
+            ]
+            .map(String::from)
+            .to_vec(),
+            1,
+        ),
+        (
+            ["catalog", "expand", "s3:Get*"].map(String::from).to_vec(),
+            0,
+        ),
+    ];
+    for (args, expected) in runs {
+        for _ in 0..3 {
+            let (reader, writer) = std::io::pipe().expect("pipe");
+            drop(reader);
+            let status = Command::new(BIN)
+                .args(&args)
+                .stdout(writer)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("run pipeleash");
+            assert_eq!(status.code(), Some(expected), "{args:?}");
+        }
+    }
+}

@@ -379,6 +379,24 @@ pub(super) fn ingest_from(
              that holds the trail's `AWSLogs/…` (or its log files), and check `--since`/`--until`"
         )));
     }
+    if !global.quiet {
+        for overlap in &usage.trail_overlaps {
+            eprintln!(
+                "warning: account {} region {} has log files under {} trails' prefixes ({}): a \
+                 call both trails delivered is counted twice (its counts and first/last seen; \
+                 what was used is unchanged); give one prefix to count each call once",
+                overlap.account,
+                overlap.region,
+                overlap.prefixes.len(),
+                overlap
+                    .prefixes
+                    .iter()
+                    .map(|prefix| format!("`{prefix}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     Ok((usage, continued))
 }
 
@@ -533,6 +551,7 @@ fn ingest_remote(
         Some(previous) => Ingestion::resume(options, text, previous).map_err(InputError::wrap)?,
     };
     let mut counts = (0u64, 0u64);
+    let mut overlaps = Vec::new();
     let result = std::thread::scope(|scope| {
         let result = read_s3(
             &runtime,
@@ -544,6 +563,9 @@ fn ingest_remote(
                 counts = (
                     (listing.keys.len() + listing.already_read) as u64,
                     listing.keys.len() as u64,
+                );
+                overlaps = crate::aws::cloudtrail::walk::trail_overlaps(
+                    listing.keys.iter().map(String::as_str),
                 );
                 if !global.quiet {
                     let already = if incremental {
@@ -565,7 +587,8 @@ fn ingest_remote(
         done.store(true, Ordering::Relaxed);
         result
     });
-    let (usage, state) = result?.finish_with_state();
+    let (mut usage, state) = result?.finish_with_state();
+    usage.trail_overlaps = overlaps;
     let continued = state.map(|state| Continued::new(Some(state), text, counts.0, counts.1));
     Ok((usage, continued))
 }

@@ -161,7 +161,8 @@ pub fn main() -> ExitCode {
     };
     match run(cli, config.as_ref()) {
         Ok(exit) => ExitCode::from(exit as u8),
-        // `pipeleash catalog expand '*' | head` closes the pipe early; that is not a failure.
+        // A pipe closed early outside the command's own output (which `ClosablePipe` absorbs)
+        // is not a failure of the command.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             // A shared access signature the user wrote never reaches the screen or a CI log.
@@ -187,8 +188,48 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// Standard output that a reader may close early (`pipeleash policy simulate … | head`): once
+/// the pipe is closed, the rest of the output is dropped and the command runs to its own
+/// exit code. Before, the write error ended the command with exit 0, so a denied request or a
+/// critical finding read as a clean run in a CI step that piped the output.
+struct ClosablePipe<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for ClosablePipe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
 fn run(cli: Cli, config: Option<&crate::config::Config>) -> anyhow::Result<Exit> {
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = ClosablePipe {
+        inner: std::io::stdout().lock(),
+        closed: false,
+    };
     match cli.command {
         Command::Policy(command) => policy::run(command, &cli.global, &mut stdout),
         Command::Analyze(args) => {

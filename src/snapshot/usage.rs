@@ -863,6 +863,8 @@ impl SummaryV1 {
                 last_event: last,
                 containers: self.coverage.accounts,
             },
+            // Found from a listing when the logs are read; not stored.
+            trail_overlaps: Vec::new(),
         })
     }
 }

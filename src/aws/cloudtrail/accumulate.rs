@@ -892,6 +892,7 @@ impl Accumulator {
                     .map(|(&account, &events)| (strings.get(account).to_owned(), events))
                     .collect(),
             },
+            trail_overlaps: Vec::new(),
         }
     }
 

@@ -105,7 +105,16 @@ pub fn ingest_directory(
             )
         })
         .collect();
-    ingest_files_with(&listing.files, options, unreadable)
+    let mut usage = ingest_files_with(&listing.files, options, unreadable)?;
+    usage.trail_overlaps = overlaps_of(&listing.files);
+    Ok(usage)
+}
+
+/// The trail overlaps among listed files ([`walk::trail_overlaps`]).
+fn overlaps_of(files: &[PathBuf]) -> Vec<walk::TrailOverlap> {
+    let keys: Vec<std::borrow::Cow<'_, str>> =
+        files.iter().map(|path| path.to_string_lossy()).collect();
+    walk::trail_overlaps(keys.iter().map(|key| key.as_ref()))
 }
 
 /// What an incremental read of a directory did, besides the usage.
@@ -135,6 +144,7 @@ pub fn ingest_directory_incremental(
         ));
     }
     let files_listed = listing.files.len() as u64;
+    let overlaps = overlaps_of(&listing.files);
     let new = crate::incremental::new_files(root, listing.files, ingestion.state.as_ref());
     if let Some(progress) = options.progress {
         progress
@@ -143,7 +153,8 @@ pub fn ingest_directory_incremental(
     }
     let files_new = new.len() as u64;
     ingestion.read_files(&new);
-    let (usage, state) = ingestion.finish_with_state();
+    let (mut usage, state) = ingestion.finish_with_state();
+    usage.trail_overlaps = overlaps;
     Ok((
         usage,
         IncrementalRead::new(state, source, files_listed, files_new),

@@ -41,6 +41,10 @@ pub struct CloudTrailUsage {
     pub no_action_events: u64,
     /// What was read and what is missing.
     pub coverage: Coverage,
+    /// Accounts and regions whose files lie under more than one trail's prefix: calls both
+    /// trails delivered are counted twice (counts and first/last seen, not what was used).
+    /// Found from the listing of a folder or an S3 prefix; not stored in snapshots.
+    pub trail_overlaps: Vec<super::walk::TrailOverlap>,
 }
 
 impl CloudTrailUsage {

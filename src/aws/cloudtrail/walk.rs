@@ -83,6 +83,63 @@ pub fn list_log_files(root: &Path, window: &TimeWindow) -> std::io::Result<Listi
     Ok(listing)
 }
 
+/// An account and region whose log files lie under more than one trail's prefix (an
+/// organization trail's `AWSLogs/<org id>/<account>/…` beside an account trail's
+/// `AWSLogs/<account>/…`, or two buckets' copies): events both trails delivered are in two
+/// files each, so their calls are counted twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailOverlap {
+    pub account: String,
+    pub region: String,
+    /// The trails' prefixes, up to and including the organization id when there is one.
+    pub prefixes: Vec<String>,
+}
+
+/// The overlaps among log file keys (object keys or paths) in CloudTrail's layout
+/// (`…AWSLogs/[<org id>/]<account>/CloudTrail/<region>/…`, CloudTrail User Guide, "Finding
+/// your CloudTrail log files",
+/// <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-find-log-files.html>),
+/// sorted by account and region. Keys in no such layout are left out.
+pub fn trail_overlaps<'k>(keys: impl IntoIterator<Item = &'k str>) -> Vec<TrailOverlap> {
+    let mut trails: std::collections::BTreeMap<(&str, &str), std::collections::BTreeSet<&str>> =
+        std::collections::BTreeMap::new();
+    for key in keys {
+        let Some(start) = key.find("AWSLogs/") else {
+            continue;
+        };
+        let after = start + "AWSLogs/".len();
+        let mut segments = key[after..].split('/');
+        let is_account = |text: &str| text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit());
+        let (prefix_end, account) = match segments.next() {
+            Some(first) if is_account(first) => (after, first),
+            Some(org) if org.starts_with("o-") => match segments.next() {
+                Some(account) if is_account(account) => (after + org.len() + 1, account),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if segments.next() != Some("CloudTrail") {
+            continue;
+        }
+        let Some(region) = segments.next() else {
+            continue;
+        };
+        trails
+            .entry((account, region))
+            .or_default()
+            .insert(&key[..prefix_end]);
+    }
+    trails
+        .into_iter()
+        .filter(|(_, prefixes)| prefixes.len() > 1)
+        .map(|((account, region), prefixes)| TrailOverlap {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            prefixes: prefixes.into_iter().map(str::to_owned).collect(),
+        })
+        .collect()
+}
+
 /// Whether an object key (or relative path) of a CloudTrail log file can hold events in the
 /// window, judged by its date folders (`…/YYYY/MM/DD/file`), and is a log file at all (not a
 /// digest or insight file). Used where there is no directory to walk, such as an S3 listing.
@@ -195,6 +252,37 @@ mod tests {
             since: at("2026-11-01T00:00:00Z"),
             until: at("2026-11-10T00:00:00Z"),
         }
+    }
+
+    #[test]
+    fn an_account_and_region_under_two_trails_is_an_overlap() {
+        let keys = [
+            "b/AWSLogs/o-abc123/111122223333/CloudTrail/us-east-1/2026/11/14/a.json.gz",
+            "b/AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/14/b.json.gz",
+            "b/AWSLogs/111122223333/CloudTrail/eu-west-1/2026/11/14/c.json.gz",
+            "b/AWSLogs/o-abc123/444455556666/CloudTrail/us-east-1/2026/11/14/d.json.gz",
+            "other/AWSLogs/444455556666/CloudTrail/us-east-1/2026/11/15/e.json.gz",
+            "b/AWSLogs/o-abc123/444455556666/CloudTrail-Digest/us-east-1/x.json.gz",
+            "loose/file.json",
+        ];
+        let overlaps = trail_overlaps(keys);
+        assert_eq!(
+            overlaps,
+            vec![
+                TrailOverlap {
+                    account: "111122223333".into(),
+                    region: "us-east-1".into(),
+                    prefixes: vec!["b/AWSLogs/".into(), "b/AWSLogs/o-abc123/".into()],
+                },
+                TrailOverlap {
+                    account: "444455556666".into(),
+                    region: "us-east-1".into(),
+                    prefixes: vec!["b/AWSLogs/o-abc123/".into(), "other/AWSLogs/".into()],
+                },
+            ]
+        );
+        // One trail per account and region: no overlap.
+        assert!(trail_overlaps(keys[1..3].iter().copied()).is_empty());
     }
 
     #[test]

@@ -103,6 +103,7 @@ fn sample() -> CloudTrailUsage {
             last_event: Some(at(3_600)),
             containers: BTreeMap::from([("111111111111".to_owned(), 90)]),
         },
+        trail_overlaps: Vec::new(),
     }
 }
 
