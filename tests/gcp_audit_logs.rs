@@ -694,6 +694,39 @@ fn cli_logs_of_another_kind_are_an_input_error_naming_the_option_for_each_kind()
             "not a window problem: {stderr}"
         );
     }
+    // `minimize` says the same (before: "no entry in the window, check --since/--until").
+    for (identity, snapshot, option, path, what) in [
+        (
+            "web-deployer@acme-web.iam.gserviceaccount.com",
+            fixtures.join("gcp-demo/snapshot"),
+            "--gcp-audit-logs",
+            &azure,
+            "is a Cloud Audit Logs entry",
+        ),
+        (
+            "gha-web-deploy",
+            fixtures.join("azure-demo/snapshot"),
+            "--azure-activity-logs",
+            &gcp,
+            "is an Azure Activity Log record",
+        ),
+    ] {
+        let output = pipeleash(&[
+            "minimize",
+            identity,
+            "--snapshot",
+            snapshot.to_str().unwrap(),
+            option,
+            path.to_str().unwrap(),
+            "--since",
+            "2026-11-14",
+            "--until",
+            "2026-11-21",
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{identity}: {stderr}");
+        assert!(stderr.contains(what), "{identity}: {stderr}");
+    }
 }
 
 #[test]

@@ -157,6 +157,7 @@ pub fn run(
     }
     // A local copy or an export container, read as `usage` reads it (progress on stderr).
     let usage = super::remote_logs::read_azure(logs, window, global)?;
+    super::remote_logs::of_this_kind::<crate::azure::activity_log::Ingestion>(logs, &usage)?;
     let coverage = &usage.coverage;
     if coverage.operations == 0 {
         // Never minimize from a window in which nothing could be seen.

@@ -80,6 +80,7 @@ pub fn run(
     }
     // A local copy or a `gs://` sink, read as `usage` reads it (with progress on stderr).
     let usage = super::remote_logs::read_gcp(logs, TimeWindow { since, until }, global)?;
+    super::remote_logs::of_this_kind::<crate::gcp::audit_log::Ingestion>(logs, &usage)?;
     let coverage = &usage.coverage;
     let mut stderr = std::io::stderr().lock();
     if coverage.entries_in_window == 0 {

@@ -506,8 +506,8 @@ fn not_this_kind<R: LogReader>(path: &Path, usage: &R::Usage) -> Option<String> 
 }
 
 /// Logs were given whose every record is of another kind: an input error (exit 2) naming the
-/// option for each kind, not a report of "nothing in the window". Used by `usage` of both
-/// clouds.
+/// option for each kind, not a report of "nothing in the window". Used by `usage` and
+/// `minimize` of both clouds.
 pub(super) fn of_this_kind<R: LogReader>(path: &Path, usage: &R::Usage) -> anyhow::Result<()> {
     match not_this_kind::<R>(path, usage) {
         Some(message) => Err(super::InputError::wrap(message)),
