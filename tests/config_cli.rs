@@ -379,3 +379,41 @@ fn a_damaged_previous_snapshot_costs_the_drift_not_the_audit() {
         stderr(&output)
     );
 }
+
+/// A `[window]` that is not an age, a date or a time, or that is empty, is an input error
+/// naming the key and the file, whether or not the file names logs to read (before: with no
+/// logs it was ignored and the audit ran over the default window; with logs the error named
+/// `--since`, a flag the user never typed).
+#[test]
+fn a_bad_window_in_the_config_is_named_even_when_no_logs_are_read() {
+    let temp = tempfile::tempdir().unwrap();
+    let snapshot = demo_snapshot();
+    for (window, says) in [
+        ("since = \"yesterday\"", "`[window] since = \"yesterday\"`"),
+        (
+            "until = \"2026-13-40\"",
+            "`[window] until = \"2026-13-40\"`",
+        ),
+        (
+            "since = \"2026-11-20\"\nuntil = \"2026-11-14\"",
+            "is empty: `since = \"2026-11-20\"` must be before `until = \"2026-11-14\"`",
+        ),
+    ] {
+        write_config(temp.path(), &format!("[window]\n{window}\n"));
+        let output = run(
+            temp.path(),
+            &[
+                "audit",
+                "--config",
+                "pipeleash.toml",
+                "--snapshot",
+                snapshot.to_str().unwrap(),
+            ],
+        );
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{window}: {message}");
+        assert!(message.contains(says), "{message}");
+        assert!(message.contains("pipeleash.toml"), "{message}");
+        assert!(output.stdout.is_empty());
+    }
+}

@@ -60,6 +60,39 @@ fn has_flag(argv: &[OsString], flag: &str) -> bool {
     })
 }
 
+/// `[window] since`/`until` of the file, read whatever the command reads: a value that is
+/// not an age, a date or a time, or a window that is empty, is an input error naming the key
+/// and the file (before: ignored when no logs were read, and otherwise reported against
+/// `--since`/`--until`, flags the user never typed).
+fn check_config_window(config: &Config, path: &Path) -> anyhow::Result<()> {
+    use super::time::{Bound, parse_time_bound};
+    let now = chrono::Utc::now();
+    let read = |key: &str, text: Option<&String>, bound| {
+        text.map(|text| {
+            parse_time_bound(text, now, bound).map_err(|error| {
+                InputError::wrap(format!(
+                    "`[window] {key} = \"{text}\"` in `{}`: {error}",
+                    path.display()
+                ))
+            })
+        })
+        .transpose()
+    };
+    let since = read("since", config.since.as_ref(), Bound::Since)?;
+    let until = read("until", config.until.as_ref(), Bound::Until)?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since >= until
+    {
+        return Err(InputError::wrap(format!(
+            "`[window]` in `{}` is empty: `since = \"{}\"` must be before `until = \"{}\"`",
+            path.display(),
+            config.since.as_deref().unwrap_or_default(),
+            config.until.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
 /// The value of `--config` in `argv`, if any.
 fn config_path(argv: &[OsString]) -> Option<PathBuf> {
     let mut args = argv.iter();
@@ -91,6 +124,7 @@ pub fn expand_config(argv: Vec<OsString>) -> anyhow::Result<(Vec<OsString>, Opti
         return Ok((argv, None));
     };
     let config = load_config(&path)?;
+    check_config_window(&config, &path)?;
     let mut out = argv.clone();
     if !has_flag(&argv, "--snapshot") {
         let store = config_store(&config)?;
