@@ -60,6 +60,10 @@ const MALFORMED: &[(&str, &str)] = &[
         "resource_empty_array",
         "`Resource` must not be an empty array",
     ),
+    (
+        "resource_and_principal_missing",
+        "statement 1 (`Everything`): needs `Resource` or `NotResource`",
+    ),
     ("unknown_operator", "unknown operator `StringEqual`"),
     (
         "null_if_exists",

@@ -362,6 +362,18 @@ fn statement_from_raw(index: usize, raw: &RawJson) -> Result<Statement, PolicyEr
         )?)),
     };
 
+    // IAM refuses a statement that names neither what it applies to nor whom: identity,
+    // session and service control policies need `Resource`/`NotResource`; only a trust
+    // policy (which names a `Principal`) goes without (IAM JSON policy elements: Resource,
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
+    // Read as matching everything, it would allow what AWS never would.
+    if resource.is_none() && principal.is_none() {
+        return Err(errors.error(
+            "needs `Resource` or `NotResource` (IAM refuses a statement that names neither \
+             resources nor a `Principal`); write `\"Resource\": \"*\"` for every resource",
+        ));
+    }
+
     let conditions = match field(entries, "Condition") {
         None => Vec::new(),
         Some(raw) => conditions(&errors, raw)?,
