@@ -343,3 +343,61 @@ fn usage_of_logs_none_of_which_can_be_read_is_an_input_error() {
         );
     }
 }
+
+/// A GCP or Azure inventory without one of the sections its collector always writes is a
+/// damaged file naming the section (before: the section read as empty, so its identities,
+/// roles or assignments and their findings vanished from a clean-looking report).
+#[test]
+fn an_inventory_missing_a_section_is_damaged_not_empty() {
+    for (demo, sections) in [
+        (
+            "gcp-demo",
+            &[
+                "organizations",
+                "folders",
+                "projects",
+                "service_accounts",
+                "custom_roles",
+                "workload_identity_pools",
+                "errors",
+            ][..],
+        ),
+        (
+            "azure-demo",
+            &[
+                "management_groups",
+                "subscriptions",
+                "role_assignments",
+                "role_definitions",
+                "deny_assignments",
+                "user_assigned_identities",
+                "service_principals",
+                "applications",
+                "errors",
+            ][..],
+        ),
+    ] {
+        for section in sections {
+            let temp = tempfile::tempdir().unwrap();
+            let snapshot = temp.path().join("snapshot");
+            copy_dir(&fixtures().join(demo).join("snapshot"), &snapshot);
+            let inventory = std::fs::read_dir(snapshot.join("inventory"))
+                .unwrap()
+                .map(|entry| entry.unwrap().path())
+                .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+                .unwrap();
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+            value.as_object_mut().unwrap().remove(*section);
+            std::fs::write(&inventory, value.to_string()).unwrap();
+            let output = pipeleash(&["analyze", "--snapshot", path(&snapshot), "--quiet"]);
+            let message = stderr(&output);
+            assert_eq!(output.status.code(), Some(2), "{demo} {section}: {message}");
+            assert!(
+                message.contains(&format!("has no `{section}`")),
+                "{message}"
+            );
+            assert!(output.stdout.is_empty(), "{demo} {section}");
+        }
+    }
+}

@@ -27,7 +27,8 @@ fn snapshot(store: &Path) -> PathBuf {
             "iam_policy": {"version": 1, "etag": "BwY=", "bindings": [
                 {"role": "roles/editor", "members": [format!("serviceAccount:{SA}")]}]}}],
         "service_accounts": [{"name": format!("projects/app/serviceAccounts/{SA}"),
-            "project_id": "app", "email": SA}]
+            "project_id": "app", "email": SA}],
+        "custom_roles": [], "workload_identity_pools": [], "errors": []
     });
     let created = Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap();
     let dir = store.join("20261129T000000Z");

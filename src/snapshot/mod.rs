@@ -119,6 +119,13 @@ pub enum SnapshotError {
          (`pipeleash usage --cloudtrail DIR --snapshot NEW`)"
     )]
     BadUsageFile { path: PathBuf, reason: String },
+    /// An inventory without a section every collection writes (even empty).
+    #[error(
+        "`{path}` has no `{key}`, a section every collection writes (`[]` when there is \
+         nothing): the file is damaged or was edited, and reading it would drop what that \
+         section holds; collect a new snapshot"
+    )]
+    MissingSection { path: PathBuf, key: String },
     /// An object-storage URL given to a build without the `object-store` feature.
     #[error(
         "store `{url}` is in object storage, and this pipeleash was built without the \
@@ -578,6 +585,7 @@ impl Snapshot {
             "aws",
             "account-inventory",
             INVENTORY_FORMAT_VERSION,
+            &[],
             |raw: &crate::aws::inventory::AwsAccountInventory| raw.format_version,
         )
     }
@@ -601,6 +609,15 @@ impl Snapshot {
             "gcp",
             GCP_INVENTORY_KIND,
             GCP_INVENTORY_FORMAT_VERSION,
+            &[
+                "organizations",
+                "folders",
+                "projects",
+                "service_accounts",
+                "custom_roles",
+                "workload_identity_pools",
+                "errors",
+            ],
             |raw: &crate::gcp::inventory::GcpInventory| raw.format_version,
         )
     }
@@ -614,17 +631,30 @@ impl Snapshot {
             "azure",
             INVENTORY_KIND,
             INVENTORY_FORMAT_VERSION,
+            &[
+                "management_groups",
+                "subscriptions",
+                "role_assignments",
+                "role_definitions",
+                "deny_assignments",
+                "user_assigned_identities",
+                "service_principals",
+                "applications",
+                "errors",
+            ],
             |raw: &crate::azure::inventory::AzureInventory| raw.format_version,
         )
     }
 
     /// The sources of one provider and kind, parsed, refusing a newer format than this build
-    /// reads.
+    /// reads and a file without one of the `sections` its collector always writes (a missing
+    /// section would read as empty and silently drop identities and grants).
     fn inventories_of<T: DeserializeOwned>(
         &self,
         provider: &str,
         kind: &str,
         supported: u32,
+        sections: &[&str],
         version: impl Fn(&T) -> u32,
     ) -> Result<Vec<T>, SnapshotError> {
         let mut inventories = Vec::new();
@@ -632,7 +662,25 @@ impl Snapshot {
             if source.provider != provider || source.kind != kind {
                 continue;
             }
-            let inventory: T = self.read_json(Path::new(&source.path))?;
+            let relative = Path::new(&source.path);
+            check_relative(relative)?;
+            let path = self.dir.join(relative);
+            let bytes = fs::read(&path).map_err(io_error("read", &path))?;
+            let parse = |source| SnapshotError::Parse {
+                path: path.clone(),
+                source,
+            };
+            let inventory: T = serde_json::from_slice(&bytes).map_err(parse)?;
+            if !sections.is_empty() {
+                let keys: std::collections::BTreeMap<String, serde::de::IgnoredAny> =
+                    serde_json::from_slice(&bytes).map_err(parse)?;
+                if let Some(key) = sections.iter().find(|key| !keys.contains_key(**key)) {
+                    return Err(SnapshotError::MissingSection {
+                        path,
+                        key: (*key).to_owned(),
+                    });
+                }
+            }
             let found = version(&inventory);
             if found > supported {
                 return Err(SnapshotError::UnsupportedVersion {
