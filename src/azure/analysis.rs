@@ -103,11 +103,30 @@ pub fn analyze(
         .flat_map(unread_grants)
         .map(|issue| format!("`{}` at `{}`", issue.call, issue.target))
         .collect();
+    let builtin = super::builtin_role_definitions()?;
+    let mut unknown_roles: BTreeSet<String> = BTreeSet::new();
     let mut identities = Vec::new();
     for (id, identity) in &inventory.identities {
         let trusts = inventory.trusts.get(id).cloned().unwrap_or_default();
+        // A role no collected custom role nor built-in role defines grants an unknown set:
+        // counted as nothing, its use would read as unused (Azure RBAC, "Understand Azure
+        // role definitions",
+        // https://learn.microsoft.com/azure/role-based-access-control/role-definitions).
+        let unknown_here: BTreeSet<String> = inventory
+            .grants_for(id)
+            .filter_map(|grant| match &grant.body {
+                GrantBody::Azure(assignment) => Some(assignment.role_definition_id.as_str()),
+                _ => None,
+            })
+            .filter(|definition| {
+                let key = super::role_definition_key(definition);
+                !inventory.azure_role_definitions.contains_key(&key) && !builtin.contains_key(&key)
+            })
+            .map(str::to_owned)
+            .collect();
+        unknown_roles.extend(unknown_here.iter().cloned());
         let counts = match evidence.usage {
-            _ if !unread_grants.is_empty() => None,
+            _ if !unread_grants.is_empty() || !unknown_here.is_empty() => None,
             Some(usage) if observed(&inventory, id, &usage.usage, &covered) => {
                 Some(count(&inventory, id, &usage.usage, &universe, &table)?)
             }
@@ -117,6 +136,17 @@ pub fn analyze(
             (Some(usage), Some(counts)) if options.propose && counts.unused > 0 => {
                 Some(propose(&inventory, id, &usage.usage, &rules))
             }
+            (Some(_), None) if options.propose && !unknown_here.is_empty() => Some(Err(format!(
+                "assigned a role that is neither a collected custom role nor a built-in role \
+                 ({}): what it grants is unknown, so nothing is counted or removed; collect \
+                 again (`Microsoft.Authorization/roleDefinitions/read` at the assignment's \
+                 scope) or update the catalog",
+                unknown_here
+                    .iter()
+                    .map(|role| format!("`{role}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
             _ => None,
         };
         identities.push(IdentityAnalysis {
@@ -143,6 +173,19 @@ pub fn analyze(
         None => (Vec::new(), Vec::new()),
     };
     let mut coverage = coverage;
+    if !unknown_roles.is_empty() {
+        coverage.push(format!(
+            "{} role definition(s) assigned to identities are neither collected custom roles \
+             nor built-in roles, so what they grant is unknown and their holders are not \
+             counted: {}",
+            unknown_roles.len(),
+            unknown_roles
+                .iter()
+                .map(|role| format!("`{role}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if !unread_grants.is_empty() {
         coverage.push(format!(
             "{} failed while collecting: what the identities are granted is unknown, so \

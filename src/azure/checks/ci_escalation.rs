@@ -24,7 +24,8 @@
 //! Administrator` with a condition that limits the roles and principals it may assign. Severity
 //! is critical when a federated credential admits pull requests, any branch or environment, or
 //! other repositories (or cannot be judged), high otherwise; medium confidence when the
-//! assignment carries a condition.
+//! assignment carries a condition; low when the role's definition is unknown (neither
+//! collected nor built in): it may reach role assignment writes, so it is never left out.
 
 use super::{Admitted, AzureFindings, AzureUnderCheck, RoleReach, identity_id};
 use crate::model::{Confidence, Evidence, Finding, Severity};
@@ -131,11 +132,19 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
         });
     }
     for (principal_id, identity) in identities {
-        let escalating: Vec<_> = check
-            .write_grants(&principal_id)
-            .into_iter()
+        let grants = check.write_grants(&principal_id);
+        let known: Vec<_> = grants
+            .iter()
             .filter(|grant| grant.reach == RoleReach::Escalation)
             .collect();
+        // A role whose definition was not collected may grant anything, role assignments
+        // included: reported as a possible escalation, never dropped.
+        let unknown: Vec<_> = grants
+            .iter()
+            .filter(|grant| grant.reach == RoleReach::Unknown)
+            .collect();
+        let possible = known.is_empty();
+        let escalating = if possible { unknown } else { known };
         if escalating.is_empty() {
             continue;
         }
@@ -160,20 +169,28 @@ pub fn run(check: &AzureUnderCheck<'_>, findings: &mut AzureFindings) {
                 } else {
                     Severity::High
                 },
-                confidence: if conditional {
+                confidence: if possible {
+                    Confidence::Low
+                } else if conditional {
                     Confidence::Medium
                 } else {
                     Confidence::High
                 },
                 subject: identity.label,
                 message: format!(
-                    "a CI identity can create role assignments{} at {}: it can grant itself any role there",
+                    "a CI identity {} role assignments{} at {}: it {} grant itself any role there",
+                    if possible {
+                        "holds a role pipeleash does not know (its definition was not collected), so it may create"
+                    } else {
+                        "can create"
+                    },
                     if identity.loose {
                         ", and unreviewed or foreign workloads can sign in as it,"
                     } else {
                         ""
                     },
-                    scopes.join(", ")
+                    scopes.join(", "),
+                    if possible { "may" } else { "can" }
                 ),
                 evidence,
                 remediation: "grant the pipeline only the roles it deploys with; if it must assign roles, use `Role Based Access Control Administrator` with a condition on the roles and principals it may assign".into(),

@@ -196,6 +196,33 @@ fn an_unknown_role_definition_counts_as_writing_with_low_confidence() {
 }
 
 #[test]
+fn an_unknown_role_definition_is_a_possible_escalation_with_low_confidence() {
+    // Before: a custom role whose definition was not collected dropped the escalation finding
+    // of the identity holding it (the demo's `id-rbac-bootstrap` lost its critical finding).
+    let inventory = identity_with_role(
+        vec![github_subject("repo:acme/infra:ref:refs/heads/main")],
+        "12345678-0000-0000-0000-0000000000ff",
+    );
+    let findings = found(&inventory, "azure-ci-escalation");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].1.confidence, Confidence::Low);
+    assert!(
+        findings[0]
+            .1
+            .message
+            .contains("may create role assignments"),
+        "{}",
+        findings[0].1.message
+    );
+    // A known role that only reads is no escalation.
+    let reader = identity_with_role(
+        vec![github_subject("repo:acme/infra:ref:refs/heads/main")],
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    );
+    assert!(found(&reader, "azure-ci-escalation").is_empty());
+}
+
+#[test]
 fn application_credentials_are_filed_under_the_service_principal_of_the_app() {
     let app = json!({"id": "eeeeeeee-0000-0000-0000-000000000005", "appId": APP_ID,
         "displayName": "deploy",
