@@ -401,3 +401,69 @@ fn an_inventory_missing_a_section_is_damaged_not_empty() {
         }
     }
 }
+
+/// An Azure custom role whose definition is not in the inventory: its holder's use is
+/// unknown (no counts, the reason instead of a proposal, a coverage sentence), and its
+/// escalation stays reported as possible (before: "granted 0" and no finding at all).
+#[test]
+fn an_azure_role_nobody_defines_leaves_its_holder_unknown_not_granted_nothing() {
+    let temp = tempfile::tempdir().unwrap();
+    let copy = temp.path().join("snapshot");
+    copy_dir(&fixtures().join("azure-demo/snapshot"), &copy);
+    let inventory = std::fs::read_dir(copy.join("inventory"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .unwrap();
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+    assert!(!value["role_definitions"].as_array().unwrap().is_empty());
+    value["role_definitions"] = serde_json::json!([]);
+    std::fs::write(&inventory, value.to_string()).unwrap();
+    let output = pipeleash(
+        &[
+            &[
+                "audit",
+                "--snapshot",
+                path(&copy),
+                "--azure-activity-logs",
+                path(&fixtures().join("azure-demo/activity-log")),
+                "--format",
+                "json",
+            ][..],
+            &WINDOW[..],
+        ]
+        .concat(),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let cloud = &report["clouds"][0];
+    let holders: Vec<&serde_json::Value> = cloud["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|identity| {
+            identity["minimize_error"]
+                .as_str()
+                .is_some_and(|error| error.contains("neither a collected custom role"))
+        })
+        .collect();
+    assert!(!holders.is_empty(), "{report:#}");
+    for identity in &holders {
+        assert!(identity["counts"].is_null(), "{identity:#}");
+        let findings = identity["findings"].as_array().unwrap();
+        assert!(
+            findings
+                .iter()
+                .any(|finding| finding["id"] == "azure-ci-escalation"
+                    && finding["confidence"] == "low"),
+            "{identity:#}"
+        );
+    }
+    assert!(
+        cloud["coverage"].as_array().unwrap().iter().any(|line| line
+            .as_str()
+            .unwrap()
+            .contains("neither collected custom roles")),
+        "{cloud:#}"
+    );
+}
