@@ -561,10 +561,19 @@ fn print_table(
         }
         writeln!(out, "{table}")?;
     }
-    let mut layers = super::new_table(["layer", "result"]);
+    // Each layer's Allow statements, as AWS checks them after looking for an explicit Deny
+    // (IAM User Guide, "Policy evaluation logic",
+    // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+    let mut layers = super::new_table(["layer", "its Allow statements"]);
     for (layer, result) in layer_rows(&decision.layers, trust_policy_missing) {
         layers.add_row([layer, result.to_string()]);
     }
     writeln!(out, "{layers}")?;
+    if matches!(decision.outcome, DecisionKind::ExplicitDeny) {
+        writeln!(
+            out,
+            "the Deny statement(s) above decide, whatever the layers' Allow statements say"
+        )?;
+    }
     Ok(())
 }
