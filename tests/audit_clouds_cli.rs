@@ -466,4 +466,17 @@ fn an_azure_role_nobody_defines_leaves_its_holder_unknown_not_granted_nothing() 
             .contains("neither collected custom roles")),
         "{cloud:#}"
     );
+    // The graph keeps its path to role assignment writes, as possible (before: no path).
+    let output = pipeleash(&[
+        "graph",
+        "who-can",
+        "Microsoft.Authorization/roleAssignments/write",
+        "--snapshot",
+        path(&copy),
+    ]);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("(id-rbac-bootstrap)") && table.contains("possible"),
+        "{table}"
+    );
 }

@@ -51,9 +51,9 @@ pub fn allowance(decision: &AccessDecision) -> Option<Allowance> {
     match decision {
         AccessDecision::Granted => Some(Allowance::Allowed),
         AccessDecision::Conditional { .. } => Some(Allowance::Conditional),
-        AccessDecision::Denied | AccessDecision::NotGranted | AccessDecision::Unknown { .. } => {
-            None
-        }
+        // A role whose permissions are unknown may grant this: a possible path.
+        AccessDecision::Unknown { .. } => Some(Allowance::Possible),
+        AccessDecision::Denied | AccessDecision::NotGranted => None,
     }
 }
 

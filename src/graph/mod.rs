@@ -412,11 +412,14 @@ pub fn decide(
     }
 }
 
-/// Whether a request is allowed without condition, or only if a condition holds.
+/// Whether a request is allowed without condition, only if a condition holds, or possibly
+/// (a grant whose permissions pipeleash cannot know, such as a role whose definition was not
+/// collected: it may allow anything, so the path is kept, never dropped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Allowance {
     Allowed,
     Conditional,
+    Possible,
 }
 
 impl Allowance {
@@ -424,6 +427,7 @@ impl Allowance {
         match self {
             Allowance::Allowed => "allowed",
             Allowance::Conditional => "conditional",
+            Allowance::Possible => "possible",
         }
     }
 

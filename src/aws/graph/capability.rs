@@ -202,12 +202,17 @@ impl<'a> IdentityPolicies<'a> {
                                 allowance: Allowance::Allowed,
                             });
                         }
-                        Some((Allowance::Conditional, resource)) => {
+                        // The AWS evaluator never answers "possible"; kept with the conditional
+                        // ones, the weaker answer.
+                        Some((
+                            allowance @ (Allowance::Conditional | Allowance::Possible),
+                            resource,
+                        )) => {
                             conditional.get_or_insert(Strongest {
                                 level,
                                 action: action.name.clone(),
                                 resource,
-                                allowance: Allowance::Conditional,
+                                allowance,
                             });
                         }
                         None => {}

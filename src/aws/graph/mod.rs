@@ -362,7 +362,7 @@ fn add_escalations(
                     grant: "its policies".to_string(),
                     statement: 0,
                     actions: vec!["*".to_string()],
-                    conditional: allowance == Allowance::Conditional,
+                    conditional: allowance != Allowance::Allowed,
                 },
             );
         }
