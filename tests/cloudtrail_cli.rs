@@ -520,3 +520,39 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+/// The same account and region under an organization trail's prefix and an account trail's:
+/// `usage` warns that calls both delivered are counted twice, naming both prefixes (before:
+/// every count silently doubled). One trail alone gives no such warning.
+#[test]
+fn an_account_and_region_under_two_trails_is_warned_about() {
+    let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo/cloudtrail");
+    let file = std::fs::read_dir(demo.join("AWSLogs/210987654321/CloudTrail/eu-west-1/2026/11/15"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with(".json.gz"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trails = [
+        "AWSLogs/210987654321/CloudTrail/eu-west-1/2026/11/15",
+        "AWSLogs/o-abc123/210987654321/CloudTrail/eu-west-1/2026/11/15",
+    ];
+    for trail in trails {
+        let folder = dir.path().join(trail);
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::copy(&file, folder.join(file.file_name().unwrap())).unwrap();
+    }
+    let output = pipeleash(&["usage", "--cloudtrail", dir.path().to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "account 210987654321 region eu-west-1 has log files under 2 trails' prefixes"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("AWSLogs/o-abc123/`"), "{stderr}");
+    let one = dir.path().join("AWSLogs/o-abc123");
+    let output = pipeleash(&["usage", "--cloudtrail", one.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("trails' prefixes"));
+}
