@@ -147,9 +147,8 @@ pub(super) trait LogReader: Sized {
     fn records_in_window(usage: &Self::Usage) -> u64;
     /// The input error for logs given that hold nothing usable in the window.
     fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String;
-    /// When records were read and every one was set aside as not of this reader's kind
-    /// (another cloud's logs given to this reader): how many.
-    fn foreign_records(usage: &Self::Usage) -> Option<u64>;
+    /// The records read, and how many of them were set aside as not of this reader's kind.
+    fn records_and_foreign(usage: &Self::Usage) -> (u64, u64);
     /// The warning for logs a collector stored in the snapshot that hold nothing in the
     /// window (use stays unknown).
     fn stored_hold_nothing(path: &Path) -> String;
@@ -227,19 +226,14 @@ impl LogReader for audit_log::Ingestion {
     fn records_in_window(usage: &Self::Usage) -> u64 {
         usage.coverage.entries_in_window
     }
-    fn foreign_records(usage: &Self::Usage) -> Option<u64> {
+    fn records_and_foreign(usage: &Self::Usage) -> (u64, u64) {
         let coverage = &usage.coverage;
         let foreign = coverage
             .set_aside
-            .get(&audit_log::SetAsideReason::NotAnAuditLog)
-            .copied()
-            .unwrap_or(0);
-        (coverage.entries_read > 0 && foreign == coverage.entries_read).then_some(foreign)
+            .get(&audit_log::SetAsideReason::NotAnAuditLog);
+        (coverage.entries_read, foreign.copied().unwrap_or(0))
     }
     fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String {
-        if let Some(message) = not_this_kind::<Self>(path, usage) {
-            return message;
-        }
         format!(
             "the GCP audit logs at `{}` hold no usable entry in the window ({} entries read, \
              {} file(s) unreadable): check the path (a sink's `cloudaudit.googleapis.com/…` \
@@ -324,19 +318,14 @@ impl LogReader for activity_log::Ingestion {
     fn records_in_window(usage: &Self::Usage) -> u64 {
         usage.coverage.operations
     }
-    fn foreign_records(usage: &Self::Usage) -> Option<u64> {
+    fn records_and_foreign(usage: &Self::Usage) -> (u64, u64) {
         let coverage = &usage.coverage;
         let foreign = coverage
             .set_aside
-            .get(&activity_log::SetAsideReason::NotActivityLog)
-            .copied()
-            .unwrap_or(0);
-        (coverage.records_read > 0 && foreign == coverage.records_read).then_some(foreign)
+            .get(&activity_log::SetAsideReason::NotActivityLog);
+        (coverage.records_read, foreign.copied().unwrap_or(0))
     }
     fn nothing_in_window(path: &Path, usage: &Self::Usage) -> String {
-        if let Some(message) = not_this_kind::<Self>(path, usage) {
-            return message;
-        }
         format!(
             "the Azure Activity Log at `{}` holds no operation of an identity in the window \
              ({} record(s) read, {} file(s) unreadable): check the path (a storage export's \
@@ -489,13 +478,19 @@ pub(super) fn read_for_analysis<R: LogReader>(
         eprintln!("warning: {}", R::stored_hold_nothing(path));
         return Ok(None);
     }
-    Err(InputError::wrap(R::nothing_in_window(path, &usage)))
+    // Logs of another kind hold nothing in any window; say which they are instead.
+    let message =
+        not_this_kind::<R>(path, &usage).unwrap_or_else(|| R::nothing_in_window(path, &usage));
+    Err(InputError::wrap(message))
 }
 
 /// The message for logs whose every record was set aside as not of `R`'s kind, naming the
 /// option that reads each kind of log; `None` when some record was of its kind.
 fn not_this_kind<R: LogReader>(path: &Path, usage: &R::Usage) -> Option<String> {
-    let records = R::foreign_records(usage)?;
+    let (records, foreign) = R::records_and_foreign(usage);
+    if records == 0 || foreign < records {
+        return None;
+    }
     Some(format!(
         "none of the {records} record(s) read from `{}` is {}: are these another kind of \
          logs? CloudTrail logs are read with `--cloudtrail`, Cloud Audit Logs with \
