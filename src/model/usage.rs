@@ -45,6 +45,26 @@ pub enum Outcome {
     Denied,
 }
 
+impl Outcome {
+    /// Both outcomes, in output order.
+    pub const ALL: [Outcome; 2] = [Outcome::Allowed, Outcome::Denied];
+
+    /// The lowercase name outputs and stored files use: `allowed`, `denied`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+        }
+    }
+
+    /// The outcome [`Outcome::as_str`] names, if `text` names one.
+    pub fn from_name(text: &str) -> Option<Outcome> {
+        Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+    }
+}
+
 /// One observed call, from one audit log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageEvent {

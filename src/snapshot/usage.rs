@@ -696,11 +696,7 @@ impl SummaryV1 {
                     role: session.role.clone(),
                     issuer: federated_provider(&session.workload).to_owned(),
                     subject: session.workload.subject.clone(),
-                    outcome: match session.outcome {
-                        Outcome::Allowed => "allowed",
-                        Outcome::Denied => "denied",
-                    }
-                    .to_owned(),
+                    outcome: session.outcome.as_str().to_owned(),
                     count: session.count,
                     first_seen: rfc3339(session.first_seen),
                     last_seen: rfc3339(session.last_seen),
@@ -750,16 +746,12 @@ impl SummaryV1 {
             .web_identity_sessions
             .into_iter()
             .map(|session| {
-                let outcome = match session.outcome.as_str() {
-                    "allowed" => Outcome::Allowed,
-                    "denied" => Outcome::Denied,
-                    other => {
-                        return Err(format!(
-                            "`web_identity_sessions` has the outcome `{other}`, not `allowed` or \
-                             `denied`"
-                        ));
-                    }
-                };
+                let outcome = Outcome::from_name(&session.outcome).ok_or_else(|| {
+                    format!(
+                        "`web_identity_sessions` has the outcome `{}`, not `allowed` or `denied`",
+                        session.outcome
+                    )
+                })?;
                 Ok(WebIdentitySession {
                     role: session.role,
                     workload: workload_of_host(&session.issuer, &session.subject),
@@ -769,7 +761,7 @@ impl SummaryV1 {
                     last_seen: parse_time(&session.last_seen, "last_seen")?,
                 })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, String>>()?;
         let instance_profile_passes = self
             .instance_profile_passes
             .into_iter()

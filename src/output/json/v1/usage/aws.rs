@@ -4,7 +4,7 @@
 
 use super::super::common::{ReadWindowView, SkippedView};
 use crate::aws::cloudtrail::{CloudTrailUsage, PrincipalKind, federated_provider};
-use crate::model::{Outcome, Usage};
+use crate::model::Usage;
 use crate::output::rfc3339;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -159,10 +159,7 @@ impl UsageView {
                     role: session.role.clone(),
                     issuer: federated_provider(&session.workload).to_owned(),
                     subject: session.workload.subject.clone(),
-                    outcome: match session.outcome {
-                        Outcome::Allowed => "allowed",
-                        Outcome::Denied => "denied",
-                    },
+                    outcome: session.outcome.as_str(),
                     count: session.count,
                     first_seen: rfc3339(session.first_seen),
                     last_seen: rfc3339(session.last_seen),
