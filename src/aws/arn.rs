@@ -11,6 +11,12 @@
 use super::pattern::{Pattern, Token};
 use crate::matching::Case;
 
+/// Is `text` an AWS account id: exactly 12 digits (IAM identifiers,
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html>)?
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit())
+}
+
 /// A parsed ARN, borrowing from the text it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {

@@ -366,16 +366,15 @@ mod tests {
 /// on another account's resource is logged in that account's trail, so for usage every
 /// unreadable file stays a gap, whatever account its path names.
 pub fn skipped_file_may_hold(source: &str, account: &str) -> bool {
+    use super::arn::is_account_id;
     let Some((_, rest)) = source.split_once("AWSLogs/") else {
         return true;
     };
-    let is_account =
-        |segment: &str| segment.len() == 12 && segment.bytes().all(|b| b.is_ascii_digit());
     let mut segments = rest.split('/');
     let named = match segments.next() {
-        Some(first) if is_account(first) => Some(first),
+        Some(first) if is_account_id(first) => Some(first),
         Some(first) if first.starts_with("o-") => {
-            segments.next().filter(|second| is_account(second))
+            segments.next().filter(|second| is_account_id(second))
         }
         _ => None,
     };

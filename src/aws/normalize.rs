@@ -521,7 +521,7 @@ fn aws_principal_trust(statement: &Statement, principal: &str) -> Trust {
         .conditions
         .iter()
         .any(|condition| condition.key.eq_ignore_ascii_case("sts:ExternalId"));
-    let account = if principal.len() == 12 && principal.bytes().all(|byte| byte.is_ascii_digit()) {
+    let account = if super::arn::is_account_id(principal) {
         Some(principal.to_string())
     } else {
         principal

@@ -112,8 +112,7 @@ fn check_role_arns(arns: &[String]) -> anyhow::Result<()> {
         let arn = crate::aws::arn::Arn::parse(text);
         let is_role = arn.is_some_and(|arn| {
             arn.region.is_empty()
-                && arn.account.len() == 12
-                && arn.account.bytes().all(|byte| byte.is_ascii_digit())
+                && crate::aws::arn::is_account_id(arn.account)
                 && arn.role_name().is_some()
         });
         if !is_role {

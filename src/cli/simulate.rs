@@ -3,6 +3,7 @@
 
 use super::policy::read_policy;
 use super::{Exit, InputError, OutputFormat};
+use crate::aws::arn::is_account_id;
 use crate::aws::condition::{OperatorFamily, validate_value};
 use crate::aws::context::is_multivalued_key;
 use crate::aws::policy::{Condition, Statement};
@@ -265,11 +266,6 @@ enum Found {
     /// Not there, but a role of the same name is, at this ARN (another path).
     SameName(String),
     Nothing,
-}
-
-/// Is `text` an AWS account id (12 digits)?
-fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 /// An input error when `--principal` cannot name a principal: an IAM or STS ARN whose

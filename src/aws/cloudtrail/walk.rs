@@ -3,6 +3,7 @@
 //! date folders outside the observation window before any file in them is opened.
 
 use super::time::TimeWindow;
+use crate::aws::arn::is_account_id;
 // The file `generate cloudtrail` writes beside `AWSLogs/`: the ground truth of a synthetic
 // set, not a log. Skipped when it lies directly in the folder read.
 use crate::generate::cloudtrail::GROUND_TRUTH_FILE;
@@ -109,11 +110,10 @@ pub fn trail_overlaps<'k>(keys: impl IntoIterator<Item = &'k str>) -> Vec<TrailO
         };
         let after = start + "AWSLogs/".len();
         let mut segments = key[after..].split('/');
-        let is_account = |text: &str| text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit());
         let (prefix_end, account) = match segments.next() {
-            Some(first) if is_account(first) => (after, first),
+            Some(first) if is_account_id(first) => (after, first),
             Some(org) if org.starts_with("o-") => match segments.next() {
-                Some(account) if is_account(account) => (after + org.len() + 1, account),
+                Some(account) if is_account_id(account) => (after + org.len() + 1, account),
                 _ => continue,
             },
             _ => continue,

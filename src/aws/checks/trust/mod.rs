@@ -322,8 +322,7 @@ pub fn trust_document_findings(
     let own_account = text.split("arn:aws").skip(1).find_map(|rest| {
         let (_, after) = rest.split_once(":iam::")?;
         let (account, kind) = after.split_once(':')?;
-        (account.len() == 12
-            && account.bytes().all(|byte| byte.is_ascii_digit())
+        (crate::aws::arn::is_account_id(account)
             && (kind.starts_with("oidc-provider/") || kind.starts_with("saml-provider/")))
         .then(|| account.to_string())
     });
