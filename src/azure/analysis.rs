@@ -103,7 +103,6 @@ pub fn analyze(
         .flat_map(unread_grants)
         .map(|issue| format!("`{}` at `{}`", issue.call, issue.target))
         .collect();
-    let builtin = super::builtin_role_definitions()?;
     let mut unknown_roles: BTreeSet<String> = BTreeSet::new();
     let mut identities = Vec::new();
     for (id, identity) in &inventory.identities {
@@ -112,18 +111,14 @@ pub fn analyze(
         // counted as nothing, its use would read as unused (Azure RBAC, "Understand Azure
         // role definitions",
         // https://learn.microsoft.com/azure/role-based-access-control/role-definitions).
-        let unknown_here: BTreeSet<String> = inventory
-            .grants_for(id)
-            .filter_map(|grant| match &grant.body {
-                GrantBody::Azure(assignment) => Some(assignment.role_definition_id.as_str()),
-                _ => None,
-            })
-            .filter(|definition| {
-                let key = super::role_definition_key(definition);
-                !inventory.azure_role_definitions.contains_key(&key) && !builtin.contains_key(&key)
-            })
-            .map(str::to_owned)
-            .collect();
+        let mut unknown_here: BTreeSet<String> = BTreeSet::new();
+        for grant in inventory.grants_for(id) {
+            if let GrantBody::Azure(assignment) = &grant.body
+                && super::role_definition(&inventory, &assignment.role_definition_id)?.is_none()
+            {
+                unknown_here.insert(assignment.role_definition_id.clone());
+            }
+        }
         unknown_roles.extend(unknown_here.iter().cloned());
         let counts = match evidence.usage {
             _ if !unread_grants.is_empty() || !unknown_here.is_empty() => None,
@@ -358,18 +353,12 @@ fn count(
             _ => None,
         })
         .collect();
-    let builtin = super::builtin_role_definitions()?;
-    let definitions: Vec<(&AzureScope, &super::AzureRoleDefinition)> = assignments
-        .iter()
-        .filter_map(|(scope, definition)| {
-            let key = super::role_definition_key(definition);
-            inventory
-                .azure_role_definitions
-                .get(&key)
-                .or_else(|| builtin.get(&key))
-                .map(|definition| (*scope, definition))
-        })
-        .collect();
+    let mut definitions: Vec<(&AzureScope, &super::AzureRoleDefinition)> = Vec::new();
+    for (scope, id) in &assignments {
+        if let Some(definition) = super::role_definition(inventory, id)? {
+            definitions.push((*scope, definition));
+        }
+    }
     let mut granted: BTreeSet<(String, Plane)> = BTreeSet::new();
     let candidates = universe
         .control

@@ -17,6 +17,21 @@ pub fn builtin_role_definitions()
         .map_err(|error| AzureError::Catalog(error.to_string()))
 }
 
+/// The definition of role definition id `id` (any form whose last segment is the GUID): the
+/// inventory's custom role, else the built-in role; `None` when neither defines it (what it
+/// grants is then unknown, never nothing).
+pub fn role_definition<'i>(
+    inventory: &'i Inventory,
+    id: &str,
+) -> Result<Option<&'i AzureRoleDefinition>, AzureError> {
+    let builtin = builtin_role_definitions()?;
+    let key = super::role_definition_key(id);
+    Ok(inventory
+        .azure_role_definitions
+        .get(&key)
+        .or_else(|| builtin.get(&key)))
+}
+
 /// Which plane `action` belongs to, judged by [`Plane::classify`] over the built-in
 /// definitions and the inventory's own.
 pub fn plane_of(inventory: &Inventory, action: &str) -> Result<Plane, AzureError> {
@@ -38,7 +53,6 @@ pub fn evaluate(
     plane: Plane,
     resource: &str,
 ) -> Result<AccessAnswer, AzureError> {
-    let builtin = builtin_role_definitions()?;
     let target = AzureScope::new(resource);
     let hierarchy = &inventory.azure_hierarchy;
     let mut verdicts = Verdicts::default();
@@ -48,12 +62,8 @@ pub fn evaluate(
                 if !hierarchy.covers(&assignment.scope, &target) {
                     continue;
                 }
-                let key = assignment.role_definition_key();
-                let definition = inventory
-                    .azure_role_definitions
-                    .get(&key)
-                    .or_else(|| builtin.get(&key));
-                let Some(definition) = definition else {
+                let Some(definition) = role_definition(inventory, &assignment.role_definition_id)?
+                else {
                     verdicts.unknown.push((
                         grant.id.clone(),
                         format!(

@@ -18,7 +18,7 @@ pub mod normalize;
 mod roles;
 mod scope;
 
-pub use evaluate::{builtin_role_definitions, evaluate, plane_of};
+pub use evaluate::{builtin_role_definitions, evaluate, plane_of, role_definition};
 pub use roles::{
     AzurePermissionBlock, AzureRoleDefinition, DefinitionPage, Plane, RoleDefinitionError,
     RoleType, insert_definition, operation_matches, parse_definition_page, parse_role_definitions,

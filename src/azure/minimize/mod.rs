@@ -33,7 +33,7 @@ pub use render::{FORMAT_VERSION, render_json, render_terraform};
 
 use super::{
     AzureAssignment, AzureError, AzurePermissionBlock, AzureRoleDefinition, AzureScope, Plane,
-    RoleType, builtin_role_definitions, evaluate, operation_matches,
+    RoleType, evaluate, operation_matches, role_definition,
 };
 use crate::access::AccessDecision;
 use crate::matching::{Case, pattern_covers};
@@ -219,20 +219,17 @@ fn assignments(
     inventory: &Inventory,
     identity: &IdentityId,
 ) -> Result<Current, AzureMinimizeError> {
-    let builtin = builtin_role_definitions()?;
     let mut current = Vec::new();
     for grant in inventory.grants_for(identity) {
         let GrantBody::Azure(assignment) = &grant.body else {
             continue;
         };
-        let key = assignment.role_definition_key();
-        let definition = inventory
-            .azure_role_definitions
-            .get(&key)
-            .or_else(|| builtin.get(&key))
-            .ok_or_else(|| AzureMinimizeError::UnknownDefinition {
-                identity: identity.clone(),
-                definition: assignment.role_definition_id.clone(),
+        let definition =
+            role_definition(inventory, &assignment.role_definition_id)?.ok_or_else(|| {
+                AzureMinimizeError::UnknownDefinition {
+                    identity: identity.clone(),
+                    definition: assignment.role_definition_id.clone(),
+                }
             })?;
         current.push((grant.id.clone(), assignment.clone(), definition.clone()));
     }
