@@ -25,7 +25,7 @@ use crate::aws::escalation::EscalationPath;
 use crate::aws::policy::{PolicyDocument, Statement};
 use crate::catalog::Catalog;
 use crate::checks::{Check, LooksAt, sort_findings};
-use crate::model::{Finding, ObservationWindow, Provider, Severity};
+use crate::model::{Evidence, Finding, ObservationWindow, Provider, Severity};
 
 /// One policy document handed to the checks, with what they need to judge it.
 pub struct PolicyUnderCheck<'a> {
@@ -124,4 +124,26 @@ pub fn check_identity(identity: &IdentityUnderCheck<'_>) -> Vec<Finding> {
     }
     sort_findings(&mut findings);
     findings
+}
+
+/// The evidence of a minimization whose window misses log files that could not be read: how
+/// many, and the first, since their calls may be uses the counts lack. `None` when none was
+/// skipped.
+fn skipped_evidence(warnings: &[crate::aws::minimize::Warning]) -> Option<Evidence> {
+    warnings.iter().find_map(|warning| match warning {
+        crate::aws::minimize::Warning::IncompleteWindow { skipped } => {
+            let first = skipped.first()?;
+            Some(Evidence {
+                source: "audit logs".into(),
+                detail: format!(
+                    "{} log file(s) could not be read (first: `{}`: {}): calls they hold are \
+                     missing, so an action may look unused when it is not",
+                    skipped.len(),
+                    first.source,
+                    first.reason
+                ),
+            })
+        }
+        _ => None,
+    })
 }

@@ -67,9 +67,7 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
                 identity.audit.counts.granted
             ),
         })
-        .chain(super::unused_permissions::skipped_evidence(
-            &minimized.warnings,
-        ))
+        .chain(super::skipped_evidence(&minimized.warnings))
         .collect(),
         remediation: "confirm with the owner, then delete the identity or remove its trust".into(),
     });

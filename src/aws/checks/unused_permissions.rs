@@ -86,7 +86,7 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
         listed.push_str(&format!(" and {} more", total - LISTED));
     }
     let counts = identity.audit.counts;
-    let skipped = skipped_evidence(&minimized.warnings);
+    let skipped = super::skipped_evidence(&minimized.warnings);
     let incomplete = skipped.is_some();
     let (first_day, last_day) = identity.window.days();
     findings.push(Finding {
@@ -122,26 +122,4 @@ pub fn run(identity: &IdentityUnderCheck<'_>, findings: &mut Vec<Finding>) {
             identity.audit.identity.id.native()
         ),
     });
-}
-
-/// The evidence of a minimization whose window misses log files that could not be read: how
-/// many, and the first, since their calls may be uses the counts lack. `None` when none was
-/// skipped.
-pub(super) fn skipped_evidence(warnings: &[crate::aws::minimize::Warning]) -> Option<Evidence> {
-    warnings.iter().find_map(|warning| match warning {
-        crate::aws::minimize::Warning::IncompleteWindow { skipped } => {
-            let first = skipped.first()?;
-            Some(Evidence {
-                source: "audit logs".into(),
-                detail: format!(
-                    "{} log file(s) could not be read (first: `{}`: {}): calls they hold are \
-                     missing, so an action may look unused when it is not",
-                    skipped.len(),
-                    first.source,
-                    first.reason
-                ),
-            })
-        }
-        _ => None,
-    })
 }
