@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/files.rs"]
+mod files;
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures")
 }
@@ -80,7 +83,7 @@ fn the_same_organization_or_tenant_given_twice_is_an_input_error_naming_both() {
     let temp = tempfile::tempdir().unwrap();
     for demo in ["gcp-demo", "azure-demo"] {
         let copy = temp.path().join(demo);
-        copy_dir(&fixtures().join(demo).join("snapshot"), &copy);
+        files::copy_dir(&fixtures().join(demo).join("snapshot"), &copy);
         let output = pipeleash(&[
             "analyze",
             "--snapshot",
@@ -97,7 +100,7 @@ fn the_same_organization_or_tenant_given_twice_is_an_input_error_naming_both() {
 fn a_role_nobody_knows_leaves_the_accounts_use_unknown_instead_of_granting_nothing() {
     let temp = tempfile::tempdir().unwrap();
     let copy = temp.path().join("snapshot");
-    copy_dir(&fixtures().join("gcp-demo/snapshot"), &copy);
+    files::copy_dir(&fixtures().join("gcp-demo/snapshot"), &copy);
     let inventory = std::fs::read_dir(copy.join("inventory"))
         .unwrap()
         .next()
@@ -140,19 +143,6 @@ fn a_role_nobody_knows_leaves_the_accounts_use_unknown_instead_of_granting_nothi
     assert!(!holders.is_empty(), "{report:#}");
     for identity in holders {
         assert!(identity["counts"].is_null(), "{identity:#}");
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 
@@ -380,7 +370,7 @@ fn an_inventory_missing_a_section_is_damaged_not_empty() {
         for section in sections {
             let temp = tempfile::tempdir().unwrap();
             let snapshot = temp.path().join("snapshot");
-            copy_dir(&fixtures().join(demo).join("snapshot"), &snapshot);
+            files::copy_dir(&fixtures().join(demo).join("snapshot"), &snapshot);
             let inventory = std::fs::read_dir(snapshot.join("inventory"))
                 .unwrap()
                 .map(|entry| entry.unwrap().path())
@@ -409,7 +399,7 @@ fn an_inventory_missing_a_section_is_damaged_not_empty() {
 fn an_azure_role_nobody_defines_leaves_its_holder_unknown_not_granted_nothing() {
     let temp = tempfile::tempdir().unwrap();
     let copy = temp.path().join("snapshot");
-    copy_dir(&fixtures().join("azure-demo/snapshot"), &copy);
+    files::copy_dir(&fixtures().join("azure-demo/snapshot"), &copy);
     let inventory = std::fs::read_dir(copy.join("inventory"))
         .unwrap()
         .map(|entry| entry.unwrap().path())

@@ -5,6 +5,9 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+#[path = "support/files.rs"]
+mod files;
+
 fn trail() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudtrail/trail")
 }
@@ -257,26 +260,11 @@ fn generate_then_usage_round_trips() {
             assert!(stderr.contains(says) && stderr.contains(target), "{stderr}");
         }
     }
-    let files = walkdir_count(out.path());
+    let written = files::count_files(out.path());
     assert_eq!(
-        files, 3,
+        written, 3,
         "nothing was added: AWSLogs' 2 files and the ground truth"
     );
-}
-
-/// Regular files under `dir`, at any depth.
-fn walkdir_count(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .map(|path| {
-            if path.is_dir() {
-                walkdir_count(&path)
-            } else {
-                1
-            }
-        })
-        .sum()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,7 +470,7 @@ fn actions_the_catalog_does_not_know_and_skipped_files_are_warned_about() {
     .unwrap();
     let snapshot = dir.path().join("snapshot");
     let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo/snapshot");
-    copy_dir(&demo, &snapshot);
+    files::copy_dir(&demo, &snapshot);
     let logs = logs.to_str().unwrap();
     let fresh = pipeleash(&[
         "usage",
@@ -505,19 +493,6 @@ fn actions_the_catalog_does_not_know_and_skipped_files_are_warned_about() {
             "{stderr}"
         );
         assert!(String::from_utf8_lossy(&output.stdout).contains("s3:FrobnicateWidget"));
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

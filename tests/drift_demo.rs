@@ -5,6 +5,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/files.rs"]
+mod files;
+
 const BIN: &str = env!("CARGO_BIN_EXE_pipeleash");
 const ACCOUNT_FILE: &str = "inventory/aws-210987654321.json";
 const LAMBDA: &str = "arn:aws:iam::210987654321:role/ci/gha-lambda-deploy";
@@ -15,22 +18,9 @@ fn demo_snapshot() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("recorded-fixtures/demo/snapshot")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// A copy of the demo snapshot at `dir`, with `edit` applied to account 210987654321.
 fn snapshot_with(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
-    copy_dir(&demo_snapshot(), dir);
+    files::copy_dir(&demo_snapshot(), dir);
     let path = dir.join(ACCOUNT_FILE);
     let mut inventory: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     edit(&mut inventory);
