@@ -334,12 +334,23 @@ fn usage_of_logs_none_of_which_can_be_read_is_an_input_error() {
     }
 }
 
-/// A GCP or Azure inventory without one of the sections its collector always writes is a
-/// damaged file naming the section (before: the section read as empty, so its identities,
+/// An AWS, GCP or Azure inventory without one of the sections its collector always writes is
+/// a damaged file naming the section (before: the section read as empty, so its identities,
 /// roles or assignments and their findings vanished from a clean-looking report).
 #[test]
 fn an_inventory_missing_a_section_is_damaged_not_empty() {
     for (demo, sections) in [
+        (
+            "demo",
+            &[
+                "roles",
+                "users",
+                "groups",
+                "policies",
+                "oidc_providers",
+                "errors",
+            ][..],
+        ),
         (
             "gcp-demo",
             &[

@@ -585,7 +585,14 @@ impl Snapshot {
             "aws",
             "account-inventory",
             INVENTORY_FORMAT_VERSION,
-            &[],
+            &[
+                "roles",
+                "users",
+                "groups",
+                "policies",
+                "oidc_providers",
+                "errors",
+            ],
             |raw: &crate::aws::inventory::AwsAccountInventory| raw.format_version,
         )
     }
