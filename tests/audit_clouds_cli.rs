@@ -481,3 +481,26 @@ fn an_azure_role_nobody_defines_leaves_its_holder_unknown_not_granted_nothing() 
         "{table}"
     );
 }
+
+/// An AWS inventory whose `account_id` is not the account the manifest lists it for is a
+/// damaged file (before: its roles were filed under the edited account, judged against that
+/// account's missing logs, and lost their findings).
+#[test]
+fn an_aws_inventory_of_another_account_than_listed_is_damaged() {
+    let temp = tempfile::tempdir().unwrap();
+    let snapshot = temp.path().join("snapshot");
+    files::copy_dir(&fixtures().join("demo/snapshot"), &snapshot);
+    let inventory = snapshot.join("inventory/aws-210987654321.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+    value["account_id"] = serde_json::json!("999999999999");
+    std::fs::write(&inventory, value.to_string()).unwrap();
+    let output = pipeleash(&["analyze", "--snapshot", path(&snapshot), "--quiet"]);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{message}");
+    assert!(
+        message.contains("says account `999999999999`")
+            && message.contains("for account `210987654321`"),
+        "{message}"
+    );
+}

@@ -119,6 +119,16 @@ pub enum SnapshotError {
          (`pipeleash usage --cloudtrail DIR --snapshot NEW`)"
     )]
     BadUsageFile { path: PathBuf, reason: String },
+    /// An AWS inventory whose `account_id` is not the account the manifest lists it for.
+    #[error(
+        "`{path}` says account `{found}` where `manifest.json` lists it for account `{listed}`: \
+         the file is damaged or was edited; collect a new snapshot"
+    )]
+    AccountMismatch {
+        path: PathBuf,
+        listed: String,
+        found: String,
+    },
     /// An inventory without a section every collection writes (even empty).
     #[error(
         "`{path}` has no `{key}`, a section every collection writes (`[]` when there is \
@@ -581,7 +591,7 @@ impl Snapshot {
         &self,
     ) -> Result<Vec<crate::aws::inventory::AwsAccountInventory>, SnapshotError> {
         use crate::aws::inventory::INVENTORY_FORMAT_VERSION;
-        self.inventories_of(
+        let inventories = self.inventories_of(
             "aws",
             "account-inventory",
             INVENTORY_FORMAT_VERSION,
@@ -594,7 +604,24 @@ impl Snapshot {
                 "errors",
             ],
             |raw: &crate::aws::inventory::AwsAccountInventory| raw.format_version,
-        )
+        )?;
+        // The manifest names each file's account; an inventory saying another one was edited,
+        // and read as it is its roles would be judged against the wrong account's logs.
+        let sources = self
+            .manifest
+            .sources
+            .iter()
+            .filter(|source| source.provider == "aws" && source.kind == "account-inventory");
+        for (source, inventory) in sources.zip(&inventories) {
+            if source.id != inventory.account_id {
+                return Err(SnapshotError::AccountMismatch {
+                    path: self.dir.join(&source.path),
+                    listed: source.id.clone(),
+                    found: inventory.account_id.clone(),
+                });
+            }
+        }
+        Ok(inventories)
     }
 
     /// The path (inside the snapshot) of the first inventory of `provider` (`aws`, `gcp`,
