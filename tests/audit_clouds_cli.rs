@@ -504,3 +504,45 @@ fn an_aws_inventory_of_another_account_than_listed_is_damaged() {
         "{message}"
     );
 }
+
+/// A role whose trust policy cannot be read is marked incomplete (before: its trust findings
+/// vanished while the role read as complete).
+#[test]
+fn a_role_with_an_unreadable_trust_policy_is_incomplete() {
+    let temp = tempfile::tempdir().unwrap();
+    let snapshot = temp.path().join("snapshot");
+    files::copy_dir(&fixtures().join("demo/snapshot"), &snapshot);
+    let inventory = snapshot.join("inventory/aws-210987654321.json");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&inventory).unwrap()).unwrap();
+    let role = value["roles"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|role| role["name"] == "cross-account-deployer")
+        .unwrap();
+    role["trust_policy"] = serde_json::json!(r#"{"Version":"2012-10-17","Statement":5}"#);
+    std::fs::write(&inventory, value.to_string()).unwrap();
+    let output = pipeleash(&[
+        "analyze",
+        "--snapshot",
+        path(&snapshot),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    let identities = report["clouds"][0]["identities"]
+        .as_array()
+        .or_else(|| report["identities"].as_array())
+        .unwrap();
+    let role = identities
+        .iter()
+        .find(|identity| {
+            identity["identity"]
+                .as_str()
+                .is_some_and(|arn| arn.ends_with("/cross-account-deployer"))
+        })
+        .unwrap();
+    assert_eq!(role["incomplete"], true, "{role:#}");
+}

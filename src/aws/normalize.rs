@@ -102,18 +102,27 @@ fn normalize_account(account: &AwsAccountInventory, out: &mut NormalizedAws) {
                     }
                     out.trust_policies.insert(id.clone(), document);
                 }
-                Err(error) => out.issues.push(NormalizeIssue {
+                Err(error) => {
+                    // Who can assume the role is unknown: the trust checks have nothing to
+                    // judge, so the identity is marked incomplete rather than looking clean.
+                    out.incomplete.insert(id.clone());
+                    out.issues.push(NormalizeIssue {
+                        account: account.account_id.clone(),
+                        subject: role.arn.clone(),
+                        message: format!("cannot parse the trust policy: {error}"),
+                    });
+                }
+            },
+            None => {
+                out.incomplete.insert(id.clone());
+                out.issues.push(NormalizeIssue {
                     account: account.account_id.clone(),
                     subject: role.arn.clone(),
-                    message: format!("cannot parse the trust policy: {error}"),
-                }),
-            },
-            None => out.issues.push(NormalizeIssue {
-                account: account.account_id.clone(),
-                subject: role.arn.clone(),
-                message: "the trust policy was not collected: who can assume the role is unknown"
-                    .into(),
-            }),
+                    message:
+                        "the trust policy was not collected: who can assume the role is unknown"
+                            .into(),
+                });
+            }
         }
     }
     let groups: BTreeMap<&str, _> = account
